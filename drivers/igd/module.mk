@@ -1,3 +1,12 @@
 # drivers/igd/: OpRegion, VBT, video BIOS and stolen memory for IGD passthrough.
 IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c drivers/igd/stolen.c drivers/igd/devices.c
 HV_SRCS += $(IGD_SRCS)
+
+$(eval $(call host_tool,igd-info,tools/igd-info.c $(IGD_SRCS)))
+
+# check-igd: igd-info against intel_vbt_decode on ../shared/fixtures/vbt,
+# and on real ROMs (tests/unit/igd/check-igd.sh).
+CHECK_SUITES += igd
+check-igd: $(BUILD)/tools/igd-info
+	$(Q)BUILD=$(BUILD) IGD_INFO=$(BUILD)/tools/igd-info bash tests/unit/igd/check-igd.sh
+.PHONY: check-igd
