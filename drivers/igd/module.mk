@@ -10,3 +10,5 @@ CHECK_SUITES += igd
 check-igd: $(BUILD)/tools/igd-info
 	$(Q)BUILD=$(BUILD) IGD_INFO=$(BUILD)/tools/igd-info bash tests/unit/igd/check-igd.sh
 .PHONY: check-igd
+
+$(eval $(call host_test,test_igd_opregion,tests/unit/test_igd_opregion.c $(IGD_SRCS)))
