@@ -1,0 +1,114 @@
+/* The vfio region model: a passthrough PCI device described the way Linux
+ * vfio-pci (4.6) describes it to userspace, so the hypervisor, the host
+ * tools and the tests all speak the VFIO_DEVICE_GET_INFO /
+ * VFIO_DEVICE_GET_REGION_INFO ABI of <linux/vfio.h>.
+ *
+ * A device is a fixed array of regions: BAR0-5 (0-5), ROM (6), CONFIG (7),
+ * VGA (8, VGA-class devices only), then device-specific regions (9...)
+ * registered by drivers such as drivers/igd. No allocation: the caller
+ * provides the (large) struct vfio_device and must not copy it after init,
+ * since it points into itself. */
+#ifndef MINIHV_VFIO_VFIO_H
+#define MINIHV_VFIO_VFIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <minihv/vfio_abi.h>
+
+#include "config.h"
+#include "errno.h"
+#include "msix.h"
+
+#define VFIO_MAX_REGIONS     16
+#define VFIO_REGION_CAPS_MAX 128 /* capability chain bytes per region */
+#define VFIO_PAGE_SIZE       4096ull
+#define VFIO_VGA_REGION_SIZE 0xc0000 /* vfio-pci: 0xa0000-0xbffff + I/O 0x3b0-0x3df */
+
+/* Backing of a region. Offsets are relative to the region start and have
+ * been bounds-checked; return < 0 on failure. */
+struct vfio_region_ops {
+    int (*read)(void *opaque, uint64_t off, void *buf, size_t len);
+    int (*write)(void *opaque, uint64_t off, const void *buf, size_t len);
+};
+
+struct vfio_region {
+    bool present;    /* answers GET_REGION_INFO */
+    uint32_t flags;  /* MINIHV_VFIO_REGION_INFO_FLAG_*, CAPS added on output */
+    uint64_t size;
+    uint32_t type, subtype; /* device-specific regions */
+    /* The capability chain exactly as it follows the info structure:
+     * `next` offsets count from the start of struct vfio_region_info. */
+    uint8_t caps[VFIO_REGION_CAPS_MAX];
+    uint32_t caps_len;
+    const struct vfio_region_ops *ops;
+    void *opaque;
+};
+
+struct vfio_device {
+    uint32_t flags; /* MINIHV_VFIO_DEVICE_FLAGS_* */
+    uint32_t num_regions;
+    struct vfio_region regions[VFIO_MAX_REGIONS];
+    struct vfio_config config;
+    struct vfio_msix msix;
+    struct vfio_error error; /* why init failed */
+};
+
+/* Build the device from a config dump (256 or 4096 bytes) and the BAR
+ * sizes, which only the hardware knows (a caller sizes the BARs, or a
+ * tool takes them from the user; 0 = absent). See vfio_config_init for
+ * the rules; on failure dev->error names the field and offset. */
+int vfio_device_init_pci(struct vfio_device *dev, const uint8_t *config, size_t config_len,
+                         const uint64_t bar_sizes[6], uint64_t rom_size);
+
+/* Register a device-specific region (vfio_pci_register_dev_region): it
+ * gets the next index from MINIHV_VFIO_PCI_NUM_REGIONS on and a type
+ * capability (id 2) with type/subtype. flags: READ and/or WRITE; ops
+ * must provide what the flags promise. Returns the index or < 0. */
+int vfio_device_add_dev_region(struct vfio_device *dev, uint32_t type, uint32_t subtype,
+                               uint32_t flags, uint64_t size, const struct vfio_region_ops *ops,
+                               void *opaque);
+
+/* Back a fixed region (a BAR, the ROM, VGA) with operations. */
+int vfio_device_set_region_ops(struct vfio_device *dev, uint32_t index,
+                               const struct vfio_region_ops *ops, void *opaque);
+
+/* VFIO_DEVICE_GET_INFO / VFIO_DEVICE_GET_REGION_INFO: `buf` holds the
+ * caller's structure (argsz in its first u32), bufsz is how much memory
+ * is really there. Writes exactly what the ioctl writes: argsz below the
+ * fixed structure is -EINVAL; a capability chain that does not fit argsz
+ * is left out, argsz is raised to the size needed, cap_offset is 0 and
+ * FLAG_CAPS stays set (vfio_pci_ioctl, Linux 4.6). -EFAULT where the
+ * kernel would fault: bufsz smaller than what it reads or writes.
+ * The region index is the `index` argument. */
+int vfio_device_get_info(const struct vfio_device *dev, void *buf, size_t bufsz);
+int vfio_device_get_region_info(const struct vfio_device *dev, uint32_t index, void *buf,
+                                size_t bufsz);
+
+/* Read/write `count` bytes at `offset` of region `index`, like pread/pwrite
+ * on the device fd at index << 40 | offset. 0 or < 0. */
+int vfio_region_read(struct vfio_device *dev, uint32_t index, uint64_t offset, void *buf,
+                     size_t count);
+int vfio_region_write(struct vfio_device *dev, uint32_t index, uint64_t offset, const void *buf,
+                      size_t count);
+/* The same with a device-file offset (index << 40 | offset). */
+int vfio_device_read(struct vfio_device *dev, uint64_t fd_offset, void *buf, size_t count);
+int vfio_device_write(struct vfio_device *dev, uint64_t fd_offset, const void *buf, size_t count);
+
+/* Capability builders (vfio_info_cap_add): append to a region's chain. */
+int vfio_region_add_cap(struct vfio_region *r, uint16_t id, uint16_t version, const void *body,
+                        size_t body_len);
+int vfio_region_add_sparse_cap(struct vfio_region *r,
+                               const struct minihv_vfio_region_sparse_mmap_area *areas,
+                               uint32_t nr_areas);
+int vfio_region_add_type_cap(struct vfio_region *r, uint32_t type, uint32_t subtype);
+
+/* msix_sparse_mmap_cap (Linux 4.6): the mappable parts of a BAR of
+ * bar_size holding an MSI-X table at [table_offset, +table_size):
+ * [0, table_offset & PAGE_MASK) and [PAGE_ALIGN(table_offset +
+ * table_size), bar_size), each only if non-empty. Returns the count (0-2). */
+uint32_t vfio_msix_mmap_areas(uint64_t bar_size, uint64_t table_offset, uint64_t table_size,
+                              struct minihv_vfio_region_sparse_mmap_area areas[2]);
+
+#endif
