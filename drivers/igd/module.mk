@@ -12,3 +12,4 @@ check-igd: $(BUILD)/tools/igd-info
 .PHONY: check-igd
 
 $(eval $(call host_test,test_igd_opregion,tests/unit/test_igd_opregion.c $(IGD_SRCS)))
+$(eval $(call host_test,test_igd_vbt,tests/unit/test_igd_vbt.c $(IGD_SRCS)))
