@@ -102,6 +102,8 @@ int igd_rom_parse_shadow(const void *buf, size_t len, struct igd_rom_info *out, 
         return igd_fail(err, IGD_ERANGE, "rom", 0, "no buffer, or larger than 4 GiB");
     if (len < ROM_HDR_MIN)
         return igd_fail(err, IGD_ERANGE, "rom_header", 0, "shadow shorter than a ROM header");
+    if (rom[0] != 0x55 || rom[1] != 0xAA)   /* no shadow on UEFI-only machines */
+        return igd_fail(err, IGD_EINVAL, "rom_header.signature", 0, "not 0x55AA");
     uint32_t size = (uint32_t)rom[2] * IGD_ROM_UNIT;
     if (size == 0)
         return igd_fail(err, IGD_EINVAL, "rom_header.init_size", 2, "zero");
