@@ -3,3 +3,5 @@
 VFIO_SRCS := vfio/device.c vfio/info.c vfio/config.c vfio/msix.c
 
 HV_SRCS += $(VFIO_SRCS)
+
+$(eval $(call host_tool,vfio-info,tools/vfio-info.c $(VFIO_SRCS)))
