@@ -5,3 +5,5 @@ VFIO_SRCS := vfio/device.c vfio/info.c vfio/config.c vfio/msix.c
 HV_SRCS += $(VFIO_SRCS)
 
 $(eval $(call host_tool,vfio-info,tools/vfio-info.c $(VFIO_SRCS)))
+
+$(eval $(call host_test,test_vfio_abi,tests/unit/test_vfio_abi.c $(VFIO_SRCS)))
