@@ -15,3 +15,7 @@ $(eval $(call host_test,test_igd_opregion,tests/unit/test_igd_opregion.c $(IGD_S
 $(eval $(call host_test,test_igd_vbt,tests/unit/test_igd_vbt.c $(IGD_SRCS)))
 $(eval $(call host_test,test_igd_rom,tests/unit/test_igd_rom.c $(IGD_SRCS)))
 $(eval $(call host_test,test_igd_stolen,tests/unit/test_igd_stolen.c $(IGD_SRCS)))
+
+$(eval $(call fuzz_target,fuzz_igd_vbt,tests/fuzz/fuzz_igd_vbt.c $(IGD_SRCS)))
+$(eval $(call fuzz_target,fuzz_igd_opregion,tests/fuzz/fuzz_igd_opregion.c $(IGD_SRCS)))
+$(eval $(call fuzz_target,fuzz_igd_rom,tests/fuzz/fuzz_igd_rom.c $(IGD_SRCS)))
