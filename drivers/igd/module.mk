@@ -1,6 +1,6 @@
 # drivers/igd/: OpRegion, VBT, video BIOS and stolen memory for IGD passthrough.
 IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c drivers/igd/stolen.c drivers/igd/devices.c
-HV_SRCS += $(IGD_SRCS)
+HV_SRCS += $(IGD_SRCS) drivers/igd/regions.c
 
 $(eval $(call host_tool,igd-info,tools/igd-info.c $(IGD_SRCS)))
 
@@ -19,3 +19,7 @@ $(eval $(call host_test,test_igd_stolen,tests/unit/test_igd_stolen.c $(IGD_SRCS)
 $(eval $(call fuzz_target,fuzz_igd_vbt,tests/fuzz/fuzz_igd_vbt.c $(IGD_SRCS)))
 $(eval $(call fuzz_target,fuzz_igd_opregion,tests/fuzz/fuzz_igd_opregion.c $(IGD_SRCS)))
 $(eval $(call fuzz_target,fuzz_igd_rom,tests/fuzz/fuzz_igd_rom.c $(IGD_SRCS)))
+
+# The vfio model's sources by wildcard: vfio/module.mk is read after this
+# file, so $(VFIO_SRCS) is still empty here.
+$(eval $(call host_test,test_igd_regions,tests/unit/test_igd_regions.c $(IGD_SRCS) drivers/igd/regions.c $(wildcard vfio/*.c)))
