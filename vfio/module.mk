@@ -8,3 +8,4 @@ $(eval $(call host_tool,vfio-info,tools/vfio-info.c $(VFIO_SRCS)))
 
 $(eval $(call host_test,test_vfio_abi,tests/unit/test_vfio_abi.c $(VFIO_SRCS)))
 $(eval $(call host_test,test_vfio_region,tests/unit/test_vfio_region.c $(VFIO_SRCS)))
+$(eval $(call host_test,test_vfio_config,tests/unit/test_vfio_config.c $(VFIO_SRCS)))
