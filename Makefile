@@ -49,6 +49,7 @@ HV_SRCS      :=
 EFI_APPS     :=
 CHECK_SUITES := unit fuzz
 
+.SECONDEXPANSION:
 all:
 
 # $(call host_test,NAME,SOURCES[,EXTRA_FLAGS]) — a cmocka test binary, built
@@ -96,7 +97,7 @@ endef
 $(BUILD)/efi/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	@echo "  EFICC   $@"
-	$(Q)$(CC) $(EFI_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(EFI_CFLAGS) $(EFI_EXTRA_$(subst /,_,$*)) -c -o $@ $<
 
 $(BUILD)/hv/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)

@@ -1,0 +1,47 @@
+/* ACPI tables the loader reports and hands on: RSDP -> XSDT (or RSDT) ->
+ * MADT, MCFG, DMAR, IVRS. Pure C over a `map` callback that returns a
+ * pointer to len bytes of physical memory, so host tests can feed fakes.
+ * ACPI 6.5 sections 5.2.5 (RSDP), 5.2.8 (XSDT), 5.2.12 (MADT); PCI
+ * Firmware spec 4.1.2 (MCFG). */
+#ifndef MINIHV_BOOT_ACPI_H
+#define MINIHV_BOOT_ACPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ACPI_MAX_TABLES 64
+#define ACPI_MAX_MCFG   8
+
+struct acpi_table_ref {
+    char sig[5];
+    uint64_t address;
+    uint32_t length;
+};
+
+struct acpi_mcfg_segment {
+    uint64_t base;
+    uint16_t segment;
+    uint8_t bus_start, bus_end;
+};
+
+struct acpi_info {
+    uint8_t revision;
+    char oem_id[7];
+    bool xsdt; /* false: RSDT (ACPI 1.0) */
+    unsigned table_count;
+    struct acpi_table_ref tables[ACPI_MAX_TABLES];
+    bool has_madt;
+    unsigned madt_cpus; /* enabled (or online-capable) Local APIC / x2APIC entries */
+    unsigned mcfg_count;
+    struct acpi_mcfg_segment mcfg[ACPI_MAX_MCFG];
+    bool has_dmar, has_ivrs;
+    unsigned skipped; /* tables with a bad header or checksum, not used */
+};
+
+typedef const void *(*acpi_map_fn)(void *opaque, uint64_t pa, size_t len);
+
+/* Returns 0, or -1 with `why` set to a message naming the field. */
+int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why);
+
+#endif

@@ -1,0 +1,268 @@
+/* minihv.cfg parser. The file comes from a USB stick: every byte is
+ * untrusted, so a line that is not exactly understood stops the boot with
+ * its number and what is wrong (the caller then virtualizes nothing). */
+#include <minihv/format.h>
+#include <minihv/libc.h>
+#include "boot/config.h"
+
+#define CONFIG_MIN_HV_MEM_MB 16
+#define CONFIG_MAX_HV_MEM_MB 4096
+
+void config_defaults(struct minihv_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->passthrough = PASSTHROUGH_NONE;
+    cfg->serial_port = 0x3f8;
+    cfg->hv_mem_mb = 64;
+    cfg->iommu = IOMMU_AUTO;
+}
+
+const char *config_iommu_name(enum iommu_mode m)
+{
+    static const char *const names[] = { "auto", "vtd", "amdvi", "none" };
+    return (unsigned)m < ARRAY_SIZE(names) ? names[m] : "?";
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Parses an unsigned number: decimal, or hex with 0x. Whole string. */
+static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return false;
+        if (v > (max - d) / base)
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* Hex field of a BDF, up to `digits` digits, ending at `end` char. */
+static const char *parse_hex_field(const char *s, unsigned digits, char end, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    unsigned n = 0;
+    for (; *s && *s != end; s++, n++) {
+        char c = *s;
+        unsigned d;
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            d = (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            d = (unsigned)(c - 'A' + 10);
+        else
+            return NULL;
+        v = v * 16 + d;
+    }
+    if (n == 0 || n > digits || v > max || *s != end)
+        return NULL;
+    *out = v;
+    return end ? s + 1 : s;
+}
+
+/* [SSSS:]BB:DD.F, as lspci prints it. */
+static bool parse_bdf(const char *s, struct minihv_config *cfg)
+{
+    uint64_t seg = 0, bus, dev, fn;
+    const char *p = s;
+    unsigned colons = 0;
+    for (const char *q = s; *q; q++)
+        colons += *q == ':';
+    if (colons == 2 && !(p = parse_hex_field(p, 4, ':', 0xffff, &seg)))
+        return false;
+    if (colons != 1 && colons != 2)
+        return false;
+    if (!(p = parse_hex_field(p, 2, ':', 0xff, &bus)) ||
+        !(p = parse_hex_field(p, 2, '.', 0x1f, &dev)) ||
+        !(p = parse_hex_field(p, 1, '\0', 7, &fn)))
+        return false;
+    cfg->passthrough = PASSTHROUGH_BDF;
+    cfg->pt_segment = (uint16_t)seg;
+    cfg->pt_bus = (uint8_t)bus;
+    cfg->pt_dev = (uint8_t)dev;
+    cfg->pt_fn = (uint8_t)fn;
+    return true;
+}
+
+typedef bool (*config_setter)(const char *value, struct minihv_config *cfg, const char **why);
+
+static bool set_passthrough(const char *v, struct minihv_config *cfg, const char **why)
+{
+    if (!strcmp(v, "none"))
+        cfg->passthrough = PASSTHROUGH_NONE;
+    else if (!strcmp(v, "igd"))
+        cfg->passthrough = PASSTHROUGH_IGD;
+    else if (!parse_bdf(v, cfg)) {
+        *why = "expected 'none', 'igd' or a PCI address like 00:02.0";
+        return false;
+    }
+    return true;
+}
+
+static bool set_guest(const char *v, struct minihv_config *cfg, const char **why)
+{
+    if (strlen(v) >= sizeof(cfg->guest)) {
+        *why = "path too long";
+        return false;
+    }
+    memcpy(cfg->guest, v, strlen(v) + 1);
+    return true;
+}
+
+static bool set_serial(const char *v, struct minihv_config *cfg, const char **why)
+{
+    uint64_t port;
+    if (!strcmp(v, "off")) {
+        cfg->serial_port = 0;
+        return true;
+    }
+    if (!parse_uint(v, 0xfff8, &port) || port == 0) {
+        *why = "expected 'off' or an I/O port such as 0x3f8";
+        return false;
+    }
+    cfg->serial_port = (uint16_t)port;
+    return true;
+}
+
+static bool set_hv_mem_mb(const char *v, struct minihv_config *cfg, const char **why)
+{
+    uint64_t mb;
+    if (!parse_uint(v, CONFIG_MAX_HV_MEM_MB, &mb) || mb < CONFIG_MIN_HV_MEM_MB) {
+        *why = "expected a number of MiB from 16 to 4096";
+        return false;
+    }
+    cfg->hv_mem_mb = (uint32_t)mb;
+    return true;
+}
+
+static bool set_iommu(const char *v, struct minihv_config *cfg, const char **why)
+{
+    for (unsigned m = IOMMU_AUTO; m <= IOMMU_NONE; m++) {
+        if (!strcmp(v, config_iommu_name(m))) {
+            cfg->iommu = m;
+            return true;
+        }
+    }
+    *why = "expected auto, vtd, amdvi or none";
+    return false;
+}
+
+static const struct {
+    const char *key;
+    config_setter set;
+} config_keys[] = {
+    { "passthrough", set_passthrough },
+    { "guest", set_guest },
+    { "serial", set_serial },
+    { "hv_mem_mb", set_hv_mem_mb },
+    { "iommu", set_iommu },
+};
+
+static int line_error(struct config_error *err, unsigned line, const char *fmt, const char *arg)
+{
+    err->line = line;
+    fmt_snprintf(err->msg, sizeof(err->msg), fmt, arg);
+    return -1;
+}
+
+/* One line, already cut and NUL-terminated in `buf`. */
+static int parse_line(char *buf, unsigned line, struct minihv_config *cfg, unsigned *seen,
+                      struct config_error *err)
+{
+    char *hash = buf;
+    while (*hash && *hash != '#')
+        hash++;
+    *hash = '\0';
+
+    char *key = buf;
+    while (is_space(*key))
+        key++;
+    if (!*key)
+        return 0; /* blank or comment */
+    char *eq = key;
+    while (*eq && *eq != '=')
+        eq++;
+    if (!*eq)
+        return line_error(err, line, "expected 'key = value'%s", "");
+    char *kend = eq;
+    while (kend > key && is_space(kend[-1]))
+        kend--;
+    *kend = '\0';
+    char *val = eq + 1;
+    while (is_space(*val))
+        val++;
+    char *vend = val + strlen(val);
+    while (vend > val && is_space(vend[-1]))
+        vend--;
+    *vend = '\0';
+
+    for (unsigned i = 0; i < ARRAY_SIZE(config_keys); i++) {
+        if (strcmp(key, config_keys[i].key))
+            continue;
+        if (*seen & (1u << i))
+            return line_error(err, line, "'%s' is set twice", key);
+        *seen |= 1u << i;
+        const char *why = "bad value";
+        if (!config_keys[i].set(val, cfg, &why)) {
+            char what[CONFIG_MAX_LINE + 64];
+            fmt_snprintf(what, sizeof(what), "bad value for '%s': %s", key, why);
+            return line_error(err, line, "%s", what);
+        }
+        return 0;
+    }
+    return line_error(err, line, "unknown key '%s'", key);
+}
+
+int config_parse(const char *text, size_t len, struct minihv_config *out, struct config_error *err)
+{
+    struct minihv_config cfg;
+    char buf[CONFIG_MAX_LINE + 1];
+    unsigned line = 1, seen = 0;
+    size_t pos = 0;
+
+    config_defaults(&cfg);
+    config_defaults(out);
+    err->line = 0;
+    err->msg[0] = '\0';
+    while (pos < len) {
+        size_t n = 0;
+        for (; pos < len && text[pos] != '\n'; pos++) {
+            unsigned char c = (unsigned char)text[pos];
+            if (c == '\r' && (pos + 1 == len || text[pos + 1] == '\n'))
+                continue;
+            if ((c < 0x20 && c != '\t') || c >= 0x7f)
+                return line_error(err, line, "binary or non-ASCII byte in line%s", "");
+            if (n == CONFIG_MAX_LINE)
+                return line_error(err, line, "line longer than 256 characters%s", "");
+            buf[n++] = (char)c;
+        }
+        buf[n] = '\0';
+        if (parse_line(buf, line, &cfg, &seen, err))
+            return -1;
+        pos++; /* the '\n' */
+        line++;
+    }
+    *out = cfg;
+    return 0;
+}

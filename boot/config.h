@@ -1,0 +1,37 @@
+/* minihv.cfg: `key = value` lines, `#` comments. Pure C (host-tested). */
+#ifndef MINIHV_BOOT_CONFIG_H
+#define MINIHV_BOOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LINE 256
+#define CONFIG_MAX_PATH 200
+
+enum passthrough_kind { PASSTHROUGH_NONE, PASSTHROUGH_IGD, PASSTHROUGH_BDF };
+enum iommu_mode { IOMMU_AUTO, IOMMU_VTD, IOMMU_AMDVI, IOMMU_NONE };
+
+struct minihv_config {
+    enum passthrough_kind passthrough;
+    uint16_t pt_segment;
+    uint8_t pt_bus, pt_dev, pt_fn;
+    char guest[CONFIG_MAX_PATH]; /* empty: return to the firmware */
+    uint16_t serial_port;        /* 0: off */
+    uint32_t hv_mem_mb;
+    enum iommu_mode iommu;
+};
+
+struct config_error {
+    unsigned line; /* 1-based; 0 when not tied to a line */
+    char msg[160];
+};
+
+void config_defaults(struct minihv_config *cfg);
+/* Parses a whole file. On error returns -1 with err filled, and cfg is left
+ * with the defaults (never half-applied). */
+int config_parse(const char *text, size_t len, struct minihv_config *cfg, struct config_error *err);
+
+const char *config_iommu_name(enum iommu_mode m);
+
+#endif

@@ -1,0 +1,16 @@
+/* Loading the core: reserved block, image copy, page tables, the call. */
+#ifndef MINIHV_BOOT_LAUNCH_H
+#define MINIHV_BOOT_LAUNCH_H
+
+#include "boot/config.h"
+#include "boot/platform.h"
+
+/* Returns 0 when the core ran and returned success; the block stays
+ * allocated (EfiReservedMemoryType) either way once the core was entered. */
+int launch_core(const struct minihv_config *cfg, const struct platform *p);
+
+/* Re-reads the memory map and reports the descriptor holding the core's
+ * block: the map the OS will get. */
+void launch_report_final_memmap(void);
+
+#endif

@@ -1,0 +1,12 @@
+# The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
+BOOT_SRCS := boot/main.c boot/log.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c \
+             boot/launch.c boot/hv_image.c hv/paging.c lib/string.c lib/format.c
+$(eval $(call efi_app,minihv,$(BOOT_SRCS)))
+
+# The image is embedded with .incbin: rebuild when it changes.
+EFI_EXTRA_boot_hv_image := -DHV_BIN_PATH=$(BUILD)/hv.bin
+$(BUILD)/efi/boot/hv_image.o: $(BUILD)/hv.bin
+
+$(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
+$(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
+$(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))

@@ -1,0 +1,41 @@
+/* Platform discovery through firmware services, for the report and for the
+ * core's boot info. */
+#ifndef MINIHV_BOOT_PLATFORM_H
+#define MINIHV_BOOT_PLATFORM_H
+
+#include <minihv/boot_info.h>
+#include "boot/acpi.h"
+#include "boot/config.h"
+#include "boot/pci.h"
+
+struct cpu_features {
+    char vendor[13];
+    bool intel, amd;
+    bool vmx, ept, unrestricted, vpid;
+    bool svm, npt, nrips;
+    uint32_t asids;
+    bool page_1g;
+    unsigned phys_bits;
+};
+
+struct platform {
+    struct cpu_features cpu;
+    unsigned cpu_count;
+    struct minihv_cpu_info cpus[MINIHV_MAX_CPUS];
+    bool have_acpi;
+    struct acpi_info acpi;
+    bool ecam;
+    uint64_t ecam_base;
+    unsigned pci_count;
+    struct pci_dev_info pci[PCI_MAX_DEVICES];
+    int passthrough_index; /* into pci[], -1: none */
+    uint64_t phys_top;     /* end of the highest RAM or MMIO range seen */
+};
+
+void platform_report_firmware(void);
+void platform_report_memory(struct platform *p);
+void platform_report_acpi(struct platform *p);
+void platform_report_cpus(struct platform *p);
+void platform_report_pci(struct platform *p, const struct minihv_config *cfg);
+
+#endif

@@ -1,0 +1,18 @@
+# The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
+# the flat image the loader carries inside minihv.efi.
+HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c
+HV_ASMS := hv/entry.asm
+-include hv/decode.mk
+
+HV_OBJS = $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASMS))
+
+$(BUILD)/hv.elf: $$(HV_OBJS) linker.ld
+	@echo "  HVLD    $@"
+	$(Q)ld $(HV_LDFLAGS) -T linker.ld -o $@ $(HV_OBJS)
+
+$(BUILD)/hv.bin: $(BUILD)/hv.elf
+	$(Q)objcopy -O binary --only-section=.hv_header --only-section=.text \
+	    --only-section=.rodata --only-section=.data $< $@
+
+$(eval $(call host_test,test_paging,tests/unit/test_paging.c hv/paging.c))
+$(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))

@@ -1,0 +1,76 @@
+/* The hand-off from the UEFI loader (boot/) to the core (hv/): everything the
+ * core knows about the machine it gets from here, never from firmware calls. */
+#ifndef MINIHV_BOOT_INFO_H
+#define MINIHV_BOOT_INFO_H
+
+#include <stdint.h>
+
+#define MINIHV_IMAGE_MAGIC   0x6567616d49764821ull /* "!HvImage" */
+#define MINIHV_BOOT_MAGIC    0x6f666e4976484d21ull /* "!MHvInfo" */
+#define MINIHV_BOOT_VERSION  1
+
+#define MINIHV_MAX_CPUS        64
+#define MINIHV_MAX_MEM_RANGES  256
+
+/* Placed by linker.ld at the first byte of the core image; the loader
+ * validates it before copying anything. */
+struct minihv_image_header {
+    uint64_t magic;        /* MINIHV_IMAGE_MAGIC */
+    uint32_t version;      /* MINIHV_BOOT_VERSION the core was built for */
+    uint32_t header_size;  /* sizeof(struct minihv_image_header) */
+    uint64_t link_base;    /* virtual address the image is linked at */
+    uint64_t file_size;    /* bytes present in the image file */
+    uint64_t mem_size;     /* bytes in memory, .bss included (zeroed by loader) */
+    uint64_t entry_offset; /* hv_entry, from link_base */
+};
+
+enum minihv_mem_type {
+    MINIHV_MEM_RAM = 1,      /* usable by the guest */
+    MINIHV_MEM_RESERVED = 2, /* firmware reserved, ACPI, runtime services */
+    MINIHV_MEM_MMIO = 3,
+    MINIHV_MEM_HV = 4,       /* the core's own block: never mapped for the guest */
+};
+
+struct minihv_mem_range {
+    uint64_t base;
+    uint64_t size;
+    uint32_t type; /* enum minihv_mem_type */
+    uint32_t reserved;
+};
+
+struct minihv_cpu_info {
+    uint32_t apic_id;
+    uint32_t flags; /* MINIHV_CPU_BSP */
+};
+#define MINIHV_CPU_BSP 1u
+
+struct minihv_boot_info {
+    uint64_t magic;   /* MINIHV_BOOT_MAGIC */
+    uint32_t version; /* MINIHV_BOOT_VERSION */
+    uint32_t size;    /* sizeof(struct minihv_boot_info) */
+
+    /* The reserved block (EfiReservedMemoryType) that holds everything of
+     * the core: image, page tables, per-CPU state, heap. */
+    uint64_t hv_phys_base;
+    uint64_t hv_phys_size;
+    uint64_t image_phys;
+    uint64_t image_mem_size;
+    uint64_t image_virt;
+    uint64_t heap_phys;  /* first free page of the block after the loader's use */
+    uint64_t heap_size;
+
+    uint64_t host_cr3;   /* core page tables: identity map + image at image_virt */
+    uint64_t phys_top;   /* identity map covers [0, phys_top) */
+    uint64_t pt_pages;   /* pages the loader used for those tables */
+
+    uint16_t serial_port; /* 0: serial off */
+    uint16_t pad0;
+    uint32_t cpu_count;
+    struct minihv_cpu_info cpus[MINIHV_MAX_CPUS];
+
+    uint32_t mem_range_count;
+    uint32_t pad1;
+    struct minihv_mem_range mem[MINIHV_MAX_MEM_RANGES];
+};
+
+#endif

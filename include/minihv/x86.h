@@ -1,0 +1,50 @@
+/* x86 architectural constants shared by the loader, the core and the tests.
+ * Section numbers refer to the Intel SDM Vol. 3 and the AMD APM Vol. 2. */
+#ifndef MINIHV_X86_H
+#define MINIHV_X86_H
+
+#include <stdint.h>
+
+#define PAGE_SIZE 4096ull
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+#define SIZE_2M   (2ull << 20)
+#define SIZE_1G   (1ull << 30)
+
+#define CR0_PE (1ull << 0)
+#define CR0_PG (1ull << 31)
+#define CR4_PAE  (1ull << 5)
+#define CR4_VMXE (1ull << 13)
+
+#define MSR_IA32_FEATURE_CONTROL 0x3a
+#define MSR_IA32_MTRRCAP         0xfe
+#define MSR_IA32_PAT             0x277
+#define MSR_IA32_MTRR_DEF_TYPE   0x2ff
+#define MSR_EFER                 0xc0000080
+#define EFER_NXE  (1ull << 11)
+#define EFER_SVME (1ull << 12)
+
+/* Page-table entry bits, 4-level paging (SDM 4.5, Table 4-15..4-20). */
+#define PTE_P    (1ull << 0)
+#define PTE_RW   (1ull << 1)
+#define PTE_US   (1ull << 2)
+#define PTE_PWT  (1ull << 3)
+#define PTE_PCD  (1ull << 4)
+#define PTE_PS   (1ull << 7)
+#define PTE_G    (1ull << 8)
+#define PTE_NX   (1ull << 63)
+
+/* Memory types, as encoded in MTRRs, PAT and EPT entries (SDM 11.11, 28.3.7). */
+enum x86_memtype {
+    MEMTYPE_UC = 0,
+    MEMTYPE_WC = 1,
+    MEMTYPE_WT = 4,
+    MEMTYPE_WP = 5,
+    MEMTYPE_WB = 6,
+};
+
+static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+#endif

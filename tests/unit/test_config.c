@@ -1,0 +1,141 @@
+/* minihv.cfg parser (boot/config.c): good files, and every kind of bad line
+ * reported with its number and the config left at defaults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "boot/config.h"
+
+static int parse(const char *text, size_t len, struct minihv_config *cfg, struct config_error *err)
+{
+    return config_parse(text, len, cfg, err);
+}
+#define PARSE(s, cfg, err) parse((s), sizeof(s) - 1, (cfg), (err))
+
+static void test_missing_keys_are_defaults(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    assert_int_equal(PARSE("", &cfg, &err), 0);
+    assert_int_equal(cfg.passthrough, PASSTHROUGH_NONE);
+    assert_string_equal(cfg.guest, "");
+    assert_int_equal(cfg.serial_port, 0x3f8);
+    assert_int_equal(cfg.hv_mem_mb, 64);
+    assert_int_equal(cfg.iommu, IOMMU_AUTO);
+}
+
+static void test_full_file(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    static const char text[] =
+        "# minihv example\r\n"
+        "passthrough = 0000:03:00.1   # the NIC\r\n"
+        "\tguest=\\EFI\\debian\\grubx64.efi\n"
+        "serial = off\n"
+        "hv_mem_mb = 0x80\n"
+        "iommu = vtd\n"
+        "   \n";
+    assert_int_equal(PARSE(text, &cfg, &err), 0);
+    assert_int_equal(cfg.passthrough, PASSTHROUGH_BDF);
+    assert_int_equal(cfg.pt_segment, 0);
+    assert_int_equal(cfg.pt_bus, 3);
+    assert_int_equal(cfg.pt_dev, 0);
+    assert_int_equal(cfg.pt_fn, 1);
+    assert_string_equal(cfg.guest, "\\EFI\\debian\\grubx64.efi");
+    assert_int_equal(cfg.serial_port, 0);
+    assert_int_equal(cfg.hv_mem_mb, 128);
+    assert_int_equal(cfg.iommu, IOMMU_VTD);
+}
+
+static void test_igd_and_short_bdf(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    assert_int_equal(PARSE("passthrough = igd\n", &cfg, &err), 0);
+    assert_int_equal(cfg.passthrough, PASSTHROUGH_IGD);
+    assert_int_equal(PARSE("passthrough = 1f:1f.7\nserial = 0x2f8\n", &cfg, &err), 0);
+    assert_int_equal(cfg.pt_bus, 0x1f);
+    assert_int_equal(cfg.pt_dev, 0x1f);
+    assert_int_equal(cfg.pt_fn, 7);
+    assert_int_equal(cfg.serial_port, 0x2f8);
+}
+
+struct bad_case {
+    const char *text;
+    unsigned line;
+    const char *msg_part;
+};
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    static char overlong[400];
+    memset(overlong, 'a', sizeof(overlong) - 1);
+    static const struct bad_case cases[] = {
+        { "serial = 0x3f8\nfoo = 1\n", 2, "unknown key 'foo'" },
+        { "passthrough = 00:20.0\n", 1, "bad value for 'passthrough'" },
+        { "passthrough = 00:02.8\n", 1, "bad value for 'passthrough'" },
+        { "passthrough = 100:02.0\n", 1, "bad value for 'passthrough'" },
+        { "passthrough = 00:02\n", 1, "bad value for 'passthrough'" },
+        { "passthrough = gpu\n", 1, "bad value for 'passthrough'" },
+        { "\n\nhv_mem_mb = 8\n", 3, "bad value for 'hv_mem_mb'" },
+        { "hv_mem_mb = 99999999999999999999999\n", 1, "bad value for 'hv_mem_mb'" },
+        { "hv_mem_mb = 12x\n", 1, "bad value for 'hv_mem_mb'" },
+        { "serial = 0\n", 1, "bad value for 'serial'" },
+        { "serial = 0x10000\n", 1, "bad value for 'serial'" },
+        { "iommu = intel\n", 1, "bad value for 'iommu'" },
+        { "guest\n", 1, "expected 'key = value'" },
+        { "iommu = none\niommu = auto\n", 2, "set twice" },
+        { "# ok\nguest = a\x01b\n", 2, "binary" },
+        { "guest = caf\xc3\xa9\n", 1, "non-ASCII" },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct minihv_config cfg;
+        struct config_error err;
+        assert_int_equal(parse(cases[i].text, strlen(cases[i].text), &cfg, &err), -1);
+        assert_int_equal(err.line, cases[i].line);
+        if (!strstr(err.msg, cases[i].msg_part))
+            fail_msg("case %u: message '%s' lacks '%s'", i, err.msg, cases[i].msg_part);
+        /* never half-applied */
+        assert_int_equal(cfg.serial_port, 0x3f8);
+        assert_int_equal(cfg.iommu, IOMMU_AUTO);
+    }
+    struct minihv_config cfg;
+    struct config_error err;
+    memcpy(overlong, "guest = ", 8);
+    assert_int_equal(parse(overlong, strlen(overlong), &cfg, &err), -1);
+    assert_int_equal(err.line, 1);
+    assert_non_null(strstr(err.msg, "longer than 256"));
+    /* a NUL byte inside the file is binary garbage too */
+    assert_int_equal(parse("serial = off\0\n", 14, &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "binary"));
+}
+
+static void test_path_too_long(void **state)
+{
+    (void)state;
+    char text[300] = "guest = ";
+    memset(text + 8, 'p', CONFIG_MAX_PATH);
+    struct minihv_config cfg;
+    struct config_error err;
+    assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "path too long"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_missing_keys_are_defaults),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_igd_and_short_bdf),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_path_too_long),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
