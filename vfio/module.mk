@@ -10,5 +10,6 @@ $(eval $(call host_test,test_vfio_abi,tests/unit/test_vfio_abi.c $(VFIO_SRCS)))
 $(eval $(call host_test,test_vfio_region,tests/unit/test_vfio_region.c $(VFIO_SRCS)))
 $(eval $(call host_test,test_vfio_config,tests/unit/test_vfio_config.c $(VFIO_SRCS)))
 $(eval $(call host_test,test_vfio_msix,tests/unit/test_vfio_msix.c $(VFIO_SRCS)))
+$(eval $(call host_test,test_vfio_tool,tests/unit/test_vfio_tool.c tools/vfio-info.c $(VFIO_SRCS),-DVFIO_INFO_NO_MAIN))
 
 $(eval $(call fuzz_target,fuzz_vfio,tests/fuzz/fuzz_vfio.c $(VFIO_SRCS)))
