@@ -95,8 +95,12 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   sleep 0.5
 done
 kill $pid 2>/dev/null; sleep 0.5; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+# Powered off by itself: a run only counts when it got to the marker.
+if [ $result = exited ]; then
+  grep -aEq -- "$DONE" "$COM1_LOG" "$([ "$COM2_LOG" = - ] && echo /dev/null || echo "$COM2_LOG")" && result=done
+fi
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
 echo "$result" > "$OUT/result"
 printf '%s\n' "$secs" > "$OUT/seconds"
 echo "emu: $EMU smp=$SMP ${CPU:+cpu=$CPU }$result after ${secs%.*}s (logs in $OUT)"
-[ "$result" != timeout ]
+[ "$result" = done ]

@@ -1,0 +1,58 @@
+/* The hypercall ABI between a guest and the core: VMCALL (Intel) or
+ * VMMCALL (AMD). RAX = function, RBX/RCX/RDX = arguments; the core returns
+ * a status in RAX (MINIHV_HC_OK or a negative MINIHV_HC_E*) and results in
+ * RBX/RCX/RDX. Guest buffers are guest-physical addresses, checked by the
+ * core (never inside its own memory, never crossing the end of RAM). */
+#ifndef MINIHV_HYPERCALL_H
+#define MINIHV_HYPERCALL_H
+
+#include <stdint.h>
+
+/* CPUID leaf 0x40000000: EAX = max hypervisor leaf, EBX/ECX/EDX = "MiniHv\0\0\0\0\0\0"
+ * ("Mini" "Hv\0\0" "\0\0\0\0"). */
+#define MINIHV_CPUID_BASE      0x40000000u
+#define MINIHV_CPUID_SIG_EBX   0x696e694du /* "Mini" */
+#define MINIHV_CPUID_SIG_ECX   0x00007648u /* "Hv" */
+#define MINIHV_CPUID_SIG_EDX   0x00000000u
+#define MINIHV_CPUID_MAX_LEAF  0x40000001u /* 0x40000001: EAX = ABI version */
+
+#define MINIHV_ABI_VERSION 1
+
+enum minihv_hypercall {
+    MINIHV_HC_PING = 0,       /* -> RBX = MINIHV_HC_PONG, RCX = ABI version, RDX = APIC ID of the vCPU */
+    MINIHV_HC_VERSION = 1,    /* -> RBX = ABI version, RCX = 0 */
+    MINIHV_HC_GET_STATS = 2,  /* RBX = cpu index, RCX = buffer gpa, RDX = buffer size
+                               * -> struct minihv_stats written, RBX = bytes written */
+    MINIHV_HC_FOOTPRINT = 3,  /* RBX = buffer gpa, RCX = size -> struct minihv_footprint */
+};
+#define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
+
+#define MINIHV_HC_OK        0
+#define MINIHV_HC_EINVAL   -22 /* unknown function, bad cpu index, bad size */
+#define MINIHV_HC_EFAULT   -14 /* buffer outside guest RAM or inside the core */
+
+/* Exit reasons counted per CPU, vendor-neutral (both backends map theirs). */
+enum minihv_exit_kind {
+    MINIHV_EXIT_CPUID, MINIHV_EXIT_MSR_READ, MINIHV_EXIT_MSR_WRITE, MINIHV_EXIT_CR_ACCESS,
+    MINIHV_EXIT_XSETBV, MINIHV_EXIT_INVD, MINIHV_EXIT_HYPERCALL, MINIHV_EXIT_VIRT_INSN,
+    MINIHV_EXIT_NPF_MMIO, MINIHV_EXIT_NPF_HV_MEMORY, MINIHV_EXIT_IO, MINIHV_EXIT_INIT,
+    MINIHV_EXIT_SIPI, MINIHV_EXIT_EXCEPTION, MINIHV_EXIT_OTHER,
+    MINIHV_EXIT_KINDS
+};
+
+struct minihv_stats {
+    uint32_t cpu_index, apic_id;
+    uint64_t total_exits;
+    uint64_t exits[MINIHV_EXIT_KINDS];
+};
+
+struct minihv_footprint {
+    uint64_t block_base, block_size; /* the reserved block: all of the core's memory */
+    uint64_t image_bytes;
+    uint64_t host_pt_bytes;
+    uint64_t npt_bytes;              /* EPT or NPT tables */
+    uint64_t per_cpu_bytes;          /* all CPUs together */
+    uint64_t leaves_1g, leaves_2m, leaves_4k; /* in the EPT/NPT */
+};
+
+#endif
