@@ -6,4 +6,4 @@ check-emu: $(BUILD)/minihv.efi
 	$(Q)BUILD=$(BUILD) bash tests/emu/boot.sh
 
 .PHONY: check-emu
-include $(wildcard tests/emu/*.mk)
+include $(filter-out tests/emu/module.mk,$(wildcard tests/emu/*.mk))
