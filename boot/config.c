@@ -247,12 +247,17 @@ int config_parse(const char *text, size_t len, struct minihv_config *out, struct
     err->msg[0] = '\0';
     while (pos < len) {
         size_t n = 0;
+        bool in_comment = false;
         for (; pos < len && text[pos] != '\n'; pos++) {
             unsigned char c = (unsigned char)text[pos];
             if (c == '\r' && (pos + 1 == len || text[pos + 1] == '\n'))
                 continue;
-            if ((c < 0x20 && c != '\t') || c >= 0x7f)
-                return line_error(err, line, "binary or non-ASCII byte in line%s", "");
+            in_comment |= c == '#';
+            /* Control bytes never; UTF-8 text only inside a comment. */
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return line_error(err, line, "binary (control) byte in line%s", "");
+            if (c >= 0x80 && !in_comment)
+                return line_error(err, line, "non-ASCII byte outside a comment%s", "");
             if (n == CONFIG_MAX_LINE)
                 return line_error(err, line, "line longer than 256 characters%s", "");
             buf[n++] = (char)c;

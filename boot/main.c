@@ -120,6 +120,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
     if (cfg.guest[0])
         return chain_load(image, li, cfg.guest);
-    log_line("guest: none configured; returning to the firmware");
-    return EFI_SUCCESS;
+    /* An error status makes the boot manager go on with its next boot
+     * option (a success would stop at its menu): that option then runs as
+     * the guest. */
+    log_line("guest: none configured; the firmware's next boot option runs as the guest");
+    return EFI_NOT_FOUND;
 }

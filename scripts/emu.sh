@@ -6,9 +6,10 @@
 # --timeout. Prints the wall time.
 #
 # usage: emu.sh --emu qemu|bochs --esp DIR --out DIR [--smp N] [--cpu MODEL]
-#               [--mem MB] [--timeout S] [--done REGEX] [--com2 FILE|-] [-- extra qemu args]
+#               [--mem MB] [--timeout S] [--done REGEX] [--follow] [-- extra qemu args]
+# --follow prints minihv's log (COM2) on the terminal as it comes.
 set -u
-EMU=qemu ESP= OUT= SMP=1 CPU= MEM=512 TIMEOUT=120 DONE='minihv-test: done' COM2=
+EMU=qemu ESP= OUT= SMP=1 CPU= MEM=512 TIMEOUT=120 DONE='minihv-test: done' FOLLOW=0
 while [ $# -gt 0 ]; do
   case $1 in
     --emu) EMU=$2; shift 2 ;;
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --mem) MEM=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --done) DONE=$2; shift 2 ;;
-    --com2) COM2=$2; shift 2 ;;
+    --follow) FOLLOW=1; shift ;;
     --) shift; break ;;
     *) echo "emu.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -28,10 +29,10 @@ done
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 COM1_LOG=$OUT/com1.log
-COM2_LOG=${COM2:-$OUT/com2.log}
-rm -f "$COM1_LOG" "$OUT/com2.log" "$OUT/esp.img"
+COM2_LOG=$OUT/com2.log
+rm -f "$COM1_LOG" "$COM2_LOG" "$OUT/esp.img"
 : > "$COM1_LOG"
-[ "$COM2_LOG" = - ] || : > "$COM2_LOG"
+: > "$COM2_LOG"
 
 # FAT image from the ESP folder (both emulators boot the same bytes).
 make_fat() {
@@ -49,18 +50,15 @@ start=$(date +%s.%N)
 case $EMU in
   qemu)
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$OUT/vars.fd"
-    com2_arg="file:$COM2_LOG"; [ "$COM2_LOG" = - ] && com2_arg=stdio
     qemu-system-x86_64 -machine q35 -cpu "${CPU:-max}" -smp "$SMP" -m "$MEM" \
       -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
       -drive if=pflash,format=raw,file="$OUT/vars.fd" \
       -drive format=raw,file="$OUT/esp.img" \
-      -serial "file:$COM1_LOG" -serial "$com2_arg" -display none -nic none -no-reboot \
+      -serial "file:$COM1_LOG" -serial "file:$COM2_LOG" -display none -nic none -no-reboot \
       -monitor none "$@" </dev/null >"$OUT/emu.out" 2>&1 &
     ;;
   bochs)
     cat /usr/share/OVMF/OVMF_VARS.fd /usr/share/OVMF/OVMF_CODE.fd > "$OUT/ovmf.rom"
-    com2_line="com2: enabled=1, mode=file, dev=$COM2_LOG"
-    [ "$COM2_LOG" = - ] && com2_line="com2: enabled=1, mode=file, dev=/dev/stdout"
     cat > "$OUT/bochsrc" <<BOCHSRC
 megs: $MEM
 romimage: file=$OUT/ovmf.rom, address=0xffe00000
@@ -71,7 +69,7 @@ display_library: rfb, options="timeout=0"
 ata0-master: type=disk, path=$OUT/esp.img, mode=flat
 boot: disk
 com1: enabled=1, mode=file, dev=$COM1_LOG
-$com2_line
+com2: enabled=1, mode=file, dev=$COM2_LOG
 log: $OUT/bochs.log
 info: action=ignore
 debug: action=ignore
@@ -84,20 +82,23 @@ BOCHSRC
   *) echo "emu.sh: --emu must be qemu or bochs" >&2; exit 2 ;;
 esac
 pid=$!
+tail_pid=
+[ $FOLLOW = 1 ] && { tail -n +1 -f "$COM2_LOG" & tail_pid=$!; }
 
 result=timeout
 deadline=$(( $(date +%s) + TIMEOUT ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
   if ! kill -0 $pid 2>/dev/null; then result=exited; break; fi
-  if grep -aEq -- "$DONE" "$COM1_LOG" 2>/dev/null || { [ "$COM2_LOG" != - ] && grep -aEq -- "$DONE" "$COM2_LOG" 2>/dev/null; }; then
+  if grep -aEq -- "$DONE" "$COM1_LOG" "$COM2_LOG" 2>/dev/null; then
     result=done; sleep 1; break
   fi
   sleep 0.5
 done
+[ -n "$tail_pid" ] && kill $tail_pid 2>/dev/null
 kill $pid 2>/dev/null; sleep 0.5; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 # Powered off by itself: a run only counts when it got to the marker.
 if [ $result = exited ]; then
-  grep -aEq -- "$DONE" "$COM1_LOG" "$([ "$COM2_LOG" = - ] && echo /dev/null || echo "$COM2_LOG")" && result=done
+  grep -aEq -- "$DONE" "$COM1_LOG" "$COM2_LOG" && result=done
 fi
 secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
 echo "$result" > "$OUT/result"

@@ -39,7 +39,8 @@ static void test_full_file(void **state)
         "serial = off\n"
         "hv_mem_mb = 0x80\n"
         "iommu = vtd\n"
-        "   \n";
+        "   \n"
+        "# UTF-8 in a comment is fine: caf\xc3\xa9\n";
     assert_int_equal(PARSE(text, &cfg, &err), 0);
     assert_int_equal(cfg.passthrough, PASSTHROUGH_BDF);
     assert_int_equal(cfg.pt_segment, 0);
