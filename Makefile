@@ -109,7 +109,9 @@ $(BUILD)/hv/%.o: %.asm
 	@echo "  NASM    $@"
 	$(Q)$(NASM) -f elf64 -g -o $@ $<
 
-include $(sort $(wildcard */module.mk */*/module.mk))
+# vfio/ first: drivers and tools name $(VFIO_SRCS).
+MODULES := $(sort $(wildcard */module.mk */*/module.mk))
+include vfio/module.mk $(filter-out vfio/module.mk,$(MODULES))
 
 all: $(BUILD)/minihv.efi $(BUILD)/hv.elf $(TOOLS) $(EFI_APPS)
 tools: $(TOOLS)

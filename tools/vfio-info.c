@@ -3,6 +3,7 @@
  *
  *   vfio-info CONFIG_FILE [--bar N=SIZE]... [--json |
  *             --raw-region INDEX --argsz BYTES | --raw-device --argsz BYTES]
+ *             [--igd --opregion FILE --host-cfg FILE --lpc-cfg FILE]
  *
  * A config dump does not say how large the BARs are (sizing needs the
  * hardware), so BAR N is absent (size 0) unless --bar N=SIZE gives it;
@@ -11,7 +12,9 @@
  * same as JSON; --raw-* writes to stdout the exact bytes
  * VFIO_DEVICE_GET_REGION_INFO / VFIO_DEVICE_GET_INFO would leave in a
  * zeroed buffer of BYTES bytes. Any error: a message on stderr naming the
- * field and offset, exit code 2. */
+ * field and offset, exit code 2.
+ * --igd adds the IGD's three device-specific regions (drivers/igd/regions.c)
+ * from an OpRegion dump and the host and LPC bridges' config dumps. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,10 +23,13 @@
 
 #include <minihv/vfio_abi.h>
 
+#include "drivers/igd/opregion.h"
+#include "drivers/igd/regions.h"
 #include "vfio/vfio.h"
 
 #define EXIT_BAD 2
 #define MAX_ARGSZ 65536
+#define MAX_OPREGION (1u << 20)
 
 enum mode { MODE_TABLE, MODE_JSON, MODE_RAW_REGION, MODE_RAW_DEVICE };
 
@@ -34,13 +40,17 @@ struct options {
     enum mode mode;
     uint32_t raw_index;
     int64_t argsz; /* -1: not given */
+    bool igd;
+    const char *opregion, *host_cfg, *lpc_cfg;
 };
 
 static const char usage[] =
     "usage: vfio-info CONFIG_FILE [--bar N=SIZE]... [--json | --raw-region INDEX --argsz BYTES |\n"
     "                 --raw-device --argsz BYTES]\n"
     "  CONFIG_FILE  PCI config-space dump, 256 or 4096 bytes\n"
-    "  --bar N=SIZE size of BAR N (0-5; 6 = ROM); BARs not given are absent\n";
+    "  --bar N=SIZE size of BAR N (0-5; 6 = ROM); BARs not given are absent\n"
+    "  --igd --opregion FILE --host-cfg FILE --lpc-cfg FILE\n"
+    "               add the IGD's OpRegion, host bridge and LPC bridge regions\n";
 
 static int bad(FILE *err, const char *fmt, const char *a, const char *b)
 {
@@ -110,6 +120,13 @@ static int parse_args(int argc, char **argv, struct options *o, FILE *err)
                 o->raw_index = (uint32_t)v;
                 i++;
             }
+        } else if (!strcmp(a, "--igd")) {
+            o->igd = true;
+        } else if (!strcmp(a, "--opregion") || !strcmp(a, "--host-cfg") || !strcmp(a, "--lpc-cfg")) {
+            if (!val)
+                return bad(err, "%s needs a FILE%s", a, "");
+            *(!strcmp(a, "--opregion") ? &o->opregion : !strcmp(a, "--host-cfg") ? &o->host_cfg : &o->lpc_cfg) = val;
+            i++;
         } else if (!strcmp(a, "--argsz")) {
             if (!val || parse_size(val, &v) || v > MAX_ARGSZ)
                 return bad(err, "--argsz needs BYTES (at most 65536)%s%s", "", "");
@@ -132,26 +149,72 @@ static int parse_args(int argc, char **argv, struct options *o, FILE *err)
         return bad(err, "--raw-region/--raw-device need --argsz BYTES%s%s", "", "");
     if (!raw && o->argsz >= 0)
         return bad(err, "--argsz only goes with --raw-region or --raw-device%s%s", "", "");
+    if (o->igd && !(o->opregion && o->host_cfg && o->lpc_cfg))
+        return bad(err, "--igd needs --opregion, --host-cfg and --lpc-cfg%s%s", "", "");
+    if (!o->igd && (o->opregion || o->host_cfg || o->lpc_cfg))
+        return bad(err, "--opregion/--host-cfg/--lpc-cfg only go with --igd%s%s", "", "");
     return 0;
 }
 
-static int read_config(const char *file, uint8_t *buf, size_t *len, FILE *err)
+/* Reads at most `max` bytes; *len = bytes read, max + 1 when the file is longer. */
+static int read_file(const char *file, uint8_t *buf, size_t max, size_t *len, FILE *err)
 {
     FILE *f = fopen(file, "rb");
     if (!f) {
         fprintf(err, "vfio-info: %s: %s\n", file, strerror(errno));
         return EXIT_BAD;
     }
-    *len = fread(buf, 1, VFIO_CONFIG_MAX + 1, f);
+    *len = fread(buf, 1, max, f);
+    if (*len == max && fgetc(f) != EOF)
+        *len = max + 1;
     int rerr = ferror(f);
     fclose(f);
     if (rerr) {
         fprintf(err, "vfio-info: %s: read error\n", file);
         return EXIT_BAD;
     }
+    return 0;
+}
+
+/* A config-space dump: 256 or 4096 bytes. */
+static int read_config(const char *file, uint8_t *buf, size_t *len, FILE *err)
+{
+    int ret = read_file(file, buf, VFIO_CONFIG_MAX, len, err);
+    if (ret)
+        return ret;
     if (*len != 256 && *len != VFIO_CONFIG_MAX) {
         fprintf(err, "vfio-info: %s: config dump is %s%zu bytes, expected 256 or 4096\n", file,
                 *len > VFIO_CONFIG_MAX ? "more than " : "", *len > VFIO_CONFIG_MAX ? (size_t)VFIO_CONFIG_MAX : *len);
+        return EXIT_BAD;
+    }
+    return 0;
+}
+
+/* The IGD regions; the buffers must outlive the device (static). */
+static int add_igd_regions(struct vfio_device *dev, const struct options *o, FILE *err)
+{
+    static uint8_t opregion[MAX_OPREGION + 1], host[VFIO_CONFIG_MAX + 1], lpc[VFIO_CONFIG_MAX + 1];
+    struct igd_regions r;
+    int ret;
+    if ((ret = read_file(o->opregion, opregion, MAX_OPREGION, &r.opregion.len, err)) ||
+        (ret = read_config(o->host_cfg, host, &r.host_cfg.len, err)) ||
+        (ret = read_config(o->lpc_cfg, lpc, &r.lpc_cfg.len, err)))
+        return ret;
+    if (r.opregion.len > MAX_OPREGION)
+        return bad(err, "%s: OpRegion dump larger than 1 MiB%s", o->opregion, "");
+    /* The parser's own words on a bad OpRegion: field and offset. */
+    struct igd_opregion_info info;
+    struct igd_error e = { 0 };
+    if (igd_opregion_parse(opregion, r.opregion.len, 0, &info, &e) < 0) {
+        fprintf(err, "vfio-info: %s: OpRegion %s at offset 0x%x: %s\n", o->opregion,
+                e.field ? e.field : "?", e.offset, e.what ? e.what : "invalid");
+        return EXIT_BAD;
+    }
+    r.opregion.data = opregion;
+    r.host_cfg.data = host;
+    r.lpc_cfg.data = lpc;
+    if ((ret = igd_add_vfio_regions(dev, &r)) < 0) {
+        fprintf(err, "vfio-info: --igd: regions refused: %s\n", vfio_strerror(ret));
         return EXIT_BAD;
     }
     return 0;
@@ -347,6 +410,8 @@ int vfio_info_main(int argc, char **argv, FILE *out, FILE *err)
                 vfio_strerror(ret));
         return EXIT_BAD;
     }
+    if (o.igd && (ret = add_igd_regions(&dev, &o, err)))
+        return ret;
     if (o.mode == MODE_RAW_REGION || o.mode == MODE_RAW_DEVICE)
         return raw(&dev, &o, out, err);
     return report(&dev, o.mode, out);

@@ -7,8 +7,8 @@ $(eval $(call host_tool,igd-info,tools/igd-info.c $(IGD_SRCS)))
 # check-igd: igd-info against intel_vbt_decode on ../shared/fixtures/vbt,
 # and on real ROMs (tests/unit/igd/check-igd.sh).
 CHECK_SUITES += igd
-check-igd: $(BUILD)/tools/igd-info
-	$(Q)BUILD=$(BUILD) IGD_INFO=$(BUILD)/tools/igd-info bash tests/unit/igd/check-igd.sh
+check-igd: $(BUILD)/tools/igd-info $(BUILD)/tools/vfio-info
+	$(Q)BUILD=$(BUILD) IGD_INFO=$(BUILD)/tools/igd-info VFIO_INFO=$(BUILD)/tools/vfio-info bash tests/unit/igd/check-igd.sh
 .PHONY: check-igd
 
 $(eval $(call host_test,test_igd_opregion,tests/unit/test_igd_opregion.c $(IGD_SRCS)))
@@ -20,6 +20,4 @@ $(eval $(call fuzz_target,fuzz_igd_vbt,tests/fuzz/fuzz_igd_vbt.c $(IGD_SRCS)))
 $(eval $(call fuzz_target,fuzz_igd_opregion,tests/fuzz/fuzz_igd_opregion.c $(IGD_SRCS)))
 $(eval $(call fuzz_target,fuzz_igd_rom,tests/fuzz/fuzz_igd_rom.c $(IGD_SRCS)))
 
-# The vfio model's sources by wildcard: vfio/module.mk is read after this
-# file, so $(VFIO_SRCS) is still empty here.
-$(eval $(call host_test,test_igd_regions,tests/unit/test_igd_regions.c $(IGD_SRCS) drivers/igd/regions.c $(wildcard vfio/*.c)))
+$(eval $(call host_test,test_igd_regions,tests/unit/test_igd_regions.c $(IGD_SRCS) drivers/igd/regions.c $(VFIO_SRCS)))

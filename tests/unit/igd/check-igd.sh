@@ -136,4 +136,47 @@ grep -q '"stolen_size":67108864' "$TMP/ggc.json" && grep -q '"base":"0x7b000000"
 [ $rc -eq 2 ] && grep -q 'device_id' "$TMP/err" &&
   pass "ggc: unknown device -> exit 2" || fail "ggc unknown" "rc=$rc $(cat "$TMP/err")"
 
+# vfio-info --igd: the three device-specific regions built from an OpRegion
+# (the first fixture VBT in mailbox 4 of an 8 KiB OpRegion 2.0) and
+# synthetic host/LPC bridge config dumps; checked against the inputs.
+VFIO_INFO=${VFIO_INFO:-build/tools/vfio-info}
+if [ -x "$VFIO_INFO" ] && [ ${#files[@]} -gt 0 ]; then
+  python3 - "${files[0]}" "$TMP" <<'PY'
+import struct, sys
+vbt = open(sys.argv[1], 'rb').read()[:6 * 1024]
+op = bytearray(8192)
+op[0:16] = b'IntelGraphicsMem'
+struct.pack_into('<I', op, 0x10, 8)          # size in KiB
+struct.pack_into('<BB', op, 0x16, 0, 2)      # version 2.0 (minor, major)
+struct.pack_into('<I', op, 0x58, 1 | 4)      # MBOX: ACPI, ASLE
+op[0x400:0x400 + len(vbt)] = vbt
+open(sys.argv[2] + '/opregion.bin', 'wb').write(op)
+def cfg(vendor, device, cls):
+    c = bytearray(256)
+    struct.pack_into('<HH', c, 0, vendor, device)
+    struct.pack_into('<I', c, 8, cls << 8)
+    return c
+open(sys.argv[2] + '/igd.cfg', 'wb').write(cfg(0x8086, 0x5917, 0x030000))
+open(sys.argv[2] + '/host.cfg', 'wb').write(cfg(0x8086, 0x5904, 0x060000))
+open(sys.argv[2] + '/lpc.cfg', 'wb').write(cfg(0x8086, 0x9d58, 0x060100))
+PY
+  out=$("$VFIO_INFO" "$TMP/igd.cfg" --igd --opregion "$TMP/opregion.bin" --host-cfg "$TMP/host.cfg" \
+        --lpc-cfg "$TMP/lpc.cfg" --json 2>&1)
+  for want in '"index":9,"flags":9,"size":8192,' '"index":10,"flags":9,"size":256,' '"index":11,"flags":9,"size":256,' \
+              '"id":2,"version":1,"type":2147516550,"subtype":1}' '"subtype":2}' '"subtype":3}'; do
+    case $out in
+      *"$want"*) pass "vfio-info --igd: $want" ;;
+      *) fail "vfio-info --igd" "no $want in: $out" ;;
+    esac
+  done
+  case $out in *'"num_regions":12'*) pass "vfio-info --igd: num_regions 12" ;;
+    *) fail "vfio-info --igd: num_regions" "$out" ;; esac
+  head -c 100 "$TMP/opregion.bin" > "$TMP/short.bin"
+  "$VFIO_INFO" "$TMP/igd.cfg" --igd --opregion "$TMP/short.bin" --host-cfg "$TMP/host.cfg" \
+    --lpc-cfg "$TMP/lpc.cfg" >/dev/null 2>"$TMP/err"
+  rc=$?
+  [ $rc = 2 ] && pass "vfio-info --igd: truncated OpRegion refused (exit 2: $(head -1 "$TMP/err"))" \
+    || fail "vfio-info --igd: truncated OpRegion" "exit $rc"
+fi
+
 summary igd
