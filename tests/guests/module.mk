@@ -1,0 +1,3 @@
+# Guest EFI applications minihv chain-loads to check itself from inside
+# (tests/emu/vmx.sh boots them): build/probe.efi.
+$(eval $(call efi_app,probe,tests/guests/probe.c tests/guests/guard.c lib/string.c lib/format.c))

@@ -1,0 +1,541 @@
+/* The guest probe: an EFI application minihv chain-loads as its guest. It
+ * checks, on the BSP and on every AP (EFI MP services, StartupThisAP), that
+ * the CPU it runs on is a vCPU of minihv: CPUID signature and feature bits,
+ * VMCALL ping with its own APIC ID, CR4.VMXE clear, VMXON raising #UD, the
+ * core's memory reading all-ones and dropping writes (counted by the core),
+ * the core's block reserved in the UEFI memory map, and hypercall argument
+ * checks. It prints "probe: PASS name" / "probe: FAIL name: why" lines and
+ * "probe: N passed, N failed" on ConOut, then returns to minihv.
+ *
+ * APs never call the firmware: each fills its struct cpu_probe, which the
+ * BSP prints once the AP is done. */
+#include <efi.h>
+#include <efilib.h>
+#include <minihv/boot_info.h>
+#include <minihv/format.h>
+#include <minihv/hypercall.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "tests/guests/guard.h"
+
+#define PROBE_MAX_CHECKS 16
+#define PROBE_AP_TIMEOUT_US (120ull * 1000 * 1000)
+#define PROBE_UNKNOWN_HC 0x7fffffffu /* a function number the ABI will never use */
+#define CPUID_1_ECX_VMX (1u << 5)     /* SDM Vol. 2A, CPUID, Table 3-10 */
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); GNU-EFI lacks it. */
+#define MP_SERVICES_GUID { 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
+struct mp_processor_info {
+    UINT64 ProcessorId;
+    UINT32 StatusFlag; /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
+    UINT32 Package, Core, Thread;
+};
+typedef VOID(EFIAPI *mp_procedure)(VOID *arg);
+struct mp_services {
+    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct mp_services *, UINTN *total, UINTN *enabled);
+    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct mp_services *, UINTN n, struct mp_processor_info *);
+    void *StartupAllAPs;
+    EFI_STATUS(EFIAPI *StartupThisAP)(struct mp_services *, mp_procedure, UINTN n, EFI_EVENT wait,
+                                      UINTN timeout_us, VOID *arg, BOOLEAN *finished);
+    void *SwitchBSP, *EnableDisableAP;
+    EFI_STATUS(EFIAPI *WhoAmI)(struct mp_services *, UINTN *n);
+};
+
+struct check {
+    const char *name;
+    bool pass;
+    char why[120];
+};
+
+/* Shared by all CPUs; written by the BSP before any AP runs. */
+struct probe_env {
+    bool intel; /* VMCALL, else VMMCALL */
+    bool have_footprint;
+    char footprint_why[96];
+    struct minihv_footprint footprint; /* hypercall buffer */
+};
+
+struct cpu_probe {
+    /* set by the BSP */
+    UINTN number; /* MP services processor number */
+    bool bsp;
+    bool full_sweep;
+    struct probe_env *env;
+    uint8_t *pages; /* two pages: IDT copy, VMXON region */
+    /* filled by the CPU itself */
+    bool ran;
+    uint32_t apic_id;
+    bool hv;
+    int stats_index; /* this CPU's index in MINIHV_HC_GET_STATS, or -1 */
+    unsigned count;
+    struct check checks[PROBE_MAX_CHECKS];
+    struct minihv_stats stats; /* hypercall buffer */
+};
+
+static void record(struct cpu_probe *c, const char *name, bool pass, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void record(struct cpu_probe *c, const char *name, bool pass, const char *fmt, ...)
+{
+    if (c->count >= PROBE_MAX_CHECKS)
+        return;
+    struct check *k = &c->checks[c->count++];
+    va_list ap;
+    k->name = name;
+    k->pass = pass;
+    va_start(ap, fmt);
+    fmt_vsnprintf(k->why, sizeof(k->why), fmt, ap);
+    va_end(ap);
+}
+
+/* The checks that judge the hypervisor fail without one, whatever the CPU
+ * shows by itself: `why` then says what it showed. */
+#define record_hv(c, name, ok, ...)                                                  \
+    do {                                                                             \
+        if (!(c)->hv) {                                                              \
+            char seen_[96];                                                          \
+            fmt_snprintf(seen_, sizeof(seen_), __VA_ARGS__);                         \
+            record(c, name, false, "no hypervisor (%s)", seen_);                     \
+        } else {                                                                     \
+            record(c, name, ok, __VA_ARGS__);                                        \
+        }                                                                            \
+    } while (0)
+
+/* ---- hypercalls ---- */
+
+static uint64_t hypercall(const struct cpu_probe *c, struct hc_regs *r)
+{
+    return c->env->intel ? guard_vmcall(r) : guard_vmmcall(r);
+}
+
+static bool hc_status_is(uint64_t rax, int64_t status)
+{
+    return (int64_t)rax == status;
+}
+
+/* GET_STATS for core CPU index `index` into c->stats: the RAX status, or
+ * 1 when the instruction faulted. */
+static int64_t get_stats(struct cpu_probe *c, uint32_t index)
+{
+    struct hc_regs r = { MINIHV_HC_GET_STATS, index, (uint64_t)(uintptr_t)&c->stats, sizeof(c->stats) };
+    if (hypercall(c, &r))
+        return 1;
+    return (int64_t)r.rax;
+}
+
+/* The core numbers CPUs its own way: find ours by APIC ID. */
+static int find_stats_index(struct cpu_probe *c)
+{
+    for (uint32_t i = 0; i < MINIHV_MAX_CPUS; i++) {
+        int64_t st = get_stats(c, i);
+        if (st != MINIHV_HC_OK)
+            break;
+        if (c->stats.apic_id == c->apic_id)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* ---- the checks ---- */
+
+static uint32_t read_apic_id(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    if (r[0] >= 0xb) {
+        x86_cpuid(0xb, 0, r); /* x2APIC topology leaf: EDX = x2APIC ID (SDM Vol. 3 10.12.8.1) */
+        if (r[1] & 0xffff)
+            return r[3];
+    }
+    x86_cpuid(1, 0, r);
+    return r[1] >> 24; /* initial APIC ID, CPUID.1:EBX[31:24] */
+}
+
+static void check_cpuid(struct cpu_probe *c)
+{
+    uint32_t r[4];
+    char sig[13];
+    x86_cpuid(MINIHV_CPUID_BASE, 0, r);
+    memcpy(sig, &r[1], 4);
+    memcpy(sig + 4, &r[2], 4);
+    memcpy(sig + 8, &r[3], 4);
+    for (int i = 0; i < 12; i++)
+        if (sig[i] < 0x20 || sig[i] > 0x7e)
+            sig[i] = '.';
+    sig[12] = '\0';
+    bool sig_ok = r[1] == MINIHV_CPUID_SIG_EBX && r[2] == MINIHV_CPUID_SIG_ECX && r[3] == MINIHV_CPUID_SIG_EDX;
+    c->hv = sig_ok && r[0] >= MINIHV_CPUID_MAX_LEAF;
+    if (c->hv)
+        record(c, "cpuid-signature", true, "'%s', max leaf 0x%x", sig, r[0]);
+    else
+        record(c, "cpuid-signature", false, "no hypervisor (leaf 0x40000000: max leaf 0x%x, signature '%s')",
+               r[0], sig);
+
+    x86_cpuid(1, 0, r);
+    bool hv_bit = r[2] & CPUID_1_ECX_HYPERVISOR, vmx = r[2] & CPUID_1_ECX_VMX;
+    record_hv(c, "cpuid-hv-bit", hv_bit, "CPUID.1:ECX[31] %s", hv_bit ? "set" : "clear");
+    record_hv(c, "cpuid-vmx-hidden", !vmx, "CPUID.1:ECX.VMX[5] %s", vmx ? "set" : "clear");
+}
+
+static void check_ping(struct cpu_probe *c)
+{
+    char f[24];
+    if (!c->hv) {
+        record(c, "vmcall-ping", false, "no hypervisor (%s not issued)", c->env->intel ? "VMCALL" : "VMMCALL");
+        return;
+    }
+    struct hc_regs r = { MINIHV_HC_PING, 0, 0, 0 };
+    uint64_t fault = hypercall(c, &r);
+    if (fault)
+        record(c, "vmcall-ping", false, "%s raised %s", c->env->intel ? "VMCALL" : "VMMCALL",
+               guard_describe(fault, f, sizeof(f)));
+    else
+        record(c, "vmcall-ping", r.rax == MINIHV_HC_OK && r.rbx == MINIHV_HC_PONG &&
+               r.rcx == MINIHV_ABI_VERSION && r.rdx == c->apic_id,
+               "RAX 0x%lx RBX 0x%lx RCX %lu RDX (APIC ID) %lu, this CPU's APIC ID %u",
+               r.rax, r.rbx, r.rcx, r.rdx, c->apic_id);
+}
+
+static void check_vmx_hidden(struct cpu_probe *c)
+{
+    char f[24];
+    uint64_t cr4 = read_cr4();
+    record_hv(c, "cr4-vmxe-clear", !(cr4 & CR4_VMXE), "CR4 0x%lx, VMXE %s", cr4,
+              cr4 & CR4_VMXE ? "set" : "clear");
+
+    /* SDM Vol. 3 25.1.2: VMXON in VMX non-root operation always exits; the
+     * core must answer with #UD, as a CPU without VMX would. (Without a
+     * hypervisor and with CR4.VMXE clear the CPU raises #UD by itself.) */
+    uint64_t *region = (uint64_t *)(c->pages + 4096);
+    uint64_t region_pa = (uint64_t)(uintptr_t)region, rflags = 0;
+    memset(region, 0, 4096);
+    uint64_t fault = guard_vmxon(&region_pa, &rflags);
+    if (fault) {
+        record_hv(c, "vmxon-ud", GUARD_VECTOR(fault) == VEC_UD, "VMXON raised %s",
+                  guard_describe(fault, f, sizeof(f)));
+        return;
+    }
+    bool entered = !(rflags & 0x41); /* CF = VMfailInvalid, ZF = VMfailValid (SDM 30.2) */
+    if (entered)
+        guard_vmxoff();
+    record_hv(c, "vmxon-ud", false, "VMXON did not fault: %s (RFLAGS 0x%lx)",
+              entered ? "VMX operation entered, left again with VMXOFF" : "VMfail", rflags);
+}
+
+/* Reads and writes the first 8 bytes of the chosen pages of the core's
+ * block: every read must give all-ones, never the core's own bytes, and
+ * writes must not stick. The core's counter of such accesses must grow by
+ * at least the number made. */
+static void check_core_memory(struct cpu_probe *c)
+{
+    const struct minihv_footprint *fp = &c->env->footprint;
+    char f[24];
+    if (!c->hv) {
+        record(c, "hv-memory-read", false, "no hypervisor");
+        record(c, "hv-memory-write", false, "no hypervisor");
+        record(c, "hv-memory-stats", false, "no hypervisor");
+        return;
+    }
+    if (!c->env->have_footprint) {
+        record(c, "hv-memory-read", false, "no footprint: %s", c->env->footprint_why);
+        record(c, "hv-memory-write", false, "no footprint: %s", c->env->footprint_why);
+        record(c, "hv-memory-stats", false, "no footprint: %s", c->env->footprint_why);
+        return;
+    }
+    uint64_t pages = fp->block_size / PAGE_SIZE;
+    uint64_t some[3] = { 0, pages / 2, pages - 1 };
+    uint64_t npages = c->full_sweep ? pages : 3, accesses = 0;
+    uint64_t before = 0;
+    int64_t st = c->stats_index >= 0 ? get_stats(c, (uint32_t)c->stats_index) : -1;
+    if (st == MINIHV_HC_OK)
+        before = c->stats.exits[MINIHV_EXIT_NPF_HV_MEMORY];
+
+    /* Reads. */
+    uint64_t bad_pa = 0, bad_value = 0, bad_fault = 0, bad_count = 0, magic_seen = 0;
+    for (uint64_t i = 0; i < npages; i++) {
+        uint64_t pa = fp->block_base + (c->full_sweep ? i : some[i]) * PAGE_SIZE, v = 0;
+        uint64_t fault = guard_read64(pa, &v);
+        accesses++;
+        if (!fault && (v == MINIHV_IMAGE_MAGIC || v == MINIHV_BOOT_MAGIC))
+            magic_seen++;
+        if ((fault || v != ~0ull) && !bad_count++) {
+            bad_pa = pa;
+            bad_value = v;
+            bad_fault = fault;
+        }
+    }
+    if (!bad_count)
+        record(c, "hv-memory-read", true, "%lu pages from 0x%lx read all-ones", npages, fp->block_base);
+    else if (bad_fault)
+        record(c, "hv-memory-read", false, "%lu of %lu pages not all-ones; read at 0x%lx raised %s",
+               bad_count, npages, bad_pa, guard_describe(bad_fault, f, sizeof(f)));
+    else
+        record(c, "hv-memory-read", false, "%lu of %lu pages not all-ones (%lu show the core's magic); 0x%lx read 0x%lx",
+               bad_count, npages, magic_seen, bad_pa, bad_value);
+
+    /* Writes, each read back. */
+    bad_count = 0;
+    for (uint64_t i = 0; i < npages; i++) {
+        uint64_t pa = fp->block_base + (c->full_sweep ? i : some[i]) * PAGE_SIZE, v = 0;
+        uint64_t pattern = 0x5a5a000000000000ull ^ pa;
+        uint64_t wfault = guard_write64(pa, pattern);
+        uint64_t rfault = guard_read64(pa, &v);
+        accesses += 2;
+        if ((wfault || rfault || v != ~0ull) && !bad_count++) {
+            bad_pa = pa;
+            bad_value = v;
+            bad_fault = wfault ? wfault : rfault;
+        }
+    }
+    if (!bad_count)
+        record(c, "hv-memory-write", true, "%lu pages written, still all-ones", npages);
+    else if (bad_fault)
+        record(c, "hv-memory-write", false, "%lu of %lu pages: access at 0x%lx raised %s", bad_count, npages,
+               bad_pa, guard_describe(bad_fault, f, sizeof(f)));
+    else
+        record(c, "hv-memory-write", false, "%lu of %lu pages: 0x%lx reads 0x%lx after the write%s", bad_count,
+               npages, bad_pa, bad_value,
+               bad_value == (0x5a5a000000000000ull ^ bad_pa) ? " (the write stuck)" : "");
+
+    /* The core's count. */
+    if (c->stats_index < 0)
+        record(c, "hv-memory-stats", false, "no GET_STATS entry with APIC ID %u", c->apic_id);
+    else if (st != MINIHV_HC_OK || (st = get_stats(c, (uint32_t)c->stats_index)) != MINIHV_HC_OK)
+        record(c, "hv-memory-stats", false, "GET_STATS(%d) failed: %ld", c->stats_index, st);
+    else
+        record(c, "hv-memory-stats", c->stats.exits[MINIHV_EXIT_NPF_HV_MEMORY] - before >= accesses,
+               "NPF_HV_MEMORY grew by %lu for %lu accesses (core CPU %d)",
+               c->stats.exits[MINIHV_EXIT_NPF_HV_MEMORY] - before, accesses, c->stats_index);
+}
+
+static void check_hypercall_args(struct cpu_probe *c)
+{
+    char f[24];
+    if (!c->hv) {
+        record(c, "hc-efault", false, "no hypervisor");
+        record(c, "hc-einval", false, "no hypervisor");
+        return;
+    }
+    if (!c->env->have_footprint || c->stats_index < 0) {
+        record(c, "hc-efault", false, "%s", !c->env->have_footprint ? "no footprint" : "no GET_STATS index");
+    } else {
+        /* A buffer in the middle of the core's block: refused, nothing written. */
+        const struct minihv_footprint *fp = &c->env->footprint;
+        uint64_t gpa = fp->block_base + ALIGN_DOWN(fp->block_size / 2, PAGE_SIZE);
+        struct hc_regs r = { MINIHV_HC_GET_STATS, (uint64_t)c->stats_index, gpa, sizeof(struct minihv_stats) };
+        uint64_t fault = hypercall(c, &r);
+        if (fault)
+            record(c, "hc-efault", false, "GET_STATS raised %s", guard_describe(fault, f, sizeof(f)));
+        else
+            record(c, "hc-efault", hc_status_is(r.rax, MINIHV_HC_EFAULT),
+                   "GET_STATS into the core's block (0x%lx) returned %ld", gpa, (int64_t)r.rax);
+    }
+    struct hc_regs r = { PROBE_UNKNOWN_HC, 0, 0, 0 };
+    uint64_t fault = hypercall(c, &r);
+    if (fault)
+        record(c, "hc-einval", false, "function 0x%x raised %s", PROBE_UNKNOWN_HC, guard_describe(fault, f, sizeof(f)));
+    else
+        record(c, "hc-einval", hc_status_is(r.rax, MINIHV_HC_EINVAL), "function 0x%x returned %ld",
+               PROBE_UNKNOWN_HC, (int64_t)r.rax);
+}
+
+/* Everything one CPU checks about itself. Runs on the BSP and on APs: no
+ * firmware calls in here. */
+static void run_cpu_checks(struct cpu_probe *c)
+{
+    struct guard g;
+    c->apic_id = read_apic_id();
+    c->stats_index = -1;
+    check_cpuid(c);
+    if (guard_install(&g, c->pages, 4096)) {
+        record(c, "fault-guard", false, "cannot install the #UD/#GP/#PF guard: no usable IDT (limit 0x%x)",
+               g.saved.limit);
+        return;
+    }
+    if (c->hv && c->bsp) {
+        struct probe_env *env = c->env;
+        struct hc_regs r = { MINIHV_HC_FOOTPRINT, (uint64_t)(uintptr_t)&env->footprint,
+                             sizeof(env->footprint), 0 };
+        uint64_t fault = hypercall(c, &r);
+        char f[24];
+        if (fault)
+            fmt_snprintf(env->footprint_why, sizeof(env->footprint_why), "FOOTPRINT raised %s",
+                         guard_describe(fault, f, sizeof(f)));
+        else if (r.rax != MINIHV_HC_OK)
+            fmt_snprintf(env->footprint_why, sizeof(env->footprint_why), "FOOTPRINT returned %ld",
+                         (int64_t)r.rax);
+        else if (!env->footprint.block_size || env->footprint.block_size % PAGE_SIZE ||
+                 env->footprint.block_base % PAGE_SIZE)
+            fmt_snprintf(env->footprint_why, sizeof(env->footprint_why), "FOOTPRINT block 0x%lx+0x%lx unusable",
+                         env->footprint.block_base, env->footprint.block_size);
+        else
+            env->have_footprint = true;
+    }
+    if (c->hv)
+        c->stats_index = find_stats_index(c);
+    check_ping(c);
+    check_vmx_hidden(c);
+    check_core_memory(c);
+    check_hypercall_args(c);
+    guard_remove(&g);
+    c->ran = true;
+}
+
+static VOID EFIAPI ap_entry(VOID *arg)
+{
+    run_cpu_checks(arg);
+}
+
+/* ---- BSP only ---- */
+
+/* The whole block lies in EfiReservedMemoryType descriptors (UEFI 2.7 7.2,
+ * GetMemoryMap), so no OS will ever be given it. */
+static void check_memory_map(struct cpu_probe *c)
+{
+    const struct minihv_footprint *fp = &c->env->footprint;
+    if (!c->hv || !c->env->have_footprint) {
+        record(c, "memmap-reserved", false, "%s", c->hv ? "no footprint" : "no hypervisor");
+        return;
+    }
+    UINTN entries, key, desc_size;
+    UINT32 desc_version;
+    EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&entries, &key, &desc_size, &desc_version);
+    if (!map) {
+        record(c, "memmap-reserved", false, "GetMemoryMap failed");
+        return;
+    }
+    uint64_t at = fp->block_base, end = fp->block_base + fp->block_size;
+    unsigned used = 0;
+    int bad_type = -1;
+    while (at < end) {
+        EFI_MEMORY_DESCRIPTOR *hit = NULL;
+        for (UINTN i = 0; i < entries && !hit; i++) {
+            EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + i * desc_size);
+            if (d->PhysicalStart <= at && at < d->PhysicalStart + d->NumberOfPages * PAGE_SIZE)
+                hit = d;
+        }
+        if (!hit || hit->Type != EfiReservedMemoryType) {
+            bad_type = hit ? (int)hit->Type : -2;
+            break;
+        }
+        used++;
+        at = hit->PhysicalStart + hit->NumberOfPages * PAGE_SIZE;
+    }
+    FreePool(map);
+    if (bad_type == -1)
+        record(c, "memmap-reserved", true, "0x%lx-0x%lx in %u Reserved descriptor(s)", fp->block_base, end - 1,
+               used);
+    else if (bad_type == -2)
+        record(c, "memmap-reserved", false, "0x%lx is in no descriptor", at);
+    else
+        record(c, "memmap-reserved", false, "0x%lx is in a descriptor of type %d, not Reserved (0)", at,
+               bad_type);
+}
+
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void out(const char *fmt, ...)
+{
+    char line[256];
+    CHAR16 wide[260];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    size_t n = 0;
+    for (const char *s = line; *s && n < ARRAY_SIZE(wide) - 3; s++)
+        wide[n++] = (CHAR16)(unsigned char)*s;
+    wide[n++] = L'\r';
+    wide[n++] = L'\n';
+    wide[n] = 0;
+    ST->ConOut->OutputString(ST->ConOut, wide);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    static EFI_GUID mp_guid = MP_SERVICES_GUID;
+    static struct probe_env env;
+    struct mp_services *mp = NULL;
+    UINTN total = 1, enabled = 1, self = 0;
+    uint32_t r[4];
+
+    InitializeLib(image, systab);
+    x86_cpuid(0, 0, r);
+    env.intel = r[1] == 0x756e6547u; /* "Genu" */
+    if (EFI_ERROR(BS->LocateProtocol(&mp_guid, NULL, (void **)&mp)) || !mp ||
+        EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled)) || EFI_ERROR(mp->WhoAmI(mp, &self))) {
+        mp = NULL;
+        total = 1;
+        self = 0;
+    }
+    if (total > MINIHV_MAX_CPUS)
+        total = MINIHV_MAX_CPUS;
+    out("probe: %lu CPU(s)%s, BSP is processor %lu; hypercalls by %s", total,
+        mp ? " from MP services" : " (no MP services: BSP only)", self, env.intel ? "VMCALL" : "VMMCALL");
+
+    struct cpu_probe *cpus = AllocateZeroPool(total * sizeof(*cpus));
+    bool *enabled_cpu = AllocateZeroPool(total * sizeof(bool));
+    if (!cpus || !enabled_cpu) {
+        out("probe: FAIL setup: out of memory");
+        out("probe: 0 passed, 1 failed");
+        return EFI_OUT_OF_RESOURCES;
+    }
+    for (UINTN n = 0; n < total; n++) {
+        struct mp_processor_info info = { .StatusFlag = 2 };
+        EFI_PHYSICAL_ADDRESS pages = 0;
+        if (mp && EFI_ERROR(mp->GetProcessorInfo(mp, n, &info)))
+            info.StatusFlag = 0;
+        enabled_cpu[n] = (info.StatusFlag & 2) && (n == self || mp);
+        cpus[n].number = n;
+        cpus[n].bsp = n == self;
+        cpus[n].full_sweep = n == self;
+        cpus[n].env = &env;
+        if (EFI_ERROR(BS->AllocatePages(AllocateAnyPages, EfiBootServicesData, 2, &pages)))
+            enabled_cpu[n] = false;
+        cpus[n].pages = (uint8_t *)(uintptr_t)pages;
+    }
+
+    /* The BSP first: it fetches the footprint the APs then use. */
+    run_cpu_checks(&cpus[self]);
+    check_memory_map(&cpus[self]);
+    for (UINTN n = 0; n < total; n++) {
+        if (n == self || !enabled_cpu[n])
+            continue;
+        EFI_STATUS st = mp->StartupThisAP(mp, ap_entry, n, NULL, PROBE_AP_TIMEOUT_US, &cpus[n], NULL);
+        if (EFI_ERROR(st) || !cpus[n].ran)
+            record(&cpus[n], "ap-run", false, "StartupThisAP returned 0x%lx%s; %u check(s) recorded", st,
+                   st == EFI_TIMEOUT ? " (timeout)" : "", cpus[n].count);
+    }
+
+    unsigned passed = 0, failed = 0;
+    for (UINTN n = 0; n < total; n++) {
+        struct cpu_probe *c = &cpus[n];
+        if (!enabled_cpu[n]) {
+            out("probe: FAIL cpu%lu setup: processor disabled or no memory for it", n);
+            failed++;
+            continue;
+        }
+        out("probe: cpu%lu is APIC ID %u%s", n, c->apic_id, c->bsp ? " (BSP)" : "");
+        for (unsigned i = 0; i < c->count; i++) {
+            const struct check *k = &c->checks[i];
+            if (k->pass) {
+                out("probe: PASS cpu%lu %s (%s)", n, k->name, k->why);
+                passed++;
+            } else {
+                out("probe: FAIL cpu%lu %s: %s", n, k->name, k->why);
+                failed++;
+            }
+        }
+    }
+    if (env.have_footprint) {
+        const struct minihv_footprint *fp = &env.footprint;
+        out("probe: footprint: block 0x%lx+0x%lx, image %lu KiB, host page tables %lu KiB, EPT/NPT %lu KiB, "
+            "per-CPU %lu KiB; leaves 1G %lu, 2M %lu, 4K %lu",
+            fp->block_base, fp->block_size, fp->image_bytes >> 10, fp->host_pt_bytes >> 10, fp->npt_bytes >> 10,
+            fp->per_cpu_bytes >> 10, fp->leaves_1g, fp->leaves_2m, fp->leaves_4k);
+    }
+    out("probe: %u passed, %u failed", passed, failed);
+    return failed ? EFI_ABORTED : EFI_SUCCESS;
+}
