@@ -1,10 +1,14 @@
 /* Loads the core: allocates its block as EfiReservedMemoryType (so the OS
  * never gets it), copies the image, builds the core's page tables with the
- * shared builder (hv/paging.c), fills the boot info and calls the entry on
- * the BSP with the core's CR3. */
+ * shared builder (hv/paging.c), fills the boot info and runs the core on
+ * the BSP, then on every AP through EFI_MP_SERVICES_PROTOCOL. On each CPU
+ * the core "blue-pills" the firmware: the call returns 0 with the CPU now
+ * a guest. Once the BSP is a guest the loader never touches the core's
+ * block again (the guest cannot see it: reads give all-ones). */
 #include <efi.h>
 #include <efilib.h>
 #include <minihv/boot_info.h>
+#include <minihv/hypercall.h>
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
@@ -71,18 +75,173 @@ static int alloc_block(uint64_t bytes)
     return 0;
 }
 
-/* SysV call into the core with its page tables loaded, interrupts off. */
-typedef int (*hv_entry_fn)(struct minihv_boot_info *) __attribute__((sysv_abi));
+/* The trampoline every CPU goes through (System V ABI):
+ *   int minihv_trampoline(struct minihv_boot_info *bi, uint64_t cpu,
+ *                         uint64_t core_cr3, uint64_t entry)
+ * saves the callee-saved registers and the flags, disables interrupts,
+ * records the resume context {RIP = resume_point, RSP, RFLAGS, CR3} on its
+ * own stack, switches to the core's page tables and calls
+ * hv_entry(bi, cpu, &resume). If the core virtualizes the CPU, the CPU
+ * comes back at resume_point as the guest with RAX = 0 and the firmware's
+ * CR3 (the core loads them into the VMCS); otherwise hv_entry returns its
+ * status normally and the trampoline restores CR3 itself. Both paths end
+ * with the same stack: restore the flags and registers and return. */
+int minihv_trampoline(struct minihv_boot_info *bi, uint64_t cpu, uint64_t core_cr3, uint64_t entry)
+    __attribute__((sysv_abi));
+__asm__(".text\n"
+        ".globl minihv_trampoline\n"
+        ".type minihv_trampoline, @function\n"
+        "minihv_trampoline:\n"
+        "    push %rbp\n"
+        "    push %rbx\n"
+        "    push %r12\n"
+        "    push %r13\n"
+        "    push %r14\n"
+        "    push %r15\n"
+        "    pushfq\n"
+        "    cli\n"
+        "    sub $32, %rsp\n"                   /* struct minihv_resume */
+        "    lea .Lresume_point(%rip), %rax\n"
+        "    mov %rax, 0(%rsp)\n"                /* rip */
+        "    mov %rsp, 8(%rsp)\n"                /* rsp: this very frame */
+        "    pushfq\n"
+        "    pop %rax\n"
+        "    mov %rax, 16(%rsp)\n"               /* rflags, IF clear */
+        "    mov %cr3, %r12\n"
+        "    mov %r12, 24(%rsp)\n"               /* cr3 */
+        "    mov %rcx, %r13\n"
+        "    mov %rdx, %cr3\n"                   /* the core's page tables */
+        "    mov %rsp, %rdx\n"                   /* &resume */
+        "    call *%r13\n"
+        "    mov %r12, %cr3\n"                   /* not virtualized: back to ours */
+        "    jmp .Lreturn\n"
+        ".Lresume_point:\n"                      /* the guest starts here */
+        "    xor %eax, %eax\n"
+        ".Lreturn:\n"
+        "    add $32, %rsp\n"
+        "    popfq\n"
+        "    pop %r15\n"
+        "    pop %r14\n"
+        "    pop %r13\n"
+        "    pop %r12\n"
+        "    pop %rbx\n"
+        "    pop %rbp\n"
+        "    ret\n"
+        ".size minihv_trampoline, . - minihv_trampoline\n");
 
-static int call_core(uint64_t cr3, hv_entry_fn entry, struct minihv_boot_info *bi)
+/* The core as the guest sees it: CPUID leaf 0x40000000 says "MiniHv". */
+static bool core_present(void)
 {
-    uint64_t flags, old_cr3 = read_cr3();
-    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
-    write_cr3(cr3);
-    int rc = entry(bi);
-    write_cr3(old_cr3);
-    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
-    return rc;
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    if (!(r[2] & (1u << 31)))
+        return false;
+    x86_cpuid(MINIHV_CPUID_BASE, 0, r);
+    return r[1] == MINIHV_CPUID_SIG_EBX && r[2] == MINIHV_CPUID_SIG_ECX && r[3] == MINIHV_CPUID_SIG_EDX;
+}
+
+/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); GNU-EFI lacks it. */
+#define MP_SERVICES_GUID { 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
+struct mp_processor_info {
+    UINT64 ProcessorId;
+    UINT32 StatusFlag; /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
+    UINT32 Package, Core, Thread;
+    UINT32 extended[8]; /* PI 1.7 ExtendedInformation: room, never read */
+};
+typedef VOID(EFIAPI *mp_procedure)(VOID *arg);
+struct mp_services {
+    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct mp_services *, UINTN *total, UINTN *enabled);
+    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct mp_services *, UINTN n, struct mp_processor_info *);
+    void *StartupAllAPs;
+    EFI_STATUS(EFIAPI *StartupThisAP)(struct mp_services *, mp_procedure, UINTN n, EFI_EVENT wait,
+                                      UINTN timeout_us, VOID *arg, BOOLEAN *finished);
+    void *SwitchBSP, *EnableDisableAP, *WhoAmI;
+};
+
+struct ap_start {
+    struct minihv_boot_info *bi; /* passed on only: never read by the loader */
+    uint64_t cpu, core_cr3, entry;
+    int rc;
+};
+
+static VOID EFIAPI ap_procedure(VOID *arg)
+{
+    struct ap_start *a = arg;
+    a->rc = minihv_trampoline(a->bi, a->cpu, a->core_cr3, a->entry);
+}
+
+#define AP_TIMEOUT_US (60ull * 1000 * 1000)
+
+/* Runs the trampoline on every enabled AP, one at a time (blocking). */
+static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uint64_t cr3, uint64_t entry)
+{
+    static EFI_GUID mp_guid = MP_SERVICES_GUID;
+    struct mp_services *mp = NULL;
+    UINTN total = 0, enabled = 0;
+    if (EFI_ERROR(BS->LocateProtocol(&mp_guid, NULL, (void **)&mp)) || !mp ||
+        EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled)))
+        return;
+    for (UINTN n = 0; n < total; n++) {
+        struct mp_processor_info info;
+        if (EFI_ERROR(mp->GetProcessorInfo(mp, n, &info)) || (info.StatusFlag & 1) || !(info.StatusFlag & 2))
+            continue;
+        unsigned idx = 0;
+        while (idx < p->cpu_count && p->cpus[idx].apic_id != (uint32_t)info.ProcessorId)
+            idx++;
+        if (idx == p->cpu_count) {
+            log_line("core: processor %lu (APIC id %lu) not in the CPU list; left alone", n, info.ProcessorId);
+            continue;
+        }
+        struct ap_start a = { bi, idx, cr3, entry, -1 };
+        EFI_STATUS st = mp->StartupThisAP(mp, ap_procedure, n, NULL, AP_TIMEOUT_US, &a, NULL);
+        if (EFI_ERROR(st))
+            log_line("core: cpu %u (APIC id %u): StartupThisAP failed (status 0x%lx)", idx,
+                     p->cpus[idx].apic_id, st);
+        else
+            log_line("core: cpu %u (APIC id %u) returned %d", idx, p->cpus[idx].apic_id, a.rc);
+    }
+}
+
+/* The firmware's memory map, as the core's EPT sees it: RAM, reserved
+ * RAM (runtime, ACPI, reserved) and MMIO; adjacent ranges merged. */
+static void fill_mem_ranges(struct minihv_boot_info *bi)
+{
+    UINTN entries, key, desc_size;
+    UINT32 desc_version;
+    EFI_MEMORY_DESCRIPTOR *map = LibMemoryMap(&entries, &key, &desc_size, &desc_version);
+    if (!map)
+        return;
+    for (UINTN i = 0; i < entries; i++) {
+        EFI_MEMORY_DESCRIPTOR *d = (EFI_MEMORY_DESCRIPTOR *)((uint8_t *)map + i * desc_size);
+        uint32_t type;
+        switch (d->Type) {
+        case EfiConventionalMemory: case EfiLoaderCode: case EfiLoaderData:
+        case EfiBootServicesCode: case EfiBootServicesData:
+            type = MINIHV_MEM_RAM;
+            break;
+        case EfiMemoryMappedIO: case EfiMemoryMappedIOPortSpace:
+            type = MINIHV_MEM_MMIO;
+            break;
+        default:
+            type = MINIHV_MEM_RESERVED;
+            break;
+        }
+        uint64_t base = d->PhysicalStart, size = d->NumberOfPages * PAGE_SIZE;
+        struct minihv_mem_range *last = bi->mem_range_count ? &bi->mem[bi->mem_range_count - 1] : NULL;
+        if (last && last->type == type && last->base + last->size == base)
+            last->size += size;
+        else if (bi->mem_range_count < MINIHV_MAX_MEM_RANGES)
+            bi->mem[bi->mem_range_count++] = (struct minihv_mem_range){ base, size, type, 0 };
+    }
+    FreePool(map);
+}
+
+void launch_dump_stats(void)
+{
+    if (!block_size || !core_present())
+        return;
+    uint64_t rax = MINIHV_HC_DUMP_STATS;
+    __asm__ volatile("vmcall" : "+a"(rax) : : "rbx", "rcx", "rdx", "memory");
 }
 
 int launch_core(const struct minihv_config *cfg, const struct platform *p)
@@ -140,6 +299,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p)
     bi->serial_port = cfg->serial_port;
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
+    fill_mem_ranges(bi);
 
     log_line("core: %lu KiB image at 0x%lx (linked at 0x%lx), block 0x%lx-0x%lx reserved, "
              "page tables %lu pages for [0, %lu GiB)",
@@ -147,8 +307,18 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p)
              h->link_base, block_base,
              (block_base + block_size - 1), pt.stats.tables,
              (phys_top >> 30));
-    int rc = call_core(pt.root_pa, (hv_entry_fn)(uintptr_t)(h->link_base + h->entry_offset), bi);
+    uint64_t entry = h->link_base + h->entry_offset;
+    unsigned bsp = 0;
+    for (unsigned i = 0; i < p->cpu_count; i++)
+        if (p->cpus[i].flags & MINIHV_CPU_BSP)
+            bsp = i;
+    int rc = minihv_trampoline(bi, bsp, pt.root_pa, entry);
+    /* From here on bi is the core's: the loader keeps its hands off. */
     log_line("core: returned %d", rc);
+    if (rc == 0 && core_present()) {
+        log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);
+        start_aps(p, bi, pt.root_pa, entry);
+    }
     return rc;
 }
 

@@ -13,4 +13,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p);
  * block: the map the OS will get. */
 void launch_report_final_memmap(void);
 
+/* When the core runs: asks it (VMCALL MINIHV_HC_DUMP_STATS) to print its
+ * exit statistics and footprint on its serial log. */
+void launch_dump_stats(void);
+
 #endif

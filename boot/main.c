@@ -117,6 +117,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     if (launch_core(&cfg, &platform))
         log_line("core: failed; continuing without it");
     launch_report_final_memmap();
+    launch_dump_stats();
 
     if (cfg.guest[0])
         return chain_load(image, li, cfg.guest);

@@ -1,18 +1,81 @@
-/* The core's C entry, on its own stack and page tables. */
+/* The core's C entry, on its own stack and page tables, once per CPU. The
+ * first CPU (the BSP) sets up what all share: console, heap, IDT, the
+ * backend's global state and EPT, every CPU's stack. */
 #include <minihv/boot_info.h>
+#include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/heap.h"
+#include "hv/host.h"
+#include "hv/hv.h"
+#include "hv/vcpu.h"
+#include "hv/vmx/vmx.h"
+
+#define HV_STACK_PAGES 4
 
 extern char hv_image_start[];
+extern uint64_t hv_stack_top[MINIHV_MAX_CPUS]; /* hv/entry.asm */
 
-int hv_main(struct minihv_boot_info *bi)
+const struct minihv_boot_info *hv_boot;
+struct minihv_footprint hv_footprint;
+
+enum backend { BACKEND_NONE, BACKEND_VMX };
+static enum backend backend;
+static int global_status;
+
+static int global_init(const struct minihv_boot_info *bi)
+{
+    heap_init(bi->heap_phys, bi->heap_size);
+    host_idt_init();
+    hv_footprint.block_base = bi->hv_phys_base;
+    hv_footprint.block_size = bi->hv_phys_size;
+    hv_footprint.image_bytes = bi->image_mem_size;
+    hv_footprint.host_pt_bytes = bi->pt_pages * PAGE_SIZE;
+
+    const char *why = NULL;
+    if (!vmx_supported(&why)) {
+        hv_log("no usable VMX (%s); SVM is not supported yet: not virtualizing", why);
+        return 0;
+    }
+    if (vmx_global_init(bi))
+        return -1;
+    for (unsigned i = 0; i < bi->cpu_count && i < MINIHV_MAX_CPUS; i++) {
+        uint64_t stack = heap_alloc(HV_STACK_PAGES);
+        if (!stack) {
+            hv_log("out of memory for the per-CPU stacks");
+            return -1;
+        }
+        hv_stack_top[i] = stack + HV_STACK_PAGES * PAGE_SIZE;
+        hv_footprint.per_cpu_bytes += HV_STACK_PAGES * PAGE_SIZE;
+    }
+    backend = BACKEND_VMX;
+    return 0;
+}
+
+int hv_main(struct minihv_boot_info *bi, uint64_t cpu, const struct minihv_resume *resume)
 {
     if (bi->magic != MINIHV_BOOT_MAGIC || bi->version != MINIHV_BOOT_VERSION ||
-        bi->size != sizeof(*bi))
+        bi->size != sizeof(*bi) || cpu >= bi->cpu_count)
         return -1;
-    console_init(bi->serial_port);
-    hv_log("core running at %p (phys 0x%lx), %lu KiB image, block 0x%lx+%lu MiB",
-           (void *)hv_image_start, bi->image_phys,
-           bi->image_mem_size / 1024, bi->hv_phys_base,
-           bi->hv_phys_size >> 20);
-    return 0;
+    if (!hv_boot) {
+        hv_boot = bi;
+        console_init(bi->serial_port);
+        hv_log("core running at %p (phys 0x%lx), %lu KiB image, block 0x%lx+%lu MiB",
+               (void *)hv_image_start, bi->image_phys,
+               bi->image_mem_size / 1024, bi->hv_phys_base,
+               bi->hv_phys_size >> 20);
+        global_status = global_init(bi);
+    }
+    if (global_status || backend == BACKEND_NONE)
+        return global_status;
+
+    struct vcpu *v = vcpu_get((unsigned)cpu);
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    v->index = (unsigned)cpu;
+    v->apic_id = r[1] >> 24;
+    if (v->apic_id != bi->cpus[cpu].apic_id)
+        hv_log("cpu %lu: APIC id %u, the loader expected %u", cpu, v->apic_id, bi->cpus[cpu].apic_id);
+    /* hv_entry put us on hv_stack_top[cpu] (or the boot stack): the exit
+     * slot is the top 16 bytes of the CPU's own stack. */
+    return vmx_cpu_start(v, bi, resume, hv_stack_top[cpu] - 16);
 }

@@ -1,7 +1,8 @@
 # The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
 # the flat image the loader carries inside minihv.efi.
-HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c
-HV_ASMS := hv/entry.asm
+HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c \
+           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c
+HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm
 -include hv/decode.mk
 
 HV_OBJS = $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASMS))
@@ -16,3 +17,5 @@ $(BUILD)/hv.bin: $(BUILD)/hv.elf
 
 $(eval $(call host_test,test_paging,tests/unit/test_paging.c hv/paging.c))
 $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
+$(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
+$(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c))

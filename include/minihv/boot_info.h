@@ -44,6 +44,17 @@ struct minihv_cpu_info {
 };
 #define MINIHV_CPU_BSP 1u
 
+/* What the loader's trampoline (boot/launch.c) records before it calls the
+ * core on a CPU: where that CPU resumes as the guest once the core has
+ * virtualized it (RAX = 0 there, as if the call returned success). The
+ * segment and descriptor-table state the core reads from the CPU itself. */
+struct minihv_resume {
+    uint64_t rip;    /* a label right after the call, in the loader */
+    uint64_t rsp;
+    uint64_t rflags; /* IF clear: the loader restores its own flags */
+    uint64_t cr3;    /* the firmware's page tables */
+};
+
 struct minihv_boot_info {
     uint64_t magic;   /* MINIHV_BOOT_MAGIC */
     uint32_t version; /* MINIHV_BOOT_VERSION */

@@ -23,13 +23,16 @@ enum minihv_hypercall {
     MINIHV_HC_VERSION = 1,    /* -> RBX = ABI version, RCX = 0 */
     MINIHV_HC_GET_STATS = 2,  /* RBX = cpu index, RCX = buffer gpa, RDX = buffer size
                                * -> struct minihv_stats written, RBX = bytes written */
-    MINIHV_HC_FOOTPRINT = 3,  /* RBX = buffer gpa, RCX = size -> struct minihv_footprint */
+    MINIHV_HC_FOOTPRINT = 3,  /* RBX = buffer gpa, RCX = size -> struct minihv_footprint,
+                               * RBX = bytes written */
+    MINIHV_HC_DUMP_STATS = 4, /* prints the exit table and footprint on the core's serial log */
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
 
 #define MINIHV_HC_OK        0
 #define MINIHV_HC_EINVAL   -22 /* unknown function, bad cpu index, bad size */
 #define MINIHV_HC_EFAULT   -14 /* buffer outside guest RAM or inside the core */
+#define MINIHV_HC_EPERM     -1 /* called from CPL > 0 */
 
 /* Exit reasons counted per CPU, vendor-neutral (both backends map theirs). */
 enum minihv_exit_kind {
@@ -39,6 +42,10 @@ enum minihv_exit_kind {
     MINIHV_EXIT_SIPI, MINIHV_EXIT_EXCEPTION, MINIHV_EXIT_OTHER,
     MINIHV_EXIT_KINDS
 };
+/* Short names, in enum order, for logs and tools. */
+#define MINIHV_EXIT_KIND_NAMES \
+    "cpuid", "msr-read", "msr-write", "cr-access", "xsetbv", "invd", "hypercall", "vmx-insn", \
+    "npf-mmio", "npf-hv-mem", "io", "init", "sipi", "exception", "other"
 
 struct minihv_stats {
     uint32_t cpu_index, apic_id;

@@ -1,0 +1,138 @@
+/* See ept.h. */
+#include <minihv/boot_info.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/heap.h"
+
+static struct pt_ctx ept;
+
+void mtrr_read_cpu(struct mtrr_state *s)
+{
+    uint32_t r[4];
+    memset(s, 0, sizeof(*s));
+    x86_cpuid(1, 0, r);
+    if (!(r[3] & (1u << 12))) {
+        /* No MTRRs: take everything as WB; MMIO is made UC below. */
+        s->def_type = (1ull << 11) | MEMTYPE_WB;
+        return;
+    }
+    s->cap = rdmsr(MSR_IA32_MTRRCAP);
+    s->def_type = rdmsr(MSR_IA32_MTRR_DEF_TYPE);
+    if (s->cap & (1ull << 8))
+        for (unsigned i = 0; i < MTRR_FIXED_MSRS; i++)
+            s->fixed[i] = rdmsr(mtrr_fixed_msr(i));
+    s->var_count = MIN((unsigned)(s->cap & 0xff), (unsigned)MTRR_MAX_VAR);
+    for (unsigned i = 0; i < s->var_count; i++) {
+        s->var[i].base = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i);
+        s->var[i].mask = rdmsr(MSR_MTRR_PHYSBASE0 + 2 * i + 1);
+    }
+    x86_cpuid(0x80000000, 0, r);
+    s->phys_bits = 36;
+    if (r[0] >= 0x80000008) {
+        x86_cpuid(0x80000008, 0, r);
+        s->phys_bits = r[0] & 0xff;
+    }
+}
+
+static uint64_t alloc_page(void *opaque)
+{
+    (void)opaque;
+    return heap_alloc(1);
+}
+
+static void *identity(void *opaque, uint64_t pa)
+{
+    (void)opaque;
+    return (void *)(uintptr_t)pa;
+}
+
+enum coverage { COVER_NONE, COVER_ALL, COVER_PART };
+
+/* How much of [base, base+size) the firmware's memory map calls memory
+ * (RAM or reserved RAM) rather than MMIO or a hole. */
+static enum coverage memory_coverage(const struct minihv_boot_info *bi, uint64_t base, uint64_t size)
+{
+    if (!bi->mem_range_count)
+        return COVER_ALL; /* no map: trust the MTRRs */
+    uint64_t covered = 0, end = base + size;
+    for (unsigned i = 0; i < bi->mem_range_count && i < MINIHV_MAX_MEM_RANGES; i++) {
+        const struct minihv_mem_range *r = &bi->mem[i];
+        if (r->type != MINIHV_MEM_RAM && r->type != MINIHV_MEM_RESERVED)
+            continue;
+        uint64_t lo = MAX(base, r->base), hi = MIN(end, r->base + r->size);
+        if (lo < hi)
+            covered += hi - lo;
+    }
+    return covered == 0 ? COVER_NONE : covered >= size ? COVER_ALL : COVER_PART;
+}
+
+static unsigned valid_type(unsigned t)
+{
+    return (t == MEMTYPE_UC || t == MEMTYPE_WC || t == MEMTYPE_WT || t == MEMTYPE_WP ||
+            t == MEMTYPE_WB) ? t : MEMTYPE_UC;
+}
+
+/* Level 3 = 1 GiB, 2 = 2 MiB, 1 = 4 KiB: maps [base, base + size) with
+ * one leaf when the type is the same over it, else splits. */
+static int map_block(const struct minihv_boot_info *bi, const struct mtrr_state *mtrr,
+                     uint64_t base, uint64_t size, int level)
+{
+    uint64_t hv_lo = bi->hv_phys_base, hv_hi = bi->hv_phys_base + bi->hv_phys_size;
+    if (base >= hv_lo && base + size <= hv_hi)
+        return 0; /* the core's memory: never mapped for the guest */
+    bool touches_hv = base < hv_hi && hv_lo < base + size;
+    unsigned type = MEMTYPE_UC;
+    bool uniform = mtrr_block_type(mtrr, base, size, &type);
+    enum coverage cov = memory_coverage(bi, base, size);
+    bool leaf_ok = level == 1 || (level == 2) || (level == 3 && ept.allow_1g);
+    if (level == 1 || (leaf_ok && uniform && !touches_hv && cov != COVER_PART)) {
+        if (!uniform)
+            type = MEMTYPE_UC; /* cannot happen at 4 KiB: MTRRs are page-granular */
+        type = valid_type(type);
+        if (cov != COVER_ALL && type == MEMTYPE_WB)
+            type = MEMTYPE_UC; /* MMIO or a hole: never WB */
+        return pt_map(&ept, base, base, size, PT_ATTRS(PT_RWX, type));
+    }
+    uint64_t sub = size / 512;
+    for (uint64_t a = base; a < base + size; a += sub) {
+        int rc = map_block(bi, mtrr, a, sub, level - 1);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bool allow_1g,
+              const struct mtrr_state *mtrr)
+{
+    ept = (struct pt_ctx){
+        .fmt = fmt, .allow_1g = allow_1g, .alloc_page = alloc_page, .phys_to_virt = identity,
+    };
+    if (pt_init(&ept))
+        return -1;
+    for (uint64_t base = 0; base < bi->phys_top; base += SIZE_1G)
+        if (map_block(bi, mtrr, base, SIZE_1G, 3))
+            return -1;
+    return 0;
+}
+
+uint64_t ept_root_pa(void)
+{
+    return ept.root_pa;
+}
+
+uint64_t ept_table_bytes(void)
+{
+    return ept.stats.tables * PAGE_SIZE;
+}
+
+void ept_count_leaves(struct pt_stats *out)
+{
+    struct pt_ctx copy = ept; /* counted on a copy: CPUs may ask at once */
+    if (copy.root_pa)
+        pt_count_leaves(&copy);
+    *out = copy.stats;
+}

@@ -1,0 +1,110 @@
+/* The vendor-neutral vCPU: exit handlers in vendor-neutral terms
+ * (CPUID, MSR, XSETBV, hypercall, nested page fault), statistics per exit
+ * kind, the fatal report. The backend (hv/vmx/, later hv/svm/) turns its
+ * raw exit into one of these calls, and gives the handlers a handful of
+ * functions through struct vcpu_ops. */
+#ifndef MINIHV_HV_VCPU_H
+#define MINIHV_HV_VCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <minihv/boot_info.h>
+#include <minihv/hypercall.h>
+#include "hv/decode.h"
+
+struct vcpu;
+
+/* What the neutral code needs of the guest's mode: to walk its page
+ * tables, to decode its instructions, to check privilege. */
+struct vcpu_guest_mode {
+    uint64_t cr0, cr3, cr4, efer;
+    uint64_t cs_base;
+    bool cs_l, cs_db; /* CS.L (64-bit code), CS.D/B */
+    unsigned cpl;
+};
+
+struct vcpu_ops {
+    const char *name;
+    void (*get_mode)(struct vcpu *v, struct vcpu_guest_mode *mode);
+    /* A hardware exception delivered at the next entry (fault: RIP is not
+     * advanced). */
+    void (*inject_exception)(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
+    /* Vendor state in a fatal report (VMCS fields, ...). */
+    void (*dump)(struct vcpu *v);
+};
+
+/* The exit being handled, filled by the backend. */
+struct vcpu_exit {
+    uint32_t raw_reason;   /* the backend's own exit code */
+    const char *name;      /* its name, for reports */
+    uint64_t qualification;
+    uint64_t gpa;          /* nested page faults */
+    unsigned insn_len;     /* 0 when the backend does not know it */
+};
+
+struct vcpu {
+    /* First: the exit trampolines store and load the GPRs here
+     * (regs.gpr[] in encoding order; RSP, RIP, RFLAGS are synced by the
+     * backend from and to its control block). */
+    struct decode_regs regs;
+    const struct vcpu_ops *ops;
+    void *arch;            /* the backend's per-CPU state */
+    unsigned index;        /* into boot_info.cpus[] */
+    uint32_t apic_id;
+    bool nmi_pending;      /* an NMI hit the host: give it to the guest */
+    struct vcpu_exit exit;
+    uint64_t total_exits;
+    uint64_t exits[MINIHV_EXIT_KINDS];
+    uint64_t hv_reads, hv_writes; /* guest accesses to the core's memory */
+};
+
+/* Handlers called by the backend. Each either advances RIP past the
+ * instruction, injects an exception, or reports and parks the CPU. */
+void vcpu_handle_cpuid(struct vcpu *v);
+void vcpu_handle_hypercall(struct vcpu *v);
+void vcpu_handle_msr_read(struct vcpu *v);  /* MSR in ECX, result in EDX:EAX */
+void vcpu_handle_msr_write(struct vcpu *v);
+void vcpu_handle_xsetbv(struct vcpu *v);
+void vcpu_handle_invd(struct vcpu *v);
+/* A guest access to a guest-physical address the EPT/NPT does not map;
+ * access is a bit set of NPF_READ/NPF_WRITE/NPF_FETCH. */
+#define NPF_READ  1u
+#define NPF_WRITE 2u
+#define NPF_FETCH 4u
+void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access);
+
+static inline void vcpu_count(struct vcpu *v, enum minihv_exit_kind kind)
+{
+    v->total_exits++;
+    v->exits[kind]++;
+}
+
+static inline void vcpu_skip_insn(struct vcpu *v)
+{
+    v->regs.rip += v->exit.insn_len;
+}
+
+/* Exit reason, qualification, guest RIP and instruction bytes, all guest
+ * registers, the backend's state; then parks this CPU (cli; hlt forever). */
+__attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why);
+__attribute__((noreturn)) void cpu_park(void);
+
+/* Copies guest-linear memory (the guest's paging, then the identity
+ * guest-physical map); false if any byte is unmapped or is the core's. */
+bool vcpu_read_guest_linear(struct vcpu *v, uint64_t gla, void *buf, unsigned len);
+
+/* ---- the per-CPU table and the summary ---- */
+struct vcpu *vcpu_get(unsigned index);
+struct vcpu *vcpu_current(void); /* by APIC ID; NULL before the CPU's start */
+void vcpu_dump_stats(void);
+void vcpu_fill_footprint(struct minihv_footprint *f);
+
+/* Guest-physical range the guest may name (hypercall buffers, its own
+ * tables): below phys_top, outside the core's block, no wrap. */
+bool vcpu_gpa_ok(uint64_t gpa, uint64_t size);
+
+/* Starts virtualization on this CPU: returns only on failure or when the
+ * CPU has no usable VMX (then 0, nothing virtualized). */
+int vcpu_start(const struct minihv_boot_info *bi, unsigned index, const struct minihv_resume *resume);
+
+#endif

@@ -1,0 +1,74 @@
+/* See vcpu_policy.h. */
+#include <minihv/hypercall.h>
+#include <minihv/x86.h>
+#include "hv/vcpu_policy.h"
+#include "hv/vmx/vmcs.h"
+
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
+{
+    (void)subleaf;
+    if (leaf == 1) {
+        r[2] &= ~CPUID1_ECX_VMX;
+        r[2] |= CPUID1_ECX_HYPERVISOR;
+    } else if (leaf == MINIHV_CPUID_BASE) {
+        r[0] = MINIHV_CPUID_MAX_LEAF;
+        r[1] = MINIHV_CPUID_SIG_EBX;
+        r[2] = MINIHV_CPUID_SIG_ECX;
+        r[3] = MINIHV_CPUID_SIG_EDX;
+    } else if (leaf == MINIHV_CPUID_BASE + 1) {
+        r[0] = MINIHV_ABI_VERSION;
+        r[1] = r[2] = r[3] = 0;
+    } else if ((leaf & 0xffffff00u) == MINIHV_CPUID_BASE) {
+        r[0] = r[1] = r[2] = r[3] = 0; /* reserved hypervisor leaves */
+    }
+}
+
+bool msr_intercepted(uint32_t msr)
+{
+    return msr == MSR_IA32_FEATURE_CONTROL || (msr >= MSR_VMX_FIRST && msr <= MSR_VMX_LAST);
+}
+
+enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value)
+{
+    if (msr == MSR_IA32_FEATURE_CONTROL) {
+        *value = (hw_value | FEATURE_CONTROL_LOCK) &
+                 ~(FEATURE_CONTROL_VMXON_IN_SMX | FEATURE_CONTROL_VMXON_OUTSIDE);
+        return MSR_OK;
+    }
+    return MSR_GP;
+}
+
+enum msr_result msr_write_policy(uint32_t msr, uint64_t value)
+{
+    (void)msr;
+    (void)value;
+    return MSR_GP;
+}
+
+#define XCR0_X87    (1ull << 0)
+#define XCR0_SSE    (1ull << 1)
+#define XCR0_AVX    (1ull << 2)
+#define XCR0_MPX    (3ull << 3)
+#define XCR0_AVX512 (7ull << 5)
+
+bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported)
+{
+    if (xcr != 0 || !(value & XCR0_X87) || (value & ~supported))
+        return false;
+    if ((value & XCR0_AVX) && !(value & XCR0_SSE))
+        return false;
+    if ((value & XCR0_MPX) && (value & XCR0_MPX) != XCR0_MPX)
+        return false;
+    if ((value & XCR0_AVX512) &&
+        ((value & XCR0_AVX512) != XCR0_AVX512 || !(value & XCR0_AVX)))
+        return false;
+    return true;
+}
+
+bool guest_buffer_ok(uint64_t gpa, uint64_t size, uint64_t phys_top, uint64_t hv_base,
+                     uint64_t hv_size)
+{
+    if (size == 0 || gpa + size < gpa || gpa + size > phys_top)
+        return false;
+    return gpa + size <= hv_base || gpa >= hv_base + hv_size;
+}

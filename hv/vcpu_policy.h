@@ -1,0 +1,43 @@
+/* The pure decisions behind the vCPU handlers: what the guest sees of
+ * CPUID, which MSRs exit and what they do, which XCR0 values are valid,
+ * which hypercall buffers are acceptable. No hardware access: the host
+ * tests (tests/unit/test_vcpu_policy.c) call these directly. */
+#ifndef MINIHV_HV_VCPU_POLICY_H
+#define MINIHV_HV_VCPU_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CPUID1_ECX_VMX        (1u << 5)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+
+/* Adjusts r[] = {EAX, EBX, ECX, EDX}, the hardware's answer for
+ * (leaf, subleaf), into what the guest sees: leaf 1 ECX.VMX clear and
+ * ECX.hypervisor set; leaves 0x40000000-0x400000ff are the core's. */
+void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
+
+/* MSRs that exit (set in the MSR bitmap): IA32_FEATURE_CONTROL and the
+ * VMX capability MSRs 0x480-0x491. */
+bool msr_intercepted(uint32_t msr);
+
+enum msr_result { MSR_OK, MSR_GP };
+/* A read of an MSR that exited: IA32_FEATURE_CONTROL reads as the
+ * hardware value locked with both VMXON-enable bits clear ("VMX disabled
+ * by firmware"); the VMX capability MSRs and any other MSR that exits
+ * raise #GP, as on a CPU without VMX. */
+enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value);
+/* A write that exited: always #GP (IA32_FEATURE_CONTROL is locked, the
+ * capability MSRs are read-only). */
+enum msr_result msr_write_policy(uint32_t msr, uint64_t value);
+
+/* XSETBV (SDM Vol. 2 XSETBV, Vol. 1 13.3): only XCR0, bit 0 set, only
+ * supported bits, AVX needs SSE, MPX bits together, AVX-512 bits together
+ * and with AVX. `supported` is CPUID.(0xd,0):EDX:EAX. */
+bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported);
+
+/* A guest buffer [gpa, gpa + size): below phys_top, not overlapping the
+ * core's block [hv_base, hv_base + hv_size), no wrap-around. */
+bool guest_buffer_ok(uint64_t gpa, uint64_t size, uint64_t phys_top, uint64_t hv_base,
+                     uint64_t hv_size);
+
+#endif
