@@ -341,6 +341,17 @@ static void check_hypercall_args(struct cpu_probe *c)
                PROBE_UNKNOWN_HC, (int64_t)r.rax);
 }
 
+/* The probe's own machinery: a non-canonical read must come back as a
+ * recovered #GP(0) (SDM Vol. 3 6.15, interrupt 13), or none of the fault
+ * results below would mean anything. */
+static void check_guard(struct cpu_probe *c)
+{
+    char f[24];
+    uint64_t v = 0, fault = guard_read64(0x8000000000000000ull, &v);
+    record(c, "fault-guard", (fault & GUARD_FAULTED) && GUARD_VECTOR(fault) == VEC_GP,
+           "non-canonical read: %s", guard_describe(fault, f, sizeof(f)));
+}
+
 /* Everything one CPU checks about itself. Runs on the BSP and on APs: no
  * firmware calls in here. */
 static void run_cpu_checks(struct cpu_probe *c)
@@ -354,6 +365,7 @@ static void run_cpu_checks(struct cpu_probe *c)
                g.saved.limit);
         return;
     }
+    check_guard(c);
     if (c->hv && c->bsp) {
         struct probe_env *env = c->env;
         struct hc_regs r = { MINIHV_HC_FOOTPRINT, (uint64_t)(uintptr_t)&env->footprint,
@@ -537,5 +549,19 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             fp->per_cpu_bytes >> 10, fp->leaves_1g, fp->leaves_2m, fp->leaves_4k);
     }
     out("probe: %u passed, %u failed", passed, failed);
+    if (cpus[self].hv) {
+        /* The core's own exit table, on its serial log, after the probe's. */
+        struct guard g;
+        struct hc_regs r = { MINIHV_HC_DUMP_STATS, 0, 0, 0 };
+        if (!guard_install(&g, cpus[self].pages, 4096)) {
+            uint64_t fault = hypercall(&cpus[self], &r);
+            guard_remove(&g);
+            char f[24];
+            if (fault)
+                out("probe: DUMP_STATS raised %s", guard_describe(fault, f, sizeof(f)));
+            else if (r.rax != MINIHV_HC_OK)
+                out("probe: DUMP_STATS returned %ld", (int64_t)r.rax);
+        }
+    }
     return failed ? EFI_ABORTED : EFI_SUCCESS;
 }
