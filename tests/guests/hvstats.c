@@ -1,0 +1,102 @@
+/* hvstats: a guest EFI application that reads minihv's counters and
+ * touches nothing else, for `make bench`. It prints the footprint and each
+ * CPU's exits by reason (MINIHV_HC_FOOTPRINT, MINIHV_HC_GET_STATS) as
+ * "hvstats: ..." lines on ConOut, then asks the core to print its own exit
+ * table (MINIHV_HC_DUMP_STATS) on its serial log. Run as minihv's guest it
+ * shows the exits of the boot up to the guest; run again from the shell it
+ * shows what the shell's commands added. */
+#include <efi.h>
+#include <efilib.h>
+#include <minihv/boot_info.h>
+#include <minihv/format.h>
+#include <minihv/hypercall.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "tests/guests/guard.h"
+
+static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
+
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void out(const char *fmt, ...)
+{
+    char line[320];
+    CHAR16 wide[324];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    size_t n = 0;
+    for (const char *s = line; *s && n < ARRAY_SIZE(wide) - 3; s++)
+        wide[n++] = (CHAR16)(unsigned char)*s;
+    wide[n++] = L'\r';
+    wide[n++] = L'\n';
+    wide[n] = 0;
+    ST->ConOut->OutputString(ST->ConOut, wide);
+}
+
+static bool intel;
+
+/* A hypercall; false (with a line saying why) when it faulted or failed. */
+static bool hc(struct hc_regs *r, const char *what)
+{
+    char f[24];
+    uint64_t fault = intel ? guard_vmcall(r) : guard_vmmcall(r);
+    if (fault)
+        out("hvstats: %s raised %s", what, guard_describe(fault, f, sizeof(f)));
+    else if (r->rax != MINIHV_HC_OK && (int64_t)r->rax != MINIHV_HC_EINVAL)
+        out("hvstats: %s returned %ld", what, (int64_t)r->rax);
+    return !fault && r->rax == MINIHV_HC_OK;
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    static struct minihv_footprint fp;
+    static struct minihv_stats stats;
+    uint32_t r[4];
+    struct guard g;
+    EFI_PHYSICAL_ADDRESS idt_page = 0;
+
+    InitializeLib(image, systab);
+    x86_cpuid(0, 0, r);
+    intel = r[1] == 0x756e6547u; /* "Genu" */
+    x86_cpuid(MINIHV_CPUID_BASE, 0, r);
+    if (r[1] != MINIHV_CPUID_SIG_EBX || r[2] != MINIHV_CPUID_SIG_ECX || r[3] != MINIHV_CPUID_SIG_EDX) {
+        out("hvstats: no hypervisor (CPUID 0x40000000 has no MiniHv signature)");
+        return EFI_UNSUPPORTED;
+    }
+    if (EFI_ERROR(BS->AllocatePages(AllocateAnyPages, EfiBootServicesData, 1, &idt_page)) ||
+        guard_install(&g, (void *)(uintptr_t)idt_page, 4096)) {
+        out("hvstats: cannot install the fault guard");
+        return EFI_OUT_OF_RESOURCES;
+    }
+
+    struct hc_regs f = { MINIHV_HC_FOOTPRINT, (uint64_t)(uintptr_t)&fp, sizeof(fp), 0 };
+    bool have_fp = hc(&f, "FOOTPRINT");
+    unsigned cpus = 0;
+    static char lines[MINIHV_MAX_CPUS][320];
+    for (; cpus < MINIHV_MAX_CPUS; cpus++) {
+        struct hc_regs s = { MINIHV_HC_GET_STATS, cpus, (uint64_t)(uintptr_t)&stats, sizeof(stats) };
+        if (!hc(&s, "GET_STATS"))
+            break;
+        int n = fmt_snprintf(lines[cpus], sizeof(lines[cpus]), "hvstats: cpu %u (APIC id %u): %lu exits:",
+                             stats.cpu_index, stats.apic_id, stats.total_exits);
+        for (unsigned k = 0; k < MINIHV_EXIT_KINDS && n < (int)sizeof(lines[cpus]); k++)
+            if (stats.exits[k])
+                n += fmt_snprintf(lines[cpus] + n, sizeof(lines[cpus]) - (size_t)n, " %s %lu",
+                                  exit_kind_names[k], stats.exits[k]);
+    }
+    struct hc_regs d = { MINIHV_HC_DUMP_STATS, 0, 0, 0 };
+    hc(&d, "DUMP_STATS");
+    guard_remove(&g);
+    BS->FreePages(idt_page, 1);
+
+    if (have_fp)
+        out("hvstats: footprint: block %lu KiB at 0x%lx; image %lu KiB, host page tables %lu KiB, "
+            "EPT/NPT %lu KiB, per-CPU %lu KiB; EPT/NPT leaves 1G %lu, 2M %lu, 4K %lu",
+            fp.block_size >> 10, fp.block_base, fp.image_bytes >> 10, fp.host_pt_bytes >> 10,
+            fp.npt_bytes >> 10, fp.per_cpu_bytes >> 10, fp.leaves_1g, fp.leaves_2m, fp.leaves_4k);
+    for (unsigned c = 0; c < cpus; c++)
+        out("%s", lines[c]);
+    return EFI_SUCCESS;
+}
