@@ -119,21 +119,27 @@ static bool translate(const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *g
     return false;
 }
 
+/* Copies up to len bytes at gla, page by page; the count copied (it stops
+ * at the first page that is not mapped or not the guest's). */
+static unsigned read_linear(const struct vcpu_guest_mode *m, uint64_t gla, uint8_t *out, unsigned len)
+{
+    unsigned done = 0;
+    while (done < len) {
+        uint64_t gpa;
+        unsigned chunk = (unsigned)MIN((uint64_t)(len - done), PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
+        if (!translate(m, gla, &gpa) || !read_gpa(gpa, out + done, chunk))
+            break;
+        done += chunk;
+        gla += chunk;
+    }
+    return done;
+}
+
 bool vcpu_read_guest_linear(struct vcpu *v, uint64_t gla, void *buf, unsigned len)
 {
     struct vcpu_guest_mode m;
     v->ops->get_mode(v, &m);
-    uint8_t *out = buf;
-    while (len) {
-        uint64_t gpa;
-        unsigned chunk = (unsigned)MIN((uint64_t)len, PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
-        if (!translate(&m, gla, &gpa) || !read_gpa(gpa, out, chunk))
-            return false;
-        out += chunk;
-        gla += chunk;
-        len -= chunk;
-    }
-    return true;
+    return read_linear(&m, gla, buf, len) == len;
 }
 
 static uint64_t guest_rip_linear(struct vcpu *v, const struct vcpu_guest_mode *m)
@@ -155,11 +161,7 @@ static unsigned fetch_insn(struct vcpu *v, uint8_t *bytes)
 {
     struct vcpu_guest_mode m;
     v->ops->get_mode(v, &m);
-    uint64_t gla = guest_rip_linear(v, &m);
-    unsigned n = 0;
-    while (n < DECODE_MAX_INSN_LEN && vcpu_read_guest_linear(v, gla + n, bytes + n, 1))
-        n++;
-    return n;
+    return read_linear(&m, guest_rip_linear(v, &m), bytes, DECODE_MAX_INSN_LEN);
 }
 
 /* ---- fatal report ---- */

@@ -616,6 +616,11 @@ static void handle_sipi(struct vcpu *v)
     vmwrite(VMCS_GUEST_CS_BASE, vector << 12);
     v->regs.rip = 0;
     vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+    /* A CPU waiting for SIPI blocks NMIs and SMIs, and the exit may save
+     * that (Bochs does); the started CPU blocks nothing, and "blocking by
+     * SMI" outside SMM fails the entry (26.3.1.5). */
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
 }
 
 static const char *exit_name(unsigned reason)
