@@ -120,14 +120,25 @@ static bool set_passthrough(const char *v, struct minihv_config *cfg, const char
     return true;
 }
 
-static bool set_guest(const char *v, struct minihv_config *cfg, const char **why)
+static bool set_string(char *dst, size_t size, const char *v, const char **why)
 {
-    if (strlen(v) >= sizeof(cfg->guest)) {
-        *why = "path too long";
+    size_t n = strlen(v);
+    if (n >= size) {
+        *why = "longer than 199 characters";
         return false;
     }
-    memcpy(cfg->guest, v, strlen(v) + 1);
+    memcpy(dst, v, n + 1);
     return true;
+}
+
+static bool set_guest(const char *v, struct minihv_config *cfg, const char **why)
+{
+    return set_string(cfg->guest, sizeof(cfg->guest), v, why);
+}
+
+static bool set_guest_args(const char *v, struct minihv_config *cfg, const char **why)
+{
+    return set_string(cfg->guest_args, sizeof(cfg->guest_args), v, why);
 }
 
 static bool set_serial(const char *v, struct minihv_config *cfg, const char **why)
@@ -174,6 +185,7 @@ static const struct {
 } config_keys[] = {
     { "passthrough", set_passthrough },
     { "guest", set_guest },
+    { "guest_args", set_guest_args },
     { "serial", set_serial },
     { "hv_mem_mb", set_hv_mem_mb },
     { "iommu", set_iommu },

@@ -17,6 +17,7 @@ struct minihv_config {
     uint16_t pt_segment;
     uint8_t pt_bus, pt_dev, pt_fn;
     char guest[CONFIG_MAX_PATH]; /* empty: return to the firmware */
+    char guest_args[CONFIG_MAX_PATH]; /* the guest's load options (its command line) */
     uint16_t serial_port;        /* 0: off */
     uint32_t hv_mem_mb;
     enum iommu_mode iommu;

@@ -60,13 +60,19 @@ static int read_config(EFI_HANDLE image, EFI_LOADED_IMAGE *li, size_t *len)
     return 0;
 }
 
-static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char *guest)
+/* ASCII (the config only has ASCII outside comments) to UCS-2. */
+static void to_wide(CHAR16 *dst, size_t n, const char *src, bool path)
 {
-    CHAR16 wide[CONFIG_MAX_PATH];
     size_t i = 0;
-    for (; guest[i] && i < ARRAY_SIZE(wide) - 1; i++)
-        wide[i] = guest[i] == '/' ? L'\\' : (CHAR16)guest[i];
-    wide[i] = 0;
+    for (; src[i] && i < n - 1; i++)
+        dst[i] = path && src[i] == '/' ? L'\\' : (CHAR16)src[i];
+    dst[i] = 0;
+}
+
+static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char *guest, const char *args)
+{
+    static CHAR16 wide[CONFIG_MAX_PATH], wide_args[CONFIG_MAX_PATH];
+    to_wide(wide, ARRAY_SIZE(wide), guest, true);
     EFI_DEVICE_PATH *dp = FileDevicePath(li->DeviceHandle, wide);
     EFI_HANDLE child = NULL;
     EFI_STATUS st = dp ? BS->LoadImage(FALSE, image, dp, NULL, 0, &child) : EFI_OUT_OF_RESOURCES;
@@ -74,7 +80,15 @@ static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char 
         log_line("guest: cannot load %s (status 0x%lx)", guest, st);
         return st;
     }
-    log_line("guest: starting %s", guest);
+    /* The guest's command line: LoadOptions of its loaded image, as the
+     * shell passes it (UEFI 2.7 9.1; an EFI-stub kernel reads initrd= here). */
+    EFI_LOADED_IMAGE *child_li = NULL;
+    if (args[0] && !EFI_ERROR(BS->HandleProtocol(child, &LoadedImageProtocol, (void **)&child_li))) {
+        to_wide(wide_args, ARRAY_SIZE(wide_args), args, false);
+        child_li->LoadOptions = wide_args;
+        child_li->LoadOptionsSize = (UINT32)(StrLen(wide_args) + 1) * sizeof(CHAR16);
+    }
+    log_line("guest: starting %s%s%s", guest, args[0] ? " " : "", args);
     st = BS->StartImage(child, NULL, NULL);
     log_line("guest: %s returned 0x%lx", guest, st);
     return st;
@@ -120,7 +134,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     launch_dump_stats();
 
     if (cfg.guest[0])
-        return chain_load(image, li, cfg.guest);
+        return chain_load(image, li, cfg.guest, cfg.guest_args);
     /* An error status makes the boot manager go on with its next boot
      * option (a success would stop at its menu): that option then runs as
      * the guest. */

@@ -36,6 +36,7 @@ static void test_full_file(void **state)
         "# minihv example\r\n"
         "passthrough = 0000:03:00.1   # the NIC\r\n"
         "\tguest=\\EFI\\debian\\grubx64.efi\n"
+        "guest_args = initrd=\\initrd.img console=ttyS0 quiet\n"
         "serial = off\n"
         "hv_mem_mb = 0x80\n"
         "iommu = vtd\n"
@@ -48,6 +49,7 @@ static void test_full_file(void **state)
     assert_int_equal(cfg.pt_dev, 0);
     assert_int_equal(cfg.pt_fn, 1);
     assert_string_equal(cfg.guest, "\\EFI\\debian\\grubx64.efi");
+    assert_string_equal(cfg.guest_args, "initrd=\\initrd.img console=ttyS0 quiet");
     assert_int_equal(cfg.serial_port, 0);
     assert_int_equal(cfg.hv_mem_mb, 128);
     assert_int_equal(cfg.iommu, IOMMU_VTD);
@@ -126,7 +128,7 @@ static void test_path_too_long(void **state)
     struct minihv_config cfg;
     struct config_error err;
     assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
-    assert_non_null(strstr(err.msg, "path too long"));
+    assert_non_null(strstr(err.msg, "longer than 199"));
 }
 
 int main(void)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the Linux test guest from Debian's packages: build/linux/vmlinuz.efi
+# (linux-image-amd64, an EFI stub) and build/linux/initrd.img (busybox-static,
+# the nvme and virtio-blk modules with their dependencies, hvcheck, and
+# tests/guests/linux/init).
+set -eu
+BUILD=${BUILD:-build}
+OUT=$BUILD/linux
+kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
+[ -n "$kernel" ] || { echo "linux-initrd: no /boot/vmlinuz-*-amd64 (apt-get install linux-image-amd64)" >&2; exit 1; }
+ver=${kernel#/boot/vmlinuz-}
+root=$OUT/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,proc,sys,dev,tmp,modules}
+cp /bin/busybox "$root/bin/busybox"
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$root/bin/hvcheck" tests/guests/linux/hvcheck.c
+cp tests/guests/linux/init "$root/init"
+chmod +x "$root/init"
+: > "$root/modules/order"
+for m in nvme virtio_blk virtio_pci; do
+  modprobe -S "$ver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+  cp "$ko" "$root/modules/"
+  basename "$ko" >> "$root/modules/order"
+done
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) > "$OUT/initrd.img"
+cp "$kernel" "$OUT/vmlinuz.efi"
+echo "linux-initrd: $kernel + $(wc -l < "$root/modules/order") modules -> $OUT/initrd.img ($(du -k "$OUT/initrd.img" | cut -f1) KiB)"
