@@ -17,7 +17,7 @@ set -u
 
 PROBE=${BUILD:-build}/probe.efi
 CFG=$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi')
-TIMEOUT=${VMX_TIMEOUT:-600}
+TIMEOUT=${VMX_TIMEOUT:-300}
 
 # The probe's checks: on every CPU, and on the BSP only.
 CPU_CHECKS="fault-guard cpuid-signature cpuid-hv-bit cpuid-vmx-hidden vmcall-ping cr4-vmxe-clear
@@ -100,11 +100,18 @@ check_probe() {
   fi
 }
 
+# A Bochs killed at a timeout leaves esp.img.lock behind, and the next
+# Bochs on that folder refuses the disk: drop it before booting.
+drop_stale_lock() {
+  rm -f "$EMU_ROOT/$1/esp.img.lock"
+}
+
 # run NAME CPU_MODEL SMP
 run() {
   local name=$1 model=$2 smp=$3
   [[ $name =~ ${VMX_ONLY:-.} ]] || return 0
   make_esp "$EMU_ROOT/$name/esp" "$CFG" "$PROBE"
+  drop_stale_lock "$name"
   boot "$name" bochs "$smp" --cpu "$model" --timeout "$TIMEOUT"
   check_probe "$name" "$smp"
 }
@@ -121,6 +128,7 @@ print_dump() {
 bench() {
   local name=vmx-bench model=corei7_skylake_x smp=2 dir=$EMU_ROOT/vmx-bench
   make_esp "$dir/esp" "$CFG" "${BUILD:-build}/hvstats.efi"
+  drop_stale_lock "$name"
   printf '%s\r\n' 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'fs0:\EFI\minihv\guest.efi' \
     'echo "minihv-test: done"' 'reset -s' > "$dir/esp/startup.nsh"
   boot "$name" bochs "$smp" --cpu "$model" --timeout "$TIMEOUT" >/dev/null

@@ -20,7 +20,7 @@
 #include "tests/guests/guard.h"
 
 #define PROBE_MAX_CHECKS 16
-#define PROBE_AP_TIMEOUT_US (120ull * 1000 * 1000)
+#define PROBE_AP_TIMEOUT_MS 30000 /* emulated time in Bochs: about 300M instructions */
 #define PROBE_UNKNOWN_HC 0x7fffffffu /* a function number the ABI will never use */
 #define CPUID_1_ECX_VMX (1u << 5)     /* SDM Vol. 2A, CPUID, Table 3-10 */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -65,6 +65,8 @@ struct cpu_probe {
     struct probe_env *env;
     uint8_t *pages; /* two pages: IDT copy, VMXON region */
     /* filled by the CPU itself */
+    volatile bool entered; /* the AP got to our procedure */
+    char ap_error[96];     /* the BSP's note when the AP did not run or finish */
     bool ran;
     uint32_t apic_id;
     bool hv;
@@ -397,10 +399,37 @@ static void run_cpu_checks(struct cpu_probe *c)
 
 static VOID EFIAPI ap_entry(VOID *arg)
 {
+    ((struct cpu_probe *)arg)->entered = true;
     run_cpu_checks(arg);
 }
 
 /* ---- BSP only ---- */
+
+/* Runs the checks on AP n and waits for them at most PROBE_AP_TIMEOUT_MS.
+ * Non-blocking StartupThisAP with no timeout of its own: on a timeout
+ * MpInitLib would reset the AP with INIT-SIPI-SIPI and wait, without a
+ * limit, for it to come back (ResetProcessorToIdleState) — forever when the
+ * vCPU is broken. Here the probe gives up on that AP and goes on. */
+static EFI_STATUS run_on_ap(struct mp_services *mp, UINTN n, struct cpu_probe *c)
+{
+    EFI_EVENT done;
+    EFI_STATUS st = BS->CreateEvent(0, 0, NULL, NULL, &done);
+    if (EFI_ERROR(st))
+        return st;
+    st = mp->StartupThisAP(mp, ap_entry, n, done, 0, c, NULL);
+    if (EFI_ERROR(st)) {
+        BS->CloseEvent(done);
+        return st;
+    }
+    for (unsigned ms = 0; ms < PROBE_AP_TIMEOUT_MS; ms++) {
+        if (BS->CheckEvent(done) == EFI_SUCCESS) {
+            BS->CloseEvent(done);
+            return EFI_SUCCESS;
+        }
+        BS->Stall(1000);
+    }
+    return EFI_TIMEOUT; /* the event stays with MP services */
+}
 
 /* The whole block lies in EfiReservedMemoryType descriptors (UEFI 2.7 7.2,
  * GetMemoryMap), so no OS will ever be given it. */
@@ -515,10 +544,13 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     for (UINTN n = 0; n < total; n++) {
         if (n == self || !enabled_cpu[n])
             continue;
-        EFI_STATUS st = mp->StartupThisAP(mp, ap_entry, n, NULL, PROBE_AP_TIMEOUT_US, &cpus[n], NULL);
-        if (EFI_ERROR(st) || !cpus[n].ran)
-            record(&cpus[n], "ap-run", false, "StartupThisAP returned 0x%lx%s; %u check(s) recorded", st,
-                   st == EFI_TIMEOUT ? " (timeout)" : "", cpus[n].count);
+        EFI_STATUS st = run_on_ap(mp, n, &cpus[n]);
+        if (st == EFI_TIMEOUT)
+            fmt_snprintf(cpus[n].ap_error, sizeof(cpus[n].ap_error), "no answer within %u ms; the AP %s",
+                         PROBE_AP_TIMEOUT_MS,
+                         cpus[n].entered ? "entered the probe but did not finish" : "never entered the probe");
+        else if (EFI_ERROR(st))
+            fmt_snprintf(cpus[n].ap_error, sizeof(cpus[n].ap_error), "StartupThisAP returned 0x%lx", st);
     }
 
     unsigned passed = 0, failed = 0;
@@ -529,8 +561,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             failed++;
             continue;
         }
+        if (c->ap_error[0]) {
+            out("probe: FAIL cpu%lu ap-run: %s", n, c->ap_error);
+            failed++;
+        }
+        if (!c->ran && !c->count)
+            continue;
         out("probe: cpu%lu is APIC ID %u%s", n, c->apic_id, c->bsp ? " (BSP)" : "");
-        for (unsigned i = 0; i < c->count; i++) {
+        for (unsigned i = 0; i < c->count && i < PROBE_MAX_CHECKS; i++) {
             const struct check *k = &c->checks[i];
             if (k->pass) {
                 out("probe: PASS cpu%lu %s (%s)", n, k->name, k->why);
