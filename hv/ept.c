@@ -119,6 +119,11 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     return 0;
 }
 
+int ept_set_attrs(uint64_t gpa, uint64_t size, uint32_t attrs)
+{
+    return pt_map(&ept, gpa, gpa, size, attrs);
+}
+
 uint64_t ept_root_pa(void)
 {
     return ept.root_pa;

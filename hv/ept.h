@@ -1,6 +1,17 @@
-/* The guest-physical map (EPT now, NPT later through the same builder):
- * identity over [0, phys_top), memory types from the MTRRs (never WB over
- * MMIO), the core's block left unmapped. One map, shared by every CPU. */
+/* The guest-physical map, EPT (VMX) or NPT (SVM): one builder, the entry
+ * format a parameter (hv/paging.c). Identity over [0, phys_top), memory
+ * types from the MTRRs (never WB over MMIO), the core's block left
+ * unmapped. One map, shared by every CPU.
+ *
+ * Memory types. EPT leaves carry the type itself (SDM 28.3.7). An NPT leaf
+ * has the host paging format, so the type is a host PAT index (PWT/PCD,
+ * pt_format_npt): WB -> PAT0, WT -> PAT1, UC -> PAT3 of the PAT the
+ * firmware left (the core never changes it), and the CPU combines it with
+ * the real MTRRs, which stay in force for system-physical addresses under
+ * NPT, and the guest's own PAT type (APM Vol. 2 15.25.8). WC and WP ranges
+ * get PAT0 (WB): combined with their MTRR type that gives WC/WP. MMIO and
+ * holes are never WB (UC, PAT3), whatever the guest later does to the
+ * MTRRs. */
 #ifndef MINIHV_HV_EPT_H
 #define MINIHV_HV_EPT_H
 
@@ -12,9 +23,14 @@
 /* Reads this CPU's MTRRs (SDM 11.11) into *s. */
 void mtrr_read_cpu(struct mtrr_state *s);
 
-/* Builds the map with `fmt` (pt_format_ept); 0 or -1 (out of memory). */
+/* Builds the map with `fmt` (pt_format_ept or pt_format_npt); 0 or -1
+ * (out of memory). */
 int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bool allow_1g,
               const struct mtrr_state *mtrr);
+/* Maps [gpa, gpa + size) anew with `attrs` (PT_ATTRS(perm, memtype)),
+ * e.g. read-only for a page whose writes the core emulates. Before any
+ * CPU runs the guest, or followed by a flush on every CPU. */
+int ept_set_attrs(uint64_t gpa, uint64_t size, uint32_t attrs);
 uint64_t ept_root_pa(void);
 uint64_t ept_table_bytes(void);
 void ept_count_leaves(struct pt_stats *out);

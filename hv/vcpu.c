@@ -432,3 +432,23 @@ void vcpu_dump_stats(void)
            f.image_bytes >> 10, f.host_pt_bytes >> 10, f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
            count, f.leaves_1g, f.leaves_2m, f.leaves_4k, f.block_size >> 20, f.block_base);
 }
+
+/* ---- for the backends: instruction bytes and emulated accesses ---- */
+
+unsigned vcpu_fetch_insn(struct vcpu *v, uint8_t *bytes, enum decode_mode *mode)
+{
+    struct vcpu_guest_mode m;
+    v->ops->get_mode(v, &m);
+    *mode = guest_decode_mode(&m);
+    return fetch_insn(v, bytes);
+}
+
+enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct decode_mmio_ops *ops,
+                                     struct decoded_insn *insn)
+{
+    uint8_t bytes[DECODE_MAX_INSN_LEN];
+    enum decode_mode mode;
+    unsigned n = vcpu_fetch_insn(v, bytes, &mode);
+    enum decode_status st = decode_insn(bytes, n, mode, insn);
+    return st == DECODE_OK ? decode_emulate(insn, &v->regs, gpa, ops) : st;
+}

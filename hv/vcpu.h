@@ -93,6 +93,15 @@ __attribute__((noreturn)) void cpu_park(void);
  * guest-physical map); false if any byte is unmapped or is the core's. */
 bool vcpu_read_guest_linear(struct vcpu *v, uint64_t gla, void *buf, unsigned len);
 
+/* Up to 15 bytes at the guest's RIP (the count read: a fetch can end at
+ * an unmapped page) and the mode to decode them in. */
+unsigned vcpu_fetch_insn(struct vcpu *v, uint8_t *bytes, enum decode_mode *mode);
+/* Decodes the instruction at the guest's RIP and carries it out as an
+ * access to gpa through ops (RIP advanced); the decoder's status. For
+ * trapped pages a backend handles itself (the SVM backend's APIC page). */
+enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct decode_mmio_ops *ops,
+                                     struct decoded_insn *insn);
+
 /* ---- the per-CPU table and the summary ---- */
 struct vcpu *vcpu_get(unsigned index);
 struct vcpu *vcpu_current(void); /* by APIC ID; NULL before the CPU's start */
