@@ -7,6 +7,7 @@
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/hv.h"
+#include "hv/svm/svm.h"
 #include "hv/vcpu.h"
 #include "hv/vmx/vmx.h"
 
@@ -18,7 +19,7 @@ extern uint64_t hv_stack_top[MINIHV_MAX_CPUS]; /* hv/entry.asm */
 const struct minihv_boot_info *hv_boot;
 struct minihv_footprint hv_footprint;
 
-enum backend { BACKEND_NONE, BACKEND_VMX };
+enum backend { BACKEND_NONE, BACKEND_VMX, BACKEND_SVM };
 static enum backend backend;
 static int global_status;
 
@@ -31,12 +32,18 @@ static int global_init(const struct minihv_boot_info *bi)
     hv_footprint.image_bytes = bi->image_mem_size;
     hv_footprint.host_pt_bytes = bi->pt_pages * PAGE_SIZE;
 
-    const char *why = NULL;
-    if (!vmx_supported(&why)) {
-        hv_log("no usable VMX (%s); SVM is not supported yet: not virtualizing", why);
+    /* The backend, from CPUID: Intel VMX, else AMD SVM. */
+    const char *vmx_why = NULL, *svm_why = NULL;
+    enum backend chosen = BACKEND_NONE;
+    if (vmx_supported(&vmx_why))
+        chosen = BACKEND_VMX;
+    else if (svm_supported(&svm_why))
+        chosen = BACKEND_SVM;
+    else {
+        hv_log("no usable VMX (%s) or SVM (%s): not virtualizing", vmx_why, svm_why);
         return 0;
     }
-    if (vmx_global_init(bi))
+    if (chosen == BACKEND_VMX ? vmx_global_init(bi) : svm_global_init(bi))
         return -1;
     for (unsigned i = 0; i < bi->cpu_count && i < MINIHV_MAX_CPUS; i++) {
         uint64_t stack = heap_alloc(HV_STACK_PAGES);
@@ -47,7 +54,7 @@ static int global_init(const struct minihv_boot_info *bi)
         hv_stack_top[i] = stack + HV_STACK_PAGES * PAGE_SIZE;
         hv_footprint.per_cpu_bytes += HV_STACK_PAGES * PAGE_SIZE;
     }
-    backend = BACKEND_VMX;
+    backend = chosen;
     return 0;
 }
 
@@ -75,7 +82,10 @@ int hv_main(struct minihv_boot_info *bi, uint64_t cpu, const struct minihv_resum
     v->apic_id = r[1] >> 24;
     if (v->apic_id != bi->cpus[cpu].apic_id)
         hv_log("cpu %lu: APIC id %u, the loader expected %u", cpu, v->apic_id, bi->cpus[cpu].apic_id);
-    /* hv_entry put us on hv_stack_top[cpu] (or the boot stack): the exit
-     * slot is the top 16 bytes of the CPU's own stack. */
+    /* hv_entry put us on hv_stack_top[cpu] (or the boot stack). VMX: the
+     * exit slot is the top 16 bytes of the CPU's own stack. SVM: the run
+     * loop moves to the CPU's own stack itself. */
+    if (backend == BACKEND_SVM)
+        return svm_cpu_start(v, bi, resume, hv_stack_top[cpu]);
     return vmx_cpu_start(v, bi, resume, hv_stack_top[cpu] - 16);
 }

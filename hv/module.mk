@@ -1,8 +1,9 @@
 # The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c \
-           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c
-HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm
+           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
+           hv/svm/svm.c hv/svm/svm_ipi.c hv/svm/svm_policy.c
+HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 
 HV_OBJS = $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASMS))
@@ -19,3 +20,4 @@ $(eval $(call host_test,test_paging,tests/unit/test_paging.c hv/paging.c))
 $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
 $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c))
+$(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))

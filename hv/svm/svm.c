@@ -1,0 +1,713 @@
+/* The SVM backend: EFER.SVME, a VMCB built from the CPU's current state
+ * (the "blue pill": the guest resumes in the loader right after its call
+ * into the core), the exit dispatch, and what only SVM needs: instruction
+ * lengths without next-RIP save, EFER/VM_CR/VM_HSAVE_PA virtualization,
+ * VMCALL compatibility, INIT/SIPI (svm_ipi.c). Section numbers are the AMD
+ * APM Vol. 2 unless said otherwise. */
+#include <minihv/format.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/heap.h"
+#include "hv/host.h"
+#include "hv/hv.h"
+#include "hv/svm/svm.h"
+#include "hv/svm/svm_ipi.h"
+#include "hv/svm/svm_policy.h"
+#include "hv/svm/vmcb.h"
+#include "hv/vcpu.h"
+#include "hv/vcpu_policy.h"
+
+#define MSR_APIC_BASE 0x1b
+#define MSR_DEBUGCTL  0x1d9
+#define CR0_CD (1ull << 30)
+#define CR0_NW (1ull << 29)
+#define PAT_POWER_ON 0x0007040600070406ull /* APM Vol. 2 7.8.2 */
+#define VECTOR_UD 6
+#define VECTOR_NMI 2
+
+/* ---- SVM instructions (15.5, 15.17) ---- */
+
+static inline void svm_vmsave(uint64_t pa)
+{
+    __asm__ volatile("vmsave" ::"a"(pa) : "memory");
+}
+
+static inline void svm_vmload(uint64_t pa)
+{
+    __asm__ volatile("vmload" ::"a"(pa) : "memory");
+}
+
+/* Lets a pending NMI in (taken by the core's IDT, hv/host.c) and closes
+ * the window again: GIF is clear whenever the core runs (15.17). */
+static inline void take_pending_nmi(void)
+{
+    __asm__ volatile("stgi; clgi" ::: "memory");
+}
+
+/* ---- capabilities and shared state ---- */
+
+struct svm_caps {
+    uint32_t asids;    /* CPUID 0x8000000a EBX */
+    bool nrips;        /* next-RIP save, CPUID 0x8000000a EDX[3] */
+    bool npt_1g;       /* 1 GiB pages, CPUID 0x80000001 EDX[26] */
+    uint64_t efer_allowed; /* EFER bits the guest may set */
+};
+static struct svm_caps caps;
+static uint64_t msrpm_pa, iopm_pa;
+
+bool svm_supported(const char **why)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163; /* AuthenticAMD */
+    bool hygon = r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975; /* HygonGenuine */
+    if (!amd && !hygon) {
+        *why = "not an AMD CPU";
+        return false;
+    }
+    x86_cpuid(0x80000000, 0, r);
+    uint32_t max_ext = r[0];
+    x86_cpuid(0x80000001, 0, r);
+    if (max_ext < 0x8000000a || !(r[2] & CPUID_80000001_ECX_SVM)) {
+        *why = "CPUID says no SVM";
+        return false;
+    }
+    x86_cpuid(0x8000000a, 0, r);
+    if (!(r[3] & 1)) {
+        *why = "SVM without nested paging";
+        return false;
+    }
+    if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+        *why = "SVM disabled by the firmware (VM_CR.SVMDIS)";
+        return false;
+    }
+    return true;
+}
+
+static uint64_t efer_allowed_bits(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0x80000001, 0, r);
+    uint64_t allowed = EFER_SCE;
+    if (r[3] & (1u << 29))
+        allowed |= EFER_LME;
+    if (r[3] & (1u << 20))
+        allowed |= EFER_NXE_BIT;
+    if (r[3] & (1u << 25))
+        allowed |= EFER_FFXSR;
+    if (r[2] & (1u << 17))
+        allowed |= EFER_TCE;
+    x86_cpuid(0x80000000, 0, r);
+    if (r[0] >= 0x80000021) {
+        x86_cpuid(0x80000021, 0, r);
+        if (r[0] & (1u << 8))
+            allowed |= EFER_AUTOIBRS;
+    }
+    return allowed;
+}
+
+int svm_global_init(const struct minihv_boot_info *bi)
+{
+    uint32_t r[4];
+    x86_cpuid(0x8000000a, 0, r);
+    caps.asids = r[1];
+    caps.nrips = r[3] & (1u << 3);
+    caps.efer_allowed = efer_allowed_bits();
+    uint32_t ext[4];
+    x86_cpuid(0x80000001, 0, ext);
+    caps.npt_1g = ext[3] & (1u << 26);
+    hv_log("svm: revision %u, %u ASIDs, next-RIP save %s, NPT 1 GiB pages %s", r[0] & 0xff,
+           caps.asids, caps.nrips ? "yes" : "no (instruction lengths decoded)",
+           caps.npt_1g ? "yes" : "no");
+
+    /* MSR permission map (15.11): 8 KiB; I/O permission map (15.10.1):
+     * 12 KiB, all zero (IOIO_PROT is off, the map is never read). */
+    msrpm_pa = heap_alloc(MSRPM_BYTES / PAGE_SIZE);
+    iopm_pa = heap_alloc(3);
+    if (!msrpm_pa || !iopm_pa)
+        return -1;
+    msrpm_fill((uint8_t *)(uintptr_t)msrpm_pa);
+
+    struct mtrr_state mtrr;
+    mtrr_read_cpu(&mtrr);
+    if (ept_build(bi, &pt_format_npt, caps.npt_1g, &mtrr)) {
+        hv_log("svm: out of memory building the NPT");
+        return -1;
+    }
+    /* The local APIC page read-only: writes exit, so that INIT and SIPI
+     * for virtualized CPUs never reach the hardware (svm_ipi.h). */
+    svm_ipi_setup(rdmsr(MSR_APIC_BASE));
+    if (ept_set_attrs(svm_ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+        hv_log("svm: out of memory splitting the NPT at the APIC page");
+        return -1;
+    }
+    hv_footprint.npt_bytes = ept_table_bytes();
+    return 0;
+}
+
+/* ---- per-CPU state ---- */
+
+struct svm_cpu {
+    struct vmcb *vmcb;      /* the guest's, also its VMLOAD/VMSAVE area */
+    uint64_t vmcb_pa;
+    uint64_t host_vmcb_pa;  /* the core's VMLOAD/VMSAVE area: its TR, FS, GS */
+    uint64_t hsave_pa;      /* VM_HSAVE_PA (15.30.4) */
+    struct host_tables host;
+    bool launched;          /* the first VMRUN got past its checks */
+    bool injected;          /* an event is queued for this entry */
+    unsigned inits;         /* INITs taken, for the log */
+};
+static struct svm_cpu svm_cpus[MINIHV_MAX_CPUS];
+
+/* hv/svm/svm_entry.asm */
+int svm_launch(struct vcpu *v, uint64_t guest_vmcb_pa, uint64_t host_vmcb_pa, uint64_t stack_top);
+
+static struct svm_cpu *svm_of(struct vcpu *v)
+{
+    return v->arch;
+}
+
+/* ---- the guest's current state, read from this CPU ---- */
+
+struct dtr {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+#define READ_SEL(name) ({ uint16_t s_; __asm__ volatile("mov %%" name ", %0" : "=r"(s_)); s_; })
+
+/* A segment as the CPU has it loaded, from its descriptor in the GDT
+ * (APM Vol. 2 4.7, 4.8), in the VMCB attribute format (Table B-2). */
+static void seg_from_gdt(const struct dtr *gdtr, uint16_t sel, struct vmcb_seg *s)
+{
+    *s = (struct vmcb_seg){ .selector = sel };
+    if ((sel & ~3u) == 0 || (sel & 4) || (sel | 7u) > gdtr->limit)
+        return; /* null (or LDT-based): attributes 0, not present */
+    uint64_t d = ((const uint64_t *)(uintptr_t)gdtr->base)[sel >> 3];
+    s->base = ((d >> 16) & 0xffffff) | ((d >> 56) & 0xff) << 24;
+    s->limit = (uint32_t)((d & 0xffff) | ((d >> 48) & 0xf) << 16);
+    if (d & (1ull << 55))
+        s->limit = s->limit << 12 | 0xfff;
+    s->attrib = (uint16_t)(((d >> 40) & 0xff) | ((d >> 52) & 0xf) << 8);
+    if (s->attrib & 0x10)
+        s->attrib |= 1; /* code/data: "accessed", as the CPU sets it on load */
+}
+
+/* Guest state = this CPU as it is now, with RIP/RSP/RFLAGS/CR3 from the
+ * loader's resume context (15.5.1). FS, GS, TR, LDTR and the syscall MSRs
+ * come from VMSAVE (15.5.2), done by the caller before the core's own
+ * tables are loaded. */
+static void setup_guest_state(struct vmcb *vmcb, const struct minihv_resume *resume,
+                              const struct dtr *gdtr, const struct dtr *idtr)
+{
+    struct vmcb_save *s = &vmcb->save;
+    seg_from_gdt(gdtr, READ_SEL("es"), &s->es);
+    seg_from_gdt(gdtr, READ_SEL("cs"), &s->cs);
+    seg_from_gdt(gdtr, READ_SEL("ss"), &s->ss);
+    seg_from_gdt(gdtr, READ_SEL("ds"), &s->ds);
+    s->gdtr.base = gdtr->base;
+    s->gdtr.limit = gdtr->limit;
+    s->idtr.base = idtr->base;
+    s->idtr.limit = idtr->limit;
+    s->cpl = s->cs.selector & 3;
+    uint64_t dr6, dr7, cr2;
+    __asm__ volatile("mov %%dr6, %0; mov %%dr7, %1; mov %%cr2, %2" : "=r"(dr6), "=r"(dr7), "=r"(cr2));
+    s->efer = rdmsr(MSR_EFER) | EFER_SVME;
+    s->cr0 = read_cr0();
+    s->cr2 = cr2;
+    s->cr3 = resume->cr3;
+    s->cr4 = read_cr4();
+    s->dr6 = dr6;
+    s->dr7 = dr7;
+    s->rflags = resume->rflags;
+    s->rip = resume->rip;
+    s->rsp = resume->rsp;
+    s->rax = 0; /* the loader's call returns success */
+    s->g_pat = rdmsr(MSR_IA32_PAT);
+    s->dbgctl = rdmsr(MSR_DEBUGCTL);
+}
+
+static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
+{
+    struct vmcb_control *c = &vmcb->control;
+    /* #UD: the guest's VMCALL (Intel's hypercall) becomes ours, any other
+     * #UD goes back to the guest. */
+    c->intercept_exceptions = 1u << VECTOR_UD;
+    /* NMI: the kick that carries INIT (svm_ipi.h). INIT: a physical INIT
+     * must never reset a virtualized CPU silently. Shutdown: a triple
+     * fault is a fatal report, not a reset of the machine (15.13). */
+    c->intercept_misc1 = SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
+                         SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_MSR_PROT |
+                         SVM_INTERCEPT_SHUTDOWN;
+    /* Every SVM instruction: #UD, as on a CPU without SVM (the guest's
+     * EFER.SVME must stay set, so they would otherwise run). VMMCALL: the
+     * hypercall. */
+    c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+                         SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+                         SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+    c->iopm_base_pa = iopm_pa;
+    c->msrpm_base_pa = msrpm_pa;
+    /* ASIDs tag TLB entries per core (15.16): one per CPU, from 1 (0 is
+     * the host's); with fewer ASIDs than CPUs they repeat, which is
+     * harmless since each core runs only its own guest. */
+    c->asid = caps.asids > 1 ? 1 + v->index % (caps.asids - 1) : 1;
+    c->tlb_control = SVM_TLB_FLUSH_ALL;
+    /* V_INTR_MASKING clear (15.21.1): the guest's RFLAGS.IF masks the
+     * physical interrupts, which go straight to the guest. */
+    c->int_control = 0;
+    c->np_control = 1; /* NP_ENABLE (15.25.3) */
+    c->n_cr3 = ept_root_pa();
+    c->clean_bits = 0;
+}
+
+/* ---- vcpu_ops ---- */
+
+static void svm_get_mode(struct vcpu *v, struct vcpu_guest_mode *m)
+{
+    const struct vmcb_save *s = &svm_of(v)->vmcb->save;
+    m->cr0 = s->cr0;
+    m->cr3 = s->cr3;
+    m->cr4 = s->cr4;
+    m->efer = s->efer;
+    m->cs_base = s->cs.base;
+    m->cs_l = s->cs.attrib & VMCB_ATTR_L;
+    m->cs_db = s->cs.attrib & VMCB_ATTR_DB;
+    m->cpl = s->cpl;
+}
+
+/* Event injection (15.20): delivered through the guest's IDT at the next
+ * VMRUN; injected events are not subject to the intercepts. */
+static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
+{
+    uint64_t ev = SVM_EVENT_VALID | SVM_EVENT_TYPE_EXCEPTION | (vector & 0xff);
+    if (has_error)
+        ev |= SVM_EVENT_ERR_VALID | (uint64_t)error << 32;
+    svm_of(v)->vmcb->control.event_inj = ev;
+    svm_of(v)->injected = true;
+}
+
+static void svm_dump(struct vcpu *v)
+{
+    const struct vmcb *vmcb = svm_of(v)->vmcb;
+    const struct vmcb_save *s = &vmcb->save;
+    hv_log("  svm: exit code 0x%lx, info1 0x%lx, info2 0x%lx, exitintinfo 0x%lx, eventinj 0x%lx, "
+           "next RIP 0x%lx, interrupt shadow %lu, ASID %u",
+           vmcb->control.exit_code, vmcb->control.exit_info1, vmcb->control.exit_info2,
+           vmcb->control.exit_int_info, vmcb->control.event_inj, vmcb->control.next_rip,
+           vmcb->control.int_state & 1, vmcb->control.asid);
+    hv_log("  svm: CS %04x base 0x%lx limit 0x%x attr 0x%x, SS %04x attr 0x%x, CPL %u, "
+           "GDTR 0x%lx/0x%x, IDTR 0x%lx/0x%x, TR %04x base 0x%lx attr 0x%x, cr2 0x%lx, g_pat 0x%lx",
+           s->cs.selector, s->cs.base, s->cs.limit, s->cs.attrib, s->ss.selector, s->ss.attrib, s->cpl,
+           s->gdtr.base, s->gdtr.limit, s->idtr.base, s->idtr.limit, s->tr.selector, s->tr.base,
+           s->tr.attrib, s->cr2, s->g_pat);
+}
+
+static const struct vcpu_ops svm_ops = {
+    .name = "svm",
+    .get_mode = svm_get_mode,
+    .inject_exception = svm_inject_exception,
+    .dump = svm_dump,
+};
+
+/* ---- instruction lengths ---- */
+
+/* Sets v->exit.insn_len for an intercepted instruction: next RIP minus
+ * RIP where the CPU saves it (15.7.1), else the bytes at RIP must be that
+ * instruction (with any prefixes). False when they are not. */
+static bool find_insn_len(struct vcpu *v, enum svm_insn insn)
+{
+    const struct vmcb *vmcb = svm_of(v)->vmcb;
+    if (caps.nrips) {
+        uint64_t len = vmcb->control.next_rip - v->regs.rip;
+        if (len >= 1 && len <= DECODE_MAX_INSN_LEN) {
+            v->exit.insn_len = (unsigned)len;
+            return true;
+        }
+    }
+    uint8_t bytes[DECODE_MAX_INSN_LEN];
+    enum decode_mode mode;
+    unsigned n = vcpu_fetch_insn(v, bytes, &mode);
+    v->exit.insn_len = svm_insn_length(bytes, n, mode, insn);
+    return v->exit.insn_len != 0;
+}
+
+static void need_insn_len(struct vcpu *v, enum svm_insn insn)
+{
+    if (!find_insn_len(v, insn))
+        vcpu_fatal(v, "the intercepted instruction is not at the guest's RIP (no next-RIP save)");
+}
+
+/* ---- SVM-only exits ---- */
+
+static void handle_cpuid(struct vcpu *v)
+{
+    uint32_t leaf = (uint32_t)v->regs.gpr[DECODE_RAX], sub = (uint32_t)v->regs.gpr[DECODE_RCX];
+    need_insn_len(v, SVM_INSN_CPUID);
+    vcpu_handle_cpuid(v);
+    uint32_t r[4] = { (uint32_t)v->regs.gpr[DECODE_RAX], (uint32_t)v->regs.gpr[DECODE_RBX],
+                      (uint32_t)v->regs.gpr[DECODE_RCX], (uint32_t)v->regs.gpr[DECODE_RDX] };
+    svm_cpuid_policy(leaf, sub, r);
+    v->regs.gpr[DECODE_RAX] = r[0];
+    v->regs.gpr[DECODE_RBX] = r[1];
+    v->regs.gpr[DECODE_RCX] = r[2];
+    v->regs.gpr[DECODE_RDX] = r[3];
+}
+
+static void msr_done(struct vcpu *v, enum msr_result rc, bool read, uint64_t value)
+{
+    if (rc != MSR_OK) {
+        svm_inject_exception(v, 13, true, 0);
+        return;
+    }
+    if (read) {
+        v->regs.gpr[DECODE_RAX] = (uint32_t)value;
+        v->regs.gpr[DECODE_RDX] = value >> 32;
+    }
+    vcpu_skip_insn(v);
+}
+
+/* MSR exit (15.11): EXITINFO1 0 = RDMSR, 1 = WRMSR. */
+static void handle_msr(struct vcpu *v)
+{
+    struct vmcb_save *s = &svm_of(v)->vmcb->save;
+    bool write = v->exit.qualification & 1;
+    uint32_t msr = (uint32_t)v->regs.gpr[DECODE_RCX];
+    uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
+    vcpu_count(v, write ? MINIHV_EXIT_MSR_WRITE : MINIHV_EXIT_MSR_READ);
+    need_insn_len(v, write ? SVM_INSN_WRMSR : SVM_INSN_RDMSR);
+    switch (msr) {
+    case MSR_EFER:
+        if (!write) {
+            msr_done(v, MSR_OK, true, svm_efer_read(s->efer));
+        } else {
+            uint64_t efer = 0;
+            enum msr_result rc = svm_efer_write(s->efer, value, caps.efer_allowed, s->cr0 & CR0_PG, &efer);
+            if (rc == MSR_OK && efer != s->efer) {
+                s->efer = efer;
+                svm_of(v)->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL; /* NXE changes walks */
+            }
+            msr_done(v, rc, false, 0);
+        }
+        return;
+    case MSR_VM_CR:
+    case MSR_VM_HSAVE_PA: {
+        uint64_t out = 0;
+        msr_done(v, write ? svm_msr_write_policy(msr, value) : svm_msr_read_policy(msr, &out), !write, out);
+        return;
+    }
+    case MSR_X2APIC_ICR:
+        if (write) {
+            msr_done(v, svm_ipi_x2apic_icr_write(v, value) ? MSR_OK : MSR_GP, false, 0);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    /* Outside the permission map's ranges every MSR exits: the neutral
+     * policy answers (#GP, as for an MSR the CPU does not have). */
+    if (write)
+        vcpu_handle_msr_write(v);
+    else
+        vcpu_handle_msr_read(v);
+}
+
+/* #UD intercept: Intel's VMCALL at CPL 0 is our hypercall too (so that
+ * guests built for VMX keep working), any other #UD is the guest's. */
+static void handle_ud(struct vcpu *v)
+{
+    /* No next RIP for exceptions: the bytes at RIP decide. */
+    uint8_t bytes[DECODE_MAX_INSN_LEN];
+    enum decode_mode mode;
+    unsigned n = vcpu_fetch_insn(v, bytes, &mode);
+    v->exit.insn_len = svm_insn_length(bytes, n, mode, SVM_INSN_VMCALL);
+    if (v->exit.insn_len) {
+        vcpu_count(v, MINIHV_EXIT_HYPERCALL);
+        vcpu_handle_hypercall(v);
+        return;
+    }
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    svm_inject_exception(v, VECTOR_UD, false, 0);
+}
+
+/* Nested page fault (15.25.6): the core's memory goes to the neutral
+ * handler (decoder: reads all-ones, writes dropped); a write to the local
+ * APIC page to svm_ipi.c. */
+static void handle_npf(struct vcpu *v, uint64_t intinfo)
+{
+    const struct vmcb_control *c = &svm_of(v)->vmcb->control;
+    uint64_t gpa = c->exit_info2, err = c->exit_info1;
+    v->exit.gpa = gpa;
+    if (intinfo & SVM_EVENT_VALID) {
+        vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
+        vcpu_fatal(v, "nested page fault while delivering an event (guest IDT/stack unmapped?)");
+    }
+    if ((gpa & ~(PAGE_SIZE - 1)) == svm_ipi_apic_page() && (err & SVM_NPF_PRESENT) && !(err & SVM_NPF_FETCH)) {
+        vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
+        svm_ipi_apic_write(v, gpa);
+        return;
+    }
+    unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
+    if (err & SVM_NPF_FETCH)
+        access = NPF_FETCH;
+    vcpu_handle_npf(v, gpa, access);
+}
+
+/* INIT as the target of a virtual INIT (APM Vol. 2 14.1.3, Table 14-1):
+ * the processor's reset state, except that the code runs from the SIPI's
+ * vector once it comes. */
+static void reset_to_init_state(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    struct vmcb_save *s = &c->vmcb->save;
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
+    v->regs.gpr[DECODE_RDX] = r[0]; /* family/model/stepping */
+    v->regs.rip = 0xfff0;
+    v->regs.rflags = 2;
+    struct vmcb_seg data = { 0, 0x93, 0xffff, 0 }; /* present RW data, accessed */
+    s->es = s->ss = s->ds = s->fs = s->gs = data;
+    s->cs = (struct vmcb_seg){ 0xf000, 0x9b, 0xffff, 0xffff0000ull };
+    s->gdtr = (struct vmcb_seg){ 0, 0, 0xffff, 0 };
+    s->idtr = (struct vmcb_seg){ 0, 0, 0xffff, 0 };
+    s->ldtr = (struct vmcb_seg){ 0, 0x82, 0xffff, 0 };
+    s->tr = (struct vmcb_seg){ 0, 0x8b, 0xffff, 0 };
+    s->cpl = 0;
+    s->efer = EFER_SVME; /* the guest sees 0 */
+    s->cr0 = 0x60000010ull; /* CD, NW, ET */
+    s->cr2 = s->cr3 = s->cr4 = 0;
+    s->dr6 = 0xffff0ff0ull;
+    s->dr7 = 0x400;
+    s->star = s->lstar = s->cstar = s->sfmask = s->kernel_gs_base = 0;
+    s->sysenter_cs = s->sysenter_esp = s->sysenter_eip = 0;
+    s->g_pat = PAT_POWER_ON;
+    s->dbgctl = 0;
+    c->vmcb->control.int_state = 0;
+    c->vmcb->control.event_inj = 0;
+    c->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+    v->nmi_pending = false;
+}
+
+/* NMI exit: let the NMI in (GIF), then either it was the kick of a
+ * virtual INIT (the mailbox says so) or a real NMI, which goes to the
+ * guest. */
+static void handle_nmi(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    take_pending_nmi();
+    if (svm_ipi_state(v->index) == SIPI_RUNNING) {
+        vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+        v->nmi_pending = true; /* host.c set it too, if the NMI was taken */
+        return;
+    }
+    vcpu_count(v, MINIHV_EXIT_INIT);
+    uint8_t vector = svm_ipi_wait_for_sipi(v, reset_to_init_state);
+    vcpu_count(v, MINIHV_EXIT_SIPI);
+    v->nmi_pending = false; /* the kick was ours */
+    struct vmcb_save *s = &c->vmcb->save;
+    s->cs = (struct vmcb_seg){ (uint16_t)(vector << 8), 0x9b, 0xffff, (uint64_t)vector << 12 };
+    v->regs.rip = 0;
+    if (++c->inits <= 2)
+        hv_log("cpu %u: INIT, then SIPI vector 0x%x: starting at 0x%x in real mode", v->index, vector,
+               (unsigned)vector << 12);
+}
+
+static const char *exit_name(uint64_t code)
+{
+    switch (code) {
+    case SVM_EXIT_EXCP_UD: return "#UD";
+    case SVM_EXIT_NMI: return "NMI";
+    case SVM_EXIT_INIT: return "INIT";
+    case SVM_EXIT_CPUID: return "CPUID";
+    case SVM_EXIT_INVD: return "INVD";
+    case SVM_EXIT_MSR: return "MSR";
+    case SVM_EXIT_SHUTDOWN: return "shutdown";
+    case SVM_EXIT_VMMCALL: return "VMMCALL";
+    case SVM_EXIT_XSETBV: return "XSETBV";
+    case SVM_EXIT_NPF: return "nested page fault";
+    case SVM_EXIT_INVALID: return "VMRUN: invalid guest state";
+    default:
+        return (code >= SVM_EXIT_VMRUN && code <= SVM_EXIT_SKINIT) || code == SVM_EXIT_INVLPGA
+                   ? "SVM instruction" : "other";
+    }
+}
+
+/* Called by svm_launch after every #VMEXIT with the guest GPRs in v->regs.
+ * 0: run the guest again; non-zero: the first VMRUN failed, give up. */
+int svm_handle_exit(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    struct vmcb *vmcb = c->vmcb;
+    uint64_t code = vmcb->control.exit_code;
+    uint64_t intinfo = vmcb->control.exit_int_info;
+    c->injected = false;
+    v->exit.raw_reason = (uint32_t)code;
+    v->exit.name = exit_name(code);
+    v->exit.qualification = vmcb->control.exit_info1;
+    v->exit.insn_len = 0;
+    v->exit.gpa = 0;
+    v->regs.gpr[DECODE_RAX] = vmcb->save.rax;
+    v->regs.gpr[DECODE_RSP] = vmcb->save.rsp;
+    v->regs.rip = vmcb->save.rip;
+    v->regs.rflags = vmcb->save.rflags;
+    vmcb->control.event_inj = 0;
+    vmcb->control.tlb_control = SVM_TLB_FLUSH_NONE;
+
+    if (code == SVM_EXIT_INVALID) {
+        if (!c->launched)
+            return -1;
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "VMRUN failed its consistency checks (APM 15.5.1)");
+    }
+    c->launched = true;
+    uint64_t rip_before = v->regs.rip;
+    switch (code) {
+    case SVM_EXIT_CPUID:
+        vcpu_count(v, MINIHV_EXIT_CPUID);
+        handle_cpuid(v);
+        break;
+    case SVM_EXIT_VMMCALL:
+        vcpu_count(v, MINIHV_EXIT_HYPERCALL);
+        need_insn_len(v, SVM_INSN_VMMCALL);
+        vcpu_handle_hypercall(v);
+        break;
+    case SVM_EXIT_MSR:
+        handle_msr(v);
+        break;
+    case SVM_EXIT_XSETBV:
+        vcpu_count(v, MINIHV_EXIT_XSETBV);
+        need_insn_len(v, SVM_INSN_XSETBV);
+        vcpu_handle_xsetbv(v);
+        break;
+    case SVM_EXIT_INVD:
+        vcpu_count(v, MINIHV_EXIT_INVD);
+        need_insn_len(v, SVM_INSN_INVD);
+        vcpu_handle_invd(v);
+        break;
+    case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
+    case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
+        /* As on a CPU without SVM (CPUID says so, EFER.SVME reads 0): #UD. */
+        vcpu_count(v, MINIHV_EXIT_VIRT_INSN);
+        svm_inject_exception(v, VECTOR_UD, false, 0);
+        break;
+    case SVM_EXIT_EXCP_UD:
+        handle_ud(v);
+        break;
+    case SVM_EXIT_NPF:
+        handle_npf(v, intinfo);
+        break;
+    case SVM_EXIT_NMI:
+        handle_nmi(v);
+        break;
+    case SVM_EXIT_INIT:
+        vcpu_count(v, MINIHV_EXIT_INIT);
+        vcpu_fatal(v, "a physical INIT reached a virtualized CPU (only the core's virtual INIT may)");
+    case SVM_EXIT_SHUTDOWN:
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "guest triple fault (shutdown)");
+    default:
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "unexpected #VMEXIT");
+    }
+
+    /* An emulated instruction ends any STI/MOV SS interrupt shadow. */
+    if (v->regs.rip != rip_before)
+        vmcb->control.int_state &= ~1ull;
+    vmcb->save.rax = v->regs.gpr[DECODE_RAX];
+    vmcb->save.rsp = v->regs.gpr[DECODE_RSP];
+    vmcb->save.rip = v->regs.rip;
+    vmcb->save.rflags = v->regs.rflags;
+    /* An event whose delivery the exit interrupted is delivered again
+     * (15.7.2: EXITINTINFO has the EVENTINJ format). */
+    if (!c->injected && (intinfo & SVM_EVENT_VALID)) {
+        vmcb->control.event_inj = intinfo;
+        c->injected = true;
+    }
+    /* An NMI that arrived while the core ran goes to the guest now. */
+    if (!c->injected && v->nmi_pending) {
+        vmcb->control.event_inj = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | VECTOR_NMI;
+        v->nmi_pending = false;
+    }
+    return 0;
+}
+
+/* ---- start ---- */
+
+static void load_segments(uint16_t cs, uint16_t ds)
+{
+    __asm__ volatile("pushq %q0\n\t"
+                     "leaq 1f(%%rip), %%rax\n\t"
+                     "pushq %%rax\n\t"
+                     "lretq\n"
+                     "1:\n\t"
+                     "mov %w1, %%ss\n\t"
+                     "mov %w1, %%ds\n\t"
+                     "mov %w1, %%es"
+                     :: "r"((uint64_t)cs), "r"(ds) : "rax", "memory");
+}
+
+int svm_cpu_start(struct vcpu *v, const struct minihv_boot_info *bi,
+                  const struct minihv_resume *resume, uint64_t stack_top)
+{
+    (void)bi;
+    struct svm_cpu *c = &svm_cpus[v->index];
+    if (!c->vmcb_pa) {
+        uint64_t bytes = 0;
+        c->vmcb_pa = heap_alloc(1);
+        c->host_vmcb_pa = heap_alloc(1);
+        c->hsave_pa = heap_alloc(1);
+        if (!c->vmcb_pa || !c->host_vmcb_pa || !c->hsave_pa || host_cpu_tables(stack_top, &c->host, &bytes)) {
+            hv_log("cpu %u: out of memory for SVM state", v->index);
+            return -1;
+        }
+        hv_footprint.per_cpu_bytes += bytes + 3 * PAGE_SIZE;
+        c->vmcb = (struct vmcb *)(uintptr_t)c->vmcb_pa;
+    }
+
+    /* EFER.SVME (15.4) and the host save area (15.30.4). */
+    uint64_t efer_orig = rdmsr(MSR_EFER);
+    wrmsr(MSR_EFER, efer_orig | EFER_SVME);
+    wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+
+    struct dtr gdtr, idtr;
+    __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+    uint16_t fw_cs = READ_SEL("cs"), fw_ss = READ_SEL("ss"), fw_ds = READ_SEL("ds"), fw_es = READ_SEL("es");
+    memset(c->vmcb, 0, sizeof(*c->vmcb));
+    setup_controls(c->vmcb, v);
+    /* FS, GS, TR, LDTR, KernelGSBase, STAR..SFMASK, SYSENTER_*: the
+     * firmware's, straight into the guest VMCB. */
+    svm_vmsave(c->vmcb_pa);
+    setup_guest_state(c->vmcb, resume, &gdtr, &idtr);
+
+    /* The core's own GDT, TSS and IDT: the host state VMRUN saves and
+     * #VMEXIT restores (CS, SS, GDTR, IDTR), plus TR through VMSAVE/VMLOAD. */
+    struct dtr host_gdtr = { 5 * 8 - 1, c->host.gdt_base };
+    struct dtr host_idtr = { 256 * 16 - 1, c->host.idt_base };
+    __asm__ volatile("lgdt %0" ::"m"(host_gdtr) : "memory");
+    load_segments(HOST_CS, HOST_DS);
+    __asm__ volatile("ltr %w0; lidt %1" ::"r"((uint16_t)HOST_TR), "m"(host_idtr) : "memory");
+    svm_vmsave(c->host_vmcb_pa);
+
+    memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
+    v->regs.rip = resume->rip;
+    v->regs.rflags = resume->rflags;
+    v->arch = c;
+    v->ops = &svm_ops;
+    hv_log("cpu %u (APIC id %u) virtualized", v->index, v->apic_id);
+    int rc = svm_launch(v, c->vmcb_pa, c->host_vmcb_pa, stack_top);
+
+    /* The first VMRUN failed: the firmware's tables and state back. */
+    v->ops = NULL;
+    hv_log("cpu %u: VMRUN failed its consistency checks (APM 15.5.1): not virtualized", v->index);
+    svm_dump(v);
+    __asm__ volatile("lgdt %0; lidt %1" ::"m"(gdtr), "m"(idtr) : "memory");
+    load_segments(fw_cs, fw_ss);
+    __asm__ volatile("mov %w0, %%ds; mov %w1, %%es" ::"r"(fw_ds), "r"(fw_es));
+    svm_vmload(c->vmcb_pa);
+    wrmsr(MSR_EFER, efer_orig);
+    return rc < 0 ? rc : -1;
+}

@@ -1,0 +1,46 @@
+/* INIT and SIPI between vCPUs under SVM. SVM has no wait-for-SIPI state
+ * and no SIPI exit, and a physical INIT to a CPU in guest mode resets it
+ * out of the guest (intercepted or not, the INIT stays pending until GIF
+ * is set; QEMU takes it even then). So no INIT or SIPI ever reaches a
+ * virtualized CPU: the sender's interrupt command is intercepted (the
+ * xAPIC page is mapped read-only in the NPT, the x2APIC ICR MSR exits),
+ * INIT and SIPI for virtualized CPUs are posted in the target's mailbox,
+ * and the target is kicked out of the guest with an NMI (intercepted).
+ * It then takes the INIT state and waits in the core for the SIPI's
+ * vector, as a real AP would. CPUs the core has not virtualized yet (the
+ * loader starts them one by one through the firmware, which uses
+ * INIT-SIPI-SIPI) get the real command. APM Vol. 2 15.13, 15.17, 16.5;
+ * the design is Jailhouse's (NMI kick, events handled in the core). */
+#ifndef MINIHV_HV_SVM_SVM_IPI_H
+#define MINIHV_HV_SVM_SVM_IPI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/vcpu.h"
+
+/* The mailbox state of a vCPU: running, or between INIT and SIPI; a
+ * value >= 0 is the SIPI vector the target has not taken yet. */
+#define SIPI_RUNNING      (-3)
+#define SIPI_INIT_PENDING (-2)
+#define SIPI_WAITING      (-1)
+
+/* Once: the local APIC's guest-physical page (IA32_APIC_BASE). */
+void svm_ipi_setup(uint64_t apic_base_msr);
+uint64_t svm_ipi_apic_page(void);
+
+/* Sender side. A guest write to the xAPIC page (the NPT maps it
+ * read-only): decoded, carried out on the real APIC, an interrupt command
+ * with INIT or SIPI for virtualized CPUs posted instead of sent. */
+void svm_ipi_apic_write(struct vcpu *v, uint64_t gpa);
+/* WRMSR to the x2APIC ICR (0x830); false when the APIC is not in x2APIC
+ * mode (the caller raises #GP). */
+bool svm_ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
+
+/* Target side: the mailbox state of vCPU `index`. */
+int svm_ipi_state(unsigned index);
+/* Waits (in the core, GIF clear) until a SIPI follows the INIT; calls
+ * reset(v) once for the INIT state (again if another INIT comes first)
+ * and returns the SIPI vector. */
+uint8_t svm_ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v));
+
+#endif
