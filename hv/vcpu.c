@@ -96,8 +96,10 @@ static bool translate(const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *g
     uint64_t table, e;
     int level;
     if (m->efer & MSR_EFER_LMA) {
+        /* CR4.LA57: 5-level paging (SDM 4.5.1); Linux turns it on where
+         * CPUID 7.ECX[16] offers it, as QEMU's -cpu max does. */
         table = m->cr3 & ADDR_MASK_52;
-        level = 4;
+        level = (m->cr4 & CR4_LA57) ? 5 : 4;
     } else {
         gla &= 0xffffffffull;
         if (!read_gpa((m->cr3 & 0xffffffe0ull) + ((gla >> 30) & 3) * 8, &e, 8) || !(e & PTE_P))
@@ -372,7 +374,7 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     struct vcpu_guest_mode m;
     struct decoded_insn insn;
     uint8_t bytes[DECODE_MAX_INSN_LEN];
-    char why[96];
+    char why[200];
     v->ops->get_mode(v, &m);
     unsigned n = fetch_insn(v, bytes);
     enum decode_status st = decode_insn(bytes, n, guest_decode_mode(&m), &insn);
@@ -380,8 +382,23 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
         struct decode_mmio_ops ops = { hv_memory_read, hv_memory_write, v };
         st = decode_emulate(&insn, &v->regs, gpa, &ops);
     }
+    if (st == DECODE_ERR_STRING) {
+        /* REP MOVS/STOS and the other string forms would need the whole
+         * iteration emulated (count, direction, both operands); not done:
+         * say so plainly, with what the guest asked for. */
+        bool rep = false;
+        for (unsigned i = 0; i < n && i < insn.length; i++)
+            rep |= bytes[i] == 0xf3 || bytes[i] == 0xf2;
+        fmt_snprintf(why, sizeof(why),
+                     "guest %sstring instruction (opcode 0x%02x, MOVS/STOS/LODS/CMPS/SCAS) %s the core's "
+                     "memory at 0x%lx: not emulated, only MOV/MOVZX/MOVSX/ALU forms are (count: RCX)",
+                     rep ? "REP " : "", insn.opcode_len ? insn.opcode[0] : 0,
+                     (access & NPF_WRITE) ? "writes" : "reads", gpa);
+        vcpu_fatal(v, why);
+    }
     if (st != DECODE_OK) {
-        int k = fmt_snprintf(why, sizeof(why), "access to the core's memory, instruction not emulated: ");
+        int k = fmt_snprintf(why, sizeof(why), "access to the core's memory at 0x%lx, instruction not emulated: ",
+                             gpa);
         decode_format_error(st, &insn, why + k, sizeof(why) - (size_t)k);
         vcpu_fatal(v, why);
     }

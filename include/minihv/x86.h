@@ -13,6 +13,7 @@
 #define CR0_PE (1ull << 0)
 #define CR0_PG (1ull << 31)
 #define CR4_PAE  (1ull << 5)
+#define CR4_LA57 (1ull << 12)
 #define CR4_VMXE (1ull << 13)
 
 #define MSR_IA32_FEATURE_CONTROL 0x3a
