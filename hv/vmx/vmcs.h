@@ -148,6 +148,8 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 #define VPID_CAP_INVVPID_ALL    (1ull << 42)
 
 /* ---- controls ---- */
+/* Pin-based (25.6.1, Table 25-5). */
+#define PIN_NMI_EXITING         (1u << 3)
 /* Primary processor-based (25.6.2, Table 25-6). */
 #define PROC_USE_MSR_BITMAPS    (1u << 28)
 #define PROC_ACTIVATE_SECONDARY (1u << 31)
@@ -174,6 +176,8 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 #define INTR_TYPE_EXT_INT       (0u << 8)
 #define INTR_TYPE_NMI           (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION  (3u << 8)
+#define INTR_TYPE_MASK          (7u << 8)
+#define INTR_INFO_NMI_UNBLOCKED (1u << 12) /* exit info: NMI unblocking by IRET (28.2.2) */
 
 /* Guest interruptibility (24.4.2, Table 24-3) and activity states. */
 #define INTERRUPTIBILITY_STI    (1u << 0)

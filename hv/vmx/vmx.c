@@ -12,6 +12,7 @@
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/hv.h"
+#include "hv/svm/svm_ipi.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 #include "hv/vmx/vmcs.h"
@@ -23,6 +24,8 @@
 #define MSR_SYSENTER_EIP    0x176
 #define MSR_FS_BASE         0xc0000100
 #define MSR_GS_BASE         0xc0000101
+#define MSR_APIC_BASE       0x1b
+#define MSR_X2APIC_ICR_NR   0x830
 #define EFER_LME (1ull << 8)
 #define EFER_LMA (1ull << 10)
 #define CR0_TS (1ull << 3)
@@ -171,6 +174,9 @@ int vmx_global_init(const struct minihv_boot_info *bi)
             bitmap[msr / 8] |= (uint8_t)(1u << (msr % 8));
             bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
         }
+    /* Writes to the x2APIC ICR exit: INIT and SIPI for virtualized CPUs
+     * are the core's (see handle_virtual_init). */
+    bitmap[2048 + MSR_X2APIC_ICR_NR / 8] |= (uint8_t)(1u << (MSR_X2APIC_ICR_NR % 8));
 
     struct mtrr_state mtrr;
     mtrr_read_cpu(&mtrr);
@@ -182,6 +188,13 @@ int vmx_global_init(const struct minihv_boot_info *bi)
     /* EPTP (24.6.11): memory type of the tables (WB if allowed), page-walk
      * length - 1 = 3 in bits 5:3, no accessed/dirty flags. */
     eptp = ept_root_pa() | ((caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC) | (3u << 3);
+    /* The xAPIC page read-only: writes exit, so that no INIT or SIPI the
+     * guest sends ever reaches a virtualized CPU (handle_virtual_init). */
+    svm_ipi_setup(rdmsr(MSR_APIC_BASE));
+    if (ept_set_attrs(svm_ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+        hv_log("vmx: out of memory mapping the local APIC page read-only");
+        return -1;
+    }
     hv_footprint.npt_bytes = ept_table_bytes();
     return 0;
 }
@@ -194,6 +207,7 @@ struct vmx_cpu {
     uint32_t entry_ctls;        /* as last written */
     uint64_t cr0_mask, cr4_mask;
     bool injected;              /* an event is queued for this entry */
+    unsigned inits;             /* virtual INITs taken, for the log */
     struct host_tables host;
 };
 static struct vmx_cpu vmx_cpus[MINIHV_MAX_CPUS];
@@ -347,9 +361,10 @@ static void setup_host_state(const struct vmx_cpu *c, const struct minihv_boot_i
 
 static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
 {
-    /* No pin-based exits: external interrupts and NMIs go straight to the
-     * guest (25.6.1). */
-    int64_t pin = adjust(0, 0, caps.pin, "pin-based");
+    /* External interrupts go straight to the guest (25.6.1). NMIs exit:
+     * an NMI is the kick that carries a virtual INIT (handle_virtual_init);
+     * any other NMI is given back to the guest. */
+    int64_t pin = adjust(PIN_NMI_EXITING, 0, caps.pin, "pin-based");
     /* MSR bitmaps, secondary controls; nothing else exits (25.6.2). With
      * the TRUE MSRs, CR3 load/store and the rest can be 0. */
     int64_t proc = adjust(PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0, caps.proc, "processor-based");
@@ -565,9 +580,8 @@ static void handle_cr_access(struct vcpu *v)
     }
 }
 
-/* INIT (SDM Vol. 3A 9.1.1 Table 9-1, 3C 26.6.2 / 25.4.2): the vCPU takes
- * the INIT state and waits for a SIPI, as a real AP would. */
-static void handle_init(struct vcpu *v)
+/* The INIT state (SDM Vol. 3A 9.1.1 Table 9-1), in the VMCS. */
+static void reset_to_init_state(struct vcpu *v)
 {
     struct vmx_cpu *c = vmx_of(v);
     uint32_t r[4];
@@ -603,24 +617,82 @@ static void handle_init(struct vcpu *v)
     vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
     vmwrite(VMCS_GUEST_PENDING_DBG, 0);
-    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_FOR_SIPI);
+    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
     v->nmi_pending = false;
     invvpid_single(v);
+}
+
+/* The start of a CPU by a SIPI (SDM Vol. 3A 9.4.4.1, 3C 28.2.1): real
+ * mode at vector << 12, CS = vector << 8, nothing blocked. */
+static void start_at_sipi_vector(struct vcpu *v, uint8_t vector)
+{
+    vmwrite(VMCS_GUEST_CS_SEL, (uint64_t)vector << 8);
+    vmwrite(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
+    v->regs.rip = 0;
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+}
+
+/* A physical INIT exit (28.1; SDM Vol. 3C 26.6.2 / 25.4.2): the vCPU takes
+ * the INIT state and waits for a SIPI in the wait-for-SIPI activity state.
+ * The core's own INIT/SIPI (handle_virtual_init) keeps physical INITs away
+ * from virtualized CPUs; this is the path for one that still comes (e.g.
+ * a broadcast by a sender the core does not see). */
+static void handle_init(struct vcpu *v)
+{
+    reset_to_init_state(v);
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_FOR_SIPI);
+    hv_log("cpu %u: physical INIT: waiting for SIPI", v->index);
+}
+
+/* A virtual INIT (svm_ipi.h: the sender's interrupt command is the
+ * core's, posted in the target's mailbox, the target kicked with an NMI).
+ * Why not let the physical INIT through: an INIT makes a VM exit (28.1)
+ * and is consumed by it, but Bochs 2.7 keeps the INIT pending after the
+ * exit (fixed upstream after 2.7: stlintel/Bochs#11), so every later VM
+ * entry to the active state exits with INIT again and a restarted AP
+ * never runs. The vCPU takes the INIT state and waits in the core for
+ * the SIPI's vector (SDM Vol. 3A 9.4.4.1), then starts there. */
+static void handle_virtual_init(struct vcpu *v)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    vcpu_count(v, MINIHV_EXIT_INIT);
+    uint8_t vector = svm_ipi_wait_for_sipi(v, reset_to_init_state);
+    vcpu_count(v, MINIHV_EXIT_SIPI);
+    start_at_sipi_vector(v, vector);
+    v->nmi_pending = false; /* the kick was ours (taken here or in the core) */
+    c->injected = true;     /* nothing else goes in with this entry */
+    if (++c->inits <= 2)
+        hv_log("cpu %u: INIT, then SIPI vector 0x%x: starting at 0x%x in real mode", v->index, vector,
+               (unsigned)vector << 12);
+}
+
+/* NMI exit (pin-based NMI exiting, 25.6.1): the kick of a virtual INIT,
+ * or a real NMI, which goes back to the guest. */
+static void handle_nmi(struct vcpu *v)
+{
+    uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    /* The NMI came while an IRET unblocked NMIs: block them again before
+     * the entry (28.2.2, no virtual NMIs). */
+    if (info & INTR_INFO_NMI_UNBLOCKED)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    if (svm_ipi_state(v->index) != SIPI_RUNNING) {
+        handle_virtual_init(v);
+        return;
+    }
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    v->nmi_pending = true;
 }
 
 /* SIPI in wait-for-SIPI (25.2, 28.2.1): start at vector << 12, real mode. */
 static void handle_sipi(struct vcpu *v)
 {
-    uint64_t vector = v->exit.qualification & 0xff;
-    vmwrite(VMCS_GUEST_CS_SEL, vector << 8);
-    vmwrite(VMCS_GUEST_CS_BASE, vector << 12);
-    v->regs.rip = 0;
-    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
     /* A CPU waiting for SIPI blocks NMIs and SMIs, and the exit may save
      * that (Bochs does); the started CPU blocks nothing, and "blocking by
      * SMI" outside SMM fails the entry (26.3.1.5). */
-    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
-    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    start_at_sipi_vector(v, (uint8_t)(v->exit.qualification & 0xff));
 }
 
 static const char *exit_name(unsigned reason)
@@ -688,6 +760,14 @@ void vmx_handle_exit(struct vcpu *v)
         break;
     case VMX_EXIT_WRMSR:
         vcpu_count(v, MINIHV_EXIT_MSR_WRITE);
+        if ((uint32_t)v->regs.gpr[DECODE_RCX] == MSR_X2APIC_ICR_NR) {
+            uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
+            if (svm_ipi_x2apic_icr_write(v, value))
+                vcpu_skip_insn(v);
+            else
+                vmx_inject_exception(v, 13, true, 0); /* not in x2APIC mode: #GP */
+            break;
+        }
         vcpu_handle_msr_write(v);
         break;
     case VMX_EXIT_CR_ACCESS:
@@ -719,7 +799,16 @@ void vmx_handle_exit(struct vcpu *v)
             v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
             vcpu_fatal(v, "EPT violation while delivering an event (guest IDT/stack unmapped?)");
         }
-        vcpu_handle_npf(v, vmread(VMCS_GUEST_PHYS_ADDR), access);
+        uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+        /* A write to the read-only local APIC page: carried out on the
+         * real APIC, INIT/SIPI for virtualized CPUs posted instead. */
+        if ((gpa & ~(PAGE_SIZE - 1)) == svm_ipi_apic_page() && (access & NPF_WRITE) && !(access & NPF_FETCH)) {
+            vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
+            v->exit.gpa = gpa;
+            svm_ipi_apic_write(v, gpa);
+            break;
+        }
+        vcpu_handle_npf(v, gpa, access);
         break;
     }
     case VMX_EXIT_EPT_MISCONFIG:
@@ -739,12 +828,22 @@ void vmx_handle_exit(struct vcpu *v)
         handle_sipi(v);
         break;
     case VMX_EXIT_EXCEPTION_NMI:
+        if (((uint32_t)vmread(VMCS_EXIT_INTR_INFO) & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+            handle_nmi(v);
+            break;
+        }
         vcpu_count(v, MINIHV_EXIT_EXCEPTION);
         vcpu_fatal(v, "unexpected exception exit (the exception bitmap is empty)");
     default:
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_fatal(v, "unexpected VM exit");
     }
+
+    /* A virtual INIT posted while this exit was handled (its NMI kick hit
+     * the core, not the guest): take it now. Like a real INIT it drops
+     * whatever event was to be delivered (SDM Vol. 3A 9.1.1). */
+    if (svm_ipi_state(v->index) != SIPI_RUNNING)
+        handle_virtual_init(v);
 
     vmwrite(VMCS_GUEST_RSP, v->regs.gpr[DECODE_RSP]);
     vmwrite(VMCS_GUEST_RIP, v->regs.rip);
