@@ -130,6 +130,52 @@ bool vmx_supported(const char **why)
     return true;
 }
 
+/* ---- MTRRs (SDM Vol. 3A 11.11) ---- */
+
+#define MSR_MTRRCAP        0xfe
+#define MSR_MTRR_PHYSBASE0 0x200
+#define MSR_MTRR_FIX64K    0x250
+#define MSR_MTRR_FIX16K_80 0x258
+#define MSR_MTRR_FIX16K_A0 0x259
+#define MSR_MTRR_FIX4K_C0  0x268
+#define MSR_MTRR_FIX4K_F8  0x26f
+#define MSR_MTRR_DEF_TYPE  0x2ff
+
+static unsigned mtrr_variable_count; /* IA32_MTRRCAP.VCNT */
+
+static bool is_mtrr_msr(uint32_t msr)
+{
+    return (msr >= MSR_MTRR_PHYSBASE0 && msr < MSR_MTRR_PHYSBASE0 + 2 * mtrr_variable_count) ||
+           msr == MSR_MTRR_FIX64K || msr == MSR_MTRR_FIX16K_80 || msr == MSR_MTRR_FIX16K_A0 ||
+           (msr >= MSR_MTRR_FIX4K_C0 && msr <= MSR_MTRR_FIX4K_F8) || msr == MSR_MTRR_DEF_TYPE;
+}
+
+/* UC, WC, WT, WP, WB (Table 11-8); 2, 3 and 7 and up are reserved. */
+static bool mtrr_type_ok(uint64_t type)
+{
+    return type == 0 || type == 1 || type == 4 || type == 5 || type == 6;
+}
+
+/* What WRMSR would #GP on (11.11.2.1-11.11.2.3): reserved bits, bits at
+ * or above MAXPHYADDR, undefined types. */
+static bool mtrr_value_ok(uint32_t msr, uint64_t value)
+{
+    uint32_t r[4];
+    x86_cpuid(0x80000008, 0, r);
+    uint64_t phys = ((1ull << (r[0] & 0xff)) - 1) & ~0xfffull;
+    if (msr == MSR_MTRR_DEF_TYPE)
+        return !(value & ~0xcffull) && mtrr_type_ok(value & 0xff);
+    if (msr >= MSR_MTRR_PHYSBASE0 && msr < MSR_MTRR_PHYSBASE0 + 2 * mtrr_variable_count) {
+        if ((msr - MSR_MTRR_PHYSBASE0) & 1) /* PHYSMASKn: mask, V (bit 11) */
+            return !(value & ~(phys | 0x800ull));
+        return !(value & ~(phys | 0xffull)) && mtrr_type_ok(value & 0xff); /* PHYSBASEn */
+    }
+    for (unsigned i = 0; i < 8; i++) /* fixed ranges: 8 types */
+        if (!mtrr_type_ok((value >> (8 * i)) & 0xff))
+            return false;
+    return true;
+}
+
 /* A control value: the bits we want, plus those that must be 1, minus
  * those that must be 0 (A.3: allowed-0 settings in bits 31:0, allowed-1
  * in 63:32). -1 when a bit we need is not allowed. */
@@ -175,8 +221,13 @@ int vmx_global_init(const struct minihv_boot_info *bi)
             bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
         }
     /* Writes to the x2APIC ICR exit: INIT and SIPI for virtualized CPUs
-     * are the core's (see handle_virtual_init). */
+     * are the core's (see handle_virtual_init). Writes to the MTRRs exit
+     * too, to say once that they do not change the EPT (write_mtrr). */
     bitmap[2048 + MSR_X2APIC_ICR_NR / 8] |= (uint8_t)(1u << (MSR_X2APIC_ICR_NR % 8));
+    mtrr_variable_count = (unsigned)rdmsr(MSR_MTRRCAP) & 0xff;
+    for (uint32_t msr = 0x200; msr < 0x300; msr++)
+        if (is_mtrr_msr(msr))
+            bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
 
     struct mtrr_state mtrr;
     mtrr_read_cpu(&mtrr);
@@ -695,6 +746,24 @@ static void handle_sipi(struct vcpu *v)
     start_at_sipi_vector(v, (uint8_t)(v->exit.qualification & 0xff));
 }
 
+/* A guest write to an MTRR: the CPU's MTRR takes it (the guest reads its
+ * MTRRs back unintercepted), but with EPT the guest's memory types come
+ * from the EPT leaves and the guest PAT, not from the MTRRs (SDM Vol. 3C
+ * 29.3.7.2), and the core built those from the MTRRs at launch. Said once. */
+static void write_mtrr(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    static bool told;
+    if (!mtrr_value_ok(msr, value)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+        hv_log("cpu %u: guest writes MTRR 0x%x = 0x%lx: the EPT memory types were fixed from the MTRRs "
+               "at launch and stay so (logged once)", v->index, msr, value);
+    wrmsr(msr, value);
+    vcpu_skip_insn(v);
+}
+
 static const char *exit_name(unsigned reason)
 {
     switch (reason) {
@@ -766,6 +835,11 @@ void vmx_handle_exit(struct vcpu *v)
                 vcpu_skip_insn(v);
             else
                 vmx_inject_exception(v, 13, true, 0); /* not in x2APIC mode: #GP */
+            break;
+        }
+        if (is_mtrr_msr((uint32_t)v->regs.gpr[DECODE_RCX])) {
+            write_mtrr(v, (uint32_t)v->regs.gpr[DECODE_RCX],
+                       (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32);
             break;
         }
         vcpu_handle_msr_write(v);
