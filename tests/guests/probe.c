@@ -64,10 +64,10 @@ struct cpu_probe {
     bool full_sweep;
     struct probe_env *env;
     uint8_t *pages; /* two pages: IDT copy, VMXON region */
+    char ap_error[96]; /* the BSP's note when the AP did not run or finish */
     /* filled by the CPU itself */
     volatile bool entered; /* the AP got to our procedure */
-    char ap_error[96];     /* the BSP's note when the AP did not run or finish */
-    bool ran;
+    volatile bool ran;
     uint32_t apic_id;
     bool hv;
     int stats_index; /* this CPU's index in MINIHV_HC_GET_STATS, or -1 */
