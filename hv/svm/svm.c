@@ -2,7 +2,7 @@
  * (the "blue pill": the guest resumes in the loader right after its call
  * into the core), the exit dispatch, and what only SVM needs: instruction
  * lengths without next-RIP save, EFER/VM_CR/VM_HSAVE_PA virtualization,
- * VMCALL compatibility, INIT/SIPI (svm_ipi.c). Section numbers are the AMD
+ * VMCALL compatibility, INIT/SIPI (ipi.c). Section numbers are the AMD
  * APM Vol. 2 unless said otherwise. */
 #include <minihv/format.h>
 #include <minihv/io.h>
@@ -14,7 +14,7 @@
 #include "hv/host.h"
 #include "hv/hv.h"
 #include "hv/svm/svm.h"
-#include "hv/svm/svm_ipi.h"
+#include "hv/ipi.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/svm/vmcb.h"
 #include "hv/vcpu.h"
@@ -138,9 +138,9 @@ int svm_global_init(const struct minihv_boot_info *bi)
         return -1;
     }
     /* The local APIC page read-only: writes exit, so that INIT and SIPI
-     * for virtualized CPUs never reach the hardware (svm_ipi.h). */
-    svm_ipi_setup(rdmsr(MSR_APIC_BASE));
-    if (ept_set_attrs(svm_ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+     * for virtualized CPUs never reach the hardware (ipi.h). */
+    ipi_setup(rdmsr(MSR_APIC_BASE));
+    if (ept_set_attrs(ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
         hv_log("svm: out of memory splitting the NPT at the APIC page");
         return -1;
     }
@@ -236,7 +236,7 @@ static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
     /* #UD: the guest's VMCALL (Intel's hypercall) becomes ours, any other
      * #UD goes back to the guest. */
     c->intercept_exceptions = 1u << VECTOR_UD;
-    /* NMI: the kick that carries INIT (svm_ipi.h). INIT: a physical INIT
+    /* NMI: the kick that carries INIT (ipi.h). INIT: a physical INIT
      * must never reset a virtualized CPU silently. Shutdown: a triple
      * fault is a fatal report, not a reset of the machine (15.13). */
     c->intercept_misc1 = SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
@@ -400,7 +400,7 @@ static void handle_msr(struct vcpu *v)
     }
     case MSR_X2APIC_ICR:
         if (write) {
-            msr_done(v, svm_ipi_x2apic_icr_write(v, value) ? MSR_OK : MSR_GP, false, 0);
+            msr_done(v, ipi_x2apic_icr_write(v, value) ? MSR_OK : MSR_GP, false, 0);
             return;
         }
         break;
@@ -435,7 +435,7 @@ static void handle_ud(struct vcpu *v)
 
 /* Nested page fault (15.25.6): the core's memory goes to the neutral
  * handler (decoder: reads all-ones, writes dropped); a write to the local
- * APIC page to svm_ipi.c. */
+ * APIC page to ipi.c. */
 static void handle_npf(struct vcpu *v, uint64_t intinfo)
 {
     const struct vmcb_control *c = &svm_of(v)->vmcb->control;
@@ -445,9 +445,9 @@ static void handle_npf(struct vcpu *v, uint64_t intinfo)
         vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
         vcpu_fatal(v, "nested page fault while delivering an event (guest IDT/stack unmapped?)");
     }
-    if ((gpa & ~(PAGE_SIZE - 1)) == svm_ipi_apic_page() && (err & SVM_NPF_PRESENT) && !(err & SVM_NPF_FETCH)) {
+    if ((gpa & ~(PAGE_SIZE - 1)) == ipi_apic_page() && (err & SVM_NPF_PRESENT) && !(err & SVM_NPF_FETCH)) {
         vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
-        svm_ipi_apic_write(v, gpa);
+        ipi_apic_write(v, gpa);
         return;
     }
     unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
@@ -499,13 +499,13 @@ static void handle_nmi(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
     take_pending_nmi();
-    if (svm_ipi_state(v->index) == SIPI_RUNNING) {
+    if (ipi_state(v->index) == SIPI_RUNNING) {
         vcpu_count(v, MINIHV_EXIT_EXCEPTION);
         v->nmi_pending = true; /* host.c set it too, if the NMI was taken */
         return;
     }
     vcpu_count(v, MINIHV_EXIT_INIT);
-    uint8_t vector = svm_ipi_wait_for_sipi(v, reset_to_init_state);
+    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state);
     vcpu_count(v, MINIHV_EXIT_SIPI);
     v->nmi_pending = false; /* the kick was ours */
     struct vmcb_save *s = &c->vmcb->save;

@@ -40,7 +40,7 @@
 bool msrpm_locate(uint32_t msr, bool write, unsigned *byte, unsigned *bit);
 /* MSRs the SVM backend intercepts: EFER (read and write: SVME hidden),
  * VM_CR and VM_HSAVE_PA (read and write), the x2APIC ICR (write: INIT
- * and SIPI are emulated, see svm_ipi.c). */
+ * and SIPI are emulated, see ipi.c). */
 bool svm_msr_intercepted(uint32_t msr, bool write);
 /* Sets every intercepted MSR's bits in a zeroed MSRPM_BYTES map. */
 void msrpm_fill(uint8_t *map);

@@ -12,7 +12,7 @@
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/hv.h"
-#include "hv/svm/svm_ipi.h"
+#include "hv/ipi.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 #include "hv/vmx/vmcs.h"
@@ -241,8 +241,8 @@ int vmx_global_init(const struct minihv_boot_info *bi)
     eptp = ept_root_pa() | ((caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC) | (3u << 3);
     /* The xAPIC page read-only: writes exit, so that no INIT or SIPI the
      * guest sends ever reaches a virtualized CPU (handle_virtual_init). */
-    svm_ipi_setup(rdmsr(MSR_APIC_BASE));
-    if (ept_set_attrs(svm_ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+    ipi_setup(rdmsr(MSR_APIC_BASE));
+    if (ept_set_attrs(ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
         hv_log("vmx: out of memory mapping the local APIC page read-only");
         return -1;
     }
@@ -698,7 +698,7 @@ static void handle_init(struct vcpu *v)
     hv_log("cpu %u: physical INIT: waiting for SIPI", v->index);
 }
 
-/* A virtual INIT (svm_ipi.h: the sender's interrupt command is the
+/* A virtual INIT (ipi.h: the sender's interrupt command is the
  * core's, posted in the target's mailbox, the target kicked with an NMI).
  * Why not let the physical INIT through: an INIT makes a VM exit (28.1)
  * and is consumed by it, but Bochs 2.7 keeps the INIT pending after the
@@ -710,7 +710,7 @@ static void handle_virtual_init(struct vcpu *v)
 {
     struct vmx_cpu *c = vmx_of(v);
     vcpu_count(v, MINIHV_EXIT_INIT);
-    uint8_t vector = svm_ipi_wait_for_sipi(v, reset_to_init_state);
+    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state);
     vcpu_count(v, MINIHV_EXIT_SIPI);
     start_at_sipi_vector(v, vector);
     v->nmi_pending = false; /* the kick was ours (taken here or in the core) */
@@ -729,7 +729,7 @@ static void handle_nmi(struct vcpu *v)
      * the entry (28.2.2, no virtual NMIs). */
     if (info & INTR_INFO_NMI_UNBLOCKED)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
-    if (svm_ipi_state(v->index) != SIPI_RUNNING) {
+    if (ipi_state(v->index) != SIPI_RUNNING) {
         handle_virtual_init(v);
         return;
     }
@@ -831,7 +831,7 @@ void vmx_handle_exit(struct vcpu *v)
         vcpu_count(v, MINIHV_EXIT_MSR_WRITE);
         if ((uint32_t)v->regs.gpr[DECODE_RCX] == MSR_X2APIC_ICR_NR) {
             uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
-            if (svm_ipi_x2apic_icr_write(v, value))
+            if (ipi_x2apic_icr_write(v, value))
                 vcpu_skip_insn(v);
             else
                 vmx_inject_exception(v, 13, true, 0); /* not in x2APIC mode: #GP */
@@ -876,10 +876,10 @@ void vmx_handle_exit(struct vcpu *v)
         uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
         /* A write to the read-only local APIC page: carried out on the
          * real APIC, INIT/SIPI for virtualized CPUs posted instead. */
-        if ((gpa & ~(PAGE_SIZE - 1)) == svm_ipi_apic_page() && (access & NPF_WRITE) && !(access & NPF_FETCH)) {
+        if ((gpa & ~(PAGE_SIZE - 1)) == ipi_apic_page() && (access & NPF_WRITE) && !(access & NPF_FETCH)) {
             vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
             v->exit.gpa = gpa;
-            svm_ipi_apic_write(v, gpa);
+            ipi_apic_write(v, gpa);
             break;
         }
         vcpu_handle_npf(v, gpa, access);
@@ -916,7 +916,7 @@ void vmx_handle_exit(struct vcpu *v)
     /* A virtual INIT posted while this exit was handled (its NMI kick hit
      * the core, not the guest): take it now. Like a real INIT it drops
      * whatever event was to be delivered (SDM Vol. 3A 9.1.1). */
-    if (svm_ipi_state(v->index) != SIPI_RUNNING)
+    if (ipi_state(v->index) != SIPI_RUNNING)
         handle_virtual_init(v);
 
     vmwrite(VMCS_GUEST_RSP, v->regs.gpr[DECODE_RSP]);

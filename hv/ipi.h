@@ -1,8 +1,10 @@
-/* INIT and SIPI between vCPUs under SVM. SVM has no wait-for-SIPI state
- * and no SIPI exit, and a physical INIT to a CPU in guest mode resets it
- * out of the guest (intercepted or not, the INIT stays pending until GIF
- * is set; QEMU takes it even then). So no INIT or SIPI ever reaches a
- * virtualized CPU: the sender's interrupt command is intercepted (the
+/* INIT and SIPI between vCPUs, for both backends. Under SVM there is no
+ * wait-for-SIPI state and no SIPI exit, and a physical INIT to a CPU in
+ * guest mode resets it out of the guest (intercepted or not, the INIT stays
+ * pending until GIF is set; QEMU takes it even then); under VMX, Bochs 2.7
+ * leaves an INIT pending after its INIT exit (SDM 3C 28.1 says the exit
+ * consumes it), so a restarted AP exits again before its first
+ * instruction. So no INIT or SIPI ever reaches a virtualized CPU: the sender's interrupt command is intercepted (the
  * xAPIC page is mapped read-only in the NPT, the x2APIC ICR MSR exits),
  * INIT and SIPI for virtualized CPUs are posted in the target's mailbox,
  * and the target is kicked out of the guest with an NMI (intercepted).
@@ -11,8 +13,8 @@
  * loader starts them one by one through the firmware, which uses
  * INIT-SIPI-SIPI) get the real command. APM Vol. 2 15.13, 15.17, 16.5;
  * the design is Jailhouse's (NMI kick, events handled in the core). */
-#ifndef MINIHV_HV_SVM_SVM_IPI_H
-#define MINIHV_HV_SVM_SVM_IPI_H
+#ifndef MINIHV_HV_IPI_H
+#define MINIHV_HV_IPI_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,22 +27,22 @@
 #define SIPI_WAITING      (-1)
 
 /* Once: the local APIC's guest-physical page (IA32_APIC_BASE). */
-void svm_ipi_setup(uint64_t apic_base_msr);
-uint64_t svm_ipi_apic_page(void);
+void ipi_setup(uint64_t apic_base_msr);
+uint64_t ipi_apic_page(void);
 
 /* Sender side. A guest write to the xAPIC page (the NPT maps it
  * read-only): decoded, carried out on the real APIC, an interrupt command
  * with INIT or SIPI for virtualized CPUs posted instead of sent. */
-void svm_ipi_apic_write(struct vcpu *v, uint64_t gpa);
+void ipi_apic_write(struct vcpu *v, uint64_t gpa);
 /* WRMSR to the x2APIC ICR (0x830); false when the APIC is not in x2APIC
  * mode (the caller raises #GP). */
-bool svm_ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
+bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
 /* Target side: the mailbox state of vCPU `index`. */
-int svm_ipi_state(unsigned index);
+int ipi_state(unsigned index);
 /* Waits (in the core, GIF clear) until a SIPI follows the INIT; calls
  * reset(v) once for the INIT state (again if another INIT comes first)
  * and returns the SIPI vector. */
-uint8_t svm_ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v));
+uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v));
 
 #endif

@@ -1,10 +1,10 @@
-/* See svm_ipi.h. */
+/* See ipi.h. */
 #include <minihv/format.h>
 #include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/hv.h"
-#include "hv/svm/svm_ipi.h"
+#include "hv/ipi.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/vcpu.h"
 
@@ -19,19 +19,19 @@
 static uint64_t apic_page;
 static int mailbox[MINIHV_MAX_CPUS];
 
-void svm_ipi_setup(uint64_t apic_base_msr)
+void ipi_setup(uint64_t apic_base_msr)
 {
     apic_page = apic_base_msr & 0x000ffffffffff000ull;
     for (unsigned i = 0; i < MINIHV_MAX_CPUS; i++)
         mailbox[i] = SIPI_RUNNING;
 }
 
-uint64_t svm_ipi_apic_page(void)
+uint64_t ipi_apic_page(void)
 {
     return apic_page;
 }
 
-int svm_ipi_state(unsigned index)
+int ipi_state(unsigned index)
 {
     return __atomic_load_n(&mailbox[index], __ATOMIC_ACQUIRE);
 }
@@ -160,7 +160,7 @@ static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     }
 }
 
-void svm_ipi_apic_write(struct vcpu *v, uint64_t gpa)
+void ipi_apic_write(struct vcpu *v, uint64_t gpa)
 {
     struct decode_mmio_ops ops = { apic_read, apic_write, v };
     struct decoded_insn insn;
@@ -173,7 +173,7 @@ void svm_ipi_apic_write(struct vcpu *v, uint64_t gpa)
     }
 }
 
-bool svm_ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)
+bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)
 {
     if (!x2apic_mode())
         return false;
@@ -182,7 +182,7 @@ bool svm_ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)
     return true;
 }
 
-uint8_t svm_ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v))
+uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v))
 {
     int *box = &mailbox[v->index];
     bool reset_done = false;
