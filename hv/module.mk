@@ -2,7 +2,7 @@
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
-           hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c
+           hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 
@@ -21,3 +21,4 @@ $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
 $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c))
 $(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))
+$(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))

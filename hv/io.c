@@ -1,0 +1,92 @@
+/* See io.h. */
+#include <minihv/io.h>
+#include "hv/io.h"
+
+struct io_range {
+    uint16_t first;
+    uint32_t count;
+    io_handler_fn fn;
+    const char *name;
+};
+static struct io_range ranges[IO_MAX_RANGES];
+static unsigned range_count;
+
+static bool overlaps(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+int io_register(uint16_t first, uint32_t count, io_handler_fn fn, const char *name)
+{
+    if (!count || !fn || (uint32_t)first + count > 0x10000u || range_count >= IO_MAX_RANGES)
+        return -1;
+    for (unsigned i = 0; i < range_count; i++)
+        if (overlaps(first, count, ranges[i].first, ranges[i].count))
+            return -1;
+    ranges[range_count++] = (struct io_range){ first, count, fn, name };
+    return 0;
+}
+
+io_handler_fn io_lookup(uint16_t port, unsigned size, const char **name)
+{
+    for (unsigned i = 0; i < range_count; i++)
+        if (overlaps(port, size, ranges[i].first, ranges[i].count)) {
+            if (name)
+                *name = ranges[i].name;
+            return ranges[i].fn;
+        }
+    return NULL;
+}
+
+unsigned io_range_count(void)
+{
+    return range_count;
+}
+
+void io_reset(void)
+{
+    range_count = 0;
+}
+
+bool io_bitmap_set(uint8_t *map, size_t map_bytes, uint32_t first, uint32_t count)
+{
+    bool all = true;
+    for (uint32_t p = first; p - first < count; p++) {
+        uint32_t byte;
+        unsigned bit;
+        io_bitmap_pos(p, &byte, &bit);
+        if (byte >= map_bytes) {
+            all = false;
+            continue;
+        }
+        map[byte] |= (uint8_t)(1u << bit);
+    }
+    return all;
+}
+
+void io_bitmap_fill(uint8_t *map, size_t map_bytes)
+{
+    for (unsigned i = 0; i < range_count; i++)
+        io_bitmap_set(map, map_bytes, ranges[i].first, ranges[i].count);
+}
+
+void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    if (in) {
+        if (size == 1)
+            *value = inb(port);
+        else if (size == 2) {
+            uint16_t w;
+            __asm__ volatile("inw %1, %0" : "=a"(w) : "Nd"(port));
+            *value = w;
+        } else
+            *value = inl(port);
+        return;
+    }
+    if (size == 1)
+        outb(port, (uint8_t)*value);
+    else if (size == 2)
+        __asm__ volatile("outw %0, %1" ::"a"((uint16_t)*value), "Nd"(port));
+    else
+        outl(port, *value);
+}

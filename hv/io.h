@@ -1,0 +1,51 @@
+/* Port-I/O intercepts, vendor-neutral: a small table of port ranges, each
+ * with a handler. Only registered ports exit: the backends turn the table
+ * into their bitmap (VMX I/O bitmaps A/B, SDM Vol. 3C 25.6.4; SVM I/O
+ * permission map, APM Vol. 2 15.10.1), one bit per port, port p at byte
+ * p / 8, bit p % 8, set = the access exits. An access exits when any of
+ * the ports it touches has its bit set (a dword at 0xcf8 exits for 0xcf9).
+ * Pure C (no hardware) except io_hw(), so host tests build it. */
+#ifndef MINIHV_HV_IO_H
+#define MINIHV_HV_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vcpu;
+
+/* One access: port and size (1, 2, 4) as the guest issued it, which may
+ * start below the registered range (a dword at 0xcf8 for 0xcf9). For IN
+ * the handler fills *value (the low size bytes count); for OUT *value holds
+ * the guest's data. False: the core cannot carry it out (fatal report). */
+typedef bool (*io_handler_fn)(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
+
+#define IO_MAX_RANGES 16
+
+/* Adds [first, first + count): 0, or -1 when the table is full, the range
+ * is empty, runs past 0xffff or overlaps one already there. Before the
+ * backend builds its bitmap (hv_main's global init). */
+int io_register(uint16_t first, uint32_t count, io_handler_fn fn, const char *name);
+/* The range an access [port, port + size) touches, or NULL. */
+io_handler_fn io_lookup(uint16_t port, unsigned size, const char **name);
+unsigned io_range_count(void);
+void io_reset(void); /* empties the table (host tests) */
+
+/* Sets the bits of [first, first + count) in a map of map_bytes bytes
+ * (ports beyond the map are left alone): false if any was out of the map. */
+bool io_bitmap_set(uint8_t *map, size_t map_bytes, uint32_t first, uint32_t count);
+/* Where port's bit is: byte and bit in the map. VMX: bitmap A is bytes
+ * 0-4095 (ports 0-0x7fff), B is 4096-8191 (0x8000-0xffff) when the two
+ * pages are contiguous; SVM: the IOPM's first 8 KiB, same positions. */
+static inline void io_bitmap_pos(uint32_t port, uint32_t *byte, unsigned *bit)
+{
+    *byte = port / 8;
+    *bit = port % 8;
+}
+/* Every registered range into the map (after io_register calls). */
+void io_bitmap_fill(uint8_t *map, size_t map_bytes);
+
+/* The access done on the hardware (IN/OUT of size 1, 2, 4). */
+void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
+
+#endif
