@@ -65,6 +65,50 @@ static void parse_mcfg(const uint8_t *t, uint32_t len, struct acpi_info *out)
     }
 }
 
+/* Generic Address Structure (5.2.3.2): space id, bit width, bit offset,
+ * access size, u64 address. A port when it is System I/O (space 1) and
+ * the register fits below 0x10000; else 0. */
+#define GAS_SYSTEM_IO 1
+static uint16_t gas_port(const uint8_t *g, unsigned bytes)
+{
+    uint64_t a = le64(g + 4);
+    if (g[0] != GAS_SYSTEM_IO || !a || a > 0x10000u - bytes)
+        return 0;
+    return (uint16_t)a;
+}
+
+/* A 32-bit PM1x_CNT_BLK (offsets 64/68): a port when nonzero and 2 bytes
+ * fit below 0x10000. */
+static uint16_t blk_port(uint32_t a)
+{
+    return a && a + 2 <= 0x10000 ? (uint16_t)a : 0;
+}
+
+/* FADT (ACPI 6.5 5.2.9, Table 5.9): PM1a_CNT_BLK u32 at 64, PM1b_CNT_BLK
+ * at 68, PM1_CNT_LEN u8 at 89, Flags u32 at 112 (RESET_REG_SUP bit 10,
+ * HW_REDUCED_ACPI bit 20), RESET_REG GAS at 116, RESET_VALUE at 128,
+ * X_PM1a_CNT_BLK GAS at 172, X_PM1b_CNT_BLK at 184. A nonzero X_ address
+ * overrides the 32-bit one; an X_ block outside System I/O means no port. */
+static void parse_fadt(const uint8_t *t, uint32_t len, struct acpi_info *out)
+{
+    out->has_fadt = true;
+    uint32_t flags = len >= 116 ? le32(t + 112) : 0;
+    if (len < 90 || (flags & (1u << 20)) || t[89] < 2)
+        goto reset; /* no PM1 control block (or hardware-reduced ACPI) */
+    out->pm1a_cnt = blk_port(le32(t + 64));
+    out->pm1b_cnt = blk_port(le32(t + 68));
+    if (len >= 184 && le64(t + 172 + 4))
+        out->pm1a_cnt = gas_port(t + 172, 2);
+    if (len >= 196 && le64(t + 184 + 4))
+        out->pm1b_cnt = gas_port(t + 184, 2);
+reset:
+    /* RESET_REG: 8 bits wide at bit offset 0 (4.8.4.6). */
+    if (len >= 129 && (flags & (1u << 10)) && t[116 + 1] == 8 && t[116 + 2] == 0) {
+        out->reset_port = gas_port(t + 116, 1);
+        out->reset_value = t[128];
+    }
+}
+
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why)
 {
     memset(out, 0, sizeof(*out));
@@ -122,6 +166,8 @@ int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info
             parse_madt(t, len, out);
         else if (!memcmp(t, "MCFG", 4))
             parse_mcfg(t, len, out);
+        else if (!memcmp(t, "FACP", 4) && !out->has_fadt)
+            parse_fadt(t, len, out);
         else if (!memcmp(t, "DMAR", 4))
             out->has_dmar = true;
         else if (!memcmp(t, "IVRS", 4))

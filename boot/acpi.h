@@ -1,7 +1,7 @@
 /* ACPI tables the loader reports and hands on: RSDP -> XSDT (or RSDT) ->
  * MADT, MCFG, DMAR, IVRS. Pure C over a `map` callback that returns a
  * pointer to len bytes of physical memory, so host tests can feed fakes.
- * ACPI 6.5 sections 5.2.5 (RSDP), 5.2.8 (XSDT), 5.2.12 (MADT); PCI
+ * ACPI 6.5 sections 5.2.5 (RSDP), 5.2.8 (XSDT), 5.2.9 (FADT), 5.2.12 (MADT); PCI
  * Firmware spec 4.1.2 (MCFG). */
 #ifndef MINIHV_BOOT_ACPI_H
 #define MINIHV_BOOT_ACPI_H
@@ -36,6 +36,12 @@ struct acpi_info {
     unsigned mcfg_count;
     struct acpi_mcfg_segment mcfg[ACPI_MAX_MCFG];
     bool has_dmar, has_ivrs;
+    /* FADT (5.2.9): the PM1 control ports (S5 = SLP_TYPx + SLP_EN) and the
+     * reset register, only where they are in System I/O space; 0: none. */
+    bool has_fadt;
+    uint16_t pm1a_cnt, pm1b_cnt;
+    uint16_t reset_port;  /* RESET_REG (RESET_REG_SUP set, 8 bits wide) */
+    uint8_t reset_value;
     unsigned skipped; /* tables with a bad header or checksum, not used */
 };
 

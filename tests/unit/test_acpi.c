@@ -147,12 +147,169 @@ static void test_lying_lengths(void **state)
     assert_int_equal(info.skipped, 1);
 }
 
+/* A FADT at 0x5000 as the XSDT's 4th entry; fields set by the caller,
+ * then the checksum. */
+static uint8_t *fadt_begin(uint32_t len)
+{
+    build_tables();
+    header(0x1000, "XSDT", 36 + 4 * 8);
+    put64(phys + 0x1000 + 60, 0x5000);
+    fix_checksum(phys + 0x1000, 36 + 32, 9);
+    header(0x5000, "FACP", len);
+    phys[0x5000 + 8] = 6; /* revision */
+    return phys + 0x5000;
+}
+
+static void fadt_end(uint32_t len)
+{
+    fix_checksum(phys + 0x5000, len, 9);
+}
+
+static void gas(uint8_t *g, uint8_t space, uint8_t width, uint64_t address)
+{
+    g[0] = space, g[1] = width, g[2] = 0, g[3] = width == 8 ? 1 : 2;
+    put64(g + 4, address);
+}
+
+static void parse_ok(struct acpi_info *info)
+{
+    const char *why = NULL;
+    assert_int_equal(acpi_parse(0x100, fake_map, NULL, info, &why), 0);
+}
+
+static void test_fadt(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+
+    /* QEMU q35 (ACPI 6, 276 bytes): PM1a_CNT 0x604 in both forms, reset
+     * register 0xcf9 <- 0x0f with RESET_REG_SUP. */
+    uint8_t *f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    put32(f + 112, 1u << 10);
+    gas(f + 116, 1, 8, 0xcf9);
+    f[128] = 0x0f;
+    gas(f + 172, 1, 16, 0x604);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_true(info.has_fadt);
+    assert_int_equal(info.table_count, 4);
+    assert_int_equal(info.pm1a_cnt, 0x604);
+    assert_int_equal(info.pm1b_cnt, 0);
+    assert_int_equal(info.reset_port, 0xcf9);
+    assert_int_equal(info.reset_value, 0x0f);
+    assert_int_equal(info.madt_cpus, 3); /* the others still walked */
+
+    /* X_PM1a_CNT_BLK nonzero wins; in System Memory space: no port. */
+    f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    gas(f + 172, 0, 16, 0xfed00004);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0);
+    assert_int_equal(info.reset_port, 0); /* no RESET_REG_SUP */
+
+    /* X_ blocks zero: the 32-bit ones, PM1b too (PIIX4-style 0xb004). */
+    f = fadt_begin(244);
+    put32(f + 64, 0xb004);
+    put32(f + 68, 0xb104);
+    f[89] = 2;
+    fadt_end(244);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0xb004);
+    assert_int_equal(info.pm1b_cnt, 0xb104);
+
+    /* A 180-byte FADT: X_PM1a_CNT_BLK (172-183) is cut off, so the
+     * 32-bit blocks stand even though its first bytes look valid. */
+    f = fadt_begin(180);
+    put32(f + 64, 0x404);
+    put32(f + 68, 0x408);
+    f[89] = 2;
+    gas(f + 172, 1, 16, 0x504);
+    fadt_end(180);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0x404);
+    assert_int_equal(info.pm1b_cnt, 0x408);
+
+    /* ACPI 1.0 FADT (116 bytes): PM1a from offset 64, no reset register. */
+    f = fadt_begin(116);
+    put32(f + 64, 0x8004);
+    f[89] = 2;
+    fadt_end(116);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0x8004);
+    assert_int_equal(info.reset_port, 0);
+
+    /* Reset register: memory space, wrong width, port past 0xffff. */
+    f = fadt_begin(276);
+    put32(f + 112, 1u << 10);
+    gas(f + 116, 0, 8, 0xcf9);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.reset_port, 0);
+    f = fadt_begin(276);
+    put32(f + 112, 1u << 10);
+    gas(f + 116, 1, 16, 0xcf9);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.reset_port, 0);
+    f = fadt_begin(276);
+    put32(f + 112, 1u << 10);
+    gas(f + 116, 1, 8, 0x10000);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.reset_port, 0);
+
+    /* Hardware-reduced ACPI: no PM1 blocks even if the fields are set;
+     * PM1_CNT_LEN < 2: none either; port 0xffff cannot hold 2 bytes. */
+    f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    put32(f + 112, 1u << 20);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0);
+    f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0);
+    f = fadt_begin(276);
+    put32(f + 64, 0xffff);
+    f[89] = 2;
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0);
+
+    /* Too short for PM1_CNT_LEN (80 bytes): a FADT, no ports. */
+    f = fadt_begin(80);
+    put32(f + 64, 0x604);
+    fadt_end(80);
+    parse_ok(&info);
+    assert_true(info.has_fadt);
+    assert_int_equal(info.pm1a_cnt, 0);
+
+    /* Bad checksum: skipped, no FADT. */
+    f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    fadt_end(276);
+    f[64] ^= 1;
+    parse_ok(&info);
+    assert_false(info.has_fadt);
+    assert_int_equal(info.pm1a_cnt, 0);
+    assert_int_equal(info.skipped, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),
         cmocka_unit_test(test_bad_rsdp),
         cmocka_unit_test(test_lying_lengths),
+        cmocka_unit_test(test_fadt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
