@@ -300,6 +300,17 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p)
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
     fill_mem_ranges(bi);
+    if (p->have_acpi && p->acpi.has_fadt) {
+        bi->acpi_pm1a_cnt = p->acpi.pm1a_cnt;
+        bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;
+        bi->acpi_reset_port = p->acpi.reset_port;
+        bi->acpi_reset_value = p->acpi.reset_value;
+        log_line("core: FADT ports for the core: PM1a_CNT 0x%x, PM1b_CNT 0x%x, reset register 0x%x "
+                 "(value 0x%x); 0 = none", bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt, bi->acpi_reset_port,
+                 bi->acpi_reset_value);
+    } else {
+        log_line("core: no FADT: no ACPI power-off port for the core (reset at 0xcf9 only)");
+    }
 
     log_line("core: %lu KiB image at 0x%lx (linked at 0x%lx), block 0x%lx-0x%lx reserved, "
              "page tables %lu pages for [0, %lu GiB)",

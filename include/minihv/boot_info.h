@@ -82,6 +82,15 @@ struct minihv_boot_info {
     uint32_t mem_range_count;
     uint32_t pad1;
     struct minihv_mem_range mem[MINIHV_MAX_MEM_RANGES];
+
+    /* From the FADT (ACPI 6.5 5.2.9), System I/O ports only; 0: none. The
+     * core intercepts them to print its summary before the power-off or
+     * reset the guest asks for (and then does it). */
+    uint16_t acpi_pm1a_cnt;     /* PM1a_CNT: SLP_TYP + SLP_EN (bit 13) */
+    uint16_t acpi_pm1b_cnt;
+    uint16_t acpi_reset_port;   /* RESET_REG (8 bits) */
+    uint8_t acpi_reset_value;   /* RESET_VALUE */
+    uint8_t pad2;
 };
 
 #endif
