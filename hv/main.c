@@ -31,6 +31,9 @@ static int global_init(const struct minihv_boot_info *bi)
     hv_footprint.block_size = bi->hv_phys_size;
     hv_footprint.image_bytes = bi->image_mem_size;
     hv_footprint.host_pt_bytes = bi->pt_pages * PAGE_SIZE;
+    /* The port-I/O intercepts: before the backend turns them into its
+     * I/O bitmap. */
+    vcpu_register_power_ports(bi);
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
     const char *vmx_why = NULL, *svm_why = NULL;

@@ -72,6 +72,10 @@ void vcpu_handle_invd(struct vcpu *v);
 #define NPF_WRITE 2u
 #define NPF_FETCH 4u
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access);
+/* An intercepted IN/OUT (only ports registered in hv/io.h exit), with
+ * exit.insn_len set: the range's handler, RAX updated for IN, RIP
+ * advanced. String forms (INS/OUTS, REP) are a fatal report. */
+void vcpu_handle_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool string, bool rep);
 
 static inline void vcpu_count(struct vcpu *v, enum minihv_exit_kind kind)
 {
@@ -106,6 +110,11 @@ enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct 
 struct vcpu *vcpu_get(unsigned index);
 struct vcpu *vcpu_current(void); /* by APIC ID; NULL before the CPU's start */
 void vcpu_dump_stats(void);
+/* Registers the FADT's PM1a/PM1b_CNT, RESET_REG and 0xcf9 (hv/io.h):
+ * the first sleep (SLP_EN) or reset write prints the end-of-run summary
+ * (`minihv: hv: summary: ...`), then goes to the hardware. Before the
+ * backend's global init, which builds its I/O bitmap from the table. */
+void vcpu_register_power_ports(const struct minihv_boot_info *bi);
 void vcpu_fill_footprint(struct minihv_footprint *f);
 
 /* Guest-physical range the guest may name (hypercall buffers, its own

@@ -14,6 +14,7 @@
 #include "hv/host.h"
 #include "hv/hv.h"
 #include "hv/svm/svm.h"
+#include "hv/io.h"
 #include "hv/ipi.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/svm/vmcb.h"
@@ -123,13 +124,16 @@ int svm_global_init(const struct minihv_boot_info *bi)
            caps.asids, caps.nrips ? "yes" : "no (instruction lengths decoded)",
            caps.npt_1g ? "yes" : "no");
 
-    /* MSR permission map (15.11): 8 KiB; I/O permission map (15.10.1):
-     * 12 KiB, all zero (IOIO_PROT is off, the map is never read). */
+    /* MSR permission map (15.11): 8 KiB. I/O permission map (15.10.1):
+     * 12 KiB, one bit per port (p % 8 of byte p / 8), the bits past
+     * 0xffff for accesses that wrap; only the ports registered in
+     * hv/io.h are set. */
     msrpm_pa = heap_alloc(MSRPM_BYTES / PAGE_SIZE);
     iopm_pa = heap_alloc(3);
     if (!msrpm_pa || !iopm_pa)
         return -1;
     msrpm_fill((uint8_t *)(uintptr_t)msrpm_pa);
+    io_bitmap_fill((uint8_t *)(uintptr_t)iopm_pa, 3 * PAGE_SIZE);
 
     struct mtrr_state mtrr;
     mtrr_read_cpu(&mtrr);
@@ -241,7 +245,7 @@ static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
      * fault is a fatal report, not a reset of the machine (15.13). */
     c->intercept_misc1 = SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
                          SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_MSR_PROT |
-                         SVM_INTERCEPT_SHUTDOWN;
+                         SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_SHUTDOWN;
     /* Every SVM instruction: #UD, as on a CPU without SVM (the guest's
      * EFER.SVME must stay set, so they would otherwise run). VMMCALL: the
      * hypercall. */
@@ -456,6 +460,21 @@ static void handle_npf(struct vcpu *v, uint64_t intinfo)
     vcpu_handle_npf(v, gpa, access);
 }
 
+/* IOIO intercept (15.10.2): EXITINFO1 says what, EXITINFO2 is the next
+ * RIP (saved for IOIO even without NRIPS). */
+static void handle_ioio(struct vcpu *v)
+{
+    const struct vmcb_control *c = &svm_of(v)->vmcb->control;
+    uint64_t info = c->exit_info1;
+    unsigned size = (info & SVM_IOIO_SZ32) ? 4 : (info & SVM_IOIO_SZ16) ? 2 : 1;
+    uint64_t len = c->exit_info2 - v->regs.rip;
+    vcpu_count(v, MINIHV_EXIT_IO);
+    if (len < 1 || len > DECODE_MAX_INSN_LEN)
+        vcpu_fatal(v, "IOIO intercept: EXITINFO2 (next RIP) is not past the guest's RIP");
+    v->exit.insn_len = (unsigned)len;
+    vcpu_handle_io(v, SVM_IOIO_PORT(info), size, info & SVM_IOIO_IN, info & SVM_IOIO_STR, info & SVM_IOIO_REP);
+}
+
 /* INIT as the target of a virtual INIT (APM Vol. 2 14.1.3, Table 14-1):
  * the processor's reset state, except that the code runs from the SIPI's
  * vector once it comes. */
@@ -525,6 +544,7 @@ static const char *exit_name(uint64_t code)
     case SVM_EXIT_CPUID: return "CPUID";
     case SVM_EXIT_INVD: return "INVD";
     case SVM_EXIT_MSR: return "MSR";
+    case SVM_EXIT_IOIO: return "IOIO";
     case SVM_EXIT_SHUTDOWN: return "shutdown";
     case SVM_EXIT_VMMCALL: return "VMMCALL";
     case SVM_EXIT_XSETBV: return "XSETBV";
@@ -577,6 +597,9 @@ int svm_handle_exit(struct vcpu *v)
         break;
     case SVM_EXIT_MSR:
         handle_msr(v);
+        break;
+    case SVM_EXIT_IOIO:
+        handle_ioio(v);
         break;
     case SVM_EXIT_XSETBV:
         vcpu_count(v, MINIHV_EXIT_XSETBV);

@@ -68,6 +68,17 @@
 #define SVM_EXIT_NPF        0x400 /* EXITINFO1: #PF-style error code, EXITINFO2: GPA */
 #define SVM_EXIT_INVALID    ((uint64_t)-1) /* VMRUN consistency check failed (15.5.1) */
 
+/* IOIO intercept EXITINFO1 (15.10.2, Figure 15-2): TYPE bit 0 (1 = IN),
+ * STR bit 2, REP bit 3, SZ8/SZ16/SZ32 bits 4-6, port in bits 31:16.
+ * EXITINFO2 is the RIP of the next instruction, with or without NRIPS. */
+#define SVM_IOIO_IN       (1u << 0)
+#define SVM_IOIO_STR      (1u << 2)
+#define SVM_IOIO_REP      (1u << 3)
+#define SVM_IOIO_SZ8      (1u << 4)
+#define SVM_IOIO_SZ16     (1u << 5)
+#define SVM_IOIO_SZ32     (1u << 6)
+#define SVM_IOIO_PORT(i)  ((uint16_t)((i) >> 16))
+
 /* NPF error code in EXITINFO1 (15.25.6): P, RW, US, RSV, ID (fetch);
  * bit 32 the final guest-physical access, bit 33 a guest page-table walk. */
 #define SVM_NPF_PRESENT (1ull << 0)

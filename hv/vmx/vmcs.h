@@ -22,6 +22,8 @@
 #define VMCS_HOST_TR_SEL          0x0c0c
 
 /* ---- 64-bit fields (B.2) ---- */
+#define VMCS_IO_BITMAP_A          0x2000 /* ports 0000-7fff (25.6.4) */
+#define VMCS_IO_BITMAP_B          0x2002 /* ports 8000-ffff */
 #define VMCS_MSR_BITMAP           0x2004
 #define VMCS_EPT_POINTER          0x201a
 #define VMCS_GUEST_PHYS_ADDR      0x2400
@@ -151,6 +153,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 /* Pin-based (25.6.1, Table 25-5). */
 #define PIN_NMI_EXITING         (1u << 3)
 /* Primary processor-based (25.6.2, Table 25-6). */
+#define PROC_USE_IO_BITMAPS     (1u << 25)
 #define PROC_USE_MSR_BITMAPS    (1u << 28)
 #define PROC_ACTIVATE_SECONDARY (1u << 31)
 /* Secondary processor-based (Table 25-7). */
@@ -240,5 +243,13 @@ enum vmx_exit_reason {
     VMX_EXIT_ENCLS = 60,
 };
 #define VMX_EXIT_REASON_ENTRY_FAILURE (1u << 31)
+/* I/O instruction exit qualification (28.2.1, Table 28-5): size - 1 in
+ * bits 2:0 (0, 1, 3), direction bit 3 (1 = IN), string bit 4, REP bit 5,
+ * immediate operand bit 6, port in bits 31:16. */
+#define IO_QUAL_SIZE(q)   ((unsigned)((q) & 7) + 1)
+#define IO_QUAL_IN        (1u << 3)
+#define IO_QUAL_STRING    (1u << 4)
+#define IO_QUAL_REP       (1u << 5)
+#define IO_QUAL_PORT(q)   ((uint16_t)((q) >> 16))
 
 #endif

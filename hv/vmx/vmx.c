@@ -12,6 +12,7 @@
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/hv.h"
+#include "hv/io.h"
 #include "hv/ipi.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
@@ -97,7 +98,7 @@ struct vmx_caps {
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 static struct vmx_caps caps;
-static uint64_t msr_bitmap_pa, eptp;
+static uint64_t msr_bitmap_pa, io_bitmap_pa, eptp;
 
 bool vmx_supported(const char **why)
 {
@@ -228,6 +229,14 @@ int vmx_global_init(const struct minihv_boot_info *bi)
     for (uint32_t msr = 0x200; msr < 0x300; msr++)
         if (is_mtrr_msr(msr))
             bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
+
+    /* I/O bitmaps A and B (25.6.4): two pages, contiguous here so that
+     * port p is bit p % 8 of byte p / 8 across both; only the ports
+     * registered in hv/io.h exit. */
+    io_bitmap_pa = heap_alloc(2);
+    if (!io_bitmap_pa)
+        return -1;
+    io_bitmap_fill((uint8_t *)(uintptr_t)io_bitmap_pa, 2 * PAGE_SIZE);
 
     struct mtrr_state mtrr;
     mtrr_read_cpu(&mtrr);
@@ -416,9 +425,11 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
      * an NMI is the kick that carries a virtual INIT (handle_virtual_init);
      * any other NMI is given back to the guest. */
     int64_t pin = adjust(PIN_NMI_EXITING, 0, caps.pin, "pin-based");
-    /* MSR bitmaps, secondary controls; nothing else exits (25.6.2). With
-     * the TRUE MSRs, CR3 load/store and the rest can be 0. */
-    int64_t proc = adjust(PROC_USE_MSR_BITMAPS | PROC_ACTIVATE_SECONDARY, 0, caps.proc, "processor-based");
+    /* MSR and I/O bitmaps, secondary controls; nothing else exits
+     * (25.6.2). With the TRUE MSRs, CR3 load/store, unconditional I/O
+     * exiting and the rest can be 0. */
+    int64_t proc = adjust(PROC_USE_MSR_BITMAPS | PROC_USE_IO_BITMAPS | PROC_ACTIVATE_SECONDARY, 0, caps.proc,
+                          "processor-based");
     /* EPT, VPID, unrestricted guest (real mode after INIT-SIPI runs as a
      * guest); RDTSCP, INVPCID, XSAVES enabled where the CPU has them, or
      * the guest would get #UD for them (25.6.2, Table 25-7). */
@@ -446,6 +457,8 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
     vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa);
+    vmwrite(VMCS_IO_BITMAP_A, io_bitmap_pa);
+    vmwrite(VMCS_IO_BITMAP_B, io_bitmap_pa + PAGE_SIZE);
     vmwrite(VMCS_EPT_POINTER, eptp);
     if ((uint64_t)proc2 & PROC2_ENABLE_VPID)
         vmwrite(VMCS_VPID, v->index + 1); /* 0 is the host's (28.1) */
@@ -844,6 +857,15 @@ void vmx_handle_exit(struct vcpu *v)
         }
         vcpu_handle_msr_write(v);
         break;
+    case VMX_EXIT_IO: {
+        /* Exit qualification per Table 28-5; the length from the exit
+         * (VM-exit instruction length, 28.2.5). */
+        uint64_t q = v->exit.qualification;
+        vcpu_count(v, MINIHV_EXIT_IO);
+        vcpu_handle_io(v, IO_QUAL_PORT(q), IO_QUAL_SIZE(q), q & IO_QUAL_IN, q & IO_QUAL_STRING,
+                       q & IO_QUAL_REP);
+        break;
+    }
     case VMX_EXIT_CR_ACCESS:
         vcpu_count(v, MINIHV_EXIT_CR_ACCESS);
         handle_cr_access(v);
