@@ -46,8 +46,15 @@ check_report() {
 CFG='serial = 0x2f8'
 for smp in 1 2; do
   make_esp "$EMU_ROOT/qemu-smp$smp/esp" "$CFG"
-  boot "qemu-smp$smp" qemu "$smp" --timeout 90
+  # Ends at the core's summary: the shell's `reset -s` is an ACPI S5 write
+  # (q35's FADT), which the core reports before it lets it through.
+  boot "qemu-smp$smp" qemu "$smp" --timeout 90 --done 'minihv: hv: summary: end'
   check_report "qemu-smp$smp" "$smp" 8086:29c0 8086:2918
+  log=$EMU_ROOT/qemu-smp$smp/minihv.txt
+  expect_log "qemu-smp$smp: loader found the FADT's PM1a_CNT" "$log" '^minihv: core: FADT ports for the core: PM1a_CNT 0x[0-9a-f]*[1-9a-f][0-9a-f]*,'
+  expect_log "qemu-smp$smp: summary at power-off" "$log" 'minihv: hv: summary: cpu [0-9]+: sleep request: PM1a_CNT'
+  expect_log "qemu-smp$smp: summary lists $smp CPUs" "$log" "^minihv: hv: summary: cpus $smp \\("
+  expect_log "qemu-smp$smp: summary has the exits table" "$log" '^minihv: hv: summary: exits: total( +[0-9]+)+'
 done
 make_esp "$EMU_ROOT/bochs-smp2/esp" "$CFG"
 boot bochs-smp2 bochs 2 --timeout 240

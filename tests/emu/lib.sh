@@ -24,6 +24,9 @@ make_esp() {
 boot() {
   local name=$1 emu=$2 smp=$3; shift 3
   local out=$EMU_ROOT/$name
+  # A Bochs killed at a time-out leaves esp.img.lock behind, and the next
+  # Bochs on that folder refuses the disk.
+  rm -f "$out/esp.img.lock"
   if bash scripts/emu.sh --emu "$emu" --esp "$out/esp" --out "$out" --smp "$smp" "$@"; then
     pass "$name: booted to the done marker in $(cut -d. -f1 "$out/seconds")s"
   else

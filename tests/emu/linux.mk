@@ -1,4 +1,5 @@
 # check-linux: a real Linux guest under minihv in QEMU (tests/emu/linux.sh).
+CHECK_SUITES += linux
 $(BUILD)/linux/initrd.img: scripts/linux-initrd.sh tests/guests/linux/init tests/guests/linux/hvcheck.c
 	$(Q)BUILD=$(BUILD) bash scripts/linux-initrd.sh
 

@@ -1,5 +1,6 @@
 # check-vmx: minihv's VMX core in Bochs + OVMF, checked from inside by the
-# probe guest (tests/guests/probe.c). The lead adds it to CHECK_SUITES.
+# probe guest (tests/guests/probe.c).
+CHECK_SUITES += vmx
 check-vmx: $(BUILD)/minihv.efi $(BUILD)/probe.efi
 	$(Q)BUILD=$(BUILD) bash tests/emu/vmx.sh
 

@@ -1,0 +1,87 @@
+# Shared by the suites that run the probe guest (tests/guests/probe.c) as
+# minihv's guest: check-vmx (Bochs) and check-svm (QEMU, Bochs ryzen).
+# check_probe NAME SMP reads the logs of run NAME; source after lib.sh.
+
+PROBE=${BUILD:-build}/probe.efi
+CFG=$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi')
+
+# The probe's checks: on every CPU, and on the BSP only.
+CPU_CHECKS="fault-guard cpuid-signature cpuid-hv-bit cpuid-vmx-hidden vmcall-ping cr4-vmxe-clear
+            vmxon-ud hv-memory-read hv-memory-write hv-memory-stats hc-efault hc-einval"
+BSP_CHECKS="memmap-reserved"
+
+# check_probe NAME SMP — the logs of run NAME, a machine with SMP CPUs.
+check_probe() {
+  local name=$1 smp=$2 dir=$EMU_ROOT/$1
+  local log=$dir/minihv.txt fw=$dir/firmware.txt
+  clean_log "$dir/com2.log" > "$log"
+  clean_log "$dir/com1.log" > "$fw"
+
+  # The core: every CPU virtualized, none parked.
+  local n missing=
+  for ((n = 0; n < smp; n++)); do
+    grep -Eq "^minihv: hv: cpu $n \(APIC id [0-9]+\) virtualized" "$log" || missing="$missing $n"
+  done
+  [ -z "$missing" ] && pass "$name: the core virtualized all $smp CPU(s)" \
+    || fail "$name: core virtualized every CPU" "no 'minihv: hv: cpu N (APIC id A) virtualized' line for cpu$missing"
+  if grep -Eq '^minihv: hv: (FATAL|.*parked)' "$log"; then
+    fail "$name: no fatal exit" "$(grep -Em1 '^minihv: hv: (FATAL|.*parked)' "$log")"
+  else
+    pass "$name: no fatal exit, no parked CPU"
+  fi
+
+  # The probe (its ConOut lines, read from COM1: the core never writes there).
+  expect_log "$name: probe started as the guest" "$log" '^minihv: guest: starting \\EFI\\minihv\\guest\.efi'
+  expect_log "$name: probe saw $smp CPU(s)" "$fw" "^probe: $smp CPU\(s\) from MP services"
+  local checks missing_checks failed_line expected=0
+  for ((n = 0; n < smp; n++)); do
+    checks=$CPU_CHECKS
+    grep -Eq "^probe: cpu$n is APIC ID [0-9]+ \(BSP\)" "$fw" && checks="$checks $BSP_CHECKS"
+    missing_checks=
+    for c in $checks; do
+      expected=$((expected + 1))
+      grep -Eq "^probe: PASS cpu$n $c( |$)" "$fw" || missing_checks="$missing_checks $c"
+    done
+    if [ -z "$missing_checks" ]; then
+      pass "$name: cpu$n passed every probe check ($(echo $checks | wc -w))"
+    else
+      failed_line=$(grep -Em1 "^probe: FAIL cpu$n " "$fw")
+      fail "$name: cpu$n probe checks" "no PASS for:$missing_checks${failed_line:+ (first: $failed_line)}"
+    fi
+  done
+  local ids
+  ids=$(sed -n 's/^probe: cpu[0-9]* is APIC ID \([0-9]*\).*/\1/p' "$fw" | sort -u | wc -l)
+  [ "$ids" = "$smp" ] && pass "$name: $smp distinct APIC IDs, each its own vCPU" \
+    || fail "$name: distinct APIC IDs" "$ids distinct APIC IDs among the probe's CPUs, machine has $smp"
+  if grep -q '^probe: FAIL' "$fw"; then
+    fail "$name: no probe FAIL line" "$(grep -c '^probe: FAIL' "$fw") FAIL line(s), first: $(grep -m1 '^probe: FAIL' "$fw")"
+  elif ! grep -Eq '^probe: [0-9]+ passed, [0-9]+ failed' "$fw"; then
+    fail "$name: no probe FAIL line" "the probe never finished (no summary line)"
+  else
+    pass "$name: no probe FAIL line"
+  fi
+  expect_log "$name: probe summary $expected passed, 0 failed" "$fw" "^probe: $expected passed, 0 failed"
+  expect_log "$name: probe returned success to minihv" "$log" '^minihv: guest: \\EFI\\minihv\\guest\.efi returned 0x0$'
+  # MINIHV_HC_DUMP_STATS from the probe: the core's table after its summary
+  # (COM2 carries both: the core's lines and the firmware's console).
+  if sed -n '/^probe: [0-9]* passed/,$p' "$log" | grep -Eq '^minihv: hv: exits: total( +[0-9]+)+'; then
+    pass "$name: the core printed its exit table after the probe"
+  else
+    fail "$name: exit table after the probe" "no 'minihv: hv: exits: total' line after the probe's summary in $log"
+  fi
+
+  # The firmware goes on as the guest: the shell's memmap (the core's block
+  # Reserved there too) and pci after the probe.
+  local base
+  base=$(sed -n 's/^probe: PASS cpu[0-9]* memmap-reserved (0x\([0-9a-f]*\)-.*/\1/p' "$fw" | head -1)
+  if [ -n "$base" ] && sed -n '/^probe: [0-9]* passed/,$p' "$fw" | grep -Eiq "^Reserved +0*${base}-"; then
+    pass "$name: shell memmap after the probe shows 0x$base Reserved"
+  else
+    fail "$name: shell memmap after the probe" "no Reserved range starting at '0x$base' after the probe's summary"
+  fi
+  if sed -n '/^probe: [0-9]* passed/,$p' "$fw" | grep -q '==>'; then
+    pass "$name: shell pci ran after the probe"
+  else
+    fail "$name: shell pci after the probe" "no '==>' device line after the probe's summary"
+  fi
+}
