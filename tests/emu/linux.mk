@@ -7,3 +7,10 @@ check-linux: $(BUILD)/minihv.efi $(BUILD)/linux/initrd.img
 	$(Q)BUILD=$(BUILD) bash tests/emu/linux.sh
 
 .PHONY: check-linux
+
+# make bench also measures the Linux boot (slow: two QEMU runs under -icount).
+bench-linux: $(BUILD)/minihv.efi $(BUILD)/linux/initrd.img
+	$(Q)BUILD=$(BUILD) bash tests/emu/linux.sh --bench
+
+bench: bench-linux
+.PHONY: bench-linux
