@@ -53,15 +53,6 @@ static void console_out(const char *s)
     ST->ConOut->OutputString(ST->ConOut, wide);
 }
 
-static void serial_out(const char *s)
-{
-    for (; *s && log_port; s++) {
-        if (*s == '\n')
-            uart_putc(log_port, '\r');
-        uart_putc(log_port, *s);
-    }
-}
-
 void log_line(const char *fmt, ...)
 {
     char line[240];
@@ -73,6 +64,7 @@ void log_line(const char *fmt, ...)
     size_t len = 8 + (n < (int)sizeof(line) - 9 ? (size_t)n : sizeof(line) - 10);
     line[len++] = '\n';
     line[len] = '\0';
-    serial_out(line);
+    if (log_port)
+        uart_puts(log_port, line);
     console_out(line);
 }

@@ -18,11 +18,8 @@ void console_init(uint16_t serial_port)
 
 static void console_write(const char *s)
 {
-    for (; *s && console_port; s++) {
-        if (*s == '\n')
-            uart_putc(console_port, '\r');
-        uart_putc(console_port, *s);
-    }
+    if (console_port)
+        uart_puts(console_port, s);
 }
 
 void hv_log(const char *fmt, ...)

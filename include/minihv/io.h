@@ -55,4 +55,14 @@ static inline void uart_putc(uint16_t port, char c)
     outb(port, (uint8_t)c);
 }
 
+/* A string, '\n' as CR LF (a serial terminal wants both). */
+static inline void uart_puts(uint16_t port, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\n')
+            uart_putc(port, '\r');
+        uart_putc(port, *s);
+    }
+}
+
 #endif
