@@ -14,6 +14,7 @@
 #include <minihv/x86.h>
 #include "boot/launch.h"
 #include "boot/log.h"
+#include "boot/mp_services.h"
 #include "hv/paging.h"
 
 /* The core image, embedded by boot/hv_image.S. */
@@ -140,23 +141,6 @@ static bool core_present(void)
     return r[1] == MINIHV_CPUID_SIG_EBX && r[2] == MINIHV_CPUID_SIG_ECX && r[3] == MINIHV_CPUID_SIG_EDX;
 }
 
-/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); GNU-EFI lacks it. */
-#define MP_SERVICES_GUID { 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
-struct mp_processor_info {
-    UINT64 ProcessorId;
-    UINT32 StatusFlag; /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
-    UINT32 Package, Core, Thread;
-    UINT32 extended[8]; /* PI 1.7 ExtendedInformation: room, never read */
-};
-typedef VOID(EFIAPI *mp_procedure)(VOID *arg);
-struct mp_services {
-    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct mp_services *, UINTN *total, UINTN *enabled);
-    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct mp_services *, UINTN n, struct mp_processor_info *);
-    void *StartupAllAPs;
-    EFI_STATUS(EFIAPI *StartupThisAP)(struct mp_services *, mp_procedure, UINTN n, EFI_EVENT wait,
-                                      UINTN timeout_us, VOID *arg, BOOLEAN *finished);
-    void *SwitchBSP, *EnableDisableAP, *WhoAmI;
-};
 
 struct ap_start {
     struct minihv_boot_info *bi; /* passed on only: never read by the loader */

@@ -8,6 +8,7 @@
 #include <minihv/pci.h>
 #include <minihv/x86.h>
 #include "boot/log.h"
+#include "boot/mp_services.h"
 #include "boot/platform.h"
 
 void platform_report_firmware(void)
@@ -125,18 +126,6 @@ void platform_report_acpi(struct platform *p)
 
 /* ---- CPUs ---- */
 
-/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); GNU-EFI lacks it. */
-#define MP_SERVICES_GUID { 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
-struct mp_processor_info {
-    UINT64 ProcessorId;
-    UINT32 StatusFlag; /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
-    UINT32 Package, Core, Thread;
-};
-struct mp_services {
-    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct mp_services *, UINTN *total, UINTN *enabled);
-    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct mp_services *, UINTN n, struct mp_processor_info *);
-    void *StartupAllAPs, *StartupThisAP, *SwitchBSP, *EnableDisableAP, *WhoAmI;
-};
 
 static void read_cpu_features(struct cpu_features *f)
 {

@@ -13,27 +13,9 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "tests/guests/guard.h"
+#include "tests/guests/print.h"
 
 static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
-
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void out(const char *fmt, ...)
-{
-    char line[320];
-    CHAR16 wide[324];
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    size_t n = 0;
-    for (const char *s = line; *s && n < ARRAY_SIZE(wide) - 3; s++)
-        wide[n++] = (CHAR16)(unsigned char)*s;
-    wide[n++] = L'\r';
-    wide[n++] = L'\n';
-    wide[n] = 0;
-    ST->ConOut->OutputString(ST->ConOut, wide);
-}
 
 static bool intel;
 
@@ -43,9 +25,9 @@ static bool hc(struct hc_regs *r, const char *what)
     char f[24];
     uint64_t fault = intel ? guard_vmcall(r) : guard_vmmcall(r);
     if (fault)
-        out("hvstats: %s raised %s", what, guard_describe(fault, f, sizeof(f)));
+        guest_print("hvstats: %s raised %s", what, guard_describe(fault, f, sizeof(f)));
     else if (r->rax != MINIHV_HC_OK && (int64_t)r->rax != MINIHV_HC_EINVAL)
-        out("hvstats: %s returned %ld", what, (int64_t)r->rax);
+        guest_print("hvstats: %s returned %ld", what, (int64_t)r->rax);
     return !fault && r->rax == MINIHV_HC_OK;
 }
 
@@ -62,12 +44,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     intel = r[1] == 0x756e6547u; /* "Genu" */
     x86_cpuid(MINIHV_CPUID_BASE, 0, r);
     if (r[1] != MINIHV_CPUID_SIG_EBX || r[2] != MINIHV_CPUID_SIG_ECX || r[3] != MINIHV_CPUID_SIG_EDX) {
-        out("hvstats: no hypervisor (CPUID 0x40000000 has no MiniHv signature)");
+        guest_print("hvstats: no hypervisor (CPUID 0x40000000 has no MiniHv signature)");
         return EFI_UNSUPPORTED;
     }
     if (EFI_ERROR(BS->AllocatePages(AllocateAnyPages, EfiBootServicesData, 1, &idt_page)) ||
         guard_install(&g, (void *)(uintptr_t)idt_page, 4096)) {
-        out("hvstats: cannot install the fault guard");
+        guest_print("hvstats: cannot install the fault guard");
         return EFI_OUT_OF_RESOURCES;
     }
 
@@ -92,11 +74,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     BS->FreePages(idt_page, 1);
 
     if (have_fp)
-        out("hvstats: footprint: block %lu KiB at 0x%lx; image %lu KiB, host page tables %lu KiB, "
+        guest_print("hvstats: footprint: block %lu KiB at 0x%lx; image %lu KiB, host page tables %lu KiB, "
             "EPT/NPT %lu KiB, per-CPU %lu KiB; EPT/NPT leaves 1G %lu, 2M %lu, 4K %lu",
             fp.block_size >> 10, fp.block_base, fp.image_bytes >> 10, fp.host_pt_bytes >> 10,
             fp.npt_bytes >> 10, fp.per_cpu_bytes >> 10, fp.leaves_1g, fp.leaves_2m, fp.leaves_4k);
     for (unsigned c = 0; c < cpus; c++)
-        out("%s", lines[c]);
+        guest_print("%s", lines[c]);
     return EFI_SUCCESS;
 }

@@ -1,5 +1,5 @@
 # Guest EFI applications minihv chain-loads to check itself from inside
 # (tests/emu/vmx.sh boots them): build/probe.efi.
-$(eval $(call efi_app,probe,tests/guests/probe.c tests/guests/guard.c lib/string.c lib/format.c))
+$(eval $(call efi_app,probe,tests/guests/probe.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
 # build/hvstats.efi: the core's counters and footprint, for `make bench`.
-$(eval $(call efi_app,hvstats,tests/guests/hvstats.c tests/guests/guard.c lib/string.c lib/format.c))
+$(eval $(call efi_app,hvstats,tests/guests/hvstats.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))

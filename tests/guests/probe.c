@@ -17,31 +17,15 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
+#include "boot/mp_services.h"
 #include "tests/guests/guard.h"
+#include "tests/guests/print.h"
 
 #define PROBE_MAX_CHECKS 16
 #define PROBE_AP_TIMEOUT_MS 30000 /* emulated time in Bochs: about 300M instructions */
 #define PROBE_UNKNOWN_HC 0x7fffffffu /* a function number the ABI will never use */
 #define CPUID_1_ECX_VMX (1u << 5)     /* SDM Vol. 2A, CPUID, Table 3-10 */
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
-
-/* EFI_MP_SERVICES_PROTOCOL (PI spec vol. 2, 13.4); GNU-EFI lacks it. */
-#define MP_SERVICES_GUID { 0x3fdda605, 0xa76e, 0x4f46, { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } }
-struct mp_processor_info {
-    UINT64 ProcessorId;
-    UINT32 StatusFlag; /* bit 0 BSP, bit 1 enabled, bit 2 healthy */
-    UINT32 Package, Core, Thread;
-};
-typedef VOID(EFIAPI *mp_procedure)(VOID *arg);
-struct mp_services {
-    EFI_STATUS(EFIAPI *GetNumberOfProcessors)(struct mp_services *, UINTN *total, UINTN *enabled);
-    EFI_STATUS(EFIAPI *GetProcessorInfo)(struct mp_services *, UINTN n, struct mp_processor_info *);
-    void *StartupAllAPs;
-    EFI_STATUS(EFIAPI *StartupThisAP)(struct mp_services *, mp_procedure, UINTN n, EFI_EVENT wait,
-                                      UINTN timeout_us, VOID *arg, BOOLEAN *finished);
-    void *SwitchBSP, *EnableDisableAP;
-    EFI_STATUS(EFIAPI *WhoAmI)(struct mp_services *, UINTN *n);
-};
 
 struct check {
     const char *name;
@@ -475,25 +459,6 @@ static void check_memory_map(struct cpu_probe *c)
                bad_type);
 }
 
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void out(const char *fmt, ...)
-{
-    char line[256];
-    CHAR16 wide[260];
-    va_list ap;
-    va_start(ap, fmt);
-    fmt_vsnprintf(line, sizeof(line), fmt, ap);
-    va_end(ap);
-    size_t n = 0;
-    for (const char *s = line; *s && n < ARRAY_SIZE(wide) - 3; s++)
-        wide[n++] = (CHAR16)(unsigned char)*s;
-    wide[n++] = L'\r';
-    wide[n++] = L'\n';
-    wide[n] = 0;
-    ST->ConOut->OutputString(ST->ConOut, wide);
-}
-
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     static EFI_GUID mp_guid = MP_SERVICES_GUID;
@@ -513,14 +478,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     }
     if (total > MINIHV_MAX_CPUS)
         total = MINIHV_MAX_CPUS;
-    out("probe: %lu CPU(s)%s, BSP is processor %lu; hypercalls by %s", total,
+    guest_print("probe: %lu CPU(s)%s, BSP is processor %lu; hypercalls by %s", total,
         mp ? " from MP services" : " (no MP services: BSP only)", self, env.intel ? "VMCALL" : "VMMCALL");
 
     struct cpu_probe *cpus = AllocateZeroPool(total * sizeof(*cpus));
     bool *enabled_cpu = AllocateZeroPool(total * sizeof(bool));
     if (!cpus || !enabled_cpu) {
-        out("probe: FAIL setup: out of memory");
-        out("probe: 0 passed, 1 failed");
+        guest_print("probe: FAIL setup: out of memory");
+        guest_print("probe: 0 passed, 1 failed");
         return EFI_OUT_OF_RESOURCES;
     }
     for (UINTN n = 0; n < total; n++) {
@@ -557,36 +522,36 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     for (UINTN n = 0; n < total; n++) {
         struct cpu_probe *c = &cpus[n];
         if (!enabled_cpu[n]) {
-            out("probe: FAIL cpu%lu setup: processor disabled or no memory for it", n);
+            guest_print("probe: FAIL cpu%lu setup: processor disabled or no memory for it", n);
             failed++;
             continue;
         }
         if (c->ap_error[0]) {
-            out("probe: FAIL cpu%lu ap-run: %s", n, c->ap_error);
+            guest_print("probe: FAIL cpu%lu ap-run: %s", n, c->ap_error);
             failed++;
         }
         if (!c->ran && !c->count)
             continue;
-        out("probe: cpu%lu is APIC ID %u%s", n, c->apic_id, c->bsp ? " (BSP)" : "");
+        guest_print("probe: cpu%lu is APIC ID %u%s", n, c->apic_id, c->bsp ? " (BSP)" : "");
         for (unsigned i = 0; i < c->count && i < PROBE_MAX_CHECKS; i++) {
             const struct check *k = &c->checks[i];
             if (k->pass) {
-                out("probe: PASS cpu%lu %s (%s)", n, k->name, k->why);
+                guest_print("probe: PASS cpu%lu %s (%s)", n, k->name, k->why);
                 passed++;
             } else {
-                out("probe: FAIL cpu%lu %s: %s", n, k->name, k->why);
+                guest_print("probe: FAIL cpu%lu %s: %s", n, k->name, k->why);
                 failed++;
             }
         }
     }
     if (env.have_footprint) {
         const struct minihv_footprint *fp = &env.footprint;
-        out("probe: footprint: block 0x%lx+0x%lx, image %lu KiB, host page tables %lu KiB, EPT/NPT %lu KiB, "
+        guest_print("probe: footprint: block 0x%lx+0x%lx, image %lu KiB, host page tables %lu KiB, EPT/NPT %lu KiB, "
             "per-CPU %lu KiB; leaves 1G %lu, 2M %lu, 4K %lu",
             fp->block_base, fp->block_size, fp->image_bytes >> 10, fp->host_pt_bytes >> 10, fp->npt_bytes >> 10,
             fp->per_cpu_bytes >> 10, fp->leaves_1g, fp->leaves_2m, fp->leaves_4k);
     }
-    out("probe: %u passed, %u failed", passed, failed);
+    guest_print("probe: %u passed, %u failed", passed, failed);
     if (cpus[self].hv) {
         /* The core's own exit table, on its serial log, after the probe's. */
         struct guard g;
@@ -596,9 +561,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
             guard_remove(&g);
             char f[24];
             if (fault)
-                out("probe: DUMP_STATS raised %s", guard_describe(fault, f, sizeof(f)));
+                guest_print("probe: DUMP_STATS raised %s", guard_describe(fault, f, sizeof(f)));
             else if (r.rax != MINIHV_HC_OK)
-                out("probe: DUMP_STATS returned %ld", (int64_t)r.rax);
+                guest_print("probe: DUMP_STATS returned %ld", (int64_t)r.rax);
         }
     }
     return failed ? EFI_ABORTED : EFI_SUCCESS;
