@@ -3,6 +3,7 @@
 #include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/svm/svm_policy.h"
@@ -19,11 +20,14 @@
 static uint64_t apic_page;
 static int mailbox[MINIHV_MAX_CPUS];
 
-void ipi_setup(uint64_t apic_base_msr)
+int ipi_setup(void)
 {
-    apic_page = apic_base_msr & 0x000ffffffffff000ull;
+    apic_page = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
     for (unsigned i = 0; i < MINIHV_MAX_CPUS; i++)
         mailbox[i] = SIPI_RUNNING;
+    /* The xAPIC page read-only in the EPT/NPT: the guest's ICR writes exit,
+     * so no INIT or SIPI it sends ever reaches a virtualized CPU. */
+    return ept_set_attrs(apic_page, PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
 }
 
 uint64_t ipi_apic_page(void)

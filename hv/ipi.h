@@ -26,8 +26,10 @@
 #define SIPI_INIT_PENDING (-2)
 #define SIPI_WAITING      (-1)
 
-/* Once: the local APIC's guest-physical page (IA32_APIC_BASE). */
-void ipi_setup(uint64_t apic_base_msr);
+/* Once, after the EPT/NPT is built: finds the local APIC's page
+ * (IA32_APIC_BASE) and maps it read-only there. 0, or an ept_set_attrs
+ * error (out of table pages). */
+int ipi_setup(void);
 uint64_t ipi_apic_page(void);
 
 /* Sender side. A guest write to the xAPIC page (the NPT maps it

@@ -141,10 +141,7 @@ int svm_global_init(const struct minihv_boot_info *bi)
         hv_log("svm: out of memory building the NPT");
         return -1;
     }
-    /* The local APIC page read-only: writes exit, so that INIT and SIPI
-     * for virtualized CPUs never reach the hardware (ipi.h). */
-    ipi_setup(rdmsr(MSR_APIC_BASE));
-    if (ept_set_attrs(ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+    if (ipi_setup()) {
         hv_log("svm: out of memory splitting the NPT at the APIC page");
         return -1;
     }

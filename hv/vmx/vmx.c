@@ -248,10 +248,7 @@ int vmx_global_init(const struct minihv_boot_info *bi)
     /* EPTP (24.6.11): memory type of the tables (WB if allowed), page-walk
      * length - 1 = 3 in bits 5:3, no accessed/dirty flags. */
     eptp = ept_root_pa() | ((caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC) | (3u << 3);
-    /* The xAPIC page read-only: writes exit, so that no INIT or SIPI the
-     * guest sends ever reaches a virtualized CPU (handle_virtual_init). */
-    ipi_setup(rdmsr(MSR_APIC_BASE));
-    if (ept_set_attrs(ipi_apic_page(), PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC))) {
+    if (ipi_setup()) {
         hv_log("vmx: out of memory mapping the local APIC page read-only");
         return -1;
     }
