@@ -8,7 +8,7 @@ PACKAGES=(
   libcmocka-dev linux-libc-dev
   qemu-system-x86 ovmf bochs bochsbios vgabios bochs-term
   intel-gpu-tools ipxe-qemu
-  linux-image-amd64 busybox-static cpio
+  linux-image-amd64 busybox-static cpio kmod bc
 )
 
 missing=()
