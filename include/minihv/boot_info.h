@@ -7,7 +7,7 @@
 
 #define MINIHV_IMAGE_MAGIC   0x6567616d49764821ull /* "!HvImage" */
 #define MINIHV_BOOT_MAGIC    0x6f666e4976484d21ull /* "!MHvInfo" */
-#define MINIHV_BOOT_VERSION  1
+#define MINIHV_BOOT_VERSION  2
 
 #define MINIHV_MAX_CPUS        64
 #define MINIHV_MAX_MEM_RANGES  256
@@ -55,6 +55,71 @@ struct minihv_resume {
     uint64_t cr3;    /* the firmware's page tables */
 };
 
+/* ---- the passthrough device (issue 8) ----
+ * What the loader read of the one device handed to the guest, before the
+ * firmware goes on as the guest; the core builds its vfio model
+ * (vfio/vfio.h) from this and never asks the firmware again. */
+#define MINIHV_PT_CFG_MAX 4096
+
+struct minihv_pt_bar {
+    uint64_t addr;    /* host-physical address the firmware assigned */
+    uint64_t size;    /* sized by the loader; 0: absent or the upper half of a 64-bit BAR */
+    uint8_t io, is64, prefetch, pad[5];
+};
+
+/* A bridge whose config space the guest may read but not write (IGD: the
+ * host bridge 00:00.0 and the LPC bridge 00:1f.0). */
+struct minihv_pt_bridge {
+    uint8_t present, bus, dev, fn;
+    uint32_t pad;
+    uint8_t cfg[256]; /* the loader's copy, for the vfio HOST_CFG/LPC_CFG regions */
+};
+
+#define MINIHV_PT_IGD        (1u << 0) /* IGD personality: OpRegion, bridges, shadow ROM */
+#define MINIHV_PT_IGD_FORCED (1u << 1) /* igd_force = 1 (test only): on a device that is no IGD */
+
+enum minihv_pt_rom_source {
+    MINIHV_PT_ROM_NONE = 0,
+    MINIHV_PT_ROM_SHADOW = 1, /* legacy 0xC0000 (IGD) */
+    MINIHV_PT_ROM_PCIIO = 2,  /* EFI_PCI_IO_PROTOCOL.RomImage */
+    MINIHV_PT_ROM_FILE = 3,   /* `rom = path` in minihv.cfg */
+};
+
+struct minihv_passthrough {
+    uint32_t present;  /* 0: none configured, or not found */
+    uint32_t flags;    /* MINIHV_PT_* */
+    uint16_t segment;
+    uint8_t bus, dev, fn;
+    uint8_t pad0[3];
+    uint32_t cfg_len;  /* 4096 when read through ECAM, else 256 */
+    uint32_t pad1;
+    uint8_t cfg[MINIHV_PT_CFG_MAX];
+    struct minihv_pt_bar bars[6];
+    uint64_t rom_bar_size; /* the device's sized ROM BAR; 0: none */
+
+    /* ECAM window (MCFG) for this segment, so the core traps the device's
+     * (and the bridges') 4 KiB config pages; 0: CF8/CFC only. */
+    uint64_t ecam_base;    /* address of bus ecam_bus_start */
+    uint8_t ecam_bus_start, ecam_bus_end;
+    uint8_t pad2[6];
+
+    /* The ROM the guest reads through its (virtual) ROM BAR: a copy inside
+     * the core's block, zero-padded to rom_region_size (a power of two,
+     * >= 2 KiB), mapped read-only into the guest where the guest places the
+     * ROM BAR. rom_phys 0: no ROM is presented (ROM BAR reads as absent). */
+    uint64_t rom_phys;
+    uint64_t rom_region_size;
+    uint32_t rom_len;      /* bytes of image(s) in the copy */
+    uint32_t rom_source;   /* enum minihv_pt_rom_source */
+
+    /* IGD: the guest's OpRegion copy (igd_opregion_build_guest), in ACPI
+     * NVS memory below 4 GiB outside the block; ASLS reads give this. */
+    uint64_t opregion_phys;
+    uint32_t opregion_len;
+    uint32_t pad3;
+    struct minihv_pt_bridge host_bridge, lpc_bridge;
+};
+
 struct minihv_boot_info {
     uint64_t magic;   /* MINIHV_BOOT_MAGIC */
     uint32_t version; /* MINIHV_BOOT_VERSION */
@@ -91,6 +156,9 @@ struct minihv_boot_info {
     uint16_t acpi_reset_port;   /* RESET_REG (8 bits) */
     uint8_t acpi_reset_value;   /* RESET_VALUE */
     uint8_t pad2;
+    uint32_t pad3;
+
+    struct minihv_passthrough pt;
 };
 
 #endif
