@@ -40,12 +40,17 @@ enum minihv_exit_kind {
     MINIHV_EXIT_XSETBV, MINIHV_EXIT_INVD, MINIHV_EXIT_HYPERCALL, MINIHV_EXIT_VIRT_INSN,
     MINIHV_EXIT_NPF_MMIO, MINIHV_EXIT_NPF_HV_MEMORY, MINIHV_EXIT_IO, MINIHV_EXIT_INIT,
     MINIHV_EXIT_SIPI, MINIHV_EXIT_EXCEPTION, MINIHV_EXIT_OTHER,
+    /* The passthrough device: its config space (CF8/CFC or its ECAM page,
+     * and the IGD's bridges), its MSI-X table page, and any other trapped
+     * access to its BARs' guest windows (decode off, moved away, ROM). */
+    MINIHV_EXIT_PT_CONFIG, MINIHV_EXIT_PT_MSIX, MINIHV_EXIT_PT_BAR,
     MINIHV_EXIT_KINDS
 };
 /* Short names, in enum order, for logs and tools. */
 #define MINIHV_EXIT_KIND_NAMES \
     "cpuid", "msr-read", "msr-write", "cr-access", "xsetbv", "invd", "hypercall", "vmx-insn", \
-    "npf-mmio", "npf-hv-mem", "io", "init", "sipi", "exception", "other"
+    "npf-mmio", "npf-hv-mem", "io", "init", "sipi", "exception", "other", \
+    "pt-config", "pt-msix", "pt-bar"
 
 struct minihv_stats {
     uint32_t cpu_index, apic_id;
