@@ -179,6 +179,27 @@ static bool set_iommu(const char *v, struct minihv_config *cfg, const char **why
     return false;
 }
 
+/* Test only: an emulated device (no IGD) gets the IGD personality. */
+static bool set_igd_force(const char *v, struct minihv_config *cfg, const char **why)
+{
+    if (strcmp(v, "0") && strcmp(v, "1")) {
+        *why = "expected 0 or 1";
+        return false;
+    }
+    cfg->igd_force = v[0] == '1';
+    return true;
+}
+
+static bool set_vbt(const char *v, struct minihv_config *cfg, const char **why)
+{
+    return set_string(cfg->vbt, sizeof(cfg->vbt), v, why);
+}
+
+static bool set_rom(const char *v, struct minihv_config *cfg, const char **why)
+{
+    return set_string(cfg->rom, sizeof(cfg->rom), v, why);
+}
+
 static const struct {
     const char *key;
     config_setter set;
@@ -189,6 +210,9 @@ static const struct {
     { "serial", set_serial },
     { "hv_mem_mb", set_hv_mem_mb },
     { "iommu", set_iommu },
+    { "igd_force", set_igd_force },
+    { "vbt", set_vbt },
+    { "rom", set_rom },
 };
 
 static int line_error(struct config_error *err, unsigned line, const char *fmt, const char *arg)

@@ -21,6 +21,9 @@ struct minihv_config {
     uint16_t serial_port;        /* 0: off */
     uint32_t hv_mem_mb;
     enum iommu_mode iommu;
+    bool igd_force;              /* TEST ONLY: IGD personality on a non-IGD device */
+    char vbt[CONFIG_MAX_PATH];   /* VBT file on the ESP overriding the host's; empty: none */
+    char rom[CONFIG_MAX_PATH];   /* ROM image on the ESP, the last ROM source; empty: none */
 };
 
 struct config_error {

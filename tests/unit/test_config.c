@@ -25,6 +25,29 @@ static void test_missing_keys_are_defaults(void **state)
     assert_int_equal(cfg.serial_port, 0x3f8);
     assert_int_equal(cfg.hv_mem_mb, 64);
     assert_int_equal(cfg.iommu, IOMMU_AUTO);
+    assert_false(cfg.igd_force);
+    assert_string_equal(cfg.vbt, "");
+    assert_string_equal(cfg.rom, "");
+}
+
+static void test_passthrough_files(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    static const char text[] =
+        "passthrough = 00:01.0\n"
+        "igd_force = 1   # test only\n"
+        "vbt = \\EFI\\minihv\\board.vbt\n"
+        "rom = /EFI/minihv/vbios.rom\n";
+    assert_int_equal(PARSE(text, &cfg, &err), 0);
+    assert_true(cfg.igd_force);
+    assert_string_equal(cfg.vbt, "\\EFI\\minihv\\board.vbt");
+    assert_string_equal(cfg.rom, "/EFI/minihv/vbios.rom");
+    assert_int_equal(PARSE("igd_force = 0\nvbt =\nrom = \n", &cfg, &err), 0);
+    assert_false(cfg.igd_force);
+    assert_string_equal(cfg.vbt, "");
+    assert_string_equal(cfg.rom, "");
 }
 
 static void test_full_file(void **state)
@@ -97,6 +120,15 @@ static void test_bad_lines(void **state)
         { "iommu = none\niommu = auto\n", 2, "set twice" },
         { "# ok\nguest = a\x01b\n", 2, "binary" },
         { "guest = caf\xc3\xa9\n", 1, "non-ASCII" },
+        { "serial = off\nigd_force = yes\n", 2, "bad value for 'igd_force': expected 0 or 1" },
+        { "igd_force = 2\n", 1, "bad value for 'igd_force'" },
+        { "igd_force = 01\n", 1, "bad value for 'igd_force'" },
+        { "igd_force =\n", 1, "bad value for 'igd_force'" },
+        { "igd_force = 1\nigd_force = 1\n", 2, "'igd_force' is set twice" },
+        { "vbt = a.vbt\n\nvbt = b.vbt\n", 3, "'vbt' is set twice" },
+        { "rom = a\nrom = b\n", 2, "'rom' is set twice" },
+        { "rom = vbios\xff.rom\n", 1, "non-ASCII" },
+        { "vbt\n", 1, "expected 'key = value'" },
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct minihv_config cfg;
@@ -129,12 +161,22 @@ static void test_path_too_long(void **state)
     struct config_error err;
     assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
     assert_non_null(strstr(err.msg, "longer than 199"));
+    memcpy(text, "vbt   = ", 8);
+    assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "bad value for 'vbt': longer than 199"));
+    memcpy(text, "rom   = ", 8);
+    assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "bad value for 'rom': longer than 199"));
+    text[8 + CONFIG_MAX_PATH - 1] = '\0'; /* 199 characters fit */
+    assert_int_equal(parse(text, strlen(text), &cfg, &err), 0);
+    assert_int_equal(strlen(cfg.rom), CONFIG_MAX_PATH - 1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_keys_are_defaults),
+        cmocka_unit_test(test_passthrough_files),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_igd_and_short_bdf),
         cmocka_unit_test(test_bad_lines),
