@@ -10,3 +10,6 @@ $(BUILD)/efi/boot/hv_image.o: $(BUILD)/hv.bin
 $(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
 $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
 $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))
+# drivers/igd/module.mk comes after this file: name the parsers here.
+BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
+$(eval $(call host_test,test_igd_opregion_synth,tests/unit/test_igd_opregion_synth.c $(BOOT_IGD_SRCS)))

@@ -179,3 +179,26 @@ int igd_opregion_build_guest(const void *buf, size_t len,
     *out_len = (size_t)need;
     return IGD_OK;
 }
+
+int igd_opregion_synthesize(void *bufp, size_t len, uint16_t version, uint32_t mboxes,
+                            struct igd_error *err)
+{
+    uint8_t *p = bufp;
+
+    if (!bufp || len < IGD_OPREGION_SIZE)
+        return igd_fail(err, IGD_ENOSPC, "opregion", 0, "buffer shorter than the 8 KiB OpRegion");
+    if ((version >> 8) == 0)
+        return igd_fail(err, IGD_EINVAL, "version", IGD_OPREGION_VERSION_OFF, "major version 0");
+    if (mboxes & ~IGD_MBOX_KNOWN)
+        return igd_fail(err, IGD_EINVAL, "mboxes", IGD_OPREGION_MBOXES_OFF, "reserved mailbox bit set");
+    /* Mailbox 5 overlays the tail of mailbox 4 (spec 2.1 table 1-1);
+     * with no VBT here nothing is lost. Backlight is a 3.0 mailbox. */
+    if ((mboxes & IGD_MBOX_BACKLIGHT) && (version >> 8) < 3)
+        return igd_fail(err, IGD_EINVAL, "mboxes", IGD_OPREGION_MBOXES_OFF, "backlight mailbox needs OpRegion 3.0");
+    memset(p, 0, IGD_OPREGION_SIZE);
+    memcpy(p, IGD_OPREGION_SIGNATURE, 16);
+    put_le32(p + IGD_OPREGION_SIZE_OFF, IGD_OPREGION_SIZE / 1024);
+    put_le16(p + IGD_OPREGION_VERSION_OFF, version);
+    put_le32(p + IGD_OPREGION_MBOXES_OFF, mboxes);
+    return IGD_OK;
+}

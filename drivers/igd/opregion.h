@@ -74,4 +74,12 @@ int igd_opregion_build_guest(const void *buf, size_t len,
                              void *out, size_t cap, size_t *out_len,
                              struct igd_error *err);
 
+/* Writes a minimal host OpRegion into buf[0..len) for a device that has
+ * none (igd_force = 1 on an emulated device, test only): 8 KiB, signature,
+ * size field 8 (KiB), `version` (major << 8 | minor, major >= 1), MBOX
+ * `mboxes` (known bits only), everything else zero — no VBT, RVDA/RVDS 0.
+ * The result passes igd_opregion_parse. len must be at least 8 KiB. */
+int igd_opregion_synthesize(void *buf, size_t len, uint16_t version, uint32_t mboxes,
+                            struct igd_error *err);
+
 #endif
