@@ -8,6 +8,9 @@
 #include "hv/heap.h"
 
 static struct pt_ctx ept;
+static const struct minihv_boot_info *ept_bi;
+static struct mtrr_state ept_mtrr; /* the types the map was built with */
+static volatile uint64_t ept_gen;
 
 void mtrr_read_cpu(struct mtrr_state *s)
 {
@@ -113,6 +116,8 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     };
     if (pt_init(&ept))
         return -1;
+    ept_bi = bi;
+    ept_mtrr = *mtrr;
     for (uint64_t base = 0; base < bi->phys_top; base += SIZE_1G)
         if (map_block(bi, mtrr, base, SIZE_1G, 3))
             return -1;
@@ -122,6 +127,44 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
 int ept_set_attrs(uint64_t gpa, uint64_t size, uint32_t attrs)
 {
     return pt_map(&ept, gpa, gpa, size, attrs);
+}
+
+int ept_map(uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
+{
+    return pt_map(&ept, gpa, hpa, size, attrs);
+}
+
+int ept_unmap(uint64_t gpa, uint64_t size)
+{
+    return pt_unmap(&ept, gpa, size);
+}
+
+int ept_restore_identity(uint64_t gpa, uint64_t size)
+{
+    if (!ept_bi || (gpa | size) & (PAGE_SIZE - 1))
+        return -1;
+    uint64_t end = gpa + size;
+    while (gpa < end) {
+        /* The largest block map_block may decide on: 2 MiB when aligned. */
+        bool big = !(gpa & (SIZE_2M - 1)) && end - gpa >= SIZE_2M;
+        uint64_t chunk = big ? SIZE_2M : PAGE_SIZE;
+        int rc = gpa >= ept_bi->phys_top ? pt_map(&ept, gpa, gpa, chunk, PT_ATTRS(PT_RWX, MEMTYPE_UC))
+                                         : map_block(ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1);
+        if (rc)
+            return rc;
+        gpa += chunk;
+    }
+    return 0;
+}
+
+void ept_changed(void)
+{
+    __atomic_add_fetch(&ept_gen, 1, __ATOMIC_RELEASE);
+}
+
+uint64_t ept_generation(void)
+{
+    return __atomic_load_n(&ept_gen, __ATOMIC_ACQUIRE);
 }
 
 uint64_t ept_root_pa(void)

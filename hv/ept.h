@@ -31,6 +31,17 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
  * e.g. read-only for a page whose writes the core emulates. Before any
  * CPU runs the guest, or followed by a flush on every CPU. */
 int ept_set_attrs(uint64_t gpa, uint64_t size, uint32_t attrs);
+/* gpa -> hpa (a passthrough BAR where the guest put it). */
+int ept_map(uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs);
+/* Not present: every access exits (a trapped page). */
+int ept_unmap(uint64_t gpa, uint64_t size);
+/* Back to the identity map with the types ept_build gave it. */
+int ept_restore_identity(uint64_t gpa, uint64_t size);
+/* After a change at run time: every CPU flushes its cached guest
+ * translations (INVEPT / TLB_CONTROL) before its next entry, when it sees
+ * the generation move. Callers serialize their changes. */
+void ept_changed(void);
+uint64_t ept_generation(void);
 uint64_t ept_root_pa(void);
 uint64_t ept_table_bytes(void);
 void ept_count_leaves(struct pt_stats *out);

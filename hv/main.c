@@ -6,6 +6,7 @@
 #include "hv/console.h"
 #include "hv/heap.h"
 #include "hv/host.h"
+#include "hv/passthrough_hw.h"
 #include "hv/hv.h"
 #include "hv/svm/svm.h"
 #include "hv/vcpu.h"
@@ -33,6 +34,7 @@ static int global_init(const struct minihv_boot_info *bi)
     hv_footprint.host_pt_bytes = bi->pt_pages * PAGE_SIZE;
     /* The port-I/O intercepts: before the backend turns them into its
      * I/O bitmap. */
+    passthrough_register_ports(bi);
     vcpu_register_power_ports(bi);
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
@@ -47,6 +49,8 @@ static int global_init(const struct minihv_boot_info *bi)
         return 0;
     }
     if (chosen == BACKEND_VMX ? vmx_global_init(bi) : svm_global_init(bi))
+        return -1;
+    if (passthrough_init(bi))
         return -1;
     for (unsigned i = 0; i < bi->cpu_count && i < MINIHV_MAX_CPUS; i++) {
         uint64_t stack = heap_alloc(HV_STACK_PAGES);

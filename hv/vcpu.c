@@ -8,6 +8,7 @@
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/passthrough_hw.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 
@@ -364,6 +365,8 @@ static bool in_hv_block(uint64_t gpa)
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     v->exit.gpa = gpa;
+    if (passthrough_npf(v, gpa, access))
+        return;
     if (!in_hv_block(gpa)) {
         vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
         vcpu_fatal(v, "guest access to an unmapped guest-physical address (no trapped device there)");
@@ -522,7 +525,9 @@ static void print_summary(struct vcpu *v, const char *what)
            f.block_size >> 20, f.block_base, f.image_bytes >> 10, f.host_pt_bytes >> 10,
            v->ops->name[0] == 's' ? "NPT" : "EPT", f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
            f.leaves_1g, f.leaves_2m, f.leaves_4k);
-    hv_log("summary: passthrough none");
+    char pt_line[400];
+    passthrough_summary(pt_line, sizeof(pt_line));
+    hv_log("summary: %s", pt_line);
     dump_exit_table("summary: ");
     hv_log("summary: end; the write goes to the hardware now");
 }
@@ -544,7 +549,7 @@ static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, ui
 /* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
  * byte write of RESET_VALUE, ACPI 6.5 4.8.4.6). A dword at 0xcf8 touches
  * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. */
-static bool reset_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
     bool reset = !in && size == 1 &&
                  ((port == RST_CNT_PORT && (*value & RST_CNT_RST_CPU)) ||
@@ -570,9 +575,12 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi)
         register_port(bi->acpi_pm1a_cnt, 2, pm1_cnt_io, "PM1a_CNT");
     if (bi->acpi_pm1b_cnt)
         register_port(bi->acpi_pm1b_cnt, 2, pm1_cnt_io, "PM1b_CNT");
-    register_port(RST_CNT_PORT, 1, reset_io, "RST_CNT");
+    /* With a passthrough device, CF8-CFF are the PCI intercept's, which
+     * hands 0xcf9 back here. */
+    if (!io_lookup(RST_CNT_PORT, 1, NULL))
+        register_port(RST_CNT_PORT, 1, vcpu_reset_port_io, "RST_CNT");
     if (bi->acpi_reset_port && bi->acpi_reset_port != RST_CNT_PORT)
-        register_port(bi->acpi_reset_port, 1, reset_io, "RESET_REG");
+        register_port(bi->acpi_reset_port, 1, vcpu_reset_port_io, "RESET_REG");
     hv_log("io: %u port range(s) intercepted: PM1a_CNT 0x%x, PM1b_CNT 0x%x, RST_CNT 0x%x, RESET_REG 0x%x "
            "(value 0x%x); 0 = none", io_range_count(), bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt, RST_CNT_PORT,
            bi->acpi_reset_port, bi->acpi_reset_value);

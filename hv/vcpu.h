@@ -56,6 +56,7 @@ struct vcpu {
     uint64_t total_exits;
     uint64_t exits[MINIHV_EXIT_KINDS];
     uint64_t hv_reads, hv_writes; /* guest accesses to the core's memory */
+    uint64_t ept_gen_seen;        /* ept_generation() at this CPU's last flush */
 };
 
 /* Handlers called by the backend. Each either advances RIP past the
@@ -83,6 +84,14 @@ static inline void vcpu_count(struct vcpu *v, enum minihv_exit_kind kind)
     v->exits[kind]++;
 }
 
+/* An exit first counted as `from` turned out to be `to` (a port access
+ * that was the passthrough device's config space). */
+static inline void vcpu_recount(struct vcpu *v, enum minihv_exit_kind from, enum minihv_exit_kind to)
+{
+    if (v->exits[from])
+        v->exits[from]--;
+    v->exits[to]++;
+}
 static inline void vcpu_skip_insn(struct vcpu *v)
 {
     v->regs.rip += v->exit.insn_len;
@@ -115,6 +124,9 @@ void vcpu_dump_stats(void);
  * (`minihv: hv: summary: ...`), then goes to the hardware. Before the
  * backend's global init, which builds its I/O bitmap from the table. */
 void vcpu_register_power_ports(const struct minihv_boot_info *bi);
+/* RST_CNT (0xcf9) and RESET_REG: summary on a reset write, then the
+ * hardware. An io_handler_fn (hv/io.h). */
+bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
 void vcpu_fill_footprint(struct minihv_footprint *f);
 
 /* Guest-physical range the guest may name (hypercall buffers, its own

@@ -641,6 +641,13 @@ int svm_handle_exit(struct vcpu *v)
     vmcb->save.rsp = v->regs.gpr[DECODE_RSP];
     vmcb->save.rip = v->regs.rip;
     vmcb->save.rflags = v->regs.rflags;
+    /* The NPT changed at run time (a passthrough BAR moved): flush this
+     * CPU's guest translations at the next VMRUN (15.16.2 TLB_CONTROL). */
+    uint64_t gen = ept_generation();
+    if (gen != v->ept_gen_seen) {
+        v->ept_gen_seen = gen;
+        vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+    }
     /* An event whose delivery the exit interrupted is delivered again
      * (15.7.2: EXITINTINFO has the EVENTINJ format). */
     if (!c->injected && (intinfo & SVM_EVENT_VALID)) {

@@ -938,6 +938,14 @@ void vmx_handle_exit(struct vcpu *v)
     if (ipi_state(v->index) != SIPI_RUNNING)
         handle_virtual_init(v);
 
+    /* The EPT changed at run time (a passthrough BAR moved): drop this
+     * CPU's cached guest translations (28.4.3.1). */
+    uint64_t gen = ept_generation();
+    if (gen != v->ept_gen_seen) {
+        v->ept_gen_seen = gen;
+        invept_all();
+    }
+
     vmwrite(VMCS_GUEST_RSP, v->regs.gpr[DECODE_RSP]);
     vmwrite(VMCS_GUEST_RIP, v->regs.rip);
     vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);

@@ -1,0 +1,744 @@
+/* See passthrough.h. */
+#include <minihv/format.h>
+#include <minihv/libc.h>
+#include <minihv/pci.h>
+#include <minihv/x86.h>
+#include <drivers/igd/regions.h>
+#include "hv/passthrough.h"
+#include "hv/paging.h"
+
+#define CONF1_ENABLE    0x80000000u
+#define CONF1_ADDR_PORT 0xcf8
+#define CONF1_DATA_PORT 0xcfc
+#define IGD_ASLS        0xfc /* ASL Storage: the OpRegion's physical address */
+#define MAX_ADDR        (1ull << 52)
+
+static void say(struct pt_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct pt_device *d, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (d->hw.log)
+        d->hw.log(d->hw.opaque, msg);
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+static bool is_mem_bar(const struct pt_device *d, unsigned i)
+{
+    enum vfio_bar_kind k = d->vfio.config.bars[i].kind;
+    return k == VFIO_BAR_MEM32 || k == VFIO_BAR_MEM64 || k == VFIO_BAR_ROM;
+}
+
+/* ---- the region ops: BARs to the host BAR, the ROM to the core's copy ---- */
+
+struct pt_bar_ctx {
+    struct pt_device *d;
+    unsigned bar;
+};
+static struct pt_bar_ctx bar_ctx[VFIO_CONFIG_BARS];
+
+static bool mmio_size_ok(size_t len)
+{
+    return len == 1 || len == 2 || len == 4 || len == 8;
+}
+
+static int bar_read(void *opaque, uint64_t off, void *buf, size_t len)
+{
+    struct pt_bar_ctx *c = opaque;
+    if (!mmio_size_ok(len))
+        return VFIO_EINVAL;
+    uint64_t v = c->d->hw.mmio_read(c->d->hw.opaque, c->d->host_bar[c->bar] + off, (unsigned)len);
+    memcpy(buf, &v, len);
+    return 0;
+}
+
+static int bar_write(void *opaque, uint64_t off, const void *buf, size_t len)
+{
+    struct pt_bar_ctx *c = opaque;
+    if (!mmio_size_ok(len))
+        return VFIO_EINVAL;
+    uint64_t v = 0;
+    memcpy(&v, buf, len);
+    c->d->hw.mmio_write(c->d->hw.opaque, c->d->host_bar[c->bar] + off, (unsigned)len, v);
+    return 0;
+}
+
+static const struct vfio_region_ops bar_ops = { bar_read, bar_write };
+
+static int rom_read(void *opaque, uint64_t off, void *buf, size_t len)
+{
+    struct pt_device *d = opaque;
+    const uint8_t *rom = d->hw.phys_ptr(d->hw.opaque, d->win[VFIO_CONFIG_ROM_BAR].host);
+    if (!rom)
+        return VFIO_EIO;
+    memcpy(buf, rom + off, len); /* region_rw checked off + len against the size */
+    return 0;
+}
+
+static const struct vfio_region_ops rom_ops = { rom_read, NULL };
+
+/* ---- the guest-physical map ---- */
+
+/* What VFIO_DEVICE_GET_REGION_INFO says of a BAR: which parts may be
+ * mapped (mmap-able, sparse areas). Read back through the ABI, as a user
+ * of vfio would, so the map follows the model and nothing else. */
+struct bar_mmap {
+    bool mmap;
+    uint32_t nr_areas; /* 0 with mmap: the whole BAR */
+    struct minihv_vfio_region_sparse_mmap_area areas[4];
+};
+
+static void bar_mmap_info(const struct pt_device *d, unsigned i, struct bar_mmap *out)
+{
+    uint8_t buf[sizeof(struct minihv_vfio_region_info) + VFIO_REGION_CAPS_MAX];
+    struct minihv_vfio_region_info *info = (void *)buf;
+    memset(out, 0, sizeof(*out));
+    memset(buf, 0, sizeof(buf));
+    info->argsz = sizeof(buf);
+    info->index = i;
+    if (vfio_device_get_region_info(&d->vfio, i, buf, sizeof(buf)) < 0)
+        return;
+    out->mmap = info->flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
+    if (!(info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) || !info->cap_offset)
+        return;
+    uint32_t off = info->cap_offset, hops = 0;
+    while (off && off + sizeof(struct minihv_vfio_info_cap_header) <= sizeof(buf) && hops++ < 8) {
+        const struct minihv_vfio_info_cap_header *h = (const void *)(buf + off);
+        if (h->id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
+            off + sizeof(struct minihv_vfio_region_info_cap_sparse_mmap) <= sizeof(buf)) {
+            const struct minihv_vfio_region_info_cap_sparse_mmap *s = (const void *)h;
+            uint32_t n = MIN(s->nr_areas, (uint32_t)ARRAY_SIZE(out->areas));
+            if (off + sizeof(*s) + n * sizeof(s->areas[0]) > sizeof(buf))
+                return;
+            for (uint32_t k = 0; k < n; k++)
+                out->areas[k] = s->areas[k];
+            out->nr_areas = n;
+            /* nr_areas 0 in a sparse cap: nothing of the BAR is mapped. */
+            if (!n)
+                out->mmap = false;
+            return;
+        }
+        off = h->next;
+    }
+}
+
+static uint64_t page_down(uint64_t a)
+{
+    return a & ~(PT_PAGE - 1);
+}
+
+static uint64_t page_up(uint64_t a)
+{
+    return (a + PT_PAGE - 1) & ~(PT_PAGE - 1);
+}
+
+static int trap_range(struct pt_device *d, uint64_t gpa, uint64_t size)
+{
+    return d->hw.trap(d->hw.opaque, page_down(gpa), page_up(gpa + size) - page_down(gpa));
+}
+
+/* A window the guest may have: aligned as a BAR is, not wrapping, not
+ * over the core's memory (never mapped for the guest). */
+static bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const char **why)
+{
+    if (!gpa) {
+        *why = "address 0";
+        return false;
+    }
+    if (gpa & (size - 1)) {
+        *why = "not aligned to its size";
+        return false;
+    }
+    if (gpa + size < gpa || gpa + size > MAX_ADDR) {
+        *why = "beyond the physical address space";
+        return false;
+    }
+    if (overlaps(gpa, size, d->forbid_base, d->forbid_size)) {
+        *why = "over the hypervisor's memory";
+        return false;
+    }
+    return true;
+}
+
+static int window_map(struct pt_device *d, unsigned i)
+{
+    struct pt_window *w = &d->win[i];
+    int rc;
+    if (i == VFIO_CONFIG_ROM_BAR) {
+        /* The copy is padded to the region size: map all of it, read-only
+         * (writes exit and are dropped). */
+        rc = d->hw.map(d->hw.opaque, w->guest, w->host, w->size, PT_ATTRS(PT_READ, MEMTYPE_WB));
+    } else {
+        struct bar_mmap mm;
+        bar_mmap_info(d, i, &mm);
+        const uint32_t uc_rw = PT_ATTRS(PT_READ | PT_WRITE, MEMTYPE_UC);
+        if (!mm.mmap || w->size < PT_PAGE) {
+            rc = trap_range(d, w->guest, w->size);
+        } else if (!mm.nr_areas) {
+            rc = d->hw.map(d->hw.opaque, w->guest, w->host, w->size, uc_rw);
+        } else {
+            rc = trap_range(d, w->guest, w->size);
+            for (uint32_t k = 0; !rc && k < mm.nr_areas; k++) {
+                const struct minihv_vfio_region_sparse_mmap_area *a = &mm.areas[k];
+                if (a->size && range_ok(a->offset, a->size, w->size) && !(a->offset & (PT_PAGE - 1)) &&
+                    !(a->size & (PT_PAGE - 1)))
+                    rc = d->hw.map(d->hw.opaque, w->guest + a->offset, w->host + a->offset, a->size, uc_rw);
+            }
+        }
+    }
+    if (rc)
+        return rc;
+    w->mapped = true;
+    d->count.remaps++;
+    return 0;
+}
+
+/* Does [gpa, +size) touch where the hardware decodes one of our BARs? */
+static bool touches_host_window(const struct pt_device *d, uint64_t gpa, uint64_t size)
+{
+    for (unsigned j = 0; j < 6; j++)
+        if (is_mem_bar(d, j) && d->host_bar[j] && overlaps(gpa, size, d->host_bar[j], d->win[j].size))
+            return true;
+    return false;
+}
+
+/* The guest left [gpa, +size): what was there before comes back, except
+ * over a host window, which stays trapped (all-ones). */
+static int window_unmap(struct pt_device *d, unsigned i)
+{
+    struct pt_window *w = &d->win[i];
+    uint64_t base = page_down(w->guest), size = page_up(w->guest + w->size) - base;
+    int rc = touches_host_window(d, base, size) ? d->hw.trap(d->hw.opaque, base, size)
+                                                : d->hw.identity(d->hw.opaque, base, size);
+    w->mapped = false;
+    d->count.remaps++;
+    return rc;
+}
+
+/* A host window no mapped guest window covers: trapped, so the guest
+ * cannot reach the device past the model (a BAR moved away, or decode
+ * off; PCI 3.0 6.2.2 would give a master abort there: all-ones). */
+static void trap_host_windows(struct pt_device *d)
+{
+    for (unsigned j = 0; j < 6; j++) {
+        if (!is_mem_bar(d, j) || !d->host_bar[j])
+            continue;
+        const struct pt_window *w = &d->win[j];
+        if (w->mapped && w->guest == d->host_bar[j])
+            continue;
+        const char *why;
+        if (window_ok(d, d->host_bar[j], w->size, &why))
+            trap_range(d, d->host_bar[j], w->size);
+    }
+}
+
+static void bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode)
+{
+    struct pt_device *d = opaque;
+    if (bar >= VFIO_CONFIG_BARS)
+        return;
+    enum vfio_bar_kind kind = d->vfio.config.bars[bar].kind;
+    if (kind == VFIO_BAR_IO) {
+        /* Port I/O is not remapped: the device keeps decoding where the
+         * firmware put it. */
+        if (decode && addr != d->host_bar[bar]) {
+            d->count.refused++;
+            say(d, "passthrough: guest moved I/O BAR%u to 0x%lx: not followed (device stays at 0x%lx)", bar,
+                addr, d->host_bar[bar]);
+        }
+        return;
+    }
+    if (!is_mem_bar(d, bar))
+        return;
+    struct pt_window *w = &d->win[bar];
+    if (w->mapped)
+        window_unmap(d, bar);
+    w->guest = addr;
+    w->size = size;
+    const char *why = NULL;
+    if (decode && (bar != VFIO_CONFIG_ROM_BAR || w->host)) {
+        if (!window_ok(d, addr, size, &why)) {
+            d->count.refused++;
+            say(d, "passthrough: %s%u at 0x%lx (%lu KiB) not mapped: %s", bar == 6 ? "ROM" : "BAR",
+                bar == 6 ? 0 : bar, addr, size >> 10, why);
+        } else if (window_map(d, bar)) {
+            say(d, "passthrough: BAR%u at 0x%lx: out of memory for the map", bar, addr);
+        }
+    }
+    trap_host_windows(d);
+    if (d->hw.flush)
+        d->hw.flush(d->hw.opaque);
+}
+
+/* ---- MSI and MSI-X on the hardware ---- */
+
+static uint32_t dev_cfg_read(struct pt_device *d, uint16_t off, unsigned size)
+{
+    return d->hw.cfg_read(d->hw.opaque, d->bus, d->dev, d->fn, off, size);
+}
+
+static void dev_cfg_write(struct pt_device *d, uint16_t off, unsigned size, uint32_t v)
+{
+    d->hw.cfg_write(d->hw.opaque, d->bus, d->dev, d->fn, off, size, v);
+}
+
+static int phys_read(void *opaque, uint16_t off, void *buf, size_t len)
+{
+    struct pt_device *d = opaque;
+    if (len != 1 && len != 2 && len != 4)
+        return -1;
+    uint32_t v = dev_cfg_read(d, off, (unsigned)len);
+    memcpy(buf, &v, len);
+    return 0;
+}
+
+static int phys_write(void *opaque, uint16_t off, const void *buf, size_t len)
+{
+    struct pt_device *d = opaque;
+    if (len != 1 && len != 2 && len != 4)
+        return -1;
+    uint32_t v = 0;
+    memcpy(&v, buf, len);
+    dev_cfg_write(d, off, (unsigned)len, v);
+    return 0;
+}
+
+#define MSI_FLAGS_ENABLE 0x0001u
+#define MSI_FLAGS_QSIZE  0x0070u /* multiple message enable */
+#define MSI_FLAGS_64BIT  0x0080u
+#define MSI_FLAGS_MASKBIT 0x0100u
+
+/* The guest's MSI capability, validated by vfio/config.c, onto the device
+ * (PCI 3.0 6.8.1): disabled while address and data change. */
+static void msi_update(void *opaque, const struct vfio_msi_state *msi)
+{
+    struct pt_device *d = opaque;
+    uint16_t pos = d->vfio.config.msi_pos;
+    uint16_t flags = (uint16_t)dev_cfg_read(d, pos + 2, 2);
+    bool is64 = flags & MSI_FLAGS_64BIT;
+    dev_cfg_write(d, pos + 2, 2, flags & ~MSI_FLAGS_ENABLE);
+    if (!msi->enabled)
+        return;
+    dev_cfg_write(d, pos + 4, 4, (uint32_t)msi->addr);
+    if (is64)
+        dev_cfg_write(d, pos + 8, 4, (uint32_t)(msi->addr >> 32));
+    dev_cfg_write(d, pos + (is64 ? 12 : 8), 2, msi->data);
+    if ((flags & MSI_FLAGS_MASKBIT) && msi->maskable)
+        dev_cfg_write(d, pos + (is64 ? 16 : 12), 4, msi->mask);
+    unsigned mme = 0;
+    while ((1u << mme) < msi->vectors && mme < 5)
+        mme++;
+    flags = (uint16_t)((flags & ~MSI_FLAGS_QSIZE) | (mme << 4) | MSI_FLAGS_ENABLE);
+    dev_cfg_write(d, pos + 2, 2, flags);
+}
+
+static uint64_t msix_entry_hpa(const struct pt_device *d, uint32_t index)
+{
+    const struct vfio_msix *m = &d->vfio.msix;
+    return d->host_bar[m->table_bar] + m->table_offset + (uint64_t)index * VFIO_MSIX_ENTRY_SIZE;
+}
+
+/* An entry onto the physical table (PCI 3.0 6.8.2.6-9): masked while its
+ * address and data change, unmasked last. */
+static void msix_write_entry(void *opaque, uint32_t index, uint64_t addr, uint32_t data, bool masked)
+{
+    struct pt_device *d = opaque;
+    uint64_t e = msix_entry_hpa(d, index);
+    uint32_t ctrl = (uint32_t)d->hw.mmio_read(d->hw.opaque, e + 12, 4);
+    d->hw.mmio_write(d->hw.opaque, e + 12, 4, ctrl | VFIO_MSIX_CTRL_MASKBIT);
+    if (masked)
+        return;
+    d->hw.mmio_write(d->hw.opaque, e, 4, (uint32_t)addr);
+    d->hw.mmio_write(d->hw.opaque, e + 4, 4, (uint32_t)(addr >> 32));
+    d->hw.mmio_write(d->hw.opaque, e + 8, 4, data);
+    d->hw.mmio_write(d->hw.opaque, e + 12, 4, ctrl & ~VFIO_MSIX_CTRL_MASKBIT);
+}
+
+static int msix_read_pba(void *opaque, uint64_t off, void *buf, size_t len)
+{
+    struct pt_device *d = opaque;
+    const struct vfio_msix *m = &d->vfio.msix;
+    if (len != 4 && len != 8)
+        return -1;
+    uint64_t v = d->hw.mmio_read(d->hw.opaque, d->host_bar[m->pba_bar] + m->pba_offset + off, (unsigned)len);
+    memcpy(buf, &v, len);
+    return 0;
+}
+
+static void msix_set_control(void *opaque, bool enable, bool function_mask)
+{
+    struct pt_device *d = opaque;
+    uint16_t pos = (uint16_t)(d->vfio.config.msix_pos + PCI_MSIX_FLAGS);
+    uint16_t f = (uint16_t)dev_cfg_read(d, pos, 2);
+    f = (uint16_t)(f & ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
+    f |= (enable ? PCI_MSIX_FLAGS_ENABLE : 0) | (function_mask ? PCI_MSIX_FLAGS_MASKALL : 0);
+    dev_cfg_write(d, pos, 2, f);
+}
+
+static const struct vfio_config_ops config_ops = { phys_read, phys_write, bar_remap, msi_update };
+static const struct vfio_msix_ops msix_ops = { msix_write_entry, msix_read_pba, msix_set_control };
+
+/* ---- start ---- */
+
+uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    if (!d->ecam_base || bus < d->ecam_bus_start || bus > d->ecam_bus_end || dev > 31 || fn > 7)
+        return 0;
+    return d->ecam_base + ((uint64_t)(bus - d->ecam_bus_start) << 20) + ((uint64_t)dev << 15) +
+           ((uint64_t)fn << 12);
+}
+
+static int check_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
+{
+    if (s->cfg_len != 256 && s->cfg_len != MINIHV_PT_CFG_MAX) {
+        say(d, "passthrough: snapshot cfg_len %u (want 256 or 4096): device not passed through", s->cfg_len);
+        return -1;
+    }
+    if (s->dev > 31 || s->fn > 7) {
+        say(d, "passthrough: snapshot device %u function %u out of range", s->dev, s->fn);
+        return -1;
+    }
+    if (s->rom_phys && (s->rom_region_size < 2048 || (s->rom_region_size & (s->rom_region_size - 1)) ||
+                        s->rom_len > s->rom_region_size || !d->hw.phys_ptr(d->hw.opaque, s->rom_phys))) {
+        say(d, "passthrough: snapshot rom_region_size 0x%lx (rom_len %u): not a ROM BAR size; ROM not presented",
+            s->rom_region_size, s->rom_len);
+        return 1;
+    }
+    return 0;
+}
+
+static void add_igd(struct pt_device *d, const struct minihv_passthrough *s)
+{
+    if (s->opregion_phys) {
+        /* ASLS: the guest copy's address; guest writes stay virtual. */
+        if (vfio_config_add_vreg(&d->vfio.config, IGD_ASLS, 4, (uint32_t)s->opregion_phys, 0xffffffffu, NULL, NULL))
+            say(d, "passthrough: IGD ASLS (0xfc) cannot be virtualized: the guest reads the device's");
+        const void *op = s->opregion_len ? d->hw.phys_ptr(d->hw.opaque, s->opregion_phys) : NULL;
+        struct igd_regions r = {
+            { op, s->opregion_len },
+            { s->host_bridge.cfg, s->host_bridge.present ? sizeof(s->host_bridge.cfg) : 0 },
+            { s->lpc_bridge.cfg, s->lpc_bridge.present ? sizeof(s->lpc_bridge.cfg) : 0 },
+        };
+        int idx = op ? igd_add_vfio_regions(&d->vfio, &r) : -1;
+        if (idx < 0)
+            say(d, "passthrough: IGD vfio regions not registered (%d): OpRegion %u bytes, bridges %u/%u", idx,
+                s->opregion_len, s->host_bridge.present, s->lpc_bridge.present);
+        else
+            say(d, "passthrough: IGD regions %d-%d (OpRegion %u bytes at 0x%lx, host and LPC bridge config)", idx,
+                idx + 2, s->opregion_len, s->opregion_phys);
+    }
+    const struct minihv_pt_bridge *b[2] = { &s->host_bridge, &s->lpc_bridge };
+    for (unsigned k = 0; k < 2; k++)
+        if (b[k]->present && b[k]->dev <= 31 && b[k]->fn <= 7)
+            d->bridges[k] = (struct pt_bridge){ true, b[k]->bus, b[k]->dev, b[k]->fn };
+}
+
+int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const struct pt_platform *hw,
+            uint64_t forbid_base, uint64_t forbid_size)
+{
+    memset(d, 0, sizeof(*d));
+    d->hw = *hw;
+    d->forbid_base = forbid_base;
+    d->forbid_size = forbid_size;
+    if (!s->present)
+        return 0;
+    int rom_ok = check_snapshot(d, s);
+    if (rom_ok < 0)
+        return -1;
+    bool rom = s->rom_phys && rom_ok == 0;
+    uint64_t sizes[6];
+    for (unsigned i = 0; i < 6; i++)
+        sizes[i] = s->bars[i].size;
+    if (vfio_device_init_pci(&d->vfio, s->cfg, s->cfg_len, sizes, rom ? s->rom_region_size : 0) < 0) {
+        say(d, "passthrough: config snapshot refused by the vfio model: %s at 0x%x", d->vfio.error.what,
+            d->vfio.error.offset);
+        return -1;
+    }
+    d->bus = s->bus;
+    d->dev = s->dev;
+    d->fn = s->fn;
+    d->vendor = le16(s->cfg + PCI_VENDOR_ID);
+    d->device = le16(s->cfg + PCI_DEVICE_ID);
+    d->flags = s->flags;
+    d->ecam_base = s->ecam_base;
+    d->ecam_bus_start = s->ecam_bus_start;
+    d->ecam_bus_end = s->ecam_bus_end;
+    vfio_config_set_ops(&d->vfio.config, &config_ops, d);
+    if (d->vfio.msix.present)
+        vfio_msix_set_ops(&d->vfio.msix, &msix_ops, d);
+    for (unsigned i = 0; i < 6; i++) {
+        d->host_bar[i] = s->bars[i].addr;
+        bar_ctx[i] = (struct pt_bar_ctx){ d, i };
+        if (is_mem_bar(d, i))
+            vfio_device_set_region_ops(&d->vfio, i, &bar_ops, &bar_ctx[i]);
+    }
+    if (rom) {
+        d->host_bar[VFIO_CONFIG_ROM_BAR] = 0; /* the hardware's ROM BAR is never used */
+        d->win[VFIO_CONFIG_ROM_BAR].host = s->rom_phys;
+        vfio_device_set_region_ops(&d->vfio, VFIO_CONFIG_ROM_BAR, &rom_ops, d);
+    }
+    if (s->flags & MINIHV_PT_IGD)
+        add_igd(d, s);
+    d->present = true;
+
+    /* The windows as the firmware left them: guest address = host address. */
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
+        const struct vfio_bar *b = &d->vfio.config.bars[i];
+        struct pt_window *w = &d->win[i];
+        if (!is_mem_bar(d, i))
+            continue;
+        w->size = b->size;
+        if (i != VFIO_CONFIG_ROM_BAR)
+            w->host = d->host_bar[i];
+        w->guest = b->reported_addr;
+        const char *why = NULL;
+        if (b->reported_decode && (i != VFIO_CONFIG_ROM_BAR || w->host)) {
+            if (!window_ok(d, w->guest, w->size, &why))
+                say(d, "passthrough: BAR%u at 0x%lx not mapped: %s", i, w->guest, why);
+            else if (window_map(d, i))
+                return -1;
+        }
+    }
+    trap_host_windows(d);
+    uint64_t page = ptdev_ecam_page(d, d->bus, d->dev, d->fn);
+    if (page)
+        d->hw.trap(d->hw.opaque, page, PT_PAGE);
+    for (unsigned k = 0; k < 2; k++)
+        if (d->bridges[k].present && (page = ptdev_ecam_page(d, d->bridges[k].bus, d->bridges[k].dev, d->bridges[k].fn)))
+            d->hw.trap(d->hw.opaque, page, PT_PAGE);
+    if (d->hw.flush)
+        d->hw.flush(d->hw.opaque);
+    return 0;
+}
+
+/* ---- guest accesses ---- */
+
+enum target { TARGET_OTHER, TARGET_DEVICE, TARGET_BRIDGE };
+
+static enum target classify(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    if (!d->present)
+        return TARGET_OTHER;
+    if (bus == d->bus && dev == d->dev && fn == d->fn)
+        return TARGET_DEVICE;
+    for (unsigned k = 0; k < 2; k++)
+        if (d->bridges[k].present && bus == d->bridges[k].bus && dev == d->bridges[k].dev &&
+            fn == d->bridges[k].fn)
+            return TARGET_BRIDGE;
+    return TARGET_OTHER;
+}
+
+static bool in_window(const struct pt_window *w, uint64_t gpa)
+{
+    return w->mapped && gpa >= w->guest && gpa - w->guest < w->size;
+}
+
+static uint64_t all_ones(unsigned size)
+{
+    return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+/* A config access to the device or a bridge; off + size inside 4 KiB. */
+static void config_access(struct pt_device *d, enum target t, uint8_t bus, uint8_t dev, uint8_t fn,
+                          uint16_t off, unsigned size, bool write, uint64_t *value)
+{
+    if (t == TARGET_BRIDGE) {
+        if (write)
+            d->count.bridge_writes_dropped++;
+        else
+            *value = d->hw.cfg_read(d->hw.opaque, bus, dev, fn, off, size);
+        return;
+    }
+    uint32_t v = write ? (uint32_t)*value : 0;
+    int rc = off + size > d->vfio.config.size ? VFIO_ERANGE
+             : write ? vfio_region_write(&d->vfio, MINIHV_VFIO_PCI_CONFIG_REGION_INDEX, off, &v, size)
+                     : vfio_region_read(&d->vfio, MINIHV_VFIO_PCI_CONFIG_REGION_INDEX, off, &v, size);
+    if (write)
+        d->count.cfg_writes++;
+    else
+        d->count.cfg_reads++;
+    if (rc < 0) {
+        /* Past the dump (a 256-byte device has no extended space) or a
+         * model error: reads all-ones, the write is dropped. */
+        d->count.refused += write;
+        v = (uint32_t)all_ones(size);
+    }
+    if (!write)
+        *value = v & all_ones(size);
+}
+
+enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    if (port == CONF1_ADDR_PORT && size == 4) {
+        if (in)
+            *value = d->conf1_addr;
+        else
+            d->conf1_addr = *value;
+        return MINIHV_EXIT_IO;
+    }
+    uint32_t a = d->conf1_addr;
+    if (port >= CONF1_DATA_PORT && port < CONF1_DATA_PORT + 4 && (a & CONF1_ENABLE)) {
+        uint8_t bus = (uint8_t)(a >> 16), dev = (a >> 11) & 31, fn = (a >> 8) & 7;
+        enum target t = classify(d, bus, dev, fn);
+        if (t != TARGET_OTHER) {
+            /* Bits 27:24: extended register number (AMD's CF8 extension). */
+            uint16_t off = (uint16_t)(((a >> 16) & 0xf00) | (a & 0xfc) | (port & 3));
+            uint64_t v = *value;
+            if ((port & 3) + size > 4 || (size != 1 && size != 2 && size != 4)) {
+                d->count.refused++;
+                if (in)
+                    *value = (uint32_t)all_ones(size > 4 ? 4 : size);
+                return MINIHV_EXIT_PT_CONFIG;
+            }
+            config_access(d, t, bus, dev, fn, off, size, !in, &v);
+            if (in)
+                *value = (uint32_t)v;
+            return MINIHV_EXIT_PT_CONFIG;
+        }
+    }
+    d->hw.conf1_hw(d->hw.opaque, a, port, size, in, value);
+    return MINIHV_EXIT_IO;
+}
+
+/* The function whose ECAM page holds gpa, if it is ours. */
+static enum target ecam_target(const struct pt_device *d, uint64_t gpa, uint8_t *bus, uint8_t *dev, uint8_t *fn)
+{
+    uint64_t page = page_down(gpa);
+    if (!d->ecam_base || page < d->ecam_base)
+        return TARGET_OTHER;
+    uint64_t rel = page - d->ecam_base;
+    if ((rel >> 20) > (uint64_t)(d->ecam_bus_end - d->ecam_bus_start))
+        return TARGET_OTHER;
+    *bus = (uint8_t)(d->ecam_bus_start + (rel >> 20));
+    *dev = (rel >> 15) & 31;
+    *fn = (rel >> 12) & 7;
+    return classify(d, *bus, *dev, *fn);
+}
+
+static bool in_host_window(const struct pt_device *d, uint64_t gpa)
+{
+    for (unsigned j = 0; j < 6; j++)
+        if (is_mem_bar(d, j) && d->host_bar[j] && gpa >= d->host_bar[j] && gpa - d->host_bar[j] < d->win[j].size)
+            return true;
+    return false;
+}
+
+/* A mapped sub-page BAR whose page holds gpa. */
+static bool in_subpage_bar_page(const struct pt_device *d, uint64_t gpa)
+{
+    for (unsigned i = 0; i < 6; i++) {
+        const struct pt_window *w = &d->win[i];
+        if (w->mapped && w->size < PT_PAGE && page_down(gpa) == page_down(w->guest))
+            return true;
+    }
+    return false;
+}
+
+bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
+{
+    uint8_t bus, dev, fn;
+    if (!d->present)
+        return false;
+    if (ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
+        return true;
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++)
+        if (in_window(&d->win[i], gpa))
+            return true;
+    return in_host_window(d, gpa) || in_subpage_bar_page(d, gpa);
+}
+
+bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
+             enum minihv_exit_kind *kind)
+{
+    if (!d->present)
+        return false;
+    *kind = MINIHV_EXIT_PT_BAR;
+    if (!write)
+        *value = all_ones(size);
+    /* ECAM pages: the device's and the bridges'. */
+    uint8_t bus, dev, fn;
+    enum target t = ecam_target(d, gpa, &bus, &dev, &fn);
+    if (t != TARGET_OTHER) {
+        *kind = MINIHV_EXIT_PT_CONFIG;
+        uint16_t off = gpa & (PT_PAGE - 1);
+        if ((size != 1 && size != 2 && size != 4) || (off & (size - 1))) {
+            d->count.refused++;
+            return true;
+        }
+        config_access(d, t, bus, dev, fn, off, size, write, value);
+        return true;
+    }
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
+        struct pt_window *w = &d->win[i];
+        if (!in_window(w, gpa))
+            continue;
+        uint64_t off = gpa - w->guest;
+        if (i == VFIO_CONFIG_ROM_BAR) {
+            if (write) {
+                d->count.rom_writes_dropped++;
+                return true;
+            }
+        }
+        const struct vfio_msix *m = &d->vfio.msix;
+        bool msix = m->present &&
+                    ((m->table_bar == i && overlaps(off, size, m->table_offset, vfio_msix_table_size(m))) ||
+                     (m->pba_bar == i && overlaps(off, size, m->pba_offset, vfio_msix_pba_size(m))));
+        uint64_t v = write ? *value : 0;
+        int rc = !range_ok(off, size, w->size) ? VFIO_ERANGE
+                 : write ? vfio_region_write(&d->vfio, i, off, &v, size)
+                         : vfio_region_read(&d->vfio, i, off, &v, size);
+        if (msix) {
+            *kind = MINIHV_EXIT_PT_MSIX;
+            if (write)
+                d->count.msix_writes++;
+            else
+                d->count.msix_reads++;
+            d->count.msix_bytes += size;
+        } else {
+            d->count.bar_exits++;
+            d->count.bar_bytes += size;
+        }
+        if (rc < 0)
+            d->count.refused++;
+        else if (!write)
+            *value = v & all_ones(size);
+        return true;
+    }
+    /* A host window the guest has left: the device is not there for it. */
+    if (in_host_window(d, gpa)) {
+        d->count.bar_exits++;
+        return true;
+    }
+    /* The rest of a page trapped for a sub-page BAR: the hardware there. */
+    if (in_subpage_bar_page(d, gpa)) {
+        d->count.bar_exits++;
+        if (write)
+            d->hw.mmio_write(d->hw.opaque, gpa, size, *value);
+        else
+            *value = d->hw.mmio_read(d->hw.opaque, gpa, size);
+        return true;
+    }
+    return false;
+}
+
+int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)
+{
+    if (!d->present)
+        return fmt_snprintf(buf, len, "passthrough none");
+    const struct pt_counters *c = &d->count;
+    return fmt_snprintf(buf, len,
+                        "passthrough %02x:%02x.%x %04x:%04x cfg-reads=%lu cfg-writes=%lu msix-reads=%lu "
+                        "msix-writes=%lu msix-bytes=%lu bar-exits=%lu bar-bytes=%lu rom-writes-dropped=%lu "
+                        "bridge-writes-dropped=%lu refused=%lu remaps=%lu msi-refused=%lu msix-refused=%lu",
+                        d->bus, d->dev, d->fn, d->vendor, d->device, c->cfg_reads, c->cfg_writes, c->msix_reads,
+                        c->msix_writes, c->msix_bytes, c->bar_exits, c->bar_bytes, c->rom_writes_dropped,
+                        c->bridge_writes_dropped, c->refused, c->remaps, d->vfio.config.msi_refused,
+                        d->vfio.msix.refused);
+}

@@ -1,0 +1,127 @@
+/* The passthrough device inside the core: the vfio model (vfio/vfio.h)
+ * built from the loader's snapshot (boot_info.pt), and what the guest's
+ * accesses do to it.
+ *
+ * - Config space: CF8/CFC (PCI 3.0 3.2.2.3.2) and the device's ECAM page
+ *   go to the vfio config region (index 7); the IGD's host and LPC bridges
+ *   read through and drop writes; every other function is the hardware's.
+ * - BARs: what VFIO_DEVICE_GET_REGION_INFO says is mmap-able (the whole
+ *   BAR, or the sparse areas around the MSI-X table) is mapped guest BAR ->
+ *   host BAR in the EPT/NPT, UC: no exits on the data path. The rest (the
+ *   MSI-X table page, BARs under a page) is trapped and goes through
+ *   vfio_region_read/write: the table to the MSI-X model, anything else to
+ *   the host BAR. A BAR the guest moves or stops decoding is unmapped
+ *   where it was and mapped where it goes; the physical BAR never moves,
+ *   and its host window, once the guest has left it, reads all-ones.
+ * - ROM: the loader's copy, mapped read-only where the guest enables the
+ *   (virtual) ROM BAR.
+ *
+ * Pure C over struct pt_platform: the core gives it the EPT and the
+ * hardware (hv/passthrough_hw.c), the host tests a fake. */
+#ifndef MINIHV_HV_PASSTHROUGH_H
+#define MINIHV_HV_PASSTHROUGH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <minihv/boot_info.h>
+#include <minihv/hypercall.h>
+#include <vfio/vfio.h>
+
+#define PT_PAGE 4096ull
+
+struct pt_platform {
+    /* Guest-physical map (attrs: PT_ATTRS from hv/paging.h). map: gpa ->
+     * hpa; trap: not present, so accesses exit; identity: back to what the
+     * core's identity map had there. 0 or < 0. */
+    int (*map)(void *opaque, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs);
+    int (*trap)(void *opaque, uint64_t gpa, uint64_t size);
+    int (*identity)(void *opaque, uint64_t gpa, uint64_t size);
+    /* Every CPU's cached guest translations must go (after map changes). */
+    void (*flush)(void *opaque);
+    /* Physical config space of bus:dev.fn (the core: ECAM or CF8/CFC under
+     * its lock). size 1, 2, 4; off < 4096. */
+    uint32_t (*cfg_read)(void *opaque, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, unsigned size);
+    void (*cfg_write)(void *opaque, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, unsigned size,
+                      uint32_t value);
+    /* A CF8/CFC access for a function that is not ours: done on the
+     * hardware with CONFIG_ADDRESS = addr. */
+    void (*conf1_hw)(void *opaque, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value);
+    /* Host-physical MMIO (the device's BARs): size 1, 2, 4, 8. */
+    uint64_t (*mmio_read)(void *opaque, uint64_t hpa, unsigned size);
+    void (*mmio_write)(void *opaque, uint64_t hpa, unsigned size, uint64_t value);
+    /* Host memory the core owns (the ROM copy), by physical address. */
+    const void *(*phys_ptr)(void *opaque, uint64_t pa);
+    void (*log)(void *opaque, const char *msg);
+    void *opaque;
+};
+
+/* Counted for the summary; each also shows in the exit table by kind. */
+struct pt_counters {
+    uint64_t cfg_reads, cfg_writes;       /* the device's config space */
+    uint64_t msix_reads, msix_writes, msix_bytes; /* its MSI-X table and PBA, trapped */
+    uint64_t bar_exits;                   /* other trapped BAR accesses */
+    uint64_t bar_bytes;
+    uint64_t bridge_writes_dropped;       /* IGD host/LPC bridge config writes */
+    uint64_t rom_writes_dropped;
+    uint64_t refused;                     /* accesses refused (bad size, straddling, I/O BAR moves) */
+    uint64_t remaps;                      /* BAR windows mapped or unmapped */
+};
+
+/* One BAR (0-5) or the ROM (6) as the guest has placed it. */
+struct pt_window {
+    bool mapped;          /* its guest window is in the map now */
+    uint64_t guest;       /* guest address of the window */
+    uint64_t size;
+    uint64_t host;        /* host-physical address (ROM: the core's copy) */
+};
+
+struct pt_bridge {
+    bool present;
+    uint8_t bus, dev, fn;
+};
+
+struct pt_device {
+    bool present;
+    uint8_t bus, dev, fn;
+    uint16_t vendor, device;
+    uint32_t flags;              /* MINIHV_PT_* */
+    uint64_t ecam_base;          /* of bus ecam_bus_start; 0: none */
+    uint8_t ecam_bus_start, ecam_bus_end;
+    struct pt_bridge bridges[2]; /* IGD: host bridge, LPC bridge */
+    uint32_t conf1_addr;         /* the guest's CONFIG_ADDRESS (0xcf8) */
+    uint64_t forbid_base, forbid_size; /* never a guest window: the core's block */
+    struct pt_window win[VFIO_CONFIG_BARS];
+    uint64_t host_bar[VFIO_CONFIG_BARS]; /* where the hardware decodes each BAR */
+    struct pt_counters count;
+    struct pt_platform hw;
+    struct vfio_device vfio;     /* large: the struct lives in .bss */
+};
+
+/* Builds the model from the snapshot and maps the device's windows as the
+ * firmware left them (guest address = host address). On a bad snapshot
+ * returns < 0 and says why through hw->log; nothing is mapped then. */
+int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const struct pt_platform *hw,
+            uint64_t forbid_base, uint64_t forbid_size);
+
+/* The ECAM page of bus:dev.fn, 0 when there is no ECAM or it is outside. */
+uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn);
+
+/* A guest access to 0xcf8-0xcff (byte 0xcf9 excepted: the caller's reset
+ * port). Returns the exit kind to count (MINIHV_EXIT_IO when the access
+ * was not for the device or its bridges). */
+enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigned size, bool in, uint32_t *value);
+
+/* Is gpa one of the pages the model trapped (its ECAM pages, its BAR
+ * windows, the host windows it guards)? No side effects. */
+bool ptdev_claims(const struct pt_device *d, uint64_t gpa);
+
+/* A guest access that exited at gpa (a page the model trapped). Returns
+ * false when gpa is none of the device's: the caller's to handle. *kind
+ * gets the exit kind to count. Reads fill *value. */
+bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
+             enum minihv_exit_kind *kind);
+
+/* `passthrough 00:05.0 1b36:0010 cfg-reads=... ` for the summary. */
+int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len);
+
+#endif

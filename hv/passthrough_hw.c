@@ -1,0 +1,259 @@
+/* The passthrough model (passthrough.c) on the machine: its guest-physical
+ * map is the EPT/NPT, its config access ECAM or CF8/CFC, its MMIO the
+ * core's identity map. One lock serializes the model: the guest's CPUs
+ * may touch the device at once. */
+#include <minihv/format.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/hv.h"
+#include "hv/io.h"
+#include "hv/lock.h"
+#include "hv/passthrough.h"
+#include "hv/passthrough_hw.h"
+#include "hv/vcpu.h"
+
+#define CONF1_FIRST 0xcf8
+#define CONF1_PORTS 8 /* CONFIG_ADDRESS, RST_CNT (0xcf9), CONFIG_DATA */
+
+static struct pt_device pt;
+static struct spinlock pt_lock;   /* the model */
+static struct spinlock conf1_lock; /* the hardware's CONFIG_ADDRESS latch */
+static bool pt_active;
+
+static int hw_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
+{
+    (void)o;
+    return ept_map(gpa, hpa, size, attrs);
+}
+
+static int hw_trap(void *o, uint64_t gpa, uint64_t size)
+{
+    (void)o;
+    return ept_unmap(gpa, size);
+}
+
+static int hw_identity(void *o, uint64_t gpa, uint64_t size)
+{
+    (void)o;
+    return ept_restore_identity(gpa, size);
+}
+
+static void hw_flush(void *o)
+{
+    (void)o;
+    ept_changed();
+}
+
+static volatile void *ecam_ptr(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    uint64_t page = ptdev_ecam_page(&pt, bus, dev, fn);
+    return page ? (volatile void *)(uintptr_t)(page + off) : NULL;
+}
+
+static uint32_t conf1_address(uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    return 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 | (off & 0xfc) |
+           (uint32_t)(off & 0xf00) << 16;
+}
+
+static uint32_t hw_cfg_read(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, unsigned size)
+{
+    (void)o;
+    volatile void *p = ecam_ptr(bus, dev, fn, off);
+    if (p)
+        return size == 1 ? *(volatile uint8_t *)p : size == 2 ? *(volatile uint16_t *)p : *(volatile uint32_t *)p;
+    uint32_t v = 0;
+    spin_lock(&conf1_lock);
+    outl(0xcf8, conf1_address(bus, dev, fn, off));
+    io_hw((uint16_t)(0xcfc + (off & 3)), size, true, &v);
+    spin_unlock(&conf1_lock);
+    return v;
+}
+
+static void hw_cfg_write(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, unsigned size, uint32_t v)
+{
+    (void)o;
+    volatile void *p = ecam_ptr(bus, dev, fn, off);
+    if (p) {
+        if (size == 1)
+            *(volatile uint8_t *)p = (uint8_t)v;
+        else if (size == 2)
+            *(volatile uint16_t *)p = (uint16_t)v;
+        else
+            *(volatile uint32_t *)p = v;
+        return;
+    }
+    spin_lock(&conf1_lock);
+    outl(0xcf8, conf1_address(bus, dev, fn, off));
+    io_hw((uint16_t)(0xcfc + (off & 3)), size, false, &v);
+    spin_unlock(&conf1_lock);
+}
+
+static void hw_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    (void)o;
+    spin_lock(&conf1_lock);
+    if (port >= 0xcfc)
+        outl(0xcf8, addr);
+    io_hw(port, size, in, value);
+    spin_unlock(&conf1_lock);
+}
+
+static uint64_t hw_mmio_read(void *o, uint64_t hpa, unsigned size)
+{
+    (void)o;
+    volatile void *p = (volatile void *)(uintptr_t)hpa;
+    switch (size) {
+    case 1: return *(volatile uint8_t *)p;
+    case 2: return *(volatile uint16_t *)p;
+    case 4: return *(volatile uint32_t *)p;
+    default: return *(volatile uint64_t *)p;
+    }
+}
+
+static void hw_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
+{
+    (void)o;
+    volatile void *p = (volatile void *)(uintptr_t)hpa;
+    switch (size) {
+    case 1: *(volatile uint8_t *)p = (uint8_t)v; break;
+    case 2: *(volatile uint16_t *)p = (uint16_t)v; break;
+    case 4: *(volatile uint32_t *)p = (uint32_t)v; break;
+    default: *(volatile uint64_t *)p = v; break;
+    }
+}
+
+static const void *hw_phys_ptr(void *o, uint64_t pa)
+{
+    (void)o;
+    return pa && hv_boot && pa < hv_boot->phys_top ? (const void *)(uintptr_t)pa : NULL;
+}
+
+static void hw_log(void *o, const char *msg)
+{
+    (void)o;
+    hv_log("%s", msg);
+}
+
+static const struct pt_platform platform = {
+    hw_map, hw_trap, hw_identity, hw_flush, hw_cfg_read, hw_cfg_write, hw_conf1,
+    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL,
+};
+
+/* 0xcf8-0xcff. A byte at 0xcf9 is RST_CNT, the reset the summary is
+ * printed for; the rest is configuration mechanism #1. */
+static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    if (port == 0xcf9 && size == 1)
+        return vcpu_reset_port_io(v, port, size, in, value);
+    if (!pt_active) {
+        io_hw(port, size, in, value);
+        return true;
+    }
+    spin_lock(&pt_lock);
+    enum minihv_exit_kind kind = ptdev_conf1_io(&pt, port, size, in, value);
+    spin_unlock(&pt_lock);
+    if (kind != MINIHV_EXIT_IO)
+        vcpu_recount(v, MINIHV_EXIT_IO, kind);
+    return true;
+}
+
+void passthrough_register_ports(const struct minihv_boot_info *bi)
+{
+    if (bi->pt.present && io_register(CONF1_FIRST, CONF1_PORTS, conf1_io, "PCI conf1"))
+        hv_log("passthrough: cannot intercept CF8/CFC (port table full): config space via ECAM only");
+}
+
+int passthrough_init(const struct minihv_boot_info *bi)
+{
+    const struct minihv_passthrough *s = &bi->pt;
+    if (!s->present) {
+        hv_log("passthrough: none configured");
+        return 0;
+    }
+    if (ptdev_init(&pt, s, &platform, bi->hv_phys_base, bi->hv_phys_size)) {
+        hv_log("passthrough: %02x:%02x.%x not passed through (see above); the guest sees it as it is", s->bus,
+               s->dev, s->fn);
+        return 0;
+    }
+    pt_active = true;
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
+        const struct pt_window *w = &pt.win[i];
+        if (!w->size)
+            continue;
+        hv_log("passthrough: %s%u guest 0x%lx -> %s 0x%lx, %lu KiB, %s", i == 6 ? "ROM" : "BAR", i == 6 ? 0 : i,
+               w->guest, i == 6 ? "copy" : "host", w->host, w->size >> 10,
+               w->mapped ? "mapped" : "not decoding");
+    }
+    const struct vfio_msix *m = &pt.vfio.msix;
+    if (m->present)
+        hv_log("passthrough: MSI-X %u entries, table BAR%u+0x%x and PBA BAR%u+0x%x trapped page(s)", m->entries,
+               m->table_bar, m->table_offset, m->pba_bar, m->pba_offset);
+    hv_log("passthrough: %02x:%02x.%x %04x:%04x ready: config via CF8/CFC%s, %u vfio regions", pt.bus, pt.dev, pt.fn,
+           pt.vendor, pt.device, pt.ecam_base ? " and ECAM" : "", pt.vfio.num_regions);
+    return 0;
+}
+
+/* ---- trapped pages ---- */
+
+struct mmio_ctx {
+    struct vcpu *v;
+    enum minihv_exit_kind kind;
+    bool claimed;
+};
+
+static bool pt_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    struct mmio_ctx *c = ctx;
+    spin_lock(&pt_lock);
+    c->claimed = ptdev_mmio(&pt, gpa, size, false, value, &c->kind);
+    spin_unlock(&pt_lock);
+    return c->claimed;
+}
+
+static bool pt_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    struct mmio_ctx *c = ctx;
+    spin_lock(&pt_lock);
+    c->claimed = ptdev_mmio(&pt, gpa, size, true, &value, &c->kind);
+    spin_unlock(&pt_lock);
+    return c->claimed;
+}
+
+bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
+{
+    if (!pt_active)
+        return false;
+    spin_lock(&pt_lock);
+    bool ours = ptdev_claims(&pt, gpa);
+    spin_unlock(&pt_lock);
+    if (!ours)
+        return false;
+    if (access & NPF_FETCH) {
+        vcpu_count(v, MINIHV_EXIT_PT_BAR);
+        vcpu_fatal(v, "guest executes from the passthrough device's window");
+    }
+    struct mmio_ctx c = { v, MINIHV_EXIT_PT_BAR, false };
+    struct decode_mmio_ops ops = { pt_read, pt_write, &c };
+    struct decoded_insn insn;
+    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
+    vcpu_count(v, c.kind);
+    if (st != DECODE_OK) {
+        char why[160];
+        int n = fmt_snprintf(why, sizeof(why), "access to the passthrough device at 0x%lx not emulated: ", gpa);
+        decode_format_error(st, &insn, why + n, sizeof(why) - (size_t)n);
+        vcpu_fatal(v, why);
+    }
+    return true;
+}
+
+int passthrough_summary(char *buf, unsigned len)
+{
+    spin_lock(&pt_lock);
+    int n = ptdev_format_summary(&pt, buf, len);
+    spin_unlock(&pt_lock);
+    return n;
+}
