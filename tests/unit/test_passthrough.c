@@ -1,0 +1,415 @@
+/* The passthrough model (hv/passthrough.c) over a fake machine: what it
+ * maps and traps in the guest-physical map, what reaches the device's
+ * config space and MSI-X table, what the guest reads back. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include <minihv/x86.h>
+#include "hv/passthrough.h"
+#include "hv/paging.h"
+#include "test_vfio_util.h"
+
+#define BAR0     0xfebf0000ull
+#define BAR0_SZ  0x4000ull
+#define ECAM     0xb0000000ull
+#define HV_BASE  0x40000000ull
+#define HV_SIZE  0x04000000ull
+#define ROM_PA   0x41000000ull /* inside the core's block, as the loader puts it */
+#define ROM_SZ   0x8000ull
+
+/* ---- the fake machine ---- */
+
+enum op { OP_MAP, OP_TRAP, OP_IDENTITY };
+struct map_call {
+    enum op op;
+    uint64_t gpa, hpa, size;
+    uint32_t attrs;
+};
+
+struct fake {
+    struct map_call calls[64];
+    unsigned ncalls;
+    unsigned flushes;
+    uint8_t dev_cfg[4096];      /* the device's physical config space */
+    uint8_t bridge_cfg[256];    /* 00:00.0 */
+    uint32_t bridge_writes;
+    uint8_t bar0[BAR0_SZ];      /* the device's BAR0 registers */
+    uint8_t rom[ROM_SZ];
+    unsigned conf1_hw;          /* accesses for other functions */
+    uint32_t conf1_hw_addr;
+    char log[8][200];
+    unsigned nlog;
+};
+static struct fake fk;
+static struct pt_device dev; /* big: static, as in the core */
+
+static int f_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
+{
+    (void)o;
+    fk.calls[fk.ncalls++ % 64] = (struct map_call){ OP_MAP, gpa, hpa, size, attrs };
+    return 0;
+}
+static int f_trap(void *o, uint64_t gpa, uint64_t size)
+{
+    (void)o;
+    fk.calls[fk.ncalls++ % 64] = (struct map_call){ OP_TRAP, gpa, 0, size, 0 };
+    return 0;
+}
+static int f_identity(void *o, uint64_t gpa, uint64_t size)
+{
+    (void)o;
+    fk.calls[fk.ncalls++ % 64] = (struct map_call){ OP_IDENTITY, gpa, gpa, size, 0 };
+    return 0;
+}
+static void f_flush(void *o)
+{
+    (void)o;
+    fk.flushes++;
+}
+static uint8_t *cfg_of(uint8_t bus, uint8_t d, uint8_t fn)
+{
+    if (bus == 0 && d == 5 && fn == 0)
+        return fk.dev_cfg;
+    if (bus == 0 && d == 0 && fn == 0)
+        return fk.bridge_cfg;
+    return NULL;
+}
+static uint32_t f_cfg_read(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size)
+{
+    (void)o;
+    uint8_t *c = cfg_of(bus, d, fn);
+    uint32_t v = 0;
+    assert_non_null(c);
+    memcpy(&v, c + off, size);
+    return v;
+}
+static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size, uint32_t v)
+{
+    (void)o;
+    uint8_t *c = cfg_of(bus, d, fn);
+    assert_ptr_equal(c, fk.dev_cfg); /* never the bridge */
+    memcpy(c + off, &v, size);
+}
+static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    (void)o;
+    (void)port;
+    (void)size;
+    fk.conf1_hw++;
+    fk.conf1_hw_addr = addr;
+    if (in)
+        *value = 0x12345678;
+}
+static uint64_t f_mmio_read(void *o, uint64_t hpa, unsigned size)
+{
+    (void)o;
+    uint64_t v = 0;
+    assert_true(hpa >= BAR0 && hpa + size <= BAR0 + BAR0_SZ);
+    memcpy(&v, fk.bar0 + (hpa - BAR0), size);
+    return v;
+}
+static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
+{
+    (void)o;
+    assert_true(hpa >= BAR0 && hpa + size <= BAR0 + BAR0_SZ);
+    memcpy(fk.bar0 + (hpa - BAR0), &v, size);
+}
+static const void *f_phys_ptr(void *o, uint64_t pa)
+{
+    (void)o;
+    return pa == ROM_PA ? fk.rom : NULL;
+}
+static void f_log(void *o, const char *msg)
+{
+    (void)o;
+    snprintf(fk.log[fk.nlog++ % 8], sizeof(fk.log[0]), "%s", msg);
+}
+
+static const struct pt_platform fake_platform = {
+    f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL,
+};
+
+/* NVMe at 00:05.0 as QEMU has it: BAR0 16 KiB, MSI-X 65 entries, table
+ * at 0x2000, PBA at 0x3000. */
+static void snapshot(struct minihv_passthrough *s, bool rom, bool igd)
+{
+    memset(s, 0, sizeof(*s));
+    memset(&fk, 0, sizeof(fk));
+    s->present = 1;
+    s->dev = 5;
+    s->cfg_len = 4096;
+    cfg_nvme(s->cfg, sizeof(s->cfg), 65);
+    memcpy(fk.dev_cfg, s->cfg, sizeof(fk.dev_cfg));
+    s->bars[0] = (struct minihv_pt_bar){ BAR0, BAR0_SZ, 0, 1, 0, { 0 } };
+    s->ecam_base = ECAM;
+    s->ecam_bus_end = 255;
+    if (rom) {
+        s->rom_phys = ROM_PA;
+        s->rom_region_size = ROM_SZ;
+        s->rom_len = 0x6000;
+        s->rom_source = MINIHV_PT_ROM_PCIIO;
+        fk.rom[0] = 0x55;
+        fk.rom[1] = 0xaa;
+    }
+    if (igd) {
+        s->flags = MINIHV_PT_IGD | MINIHV_PT_IGD_FORCED;
+        s->host_bridge.present = 1;
+        fk.bridge_cfg[0] = 0x86;
+        fk.bridge_cfg[1] = 0x80;
+        fk.bridge_cfg[0x50] = 0x42;
+        memcpy(s->host_bridge.cfg, fk.bridge_cfg, 256);
+    }
+}
+
+static int find_call(enum op op, uint64_t gpa, uint64_t size)
+{
+    for (unsigned i = 0; i < fk.ncalls && i < 64; i++)
+        if (fk.calls[i].op == op && fk.calls[i].gpa == gpa && fk.calls[i].size == size)
+            return (int)i;
+    return -1;
+}
+
+static uint32_t conf1_read(uint8_t d, uint16_t off, unsigned size)
+{
+    uint32_t a = 0x80000000u | (uint32_t)d << 11 | (off & 0xfc), v = 0;
+    assert_int_equal(ptdev_conf1_io(&dev, 0xcf8, 4, false, &a), MINIHV_EXIT_IO);
+    ptdev_conf1_io(&dev, (uint16_t)(0xcfc + (off & 3)), size, true, &v);
+    return v;
+}
+
+static enum minihv_exit_kind conf1_write(uint8_t d, uint16_t off, unsigned size, uint32_t v)
+{
+    uint32_t a = 0x80000000u | (uint32_t)d << 11 | (off & 0xfc);
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    return ptdev_conf1_io(&dev, (uint16_t)(0xcfc + (off & 3)), size, false, &v);
+}
+
+static bool mmio(uint64_t gpa, unsigned size, bool write, uint64_t *v, enum minihv_exit_kind *kind)
+{
+    return ptdev_mmio(&dev, gpa, size, write, v, kind);
+}
+
+/* ---- tests ---- */
+
+static void test_init_maps_sparse_areas_and_traps_table(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    /* The region info's sparse areas: [0, 0x2000) and [0x3000, 0x4000),
+     * UC read-write; the whole BAR trapped first (the table page). */
+    int trap = find_call(OP_TRAP, BAR0, BAR0_SZ);
+    int lo = find_call(OP_MAP, BAR0, 0x2000), hi = find_call(OP_MAP, BAR0 + 0x3000, 0x1000);
+    assert_true(trap >= 0 && lo > trap && hi > trap);
+    assert_int_equal(fk.calls[lo].hpa, BAR0);
+    assert_int_equal(fk.calls[hi].hpa, BAR0 + 0x3000);
+    assert_int_equal(fk.calls[lo].attrs, PT_ATTRS(PT_READ | PT_WRITE, MEMTYPE_UC));
+    assert_int_equal(find_call(OP_MAP, BAR0 + 0x2000, 0x1000), -1);
+    /* The device's ECAM page is trapped. */
+    assert_true(find_call(OP_TRAP, ECAM + (5 << 15), 4096) >= 0);
+    assert_true(fk.flushes >= 1);
+    assert_true(ptdev_claims(&dev, BAR0 + 0x2010));
+    assert_false(ptdev_claims(&dev, BAR0 + BAR0_SZ));
+}
+
+static void test_config_reads_and_other_functions(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_int_equal(conf1_read(5, 0, 4), 0x00101b36);
+    assert_int_equal(conf1_read(5, 2, 2), 0x0010);
+    assert_int_equal(dev.count.cfg_reads, 2);
+    /* Another function: the hardware, with the guest's CONFIG_ADDRESS. */
+    assert_int_equal(conf1_read(7, 0, 4), 0x12345678);
+    assert_int_equal(fk.conf1_hw, 1);
+    assert_int_equal(fk.conf1_hw_addr, 0x80000000u | 7 << 11);
+    /* The same register through the ECAM page. */
+    uint64_t v = 0;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + (5 << 15) + 0, 4, false, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(v, 0x00101b36);
+    /* A dword straddling CONFIG_DATA's end is refused, reads all-ones. */
+    uint32_t a = 0x80000000u | 5 << 11, r = 0;
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    assert_int_equal(ptdev_conf1_io(&dev, 0xcfe, 4, true, &r), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(r, 0xffffffffu);
+    assert_int_equal(dev.count.refused, 1);
+}
+
+static void test_msix_table_goes_to_the_device_validated(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    enum minihv_exit_kind k;
+    /* Enable MSI-X (message control, capability + 2). */
+    uint8_t pos = dev.vfio.config.msix_pos;
+    assert_int_equal(conf1_write(5, pos + 2, 2, 0x8000 | 64), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(*(uint16_t *)(fk.dev_cfg + pos + 2) & 0x8000, 0x8000);
+    uint64_t e1 = BAR0 + 0x2000 + 16;
+    uint64_t v = 0xfee01000;
+    assert_true(mmio(e1, 4, true, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_MSIX);
+    v = 0;
+    assert_true(mmio(e1 + 4, 4, true, &v, &k));
+    v = 0x4041;
+    assert_true(mmio(e1 + 8, 4, true, &v, &k));
+    v = 0; /* unmask */
+    assert_true(mmio(e1 + 12, 4, true, &v, &k));
+    uint32_t phys[4];
+    memcpy(phys, fk.bar0 + 0x2010, 16);
+    assert_int_equal(phys[0], 0xfee01000);
+    assert_int_equal(phys[2], 0x4041);
+    assert_int_equal(phys[3] & 1, 0);
+    /* The guest reads back its own entry. */
+    assert_true(mmio(e1 + 8, 4, false, &v, &k));
+    assert_int_equal(v, 0x4041);
+    /* An address outside the MSI window never reaches the table. */
+    uint64_t e2 = BAR0 + 0x2000 + 32;
+    v = 0x40000000; /* the core's block */
+    mmio(e2, 4, true, &v, &k);
+    v = 0x55;
+    mmio(e2 + 8, 4, true, &v, &k);
+    v = 0;
+    mmio(e2 + 12, 4, true, &v, &k);
+    memcpy(phys, fk.bar0 + 0x2020, 16);
+    assert_int_equal(phys[0], 0);
+    assert_int_equal(dev.vfio.msix.refused, 1);
+    assert_int_equal(dev.count.msix_writes, 7);
+    assert_int_equal(dev.count.msix_reads, 1);
+    assert_int_equal(dev.count.msix_bytes, 32);
+    assert_int_equal(dev.count.bar_exits, 0);
+}
+
+static void test_bar_move_follows_and_guards_host_window(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.ncalls = 0;
+    /* Sizing with decode off (as Linux and OVMF do): nothing is mapped. */
+    assert_int_equal(conf1_write(5, 0x04, 2, 0x0004), MINIHV_EXIT_PT_CONFIG); /* memory off */
+    assert_true(find_call(OP_TRAP, BAR0, BAR0_SZ) >= 0); /* host window guarded */
+    conf1_write(5, 0x10, 4, 0xffffffff);
+    assert_int_equal(conf1_read(5, 0x10, 4), (uint32_t)(~(BAR0_SZ - 1) | 4));
+    unsigned maps = 0;
+    for (unsigned i = 0; i < fk.ncalls; i++)
+        maps += fk.calls[i].op == OP_MAP;
+    assert_int_equal(maps, 0);
+    /* Placed at 0xd0000000 and decoding: mapped there to the host BAR. */
+    conf1_write(5, 0x10, 4, 0xd0000004);
+    conf1_write(5, 0x04, 2, 0x0006);
+    int m = find_call(OP_MAP, 0xd0000000, 0x2000);
+    assert_true(m >= 0);
+    assert_int_equal(fk.calls[m].hpa, BAR0);
+    /* The physical BAR never moved. */
+    assert_int_equal(*(uint32_t *)(fk.dev_cfg + 0x10), (uint32_t)BAR0 | 4);
+    /* The old place: all-ones, counted; the new one reaches the table model. */
+    uint64_t v = 0;
+    enum minihv_exit_kind k;
+    assert_true(mmio(BAR0 + 0x10, 4, false, &v, &k));
+    assert_int_equal(v, 0xffffffffu);
+    assert_int_equal(k, MINIHV_EXIT_PT_BAR);
+    assert_int_equal(dev.count.bar_exits, 1);
+    assert_true(mmio(0xd0002000, 4, false, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_MSIX);
+    /* Moving away from 0xd0000000 gives it back to the identity map. */
+    fk.ncalls = 0;
+    conf1_write(5, 0x10, 4, 0xe0000004);
+    assert_true(find_call(OP_IDENTITY, 0xd0000000, BAR0_SZ) >= 0);
+    assert_true(find_call(OP_MAP, 0xe0000000, 0x2000) >= 0);
+    /* A BAR over the core's block is refused and said so. */
+    conf1_write(5, 0x10, 4, (uint32_t)HV_BASE | 4);
+    assert_int_equal(find_call(OP_MAP, HV_BASE, 0x2000), -1);
+    assert_true(dev.count.refused >= 1);
+    assert_non_null(strstr(fk.log[(fk.nlog - 1) % 8], "hypervisor"));
+}
+
+static void test_rom_mapped_read_only_and_writes_dropped(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, true, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    /* ROM BAR reads as a 32 KiB BAR, disabled. */
+    conf1_write(5, 0x30, 4, 0xfffff800);
+    assert_int_equal(conf1_read(5, 0x30, 4), (uint32_t)~(ROM_SZ - 1));
+    conf1_write(5, 0x30, 4, 0xfe000001);
+    int m = find_call(OP_MAP, 0xfe000000, ROM_SZ);
+    assert_true(m >= 0);
+    assert_int_equal(fk.calls[m].hpa, ROM_PA);
+    assert_int_equal(fk.calls[m].attrs, PT_ATTRS(PT_READ, MEMTYPE_WB));
+    /* The device's own ROM BAR is untouched. */
+    assert_int_equal(*(uint32_t *)(fk.dev_cfg + 0x30), 0);
+    uint64_t v = 0xdead;
+    enum minihv_exit_kind k;
+    assert_true(mmio(0xfe000000, 2, true, &v, &k));
+    assert_int_equal(dev.count.rom_writes_dropped, 1);
+    assert_true(mmio(0xfe000000, 2, false, &v, &k));
+    assert_int_equal(v, 0xaa55);
+}
+
+static void test_igd_bridge_read_only_and_asls(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, true);
+    s.opregion_phys = 0; /* no OpRegion: bridges only */
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
+    assert_int_equal(conf1_read(0, 0x50, 1), 0x42);
+    assert_int_equal(conf1_write(0, 0x50, 1, 0x99), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_cfg[0x50], 0x42);
+    uint64_t v = 0x77;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x50, 1, true, &v, &k));
+    assert_int_equal(fk.bridge_cfg[0x50], 0x42);
+    assert_int_equal(dev.count.bridge_writes_dropped, 2);
+    char line[400];
+    ptdev_format_summary(&dev, line, sizeof(line));
+    assert_non_null(strstr(line, "passthrough 00:05.0 1b36:0010 "));
+    assert_non_null(strstr(line, "bridge-writes-dropped=2"));
+}
+
+static void test_bad_snapshot_refused_with_reason(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    s.cfg_len = 100;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), -1);
+    assert_non_null(strstr(fk.log[0], "cfg_len 100"));
+    assert_int_equal(fk.ncalls, 0);
+    assert_false(ptdev_claims(&dev, BAR0));
+    /* A ROM whose size is no power of two: the device goes on, no ROM. */
+    snapshot(&s, true, false);
+    s.rom_region_size = 0x7000;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_non_null(strstr(fk.log[0], "rom_region_size"));
+    conf1_write(5, 0x30, 4, 0xfffff800);
+    assert_int_equal(conf1_read(5, 0x30, 4), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_init_maps_sparse_areas_and_traps_table),
+        cmocka_unit_test(test_config_reads_and_other_functions),
+        cmocka_unit_test(test_msix_table_goes_to_the_device_validated),
+        cmocka_unit_test(test_bar_move_follows_and_guards_host_window),
+        cmocka_unit_test(test_rom_mapped_read_only_and_writes_dropped),
+        cmocka_unit_test(test_igd_bridge_read_only_and_asls),
+        cmocka_unit_test(test_bad_snapshot_refused_with_reason),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
