@@ -24,3 +24,4 @@ $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_p
 $(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))
 $(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))
+$(eval $(call fuzz_target,fuzz_passthrough,tests/fuzz/fuzz_passthrough.c hv/passthrough.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c))

@@ -171,7 +171,9 @@ static int window_map(struct pt_device *d, unsigned i)
 {
     struct pt_window *w = &d->win[i];
     int rc;
-    if (i == VFIO_CONFIG_ROM_BAR) {
+    if (i == VFIO_CONFIG_ROM_BAR && w->size < PT_PAGE) {
+        rc = trap_range(d, w->guest, w->size); /* a 2 KiB ROM: reads emulated */
+    } else if (i == VFIO_CONFIG_ROM_BAR) {
         /* The copy is padded to the region size: map all of it, read-only
          * (writes exit and are dropped). */
         rc = d->hw.map(d->hw.opaque, w->guest, w->host, w->size, PT_ATTRS(PT_READ, MEMTYPE_WB));
@@ -630,10 +632,10 @@ static bool in_host_window(const struct pt_device *d, uint64_t gpa)
     return false;
 }
 
-/* A mapped sub-page BAR whose page holds gpa. */
+/* A mapped sub-page BAR (or 2 KiB ROM) whose page holds gpa. */
 static bool in_subpage_bar_page(const struct pt_device *d, uint64_t gpa)
 {
-    for (unsigned i = 0; i < 6; i++) {
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
         const struct pt_window *w = &d->win[i];
         if (w->mapped && w->size < PT_PAGE && page_down(gpa) == page_down(w->guest))
             return true;

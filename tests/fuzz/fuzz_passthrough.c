@@ -1,0 +1,222 @@
+/* libFuzzer target over the passthrough model (hv/passthrough.c) as a
+ * hostile guest drives it: a snapshot (NVMe-like, with BAR sizes, ROM and
+ * IGD bits from the input), then a stream of CF8/CFC accesses and trapped
+ * MMIO accesses anywhere near the device's windows and ECAM pages. The
+ * fake machine aborts on what must never happen: a guest mapping over the
+ * core's block, a host access outside the device's BAR, an unmasked
+ * MSI-X entry with an address outside the MSI window, a config write to
+ * a bridge.
+ *
+ * Input: [flags][bar0 size code][rom size code][cfg 256][ops: kind, port/addr, size, value] */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/passthrough.h"
+
+#define BAR0    0xfebf0000ull
+#define ECAM    0xb0000000ull
+#define HV_BASE 0x40000000ull
+#define HV_SIZE 0x04000000ull
+#define ROM_PA  0x41000000ull
+#define MAX_BAR 0x100000ull
+
+struct stream {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint64_t take(struct stream *s, size_t bytes)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < bytes && s->n; i++, s->n--)
+        v |= (uint64_t)*s->p++ << (8 * i);
+    return v;
+}
+
+static uint64_t bar0_size;
+static uint8_t bar0[MAX_BAR];
+static uint8_t rom[0x10000];
+static uint8_t dev_cfg[4096], bridge_cfg[4096];
+static struct pt_device dev;
+
+static bool over_hv(uint64_t gpa, uint64_t size)
+{
+    return gpa < HV_BASE + HV_SIZE && HV_BASE < gpa + size;
+}
+
+static int f_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
+{
+    (void)o;
+    (void)attrs;
+    if (over_hv(gpa, size) || !size || (gpa | size) & 0xfff)
+        abort();
+    /* Only the device's BAR or the ROM copy are ever mapped. */
+    if (!(hpa >= BAR0 && hpa + size <= BAR0 + bar0_size) && hpa != ROM_PA)
+        abort();
+    return 0;
+}
+
+static int f_trap(void *o, uint64_t gpa, uint64_t size)
+{
+    (void)o;
+    if (over_hv(gpa, size) || !size || (gpa | size) & 0xfff)
+        abort();
+    return 0;
+}
+
+static int f_identity(void *o, uint64_t gpa, uint64_t size)
+{
+    return f_trap(o, gpa, size);
+}
+
+static void f_flush(void *o)
+{
+    (void)o;
+}
+
+static uint32_t f_cfg_read(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size)
+{
+    (void)o;
+    uint32_t v = 0;
+    uint8_t *c = (bus == 0 && d == 5 && fn == 0) ? dev_cfg : bridge_cfg;
+    if (off + size > 4096u || (size != 1 && size != 2 && size != 4))
+        abort();
+    memcpy(&v, c + off, size);
+    return v;
+}
+
+static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size, uint32_t v)
+{
+    (void)o;
+    if (!(bus == 0 && d == 5 && fn == 0) || off + size > 4096 || (size != 1 && size != 2 && size != 4))
+        abort(); /* bridges are never written */
+    memcpy(dev_cfg + off, &v, size);
+}
+
+static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    (void)o;
+    (void)addr;
+    (void)port;
+    (void)size;
+    if (in)
+        *value = 0xffffffff;
+}
+
+static void check_host(uint64_t hpa, unsigned size)
+{
+    if (hpa < BAR0 || hpa + size > BAR0 + bar0_size || (size != 1 && size != 2 && size != 4 && size != 8))
+        abort();
+}
+
+static uint64_t f_mmio_read(void *o, uint64_t hpa, unsigned size)
+{
+    (void)o;
+    uint64_t v = 0;
+    check_host(hpa, size);
+    memcpy(&v, bar0 + (hpa - BAR0), size);
+    return v;
+}
+
+/* The MSI-X table at BAR0 + 0x2000: an entry may only be unmasked with an
+ * address inside 0xfee00000-0xfeefffff. */
+static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
+{
+    (void)o;
+    check_host(hpa, size);
+    memcpy(bar0 + (hpa - BAR0), &v, size);
+    const struct vfio_msix *m = &dev.vfio.msix;
+    uint64_t t = BAR0 + m->table_offset;
+    if (m->present && hpa >= t && hpa < t + (uint64_t)m->entries * 16 && ((hpa - t) & 15) == 12 && !(v & 1)) {
+        uint32_t lo, hi;
+        memcpy(&lo, bar0 + (hpa - 12 - BAR0), 4);
+        memcpy(&hi, bar0 + (hpa - 8 - BAR0), 4);
+        if (hi || (lo & 0xfff00000u) != 0xfee00000u)
+            abort();
+    }
+}
+
+static const void *f_phys_ptr(void *o, uint64_t pa)
+{
+    (void)o;
+    return pa == ROM_PA ? rom : NULL;
+}
+
+static void f_log(void *o, const char *msg)
+{
+    (void)o;
+    (void)msg;
+}
+
+static const struct pt_platform platform = {
+    f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct stream s = { data, size };
+    static struct minihv_passthrough snap;
+    memset(&snap, 0, sizeof(snap));
+    uint8_t flags = (uint8_t)take(&s, 1);
+    bar0_size = 0x1000ull << (take(&s, 1) % 9); /* 4 KiB .. 1 MiB */
+    unsigned rom_code = (unsigned)take(&s, 1);
+    snap.present = 1;
+    snap.dev = 5;
+    snap.cfg_len = 256;
+    for (unsigned i = 0; i < 256; i++)
+        snap.cfg[i] = (uint8_t)take(&s, 1);
+    /* Keep a device the model accepts often: type 0 header, 64-bit BAR0. */
+    if (flags & 1) {
+        snap.cfg[0x0e] = 0;
+        snap.cfg[0x10] = 0x04;
+        memcpy(snap.cfg + 0x11, (const uint8_t[]){ 0x00, 0xbf, 0xfe }, 3);
+    }
+    snap.bars[0] = (struct minihv_pt_bar){ BAR0, bar0_size, 0, 1, 0, { 0 } };
+    snap.ecam_base = (flags & 2) ? ECAM : 0;
+    snap.ecam_bus_end = 255;
+    if (flags & 4) {
+        snap.rom_phys = ROM_PA;
+        snap.rom_region_size = 0x800ull << (rom_code % 6);
+        snap.rom_len = (uint32_t)snap.rom_region_size / 2;
+    }
+    if (flags & 8) {
+        snap.flags = MINIHV_PT_IGD;
+        snap.host_bridge.present = 1;
+        snap.lpc_bridge = (struct minihv_pt_bridge){ 1, 0, 31, 0, 0, { 0 } };
+    }
+    memset(dev_cfg, 0, sizeof(dev_cfg));
+    memcpy(dev_cfg, snap.cfg, 256);
+    memset(bar0, 0, sizeof(bar0));
+    if (ptdev_init(&dev, &snap, &platform, HV_BASE, HV_SIZE))
+        return 0;
+    while (s.n) {
+        uint8_t kind = (uint8_t)take(&s, 1);
+        unsigned sz = 1u << (take(&s, 1) % 4);
+        uint64_t value = take(&s, 8);
+        uint32_t v32 = (uint32_t)value;
+        enum minihv_exit_kind k;
+        switch (kind % 4) {
+        case 0: { /* CONFIG_ADDRESS: mostly the device or a bridge */
+            uint32_t a = (uint32_t)take(&s, 2);
+            uint32_t bdf = (kind & 0x10) ? (5u << 11) : (kind & 0x20) ? (31u << 11) : ((a & 0xff) << 8);
+            uint32_t addr = 0x80000000u | bdf | (a & 0x0f0000fc);
+            ptdev_conf1_io(&dev, 0xcf8, 4, false, &addr);
+            break;
+        }
+        case 1: /* CONFIG_DATA */
+            ptdev_conf1_io(&dev, (uint16_t)(0xcfc + (take(&s, 1) & 3)), sz > 4 ? 4 : sz, kind & 0x80, &v32);
+            break;
+        default: { /* MMIO near the windows, the ECAM pages, old and new BAR places */
+            static const uint64_t bases[] = { BAR0, 0xd0000000ull, 0xfe000000ull, ECAM + (5 << 15), ECAM,
+                                              ECAM + (31 << 15), HV_BASE - 0x1000 };
+            uint64_t gpa = bases[take(&s, 1) % 7] + (take(&s, 3) % (2 * MAX_BAR));
+            if (ptdev_claims(&dev, gpa))
+                ptdev_mmio(&dev, gpa, sz, kind & 0x80, &value, &k);
+            break;
+        }
+        }
+    }
+    return 0;
+}
