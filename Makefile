@@ -104,10 +104,10 @@ $(BUILD)/hv/%.o: %.c $(HDRS)
 	@echo "  HVCC    $@"
 	$(Q)$(CC) $(HV_CFLAGS) -c -o $@ $<
 
-$(BUILD)/hv/%.o: %.asm
+$(BUILD)/hv/%.o: %.asm hv/gprs.inc
 	@mkdir -p $(@D)
 	@echo "  NASM    $@"
-	$(Q)$(NASM) -f elf64 -g -o $@ $<
+	$(Q)$(NASM) -f elf64 -g -I./ -o $@ $<
 
 # vfio/ first: drivers and tools name $(VFIO_SRCS).
 MODULES := $(sort $(wildcard */module.mk */*/module.mk))

@@ -20,6 +20,13 @@
 #include "hv/mtrr.h"
 #include "hv/paging.h"
 
+/* What a backend's map needs: its entry format and 1 GiB leaves. */
+struct guest_map_spec {
+    const struct pt_format *fmt;
+    bool allow_1g;
+    const char *name; /* "EPT" or "NPT" */
+};
+
 /* Reads this CPU's MTRRs (SDM 11.11) into *s. */
 void mtrr_read_cpu(struct mtrr_state *s);
 

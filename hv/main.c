@@ -4,6 +4,8 @@
 #include <minihv/boot_info.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/ipi.h"
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/passthrough_hw.h"
@@ -23,6 +25,25 @@ struct minihv_footprint hv_footprint;
 enum backend { BACKEND_NONE, BACKEND_VMX, BACKEND_SVM };
 static enum backend backend;
 static int global_status;
+
+/* The guest-physical map, one for all CPUs: identity with the MTRRs'
+ * types minus the core's block, then the local APIC page read-only (the
+ * INIT/SIPI intercept, hv/ipi.h). */
+static int guest_map_build(const struct minihv_boot_info *bi, const struct guest_map_spec *map)
+{
+    struct mtrr_state mtrr;
+    mtrr_read_cpu(&mtrr);
+    if (ept_build(bi, map->fmt, map->allow_1g, &mtrr)) {
+        hv_log("out of memory building the %s", map->name);
+        return -1;
+    }
+    if (ipi_setup()) {
+        hv_log("out of memory mapping the local APIC page read-only in the %s", map->name);
+        return -1;
+    }
+    hv_footprint.npt_bytes = ept_table_bytes();
+    return 0;
+}
 
 static int global_init(const struct minihv_boot_info *bi)
 {
@@ -48,7 +69,10 @@ static int global_init(const struct minihv_boot_info *bi)
         hv_log("no usable VMX (%s) or SVM (%s): not virtualizing", vmx_why, svm_why);
         return 0;
     }
-    if (chosen == BACKEND_VMX ? vmx_global_init(bi) : svm_global_init(bi))
+    struct guest_map_spec map = { 0 };
+    if (chosen == BACKEND_VMX ? vmx_global_init(&map) : svm_global_init(&map))
+        return -1;
+    if (guest_map_build(bi, &map))
         return -1;
     if (passthrough_init(bi))
         return -1;

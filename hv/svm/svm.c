@@ -110,7 +110,7 @@ static uint64_t efer_allowed_bits(void)
     return allowed;
 }
 
-int svm_global_init(const struct minihv_boot_info *bi)
+int svm_global_init(struct guest_map_spec *map)
 {
     uint32_t r[4];
     x86_cpuid(0x8000000a, 0, r);
@@ -135,17 +135,9 @@ int svm_global_init(const struct minihv_boot_info *bi)
     msrpm_fill((uint8_t *)(uintptr_t)msrpm_pa);
     io_bitmap_fill((uint8_t *)(uintptr_t)iopm_pa, 3 * PAGE_SIZE);
 
-    struct mtrr_state mtrr;
-    mtrr_read_cpu(&mtrr);
-    if (ept_build(bi, &pt_format_npt, caps.npt_1g, &mtrr)) {
-        hv_log("svm: out of memory building the NPT");
-        return -1;
-    }
-    if (ipi_setup()) {
-        hv_log("svm: out of memory splitting the NPT at the APIC page");
-        return -1;
-    }
-    hv_footprint.npt_bytes = ept_table_bytes();
+    map->fmt = &pt_format_npt;
+    map->allow_1g = caps.npt_1g;
+    map->name = "NPT";
     return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <minihv/boot_info.h>
+#include "hv/ept.h"
 #include "hv/vcpu.h"
 
 /* An AMD CPU with SVM, nested paging, and SVM not disabled in VM_CR;
@@ -11,7 +12,9 @@
 bool svm_supported(const char **why);
 /* Once, on the first CPU: capabilities, MSR/I/O permission maps, the
  * nested page tables. -1 on failure. */
-int svm_global_init(const struct minihv_boot_info *bi);
+/* The backend's shared state; says which entry format the guest map
+ * (hv/main.c builds it) takes. */
+int svm_global_init(struct guest_map_spec *map);
 /* This CPU: EFER.SVME, VM_HSAVE_PA, a VMCB from the CPU's current state,
  * the core's own GDT/TSS/IDT, VMRUN into the resume point on the stack
  * below stack_top. Returns only on failure (negative), with the CPU as it

@@ -14,7 +14,7 @@ default rel
 global svm_launch
 extern svm_handle_exit
 
-%define GPR(n) (8 * (n))
+%include "hv/gprs.inc"
 
 ; Frame on the CPU's own stack, from the top: the caller's RSP, then
 ; (rsp + 16) struct vcpu *, (rsp + 8) guest VMCB PA, (rsp + 0) host VMCB PA.
@@ -44,20 +44,7 @@ svm_launch:
     push rdx                        ; FRAME_HOST (RSP now 16-byte aligned)
 .run:
     mov rax, [rsp + FRAME_VCPU]
-    mov rcx, [rax + GPR(1)]
-    mov rdx, [rax + GPR(2)]
-    mov rbx, [rax + GPR(3)]
-    mov rbp, [rax + GPR(5)]
-    mov rsi, [rax + GPR(6)]
-    mov rdi, [rax + GPR(7)]
-    mov r8,  [rax + GPR(8)]
-    mov r9,  [rax + GPR(9)]
-    mov r10, [rax + GPR(10)]
-    mov r11, [rax + GPR(11)]
-    mov r12, [rax + GPR(12)]
-    mov r13, [rax + GPR(13)]
-    mov r14, [rax + GPR(14)]
-    mov r15, [rax + GPR(15)]
+    LOAD_GPRS_BUT_RAX_RSP
     mov rax, [rsp + FRAME_GUEST]
     vmload
     vmrun
@@ -65,20 +52,7 @@ svm_launch:
     vmsave
     push rax
     mov rax, [rsp + 8 + FRAME_VCPU]
-    mov [rax + GPR(1)], rcx
-    mov [rax + GPR(2)], rdx
-    mov [rax + GPR(3)], rbx
-    mov [rax + GPR(5)], rbp
-    mov [rax + GPR(6)], rsi
-    mov [rax + GPR(7)], rdi
-    mov [rax + GPR(8)], r8
-    mov [rax + GPR(9)], r9
-    mov [rax + GPR(10)], r10
-    mov [rax + GPR(11)], r11
-    mov [rax + GPR(12)], r12
-    mov [rax + GPR(13)], r13
-    mov [rax + GPR(14)], r14
-    mov [rax + GPR(15)], r15
+    SAVE_GPRS_BUT_RAX_RSP
     pop rax
     mov rax, [rsp + FRAME_HOST]
     vmload                      ; the core's TR, FS, GS, ... back

@@ -98,7 +98,7 @@ struct vmx_caps {
     uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 static struct vmx_caps caps;
-static uint64_t msr_bitmap_pa, io_bitmap_pa, eptp;
+static uint64_t msr_bitmap_pa, io_bitmap_pa;
 
 bool vmx_supported(const char **why)
 {
@@ -191,7 +191,7 @@ static int64_t adjust(uint32_t want, uint32_t optional, uint64_t cap, const char
     return v;
 }
 
-int vmx_global_init(const struct minihv_boot_info *bi)
+int vmx_global_init(struct guest_map_spec *map)
 {
     caps.basic = rdmsr(MSR_VMX_BASIC);
     bool true_ctls = caps.basic & VMX_BASIC_TRUE_CTLS; /* A.1: TRUE_* MSRs exist */
@@ -238,24 +238,19 @@ int vmx_global_init(const struct minihv_boot_info *bi)
         return -1;
     io_bitmap_fill((uint8_t *)(uintptr_t)io_bitmap_pa, 2 * PAGE_SIZE);
 
-    struct mtrr_state mtrr;
-    mtrr_read_cpu(&mtrr);
-    bool ept_1g = caps.ept_vpid & EPT_CAP_1G;
-    if (ept_build(bi, &pt_format_ept, ept_1g, &mtrr)) {
-        hv_log("vmx: out of memory building the EPT");
-        return -1;
-    }
-    /* EPTP (24.6.11): memory type of the tables (WB if allowed), page-walk
-     * length - 1 = 3 in bits 5:3, no accessed/dirty flags. */
-    eptp = ept_root_pa() | ((caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC) | (3u << 3);
-    if (ipi_setup()) {
-        hv_log("vmx: out of memory mapping the local APIC page read-only");
-        return -1;
-    }
-    hv_footprint.npt_bytes = ept_table_bytes();
+    map->fmt = &pt_format_ept;
+    map->allow_1g = caps.ept_vpid & EPT_CAP_1G;
+    map->name = "EPT";
     return 0;
 }
 
+/* EPTP (24.6.11): memory type of the tables (WB if allowed), page-walk
+ * length - 1 = 3 in bits 5:3, no accessed/dirty flags. The map is built by
+ * then (hv/main.c). */
+static uint64_t vmx_eptp(void)
+{
+    return ept_root_pa() | ((caps.ept_vpid & EPT_CAP_WB) ? MEMTYPE_WB : MEMTYPE_UC) | (3u << 3);
+}
 /* ---- per-CPU state ---- */
 
 struct vmx_cpu {
@@ -456,7 +451,7 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
     vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa);
     vmwrite(VMCS_IO_BITMAP_A, io_bitmap_pa);
     vmwrite(VMCS_IO_BITMAP_B, io_bitmap_pa + PAGE_SIZE);
-    vmwrite(VMCS_EPT_POINTER, eptp);
+    vmwrite(VMCS_EPT_POINTER, vmx_eptp());
     if ((uint64_t)proc2 & PROC2_ENABLE_VPID)
         vmwrite(VMCS_VPID, v->index + 1); /* 0 is the host's (28.1) */
 
@@ -486,7 +481,7 @@ static void invept_all(void)
 {
     if (!(caps.ept_vpid & EPT_CAP_INVEPT))
         return;
-    struct invept_desc d = { eptp, 0 };
+    struct invept_desc d = { vmx_eptp(), 0 };
     uint64_t type = (caps.ept_vpid & EPT_CAP_INVEPT_ALL) ? 2 : 1;
     __asm__ volatile("invept %0, %1" ::"m"(d), "r"(type) : "cc", "memory");
 }

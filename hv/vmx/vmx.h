@@ -4,13 +4,16 @@
 
 #include <stdbool.h>
 #include <minihv/boot_info.h>
+#include "hv/ept.h"
 #include "hv/vcpu.h"
 
 /* CPUID says VMX and the capability MSRs allow EPT + unrestricted guest;
  * else false with the reason. */
 bool vmx_supported(const char **why);
 /* Once, on the first CPU: capabilities, MSR bitmap, EPT. -1 on failure. */
-int vmx_global_init(const struct minihv_boot_info *bi);
+/* The backend's shared state; says which entry format the guest map
+ * (hv/main.c builds it) takes. */
+int vmx_global_init(struct guest_map_spec *map);
 /* This CPU: VMXON, VMCS from the CPU's current state, VMLAUNCH into the
  * resume point. Returns only on failure (negative). */
 int vmx_cpu_start(struct vcpu *v, const struct minihv_boot_info *bi,

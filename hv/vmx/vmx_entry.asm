@@ -10,23 +10,10 @@ default rel
 global vmx_launch, vmx_exit_entry
 extern vmx_handle_exit, vmx_resume_failed
 
-%define GPR(n) (8 * (n))
+%include "hv/gprs.inc"
 
 %macro LOAD_GUEST_GPRS 0          ; rax = struct vcpu *
-    mov rcx, [rax + GPR(1)]
-    mov rdx, [rax + GPR(2)]
-    mov rbx, [rax + GPR(3)]
-    mov rbp, [rax + GPR(5)]
-    mov rsi, [rax + GPR(6)]
-    mov rdi, [rax + GPR(7)]
-    mov r8,  [rax + GPR(8)]
-    mov r9,  [rax + GPR(9)]
-    mov r10, [rax + GPR(10)]
-    mov r11, [rax + GPR(11)]
-    mov r12, [rax + GPR(12)]
-    mov r13, [rax + GPR(13)]
-    mov r14, [rax + GPR(14)]
-    mov r15, [rax + GPR(15)]
+    LOAD_GPRS_BUT_RAX_RSP
     mov rax, [rax + GPR(0)]
 %endmacro
 
@@ -57,20 +44,7 @@ vmx_launch:
 vmx_exit_entry:
     push rax
     mov rax, [rsp + 8]              ; struct vcpu *
-    mov [rax + GPR(1)], rcx
-    mov [rax + GPR(2)], rdx
-    mov [rax + GPR(3)], rbx
-    mov [rax + GPR(5)], rbp
-    mov [rax + GPR(6)], rsi
-    mov [rax + GPR(7)], rdi
-    mov [rax + GPR(8)], r8
-    mov [rax + GPR(9)], r9
-    mov [rax + GPR(10)], r10
-    mov [rax + GPR(11)], r11
-    mov [rax + GPR(12)], r12
-    mov [rax + GPR(13)], r13
-    mov [rax + GPR(14)], r14
-    mov [rax + GPR(15)], r15
+    SAVE_GPRS_BUT_RAX_RSP
     pop qword [rax + GPR(0)]        ; RSP is back at the slot: 16-byte aligned
     mov rdi, rax
     cld
