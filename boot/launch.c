@@ -15,6 +15,7 @@
 #include "boot/launch.h"
 #include "boot/log.h"
 #include "boot/mp_services.h"
+#include "boot/pt_snapshot.h"
 #include "hv/paging.h"
 
 /* The core image, embedded by boot/hv_image.S. */
@@ -228,7 +229,34 @@ void launch_dump_stats(void)
     __asm__ volatile("vmcall" : "+a"(rax) : : "rbx", "rcx", "rdx", "memory");
 }
 
-int launch_core(const struct minihv_config *cfg, const struct platform *p)
+/* The ROM the guest reads through the device's ROM BAR: a copy in the
+ * block (the guest cannot reach it but through the core's read-only
+ * mapping), zero-padded to the region size. Taken from the bump allocator
+ * before heap_phys, so the heap starts past it. */
+static void place_rom(struct minihv_passthrough *pt, const struct pt_prep *prep, struct block_alloc *a)
+{
+    if (!prep->rom || !pt->rom_region_size)
+        return;
+    uint64_t bytes = ALIGN_UP(pt->rom_region_size, PAGE_SIZE);
+    if (a->next + bytes > a->end || bytes < prep->rom_len) {
+        log_line("passthrough: ROM region (%lu KiB) does not fit in the core's block: no ROM presented",
+                 (unsigned long)(bytes >> 10));
+        pt->rom_len = 0;
+        pt->rom_region_size = 0;
+        pt->rom_source = MINIHV_PT_ROM_NONE;
+        return;
+    }
+    uint64_t pa = a->next;
+    a->next += bytes;
+    memcpy((void *)(uintptr_t)pa, prep->rom, prep->rom_len);
+    memset((void *)(uintptr_t)(pa + prep->rom_len), 0, (size_t)(bytes - prep->rom_len));
+    pt->rom_phys = pa;
+    log_line("passthrough: ROM copy at 0x%lx in the core's block (%lu KiB, read-only to the guest), "
+             "fnv1a 0x%08x over %u bytes", (unsigned long)pa, (unsigned long)(bytes >> 10),
+             pt_fnv1a32((const void *)(uintptr_t)pa, prep->rom_len), prep->rom_len);
+}
+
+int launch_core(const struct minihv_config *cfg, const struct platform *p, const struct pt_prep *prep)
 {
     const char *why = NULL;
     const struct minihv_image_header *h = check_image(&why);
@@ -267,6 +295,10 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p)
     }
 
     struct minihv_boot_info *bi = (void *)(uintptr_t)bi_pa;
+    if (prep->pt.present) {
+        bi->pt = prep->pt;
+        place_rom(&bi->pt, prep, &alloc);
+    }
     bi->magic = MINIHV_BOOT_MAGIC;
     bi->version = MINIHV_BOOT_VERSION;
     bi->size = sizeof(*bi);

@@ -55,7 +55,7 @@ static void console_out(const char *s)
 
 void log_line(const char *fmt, ...)
 {
-    char line[240];
+    char line[320]; /* the passthrough device line lists every BAR */
     va_list ap;
     va_start(ap, fmt);
     int n = fmt_vsnprintf(line + 8, sizeof(line) - 9, fmt, ap);

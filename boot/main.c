@@ -7,12 +7,14 @@
 #include "boot/config.h"
 #include "boot/launch.h"
 #include "boot/log.h"
+#include "boot/passthrough.h"
 #include "boot/platform.h"
 
 #define CONFIG_MAX_FILE (64 * 1024)
 
 static struct platform platform; /* large: keep it off the firmware stack */
 static char config_text[CONFIG_MAX_FILE];
+static struct pt_prep passthrough; /* ~5 KiB: off the stack too */
 
 /* The folder of the running image, from its device path (a file path node),
  * with `name` appended. */
@@ -121,6 +123,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
              found == 0 ? "minihv.cfg" : "no minihv.cfg, defaults",
              cfg.passthrough == PASSTHROUGH_NONE ? "none" : cfg.passthrough == PASSTHROUGH_IGD ? "igd" : "bdf",
              cfg.guest, cfg.serial_port ? "on" : "off", cfg.hv_mem_mb, config_iommu_name(cfg.iommu));
+    if (cfg.igd_force || cfg.vbt[0] || cfg.rom[0])
+        log_line("config: igd_force %u%s, vbt '%s', rom '%s'", cfg.igd_force,
+                 cfg.igd_force ? " (TEST ONLY)" : "", cfg.vbt, cfg.rom);
 
     platform_report_firmware();
     platform_report_memory(&platform);
@@ -128,7 +133,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     platform_report_cpus(&platform);
     platform_report_pci(&platform, &cfg);
 
-    if (launch_core(&cfg, &platform))
+    if (li)
+        passthrough_prepare(&cfg, &platform, li->DeviceHandle, &passthrough);
+    if (launch_core(&cfg, &platform, &passthrough))
         log_line("core: failed; continuing without it");
     launch_report_final_memmap();
     launch_dump_stats();

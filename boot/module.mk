@@ -1,6 +1,7 @@
 # The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
 BOOT_SRCS := boot/main.c boot/log.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c \
-             boot/launch.c boot/hv_image.c hv/paging.c lib/string.c lib/format.c
+             boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c hv/paging.c \
+             lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call efi_app,minihv,$(BOOT_SRCS)))
 
 # The image is embedded with .incbin: rebuild when it changes.
@@ -13,3 +14,4 @@ $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call host_test,test_igd_opregion_synth,tests/unit/test_igd_opregion_synth.c $(BOOT_IGD_SRCS)))
+$(eval $(call host_test,test_pt_snapshot,tests/unit/test_pt_snapshot.c boot/pt_snapshot.c boot/config.c boot/pci.c lib/format.c $(BOOT_IGD_SRCS)))

@@ -242,6 +242,15 @@ static void ecam_write32(void *opaque, uint8_t bus, uint8_t dev, uint8_t fn, uin
     *ecam_reg(opaque, bus, dev, fn, off) = v;
 }
 
+uint32_t platform_cfg_read32(const struct platform *p, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    if (off >= 4096 || (!p->ecam && off >= 256))
+        return 0xffffffff;
+    if (p->ecam)
+        return ecam_read32((void *)&p->ecam_base, bus, dev, fn, off);
+    return cf8_read32(NULL, bus, dev, fn, off);
+}
+
 static bool is_passthrough(const struct pci_dev_info *d, const struct minihv_config *cfg)
 {
     if (cfg->passthrough == PASSTHROUGH_IGD)

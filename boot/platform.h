@@ -38,4 +38,8 @@ void platform_report_acpi(struct platform *p);
 void platform_report_cpus(struct platform *p);
 void platform_report_pci(struct platform *p, const struct minihv_config *cfg);
 
+/* A config dword of segment 0: through ECAM when MCFG gave one (any offset
+ * below 4096), else CF8/CFC (offsets below 256 only; above: all-ones). */
+uint32_t platform_cfg_read32(const struct platform *p, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off);
+
 #endif
