@@ -60,6 +60,76 @@ make_esp "$EMU_ROOT/bochs-smp2/esp" "$CFG"
 boot bochs-smp2 bochs 2 --timeout 240
 check_report bochs-smp2 2 8086:1237 8086:7000
 
+# The passthrough snapshot (issue 8), loader side: two QEMU boots.
+# fnv1a FILE — the FNV-1a 32-bit the loader logs for its ROM and VBT copies.
+fnv1a() {
+  python3 -c 'import sys
+h = 0x811c9dc5
+for b in open(sys.argv[1], "rb").read(): h = ((h ^ b) * 0x01000193) & 0xffffffff
+print("0x%08x" % h)' "$1"
+}
+E1000E_ROM=/usr/lib/ipxe/qemu/efi-e1000e.rom   # Debian ipxe-qemu
+STDVGA_ROM=/usr/share/seabios/vgabios-stdvga.bin
+VBT=${IGD_VBT_FIXTURES:-../shared/fixtures/vbt}/cwwk_adl.vbt  # 9216 bytes: extended VBT
+
+# NVMe at 00:05.0, no ROM BAR: the `rom =` file is the ROM (walked and copied).
+truncate -s 1M "$EMU_ROOT/nvme.img"
+make_esp "$EMU_ROOT/qemu-pt-nvme/esp" "$(printf '%s\n' "$CFG" 'passthrough = 00:05.0' 'rom = /EFI/minihv/e1000e.rom')"
+cp "$E1000E_ROM" "$EMU_ROOT/qemu-pt-nvme/esp/EFI/minihv/e1000e.rom"
+boot qemu-pt-nvme qemu 1 --timeout 90 -- -drive "file=$EMU_ROOT/nvme.img,if=none,id=nv0,format=raw" \
+  -device nvme,serial=minihv0,drive=nv0,addr=0x5
+log=$EMU_ROOT/qemu-pt-nvme/minihv.txt
+clean_log "$EMU_ROOT/qemu-pt-nvme/com2.log" > "$log"
+expect_log "qemu-pt-nvme: device line (4 KiB config via ECAM, BAR0, MSI-X in BAR0)" "$log" \
+  '^minihv: passthrough: 00:05\.0 1b36:0010 NVMe, config 4096 bytes via ECAM, BAR0 0x[0-9a-f]+ 16 KiB 64-bit, MSI-X 65 entries \(table BAR0\+0x2000, PBA BAR0\+0x3000\), ROM BAR none$'
+expect_log "qemu-pt-nvme: ECAM window for the core" "$log" '^minihv: passthrough: ECAM for the core.s traps: 0xb0000000, buses 00-ff'
+expect_log "qemu-pt-nvme: ROM from the rom file" "$log" \
+  "^minihv: passthrough: ROM $(stat -c %s "$E1000E_ROM") bytes from file \(x86\+EFI images\), region 256 KiB$"
+expect_log "qemu-pt-nvme: ROM copy in the block = the file" "$log" \
+  "^minihv: passthrough: ROM copy at 0x[0-9a-f]+ in the core's block \(256 KiB, read-only to the guest\), fnv1a $(fnv1a "$E1000E_ROM") over"
+expect_log "qemu-pt-nvme: core still runs" "$log" '^minihv: core: returned 0'
+if grep -q 'OpRegion\|bridges' "$log"; then
+  fail "qemu-pt-nvme: no IGD personality" "OpRegion or bridges for an NVMe device"
+else
+  pass "qemu-pt-nvme: no IGD personality"
+fi
+
+# igd_force = 1 (test only) on q35's std VGA at 00:01.0, with a fixture VBT.
+make_esp "$EMU_ROOT/qemu-pt-igdforce/esp" \
+  "$(printf '%s\n' "$CFG" 'passthrough = 00:01.0' 'igd_force = 1' 'vbt = \EFI\minihv\board.vbt')"
+cp "$VBT" "$EMU_ROOT/qemu-pt-igdforce/esp/EFI/minihv/board.vbt"
+boot qemu-pt-igdforce qemu 1 --timeout 90 -- -vga none -device "VGA,addr=0x1,romfile=$STDVGA_ROM"
+log=$EMU_ROOT/qemu-pt-igdforce/minihv.txt
+clean_log "$EMU_ROOT/qemu-pt-igdforce/com2.log" > "$log"
+expect_log "qemu-pt-igdforce: forced IGD personality" "$log" \
+  '^minihv: passthrough: 00:01\.0 1234:1111 VGA, config 4096 bytes via ECAM, .*ROM BAR 64 KiB, IGD personality forced \(igd_force = 1, test only\)$'
+expect_log "qemu-pt-igdforce: no shadow under OVMF" "$log" '^minihv: passthrough: ROM from shadow rejected: rom_header.signature'
+expect_log "qemu-pt-igdforce: ROM from PciIo = QEMU's VGA BIOS" "$log" \
+  "^minihv: passthrough: ROM $(stat -c %s "$STDVGA_ROM") bytes from PciIo \(x86 image\), region 64 KiB$"
+expect_log "qemu-pt-igdforce: ROM copy fingerprint" "$log" "fnv1a $(fnv1a "$STDVGA_ROM") over $(stat -c %s "$STDVGA_ROM") bytes"
+expect_log "qemu-pt-igdforce: synthesized host OpRegion" "$log" '^minihv: passthrough: host OpRegion: none .*synthesized 8 KiB, version 2\.0'
+expect_log "qemu-pt-igdforce: guest OpRegion 2.1 with the fixture as extended VBT" "$log" \
+  "^minihv: passthrough: IGD OpRegion 2\.1 at 0x[0-9a-f]+ \(8 KiB \+ $(stat -c %s "$VBT")-byte extended VBT from vbt file\), VBT fnv1a $(fnv1a "$VBT")$"
+expect_log "qemu-pt-igdforce: bridges copied" "$log" \
+  '^minihv: passthrough: bridges for the guest .*: host 00:00\.0 8086:29c0, LPC 00:1f\.0 8086:2918$'
+# in_nvs HEX MEMMAP — HEX lies in an ACPI_NVS range of the shell's memmap.
+in_nvs() {
+  local a=$((16#$1)) type range lo hi
+  while read -r type range _; do
+    [ "$type" = ACPI_NVS ] || continue
+    lo=$((16#${range%-*})); hi=$((16#${range#*-}))
+    [ "$a" -ge "$lo" ] && [ "$a" -le "$hi" ] && return 0
+  done < "$2"
+  return 1
+}
+opr=$(sed -n 's/^minihv: passthrough: IGD OpRegion .* at 0x\([0-9a-f]*\) .*/\1/p' "$log")
+clean_log "$EMU_ROOT/qemu-pt-igdforce/com1.log" > "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"
+if [ -n "$opr" ] && in_nvs "$opr" "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"; then
+  pass "qemu-pt-igdforce: OpRegion 0x$opr is ACPI NVS in the shell's memmap"
+else
+  fail "qemu-pt-igdforce: OpRegion memory type" "0x$opr not inside an ACPI_NVS range of the shell's memmap"
+fi
+
 # A bad config line: reported with its number, and nothing virtualized.
 make_esp "$EMU_ROOT/qemu-badcfg/esp" "$(printf 'serial = 0x2f8\nhv_mem_mb = lots')"
 boot qemu-badcfg qemu 1 --timeout 90
