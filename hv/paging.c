@@ -67,6 +67,7 @@ static bool host_is_leaf(uint64_t e, int level)
 
 const struct pt_format pt_format_host = {
     "host", host_table_entry, host_leaf_entry, host_leaf_attrs, host_present, host_is_leaf,
+    NULL,
 };
 
 /* NPT uses the host format, but every access is a user access (APM 15.25.5):
@@ -83,6 +84,7 @@ static uint64_t npt_leaf_entry(uint64_t pa, int level, uint32_t attrs)
 
 const struct pt_format pt_format_npt = {
     "npt", npt_table_entry, npt_leaf_entry, host_leaf_attrs, host_present, host_is_leaf,
+    NULL,
 };
 
 /* EPT (SDM 28.3.2, Tables 28-1..28-6): bits 0-2 R/W/X, 3-5 memory type in
@@ -129,9 +131,111 @@ static bool ept_is_leaf(uint64_t e, int level)
 
 const struct pt_format pt_format_ept = {
     "ept", ept_table_entry, ept_leaf_entry, ept_leaf_attrs, ept_present, ept_is_leaf,
+    NULL,
+};
+
+/* VT-d second-level entries (VT-d spec 9.8, legacy mode): bit 0 R, bit 1
+ * W, bit 7 PS (leaf above 4 KiB); present means R or W. Memory type bits
+ * are ignored in legacy mode, so leaves carry none. */
+#define VTD_R 1ull
+#define VTD_W 2ull
+#define VTD_PS (1ull << 7)
+
+static uint64_t vtd_table_entry(uint64_t pa)
+{
+    return (pa & ADDR_MASK) | VTD_R | VTD_W;
+}
+
+static uint64_t vtd_leaf_entry(uint64_t pa, int level, uint32_t attrs)
+{
+    uint64_t e = pa & ADDR_MASK;
+    if (attrs & PT_READ)
+        e |= VTD_R;
+    if (attrs & PT_WRITE)
+        e |= VTD_W;
+    if (level > 1)
+        e |= VTD_PS;
+    return e;
+}
+
+static uint32_t vtd_leaf_attrs(uint64_t e, int level)
+{
+    (void)level;
+    return PT_ATTRS((uint32_t)(e & 3), MEMTYPE_WB);
+}
+
+static bool vtd_present(uint64_t e)
+{
+    return e & (VTD_R | VTD_W);
+}
+
+static bool vtd_is_leaf(uint64_t e, int level)
+{
+    return level == 1 || (e & VTD_PS);
+}
+
+const struct pt_format pt_format_vtd = {
+    "vtd", vtd_table_entry, vtd_leaf_entry, vtd_leaf_attrs, vtd_present, vtd_is_leaf, NULL,
+};
+
+/* AMD-Vi I/O page table entries (AMD IOMMU spec 2.2.3): bit 0 PR, bits
+ * 11:9 next level (the level of the table pointed to; 0 in a leaf, at any
+ * level: a page of that level's size), bit 61 IR, bit 62 IW. Permissions
+ * are the AND over all levels, so table entries allow both. */
+#define AMDVI_PR 1ull
+#define AMDVI_NL_SHIFT 9
+#define AMDVI_NL_MASK (7ull << AMDVI_NL_SHIFT)
+#define AMDVI_IR (1ull << 61)
+#define AMDVI_IW (1ull << 62)
+
+static uint64_t amdvi_table_entry_at(uint64_t pa, int child_level)
+{
+    return (pa & ADDR_MASK) | (uint64_t)child_level << AMDVI_NL_SHIFT | AMDVI_IR | AMDVI_IW | AMDVI_PR;
+}
+
+static uint64_t amdvi_table_entry(uint64_t pa)
+{
+    return amdvi_table_entry_at(pa, 1); /* not used: table_entry_at is set */
+}
+
+static uint64_t amdvi_leaf_entry(uint64_t pa, int level, uint32_t attrs)
+{
+    (void)level;
+    uint64_t e = (pa & ADDR_MASK) | AMDVI_PR;
+    if (attrs & PT_READ)
+        e |= AMDVI_IR;
+    if (attrs & PT_WRITE)
+        e |= AMDVI_IW;
+    return e;
+}
+
+static uint32_t amdvi_leaf_attrs(uint64_t e, int level)
+{
+    (void)level;
+    return PT_ATTRS(((e & AMDVI_IR) ? PT_READ : 0) | ((e & AMDVI_IW) ? PT_WRITE : 0), MEMTYPE_WB);
+}
+
+static bool amdvi_present(uint64_t e)
+{
+    return e & AMDVI_PR;
+}
+
+static bool amdvi_is_leaf(uint64_t e, int level)
+{
+    return level == 1 || (e & AMDVI_NL_MASK) == 0;
+}
+
+const struct pt_format pt_format_amdvi = {
+    "amdvi", amdvi_table_entry, amdvi_leaf_entry, amdvi_leaf_attrs, amdvi_present, amdvi_is_leaf,
+    amdvi_table_entry_at,
 };
 
 /* ---- builder ---- */
+
+static uint64_t table_entry_for(const struct pt_format *fmt, uint64_t child_pa, int child_level)
+{
+    return fmt->table_entry_at ? fmt->table_entry_at(child_pa, child_level) : fmt->table_entry(child_pa);
+}
 
 static uint64_t *table_at(struct pt_ctx *pt, uint64_t pa)
 {
@@ -167,7 +271,7 @@ static int split_leaf(struct pt_ctx *pt, uint64_t *entry, int level)
     uint32_t attrs = pt->fmt->leaf_attrs(*entry, level);
     for (unsigned i = 0; i < ENTRIES; i++)
         t[i] = pt->fmt->leaf_entry(base + i * level_size(level - 1), level - 1, attrs);
-    *entry = pt->fmt->table_entry(child);
+    *entry = table_entry_for(pt->fmt, child, level - 1);
     return PT_OK;
 }
 
@@ -180,7 +284,7 @@ static uint64_t *next_table(struct pt_ctx *pt, uint64_t *entry, int level, bool 
         uint64_t child = new_table(pt);
         if (!child)
             return NULL;
-        *entry = pt->fmt->table_entry(child);
+        *entry = table_entry_for(pt->fmt, child, level - 1);
     } else if (pt->fmt->is_leaf(*entry, level)) {
         if (split_leaf(pt, entry, level))
             return NULL;

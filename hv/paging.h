@@ -25,11 +25,16 @@ struct pt_format {
     uint32_t (*leaf_attrs)(uint64_t entry, int level);
     bool (*present)(uint64_t entry);
     bool (*is_leaf)(uint64_t entry, int level); /* level 1 entries always are */
+    /* Optional: a table entry that must name the level of the table it
+     * points to (AMD-Vi "next level"); when set, used instead of table_entry. */
+    uint64_t (*table_entry_at)(uint64_t table_pa, int child_level);
 };
 
 extern const struct pt_format pt_format_host; /* SDM 4.5, PAT index from memtype */
 extern const struct pt_format pt_format_ept;  /* SDM 28.3.2 */
 extern const struct pt_format pt_format_npt;  /* APM 15.25: host format, U/S set */
+extern const struct pt_format pt_format_vtd;  /* VT-d 9.8: second-level, legacy mode */
+extern const struct pt_format pt_format_amdvi; /* AMD IOMMU 2.2.3: I/O page tables */
 
 struct pt_stats {
     uint64_t tables;     /* table pages allocated, root included */
