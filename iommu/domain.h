@@ -1,0 +1,40 @@
+/* The one DMA domain a provider keeps: page tables from hv/paging.c in the
+ * provider's entry format, identity-mapped by the provider, and the
+ * protected ranges no mapping may reach again. Shared by VT-d and AMD-Vi;
+ * the IOTLB invalidation after a change is the provider's. */
+#ifndef MINIHV_IOMMU_DOMAIN_H
+#define MINIHV_IOMMU_DOMAIN_H
+
+#include <minihv/iommu.h>
+#include "hv/paging.h"
+
+#define IOMMU_DOMAIN_MAX_PROTECTED 8
+
+struct iommu_domain {
+    struct pt_ctx pt;
+    struct iommu_mem mem;
+    uint64_t reach;  /* IOVAs below this fit the tables the hardware walks */
+    unsigned protected_count;
+    struct iommu_range protected_ranges[IOMMU_DOMAIN_MAX_PROTECTED];
+};
+
+static inline bool iommu_ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, uint64_t bsize)
+{
+    return a < b + bsize && b < a + asize;
+}
+
+/* Allocates the root table; no mappings, nothing protected. */
+int iommu_domain_init(struct iommu_domain *d, const struct pt_format *fmt, bool allow_1g,
+                      const struct iommu_mem *mem, uint64_t reach, struct iommu_error *err);
+/* [base, base + size) identity with PT_READ/PT_WRITE `perm`; errors name
+ * `field` at `offset` (the firmware structure that asked for it). */
+int iommu_domain_identity(struct iommu_domain *d, uint64_t base, uint64_t size, uint32_t perm,
+                          const char *field, uint32_t offset, struct iommu_error *err);
+/* The provider API's map and unmap (perm 0 unmaps), checked. */
+int iommu_domain_map(struct iommu_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
+                     uint32_t perm, struct iommu_error *err);
+int iommu_domain_unmap(struct iommu_domain *d, uint64_t iova, uint64_t size, struct iommu_error *err);
+/* Rounds [base, base + size) out to pages, records it and unmaps it. */
+int iommu_domain_protect(struct iommu_domain *d, uint64_t base, uint64_t size, struct iommu_error *err);
+
+#endif
