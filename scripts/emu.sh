@@ -8,6 +8,7 @@
 # usage: emu.sh --emu qemu|bochs --esp DIR --out DIR [--smp N] [--cpu MODEL]
 #               [--mem MB] [--timeout S] [--done REGEX] [--follow] [-- extra qemu args]
 # --follow prints minihv's log (COM2) on the terminal as it comes.
+# BOCHS_EXTRA (environment): extra bochsrc lines for a Bochs run.
 set -u
 EMU=qemu ESP= OUT= SMP=1 CPU= MEM=512 TIMEOUT=120 DONE='minihv-test: done' FOLLOW=0
 while [ $# -gt 0 ]; do
@@ -76,6 +77,9 @@ debug: action=ignore
 error: action=report
 panic: action=fatal
 BOCHSRC
+    # Optional extra bochsrc lines (a device, a pci slot): appended, so a
+    # later `pci:` line overrides what the one above set.
+    [ -n "${BOCHS_EXTRA:-}" ] && printf '%s\n' "$BOCHS_EXTRA" >> "$OUT/bochsrc"
     echo c > "$OUT/bochs.cmds"
     bochs -q -f "$OUT/bochsrc" -rc "$OUT/bochs.cmds" </dev/null >"$OUT/emu.out" 2>&1 &
     ;;
