@@ -38,3 +38,57 @@ boot() {
 clean_log() {
   sed -e 's/\x1b\[[0-9;=?]*[a-zA-Z]//g' -e 's/\r//g' "$1"
 }
+
+# linux_boot NAME SMP [qemu args] — boots the Linux guest (build/linux:
+# Debian's kernel + scripts/linux-initrd.sh) under minihv in QEMU with an
+# NVMe disk; check_linux NAME SMP checks it (tests/emu/linux.sh, and
+# tests/emu/passthrough.sh with the device passed through). Optional:
+# LINUX_CFG_EXTRA (minihv.cfg lines), LINUX_ARGS_EXTRA (kernel arguments),
+# LINUX_NVME_OPTS (",addr=0x5": more options of the nvme device).
+linux_boot() {
+  local name=$1 smp=$2; shift 2
+  local dir=$EMU_ROOT/$name
+  mkdir -p "$dir"
+  head -c 1048576 /dev/urandom > "$dir/first.bin"
+  cp "$dir/first.bin" "$dir/disk.img"
+  truncate -s 8M "$dir/disk.img"
+  local md5 nl=$'\n'
+  md5=$(md5sum < "$dir/first.bin" | cut -d' ' -f1)
+  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\n%sguest = \\EFI\\minihv\\guest.efi\nguest_args = initrd=\\EFI\\minihv\\initrd.img console=ttyS0 quiet minihv.cpus=%s minihv.disk=/dev/nvme0n1 minihv.md5=%s%s' \
+      "${LINUX_CFG_EXTRA:+$LINUX_CFG_EXTRA$nl}" "$smp" "$md5" "${LINUX_ARGS_EXTRA:+ $LINUX_ARGS_EXTRA}")" \
+    "${BUILD:-build}/linux/vmlinuz.efi"
+  cp "${BUILD:-build}/linux/initrd.img" "$dir/esp/EFI/minihv/"
+  # Ends at the core's summary: the guest's poweroff is an ACPI S5 write.
+  boot "$name" qemu "$smp" --timeout "${LINUX_TIMEOUT:-300}" --done 'minihv: hv: summary: end' \
+    -- -drive "file=$dir/disk.img,if=none,id=nvm,format=raw" -device "nvme,serial=minihv0,drive=nvm${LINUX_NVME_OPTS:-}" "$@"
+}
+
+# check_linux NAME SMP
+check_linux() {
+  local name=$1 smp=$2 dir=$EMU_ROOT/$1
+  local log=$dir/guest.txt hv=$dir/minihv.txt
+  clean_log "$dir/com1.log" > "$log"
+  clean_log "$dir/com2.log" > "$hv"
+  local n
+  n=$(grep -c '^minihv: hv: cpu [0-9]* (APIC id [0-9]*) virtualized' "$hv")
+  [ "$n" = "$smp" ] && pass "$name: $n CPUs virtualized before Linux" || fail "$name: CPUs virtualized" "$n of $smp"
+  for want in 'CPUID 0x40000000 signature MiniHv' 'CPUID.1:ECX.hypervisor set' 'VMX and SVM hidden' \
+              "$smp CPUs online" 'read /dev/nvme0n1: first MiB md5' 'write.read back /dev/nvme0n1'; do
+    expect_log "$name: guest: $want" "$log" "^linux-guest: PASS $want"
+  done
+  if grep -q '^linux-guest: FAIL' "$log"; then
+    fail "$name: guest FAIL lines" "$(grep '^linux-guest: FAIL' "$log" | tr '\n' ';')"
+  fi
+  expect_log "$name: guest summary" "$log" '^linux-guest: [0-9]+ passed, 0 failed'
+  # The write, read back by the harness from the disk image.
+  local wrote ondisk
+  wrote=$(sed -n 's/^linux-guest: wrote-md5 //p' "$log")
+  ondisk=$(dd if="$dir/disk.img" bs=1M skip=1 count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+  [ -n "$wrote" ] && [ "$wrote" = "$ondisk" ] && pass "$name: the guest's write is on the disk image ($ondisk)" \
+    || fail "$name: disk image" "guest wrote '$wrote', image has $ondisk"
+  expect_log "$name: the core's summary at the guest's power-off" "$hv" '^minihv: hv: summary: exits: total( +[0-9]+)+'
+  grep '^minihv: hv: summary: exits: \(reason\|total\|cpuid\|npf-mmio\|io\|init\|sipi\|msr\)' "$hv" | sed 's/^/  /'
+  if grep -q 'minihv: hv: FATAL' "$hv"; then
+    fail "$name: no fatal exit" "$(grep -m1 'minihv: hv: FATAL' "$hv")"
+  fi
+}
