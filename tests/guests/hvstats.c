@@ -13,17 +13,16 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "tests/guests/guard.h"
+#include "tests/guests/hvcall.h"
 #include "tests/guests/print.h"
 
 static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
-
-static bool intel;
 
 /* A hypercall; false (with a line saying why) when it faulted or failed. */
 static bool hc(struct hc_regs *r, const char *what)
 {
     char f[24];
-    uint64_t fault = intel ? guard_vmcall(r) : guard_vmmcall(r);
+    uint64_t fault = hv_call(r);
     if (fault)
         guest_print("hvstats: %s raised %s", what, guard_describe(fault, f, sizeof(f)));
     else if (r->rax != MINIHV_HC_OK && (int64_t)r->rax != MINIHV_HC_EINVAL)
@@ -35,15 +34,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     static struct minihv_footprint fp;
     static struct minihv_stats stats;
-    uint32_t r[4];
     struct guard g;
     EFI_PHYSICAL_ADDRESS idt_page = 0;
 
     InitializeLib(image, systab);
-    x86_cpuid(0, 0, r);
-    intel = r[1] == 0x756e6547u; /* "Genu" */
-    x86_cpuid(MINIHV_CPUID_BASE, 0, r);
-    if (r[1] != MINIHV_CPUID_SIG_EBX || r[2] != MINIHV_CPUID_SIG_ECX || r[3] != MINIHV_CPUID_SIG_EDX) {
+    if (!hv_present()) {
         guest_print("hvstats: no hypervisor (CPUID 0x40000000 has no MiniHv signature)");
         return EFI_UNSUPPORTED;
     }

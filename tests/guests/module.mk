@@ -2,4 +2,6 @@
 # (tests/emu/vmx.sh boots them): build/probe.efi.
 $(eval $(call efi_app,probe,tests/guests/probe.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
 # build/hvstats.efi: the core's counters and footprint, for `make bench`.
-$(eval $(call efi_app,hvstats,tests/guests/hvstats.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
+$(eval $(call efi_app,hvstats,tests/guests/hvstats.c tests/guests/hvcall.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
+# build/ptprobe.efi: the passthrough probe (tests/emu/passthrough.sh).
+$(eval $(call efi_app,ptprobe,tests/guests/ptprobe.c tests/guests/hvcall.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
