@@ -12,6 +12,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
+#include "boot/iommu.h"
 #include "boot/launch.h"
 #include "boot/log.h"
 #include "boot/mp_services.h"
@@ -299,6 +300,10 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         bi->pt = prep->pt;
         place_rom(&bi->pt, prep, &alloc);
     }
+    /* The core's copies of DMAR/IVRS, before heap_phys (docs/iommu.md). */
+    _Static_assert(IOMMU_AUTO == 0 && IOMMU_VTD == 1 && IOMMU_AMDVI == 2 && IOMMU_NONE == 3,
+                   "boot_info.iommu_mode values");
+    boot_iommu_place(bi, (uint32_t)cfg->iommu, p->have_acpi ? &p->acpi : NULL, &alloc.next, alloc.end);
     bi->magic = MINIHV_BOOT_MAGIC;
     bi->version = MINIHV_BOOT_VERSION;
     bi->size = sizeof(*bi);
@@ -344,6 +349,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     log_line("core: returned %d", rc);
     if (rc == 0 && core_present()) {
         log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);
+        boot_iommu_hide(); /* the core owns the remapping hardware now */
         start_aps(p, bi, pt.root_pa, entry);
     }
     return rc;

@@ -8,6 +8,7 @@
 #include "hv/ipi.h"
 #include "hv/heap.h"
 #include "hv/host.h"
+#include "hv/iommu_hw.h"
 #include "hv/passthrough_hw.h"
 #include "hv/hv.h"
 #include "hv/svm/svm.h"
@@ -75,6 +76,9 @@ static int global_init(const struct minihv_boot_info *bi)
     if (guest_map_build(bi, &map))
         return -1;
     if (passthrough_init(bi))
+        return -1;
+    /* Device DMA out of the block before any CPU runs the guest. */
+    if (iommu_hw_init(bi))
         return -1;
     for (unsigned i = 0; i < bi->cpu_count && i < MINIHV_MAX_CPUS; i++) {
         uint64_t stack = heap_alloc(HV_STACK_PAGES);

@@ -8,6 +8,7 @@
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/iommu_hw.h"
 #include "hv/passthrough_hw.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
@@ -320,6 +321,24 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
     case MINIHV_HC_DUMP_STATS:
         vcpu_dump_stats();
         return MINIHV_HC_OK;
+    case MINIHV_HC_HV_CHECKSUM: {
+        uint64_t size = hv_boot->hv_phys_size, off = *rbx, len = *rcx ? *rcx : size - MIN(off, size);
+        if (off >= size || len > size - off)
+            return MINIHV_HC_EINVAL;
+        /* FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3). */
+        const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(hv_boot->hv_phys_base + off);
+        uint64_t h = 0xcbf29ce484222325ull;
+        for (uint64_t i = 0; i < len; i++)
+            h = (h ^ p[i]) * 0x100000001b3ull;
+        *rbx = h;
+        *rcx = hv_boot->hv_phys_base;
+        *rdx = size;
+        return MINIHV_HC_OK;
+    }
+    case MINIHV_HC_IOMMU_FAULTS:
+        *rbx = iommu_hw_poll_faults();
+        *rcx = iommu_hw_contains_dma();
+        return MINIHV_HC_OK;
     default:
         return MINIHV_HC_EINVAL;
     }
@@ -527,6 +546,8 @@ static void print_summary(struct vcpu *v, const char *what)
            f.leaves_1g, f.leaves_2m, f.leaves_4k);
     char pt_line[400];
     passthrough_summary(pt_line, sizeof(pt_line));
+    hv_log("summary: %s", pt_line);
+    iommu_hw_summary(pt_line, sizeof(pt_line));
     hv_log("summary: %s", pt_line);
     dump_exit_table("summary: ");
     hv_log("summary: end; the write goes to the hardware now");

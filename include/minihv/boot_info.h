@@ -159,6 +159,19 @@ struct minihv_boot_info {
     uint32_t pad3;
 
     struct minihv_passthrough pt;
+
+    /* ---- the IOMMU (issue 9) ----
+     * `iommu =` from minihv.cfg (enum iommu_mode of include/minihv/iommu.h:
+     * 0 auto, 1 vtd, 2 amdvi, 3 none) and the loader's copies of the
+     * firmware's DMAR and IVRS inside the block (checksum verified by the
+     * loader; the firmware's own copies are renamed XMAR/XVRS once the core
+     * runs). phys 0: no such table, or iommu = none. */
+    uint32_t iommu_mode;
+    uint32_t dmar_len;
+    uint64_t dmar_phys;
+    uint64_t ivrs_phys;
+    uint32_t ivrs_len;
+    uint32_t pad4;
 };
 
 #endif

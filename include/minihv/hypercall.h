@@ -26,6 +26,15 @@ enum minihv_hypercall {
     MINIHV_HC_FOOTPRINT = 3,  /* RBX = buffer gpa, RCX = size -> struct minihv_footprint,
                                * RBX = bytes written */
     MINIHV_HC_DUMP_STATS = 4, /* prints the exit table and footprint on the core's serial log */
+    /* RBX = offset into the core's block, RCX = length (0: to the end of
+     * the block) -> RBX = FNV-1a 64 of those bytes, RCX = block base,
+     * RDX = block size. For DMA tests (issue 9): the block's contents stay
+     * the core's; only this digest leaves it. EINVAL: range outside the block. */
+    MINIHV_HC_HV_CHECKSUM = 5,
+    /* Polls the IOMMU's fault records (each logged by the core) -> RBX =
+     * DMA faults reported since the start, RCX = 1 when device DMA is
+     * contained (a provider other than none is on), else 0. */
+    MINIHV_HC_IOMMU_FAULTS = 6,
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
 

@@ -1,0 +1,165 @@
+/* See iommu_hw.h. The providers (iommu/vtd.c, iommu/amdvi.c) reach the
+ * hardware only through the callbacks here: registers through the core's
+ * identity map of [0, phys_top) (as hv/passthrough_hw.c reaches BARs; the
+ * MTRRs make the MMIO hole uncached), translation structures in the core's
+ * heap (inside the block, so the guest cannot touch them), written back
+ * with CLFLUSH for units whose walks do not snoop. */
+#include <minihv/format.h>
+#include <minihv/iommu.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/heap.h"
+#include "hv/iommu_hw.h"
+#include "hv/lock.h"
+#include "iommu/amdvi.h"
+#include "iommu/vtd.h"
+
+static struct vtd vtd;
+static struct amdvi amdvi;
+static struct iommu_provider providers[2];
+static const struct iommu_provider *chosen;
+static enum iommu_mode mode;
+static unsigned long fault_total;
+static struct spinlock fault_lock;
+static uint64_t map_top;
+
+/* ---- registers: volatile accesses through the identity map ---- */
+
+static uint32_t mmio_read32(void *unit, uint32_t off)
+{
+    return *(volatile uint32_t *)((uint8_t *)unit + off);
+}
+
+static void mmio_write32(void *unit, uint32_t off, uint32_t v)
+{
+    *(volatile uint32_t *)((uint8_t *)unit + off) = v;
+}
+
+static uint64_t mmio_read64(void *unit, uint32_t off)
+{
+    return *(volatile uint64_t *)((uint8_t *)unit + off);
+}
+
+static void mmio_write64(void *unit, uint32_t off, uint64_t v)
+{
+    *(volatile uint64_t *)((uint8_t *)unit + off) = v;
+}
+
+static const struct iommu_mmio_ops mmio_ops = { mmio_read32, mmio_write32, mmio_read64, mmio_write64 };
+
+/* The unit's register page is reachable when it lies below phys_top (the
+ * core's identity map). */
+static void *map_unit(void *opaque, uint64_t base, uint64_t size)
+{
+    (void)opaque;
+    if (!base || base + size < base || base + size > map_top)
+        return NULL;
+    return (void *)(uintptr_t)base;
+}
+
+/* ---- memory: the core's heap, phys = virt ---- */
+
+static uint64_t alloc_pages(void *opaque, size_t count)
+{
+    (void)opaque;
+    return heap_alloc(count);
+}
+
+static void *phys_to_virt(void *opaque, uint64_t pa)
+{
+    (void)opaque;
+    return (void *)(uintptr_t)pa;
+}
+
+/* SDM Vol. 2A CLFLUSH: write back each 64-byte line, then fence. */
+static void flush(void *opaque, uint64_t pa, size_t len)
+{
+    (void)opaque;
+    for (uint64_t p = pa & ~63ull; p < pa + len; p += 64)
+        __asm__ volatile("clflush (%0)" : : "r"((uintptr_t)p) : "memory");
+    __asm__ volatile("mfence" : : : "memory");
+}
+
+static void log_line(void *opaque, enum iommu_log_level level, const char *line)
+{
+    (void)opaque;
+    hv_log("%s%s", level == IOMMU_LOG_ERROR ? "error: " : "", line);
+}
+
+int iommu_hw_init(const struct minihv_boot_info *bi)
+{
+    mode = bi->iommu_mode <= IOMMU_MODE_NONE ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO;
+    map_top = bi->phys_top;
+    hv_log("iommu: iommu = %s; DMAR %u bytes at 0x%lx, IVRS %u bytes at 0x%lx (copies in the block)",
+           iommu_mode_name(mode), bi->dmar_len, bi->dmar_phys, bi->ivrs_len, bi->ivrs_phys);
+    struct iommu_platform plat = {
+        .mmio = &mmio_ops,
+        .map_unit = map_unit,
+        .mem = { alloc_pages, phys_to_virt, flush, NULL },
+        .top = bi->phys_top,
+    };
+    plat.table = bi->dmar_phys ? (const void *)(uintptr_t)bi->dmar_phys : NULL;
+    plat.table_len = bi->dmar_phys ? bi->dmar_len : 0;
+    vtd_provider_init(&vtd, &plat, &providers[0]);
+    plat.table = bi->ivrs_phys ? (const void *)(uintptr_t)bi->ivrs_phys : NULL;
+    plat.table_len = bi->ivrs_phys ? bi->ivrs_len : 0;
+    amdvi_provider_init(&amdvi, &plat, &providers[1]);
+
+    /* The core's whole block: image, page tables, heap (these very tables). */
+    struct iommu_range protect = { bi->hv_phys_base, bi->hv_phys_size };
+    uint32_t device = 0;
+    struct iommu_request req = { &protect, 1, &device, 0, log_line, NULL };
+    if (bi->pt.present) {
+        device = IOMMU_SBDF(bi->pt.segment, bi->pt.bus, bi->pt.dev, bi->pt.fn);
+        req.device_count = 1;
+    }
+    uint64_t used = heap_used_bytes();
+    chosen = iommu_select(mode, providers, ARRAY_SIZE(providers), &req);
+    if (!chosen) {
+        hv_log("iommu: error: iommu = %s could not be brought up: not virtualizing "
+               "(set iommu = auto or none in minihv.cfg to go on without it)", iommu_mode_name(mode));
+        return -1;
+    }
+    hv_log("iommu: %s: block 0x%lx+%lu MiB %s, %s%s, tables %lu KiB", chosen->name,
+           bi->hv_phys_base, bi->hv_phys_size >> 20,
+           chosen->contains_dma ? "out of reach of device DMA" : "NOT protected from device DMA",
+           bi->pt.present ? "passthrough device attached" : "no passthrough device",
+           chosen->contains_dma ? "; every other device in the identity domain" : "",
+           (heap_used_bytes() - used) >> 10);
+    return 0;
+}
+
+static void report_fault(void *opaque, const struct iommu_fault *f)
+{
+    (void)opaque;
+    fault_total++;
+    hv_log("iommu: DMA fault: %02x:%02x.%u %s at 0x%lx reason 0x%x (%s), unit %u",
+           IOMMU_SBDF_BUS(f->sbdf), (f->sbdf >> 3) & 0x1f, f->sbdf & 7, f->write ? "write" : "read",
+           f->address, f->reason, f->reason_text ? f->reason_text : "?", f->unit);
+}
+
+unsigned long iommu_hw_poll_faults(void)
+{
+    if (!chosen || !chosen->read_faults)
+        return fault_total;
+    spin_lock(&fault_lock);
+    chosen->read_faults(chosen->ctx, report_fault, NULL);
+    unsigned long n = fault_total;
+    spin_unlock(&fault_lock);
+    return n;
+}
+
+bool iommu_hw_contains_dma(void)
+{
+    return chosen && chosen->contains_dma;
+}
+
+int iommu_hw_summary(char *buf, unsigned len)
+{
+    unsigned long faults = iommu_hw_poll_faults();
+    if (!chosen)
+        return fmt_snprintf(buf, len, "iommu none (not set up), faults 0");
+    return fmt_snprintf(buf, len, "iommu %s (%s), DMA %s, faults %lu", chosen->name, iommu_mode_name(mode),
+                        chosen->contains_dma ? "contained" : "NOT contained", faults);
+}
