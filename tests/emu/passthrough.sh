@@ -55,7 +55,7 @@ rom_image_len() {
 
 # The core's summary: `passthrough BB:DD.F VVVV:DDDD key=N ...` and the
 # exit table rows `exits: <kind> <cpu0> <cpu1>...`.
-PT_KEYS="cfg-reads cfg-writes msix-reads msix-writes msix-bytes bar-exits rom-reads bridge-writes-dropped refused"
+PT_KEYS="cfg-reads cfg-writes msix-reads msix-writes msix-bytes bar-exits rom-writes-dropped bridge-writes-dropped refused"
 pt_line() { grep -m1 '^minihv: hv: summary: passthrough ' "$1"; }
 # pt_field LOG KEY — the value of KEY in the passthrough line ('' if none).
 pt_field() { pt_line "$1" | tr ' ' '\n' | sed -n "s/^$2=\([0-9][0-9]*\)$/\1/p"; }
