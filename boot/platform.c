@@ -273,7 +273,11 @@ static void report_device(const struct pci_dev_info *d, bool passthrough)
                  b->addr, b->size,
                  b->is64 ? " 64-bit" : "", b->prefetch ? " prefetchable" : "");
     }
-    if (d->rom_size)
+    /* OVMF leaves a ROM BAR it read and disabled holding the sizing
+     * pattern (all-ones above the size): no address. */
+    if (d->rom_size && d->rom_addr == (uint32_t)~(d->rom_size - 1))
+        log_line("pci:     ROM size 0x%x, not placed", d->rom_size);
+    else if (d->rom_size)
         log_line("pci:     ROM at 0x%lx size 0x%x", d->rom_addr, d->rom_size);
     if (d->cap_count) {
         char caps[PCI_MAX_CAPS * 9 + 1];
