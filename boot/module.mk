@@ -14,5 +14,4 @@ $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
 $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
-$(eval $(call host_test,test_igd_opregion_synth,tests/unit/test_igd_opregion_synth.c $(BOOT_IGD_SRCS)))
 $(eval $(call host_test,test_pt_snapshot,tests/unit/test_pt_snapshot.c boot/pt_snapshot.c boot/config.c boot/pci.c lib/format.c $(BOOT_IGD_SRCS)))

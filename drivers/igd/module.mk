@@ -12,6 +12,7 @@ check-igd: $(BUILD)/tools/igd-info $(BUILD)/tools/vfio-info
 .PHONY: check-igd
 
 $(eval $(call host_test,test_igd_opregion,tests/unit/test_igd_opregion.c $(IGD_SRCS)))
+$(eval $(call host_test,test_igd_opregion_synth,tests/unit/test_igd_opregion_synth.c $(IGD_SRCS)))
 $(eval $(call host_test,test_igd_vbt,tests/unit/test_igd_vbt.c $(IGD_SRCS)))
 $(eval $(call host_test,test_igd_rom,tests/unit/test_igd_rom.c $(IGD_SRCS)))
 $(eval $(call host_test,test_igd_stolen,tests/unit/test_igd_stolen.c $(IGD_SRCS)))

@@ -15,37 +15,7 @@
 #define OPR 0x2000u
 #define BASE_PHYS 0x7F000000ull
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
-
-/* A valid VBT of exactly `size` bytes: header, BDB header, one block 254
- * filling the rest with a pattern seeded by `seed`. */
-static void make_vbt(uint8_t *v, size_t size, uint8_t seed)
-{
-    memset(v, 0, size);
-    memcpy(v, "$VBT TESTLAKE       ", 20);
-    put16(v + 0x14, 100);
-    put16(v + 0x16, 48);
-    put16(v + 0x18, (uint16_t)size);
-    put32(v + 0x1C, 48);
-    uint8_t *b = v + 48;
-    memcpy(b, "BIOS_DATA_BLOCK ", 16);
-    put16(b + 0x10, 240);
-    put16(b + 0x12, 22);
-    put16(b + 0x14, (uint16_t)(size - 48));
-    b[22] = 254;
-    put16(b + 23, (uint16_t)(size - 48 - 22 - 3));
-    for (size_t i = 48 + 22 + 3; i < size; i++)
-        v[i] = (uint8_t)(i * 7 + seed);
-    uint8_t sum = 0;
-    for (size_t i = 0; i < size; i++)
-        sum = (uint8_t)(sum + v[i]);
-    v[0x1A] = (uint8_t)-sum;
-}
+#include "test_igd_util.h"
 
 static void make_opregion(uint8_t *o, size_t len, uint16_t version, uint32_t mboxes)
 {

@@ -12,38 +12,10 @@
 #include <drivers/igd/opregion.h>
 #include <drivers/igd/vbt.h>
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (uint32_t)get16(p + 2) << 16; }
-static uint64_t get64(const uint8_t *p) { return get32(p) | (uint64_t)get32(p + 4) << 32; }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+#include "test_igd_util.h"
 
 #define MBOXES (IGD_MBOX_ACPI | IGD_MBOX_SWSCI | IGD_MBOX_ASLE)
 
-/* A VBT of `size` bytes that igd_vbt_parse accepts: header, BDB header and
- * one block filling the rest. */
-static void make_vbt(uint8_t *v, size_t size)
-{
-    memset(v, 0, size);
-    memcpy(v, "$VBT SYNTHLAKE      ", 20);
-    put16(v + 0x14, 100);
-    put16(v + 0x16, 48);
-    put16(v + 0x18, (uint16_t)size);
-    put32(v + 0x1C, 48);
-    uint8_t *b = v + 48;
-    memcpy(b, "BIOS_DATA_BLOCK ", 16);
-    put16(b + 0x10, 240);
-    put16(b + 0x12, 22);
-    put16(b + 0x14, (uint16_t)(size - 48));
-    b[22] = 254;
-    put16(b + 23, (uint16_t)(size - 48 - 22 - 3));
-    for (size_t i = 48 + 22 + 3; i < size; i++)
-        v[i] = (uint8_t)(i * 13);
-    uint8_t sum = 0;
-    for (size_t i = 0; i < size; i++)
-        sum = (uint8_t)(sum + v[i]);
-    v[0x1A] = (uint8_t)-sum;
-}
 
 static uint8_t host[IGD_OPREGION_SIZE + 64], guest[64 * 1024], vbt[16 * 1024];
 
@@ -80,7 +52,7 @@ static void check_override(size_t vbt_len, bool extended)
     size_t out_len = 0;
     assert_int_equal(igd_opregion_synthesize(host, sizeof(host), 0x0200, MBOXES, &err), 0);
     assert_int_equal(igd_opregion_parse(host, IGD_OPREGION_SIZE, 0, &info, &err), 0);
-    make_vbt(vbt, vbt_len);
+    make_vbt(vbt, vbt_len, 13);
     assert_int_equal(igd_opregion_guest_size(&info, vbt_len), extended ? IGD_OPREGION_SIZE + vbt_len : IGD_OPREGION_SIZE);
     assert_int_equal(igd_opregion_build_guest(host, IGD_OPREGION_SIZE, &info, NULL, 0, vbt, vbt_len,
                                               guest, sizeof(guest), &out_len, &err), 0);
