@@ -6,12 +6,19 @@
 #               is unchanged; the firmware goes on (shell: memmap, pci).
 #   none-edu    no IOMMU, iommu = none: the same DMA lands (the digest
 #               changes): the test can fail.
-#   vtd-forced-absent  iommu = vtd on a machine without one: the core
-#               refuses to run (no silent downgrade), the firmware goes on.
-#   vtd-nvme    -device intel-iommu, NVMe passed through: the shell still
-#               reads the FAT disk, and OVMF's NVMe driver runs through the
-#               identity domain.
-#   amdvi-edu   -device amd-iommu: see the notes in docs/iommu.md.
+#   amdvi-edu   -device amd-iommu, iommu = auto: VT-d is tried and passed
+#               over, AMD-Vi blocks the same DMA (QEMU 7.2 records no
+#               AMD-Vi fault: see the case below).
+#   amdvi-forced-on-vtd  iommu = amdvi with only VT-d there: the core
+#               refuses to run (no silent downgrade), the DMAR stays
+#               visible, the firmware goes on.
+#   vtd-linux-nvme, amdvi-linux-nvme  -device intel-iommu (amd-iommu),
+#               NVMe passed through, Linux as the guest: its disk I/O
+#               works, no fault, Linux sees XMAR (XVRS) and no IOMMU.
+# intel-iommu needs aw-bits=48 here: OVMF puts 64-bit BARs (the NVMe's) at
+# 0xe000000000, above the 39 bits (3-level tables) QEMU 7.2 gives by default.
+# Malformed DMAR/IVRS tables are the unit tests' (test_iommu_dmar,
+# test_iommu_ivrs, test_iommu_registry; fuzz_dmar, fuzz_ivrs).
 # IOMMU_ONLY=REGEX runs only the matching cases.
 set -u
 . scripts/lib/result.sh
@@ -56,7 +63,7 @@ check_fw() {
 if want vtd-edu; then
   name=vtd-edu
   make_esp "$EMU_ROOT/$name/esp" "$(cfg auto 00:05.0 expect=blocked)" "$PROBE"
-  boot "$name" qemu 1 --timeout 120 --done 'minihv: hv: summary: end' -- -device intel-iommu,intremap=off -device "$EDU"
+  boot "$name" qemu 1 --timeout 120 --done 'minihv: hv: summary: end' -- -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU"
   logs "$name"; log=$EMU_ROOT/$name/minihv.txt
   expect_log "$name: loader copied DMAR" "$log" '^minihv: iommu: DMAR \([0-9]+ bytes at 0x[0-9a-f]+\) copied for the core'
   expect_log "$name: loader hid DMAR" "$log" '^minihv: iommu: DMAR at 0x[0-9a-f]+ hidden from the guest \(renamed XMAR'
@@ -78,5 +85,71 @@ if want none-edu; then
   check_probe "$name"
   check_fw "$name"
 fi
+
+if want amdvi-edu; then
+  # QEMU 7.2's amd-iommu cannot record an I/O page fault: amdvi_page_walk()
+  # returns on a zero PTE without amdvi_page_fault(), and amdvi_log_event()
+  # tests EVT_OVF with '|' (always true) and never moves the tail register
+  # (fixed upstream in 2025: "hw/i386/amd_iommu: Fix event log generation").
+  # So here the block must stay unchanged and the count is only shown.
+  name=amdvi-edu
+  make_esp "$EMU_ROOT/$name/esp" "$(cfg auto 00:05.0 'expect=blocked faults=unreported')" "$PROBE"
+  boot "$name" qemu 1 --timeout 120 --done 'minihv: hv: summary: end' -- -device amd-iommu -device "$EDU"
+  logs "$name"; log=$EMU_ROOT/$name/minihv.txt
+  expect_log "$name: loader copied IVRS" "$log" '^minihv: iommu: IVRS \([0-9]+ bytes at 0x[0-9a-f]+\) copied for the core'
+  expect_log "$name: loader hid IVRS" "$log" '^minihv: iommu: IVRS at 0x[0-9a-f]+ hidden from the guest \(renamed XVRS'
+  expect_log "$name: auto went past VT-d (no DMAR)" "$log" '^minihv: hv: iommu: vtd: not used, trying the next provider'
+  expect_log "$name: AMD-Vi chosen" "$log" '^minihv: hv: iommu: amdvi: enabled \(auto\), device DMA is contained'
+  expect_log "$name: block protected, device attached" "$log" '^minihv: hv: iommu: amdvi: block 0x[0-9a-f]+\+[0-9]+ MiB out of reach of device DMA, passthrough device attached'
+  expect_log "$name: summary iommu line" "$log" '^minihv: hv: summary: iommu amdvi \(auto\), DMA contained, faults [0-9]+'
+  expect_log "$name: the block stayed unchanged" "$EMU_ROOT/$name/fw.txt" '^dmaprobe: PASS block-unchanged'
+  check_probe "$name"
+  check_fw "$name"
+fi
+
+if want amdvi-forced-on-vtd; then
+  # iommu = amdvi on a machine with VT-d only: the core refuses to run
+  # rather than go on without the IOMMU asked for; the firmware goes on
+  # unvirtualized and its DMAR stays visible.
+  name=amdvi-forced-on-vtd
+  make_esp "$EMU_ROOT/$name/esp" "$(cfg amdvi none)"
+  boot "$name" qemu 1 --timeout 90 -- -device intel-iommu,intremap=off,aw-bits=48
+  logs "$name"; log=$EMU_ROOT/$name/minihv.txt
+  expect_log "$name: AMD-Vi probe failed with the reason" "$log" '^minihv: hv: iommu: amdvi: probe failed \(-[0-9]+\): IVRS'
+  expect_log "$name: no fallback to none" "$log" '^minihv: hv: iommu = amdvi failed: not falling back to none'
+  expect_log "$name: core refused" "$log" '^minihv: core: returned -1'
+  if grep -q 'hidden from the guest' "$log"; then
+    fail "$name: DMAR left visible" "$(grep -m1 'hidden from the guest' "$log")"
+  else
+    pass "$name: DMAR left visible (the core does not run)"
+  fi
+  expect_log "$name: shell reached the done marker" "$EMU_ROOT/$name/fw.txt" '^minihv-test: done'
+fi
+
+# linux_case NAME PROVIDER TABLE HIDDEN_AS QEMU_IOMMU_DEVICE — Linux as the
+# guest with its NVMe disk (00:05.0) passed through and the IOMMU on: every
+# check-linux check (disk read and write included), no DMA fault recorded,
+# and Linux sees the renamed table, not the real one (loglevel=7 shows the
+# ACPI table list).
+linux_case() {
+  local name=$1 provider=$2 table=$3 hidden=$4 device=$5
+  want "$name" || return 0
+  LINUX_CFG_EXTRA=$'passthrough = 00:05.0\niommu = auto' LINUX_ARGS_EXTRA='loglevel=7' LINUX_NVME_OPTS=',addr=0x5' \
+    LINUX_TIMEOUT=${IOMMU_LINUX_TIMEOUT:-150} linux_boot "$name" 1 -device "$device"
+  check_linux "$name" 1
+  local log=$EMU_ROOT/$name/minihv.txt guest=$EMU_ROOT/$name/guest.txt
+  expect_log "$name: $provider chosen" "$log" "^minihv: hv: iommu: $provider: enabled \\(auto\\), device DMA is contained"
+  expect_log "$name: NVMe attached" "$log" "^minihv: hv: iommu: $provider: block .* passthrough device attached"
+  expect_log "$name: no DMA fault" "$log" "^minihv: hv: summary: iommu $provider \\(auto\\), DMA contained, faults 0\$"
+  expect_log "$name: Linux sees $hidden" "$guest" "ACPI: $hidden 0x"
+  if grep -Eq "ACPI: $table 0x|DMAR: (IOMMU enabled|Host address width)|AMD-Vi: Found IOMMU" "$guest"; then
+    fail "$name: Linux does not find $table" "$(grep -Em1 "ACPI: $table 0x|DMAR: (IOMMU enabled|Host address width)|AMD-Vi: Found IOMMU" "$guest")"
+  else
+    pass "$name: Linux does not find $table (nor an IOMMU to drive)"
+  fi
+}
+
+linux_case vtd-linux-nvme vtd DMAR XMAR intel-iommu,intremap=off,aw-bits=48
+linux_case amdvi-linux-nvme amdvi IVRS XVRS amd-iommu
 
 summary iommu
