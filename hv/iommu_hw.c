@@ -92,8 +92,13 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
 {
     mode = bi->iommu_mode <= IOMMU_MODE_NONE ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO;
     map_top = bi->phys_top;
-    hv_log("iommu: iommu = %s; DMAR %u bytes at 0x%lx, IVRS %u bytes at 0x%lx (copies in the block)",
-           iommu_mode_name(mode), bi->dmar_len, bi->dmar_phys, bi->ivrs_len, bi->ivrs_phys);
+    char dmar[48] = "absent", ivrs[48] = "absent";
+    if (bi->dmar_phys)
+        fmt_snprintf(dmar, sizeof(dmar), "%u bytes at 0x%lx", bi->dmar_len, bi->dmar_phys);
+    if (bi->ivrs_phys)
+        fmt_snprintf(ivrs, sizeof(ivrs), "%u bytes at 0x%lx", bi->ivrs_len, bi->ivrs_phys);
+    hv_log("iommu: iommu = %s; DMAR %s, IVRS %s (the loader's copies, in the block)", iommu_mode_name(mode),
+           dmar, ivrs);
     struct iommu_platform plat = {
         .mmio = &mmio_ops,
         .map_unit = map_unit,

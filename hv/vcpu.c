@@ -318,12 +318,17 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         *rbx = sizeof(f);
         return MINIHV_HC_OK;
     }
-    case MINIHV_HC_DUMP_STATS:
+    case MINIHV_HC_DUMP_STATS: {
+        char line[160];
         vcpu_dump_stats();
+        iommu_hw_summary(line, sizeof(line)); /* polls the fault records too */
+        hv_log("%s", line);
         return MINIHV_HC_OK;
+    }
     case MINIHV_HC_HV_CHECKSUM: {
         uint64_t size = hv_boot->hv_phys_size, off = *rbx, len = *rcx ? *rcx : size - MIN(off, size);
-        if (off >= size || len > size - off)
+        /* Whole pages only: a digest of a byte would read the block. */
+        if (off >= size || len > size - off || (off | len) & (PAGE_SIZE - 1))
             return MINIHV_HC_EINVAL;
         /* FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3). */
         const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(hv_boot->hv_phys_base + off);

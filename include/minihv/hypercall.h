@@ -27,9 +27,10 @@ enum minihv_hypercall {
                                * RBX = bytes written */
     MINIHV_HC_DUMP_STATS = 4, /* prints the exit table and footprint on the core's serial log */
     /* RBX = offset into the core's block, RCX = length (0: to the end of
-     * the block) -> RBX = FNV-1a 64 of those bytes, RCX = block base,
-     * RDX = block size. For DMA tests (issue 9): the block's contents stay
-     * the core's; only this digest leaves it. EINVAL: range outside the block. */
+     * the block), both whole 4 KiB pages -> RBX = FNV-1a 64 of those bytes,
+     * RCX = block base, RDX = block size. For DMA tests (issue 9): the
+     * block's contents stay the core's; only a digest of whole pages leaves
+     * it. EINVAL: range outside the block or not page-granular. */
     MINIHV_HC_HV_CHECKSUM = 5,
     /* Polls the IOMMU's fault records (each logged by the core) -> RBX =
      * DMA faults reported since the start, RCX = 1 when device DMA is

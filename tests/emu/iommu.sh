@@ -69,8 +69,13 @@ if want vtd-edu; then
   expect_log "$name: loader hid DMAR" "$log" '^minihv: iommu: DMAR at 0x[0-9a-f]+ hidden from the guest \(renamed XMAR'
   expect_log "$name: VT-d chosen" "$log" '^minihv: hv: iommu: vtd: enabled \(auto\), device DMA is contained'
   expect_log "$name: block protected, device attached" "$log" '^minihv: hv: iommu: vtd: block 0x[0-9a-f]+\+[0-9]+ MiB out of reach of device DMA, passthrough device attached'
-  expect_log "$name: DMA fault reported" "$log" '^minihv: hv: iommu: DMA fault: 00:05.0 write at 0x[0-9a-f]+'
   expect_log "$name: summary iommu line" "$log" '^minihv: hv: summary: iommu vtd \(auto\), DMA contained, faults [1-9]'
+  expect_log "$name: the loader's stats dump has the iommu line" "$log" '^minihv: hv: iommu vtd \(auto\), DMA contained, faults 0$'
+  # QEMU's own account of the same DMA (its VT-d model's error report).
+  target=$(sed -n 's/^dmaprobe: core block .*; target \(0x[0-9a-f]*\)$/\1/p' "$EMU_ROOT/$name/fw.txt")
+  expect_log "$name: DMA fault reported at the target ${target:-?}" "$log" "^minihv: hv: iommu: DMA fault: 00:05.0 write at ${target:-none} reason 0x5 "
+  expect_log "$name: QEMU's VT-d refused the write to the target ${target:-?}" "$EMU_ROOT/$name/emu.out" \
+    "vtd_iommu_translate: detected translation failure \\(dev=00:05:00, iova=${target:-none}\\)"
   check_probe "$name"
   check_fw "$name"
 fi
