@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # check-iommu (issue 9): minihv's IOMMU providers in QEMU q35 TCG.
-#   vtd-edu     -device intel-iommu, iommu = auto, QEMU's edu device passed
+#   vtd-edu     -smp 2, -device intel-iommu, iommu = auto, QEMU's edu device passed
 #               through: dmaprobe.efi makes it DMA into the core's block; the
 #               IOMMU blocks it, minihv reports the fault, the block's digest
 #               is unchanged; the firmware goes on (shell: memmap, pci).
@@ -15,7 +15,8 @@
 #   vtd-linux-nvme, amdvi-linux-nvme  -device intel-iommu (amd-iommu),
 #               NVMe passed through, Linux as the guest: its disk I/O
 #               works, no fault, Linux sees XMAR (XVRS) and no IOMMU.
-# intel-iommu needs aw-bits=48 here: OVMF puts 64-bit BARs (the NVMe's) at
+# intel-iommu: intremap on (its TCG default, vtd-edu) and off both boot;
+# aw-bits=48 is needed: OVMF puts 64-bit BARs (the NVMe's) at
 # 0xe000000000, above the 39 bits (3-level tables) QEMU 7.2 gives by default.
 # Malformed DMAR/IVRS tables are the unit tests' (test_iommu_dmar,
 # test_iommu_ivrs, test_iommu_registry; fuzz_dmar, fuzz_ivrs).
@@ -63,7 +64,7 @@ check_fw() {
 if want vtd-edu; then
   name=vtd-edu
   make_esp "$EMU_ROOT/$name/esp" "$(cfg auto 00:05.0 expect=blocked)" "$PROBE"
-  boot "$name" qemu 1 --timeout 120 --done 'minihv: hv: summary: end' -- -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU"
+  boot "$name" qemu 2 --timeout 120 --done 'minihv: hv: summary: end' -- -device intel-iommu,aw-bits=48 -device "$EDU"
   logs "$name"; log=$EMU_ROOT/$name/minihv.txt
   expect_log "$name: loader copied DMAR" "$log" '^minihv: iommu: DMAR \([0-9]+ bytes at 0x[0-9a-f]+\) copied for the core'
   expect_log "$name: loader hid DMAR" "$log" '^minihv: iommu: DMAR at 0x[0-9a-f]+ hidden from the guest \(renamed XMAR'
@@ -76,6 +77,7 @@ if want vtd-edu; then
   expect_log "$name: DMA fault reported at the target ${target:-?}" "$log" "^minihv: hv: iommu: DMA fault: 00:05.0 write at ${target:-none} reason 0x5 "
   expect_log "$name: QEMU's VT-d refused the write to the target ${target:-?}" "$EMU_ROOT/$name/emu.out" \
     "vtd_iommu_translate: detected translation failure \\(dev=00:05:00, iova=${target:-none}\\)"
+  expect_log "$name: both CPUs virtualized" "$log" '^minihv: hv: summary: cpus 2 '
   check_probe "$name"
   check_fw "$name"
 fi
