@@ -3,7 +3,7 @@
 HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
            hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
-           hv/passthrough.c hv/passthrough_hw.c
+           hv/passthrough.c hv/passthrough_hw.c hv/iommu_hw.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 

@@ -2,7 +2,3 @@
 # QEMU's edu device DMA into the core's block (tests/emu/iommu.sh).
 $(eval $(call efi_app,dmaprobe,tests/iommu/dmaprobe.c tests/guests/print.c lib/string.c lib/format.c))
 
-# The core's side of the IOMMU (providers over its identity map and heap).
-# It belongs with the core's sources in hv/module.mk; listed here while
-# that file is another engineer's.
-HV_SRCS += hv/iommu_hw.c
