@@ -73,7 +73,7 @@ void boot_iommu_hide(void)
 {
     for (unsigned i = 0; i < hide_count; i++) {
         struct hidden *h = &to_hide[i];
-        struct iommu_error err = { 0 };
+        struct field_error err = { 0 };
         char why[160];
         if (acpi_table_hide((void *)(uintptr_t)h->address, h->length, h->new_sig, &err)) {
             iommu_format_error(why, sizeof(why), &err);

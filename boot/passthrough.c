@@ -21,7 +21,7 @@
 
 static char msg[160];
 
-static const char *igd_why(const struct igd_error *e)
+static const char *igd_why(const struct field_error *e)
 {
     fmt_snprintf(msg, sizeof(msg), "%s at 0x%x: %s", e->field ? e->field : "?", e->offset,
                  e->what ? e->what : "?");
@@ -200,7 +200,7 @@ static void choose_rom(const struct minihv_config *cfg, const struct pci_dev_inf
 static int host_opregion(uint32_t asls, const uint8_t **buf, size_t *len, struct igd_opregion_info *info)
 {
     const uint8_t *h = (const uint8_t *)(uintptr_t)asls;
-    struct igd_error err = { 0 };
+    struct field_error err = { 0 };
     if (!in_memory_map(asls, IGD_OPREGION_SIZE)) {
         log_line("passthrough: host OpRegion: ASLS 0x%x is not in the memory map", asls);
         return -1;
@@ -248,7 +248,7 @@ static void build_opregion(const struct minihv_config *cfg, const struct pci_dev
     const uint8_t *host = NULL, *abs_vbt = NULL;
     size_t host_len = 0;
     struct igd_opregion_info info;
-    struct igd_error err = { 0 };
+    struct field_error err = { 0 };
     uint32_t asls = le32(pt->cfg + PT_IGD_ASLS);
 
     if (pt->flags & MINIHV_PT_IGD_FORCED) {

@@ -72,12 +72,12 @@ int pt_rom_pick(const struct igd_rom_candidate cand[IGD_ROM_SRC_COUNT], bool igd
         out->info = c.info;
         out->len = c.len;
     } else {
-        igd_fail(&out->errs[IGD_ROM_SRC_SHADOW], IGD_ENOENT, "rom", 0, "the shadow is an IGD's only");
+        field_fail(&out->errs[IGD_ROM_SRC_SHADOW], IGD_ENOENT, "rom", 0, "the shadow is an IGD's only");
         int s = IGD_ROM_SRC_PCIIO;
         for (; s < IGD_ROM_SRC_COUNT; s++) {
-            struct igd_error *e = &out->errs[s];
+            struct field_error *e = &out->errs[s];
             if (!cand[s].buf || cand[s].len == 0)
-                igd_fail(e, IGD_ENOENT, "rom", 0, "source has no ROM");
+                field_fail(e, IGD_ENOENT, "rom", 0, "source has no ROM");
             else if (igd_rom_parse(cand[s].buf, cand[s].len, &out->info, e) == 0)
                 break;
         }
@@ -90,7 +90,7 @@ int pt_rom_pick(const struct igd_rom_candidate cand[IGD_ROM_SRC_COUNT], bool igd
     }
     uint64_t region = pt_rom_region_size(src, out->len, rom_bar_size);
     if (region > PT_ROM_MAX_REGION || out->len > region) {
-        igd_fail(&out->errs[src], IGD_ERANGE, "rom", 0, "ROM region larger than 16 MiB");
+        field_fail(&out->errs[src], IGD_ERANGE, "rom", 0, "ROM region larger than 16 MiB");
         memset(&out->info, 0, sizeof(out->info));
         out->len = 0;
         return -IGD_ERANGE;

@@ -41,7 +41,7 @@ struct pt_rom_pick {
     struct igd_rom_info info;
     uint32_t len;               /* bytes of image(s) to copy */
     uint64_t region_size;
-    struct igd_error errs[IGD_ROM_SRC_COUNT]; /* why each candidate was passed over */
+    struct field_error errs[IGD_ROM_SRC_COUNT]; /* why each candidate was passed over */
 };
 
 /* IGD: igd_rom_choose (shadow, PciIo, file; must be an x86 display image

@@ -104,14 +104,14 @@ static unsigned polls(const struct amdvi *a)
 }
 
 /* Appends one command, waiting for room in the ring (head catches up). */
-static int submit(struct amdvi *a, unsigned u, const uint32_t cmd[4], struct iommu_error *err)
+static int submit(struct amdvi *a, unsigned u, const uint32_t cmd[4], struct field_error *err)
 {
     struct amdvi_unit *unit = &a->units[u];
     uint32_t next = (unit->cmd_tail + 16) % RING_BYTES;
     unsigned i = 0;
     while ((uint32_t)(rd64(a, u, AMDVI_REG_CMD_HEAD) & 0x7fff0) == next)
         if (++i == polls(a))
-            return iommu_fail(err, IOMMU_ETIMEDOUT, "CMD_HEAD", AMDVI_REG_CMD_HEAD, "command buffer full: the IOMMU does not consume");
+            return field_fail(err, IOMMU_ETIMEDOUT, "CMD_HEAD", AMDVI_REG_CMD_HEAD, "command buffer full: the IOMMU does not consume");
     uint32_t *slot = (uint32_t *)((uint8_t *)virt(a, unit->cmd_pa) + unit->cmd_tail);
     for (unsigned k = 0; k < 4; k++)
         ((volatile uint32_t *)slot)[k] = cmd[k];
@@ -121,7 +121,7 @@ static int submit(struct amdvi *a, unsigned u, const uint32_t cmd[4], struct iom
 }
 
 /* COMPLETION_WAIT with a store of a fresh value; polls memory for it. */
-static int wait_completion(struct amdvi *a, unsigned u, struct iommu_error *err)
+static int wait_completion(struct amdvi *a, unsigned u, struct field_error *err)
 {
     struct amdvi_unit *unit = &a->units[u];
     uint32_t cmd[4];
@@ -134,10 +134,10 @@ static int wait_completion(struct amdvi *a, unsigned u, struct iommu_error *err)
     for (unsigned i = 0; i < polls(a); i++)
         if (*sem == value)
             return IOMMU_OK;
-    return iommu_fail(err, IOMMU_ETIMEDOUT, "COMPLETION_WAIT", AMDVI_REG_CMD_TAIL, "the IOMMU did not complete its commands");
+    return field_fail(err, IOMMU_ETIMEDOUT, "COMPLETION_WAIT", AMDVI_REG_CMD_TAIL, "the IOMMU did not complete its commands");
 }
 
-static int invalidate_pages(struct amdvi *a, unsigned u, struct iommu_error *err)
+static int invalidate_pages(struct amdvi *a, unsigned u, struct field_error *err)
 {
     uint32_t cmd[4];
     amdvi_cmd_inv_iommu_pages_all(AMDVI_DOMAIN_ID, cmd);
@@ -145,7 +145,7 @@ static int invalidate_pages(struct amdvi *a, unsigned u, struct iommu_error *err
     return rc ? rc : wait_completion(a, u, err);
 }
 
-static int invalidate_enabled(struct amdvi *a, struct iommu_error *err)
+static int invalidate_enabled(struct amdvi *a, struct field_error *err)
 {
     for (unsigned u = 0; u < a->unit_count; u++) {
         if (!a->units[u].enabled)
@@ -159,7 +159,7 @@ static int invalidate_enabled(struct amdvi *a, struct iommu_error *err)
 
 /* ---- provider operations ---- */
 
-static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct iommu_error *err)
+static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct field_error *err)
 {
     const struct ivrs_unit *iv = &a->ivrs.units[ivhd];
     struct amdvi_unit *unit = &a->units[u];
@@ -167,10 +167,10 @@ static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct iommu_e
     unit->ivhd = ivhd;
     unit->regs = a->plat.map_unit ? a->plat.map_unit(a->plat.opaque, iv->base, AMDVI_MMIO_SIZE) : NULL;
     if (!unit->regs)
-        return iommu_fail(err, IOMMU_ENODEV, "IVHD.base_address", iv->offset + 8, "registers cannot be mapped");
+        return field_fail(err, IOMMU_ENODEV, "IVHD.base_address", iv->offset + 8, "registers cannot be mapped");
     unit->efr = rd64(a, u, AMDVI_REG_EFR);
     if (unit->efr == ~0ull)
-        return iommu_fail(err, IOMMU_ENODEV, "EFR", AMDVI_REG_EFR, "reads all-ones: no IOMMU there");
+        return field_fail(err, IOMMU_ENODEV, "EFR", AMDVI_REG_EFR, "reads all-ones: no IOMMU there");
 
     /* Device table (2.2.2.1): up to the highest DeviceID the IVHD names. */
     unit->devtab_entries = (uint32_t)ivrs_unit_max_devid(&a->ivrs, ivhd) + 1;
@@ -180,7 +180,7 @@ static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct iommu_e
     unit->event_pa = a->plat.mem.alloc_pages(a->plat.mem.opaque, 1);
     unit->sem_pa = a->plat.mem.alloc_pages(a->plat.mem.opaque, 1);
     if (!unit->devtab_pa || !unit->cmd_pa || !unit->event_pa || !unit->sem_pa)
-        return iommu_fail(err, IOMMU_ENOMEM, "device table", 0, "out of pages");
+        return field_fail(err, IOMMU_ENOMEM, "device table", 0, "out of pages");
     memset(virt(a, unit->cmd_pa), 0, PAGE_SIZE);
     memset(virt(a, unit->event_pa), 0, PAGE_SIZE);
     memset(virt(a, unit->sem_pa), 0, PAGE_SIZE);
@@ -191,17 +191,17 @@ static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct iommu_e
     return IOMMU_OK;
 }
 
-static int amdvi_probe(void *ctx, struct iommu_error *err)
+static int amdvi_probe(void *ctx, struct field_error *err)
 {
     struct amdvi *a = ctx;
     int rc = ivrs_parse(a->plat.table, a->plat.table_len, &a->ivrs, err);
     if (rc)
         return rc;
     if (!a->plat.mmio || !a->plat.mem.alloc_pages || !a->plat.mem.phys_to_virt)
-        return iommu_fail(err, IOMMU_EINVAL, "platform", 0, "no register or memory callbacks");
+        return field_fail(err, IOMMU_EINVAL, "platform", 0, "no register or memory callbacks");
     uint64_t top = ALIGN_UP(a->plat.top, PAGE_SIZE);
     if (!top)
-        return iommu_fail(err, IOMMU_EINVAL, "platform.top", 0, "empty identity map");
+        return field_fail(err, IOMMU_EINVAL, "platform.top", 0, "empty identity map");
 
     if ((rc = iommu_domain_init(&a->dom, &pt_format_amdvi, true, &a->plat.mem, 1ull << 48, err)))
         return rc;
@@ -232,20 +232,20 @@ static int amdvi_probe(void *ctx, struct iommu_error *err)
         a->unit_count++;
     }
     if (!a->unit_count)
-        return iommu_fail(err, IOMMU_ENODEV, "IVRS", 0, "no IVHD: no IOMMU");
+        return field_fail(err, IOMMU_ENODEV, "IVRS", 0, "no IVHD: no IOMMU");
     a->enabled = false;
     return IOMMU_OK;
 }
 
 static int amdvi_map(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, uint32_t perm,
-                     struct iommu_error *err)
+                     struct field_error *err)
 {
     struct amdvi *a = ctx;
     int rc = iommu_domain_map(&a->dom, iova, phys, size, perm, err);
     return rc ? rc : invalidate_enabled(a, err);
 }
 
-static int amdvi_unmap(void *ctx, uint64_t iova, uint64_t size, struct iommu_error *err)
+static int amdvi_unmap(void *ctx, uint64_t iova, uint64_t size, struct field_error *err)
 {
     struct amdvi *a = ctx;
     int rc = iommu_domain_unmap(&a->dom, iova, size, err);
@@ -253,7 +253,7 @@ static int amdvi_unmap(void *ctx, uint64_t iova, uint64_t size, struct iommu_err
 }
 
 /* Identity map minus [base, base + size); never across an IVMD range. */
-static int amdvi_protect(void *ctx, uint64_t base, uint64_t size, struct iommu_error *err)
+static int amdvi_protect(void *ctx, uint64_t base, uint64_t size, struct field_error *err)
 {
     struct amdvi *a = ctx;
     uint64_t start = ALIGN_DOWN(base, PAGE_SIZE), end = ALIGN_UP(base + size, PAGE_SIZE);
@@ -261,17 +261,17 @@ static int amdvi_protect(void *ctx, uint64_t base, uint64_t size, struct iommu_e
         const struct ivrs_memory *m = &a->ivrs.memory[i];
         if ((m->flags & (IVMD_FLAG_UNITY | IVMD_FLAG_EXCLUSION)) && end > start &&
             iommu_ranges_overlap(start, end - start, m->start, m->length))
-            return iommu_fail(err, IOMMU_EINVAL, "IVMD", m->offset, "firmware reserves DMA memory inside the protected range");
+            return field_fail(err, IOMMU_EINVAL, "IVMD", m->offset, "firmware reserves DMA memory inside the protected range");
     }
     int rc = iommu_domain_protect(&a->dom, base, size, err);
     return rc ? rc : invalidate_enabled(a, err);
 }
 
-static int amdvi_attach(void *ctx, uint32_t sbdf, struct iommu_error *err)
+static int amdvi_attach(void *ctx, uint32_t sbdf, struct field_error *err)
 {
     struct amdvi *a = ctx;
     if (ivrs_unit_for_device(&a->ivrs, sbdf) < 0)
-        return iommu_fail(err, IOMMU_ENODEV, "IVHD", 0, "no IOMMU's device entries cover the device");
+        return field_fail(err, IOMMU_ENODEV, "IVHD", 0, "no IOMMU's device entries cover the device");
     return IOMMU_OK; /* every DTE already points at the one domain */
 }
 
@@ -285,7 +285,7 @@ static void disable_unit(struct amdvi *a, unsigned u)
 /* 3.4: with the IOMMU off, program the device table, command buffer and
  * event log bases and pointers, then enable the buffers and the IOMMU;
  * then drop cached device table entries and translations. */
-static int enable_unit(struct amdvi *a, unsigned u, struct iommu_error *err)
+static int enable_unit(struct amdvi *a, unsigned u, struct field_error *err)
 {
     struct amdvi_unit *unit = &a->units[u];
     disable_unit(a, u);
@@ -318,7 +318,7 @@ static int enable_unit(struct amdvi *a, unsigned u, struct iommu_error *err)
     return invalidate_pages(a, u, err);
 }
 
-static int amdvi_enable(void *ctx, struct iommu_error *err)
+static int amdvi_enable(void *ctx, struct field_error *err)
 {
     struct amdvi *a = ctx;
     for (unsigned u = 0; u < a->unit_count; u++) {

@@ -13,27 +13,27 @@
 
 /* Device scopes in [off, end) of the structure at table offset `base`. */
 static int parse_scopes(const uint8_t *t, uint32_t off, uint32_t end, struct dmar_info *out,
-                        unsigned *first, unsigned *count, struct iommu_error *err)
+                        unsigned *first, unsigned *count, struct field_error *err)
 {
     *first = out->scope_count;
     *count = 0;
     while (off < end) {
         if (end - off < SCOPE_FIXED_LEN)
-            return iommu_fail(err, IOMMU_ERANGE, "scope", off, "truncated: fewer than 6 bytes left");
+            return field_fail(err, IOMMU_ERANGE, "scope", off, "truncated: fewer than 6 bytes left");
         uint8_t type = t[off], slen = t[off + 1];
         if (slen < SCOPE_FIXED_LEN + 2)
-            return iommu_fail(err, IOMMU_EINVAL, "scope.length", off + 1, "below 8 (a scope has at least one path entry)");
+            return field_fail(err, IOMMU_EINVAL, "scope.length", off + 1, "below 8 (a scope has at least one path entry)");
         if ((slen - SCOPE_FIXED_LEN) % 2)
-            return iommu_fail(err, IOMMU_EINVAL, "scope.length", off + 1, "path is not whole (device, function) pairs");
+            return field_fail(err, IOMMU_EINVAL, "scope.length", off + 1, "path is not whole (device, function) pairs");
         if (slen > end - off)
-            return iommu_fail(err, IOMMU_ERANGE, "scope.length", off + 1, "past the end of its structure");
+            return field_fail(err, IOMMU_ERANGE, "scope.length", off + 1, "past the end of its structure");
         if (type < DMAR_SCOPE_ENDPOINT || type > DMAR_SCOPE_ACPI)
-            return iommu_fail(err, IOMMU_EINVAL, "scope.type", off, "not 1-5");
+            return field_fail(err, IOMMU_EINVAL, "scope.type", off, "not 1-5");
         unsigned npath = (slen - SCOPE_FIXED_LEN) / 2u;
         if (npath > DMAR_MAX_PATH)
-            return iommu_fail(err, IOMMU_ENOSPC, "scope.path", off + SCOPE_FIXED_LEN, "deeper than minihv's 8 hops");
+            return field_fail(err, IOMMU_ENOSPC, "scope.path", off + SCOPE_FIXED_LEN, "deeper than minihv's 8 hops");
         if (out->scope_count == DMAR_MAX_SCOPES)
-            return iommu_fail(err, IOMMU_ENOSPC, "scope", off, "more than 128 scopes");
+            return field_fail(err, IOMMU_ENOSPC, "scope", off, "more than 128 scopes");
         struct dmar_scope *s = &out->scopes[out->scope_count];
         s->type = type;
         s->enumeration_id = t[off + 4];
@@ -43,7 +43,7 @@ static int parse_scopes(const uint8_t *t, uint32_t off, uint32_t end, struct dma
         for (unsigned i = 0; i < npath; i++) {
             uint32_t p = off + SCOPE_FIXED_LEN + 2 * i;
             if (t[p] > 31 || t[p + 1] > 7)
-                return iommu_fail(err, IOMMU_EINVAL, "scope.path", p, "device above 31 or function above 7");
+                return field_fail(err, IOMMU_EINVAL, "scope.path", p, "device above 31 or function above 7");
             s->path[i].dev = t[p];
             s->path[i].fn = t[p + 1];
         }
@@ -55,12 +55,12 @@ static int parse_scopes(const uint8_t *t, uint32_t off, uint32_t end, struct dma
 }
 
 static int parse_drhd(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar_info *out,
-                      struct iommu_error *err)
+                      struct field_error *err)
 {
     if (slen < DRHD_FIXED_LEN)
-        return iommu_fail(err, IOMMU_EINVAL, "DRHD.length", off + 2, "shorter than its 16-byte fixed part");
+        return field_fail(err, IOMMU_EINVAL, "DRHD.length", off + 2, "shorter than its 16-byte fixed part");
     if (out->unit_count == DMAR_MAX_UNITS)
-        return iommu_fail(err, IOMMU_ENOSPC, "DRHD", off, "more than 16 remapping units");
+        return field_fail(err, IOMMU_ENOSPC, "DRHD", off, "more than 16 remapping units");
     struct dmar_unit *u = &out->units[out->unit_count];
     u->include_pci_all = t[off + 4] & 1;
     u->size_log2 = t[off + 5] & 0xf;
@@ -68,7 +68,7 @@ static int parse_drhd(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar
     u->reg_base = le64(t + off + 8);
     u->offset = off;
     if (!u->reg_base || (u->reg_base & (PAGE_4K - 1)))
-        return iommu_fail(err, IOMMU_EINVAL, "DRHD.register_base", off + 8, "zero or not 4 KiB aligned");
+        return field_fail(err, IOMMU_EINVAL, "DRHD.register_base", off + 8, "zero or not 4 KiB aligned");
     int rc = parse_scopes(t, off + DRHD_FIXED_LEN, off + slen, out, &u->first_scope, &u->scope_count, err);
     if (rc)
         return rc;
@@ -77,23 +77,23 @@ static int parse_drhd(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar
 }
 
 static int parse_rmrr(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar_info *out,
-                      struct iommu_error *err)
+                      struct field_error *err)
 {
     if (slen < RMRR_FIXED_LEN)
-        return iommu_fail(err, IOMMU_EINVAL, "RMRR.length", off + 2, "shorter than its 24-byte fixed part");
+        return field_fail(err, IOMMU_EINVAL, "RMRR.length", off + 2, "shorter than its 24-byte fixed part");
     if (out->rmrr_count == DMAR_MAX_RMRRS)
-        return iommu_fail(err, IOMMU_ENOSPC, "RMRR", off, "more than 32 reserved regions");
+        return field_fail(err, IOMMU_ENOSPC, "RMRR", off, "more than 32 reserved regions");
     struct dmar_rmrr *r = &out->rmrrs[out->rmrr_count];
     r->segment = le16(t + off + 6);
     r->base = le64(t + off + 8);
     r->limit = le64(t + off + 16);
     r->offset = off;
     if (r->base & (PAGE_4K - 1))
-        return iommu_fail(err, IOMMU_EINVAL, "RMRR.base", off + 8, "not 4 KiB aligned");
+        return field_fail(err, IOMMU_EINVAL, "RMRR.base", off + 8, "not 4 KiB aligned");
     if ((r->limit & (PAGE_4K - 1)) != PAGE_4K - 1)
-        return iommu_fail(err, IOMMU_EINVAL, "RMRR.limit", off + 16, "limit + 1 not 4 KiB aligned");
+        return field_fail(err, IOMMU_EINVAL, "RMRR.limit", off + 16, "limit + 1 not 4 KiB aligned");
     if (r->limit < r->base)
-        return iommu_fail(err, IOMMU_EINVAL, "RMRR.limit", off + 16, "below the base");
+        return field_fail(err, IOMMU_EINVAL, "RMRR.limit", off + 16, "below the base");
     int rc = parse_scopes(t, off + RMRR_FIXED_LEN, off + slen, out, &r->first_scope, &r->scope_count, err);
     if (rc)
         return rc;
@@ -101,34 +101,34 @@ static int parse_rmrr(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar
     return IOMMU_OK;
 }
 
-int dmar_parse(const void *table, size_t len, struct dmar_info *out, struct iommu_error *err)
+int dmar_parse(const void *table, size_t len, struct dmar_info *out, struct field_error *err)
 {
     const uint8_t *t = table;
     memset(out, 0, sizeof(*out));
     if (!t || len < DMAR_HEADER_LEN)
-        return iommu_fail(err, IOMMU_ERANGE, "DMAR", 0, "buffer shorter than the 48-byte DMAR header");
+        return field_fail(err, IOMMU_ERANGE, "DMAR", 0, "buffer shorter than the 48-byte DMAR header");
     if (memcmp(t, "DMAR", 4))
-        return iommu_fail(err, IOMMU_EINVAL, "DMAR.signature", 0, "not \"DMAR\"");
+        return field_fail(err, IOMMU_EINVAL, "DMAR.signature", 0, "not \"DMAR\"");
     uint32_t length = le32(t + 4);
     if (length < DMAR_HEADER_LEN)
-        return iommu_fail(err, IOMMU_EINVAL, "DMAR.length", 4, "below the 48-byte header");
+        return field_fail(err, IOMMU_EINVAL, "DMAR.length", 4, "below the 48-byte header");
     if (length > len)
-        return iommu_fail(err, IOMMU_ERANGE, "DMAR.length", 4, "beyond the buffer");
+        return field_fail(err, IOMMU_ERANGE, "DMAR.length", 4, "beyond the buffer");
     unsigned width = t[ACPI_HEADER_LEN] + 1u;
     if (width < 32 || width > 64)
-        return iommu_fail(err, IOMMU_EINVAL, "DMAR.host_address_width", ACPI_HEADER_LEN, "width outside 32-64 bits");
+        return field_fail(err, IOMMU_EINVAL, "DMAR.host_address_width", ACPI_HEADER_LEN, "width outside 32-64 bits");
     out->address_width = (uint8_t)width;
     out->flags = t[ACPI_HEADER_LEN + 1];
 
     for (uint32_t off = DMAR_HEADER_LEN; off < length;) {
         if (length - off < STRUCT_HEADER_LEN)
-            return iommu_fail(err, IOMMU_ERANGE, "structure", off, "truncated: no room for type and length");
+            return field_fail(err, IOMMU_ERANGE, "structure", off, "truncated: no room for type and length");
         uint16_t type = le16(t + off);
         uint16_t slen = le16(t + off + 2);
         if (slen < STRUCT_HEADER_LEN)
-            return iommu_fail(err, IOMMU_EINVAL, "structure.length", off + 2, "zero or below 4");
+            return field_fail(err, IOMMU_EINVAL, "structure.length", off + 2, "zero or below 4");
         if (slen > length - off)
-            return iommu_fail(err, IOMMU_ERANGE, "structure.length", off + 2, "past the end of the table");
+            return field_fail(err, IOMMU_ERANGE, "structure.length", off + 2, "past the end of the table");
         int rc = 0;
         if (type == DMAR_TYPE_DRHD)
             rc = parse_drhd(t, off, slen, out, err);

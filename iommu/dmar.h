@@ -69,7 +69,7 @@ struct dmar_info {
 };
 
 /* Parses a DMAR of `len` bytes (the header's length must fit in it). */
-int dmar_parse(const void *table, size_t len, struct dmar_info *out, struct iommu_error *err);
+int dmar_parse(const void *table, size_t len, struct dmar_info *out, struct field_error *err);
 
 /* Secondary and subordinate bus numbers of the bridge at seg:bus:dev.fn,
  * from its config space; false when unknown. */

@@ -25,16 +25,16 @@ static inline bool iommu_ranges_overlap(uint64_t a, uint64_t asize, uint64_t b, 
 
 /* Allocates the root table; no mappings, nothing protected. */
 int iommu_domain_init(struct iommu_domain *d, const struct pt_format *fmt, bool allow_1g,
-                      const struct iommu_mem *mem, uint64_t reach, struct iommu_error *err);
+                      const struct iommu_mem *mem, uint64_t reach, struct field_error *err);
 /* [base, base + size) identity with PT_READ/PT_WRITE `perm`; errors name
  * `field` at `offset` (the firmware structure that asked for it). */
 int iommu_domain_identity(struct iommu_domain *d, uint64_t base, uint64_t size, uint32_t perm,
-                          const char *field, uint32_t offset, struct iommu_error *err);
+                          const char *field, uint32_t offset, struct field_error *err);
 /* The provider API's map and unmap (perm 0 unmaps), checked. */
 int iommu_domain_map(struct iommu_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
-                     uint32_t perm, struct iommu_error *err);
-int iommu_domain_unmap(struct iommu_domain *d, uint64_t iova, uint64_t size, struct iommu_error *err);
+                     uint32_t perm, struct field_error *err);
+int iommu_domain_unmap(struct iommu_domain *d, uint64_t iova, uint64_t size, struct field_error *err);
 /* Rounds [base, base + size) out to pages, records it and unmaps it. */
-int iommu_domain_protect(struct iommu_domain *d, uint64_t base, uint64_t size, struct iommu_error *err);
+int iommu_domain_protect(struct iommu_domain *d, uint64_t base, uint64_t size, struct field_error *err);
 
 #endif

@@ -4,7 +4,7 @@
 #include <minihv/iommu.h>
 #include <minihv/libc.h>
 
-int iommu_format_error(char *buf, size_t size, const struct iommu_error *err)
+int iommu_format_error(char *buf, size_t size, const struct field_error *err)
 {
     return fmt_snprintf(buf, size, "%s at 0x%x: %s", err->field ? err->field : "?",
                         err->offset, err->what ? err->what : "?");
@@ -47,7 +47,7 @@ static void say(const struct iommu_request *req, enum iommu_log_level level, con
 static bool bring_up(const struct iommu_provider *p, const struct iommu_request *req,
                      enum iommu_log_level level)
 {
-    struct iommu_error err = { 0 };
+    struct field_error err = { 0 };
     char why[160];
     int rc = 0;
     const char *step = "probe";
@@ -59,7 +59,7 @@ static bool bring_up(const struct iommu_provider *p, const struct iommu_request 
         if (p->protect)
             rc = p->protect(p->ctx, req->protect[i].base, req->protect[i].size, &err);
         else if (p->contains_dma)
-            rc = iommu_fail(&err, IOMMU_ENODEV, "protect", 0, "provider cannot protect memory");
+            rc = field_fail(&err, IOMMU_ENODEV, "protect", 0, "provider cannot protect memory");
     }
     for (unsigned i = 0; !rc && req && i < req->device_count; i++) {
         step = "attach";
@@ -130,16 +130,16 @@ const struct iommu_provider *iommu_select(enum iommu_mode mode,
 
 /* ACPI 6.5 5.2.6: the header is 36 bytes, length at 4, checksum at 9; all
  * `length` bytes sum to 0 (mod 256). */
-int acpi_table_hide(void *table, size_t len, const char new_sig[4], struct iommu_error *err)
+int acpi_table_hide(void *table, size_t len, const char new_sig[4], struct field_error *err)
 {
     uint8_t *t = table;
     if (!t || len < 36)
-        return iommu_fail(err, IOMMU_ERANGE, "buffer", len, "shorter than an ACPI header (36 bytes)");
+        return field_fail(err, IOMMU_ERANGE, "buffer", len, "shorter than an ACPI header (36 bytes)");
     uint32_t length = le32(t + 4);
     if (length < 36)
-        return iommu_fail(err, IOMMU_EINVAL, "header.length", 4, "below the 36-byte header");
+        return field_fail(err, IOMMU_EINVAL, "header.length", 4, "below the 36-byte header");
     if (length > len)
-        return iommu_fail(err, IOMMU_ERANGE, "header.length", 4, "beyond the buffer");
+        return field_fail(err, IOMMU_ERANGE, "header.length", 4, "beyond the buffer");
     memcpy(t, new_sig, 4);
     t[9] = 0;
     uint8_t sum = 0;

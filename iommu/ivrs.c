@@ -11,10 +11,10 @@
 
 static int add_range(struct ivrs_info *out, uint32_t off, uint16_t first, uint16_t last,
                      uint8_t setting, bool aliased, uint16_t alias, uint32_t ext,
-                     struct iommu_error *err)
+                     struct field_error *err)
 {
     if (out->range_count == IVRS_MAX_RANGES)
-        return iommu_fail(err, IOMMU_ENOSPC, "IVHD entry", off, "more than 256 device ranges");
+        return field_fail(err, IOMMU_ENOSPC, "IVHD entry", off, "more than 256 device ranges");
     out->ranges[out->range_count++] = (struct ivrs_range){
         .first = first, .last = last, .setting = setting, .aliased = aliased,
         .alias = alias, .ext_setting = ext, .offset = off,
@@ -37,7 +37,7 @@ static uint32_t entry_length(const uint8_t *p, uint32_t room)
 
 /* Device entries of the IVHD at `base` in [off, end). */
 static int parse_entries(const uint8_t *t, uint32_t off, uint32_t end, struct ivrs_info *out,
-                         struct ivrs_unit *u, struct iommu_error *err)
+                         struct ivrs_unit *u, struct field_error *err)
 {
     bool in_range = false;
     uint32_t range_off = 0;
@@ -50,16 +50,16 @@ static int parse_entries(const uint8_t *t, uint32_t off, uint32_t end, struct iv
         uint32_t room = end - off;
         uint32_t elen = entry_length(p, room);
         if (!elen)
-            return iommu_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "variable-length type other than F0h");
+            return field_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "variable-length type other than F0h");
         if (elen > room)
-            return iommu_fail(err, IOMMU_ERANGE, "IVHD entry", off, "past the end of its IVHD");
+            return field_fail(err, IOMMU_ERANGE, "IVHD entry", off, "past the end of its IVHD");
         uint8_t type = p[0];
         uint16_t devid = le16(p + 1);
         uint8_t setting = p[3];
         int rc = 0;
 
         if (in_range && type != IVHD_RANGE_END)
-            return iommu_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "range start not followed by range end");
+            return field_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "range start not followed by range end");
         switch (type) {
         case IVHD_PAD4:
         case IVHD_PAD8:
@@ -91,18 +91,18 @@ static int parse_entries(const uint8_t *t, uint32_t off, uint32_t end, struct iv
             break;
         case IVHD_RANGE_END:
             if (!in_range)
-                return iommu_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "range end without a start");
+                return field_fail(err, IOMMU_EINVAL, "IVHD entry.type", off, "range end without a start");
             if (devid < pending.first)
-                return iommu_fail(err, IOMMU_EINVAL, "IVHD range end.device_id", off + 1, "below the range start");
+                return field_fail(err, IOMMU_EINVAL, "IVHD range end.device_id", off + 1, "below the range start");
             in_range = false;
             rc = add_range(out, range_off, pending.first, devid, pending.setting, pending.aliased,
                            pending.alias, pending.ext_setting, err);
             break;
         case IVHD_SPECIAL:
             if (p[7] != 1 && p[7] != 2)
-                return iommu_fail(err, IOMMU_EINVAL, "IVHD special.variety", off + 7, "not 1 (IOAPIC) or 2 (HPET)");
+                return field_fail(err, IOMMU_EINVAL, "IVHD special.variety", off + 7, "not 1 (IOAPIC) or 2 (HPET)");
             if (out->special_count == IVRS_MAX_SPECIAL)
-                return iommu_fail(err, IOMMU_ENOSPC, "IVHD special", off, "more than 32 special devices");
+                return field_fail(err, IOMMU_ENOSPC, "IVHD special", off, "more than 32 special devices");
             out->special[out->special_count++] = (struct ivrs_special){
                 .handle = p[4], .devid = le16(p + 5), .variety = p[7], .setting = setting, .offset = off,
             };
@@ -120,22 +120,22 @@ static int parse_entries(const uint8_t *t, uint32_t off, uint32_t end, struct iv
         off += elen;
     }
     if (in_range)
-        return iommu_fail(err, IOMMU_ERANGE, "IVHD entry", range_off, "range start without an end");
+        return field_fail(err, IOMMU_ERANGE, "IVHD entry", range_off, "range start without an end");
     u->range_count = out->range_count - u->first_range;
     return IOMMU_OK;
 }
 
 static int parse_ivhd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs_info *out,
-                      struct iommu_error *err)
+                      struct field_error *err)
 {
     uint8_t type = t[off];
     uint32_t fixed = type == 0x10 ? IVHD10_FIXED_LEN : IVHD11_FIXED_LEN;
     if (blen < fixed)
-        return iommu_fail(err, IOMMU_EINVAL, "IVHD.length", off + 2,
+        return field_fail(err, IOMMU_EINVAL, "IVHD.length", off + 2,
                           type == 0x10 ? "shorter than the 24-byte type 10h header"
                                        : "shorter than the 40-byte type 11h/40h header");
     if (out->unit_count == IVRS_MAX_UNITS)
-        return iommu_fail(err, IOMMU_ENOSPC, "IVHD", off, "more than 16 IOMMUs");
+        return field_fail(err, IOMMU_ENOSPC, "IVHD", off, "more than 16 IOMMUs");
     struct ivrs_unit *u = &out->units[out->unit_count];
     memset(u, 0, sizeof(*u));
     u->type = type;
@@ -149,7 +149,7 @@ static int parse_ivhd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs
     u->efr = type == 0x10 ? 0 : le64(t + off + 24);
     u->offset = off;
     if (!u->base || (u->base & (IOMMU_MMIO_ALIGN - 1)))
-        return iommu_fail(err, IOMMU_EINVAL, "IVHD.base_address", off + 8, "zero or not 16 KiB aligned");
+        return field_fail(err, IOMMU_EINVAL, "IVHD.base_address", off + 8, "zero or not 16 KiB aligned");
     int rc = parse_entries(t, off + fixed, off + blen, out, u, err);
     if (rc)
         return rc;
@@ -158,12 +158,12 @@ static int parse_ivhd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs
 }
 
 static int parse_ivmd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs_info *out,
-                      struct iommu_error *err)
+                      struct field_error *err)
 {
     if (blen < IVMD_LEN)
-        return iommu_fail(err, IOMMU_EINVAL, "IVMD.length", off + 2, "shorter than 32 bytes");
+        return field_fail(err, IOMMU_EINVAL, "IVMD.length", off + 2, "shorter than 32 bytes");
     if (out->memory_count == IVRS_MAX_MEMORY)
-        return iommu_fail(err, IOMMU_ENOSPC, "IVMD", off, "more than 32 memory definitions");
+        return field_fail(err, IOMMU_ENOSPC, "IVMD", off, "more than 32 memory definitions");
     struct ivrs_memory *m = &out->memory[out->memory_count];
     m->type = t[off];
     m->flags = t[off + 1];
@@ -178,14 +178,14 @@ static int parse_ivmd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs
         m->first = m->last = devid;
     } else {
         if (aux < devid)
-            return iommu_fail(err, IOMMU_EINVAL, "IVMD.aux_data", off + 6, "range end below its start");
+            return field_fail(err, IOMMU_EINVAL, "IVMD.aux_data", off + 6, "range end below its start");
         m->first = devid;
         m->last = aux;
     }
     if ((m->start & 0xfff) || (m->length & 0xfff))
-        return iommu_fail(err, IOMMU_EINVAL, "IVMD.start_address", off + 16, "start or length not 4 KiB aligned");
+        return field_fail(err, IOMMU_EINVAL, "IVMD.start_address", off + 16, "start or length not 4 KiB aligned");
     if (!m->length || m->start + m->length - 1 < m->start)
-        return iommu_fail(err, IOMMU_EINVAL, "IVMD.memory_block_length", off + 24, "zero or wraps past 2^64");
+        return field_fail(err, IOMMU_EINVAL, "IVMD.memory_block_length", off + 24, "zero or wraps past 2^64");
     out->memory_count++;
     return IOMMU_OK;
 }
@@ -202,30 +202,30 @@ static void mark_superseded(struct ivrs_info *out)
         }
 }
 
-int ivrs_parse(const void *table, size_t len, struct ivrs_info *out, struct iommu_error *err)
+int ivrs_parse(const void *table, size_t len, struct ivrs_info *out, struct field_error *err)
 {
     const uint8_t *t = table;
     memset(out, 0, sizeof(*out));
     if (!t || len < IVRS_HEADER_LEN)
-        return iommu_fail(err, IOMMU_ERANGE, "IVRS", 0, "buffer shorter than the 48-byte IVRS header");
+        return field_fail(err, IOMMU_ERANGE, "IVRS", 0, "buffer shorter than the 48-byte IVRS header");
     if (memcmp(t, "IVRS", 4))
-        return iommu_fail(err, IOMMU_EINVAL, "IVRS.signature", 0, "not \"IVRS\"");
+        return field_fail(err, IOMMU_EINVAL, "IVRS.signature", 0, "not \"IVRS\"");
     uint32_t length = le32(t + 4);
     if (length < IVRS_HEADER_LEN)
-        return iommu_fail(err, IOMMU_EINVAL, "IVRS.length", 4, "below the 48-byte header");
+        return field_fail(err, IOMMU_EINVAL, "IVRS.length", 4, "below the 48-byte header");
     if (length > len)
-        return iommu_fail(err, IOMMU_ERANGE, "IVRS.length", 4, "beyond the buffer");
+        return field_fail(err, IOMMU_ERANGE, "IVRS.length", 4, "beyond the buffer");
     out->ivinfo = le32(t + 36);
 
     for (uint32_t off = IVRS_HEADER_LEN; off < length;) {
         if (length - off < BLOCK_HEADER_LEN)
-            return iommu_fail(err, IOMMU_ERANGE, "block", off, "truncated: no room for type and length");
+            return field_fail(err, IOMMU_ERANGE, "block", off, "truncated: no room for type and length");
         uint8_t type = t[off];
         uint16_t blen = le16(t + off + 2);
         if (blen < BLOCK_HEADER_LEN)
-            return iommu_fail(err, IOMMU_EINVAL, "block.length", off + 2, "zero or below 4");
+            return field_fail(err, IOMMU_EINVAL, "block.length", off + 2, "zero or below 4");
         if (blen > length - off)
-            return iommu_fail(err, IOMMU_ERANGE, "block.length", off + 2, "past the end of the table");
+            return field_fail(err, IOMMU_ERANGE, "block.length", off + 2, "past the end of the table");
         int rc = 0;
         if (type == 0x10 || type == 0x11 || type == 0x40)
             rc = parse_ivhd(t, off, blen, out, err);

@@ -83,7 +83,7 @@ struct ivrs_info {
     struct ivrs_memory memory[IVRS_MAX_MEMORY];
 };
 
-int ivrs_parse(const void *table, size_t len, struct ivrs_info *out, struct iommu_error *err);
+int ivrs_parse(const void *table, size_t len, struct ivrs_info *out, struct field_error *err);
 
 /* Index of the (not superseded) unit whose device entries cover `sbdf`,
  * or -IOMMU_ENODEV. */

@@ -8,7 +8,7 @@
 
 /* ---- pure pieces ---- */
 
-int vtd_choose_levels(uint32_t sagaw, uint64_t top, int *levels, struct iommu_error *err)
+int vtd_choose_levels(uint32_t sagaw, uint64_t top, int *levels, struct field_error *err)
 {
     /* SAGAW bit 1: 39-bit 3-level, bit 2: 48-bit 4-level, bit 3: 57-bit 5-level. */
     if (sagaw & (1u << 2))
@@ -18,7 +18,7 @@ int vtd_choose_levels(uint32_t sagaw, uint64_t top, int *levels, struct iommu_er
     else if (sagaw & (1u << 3))
         *levels = 5;
     else
-        return iommu_fail(err, IOMMU_ENODEV, "CAP.SAGAW", VTD_REG_CAP,
+        return field_fail(err, IOMMU_ENODEV, "CAP.SAGAW", VTD_REG_CAP,
                           "no common page-table depth covers the identity map");
     return IOMMU_OK;
 }
@@ -116,27 +116,27 @@ static unsigned polls(const struct vtd *v)
 
 /* Waits until (reg & mask) == want; 32-bit register. */
 static int wait32(struct vtd *v, unsigned u, uint32_t off, uint32_t mask, uint32_t want,
-                  const char *field, struct iommu_error *err)
+                  const char *field, struct field_error *err)
 {
     for (unsigned i = 0; i < polls(v); i++)
         if ((rd32(v, u, off) & mask) == want)
             return IOMMU_OK;
-    return iommu_fail(err, IOMMU_ETIMEDOUT, field, off, "the unit did not acknowledge the command");
+    return field_fail(err, IOMMU_ETIMEDOUT, field, off, "the unit did not acknowledge the command");
 }
 
 static int wait64_clear(struct vtd *v, unsigned u, uint32_t off, uint64_t bit, const char *field,
-                        struct iommu_error *err)
+                        struct field_error *err)
 {
     for (unsigned i = 0; i < polls(v); i++)
         if (!(rd64(v, u, off) & bit))
             return IOMMU_OK;
-    return iommu_fail(err, IOMMU_ETIMEDOUT, field, off, "invalidation did not complete");
+    return field_fail(err, IOMMU_ETIMEDOUT, field, off, "invalidation did not complete");
 }
 
 /* GCMD with the current state and one bit changed (10.4.4: software reads
  * GSTS, masks the one-shot bits, sets or clears the one it wants). */
 static int global_command(struct vtd *v, unsigned u, uint32_t bit, bool set, const char *field,
-                          struct iommu_error *err)
+                          struct field_error *err)
 {
     uint32_t status = rd32(v, u, VTD_REG_GSTS) & VTD_GCMD_ONE_SHOT_MASK;
     wr32(v, u, VTD_REG_GCMD, set ? status | bit : status & ~bit);
@@ -145,7 +145,7 @@ static int global_command(struct vtd *v, unsigned u, uint32_t bit, bool set, con
 
 /* Write-buffer flush (where CAP.RWBF asks for it), global context-cache
  * and global IOTLB invalidation, register-based (6.5.1, 10.4.7, 10.4.8). */
-static int invalidate_unit(struct vtd *v, unsigned u, struct iommu_error *err)
+static int invalidate_unit(struct vtd *v, unsigned u, struct field_error *err)
 {
     struct vtd_unit *unit = &v->units[u];
     int rc;
@@ -163,7 +163,7 @@ static int invalidate_unit(struct vtd *v, unsigned u, struct iommu_error *err)
 }
 
 /* After the tables changed under enabled units. */
-static int invalidate_enabled(struct vtd *v, struct iommu_error *err)
+static int invalidate_enabled(struct vtd *v, struct field_error *err)
 {
     flush_all(v);
     for (unsigned u = 0; u < v->dmar.unit_count; u++) {
@@ -178,7 +178,7 @@ static int invalidate_enabled(struct vtd *v, struct iommu_error *err)
 
 /* ---- provider operations ---- */
 
-static int probe_unit(struct vtd *v, unsigned u, struct iommu_error *err)
+static int probe_unit(struct vtd *v, unsigned u, struct field_error *err)
 {
     const struct dmar_unit *d = &v->dmar.units[u];
     struct vtd_unit *unit = &v->units[u];
@@ -186,38 +186,38 @@ static int probe_unit(struct vtd *v, unsigned u, struct iommu_error *err)
     memset(unit, 0, sizeof(*unit));
     unit->regs = v->plat.map_unit ? v->plat.map_unit(v->plat.opaque, d->reg_base, size) : NULL;
     if (!unit->regs)
-        return iommu_fail(err, IOMMU_ENODEV, "DRHD.register_base", d->offset + 8, "registers cannot be mapped");
+        return field_fail(err, IOMMU_ENODEV, "DRHD.register_base", d->offset + 8, "registers cannot be mapped");
     unit->cap = rd64(v, u, VTD_REG_CAP);
     unit->ecap = rd64(v, u, VTD_REG_ECAP);
     if (unit->cap == ~0ull || unit->cap == 0)
-        return iommu_fail(err, IOMMU_ENODEV, "CAP", VTD_REG_CAP, "reads all-ones or zero: no unit there");
+        return field_fail(err, IOMMU_ENODEV, "CAP", VTD_REG_CAP, "reads all-ones or zero: no unit there");
     unit->iotlb_reg = VTD_ECAP_IRO(unit->ecap) + 8;
     unit->fault_reg = VTD_CAP_FRO(unit->cap);
     unit->fault_count = VTD_CAP_NFR(unit->cap);
     if (unit->iotlb_reg + 8 > size)
-        return iommu_fail(err, IOMMU_EINVAL, "ECAP.IRO", VTD_REG_ECAP, "IOTLB registers outside the register set");
+        return field_fail(err, IOMMU_EINVAL, "ECAP.IRO", VTD_REG_ECAP, "IOTLB registers outside the register set");
     if (unit->fault_reg < 0x40 || (uint64_t)unit->fault_reg + 16ull * unit->fault_count > size)
-        return iommu_fail(err, IOMMU_EINVAL, "CAP.FRO", VTD_REG_CAP, "fault recording registers outside the register set");
+        return field_fail(err, IOMMU_EINVAL, "CAP.FRO", VTD_REG_CAP, "fault recording registers outside the register set");
     if (!(VTD_CAP_SLLPS(unit->cap) & 1))
-        return iommu_fail(err, IOMMU_ENODEV, "CAP.SLLPS", VTD_REG_CAP, "no 2 MiB pages (minihv's tables use them)");
+        return field_fail(err, IOMMU_ENODEV, "CAP.SLLPS", VTD_REG_CAP, "no 2 MiB pages (minihv's tables use them)");
     if (!VTD_ECAP_C(unit->ecap))
         v->flush_needed = true;
     return IOMMU_OK;
 }
 
-static int vtd_probe(void *ctx, struct iommu_error *err)
+static int vtd_probe(void *ctx, struct field_error *err)
 {
     struct vtd *v = ctx;
     int rc = dmar_parse(v->plat.table, v->plat.table_len, &v->dmar, err);
     if (rc)
         return rc;
     if (!v->dmar.unit_count)
-        return iommu_fail(err, IOMMU_ENODEV, "DMAR", 0, "no DRHD: no remapping unit");
+        return field_fail(err, IOMMU_ENODEV, "DMAR", 0, "no DRHD: no remapping unit");
     if (!v->plat.mmio || !v->plat.mem.alloc_pages || !v->plat.mem.phys_to_virt)
-        return iommu_fail(err, IOMMU_EINVAL, "platform", 0, "no register or memory callbacks");
+        return field_fail(err, IOMMU_EINVAL, "platform", 0, "no register or memory callbacks");
     uint64_t top = ALIGN_UP(v->plat.top, PAGE_SIZE);
     if (!top)
-        return iommu_fail(err, IOMMU_EINVAL, "platform.top", 0, "empty identity map");
+        return field_fail(err, IOMMU_EINVAL, "platform.top", 0, "empty identity map");
 
     uint32_t sagaw = 0x1f;
     unsigned mgaw = 64;
@@ -234,10 +234,10 @@ static int vtd_probe(void *ctx, struct iommu_error *err)
         return rc;
     unsigned width = MIN(mgaw, 12u + 9u * (unsigned)v->levels);
     if (width < 64 && top > (1ull << width))
-        return iommu_fail(err, IOMMU_ENODEV, "CAP.MGAW", VTD_REG_CAP, "the units cannot address all of memory");
+        return field_fail(err, IOMMU_ENODEV, "CAP.MGAW", VTD_REG_CAP, "the units cannot address all of memory");
     for (unsigned i = 0; i < v->dmar.rmrr_count; i++)
         if (width < 64 && v->dmar.rmrrs[i].limit >= (1ull << width))
-            return iommu_fail(err, IOMMU_ENODEV, "RMRR.limit", v->dmar.rmrrs[i].offset + 16,
+            return field_fail(err, IOMMU_ENODEV, "RMRR.limit", v->dmar.rmrrs[i].offset + 16,
                               "above the units' address width");
 
     if ((rc = iommu_domain_init(&v->dom, &pt_format_vtd, all_1g, &v->plat.mem,
@@ -263,7 +263,7 @@ static int vtd_probe(void *ctx, struct iommu_error *err)
     } else {                     /* 5 levels: one table above the PML4 */
         v->slpt_pa = v->plat.mem.alloc_pages(v->plat.mem.opaque, 1);
         if (!v->slpt_pa)
-            return iommu_fail(err, IOMMU_ENOMEM, "page tables", 0, "no page for the level-5 table");
+            return field_fail(err, IOMMU_ENOMEM, "page tables", 0, "no page for the level-5 table");
         uint64_t *l5 = virt(v, v->slpt_pa);
         memset(l5, 0, PAGE_SIZE);
         l5[0] = pt_format_vtd.table_entry(v->dom.pt.root_pa);
@@ -274,7 +274,7 @@ static int vtd_probe(void *ctx, struct iommu_error *err)
     v->root_table_pa = v->plat.mem.alloc_pages(v->plat.mem.opaque, 1);
     v->context_table_pa = v->plat.mem.alloc_pages(v->plat.mem.opaque, 1);
     if (!v->root_table_pa || !v->context_table_pa)
-        return iommu_fail(err, IOMMU_ENOMEM, "root table", 0, "no pages for root and context tables");
+        return field_fail(err, IOMMU_ENOMEM, "root table", 0, "no pages for root and context tables");
     uint64_t *root = virt(v, v->root_table_pa), *ctxt = virt(v, v->context_table_pa);
     for (unsigned i = 0; i < 256; i++) {
         root[2 * i] = v->context_table_pa | 1;
@@ -286,14 +286,14 @@ static int vtd_probe(void *ctx, struct iommu_error *err)
 }
 
 static int vtd_map(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, uint32_t perm,
-                   struct iommu_error *err)
+                   struct field_error *err)
 {
     struct vtd *v = ctx;
     int rc = iommu_domain_map(&v->dom, iova, phys, size, perm, err);
     return rc ? rc : invalidate_enabled(v, err);
 }
 
-static int vtd_unmap(void *ctx, uint64_t iova, uint64_t size, struct iommu_error *err)
+static int vtd_unmap(void *ctx, uint64_t iova, uint64_t size, struct field_error *err)
 {
     struct vtd *v = ctx;
     int rc = iommu_domain_unmap(&v->dom, iova, size, err);
@@ -301,30 +301,30 @@ static int vtd_unmap(void *ctx, uint64_t iova, uint64_t size, struct iommu_error
 }
 
 /* Identity map minus [base, base + size); never across an RMRR. */
-static int vtd_protect(void *ctx, uint64_t base, uint64_t size, struct iommu_error *err)
+static int vtd_protect(void *ctx, uint64_t base, uint64_t size, struct field_error *err)
 {
     struct vtd *v = ctx;
     uint64_t start = ALIGN_DOWN(base, PAGE_SIZE), end = ALIGN_UP(base + size, PAGE_SIZE);
     for (unsigned i = 0; i < v->dmar.rmrr_count; i++) {
         const struct dmar_rmrr *r = &v->dmar.rmrrs[i];
         if (end > start && iommu_ranges_overlap(start, end - start, r->base, r->limit - r->base + 1))
-            return iommu_fail(err, IOMMU_EINVAL, "RMRR", r->offset, "firmware reserves DMA memory inside the protected range");
+            return field_fail(err, IOMMU_EINVAL, "RMRR", r->offset, "firmware reserves DMA memory inside the protected range");
     }
     int rc = iommu_domain_protect(&v->dom, base, size, err);
     return rc ? rc : invalidate_enabled(v, err);
 }
 
-static int vtd_attach(void *ctx, uint32_t sbdf, struct iommu_error *err)
+static int vtd_attach(void *ctx, uint32_t sbdf, struct field_error *err)
 {
     struct vtd *v = ctx;
     if (dmar_drhd_for_device(&v->dmar, sbdf, v->bridge, v->bridge_opaque) < 0)
-        return iommu_fail(err, IOMMU_ENODEV, "DRHD", 0, "no remapping unit covers the device");
+        return field_fail(err, IOMMU_ENODEV, "DRHD", 0, "no remapping unit covers the device");
     return IOMMU_OK; /* every device behind a unit is in the one domain */
 }
 
 static void disable_unit(struct vtd *v, unsigned u)
 {
-    struct iommu_error ignored;
+    struct field_error ignored;
     global_command(v, u, VTD_GCMD_TE, false, "GSTS.TES", &ignored);
     v->units[u].enabled = false;
 }
@@ -333,7 +333,7 @@ static void disable_unit(struct vtd *v, unsigned u)
  * regions off (10.4.6, 10.4.4, 10.4.16). Register-based invalidation
  * must not be used while queued invalidation is on (6.5.2): a firmware
  * that left it on gets it turned off first. */
-static int enable_unit(struct vtd *v, unsigned u, struct iommu_error *err)
+static int enable_unit(struct vtd *v, unsigned u, struct field_error *err)
 {
     int rc;
     if ((rd32(v, u, VTD_REG_GSTS) & VTD_GCMD_QIE) &&
@@ -355,7 +355,7 @@ static int enable_unit(struct vtd *v, unsigned u, struct iommu_error *err)
     return IOMMU_OK;
 }
 
-static int vtd_enable(void *ctx, struct iommu_error *err)
+static int vtd_enable(void *ctx, struct field_error *err)
 {
     struct vtd *v = ctx;
     flush_all(v);

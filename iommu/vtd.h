@@ -84,7 +84,7 @@ void vtd_provider_init(struct vtd *v, const struct iommu_platform *plat, struct 
 /* The pieces, for tests and tools. */
 /* Levels from SAGAW (all units' SAGAW ANDed) for an identity map up to top:
  * 4 if offered, else 3 if top fits in 39 bits, else 5. */
-int vtd_choose_levels(uint32_t sagaw, uint64_t top, int *levels, struct iommu_error *err);
+int vtd_choose_levels(uint32_t sagaw, uint64_t top, int *levels, struct field_error *err);
 /* Legacy context entry (9.3): P, TT=0, SLPTPTR; AW = levels - 2, DID. */
 void vtd_context_entry(uint64_t slpt_pa, int levels, uint16_t domain_id, uint64_t entry[2]);
 /* One fault recording register (10.4.14): lo = bits 63:0, hi = 127:64. */

@@ -33,7 +33,7 @@ static int usage(void)
     return 1;
 }
 
-static int bad_input(const char *what, const struct igd_error *e)
+static int bad_input(const char *what, const struct field_error *e)
 {
     fprintf(stderr, "%s: %s: %s at offset 0x%x: %s\n", prog, what,
             e->field ? e->field : "?", e->offset, e->what ? e->what : "invalid");
@@ -168,7 +168,7 @@ static int cmd_vbt(const char *path, bool json)
     if (!buf)
         return 1;
     static struct igd_vbt_summary s;
-    struct igd_error e = { 0 };
+    struct field_error e = { 0 };
     int rc = igd_vbt_parse(buf, len, &s, &e);
     free(buf);
     if (rc)
@@ -202,7 +202,7 @@ static int cmd_opregion(const char *path, uint64_t base, bool json)
     if (!buf)
         return 1;
     struct igd_opregion_info o;
-    struct igd_error e = { 0 };
+    struct field_error e = { 0 };
     int rc = igd_opregion_parse(buf, len, base, &o, &e);
     if (rc) {
         free(buf);
@@ -267,7 +267,7 @@ static int cmd_rom(const char *path, bool shadow, bool json)
     if (!buf)
         return 1;
     struct igd_rom_info r;
-    struct igd_error e = { 0 };
+    struct field_error e = { 0 };
     int rc = shadow ? igd_rom_parse_shadow(buf, len, &r, &e) : igd_rom_parse(buf, len, &r, &e);
     free(buf);
     if (rc)
@@ -307,7 +307,7 @@ static int cmd_ggc(uint64_t device, uint64_t ggc, uint64_t bdsm, bool json)
         return 2;
     }
     struct igd_stolen s;
-    struct igd_error e = { 0 };
+    struct field_error e = { 0 };
     if (igd_stolen_decode((uint16_t)device, (uint16_t)ggc, bdsm, &s, &e))
         return bad_input("ggc", &e);
     const struct igd_device *d = igd_device_lookup((uint16_t)device);

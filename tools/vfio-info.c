@@ -204,7 +204,7 @@ static int add_igd_regions(struct vfio_device *dev, const struct options *o, FIL
         return bad(err, "%s: OpRegion dump larger than 1 MiB%s", o->opregion, "");
     /* The parser's own words on a bad OpRegion: field and offset. */
     struct igd_opregion_info info;
-    struct igd_error e = { 0 };
+    struct field_error e = { 0 };
     if (igd_opregion_parse(opregion, r.opregion.len, 0, &info, &e) < 0) {
         fprintf(err, "vfio-info: %s: OpRegion %s at offset 0x%x: %s\n", o->opregion,
                 e.field ? e.field : "?", e.offset, e.what ? e.what : "invalid");

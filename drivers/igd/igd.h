@@ -2,7 +2,7 @@
  * that are pure data handling — OpRegion, VBT, video BIOS image, stolen
  * memory decode. Every parser takes a caller's buffer and a length, writes
  * into a caller's struct, allocates nothing, and on failure fills a
- * struct igd_error naming the field and the byte offset it objected to.
+ * struct field_error naming the field and the byte offset it objected to.
  *
  * References: Intel "IGD OpRegion Specification" 2.0/2.1/3.0, Linux
  * drivers/gpu/drm/i915/display/intel_opregion.c, intel_bios.c,
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <minihv/field_error.h>
 
 /* Return codes (negated, like the rest of minihv). */
 #define IGD_OK          0
@@ -21,26 +22,7 @@
 #define IGD_ENOSPC      28  /* the caller's output buffer or table is too small */
 #define IGD_ENOENT      2   /* the thing looked for is absent */
 
-/* What went wrong, for messages like
- * "vbt: bdb.bdb_size at 0x34: runs past vbt_size". `field` and `what` are
- * string literals; `offset` is a byte offset into the buffer the caller
- * passed to the parser that failed. */
-struct igd_error {
-    const char *field;
-    uint32_t offset;
-    const char *what;
-};
-
-/* Fills *err (when err is not NULL) and returns -code. */
-static inline int igd_fail(struct igd_error *err, int code, const char *field,
-                           uint64_t offset, const char *what)
-{
-    if (err) {
-        err->field = field;
-        err->offset = offset > UINT32_MAX ? UINT32_MAX : (uint32_t)offset;
-        err->what = what;
-    }
-    return -code;
-}
+/* Errors: struct field_error and field_fail (minihv/field_error.h), the
+ * offset a byte offset into the buffer the caller passed to the parser. */
 
 #endif

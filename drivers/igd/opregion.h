@@ -51,7 +51,7 @@ struct igd_opregion_info {
  * (ASLS), used to check that a 2.0 absolute RVDA does not overlap it. For a
  * 2.1+ OpRegion with an extended VBT, len must cover base + RVDA + RVDS. */
 int igd_opregion_parse(const void *buf, size_t len, uint64_t base_phys,
-                       struct igd_opregion_info *out, struct igd_error *err);
+                       struct igd_opregion_info *out, struct field_error *err);
 
 /* Bytes the guest copy needs: the OpRegion plus any extended VBT (the host's
  * or an override larger than mailbox 4). override_len 0 means no override. */
@@ -72,7 +72,7 @@ int igd_opregion_build_guest(const void *buf, size_t len,
                              const void *abs_vbt, size_t abs_vbt_len,
                              const void *override_vbt, size_t override_len,
                              void *out, size_t cap, size_t *out_len,
-                             struct igd_error *err);
+                             struct field_error *err);
 
 /* Writes a minimal host OpRegion into buf[0..len) for a device that has
  * none (igd_force = 1 on an emulated device, test only): 8 KiB, signature,
@@ -80,6 +80,6 @@ int igd_opregion_build_guest(const void *buf, size_t len,
  * `mboxes` (known bits only), everything else zero — no VBT, RVDA/RVDS 0.
  * The result passes igd_opregion_parse. len must be at least 8 KiB. */
 int igd_opregion_synthesize(void *buf, size_t len, uint16_t version, uint32_t mboxes,
-                            struct igd_error *err);
+                            struct field_error *err);
 
 #endif

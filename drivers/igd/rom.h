@@ -40,18 +40,18 @@ struct igd_rom_info {
  * outside the image, a bad "PCIR", an image length of 0 or past the buffer,
  * an init size past the image, and a ROM that ends without a last image. */
 int igd_rom_parse(const void *buf, size_t len, struct igd_rom_info *out,
-                  struct igd_error *err);
+                  struct field_error *err);
 
 /* The shadow at 0xC0000 holds only the initialised legacy image: its size is
  * byte 2 x 512, the PCIR image length may be larger (the BIOS may shrink its
  * runtime image), so only the first image is read, bounded by that size. */
 int igd_rom_parse_shadow(const void *buf, size_t len, struct igd_rom_info *out,
-                         struct igd_error *err);
+                         struct field_error *err);
 
 /* True when the ROM has an x86 image for vendor:device with a display class
  * (base class 0x03); fills err otherwise. */
 int igd_rom_check_device(const struct igd_rom_info *rom, uint16_t vendor,
-                         uint16_t device, struct igd_error *err);
+                         uint16_t device, struct field_error *err);
 
 enum igd_rom_source {
     IGD_ROM_SRC_SHADOW = 0,  /* legacy 0xC0000 */
@@ -77,7 +77,7 @@ struct igd_rom_choice {
  * why candidate i was passed over. Returns -IGD_ENOENT when none fit. */
 int igd_rom_choose(const struct igd_rom_candidate cand[IGD_ROM_SRC_COUNT],
                    uint16_t vendor, uint16_t device, struct igd_rom_choice *out,
-                   struct igd_error errs[IGD_ROM_SRC_COUNT]);
+                   struct field_error errs[IGD_ROM_SRC_COUNT]);
 
 /* ROM region size: 0x20000 for a shadow ROM (as Linux), else the ROM length
  * rounded up to a power of two, at least 2 KiB (a ROM BAR's minimum). */

@@ -8,12 +8,12 @@
 #define BDSM_BASE_MASK 0xFFFFFFFFFFF00000ull   /* bits 63:20 (31:20 before gen11) */
 
 int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
-                      struct igd_stolen *s, struct igd_error *err)
+                      struct igd_stolen *s, struct field_error *err)
 {
     memset(s, 0, sizeof(*s));
     const struct igd_device *dev = igd_device_lookup(device_id);
     if (!dev)
-        return igd_fail(err, IGD_ENOENT, "device_id", 0x02, "not an IGD in the device table");
+        return field_fail(err, IGD_ENOENT, "device_id", 0x02, "not an IGD in the device table");
     s->gen = dev->gen;
     s->ggc = ggc;
     s->ggc_locked = ggc & 1;
@@ -33,7 +33,7 @@ int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
             else if (s->gms <= 0x1D)
                 s->size = (s->gms - 0x17) * 4 * MiB + 36 * MiB;
             else
-                return igd_fail(err, IGD_EINVAL, "ggc.gms", IGD_PCI_GGC, "reserved GMS value (CHV)");
+                return field_fail(err, IGD_EINVAL, "ggc.gms", IGD_PCI_GGC, "reserved GMS value (CHV)");
             s->gtt_size = ggms ? (uint32_t)(1u << (20 + ggms)) : 0;  /* chv_get_total_gtt_size */
         } else {
             s->size = s->gms * 32 * MiB;                  /* gen6_stolen_size */
@@ -49,7 +49,7 @@ int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
         else if (s->gms <= 0xFE)
             s->size = (s->gms - 0xF0 + 1) * 4 * MiB;      /* gen9+: 4 MiB steps from 4 MiB */
         else
-            return igd_fail(err, IGD_EINVAL, "ggc.gms", IGD_PCI_GGC + 1, "reserved GMS value 0xFF");
+            return field_fail(err, IGD_EINVAL, "ggc.gms", IGD_PCI_GGC + 1, "reserved GMS value 0xFF");
     }
 
     s->bdsm = dev->gen >= 11 ? bdsm : (uint32_t)bdsm;
@@ -57,24 +57,24 @@ int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
     s->base = s->bdsm & BDSM_BASE_MASK;
     uint32_t bdsm_off = dev->gen >= 11 ? IGD_PCI_BDSM_GEN11 : IGD_PCI_BDSM;
     if (s->size && s->base == 0)
-        return igd_fail(err, IGD_EINVAL, "bdsm", bdsm_off, "stolen memory enabled but base is 0");
+        return field_fail(err, IGD_EINVAL, "bdsm", bdsm_off, "stolen memory enabled but base is 0");
     uint64_t limit = dev->gen >= 11 ? UINT64_MAX : (uint64_t)UINT32_MAX + 1;
     if (s->size > limit - s->base)
-        return igd_fail(err, IGD_ERANGE, "bdsm", bdsm_off, "base + size past the addressable range");
+        return field_fail(err, IGD_ERANGE, "bdsm", bdsm_off, "base + size past the addressable range");
     return IGD_OK;
 }
 
 int igd_stolen_from_config(const uint8_t *cfg, size_t len, struct igd_stolen *s,
-                           struct igd_error *err)
+                           struct field_error *err)
 {
     if (!cfg || len < 256)
-        return igd_fail(err, IGD_ERANGE, "config", 0, "config space shorter than 256 bytes");
+        return field_fail(err, IGD_ERANGE, "config", 0, "config space shorter than 256 bytes");
     if (le16(cfg) != 0x8086)
-        return igd_fail(err, IGD_EINVAL, "vendor_id", 0, "not Intel (0x8086)");
+        return field_fail(err, IGD_EINVAL, "vendor_id", 0, "not Intel (0x8086)");
     uint16_t device_id = le16(cfg + 2);
     const struct igd_device *dev = igd_device_lookup(device_id);
     if (!dev)
-        return igd_fail(err, IGD_ENOENT, "device_id", 0x02, "not an IGD in the device table");
+        return field_fail(err, IGD_ENOENT, "device_id", 0x02, "not an IGD in the device table");
     uint64_t bdsm = dev->gen >= 11 ? le64(cfg + IGD_PCI_BDSM_GEN11) : le32(cfg + IGD_PCI_BDSM);
     return igd_stolen_decode(device_id, le16(cfg + IGD_PCI_GGC), bdsm, s, err);
 }

@@ -41,11 +41,11 @@ struct igd_stolen {
 /* Decodes GGC and BDSM for device_id. Fails on an unknown device, a reserved
  * GMS value, or base + size past 4 GiB (gen<11) or 2^64. */
 int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
-                      struct igd_stolen *out, struct igd_error *err);
+                      struct igd_stolen *out, struct field_error *err);
 
 /* Same from the IGD's config space (at least 256 bytes, as read from the
  * host): device ID @2, GGC @0x50, BDSM @0x5C or @0xC0 by generation. */
 int igd_stolen_from_config(const uint8_t *cfg, size_t len, struct igd_stolen *out,
-                           struct igd_error *err);
+                           struct field_error *err);
 
 #endif

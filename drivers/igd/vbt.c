@@ -47,16 +47,16 @@ static void parse_children(const uint8_t *vbt, const struct igd_vbt_block *blk,
 }
 
 int igd_vbt_parse(const void *buf, size_t len, struct igd_vbt_summary *s,
-                  struct igd_error *err)
+                  struct field_error *err)
 {
     const uint8_t *v = buf;
 
     memset(s, 0, sizeof(*s));
     s->panel_type = -1;
     if (!buf || len < IGD_VBT_HEADER_SIZE)
-        return igd_fail(err, IGD_ERANGE, "vbt_header", 0, "buffer shorter than the 48-byte VBT header");
+        return field_fail(err, IGD_ERANGE, "vbt_header", 0, "buffer shorter than the 48-byte VBT header");
     if (memcmp(v, "$VBT", 4) != 0)
-        return igd_fail(err, IGD_EINVAL, "vbt.signature", 0, "does not start with \"$VBT\"");
+        return field_fail(err, IGD_EINVAL, "vbt.signature", 0, "does not start with \"$VBT\"");
     memcpy(s->signature, v, IGD_VBT_SIG_LEN);
     for (int i = 0; i < (int)IGD_VBT_SIG_LEN; i++)
         if ((unsigned char)s->signature[i] < 0x20 || (unsigned char)s->signature[i] > 0x7e)
@@ -68,13 +68,13 @@ int igd_vbt_parse(const void *buf, size_t len, struct igd_vbt_summary *s,
     s->bdb_offset = le32(v + 0x1C);
 
     if (s->vbt_header_size < IGD_VBT_HEADER_SIZE)
-        return igd_fail(err, IGD_EINVAL, "vbt.header_size", 0x16, "smaller than the 48-byte VBT header");
+        return field_fail(err, IGD_EINVAL, "vbt.header_size", 0x16, "smaller than the 48-byte VBT header");
     if (s->vbt_size > len)
-        return igd_fail(err, IGD_ERANGE, "vbt.vbt_size", 0x18, "larger than the buffer holding the VBT");
+        return field_fail(err, IGD_ERANGE, "vbt.vbt_size", 0x18, "larger than the buffer holding the VBT");
     if (s->vbt_header_size > s->vbt_size)
-        return igd_fail(err, IGD_ERANGE, "vbt.header_size", 0x16, "larger than vbt_size");
+        return field_fail(err, IGD_ERANGE, "vbt.header_size", 0x16, "larger than vbt_size");
     if (!range_ok(s->bdb_offset, IGD_BDB_HEADER_SIZE, s->vbt_size))
-        return igd_fail(err, IGD_ERANGE, "vbt.bdb_offset", 0x1C, "BDB header does not fit inside vbt_size");
+        return field_fail(err, IGD_ERANGE, "vbt.bdb_offset", 0x1C, "BDB header does not fit inside vbt_size");
 
     uint8_t sum = 0;
     for (uint32_t i = 0; i < s->vbt_size; i++)
@@ -83,16 +83,16 @@ int igd_vbt_parse(const void *buf, size_t len, struct igd_vbt_summary *s,
 
     const uint8_t *b = v + s->bdb_offset;
     if (memcmp(b, "BIOS_DATA_BLOCK ", 16) != 0)
-        return igd_fail(err, IGD_EINVAL, "bdb.signature", s->bdb_offset, "is not \"BIOS_DATA_BLOCK \"");
+        return field_fail(err, IGD_EINVAL, "bdb.signature", s->bdb_offset, "is not \"BIOS_DATA_BLOCK \"");
     s->bdb_version = le16(b + 0x10);
     s->bdb_header_size = le16(b + 0x12);
     s->bdb_size = le16(b + 0x14);
     if (s->bdb_header_size < IGD_BDB_HEADER_SIZE)
-        return igd_fail(err, IGD_EINVAL, "bdb.header_size", s->bdb_offset + 0x12, "smaller than the 22-byte BDB header");
+        return field_fail(err, IGD_EINVAL, "bdb.header_size", s->bdb_offset + 0x12, "smaller than the 22-byte BDB header");
     if (!range_ok(s->bdb_offset, s->bdb_size, s->vbt_size))
-        return igd_fail(err, IGD_ERANGE, "bdb.bdb_size", s->bdb_offset + 0x14, "BDB runs past vbt_size");
+        return field_fail(err, IGD_ERANGE, "bdb.bdb_size", s->bdb_offset + 0x14, "BDB runs past vbt_size");
     if (s->bdb_header_size > s->bdb_size)
-        return igd_fail(err, IGD_ERANGE, "bdb.header_size", s->bdb_offset + 0x12, "larger than bdb_size");
+        return field_fail(err, IGD_ERANGE, "bdb.header_size", s->bdb_offset + 0x12, "larger than bdb_size");
 
     /* Block walk, as find_raw_section(): a block is id u8, size u16, data;
      * the MIPI sequence block (53) from version 3 on (its first data byte)
@@ -121,7 +121,7 @@ int igd_vbt_parse(const void *buf, size_t len, struct igd_vbt_summary *s,
             break;
         }
         if (s->nblocks >= IGD_VBT_MAX_BLOCKS)
-            return igd_fail(err, IGD_ENOSPC, "bdb.blocks", s->bdb_offset + index, "more blocks than the summary holds");
+            return field_fail(err, IGD_ENOSPC, "bdb.blocks", s->bdb_offset + index, "more blocks than the summary holds");
         struct igd_vbt_block *blk = &s->blocks[s->nblocks++];
         blk->id = id;
         blk->offset = s->bdb_offset + index + 3;

@@ -73,7 +73,7 @@ struct igd_vbt_summary {
  * (a file, mailbox 4, or RVDS bytes). Checks as intel_bios_is_valid_vbt:
  * vbt_size <= len, the BDB header and bdb_size inside vbt_size. */
 int igd_vbt_parse(const void *buf, size_t len, struct igd_vbt_summary *out,
-                  struct igd_error *err);
+                  struct field_error *err);
 
 /* True when buf starts with the "$VBT" signature and holds a full header. */
 bool igd_vbt_present(const void *buf, size_t len);

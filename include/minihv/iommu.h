@@ -8,7 +8,7 @@
  * Pure C: providers reach registers only through struct iommu_mmio_ops and
  * memory only through struct iommu_mem, so the core, host tests and fuzzers
  * build the same files. Everything read from firmware tables or registers
- * is untrusted; errors name the field and the offset (struct iommu_error,
+ * is untrusted; errors name the field and the offset (struct field_error,
  * the style of drivers/igd/igd.h). See docs/iommu.md. */
 #ifndef MINIHV_IOMMU_H
 #define MINIHV_IOMMU_H
@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <minihv/field_error.h>
 
 /* Return codes: negated, with the values of the Linux errno for the case. */
 #define IOMMU_OK        0
@@ -26,26 +27,12 @@
 #define IOMMU_ERANGE    34  /* a length or offset points outside its structure */
 #define IOMMU_ETIMEDOUT 110 /* hardware did not acknowledge a command */
 
-struct iommu_error {
-    const char *field;  /* "DRHD.length", "GSTS.TES", ... */
-    uint32_t offset;    /* byte offset in the table, or register offset */
-    const char *what;
-};
-
-/* Fills *err (when err is not NULL) and returns -code. */
-static inline int iommu_fail(struct iommu_error *err, int code, const char *field,
-                             uint64_t offset, const char *what)
-{
-    if (err) {
-        err->field = field;
-        err->offset = offset > UINT32_MAX ? UINT32_MAX : (uint32_t)offset;
-        err->what = what;
-    }
-    return -code;
-}
+/* Errors are struct field_error / field_fail (minihv/field_error.h): the
+ * field ("DRHD.length", "GSTS.TES", ...), the byte offset in the table or
+ * the register offset, and what was wrong. */
 
 /* "DRHD.length at 0x30: shorter than its fixed part" into buf. */
-int iommu_format_error(char *buf, size_t size, const struct iommu_error *err);
+int iommu_format_error(char *buf, size_t size, const struct field_error *err);
 
 /* A PCI function: segment, bus, device, function. The low 16 bits are the
  * requester ID both IOMMUs index their tables with (VT-d source-id, AMD
@@ -123,16 +110,16 @@ struct iommu_provider {
     bool contains_dma;       /* false only for none */
     void *ctx;
     /* Finds and checks the hardware, builds the domain; touches no enable bit. */
-    int (*probe)(void *ctx, struct iommu_error *err);
+    int (*probe)(void *ctx, struct field_error *err);
     /* Puts a device into the domain; fails when no unit covers it. */
-    int (*attach)(void *ctx, uint32_t sbdf, struct iommu_error *err);
+    int (*attach)(void *ctx, uint32_t sbdf, struct field_error *err);
     int (*map)(void *ctx, uint64_t iova, uint64_t phys, uint64_t size, uint32_t perm,
-               struct iommu_error *err);
-    int (*unmap)(void *ctx, uint64_t iova, uint64_t size, struct iommu_error *err);
+               struct field_error *err);
+    int (*unmap)(void *ctx, uint64_t iova, uint64_t size, struct field_error *err);
     /* [base, base + size) never reachable by DMA from now on. */
-    int (*protect)(void *ctx, uint64_t base, uint64_t size, struct iommu_error *err);
+    int (*protect)(void *ctx, uint64_t base, uint64_t size, struct field_error *err);
     /* Turns translation on; on failure leaves it off. */
-    int (*enable)(void *ctx, struct iommu_error *err);
+    int (*enable)(void *ctx, struct field_error *err);
     /* Reports and clears recorded faults; returns how many. */
     unsigned (*read_faults)(void *ctx, iommu_fault_fn fn, void *opaque);
 };
@@ -179,6 +166,6 @@ const struct iommu_provider *iommu_select(enum iommu_mode mode,
  * (xen/drivers/passthrough/vtd/dmar.c, acpi_dmar_zap: "DMAR" -> "XMAR");
  * minihv uses "XMAR" and, by the same rule, "XVRS" for IVRS. Refuses a
  * buffer under 36 bytes or a header length under 36 or beyond len. */
-int acpi_table_hide(void *table, size_t len, const char new_sig[4], struct iommu_error *err);
+int acpi_table_hide(void *table, size_t len, const char new_sig[4], struct field_error *err);
 
 #endif

@@ -20,7 +20,7 @@ static bool any_bridge(void *opaque, uint16_t seg, uint8_t bus, uint8_t dev, uin
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct dmar_info d;
-    struct iommu_error e;
+    struct field_error e;
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     if (dmar_parse(buf, size, &d, &e) == 0) {

@@ -14,7 +14,7 @@ static uint8_t guest[256 * 1024];
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     uint64_t base = size >= 8 ? (uint64_t)data[0] << 24 : 0x7F000000;

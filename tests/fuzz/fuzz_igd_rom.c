@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct igd_rom_info r;
     static struct igd_rom_choice c;
-    struct igd_error e, errs[IGD_ROM_SRC_COUNT];
+    struct field_error e, errs[IGD_ROM_SRC_COUNT];
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     if (igd_rom_parse(buf, size, &r, &e) == 0) {

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct igd_vbt_summary s;
-    struct igd_error e;
+    struct field_error e;
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     if (igd_vbt_parse(buf, size, &s, &e) == 0) {

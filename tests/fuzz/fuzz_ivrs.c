@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct ivrs_info r;
-    struct iommu_error e;
+    struct field_error e;
     uint8_t *buf = malloc(size ? size : 1);
     memcpy(buf, data, size);
     if (ivrs_parse(buf, size, &r, &e) == 0) {

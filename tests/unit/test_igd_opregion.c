@@ -49,7 +49,7 @@ static void test_mailbox4(void **state)
     make_opregion(host, OPR, 0x0200, IGD_MBOX_ACPI | IGD_MBOX_ASLE);
     make_vbt(host + IGD_OPREGION_VBT_OFF, 4096, 1);
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, OPR, BASE_PHYS, &o, &e), 0);
     assert_int_equal(o.version, 0x0200);
     assert_int_equal(o.size, OPR);
@@ -83,7 +83,7 @@ static void test_v20_absolute_rvda(void **state)
     make_vbt(vbt, rvds, 2);
 
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, OPR, BASE_PHYS, &o, &e), 0);
     assert_int_equal(o.vbt_where, IGD_VBT_RVDA_ABSOLUTE);
     assert_int_equal(o.vbt_offset, rvda);
@@ -120,7 +120,7 @@ static void test_v20_absolute_rvda_rejected(void **state)
 {
     (void)state;
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     make_opregion(host, OPR, 0x0200, IGD_MBOX_ASLE);
     /* overlaps the OpRegion itself */
     put64(host + IGD_OPREGION_RVDA_OFF, BASE_PHYS + 0x1000);
@@ -159,7 +159,7 @@ static void test_v21_relative_rvda(void **state)
     make_vbt(host + OPR + gap, rvds, 3);
 
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, len, BASE_PHYS, &o, &e), 0);
     assert_int_equal(o.version, 0x0201);
     assert_int_equal(o.vbt_where, IGD_VBT_RVDA_RELATIVE);
@@ -180,7 +180,7 @@ static void test_v21_relative_rvda_rejected(void **state)
 {
     (void)state;
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     const size_t len = OPR + 0x2000;
     make_opregion(host, len, 0x0201, IGD_MBOX_ASLE);
     make_vbt(host + OPR, 0x2000, 4);
@@ -209,7 +209,7 @@ static void test_v30(void **state)
     make_opregion(host, OPR, 0x0300, IGD_MBOX_ACPI | IGD_MBOX_ASLE | IGD_MBOX_ASLE_EXT | IGD_MBOX_BACKLIGHT);
     make_vbt(host + IGD_OPREGION_VBT_OFF, IGD_OPREGION_VBT_SIZE, 5);
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, OPR, 0, &o, &e), 0);
     assert_int_equal(o.version, 0x0300);
     assert_int_equal(o.mboxes, 0x35);
@@ -242,7 +242,7 @@ static void test_override_large(void **state)
     make_vbt(host + IGD_OPREGION_VBT_OFF, 4096, 7);
     make_vbt(vbt, olen, 8);
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, OPR, BASE_PHYS, &o, &e), 0);
     size_t n;
     assert_int_equal(igd_opregion_guest_size(&o, olen), OPR + olen);
@@ -286,7 +286,7 @@ static void test_override_small_replaces_extended(void **state)
     make_vbt(host + OPR, rvds, 10);
     make_vbt(vbt, olen, 11);
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_opregion_parse(host, OPR + rvds, 0, &o, &e), 0);
     size_t n;
     assert_int_equal(igd_opregion_build_guest(host, OPR + rvds, &o, NULL, 0, vbt, olen, guest, sizeof(guest), &n, &e), 0);
@@ -307,7 +307,7 @@ static void test_header_errors(void **state)
 {
     (void)state;
     struct igd_opregion_info o;
-    struct igd_error e;
+    struct field_error e;
     make_opregion(host, OPR, 0x0200, IGD_MBOX_ASLE);
     assert_int_equal(igd_opregion_parse(host, OPR - 1, 0, &o, &e), -IGD_ERANGE);
     assert_string_equal(e.field, "opregion");

@@ -22,7 +22,7 @@ static uint8_t host[IGD_OPREGION_SIZE + 64], guest[64 * 1024], vbt[16 * 1024];
 static void test_synthesized_parses(void **state)
 {
     (void)state;
-    struct igd_error err = { 0 };
+    struct field_error err = { 0 };
     struct igd_opregion_info info;
     memset(host, 0xEE, sizeof(host));
     assert_int_equal(igd_opregion_synthesize(host, sizeof(host), 0x0200, MBOXES, &err), 0);
@@ -47,7 +47,7 @@ static void test_synthesized_parses(void **state)
 /* 4 KiB override: in mailbox 4, still 2.0; 9 KiB: after the OpRegion, 2.1. */
 static void check_override(size_t vbt_len, bool extended)
 {
-    struct igd_error err = { 0 };
+    struct field_error err = { 0 };
     struct igd_opregion_info info, ginfo;
     size_t out_len = 0;
     assert_int_equal(igd_opregion_synthesize(host, sizeof(host), 0x0200, MBOXES, &err), 0);
@@ -88,7 +88,7 @@ static void test_override_extended(void **state)
 static void test_synthesize_errors(void **state)
 {
     (void)state;
-    struct igd_error err = { 0 };
+    struct field_error err = { 0 };
     assert_int_equal(igd_opregion_synthesize(host, IGD_OPREGION_SIZE - 1, 0x0200, MBOXES, &err), -IGD_ENOSPC);
     assert_string_equal(err.field, "opregion");
     assert_int_equal(igd_opregion_synthesize(NULL, IGD_OPREGION_SIZE, 0x0200, MBOXES, &err), -IGD_ENOSPC);

@@ -39,7 +39,7 @@ static void test_ipxe_legacy_and_efi(void **state)
     (void)state;
     size_t len;
     uint8_t *rom = read_file(IPXE_ROM, &len);
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_rom_parse(rom, len, &r, &e), 0);
     assert_int_equal(r.nimages, 2);
     assert_int_equal(r.total_len, len);
@@ -75,7 +75,7 @@ static void test_vgabios(void **state)
     (void)state;
     size_t len;
     uint8_t *rom = read_file(VGABIOS, &len);
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_rom_parse(rom, len, &r, &e), 0);
     assert_int_equal(r.nimages, 1);
     assert_int_equal(r.images[0].code_type, IGD_ROM_CODE_X86);
@@ -120,7 +120,7 @@ static void test_truncated(void **state)
         for (size_t cut = 0; cut < len; cut += 509) {
             uint8_t *copy = malloc(cut ? cut : 1);
             memcpy(copy, rom, cut);
-            struct igd_error e = { 0 };
+            struct field_error e = { 0 };
             if (igd_rom_parse(copy, cut, &r, &e) == 0)
                 fail_msg("%s cut at %zu accepted", files[f], cut);
             free(copy);
@@ -134,7 +134,7 @@ static void test_lying_lengths(void **state)
     (void)state;
     size_t len;
     uint8_t *rom = read_file(IPXE_ROM, &len);
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_rom_parse(rom, len, &r, &e), 0);
     uint32_t efi_at = r.images[1].offset;
     uint8_t *pcir0 = rom + r.images[0].pcir_offset;
@@ -212,7 +212,7 @@ static void test_choose_fallback(void **state)
     uint8_t *nic = read_file(IPXE_ROM, &ilen);
     uint8_t *shadow = calloc(1, IGD_ROM_SHADOW_REGION);
     struct igd_rom_choice c;
-    struct igd_error errs[IGD_ROM_SRC_COUNT];
+    struct field_error errs[IGD_ROM_SRC_COUNT];
 
     /* shadow present and right: it wins, 0x20000 region */
     memcpy(shadow, vga, vlen);

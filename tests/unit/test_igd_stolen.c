@@ -52,7 +52,7 @@ static void test_per_generation(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct stolen_case *c = &cases[i];
         struct igd_stolen s;
-        struct igd_error e = { 0 };
+        struct field_error e = { 0 };
         int rc = igd_stolen_decode(c->device, c->ggc, c->bdsm, &s, &e);
         if (rc)
             fail_msg("0x%04x: %s: %s", c->device, e.field, e.what);
@@ -71,7 +71,7 @@ static void test_rejects(void **state)
 {
     (void)state;
     struct igd_stolen s;
-    struct igd_error e;
+    struct field_error e;
     assert_int_equal(igd_stolen_decode(0x1234, 0x200, 0x7B000000, &s, &e), -IGD_ENOENT);
     assert_string_equal(e.field, "device_id");
     /* gen9 GMS 0xFF is reserved */
@@ -102,7 +102,7 @@ static void test_from_config(void **state)
     (void)state;
     uint8_t cfg[256];
     struct igd_stolen s;
-    struct igd_error e;
+    struct field_error e;
     memset(cfg, 0, sizeof(cfg));
     cfg[0] = 0x86; cfg[1] = 0x80;
     cfg[2] = 0x12; cfg[3] = 0x19;               /* SKL GT2 */

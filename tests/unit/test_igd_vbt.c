@@ -56,7 +56,7 @@ static void test_fixtures_parse(void **state)
         size_t len;
         uint8_t *buf = read_file(path, &len);
         assert_non_null(buf);
-        struct igd_error e = { 0 };
+        struct field_error e = { 0 };
         int rc = igd_vbt_parse(buf, len, &s, &e);
         if (rc)
             fail_msg("%s: %s at 0x%x: %s", de->d_name, e.field, e.offset, e.what);
@@ -125,7 +125,7 @@ static void vbt_end(uint32_t extra)
 static void test_synthetic_walk(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     vbt_begin();
     vbt_block(1, 8);
     uint8_t *lfp = vbt_block(40, 4);
@@ -156,7 +156,7 @@ static void test_synthetic_walk(void **state)
 static void test_mipi_sequence_v3(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     vbt_begin();
     vbt_block(1, 4);
     /* block 53, version 3: the u16 size is ignored, the u32 after the
@@ -214,7 +214,7 @@ static void test_mipi_sequence_v3(void **state)
 static void test_overrunning_block(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     /* as in several real VBTs: a block claims more than is left; i915 and
      * intel_vbt_decode stop there, keeping the blocks before it */
     vbt_begin();
@@ -236,7 +236,7 @@ static void test_overrunning_block(void **state)
 static void test_children(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     vbt_begin();
     uint8_t *d = vbt_block(2, 5 + 3 * 38 + 7);   /* 3 configs of 38 bytes + slack */
     d[4] = 38;
@@ -280,7 +280,7 @@ static void test_children(void **state)
 static void test_header_errors(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     vbt_begin();
     vbt_block(1, 4);
     vbt_end(0);
@@ -337,7 +337,7 @@ static void test_header_errors(void **state)
 static void test_too_many_blocks(void **state)
 {
     (void)state;
-    struct igd_error e;
+    struct field_error e;
     vbt_begin();
     for (int i = 0; i < IGD_VBT_MAX_BLOCKS + 1; i++)
         vbt_block((uint8_t)i, 1);

@@ -140,7 +140,7 @@ static void build_ivrs(void)
 
 static struct amdvi a;
 static struct iommu_provider prov;
-static struct iommu_error err;
+static struct field_error err;
 static const uint64_t core_base = 0x7c000000, core_size = 64 * MiB;
 
 static void setup_provider(uint64_t top)

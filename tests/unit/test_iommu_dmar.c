@@ -13,7 +13,7 @@
 
 static struct tbl t;
 static struct dmar_info info;
-static struct iommu_error err;
+static struct field_error err;
 
 /* The good table: offsets noted for the error tests that patch it. */
 static size_t off_gfx, off_all, off_rmrr_gfx, off_pcie;

@@ -11,7 +11,7 @@
 /* ---- errors (include cmocka.h first) ---- */
 
 /* rc is -code, and err names `field` at `offset` with a reason. */
-static inline void check_error(int rc, const struct iommu_error *err, int code, const char *field, size_t offset)
+static inline void check_error(int rc, const struct field_error *err, int code, const char *field, size_t offset)
 {
     assert_int_equal(rc, -code);
     assert_non_null(err->field);

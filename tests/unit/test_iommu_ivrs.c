@@ -12,7 +12,7 @@
 
 static struct tbl t;
 static struct ivrs_info info;
-static struct iommu_error err;
+static struct field_error err;
 
 static size_t off_10, off_11, off_range_start, off_special, off_ivmd;
 

@@ -23,35 +23,35 @@ struct fake {
     uint32_t attached;
 };
 
-static int fake_probe(void *ctx, struct iommu_error *err)
+static int fake_probe(void *ctx, struct field_error *err)
 {
     struct fake *f = ctx;
     f->probes++;
-    return f->fail == FAIL_PROBE ? iommu_fail(err, IOMMU_EINVAL, "DRHD.length", 0x30, "zero") : 0;
+    return f->fail == FAIL_PROBE ? field_fail(err, IOMMU_EINVAL, "DRHD.length", 0x30, "zero") : 0;
 }
 
-static int fake_protect(void *ctx, uint64_t base, uint64_t size, struct iommu_error *err)
+static int fake_protect(void *ctx, uint64_t base, uint64_t size, struct field_error *err)
 {
     struct fake *f = ctx;
     (void)size;
     f->protects++;
     f->protected_base = base;
-    return f->fail == FAIL_PROTECT ? iommu_fail(err, IOMMU_EINVAL, "RMRR", 0x80, "overlaps") : 0;
+    return f->fail == FAIL_PROTECT ? field_fail(err, IOMMU_EINVAL, "RMRR", 0x80, "overlaps") : 0;
 }
 
-static int fake_attach(void *ctx, uint32_t sbdf, struct iommu_error *err)
+static int fake_attach(void *ctx, uint32_t sbdf, struct field_error *err)
 {
     struct fake *f = ctx;
     f->attaches++;
     f->attached = sbdf;
-    return f->fail == FAIL_ATTACH ? iommu_fail(err, IOMMU_ENODEV, "DRHD", 0, "no unit covers it") : 0;
+    return f->fail == FAIL_ATTACH ? field_fail(err, IOMMU_ENODEV, "DRHD", 0, "no unit covers it") : 0;
 }
 
-static int fake_enable(void *ctx, struct iommu_error *err)
+static int fake_enable(void *ctx, struct field_error *err)
 {
     struct fake *f = ctx;
     f->enables++;
-    return f->fail == FAIL_ENABLE ? iommu_fail(err, IOMMU_ETIMEDOUT, "GSTS.TES", 0x1c, "no ack") : 0;
+    return f->fail == FAIL_ENABLE ? field_fail(err, IOMMU_ETIMEDOUT, "GSTS.TES", 0x1c, "no ack") : 0;
 }
 
 static struct fake vtd_fake, amd_fake;
@@ -209,7 +209,7 @@ static void test_hide(void **state)
 {
     (void)state;
     struct tbl t;
-    struct iommu_error err;
+    struct field_error err;
     t_header(&t, "DMAR", 38, 1);
     t_zero(&t, 40);
     t_finish(&t);
@@ -230,7 +230,7 @@ static void test_hide_bad_lengths(void **state)
 {
     (void)state;
     struct tbl t;
-    struct iommu_error err;
+    struct field_error err;
     t_header(&t, "DMAR", 38, 1);
     t_finish(&t);
     uint8_t copy[64];

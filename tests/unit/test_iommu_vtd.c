@@ -170,7 +170,7 @@ static void build_dmar(bool include_all)
 
 static struct vtd v;
 static struct iommu_provider prov;
-static struct iommu_error err;
+static struct field_error err;
 static const uint64_t core_base = 0x7c000800, core_size = 64 * MiB; /* unaligned on purpose */
 
 static void setup_provider(uint64_t top)
