@@ -8,7 +8,10 @@ check-linux: $(BUILD)/minihv.efi $(BUILD)/linux/initrd.img
 
 .PHONY: check-linux
 
-# make bench also measures the Linux boot (slow: two QEMU runs under -icount).
+# make bench also measures the Linux boot: two QEMU runs under -icount
+# shift=0,sleep=off with one CPU, with and without minihv (~2 min each on
+# an idle host; docs/bench.md). LINUX_BENCH_SMP / LINUX_BENCH_ICOUNT
+# override the CPU count / the -icount options.
 bench-linux: $(BUILD)/minihv.efi $(BUILD)/linux/initrd.img
 	$(Q)BUILD=$(BUILD) bash tests/emu/linux.sh --bench
 
