@@ -463,6 +463,15 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
             d->vfio.error.offset);
         return -1;
     }
+    /* vfio/ accepts an MSI-X table in a BAR of unknown size (a dump
+     * without sizes); here the BAR must exist, or the guest could enable
+     * MSI-X with a table it can never program. */
+    const struct vfio_msix *mx = &d->vfio.msix;
+    if (mx->present && (!sizes[mx->table_bar] || !sizes[mx->pba_bar])) {
+        say(d, "passthrough: MSI-X table in BAR%u and PBA in BAR%u, but the snapshot sized BAR%u as absent: "
+            "device not passed through", mx->table_bar, mx->pba_bar, sizes[mx->table_bar] ? mx->pba_bar : mx->table_bar);
+        return -1;
+    }
     d->bus = s->bus;
     d->dev = s->dev;
     d->fn = s->fn;

@@ -104,31 +104,46 @@ static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool i
         *value = 0xffffffff;
 }
 
-static void check_host(uint64_t hpa, unsigned size)
+/* The model touches the device's BAR, or, for the rest of a page it
+ * trapped for a window under 4 KiB (a 2 KiB ROM), the identity page the
+ * guest could reach before; never the core's block. */
+static bool check_host(uint64_t hpa, unsigned size)
 {
-    if (hpa < BAR0 || hpa + size > BAR0 + bar0_size || (size != 1 && size != 2 && size != 4 && size != 8))
+    if (size != 1 && size != 2 && size != 4 && size != 8)
         abort();
+    if (hpa >= BAR0 && hpa + size <= BAR0 + bar0_size)
+        return true;
+    bool subpage = false;
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
+        const struct pt_window *w = &dev.win[i];
+        subpage |= w->mapped && w->size < 4096 && (w->guest & ~0xfffull) == (hpa & ~0xfffull);
+    }
+    if (!subpage || over_hv(hpa, size))
+        abort();
+    return false; /* an identity page: nothing modelled there */
 }
 
 static uint64_t f_mmio_read(void *o, uint64_t hpa, unsigned size)
 {
     (void)o;
-    uint64_t v = 0;
-    check_host(hpa, size);
-    memcpy(&v, bar0 + (hpa - BAR0), size);
+    uint64_t v = ~0ull;
+    if (check_host(hpa, size))
+        memcpy(&v, bar0 + (hpa - BAR0), size);
     return v;
 }
 
-/* The MSI-X table at BAR0 + 0x2000: an entry may only be unmasked with an
+/* The MSI-X table (when in BAR0, the one BAR the fake has): an entry may only be unmasked with an
  * address inside 0xfee00000-0xfeefffff. */
 static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
 {
     (void)o;
-    check_host(hpa, size);
+    if (!check_host(hpa, size))
+        return;
     memcpy(bar0 + (hpa - BAR0), &v, size);
     const struct vfio_msix *m = &dev.vfio.msix;
     uint64_t t = BAR0 + m->table_offset;
-    if (m->present && hpa >= t && hpa < t + (uint64_t)m->entries * 16 && ((hpa - t) & 15) == 12 && !(v & 1)) {
+    if (m->present && m->table_bar == 0 && hpa >= t && hpa < t + (uint64_t)m->entries * 16 && ((hpa - t) & 15) == 12 &&
+        !(v & 1)) {
         uint32_t lo, hi;
         memcpy(&lo, bar0 + (hpa - 12 - BAR0), 4);
         memcpy(&hi, bar0 + (hpa - 8 - BAR0), 4);

@@ -391,6 +391,12 @@ static void test_bad_snapshot_refused_with_reason(void **state)
     assert_non_null(strstr(fk.log[0], "cfg_len 100"));
     assert_int_equal(fk.ncalls, 0);
     assert_false(ptdev_claims(&dev, BAR0));
+    /* An MSI-X table in a BAR the loader found absent: refused. */
+    snapshot(&s, false, false);
+    s.bars[0].size = 0;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), -1);
+    assert_non_null(strstr(fk.log[0], "MSI-X table in BAR0"));
+    assert_int_equal(fk.ncalls, 0);
     /* A ROM whose size is no power of two: the device goes on, no ROM. */
     snapshot(&s, true, false);
     s.rom_region_size = 0x7000;
