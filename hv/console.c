@@ -24,7 +24,7 @@ static void console_write(const char *s)
 
 void hv_log(const char *fmt, ...)
 {
-    char line[256];
+    char line[512]; /* the summary's region list runs long */
     va_list ap;
     va_start(ap, fmt);
     fmt_vsnprintf(line, sizeof(line), fmt, ap);

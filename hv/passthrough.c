@@ -95,37 +95,41 @@ struct bar_mmap {
     struct minihv_vfio_region_sparse_mmap_area areas[4];
 };
 
+/* GET_REGION_INFO for region i into buf (argsz = its size); < 0 on error. */
+static int region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len)
+{
+    struct minihv_vfio_region_info *info = (void *)buf;
+    memset(buf, 0, len);
+    info->argsz = (uint32_t)len;
+    info->index = i;
+    return vfio_device_get_region_info(&d->vfio, i, buf, len);
+}
+
+#define REGION_INFO_BYTES (sizeof(struct minihv_vfio_region_info) + VFIO_REGION_CAPS_MAX)
+
 static void bar_mmap_info(const struct pt_device *d, unsigned i, struct bar_mmap *out)
 {
-    uint8_t buf[sizeof(struct minihv_vfio_region_info) + VFIO_REGION_CAPS_MAX];
-    struct minihv_vfio_region_info *info = (void *)buf;
+    uint8_t buf[REGION_INFO_BYTES];
+    const struct minihv_vfio_region_info *info = (const void *)buf;
     memset(out, 0, sizeof(*out));
-    memset(buf, 0, sizeof(buf));
-    info->argsz = sizeof(buf);
-    info->index = i;
-    if (vfio_device_get_region_info(&d->vfio, i, buf, sizeof(buf)) < 0)
+    if (region_info(d, i, buf, sizeof(buf)) < 0)
         return;
     out->mmap = info->flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
-    if (!(info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) || !info->cap_offset)
+    uint32_t at = (info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
+    int steps = 0;
+    struct vfio_cap_view c;
+    while (vfio_info_next_cap(buf, sizeof(buf), &at, &steps, &c)) {
+        if (c.id != MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP || c.body_len < 8)
+            continue;
+        uint32_t n;
+        memcpy(&n, c.body, 4);
+        n = MIN(n, (uint32_t)ARRAY_SIZE(out->areas));
+        for (uint32_t k = 0; k < n && 8 + (k + 1) * sizeof(out->areas[0]) <= c.body_len; k++, out->nr_areas++)
+            memcpy(&out->areas[k], c.body + 8 + k * sizeof(out->areas[0]), sizeof(out->areas[0]));
+        /* nr_areas 0 in a sparse cap: nothing of the BAR is mapped. */
+        if (!out->nr_areas)
+            out->mmap = false;
         return;
-    uint32_t off = info->cap_offset, hops = 0;
-    while (off && off + sizeof(struct minihv_vfio_info_cap_header) <= sizeof(buf) && hops++ < 8) {
-        const struct minihv_vfio_info_cap_header *h = (const void *)(buf + off);
-        if (h->id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP &&
-            off + sizeof(struct minihv_vfio_region_info_cap_sparse_mmap) <= sizeof(buf)) {
-            const struct minihv_vfio_region_info_cap_sparse_mmap *s = (const void *)h;
-            uint32_t n = MIN(s->nr_areas, (uint32_t)ARRAY_SIZE(out->areas));
-            if (off + sizeof(*s) + n * sizeof(s->areas[0]) > sizeof(buf))
-                return;
-            for (uint32_t k = 0; k < n; k++)
-                out->areas[k] = s->areas[k];
-            out->nr_areas = n;
-            /* nr_areas 0 in a sparse cap: nothing of the BAR is mapped. */
-            if (!n)
-                out->mmap = false;
-            return;
-        }
-        off = h->next;
     }
 }
 
@@ -737,6 +741,49 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
         return true;
     }
     return false;
+}
+
+static const char *size_text(uint64_t size, char *buf, unsigned len)
+{
+    if (size >= (1ull << 20) && !(size & ((1ull << 20) - 1)))
+        fmt_snprintf(buf, len, "%lu MiB", size >> 20);
+    else if (size >= 1024 && !(size & 1023))
+        fmt_snprintf(buf, len, "%lu KiB", size >> 10);
+    else
+        fmt_snprintf(buf, len, "%lu bytes", size);
+    return buf;
+}
+
+int ptdev_format_region(const struct pt_device *d, uint32_t index, char *buf, unsigned len)
+{
+    uint8_t info_buf[REGION_INFO_BYTES];
+    const struct minihv_vfio_region_info *info = (const void *)info_buf;
+    if (!d->present || index >= d->vfio.num_regions || region_info(d, index, info_buf, sizeof(info_buf)) < 0 ||
+        !info->size)
+        return 0;
+    char sz[24];
+    int n = fmt_snprintf(buf, len, "%s %s%s%s%s", vfio_region_name(index), size_text(info->size, sz, sizeof(sz)),
+                         info->flags & MINIHV_VFIO_REGION_INFO_FLAG_READ ? " R" : "",
+                         info->flags & MINIHV_VFIO_REGION_INFO_FLAG_WRITE ? "W" : "",
+                         info->flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP ? " mmap" : "");
+    uint32_t at = (info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
+    int steps = 0;
+    struct vfio_cap_view c;
+    while (vfio_info_next_cap(info_buf, sizeof(info_buf), &at, &steps, &c) && n >= 0 && (unsigned)n < len) {
+        uint32_t w[2] = { 0, 0 };
+        memcpy(w, c.body, MIN(c.body_len, sizeof(w)));
+        if (c.id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+            n += fmt_snprintf(buf + n, len - (unsigned)n, " sparse");
+            for (uint32_t k = 0; k < w[0] && 8 + (k + 1) * 16 <= c.body_len && (unsigned)n < len; k++) {
+                struct minihv_vfio_region_sparse_mmap_area a;
+                memcpy(&a, c.body + 8 + k * 16, sizeof(a));
+                n += fmt_snprintf(buf + n, len - (unsigned)n, " [0x%lx,0x%lx)", a.offset, a.offset + a.size);
+            }
+        } else if (c.id == MINIHV_VFIO_REGION_INFO_CAP_TYPE) {
+            n += fmt_snprintf(buf + n, len - (unsigned)n, " type 0x%x/%u", w[0], w[1]);
+        }
+    }
+    return n;
 }
 
 int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)

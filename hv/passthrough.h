@@ -121,6 +121,10 @@ bool ptdev_claims(const struct pt_device *d, uint64_t gpa);
 bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
              enum minihv_exit_kind *kind);
 
+/* Region `index` as GET_REGION_INFO gives it, e.g. "BAR0 16 KiB RW mmap
+ * sparse [0x0,0x2000) [0x3000,0x4000)"; 0 (empty) for an absent region. */
+int ptdev_format_region(const struct pt_device *d, uint32_t index, char *buf, unsigned len);
+
 /* `passthrough 00:05.0 1b36:0010 cfg-reads=... ` for the summary. */
 int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len);
 

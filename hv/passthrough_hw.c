@@ -188,6 +188,11 @@ int passthrough_init(const struct minihv_boot_info *bi)
                w->guest, i == 6 ? "copy" : "host", w->host, w->size >> 10,
                w->mapped ? "mapped" : "not decoding");
     }
+    for (uint32_t i = 0; i < pt.vfio.num_regions; i++) {
+        char line[200];
+        if (ptdev_format_region(&pt, i, line, sizeof(line)) > 0)
+            hv_log("passthrough: region %u: %s", i, line);
+    }
     const struct vfio_msix *m = &pt.vfio.msix;
     if (m->present)
         hv_log("passthrough: MSI-X %u entries, table BAR%u+0x%x and PBA BAR%u+0x%x trapped page(s)", m->entries,
@@ -254,6 +259,25 @@ int passthrough_summary(char *buf, unsigned len)
 {
     spin_lock(&pt_lock);
     int n = ptdev_format_summary(&pt, buf, len);
+    spin_unlock(&pt_lock);
+    return n;
+}
+
+int passthrough_summary_regions(char *buf, unsigned len)
+{
+    int n = 0;
+    buf[0] = 0;
+    spin_lock(&pt_lock);
+    for (uint32_t i = 0; i < pt.vfio.num_regions && pt.present && (unsigned)n + 2 < len; i++) {
+        int k = ptdev_format_region(&pt, i, buf + n + (n ? 2 : 0), len - (unsigned)n - (n ? 2 : 0));
+        if (k > 0) {
+            if (n) {
+                buf[n] = ';';
+                buf[n + 1] = ' ';
+            }
+            n += k + (n ? 2 : 0);
+        }
+    }
     spin_unlock(&pt_lock);
     return n;
 }

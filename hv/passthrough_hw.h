@@ -22,7 +22,9 @@ int passthrough_init(const struct minihv_boot_info *bi);
  * RIP advanced, counted), false when it is not ours. */
 bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access);
 
-/* The summary line (`passthrough ...`). */
+/* The summary line (`passthrough ...`), and the device's vfio regions
+ * ("BAR0 16 KiB RW mmap sparse ...; CONFIG 4 KiB RW"; empty: none). */
 int passthrough_summary(char *buf, unsigned len);
+int passthrough_summary_regions(char *buf, unsigned len);
 
 #endif

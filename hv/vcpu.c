@@ -552,6 +552,8 @@ static void print_summary(struct vcpu *v, const char *what)
     char pt_line[400];
     passthrough_summary(pt_line, sizeof(pt_line));
     hv_log("summary: %s", pt_line);
+    if (passthrough_summary_regions(pt_line, sizeof(pt_line)) > 0)
+        hv_log("summary: passthrough regions: %s", pt_line);
     iommu_hw_summary(pt_line, sizeof(pt_line));
     hv_log("summary: %s", pt_line);
     dump_exit_table("summary: ");

@@ -220,37 +220,6 @@ static int add_igd_regions(struct vfio_device *dev, const struct options *o, FIL
     return 0;
 }
 
-static const char *region_name(uint32_t index)
-{
-    static const char *const names[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4",
-                                         "BAR5", "ROM",  "CONFIG", "VGA" };
-    return index < MINIHV_VFIO_PCI_NUM_REGIONS ? names[index] : "DEV";
-}
-
-/* Walk the chain in an info buffer as a userspace consumer would, with
- * the same distrust: in bounds, no loops. */
-struct cap_view {
-    uint16_t id, version;
-    const uint8_t *body;
-    size_t body_len;
-};
-
-static int next_cap(const uint8_t *buf, size_t len, uint32_t *at, int *steps, struct cap_view *c)
-{
-    const size_t hdr = sizeof(struct minihv_vfio_info_cap_header);
-    if (!*at || ++*steps > 64 || *at > len || len - *at < hdr)
-        return 0;
-    struct minihv_vfio_info_cap_header h;
-    memcpy(&h, buf + *at, hdr);
-    c->id = h.id;
-    c->version = h.version;
-    c->body = buf + *at + hdr;
-    /* A capability ends where the next begins, or at the buffer end. */
-    c->body_len = (h.next > *at + hdr && h.next <= len) ? h.next - *at - hdr : len - *at - hdr;
-    *at = h.next > *at ? h.next : 0;
-    return 1;
-}
-
 static void print_region_table(FILE *out, uint32_t index, const uint8_t *buf, size_t len)
 {
     struct minihv_vfio_region_info info;
@@ -262,12 +231,12 @@ static void print_region_table(FILE *out, uint32_t index, const uint8_t *buf, si
              info.flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP ? " MMAP" : "",
              info.flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS ? " CAPS" : "");
     fprintf(out, "%-5u  %-6s  0x%-2x%-17s  0x%016" PRIx64 "  0x%016" PRIx64 "\n", index,
-            region_name(index), info.flags, flags, info.size, info.offset);
+            vfio_region_name(index), info.flags, flags, info.size, info.offset);
 
     uint32_t at = info.flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS ? info.cap_offset : 0;
     int steps = 0;
-    struct cap_view c;
-    while (next_cap(buf, len, &at, &steps, &c)) {
+    struct vfio_cap_view c;
+    while (vfio_info_next_cap(buf, len, &at, &steps, &c)) {
         if (c.id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP && c.body_len >= 8) {
             uint32_t n;
             memcpy(&n, c.body, 4);
@@ -296,8 +265,8 @@ static void print_region_json(FILE *out, uint32_t index, const uint8_t *buf, siz
             index, info.flags, info.size, info.offset);
     uint32_t at = info.flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS ? info.cap_offset : 0;
     int steps = 0;
-    struct cap_view c;
-    for (bool first = true; next_cap(buf, len, &at, &steps, &c); first = false) {
+    struct vfio_cap_view c;
+    for (bool first = true; vfio_info_next_cap(buf, len, &at, &steps, &c); first = false) {
         fprintf(out, "%s{\"id\":%u,\"version\":%u", first ? "" : ",", c.id, c.version);
         if (c.id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP && c.body_len >= 8) {
             uint32_t n;

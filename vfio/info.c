@@ -20,6 +20,29 @@ const char *vfio_strerror(int err)
     }
 }
 
+const char *vfio_region_name(uint32_t index)
+{
+    static const char *const names[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4",
+                                         "BAR5", "ROM",  "CONFIG", "VGA" };
+    return index < MINIHV_VFIO_PCI_NUM_REGIONS ? names[index] : "DEV";
+}
+
+int vfio_info_next_cap(const uint8_t *buf, size_t len, uint32_t *at, int *steps,
+                       struct vfio_cap_view *c)
+{
+    const size_t hdr = sizeof(struct minihv_vfio_info_cap_header);
+    if (!*at || ++*steps > 64 || *at > len || len - *at < hdr)
+        return 0;
+    struct minihv_vfio_info_cap_header h;
+    memcpy(&h, buf + *at, hdr);
+    c->id = h.id;
+    c->version = h.version;
+    c->body = buf + *at + hdr;
+    c->body_len = (h.next > *at + hdr && h.next <= len) ? h.next - *at - hdr : len - *at - hdr;
+    *at = h.next > *at ? h.next : 0;
+    return 1;
+}
+
 int vfio_region_add_cap(struct vfio_region *r, uint16_t id, uint16_t version, const void *body,
                         size_t body_len)
 {

@@ -96,6 +96,23 @@ int vfio_region_write(struct vfio_device *dev, uint32_t index, uint64_t offset, 
 int vfio_device_read(struct vfio_device *dev, uint64_t fd_offset, void *buf, size_t count);
 int vfio_device_write(struct vfio_device *dev, uint64_t fd_offset, const void *buf, size_t count);
 
+/* Walks a capability chain in an info buffer (what GET_REGION_INFO wrote)
+ * as a userspace consumer would, with the same distrust: every header in
+ * bounds, at most 64 steps, forward links only. Start with *at =
+ * info.cap_offset (0 if no CAPS flag) and *steps = 0; returns 1 with *c
+ * filled while there is a capability, 0 at the end. A capability's body
+ * ends where the next begins, or at the buffer's end. */
+/* "BAR0".."BAR5", "ROM", "CONFIG", "VGA", then "DEV" (device-specific). */
+const char *vfio_region_name(uint32_t index);
+
+struct vfio_cap_view {
+    uint16_t id, version;
+    const uint8_t *body;
+    size_t body_len;
+};
+int vfio_info_next_cap(const uint8_t *buf, size_t len, uint32_t *at, int *steps,
+                       struct vfio_cap_view *c);
+
 /* Capability builders (vfio_info_cap_add): append to a region's chain. */
 int vfio_region_add_cap(struct vfio_region *r, uint16_t id, uint16_t version, const void *body,
                         size_t body_len);

@@ -215,6 +215,14 @@ static void test_init_maps_sparse_areas_and_traps_table(void **state)
     assert_true(fk.flushes >= 1);
     assert_true(ptdev_claims(&dev, BAR0 + 0x2010));
     assert_false(ptdev_claims(&dev, BAR0 + BAR0_SZ));
+    /* The regions as the log shows them, from GET_REGION_INFO. */
+    char line[200];
+    assert_true(ptdev_format_region(&dev, 0, line, sizeof(line)) > 0);
+    assert_string_equal(line, "BAR0 16 KiB RW mmap sparse [0x0,0x2000) [0x3000,0x4000)");
+    assert_true(ptdev_format_region(&dev, 7, line, sizeof(line)) > 0);
+    assert_string_equal(line, "CONFIG 4 KiB RW");
+    assert_int_equal(ptdev_format_region(&dev, 1, line, sizeof(line)), 0);
+    assert_int_equal(ptdev_format_region(&dev, 6, line, sizeof(line)), 0); /* no ROM */
 }
 
 static void test_config_reads_and_other_functions(void **state)
