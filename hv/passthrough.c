@@ -38,12 +38,6 @@ static bool is_mem_bar(const struct pt_device *d, unsigned i)
 
 /* ---- the region ops: BARs to the host BAR, the ROM to the core's copy ---- */
 
-struct pt_bar_ctx {
-    struct pt_device *d;
-    unsigned bar;
-};
-static struct pt_bar_ctx bar_ctx[VFIO_CONFIG_BARS];
-
 static bool mmio_size_ok(size_t len)
 {
     return len == 1 || len == 2 || len == 4 || len == 8;
@@ -490,9 +484,9 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         vfio_msix_set_ops(&d->vfio.msix, &msix_ops, d);
     for (unsigned i = 0; i < 6; i++) {
         d->host_bar[i] = s->bars[i].addr;
-        bar_ctx[i] = (struct pt_bar_ctx){ d, i };
+        d->bar_ctx[i] = (struct pt_bar_ctx){ d, i };
         if (is_mem_bar(d, i))
-            vfio_device_set_region_ops(&d->vfio, i, &bar_ops, &bar_ctx[i]);
+            vfio_device_set_region_ops(&d->vfio, i, &bar_ops, &d->bar_ctx[i]);
     }
     if (rom) {
         d->host_bar[VFIO_CONFIG_ROM_BAR] = 0; /* the hardware's ROM BAR is never used */
@@ -637,14 +631,6 @@ static enum target ecam_target(const struct pt_device *d, uint64_t gpa, uint8_t 
     return classify(d, *bus, *dev, *fn);
 }
 
-static bool in_host_window(const struct pt_device *d, uint64_t gpa)
-{
-    for (unsigned j = 0; j < 6; j++)
-        if (is_mem_bar(d, j) && d->host_bar[j] && gpa >= d->host_bar[j] && gpa - d->host_bar[j] < d->win[j].size)
-            return true;
-    return false;
-}
-
 /* A mapped sub-page BAR (or 2 KiB ROM) whose page holds gpa. */
 static bool in_subpage_bar_page(const struct pt_device *d, uint64_t gpa)
 {
@@ -666,7 +652,7 @@ bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++)
         if (in_window(&d->win[i], gpa))
             return true;
-    return in_host_window(d, gpa) || in_subpage_bar_page(d, gpa);
+    return touches_host_window(d, gpa, 1) || in_subpage_bar_page(d, gpa);
 }
 
 bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
@@ -727,7 +713,7 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
         return true;
     }
     /* A host window the guest has left: the device is not there for it. */
-    if (in_host_window(d, gpa)) {
+    if (touches_host_window(d, gpa, 1)) {
         d->count.bar_exits++;
         return true;
     }

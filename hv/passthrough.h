@@ -80,6 +80,13 @@ struct pt_bridge {
     uint8_t bus, dev, fn;
 };
 
+struct pt_device;
+/* What a BAR's vfio region ops get: the device and which BAR. */
+struct pt_bar_ctx {
+    struct pt_device *d;
+    unsigned bar;
+};
+
 struct pt_device {
     bool present;
     uint8_t bus, dev, fn;
@@ -93,6 +100,7 @@ struct pt_device {
     struct pt_window win[VFIO_CONFIG_BARS];
     uint64_t host_bar[VFIO_CONFIG_BARS]; /* where the hardware decodes each BAR */
     struct pt_counters count;
+    struct pt_bar_ctx bar_ctx[6];
     struct pt_platform hw;
     struct vfio_device vfio;     /* large: the struct lives in .bss */
 };
