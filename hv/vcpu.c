@@ -169,6 +169,16 @@ static unsigned fetch_insn(struct vcpu *v, uint8_t *bytes)
     return read_linear(&m, guest_rip_linear(v, &m), bytes, DECODE_MAX_INSN_LEN);
 }
 
+void vcpu_reset_regs_to_init(struct vcpu *v)
+{
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
+    v->regs.gpr[DECODE_RDX] = r[0]; /* family/model/stepping */
+    v->regs.rip = 0xfff0;
+    v->regs.rflags = 2;
+}
+
 /* ---- fatal report ---- */
 
 __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)

@@ -97,6 +97,11 @@ static inline void vcpu_skip_insn(struct vcpu *v)
     v->regs.rip += v->exit.insn_len;
 }
 
+/* The INIT state of what struct vcpu holds (SDM Vol. 3A 9.1.1 Table 9-1,
+ * APM Vol. 2 14.1.3): GPRs 0 but EDX = CPUID.1 signature, RIP 0xfff0,
+ * RFLAGS 2. The backend sets segments and control registers. */
+void vcpu_reset_regs_to_init(struct vcpu *v);
+
 /* Exit reason, qualification, guest RIP and instruction bytes, all guest
  * registers, the backend's state; then parks this CPU (cli; hlt forever). */
 __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why);

@@ -471,12 +471,7 @@ static void reset_to_init_state(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
     struct vmcb_save *s = &c->vmcb->save;
-    uint32_t r[4];
-    x86_cpuid(1, 0, r);
-    memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
-    v->regs.gpr[DECODE_RDX] = r[0]; /* family/model/stepping */
-    v->regs.rip = 0xfff0;
-    v->regs.rflags = 2;
+    vcpu_reset_regs_to_init(v);
     struct vmcb_seg data = { 0, 0x93, 0xffff, 0 }; /* present RW data, accessed */
     s->es = s->ss = s->ds = s->fs = s->gs = data;
     s->cs = (struct vmcb_seg){ 0xf000, 0x9b, 0xffff, 0xffff0000ull };

@@ -30,12 +30,7 @@ section .text
 ; first VMRUN failed its consistency checks); then returns that value on
 ; the caller's stack. Interrupts are off and GIF is clear throughout.
 svm_launch:
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_CALLEE_SAVED
     mov rax, rsp
     mov rsp, rcx
     push rax                        ; the caller's stack
@@ -63,10 +58,5 @@ svm_launch:
     jz .run
     add rsp, 24
     pop rsp                         ; the caller's stack
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+    POP_CALLEE_SAVED
     ret

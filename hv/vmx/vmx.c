@@ -640,12 +640,7 @@ static void handle_cr_access(struct vcpu *v)
 static void reset_to_init_state(struct vcpu *v)
 {
     struct vmx_cpu *c = vmx_of(v);
-    uint32_t r[4];
-    x86_cpuid(1, 0, r);
-    memset(v->regs.gpr, 0, sizeof(v->regs.gpr));
-    v->regs.gpr[DECODE_RDX] = r[0]; /* family/model/stepping */
-    v->regs.rip = 0xfff0;
-    v->regs.rflags = 2;
+    vcpu_reset_regs_to_init(v);
     set_ia32e_mode(c, false);
     vmwrite(VMCS_GUEST_EFER, 0);
     uint64_t cr0 = 0x60000010ull;

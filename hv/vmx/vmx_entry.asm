@@ -23,21 +23,11 @@ section .text
 ; Returns -1 only when VMLAUNCH fails (VMfail, 31.4); on success the CPU
 ; is in the guest and the next thing the core sees is vmx_exit_entry.
 vmx_launch:
-    push rbx
-    push rbp
-    push r12
-    push r13
-    push r14
-    push r15
+    PUSH_CALLEE_SAVED
     mov rax, rdi
     LOAD_GUEST_GPRS
     vmlaunch
-    pop r15
-    pop r14
-    pop r13
-    pop r12
-    pop rbp
-    pop rbx
+    POP_CALLEE_SAVED
     mov eax, -1
     ret
 
