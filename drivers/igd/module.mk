@@ -4,7 +4,7 @@ HV_SRCS += $(IGD_SRCS) drivers/igd/regions.c
 
 $(eval $(call host_tool,igd-info,tools/igd-info.c $(IGD_SRCS)))
 
-# check-igd: igd-info against intel_vbt_decode on ../shared/fixtures/vbt,
+# check-igd: igd-info against intel_vbt_decode on tests/fixtures/vbt,
 # and on real ROMs (tests/unit/igd/check-igd.sh).
 CHECK_SUITES += igd
 check-igd: $(BUILD)/tools/igd-info $(BUILD)/tools/vfio-info

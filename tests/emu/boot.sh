@@ -70,7 +70,7 @@ print("0x%08x" % h)' "$1"
 }
 E1000E_ROM=/usr/lib/ipxe/qemu/efi-e1000e.rom   # Debian ipxe-qemu
 STDVGA_ROM=/usr/share/seabios/vgabios-stdvga.bin
-VBT=${IGD_VBT_FIXTURES:-../shared/fixtures/vbt}/cwwk_adl.vbt  # 9216 bytes: extended VBT
+VBT=${IGD_VBT_FIXTURES:-tests/fixtures/vbt}/cwwk_adl.vbt  # 9216 bytes: extended VBT
 
 # NVMe at 00:05.0, no ROM BAR: the `rom =` file is the ROM (walked and copied).
 truncate -s 1M "$EMU_ROOT/nvme.img"
@@ -94,24 +94,6 @@ else
   pass "qemu-pt-nvme: no IGD personality"
 fi
 
-# igd_force = 1 (test only) on q35's std VGA at 00:01.0, with a fixture VBT.
-make_esp "$EMU_ROOT/qemu-pt-igdforce/esp" \
-  "$(printf '%s\n' "$CFG" 'passthrough = 00:01.0' 'igd_force = 1' 'vbt = \EFI\minihv\board.vbt')"
-cp "$VBT" "$EMU_ROOT/qemu-pt-igdforce/esp/EFI/minihv/board.vbt"
-boot qemu-pt-igdforce qemu 1 --timeout 90 -- -vga none -device "VGA,addr=0x1,romfile=$STDVGA_ROM"
-log=$EMU_ROOT/qemu-pt-igdforce/minihv.txt
-clean_log "$EMU_ROOT/qemu-pt-igdforce/com2.log" > "$log"
-expect_log "qemu-pt-igdforce: forced IGD personality" "$log" \
-  '^minihv: passthrough: 00:01\.0 1234:1111 VGA, config 4096 bytes via ECAM, .*ROM BAR 64 KiB, IGD personality forced \(igd_force = 1, test only\)$'
-expect_log "qemu-pt-igdforce: no shadow under OVMF" "$log" '^minihv: passthrough: ROM from shadow rejected: rom_header.signature'
-expect_log "qemu-pt-igdforce: ROM from PciIo = QEMU's VGA BIOS" "$log" \
-  "^minihv: passthrough: ROM $(stat -c %s "$STDVGA_ROM") bytes from PciIo \(x86 image\), region 64 KiB$"
-expect_log "qemu-pt-igdforce: ROM copy fingerprint" "$log" "fnv1a $(fnv1a "$STDVGA_ROM") over $(stat -c %s "$STDVGA_ROM") bytes"
-expect_log "qemu-pt-igdforce: synthesized host OpRegion" "$log" '^minihv: passthrough: host OpRegion: none .*synthesized 8 KiB, version 2\.0'
-expect_log "qemu-pt-igdforce: guest OpRegion 2.1 with the fixture as extended VBT" "$log" \
-  "^minihv: passthrough: IGD OpRegion 2\.1 at 0x[0-9a-f]+ \(8 KiB \+ $(stat -c %s "$VBT")-byte extended VBT from vbt file\), VBT fnv1a $(fnv1a "$VBT")$"
-expect_log "qemu-pt-igdforce: bridges copied" "$log" \
-  '^minihv: passthrough: bridges for the guest .*: host 00:00\.0 8086:29c0, LPC 00:1f\.0 8086:2918$'
 # in_nvs HEX MEMMAP — HEX lies in an ACPI_NVS range of the shell's memmap.
 in_nvs() {
   local a=$((16#$1)) type range lo hi
@@ -122,12 +104,38 @@ in_nvs() {
   done < "$2"
   return 1
 }
-opr=$(sed -n 's/^minihv: passthrough: IGD OpRegion .* at 0x\([0-9a-f]*\) .*/\1/p' "$log")
-clean_log "$EMU_ROOT/qemu-pt-igdforce/com1.log" > "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"
-if [ -n "$opr" ] && in_nvs "$opr" "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"; then
-  pass "qemu-pt-igdforce: OpRegion 0x$opr is ACPI NVS in the shell's memmap"
+
+# igd_force = 1 (test only) on q35's std VGA at 00:01.0, with a fixture VBT.
+run_igdforce() {
+  make_esp "$EMU_ROOT/qemu-pt-igdforce/esp" \
+    "$(printf '%s\n' "$CFG" 'passthrough = 00:01.0' 'igd_force = 1' 'vbt = \EFI\minihv\board.vbt')"
+  cp "$VBT" "$EMU_ROOT/qemu-pt-igdforce/esp/EFI/minihv/board.vbt"
+  boot qemu-pt-igdforce qemu 1 --timeout 90 -- -vga none -device "VGA,addr=0x1,romfile=$STDVGA_ROM"
+  log=$EMU_ROOT/qemu-pt-igdforce/minihv.txt
+  clean_log "$EMU_ROOT/qemu-pt-igdforce/com2.log" > "$log"
+  expect_log "qemu-pt-igdforce: forced IGD personality" "$log" \
+    '^minihv: passthrough: 00:01\.0 1234:1111 VGA, config 4096 bytes via ECAM, .*ROM BAR 64 KiB, IGD personality forced \(igd_force = 1, test only\)$'
+  expect_log "qemu-pt-igdforce: no shadow under OVMF" "$log" '^minihv: passthrough: ROM from shadow rejected: rom_header.signature'
+  expect_log "qemu-pt-igdforce: ROM from PciIo = QEMU's VGA BIOS" "$log" \
+    "^minihv: passthrough: ROM $(stat -c %s "$STDVGA_ROM") bytes from PciIo \(x86 image\), region 64 KiB$"
+  expect_log "qemu-pt-igdforce: ROM copy fingerprint" "$log" "fnv1a $(fnv1a "$STDVGA_ROM") over $(stat -c %s "$STDVGA_ROM") bytes"
+  expect_log "qemu-pt-igdforce: synthesized host OpRegion" "$log" '^minihv: passthrough: host OpRegion: none .*synthesized 8 KiB, version 2\.0'
+  expect_log "qemu-pt-igdforce: guest OpRegion 2.1 with the fixture as extended VBT" "$log" \
+    "^minihv: passthrough: IGD OpRegion 2\.1 at 0x[0-9a-f]+ \(8 KiB \+ $(stat -c %s "$VBT")-byte extended VBT from vbt file\), VBT fnv1a $(fnv1a "$VBT")$"
+  expect_log "qemu-pt-igdforce: bridges copied" "$log" \
+    '^minihv: passthrough: bridges for the guest .*: host 00:00\.0 8086:29c0, LPC 00:1f\.0 8086:2918$'
+  opr=$(sed -n 's/^minihv: passthrough: IGD OpRegion .* at 0x\([0-9a-f]*\) .*/\1/p' "$log")
+  clean_log "$EMU_ROOT/qemu-pt-igdforce/com1.log" > "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"
+  if [ -n "$opr" ] && in_nvs "$opr" "$EMU_ROOT/qemu-pt-igdforce/firmware.txt"; then
+    pass "qemu-pt-igdforce: OpRegion 0x$opr is ACPI NVS in the shell's memmap"
+  else
+    fail "qemu-pt-igdforce: OpRegion memory type" "0x$opr not inside an ACPI_NVS range of the shell's memmap"
+  fi
+}
+if [ -f "$VBT" ]; then
+  run_igdforce
 else
-  fail "qemu-pt-igdforce: OpRegion memory type" "0x$opr not inside an ACPI_NVS range of the shell's memmap"
+  fail "qemu-pt-igdforce" "fixture $VBT is missing (the repository's tests/fixtures/vbt, or IGD_VBT_FIXTURES)"
 fi
 
 # A bad config line: reported with its number, and nothing virtualized.

@@ -24,7 +24,7 @@ set -u
 . tests/emu/lib.sh
 
 PTPROBE=${BUILD:-build}/ptprobe.efi
-VBT_DIR=${PT_VBT_FIXTURES:-../shared/fixtures/vbt}
+VBT_DIR=${IGD_VBT_FIXTURES:-tests/fixtures/vbt}  # tests/fixtures/vbt/README.md
 E1000E_ROM=${PT_E1000E_ROM:-/usr/lib/ipxe/qemu/efi-e1000e.rom}
 QEMU_VGA_ROM=${PT_QEMU_VGA_ROM:-/usr/share/seabios/vgabios-stdvga.bin}
 BOCHS_VGA_ROM=/usr/share/vgabios/vgabios.bin # emu.sh's vgaromimage

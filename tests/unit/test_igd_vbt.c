@@ -1,4 +1,4 @@
-/* VBT parser: every real VBT in ../shared/fixtures/vbt parses and every
+/* VBT parser: every real VBT in tests/fixtures/vbt parses and every
  * truncation of it is rejected; synthetic VBTs cover the block walk's edges
  * (MIPI sequence v3 size, overrunning blocks, child devices).
  * The comparison with intel_vbt_decode is tests/unit/igd/check-igd.sh. */
@@ -17,7 +17,7 @@
 static const char *fixture_dir(void)
 {
     const char *d = getenv("IGD_VBT_FIXTURES");
-    return d ? d : "../shared/fixtures/vbt";
+    return d ? d : "tests/fixtures/vbt";
 }
 
 static uint8_t *read_file(const char *path, size_t *len)
@@ -45,12 +45,13 @@ static void test_fixtures_parse(void **state)
     (void)state;
     DIR *d = opendir(fixture_dir());
     if (!d)
-        fail_msg("cannot open %s (run from the repo root, shared/ beside it)", fixture_dir());
+        fail_msg("cannot open the VBT fixtures in %s (run from the repository root, or set IGD_VBT_FIXTURES)", fixture_dir());
     struct dirent *de;
     int parsed = 0;
     while ((de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
+        size_t name_len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || name_len < 5 || strcmp(de->d_name + name_len - 4, ".vbt"))
+            continue; /* README.md and anything else that is not a VBT */
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", fixture_dir(), de->d_name);
         size_t len;

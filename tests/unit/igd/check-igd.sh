@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # check-igd: igd-info against an independent reader, on real firmware files.
 #
-# For every VBT in ../shared/fixtures/vbt (relative to the repo root) it runs
+# For every VBT in tests/fixtures/vbt (see its README.md) it runs
 # intel_vbt_decode (Debian intel-gpu-tools) at test time and compares with
 # `igd-info vbt F --json`: BDB version, vbt_size, the block id list, the
 # child device handles/types (block 2) and the panel type (block 40).
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../../.."
 . scripts/lib/result.sh
 
 IGD_INFO=${IGD_INFO:-build/tools/igd-info}
-FIXTURES=${IGD_VBT_FIXTURES:-../shared/fixtures/vbt}
+FIXTURES=${IGD_VBT_FIXTURES:-tests/fixtures/vbt}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -34,8 +34,8 @@ if ! command -v intel_vbt_decode >/dev/null; then
   fail "intel_vbt_decode" "not installed (Debian intel-gpu-tools; make deps)"
 fi
 shopt -s nullglob
-files=("$FIXTURES"/*)
-[ ${#files[@]} -gt 0 ] || fail "fixtures" "no files in $FIXTURES"
+files=("$FIXTURES"/*.vbt)
+[ ${#files[@]} -gt 0 ] || fail "fixtures" "no .vbt files in $FIXTURES (the repository's tests/fixtures/vbt, or IGD_VBT_FIXTURES)"
 
 matched=0
 for f in "${files[@]}"; do
