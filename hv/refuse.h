@@ -1,0 +1,42 @@
+/* Guest actions the core refuses, counted by kind (issue 14). A refused
+ * action is never fatal: the caller refuses it (drops the write, keeps the
+ * entry masked, injects what the hardware would: #GP, nothing), then calls
+ * hv_refuse(kind, ...) once. The first refusal of each kind is logged with
+ * its detail; after that only powers of two from 1024 on get a line (a
+ * guest hammering one action cannot flood the serial log). The summary
+ * prints `refused: msi-delivery-mode 2, ipi-destination 1` (or `refused:
+ * none`). Pure apart from hv_log: host-tested with a stub. */
+#ifndef MINIHV_HV_REFUSE_H
+#define MINIHV_HV_REFUSE_H
+
+#include <stdint.h>
+
+/* Add a kind at the end of the list before HV_REFUSE_KINDS and its name in
+ * hv_refuse_names (refuse.c): the name is the summary's word for it. */
+enum hv_refuse_kind {
+    HV_REFUSE_APIC_BASE,         /* IA32_APIC_BASE write that moves or disables the APIC */
+    HV_REFUSE_MSR,               /* WRMSR/RDMSR outside the allow-list: #GP */
+    HV_REFUSE_MSI_ADDRESS,       /* MSI/MSI-X address outside 0xFEEx_xxxx: kept masked */
+    HV_REFUSE_MSI_DELIVERY_MODE, /* MSI/MSI-X data with SMI/NMI/INIT/ExtINT/reserved mode */
+    HV_REFUSE_IPI_DESTINATION,   /* INIT/SIPI to an APIC ID no vCPU has: dropped */
+    HV_REFUSE_IPI_LOGICAL,       /* INIT/SIPI in logical mode that matched no vCPU: dropped */
+    HV_REFUSE_IPI_SELF,          /* INIT to the sender itself (or self shorthand): dropped */
+    HV_REFUSE_KINDS
+};
+
+extern const char *const hv_refuse_names[HV_REFUSE_KINDS];
+
+/* Counts one refusal of `kind`; logs `refused <name>: <detail>` the first
+ * time (and at 1024, 2048, ...). `fmt` may be NULL (no detail). */
+void hv_refuse(enum hv_refuse_kind kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Counts n refusals found after the fact (a model's own counter moved by
+ * n), logging as hv_refuse for the first. */
+void hv_refuse_add(enum hv_refuse_kind kind, uint64_t n, const char *what);
+uint64_t hv_refuse_count(enum hv_refuse_kind kind);
+
+/* `refused: apic-base 1, msi-delivery-mode 2` in kind order, kinds with a
+ * zero count left out; `refused: none`. Returns the length written
+ * (truncated to len - 1, always terminated when len > 0). */
+int hv_refuse_summary(char *buf, unsigned len);
+
+#endif
