@@ -1,6 +1,6 @@
 /* Loads the core: allocates its block as EfiReservedMemoryType (so the OS
  * never gets it), copies the image, builds the core's page tables with the
- * shared builder (hv/paging.c), fills the boot info and runs the core on
+ * shared builder (paging/paging.c), fills the boot info and runs the core on
  * the BSP, then on every AP through EFI_MP_SERVICES_PROTOCOL. On each CPU
  * the core "blue-pills" the firmware: the call returns 0 with the CPU now
  * a guest. Once the BSP is a guest the loader never touches the core's
@@ -17,7 +17,7 @@
 #include "boot/log.h"
 #include "boot/mp_services.h"
 #include "boot/pt_snapshot.h"
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 /* The core image, embedded by boot/hv_image.S. */
 extern const uint8_t hv_image_blob[], hv_image_blob_end[];

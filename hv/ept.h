@@ -1,5 +1,5 @@
 /* The guest-physical map, EPT (VMX) or NPT (SVM): one builder, the entry
- * format a parameter (hv/paging.c). Identity over [0, phys_top), memory
+ * format a parameter (paging/paging.c). Identity over [0, phys_top), memory
  * types from the MTRRs (never WB over MMIO), the core's block left
  * unmapped. One map, shared by every CPU.
  *
@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <minihv/boot_info.h>
 #include "hv/mtrr.h"
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 /* What a backend's map needs: its entry format and 1 GiB leaves. */
 struct guest_map_spec {

@@ -1,6 +1,6 @@
 # The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
 # the flat image the loader carries inside minihv.efi.
-HV_SRCS += hv/header.c hv/main.c hv/console.c hv/paging.c lib/string.c lib/format.c \
+HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
            hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c
@@ -17,7 +17,6 @@ $(BUILD)/hv.bin: $(BUILD)/hv.elf
 	$(Q)objcopy -O binary --only-section=.hv_header --only-section=.text \
 	    --only-section=.rodata --only-section=.data $< $@
 
-$(eval $(call host_test,test_paging,tests/unit/test_paging.c hv/paging.c))
 $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
 $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c))

@@ -5,7 +5,7 @@
 #include <minihv/x86.h>
 #include <drivers/igd/regions.h>
 #include "hv/passthrough.h"
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 #define CONF1_ENABLE    0x80000000u
 #define CONF1_ADDR_PORT 0xcf8

@@ -30,7 +30,7 @@
 #define PT_PAGE 4096ull
 
 struct pt_platform {
-    /* Guest-physical map (attrs: PT_ATTRS from hv/paging.h). map: gpa ->
+    /* Guest-physical map (attrs: PT_ATTRS from paging/paging.h). map: gpa ->
      * hpa; trap: not present, so accesses exit; identity: back to what the
      * core's identity map had there. 0 or < 0. */
     int (*map)(void *opaque, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs);

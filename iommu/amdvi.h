@@ -1,5 +1,5 @@
 /* AMD-Vi provider (AMD IOMMU spec 48882 rev 3.x): device table entries
- * (2.2.2), I/O page tables (2.2.3) built by hv/paging.c with
+ * (2.2.2), I/O page tables (2.2.3) built by paging/paging.c with
  * pt_format_amdvi, the command buffer (2.4: COMPLETION_WAIT,
  * INVALIDATE_DEVTAB_ENTRY, INVALIDATE_IOMMU_PAGES, INVALIDATE_IOMMU_ALL),
  * the event log (2.5: IO_PAGE_FAULT) and the MMIO registers (3.4). No

@@ -1,4 +1,4 @@
-/* The one DMA domain a provider keeps: page tables from hv/paging.c in the
+/* The one DMA domain a provider keeps: page tables from paging/paging.c in the
  * provider's entry format, identity-mapped by the provider, and the
  * protected ranges no mapping may reach again. Shared by VT-d and AMD-Vi;
  * the IOTLB invalidation after a change is the provider's. */
@@ -6,7 +6,7 @@
 #define MINIHV_IOMMU_DOMAIN_H
 
 #include <minihv/iommu.h>
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 #define IOMMU_DOMAIN_MAX_PROTECTED 8
 

@@ -5,8 +5,8 @@ IOMMU_SRCS := iommu/iommu.c iommu/dmar.c iommu/ivrs.c iommu/domain.c iommu/vtd.c
 
 HV_SRCS += $(IOMMU_SRCS)
 
-# Host builds link what the core gets from lib/ and hv/paging.c.
-IOMMU_HOST_SRCS := $(IOMMU_SRCS) hv/paging.c lib/format.c
+# Host builds link what the core gets from lib/ and paging/paging.c.
+IOMMU_HOST_SRCS := $(IOMMU_SRCS) paging/paging.c lib/format.c
 
 $(eval $(call host_test,test_iommu_registry,tests/unit/test_iommu_registry.c $(IOMMU_HOST_SRCS)))
 $(eval $(call host_test,test_iommu_dmar,tests/unit/test_iommu_dmar.c $(IOMMU_HOST_SRCS)))

@@ -1,6 +1,6 @@
 /* Intel VT-d provider (VT-d spec rev 3.x/4.x): legacy-mode root and
  * context tables (9.1, 9.3), second-level page tables (9.8) built by
- * hv/paging.c with pt_format_vtd, and register-based programming
+ * paging/paging.c with pt_format_vtd, and register-based programming
  * (chapter 10: GCMD/GSTS, RTADDR, CCMD, IOTLB, fault recording). No
  * queued invalidation and no interrupt remapping (docs/iommu.md). */
 #ifndef MINIHV_IOMMU_VTD_H

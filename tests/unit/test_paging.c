@@ -1,4 +1,4 @@
-/* The shared page-table builder (hv/paging.c): leaf sizes, splits, holes,
+/* The shared page-table builder (paging/paging.c): leaf sizes, splits, holes,
  * formats. Tables live in a host array standing in for physical memory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <minihv/x86.h>
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 #define POOL_PAGES 256
 #define POOL_BASE 0x10000000ull /* fake physical address of page 0 */

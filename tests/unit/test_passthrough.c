@@ -9,7 +9,7 @@
 
 #include <minihv/x86.h>
 #include "hv/passthrough.h"
-#include "hv/paging.h"
+#include "paging/paging.h"
 #include "test_vfio_util.h"
 
 #define BAR0     0xfebf0000ull

@@ -1,7 +1,8 @@
-/* The page-table builder behind the core's tables, EPT and NPT; see paging.h. */
+/* The page-table builder behind the core's tables, EPT, NPT and the IOMMUs'
+ * I/O page tables; see paging.h. */
 #include <minihv/libc.h>
 #include <minihv/x86.h>
-#include "hv/paging.h"
+#include "paging/paging.h"
 
 #define ENTRIES 512
 #define ADDR_MASK 0x000ffffffffff000ull

@@ -1,7 +1,8 @@
-/* One 4-level page-table builder for the core's own tables, for EPT and for
- * NPT. What differs between them is only the entry format, given as a
- * struct pt_format; tables come from a caller's page allocator. Pure C: the
- * loader, the core and the host tests build the same file. */
+/* One 4-level page-table builder for the core's own tables, for EPT, NPT and
+ * the VT-d and AMD-Vi I/O page tables. What differs between them is only the
+ * entry format, given as a struct pt_format; tables come from a caller's page
+ * allocator. Pure C with no tie to hv/ or iommu/: the loader, the core,
+ * iommu/ and the host tests build the same file. */
 #ifndef MINIHV_PAGING_H
 #define MINIHV_PAGING_H
 
