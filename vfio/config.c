@@ -2,6 +2,7 @@
 #include <minihv/libc.h>
 
 #include "config.h"
+#include "msi.h"
 #include "pcicfg.h"
 
 /* The guest may flip decode, bus mastering and error reporting; special
@@ -28,12 +29,6 @@ static void put32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
 }
 
 /* p_setb/p_setw/p_setd in vfio_pci_config.c: masks are little-endian
@@ -228,12 +223,6 @@ static int init_bars(struct vfio_config *c, const uint64_t bar_sizes[6], uint64_
 
 /* ---- capabilities ---- */
 
-static uint32_t msi_len(uint16_t flags)
-{
-    uint32_t len = (flags & CFG_MSI_FLAGS_64BIT) ? 14 : 10;
-    return (flags & CFG_MSI_FLAGS_MASKBIT) ? len + 10 : len;
-}
-
 /* pci_cap_length[] / vfio_cap_len(): 0 for a malformed length. Unknown
  * capabilities get just their header: the body stays read-only. */
 static uint32_t cap_len(const struct vfio_config *c, uint8_t id, uint32_t pos)
@@ -242,7 +231,7 @@ static uint32_t cap_len(const struct vfio_config *c, uint8_t id, uint32_t pos)
     case CFG_CAP_ID_PM:
         return CFG_PM_SIZEOF;
     case CFG_CAP_ID_MSI:
-        return msi_len(le16(c->phys + pos + CFG_MSI_FLAGS));
+        return vfio_msi_cap_len(le16(c->phys + pos + CFG_MSI_FLAGS));
     case CFG_CAP_ID_VNDR:
         /* The length byte follows the next pointer and counts the header. */
         return c->phys[pos + CFG_VNDR_LENGTH] >= 3 ? c->phys[pos + CFG_VNDR_LENGTH] : 0;
@@ -474,38 +463,6 @@ static bool overlaps(uint64_t off, size_t len, uint32_t start, uint32_t n)
     return off < (uint64_t)start + n && start < off + len;
 }
 
-static void msi_fixup(struct vfio_config *c)
-{
-    uint8_t *flags = c->vconfig + c->msi_pos + CFG_MSI_FLAGS;
-    uint16_t f = le16(flags);
-    /* Multiple Message Enable may not exceed Multiple Message Capable,
-     * which itself tops out at 32 vectors (encoding 5). */
-    uint16_t mmc = (f & CFG_MSI_FLAGS_QMASK) >> 1, mme = (f & CFG_MSI_FLAGS_QSIZE) >> 4;
-    if (mmc > 5)
-        mmc = 5;
-    if (mme > mmc)
-        put16(flags, (uint16_t)((f & ~CFG_MSI_FLAGS_QSIZE) | (mmc << 4)));
-}
-
-void vfio_config_msi_state(const struct vfio_config *c, struct vfio_msi_state *msi)
-{
-    memset(msi, 0, sizeof(*msi));
-    if (!c->msi_pos)
-        return;
-    const uint8_t *cap = c->vconfig + c->msi_pos;
-    uint16_t f = le16(cap + CFG_MSI_FLAGS);
-    bool is64 = f & CFG_MSI_FLAGS_64BIT;
-    msi->enabled = f & CFG_MSI_FLAGS_ENABLE;
-    msi->vectors = (uint8_t)(1u << ((f & CFG_MSI_FLAGS_QSIZE) >> 4));
-    msi->addr = le32(cap + CFG_MSI_ADDRESS_LO);
-    if (is64)
-        msi->addr |= (uint64_t)le32(cap + CFG_MSI_ADDRESS_HI) << 32;
-    msi->data = le16(cap + (is64 ? CFG_MSI_DATA_64 : CFG_MSI_DATA_32));
-    msi->maskable = f & CFG_MSI_FLAGS_MASKBIT;
-    if (msi->maskable)
-        msi->mask = le32(cap + (is64 ? CFG_MSI_MASK_64 : CFG_MSI_MASK_32));
-}
-
 /* The side effects of a write on the registers that have them. */
 static void after_write(struct vfio_config *c, uint64_t off, size_t len)
 {
@@ -524,17 +481,8 @@ static void after_write(struct vfio_config *c, uint64_t off, size_t len)
                 bar_notify(c, i, c->last_command);
         }
     }
-    if (c->msi_pos && overlaps(off, len, c->msi_pos + 2u, c->msi_len - 2u)) {
-        struct vfio_msi_state msi;
-        msi_fixup(c);
-        vfio_config_msi_state(c, &msi);
-        if (msi.enabled && !vfio_msi_addr_valid(msi.addr)) {
-            c->msi_refused++;
-            msi.enabled = false;
-        }
-        if (c->ops && c->ops->msi_update)
-            c->ops->msi_update(c->opaque, &msi);
-    }
+    if (c->msi_pos && overlaps(off, len, c->msi_pos + 2u, c->msi_len - 2u))
+        vfio_msi_cap_written(c);
     if (c->msix_pos && c->msix && overlaps(off, len, c->msix_pos + CFG_MSIX_FLAGS, 2)) {
         uint16_t f = le16(c->vconfig + c->msix_pos + CFG_MSIX_FLAGS);
         vfio_msix_set_control(c->msix, f & CFG_MSIX_FLAGS_ENABLE, f & CFG_MSIX_FLAGS_MASKALL);

@@ -42,7 +42,7 @@ struct vfio_bar {
 };
 
 /* The state of the (virtual) MSI capability, handed to ops->msi_update.
- * enabled is only true with an address inside the MSI window. */
+ * enabled is only true with a message vfio_msi_check accepts (msi.h). */
 struct vfio_msi_state {
     bool enabled;
     uint8_t vectors; /* 1 << multiple message enable */
@@ -88,6 +88,7 @@ struct vfio_config {
     struct vfio_config_vreg vregs[VFIO_CONFIG_VREGS];
     uint32_t nvregs;
     uint64_t msi_refused; /* MSI enables refused: address outside the window */
+    uint64_t msi_refused_delivery; /* ... data with a delivery mode other than fixed/lowest (msi.h) */
     struct vfio_msix *msix; /* MSI-X control writes go here; may be NULL */
     const struct vfio_config_ops *ops;
     void *opaque;

@@ -1,6 +1,6 @@
-# vfio/: the region model, config-space and MSI-X virtualization (pure C,
+# vfio/: the region model, config-space, MSI and MSI-X virtualization (pure C,
 # built into the hypervisor, the vfio-info tool and the tests).
-VFIO_SRCS := vfio/device.c vfio/info.c vfio/config.c vfio/msix.c
+VFIO_SRCS := vfio/device.c vfio/info.c vfio/config.c vfio/msi.c vfio/msix.c
 
 HV_SRCS += $(VFIO_SRCS)
 

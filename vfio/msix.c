@@ -4,11 +4,6 @@
 #include "msix.h"
 #include "pcicfg.h"
 
-bool vfio_msi_addr_valid(uint64_t addr)
-{
-    return (addr >> 32) == 0 && ((uint32_t)addr & VFIO_MSI_ADDR_MASK) == VFIO_MSI_ADDR_BASE;
-}
-
 uint64_t vfio_msix_table_size(const struct vfio_msix *m)
 {
     return (uint64_t)m->entries * VFIO_MSIX_ENTRY_SIZE;
@@ -96,10 +91,15 @@ static void sync_entry(struct vfio_msix *m, uint32_t i, bool changed)
         uint64_t addr = (uint64_t)e->addr_hi << 32 | e->addr_lo;
         if (entry_live(m, i) && !changed)
             return;
-        if (!vfio_msi_addr_valid(addr)) {
-            /* Never let the device write outside the interrupt window:
-             * that would be a DMA write anywhere in memory. */
-            m->refused++;
+        enum vfio_msi_fault fault = vfio_msi_check(addr, e->data);
+        if (fault != VFIO_MSI_OK) {
+            /* Never let the device write outside the interrupt window
+             * (a DMA write anywhere in memory) nor send SMI, NMI, INIT or
+             * ExtINT (msi.h): the entry stays masked. */
+            if (fault == VFIO_MSI_BAD_ADDRESS)
+                m->refused++;
+            else
+                m->refused_delivery++;
             if (entry_live(m, i))
                 program(m, i, 0, 0, true);
             set_live(m, i, false);

@@ -1,7 +1,8 @@
 /* The virtual MSI-X table (PCI 3.0 6.8.2). The guest's table accesses trap
  * to the hypervisor and land here; the physical table is only written
- * through ops->write_entry, and only with an address inside the x86 MSI
- * window (0xFEExxxxx) or masked. Like QEMU's vfio and Linux's own MSI-X
+ * through ops->write_entry, and only with a message vfio_msi_check
+ * accepts (address in the 0xFEExxxxx window, fixed or lowest-priority
+ * delivery) or masked. Like QEMU's vfio and Linux's own MSI-X
  * code, entries are programmed when they become unmasked or change while
  * unmasked. */
 #ifndef MINIHV_VFIO_MSIX_H
@@ -12,15 +13,11 @@
 #include <stdint.h>
 
 #include "errno.h"
+#include "msi.h"
 
 #define VFIO_MSIX_MAX_ENTRIES 2048 /* table size field is 11 bits */
 #define VFIO_MSIX_ENTRY_SIZE  16
 #define VFIO_MSIX_CTRL_MASKBIT 0x1u
-
-/* x86 MSI address window: 0xFEE00000-0xFEEFFFFF, upper half 0
- * (Intel SDM vol. 3, 10.11.1). */
-#define VFIO_MSI_ADDR_BASE 0xfee00000u
-#define VFIO_MSI_ADDR_MASK 0xfff00000u
 
 struct vfio_msix_entry {
     uint32_t addr_lo;
@@ -30,8 +27,8 @@ struct vfio_msix_entry {
 };
 
 struct vfio_msix_ops {
-    /* Program physical entry `index`. When masked is false, addr has been
-     * validated; when masked is true, only the mask bit needs writing
+    /* Program physical entry `index`. When masked is false, addr and data
+     * have been validated (vfio_msi_check); when masked is true, only the mask bit needs writing
      * (addr and data are 0). */
     void (*write_entry)(void *opaque, uint32_t index, uint64_t addr, uint32_t data, bool masked);
     /* Read the physical PBA, offset relative to the PBA start. */
@@ -55,6 +52,7 @@ struct vfio_msix {
     /* Entries currently programmed unmasked in the physical table. */
     uint8_t live[VFIO_MSIX_MAX_ENTRIES / 8];
     uint64_t refused;    /* entries not programmed: address outside the MSI window */
+    uint64_t refused_delivery; /* ... data with a delivery mode other than fixed/lowest */
     uint64_t bad_access; /* table/PBA accesses not 4 or 8 bytes aligned */
     const struct vfio_msix_ops *ops;
     void *opaque;
@@ -69,7 +67,6 @@ void vfio_msix_set_ops(struct vfio_msix *m, const struct vfio_msix_ops *ops, voi
 
 uint64_t vfio_msix_table_size(const struct vfio_msix *m);
 uint64_t vfio_msix_pba_size(const struct vfio_msix *m);
-bool vfio_msi_addr_valid(uint64_t addr);
 
 /* Guest accesses; `off` is relative to the start of the table (or PBA).
  * Only aligned 4- and 8-byte accesses are accepted (PCI 3.0 6.8.2). */

@@ -4,7 +4,8 @@
  * MMIO accesses anywhere near the device's windows and ECAM pages. The
  * fake machine aborts on what must never happen: a guest mapping over the
  * core's block, a host access outside the device's BAR, an unmasked
- * MSI-X entry with an address outside the MSI window, a config write to
+ * MSI-X entry with an address outside the MSI window or a delivery mode
+ * other than fixed or lowest priority, a config write to
  * a bridge.
  *
  * Input: [flags][bar0 size code][rom size code][cfg 256][ops: kind, port/addr, size, value] */
@@ -133,7 +134,7 @@ static uint64_t f_mmio_read(void *o, uint64_t hpa, unsigned size)
 }
 
 /* The MSI-X table (when in BAR0, the one BAR the fake has): an entry may only be unmasked with an
- * address inside 0xfee00000-0xfeefffff. */
+ * address inside 0xfee00000-0xfeefffff and data with delivery mode fixed or lowest priority. */
 static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
 {
     (void)o;
@@ -144,10 +145,11 @@ static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
     uint64_t t = BAR0 + m->table_offset;
     if (m->present && m->table_bar == 0 && hpa >= t && hpa < t + (uint64_t)m->entries * 16 && ((hpa - t) & 15) == 12 &&
         !(v & 1)) {
-        uint32_t lo, hi;
+        uint32_t lo, hi, data;
         memcpy(&lo, bar0 + (hpa - 12 - BAR0), 4);
         memcpy(&hi, bar0 + (hpa - 8 - BAR0), 4);
-        if (hi || (lo & 0xfff00000u) != 0xfee00000u)
+        memcpy(&data, bar0 + (hpa - 4 - BAR0), 4);
+        if (hi || (lo & 0xfff00000u) != 0xfee00000u || ((data >> 8) & 7) > 1)
             abort();
     }
 }

@@ -1,7 +1,8 @@
 /* libFuzzer target over the vfio model: a config dump with BAR sizes, then
  * a stream of region-info requests, region reads/writes, config writes and
  * MSI-X table accesses. Every callback checks it is handed in-bounds
- * offsets and, for MSI-X, only addresses in the MSI window.
+ * offsets and, for MSI and MSI-X, only addresses in the MSI window and
+ * fixed or lowest-priority delivery (data bits 10:8 = 0 or 1).
  *
  * Input: [flags][7 BAR/ROM size codes][config 256|4096][ops...] */
 #include <stdint.h>
@@ -59,8 +60,7 @@ static const struct vfio_region_ops back_ops = { back_read, back_write };
 static void on_entry(void *o, uint32_t index, uint64_t addr, uint32_t data, bool masked)
 {
     const struct vfio_msix *m = o;
-    (void)data;
-    if (index >= m->entries || (!masked && !vfio_msi_addr_valid(addr)))
+    if (index >= m->entries || (!masked && (!vfio_msi_addr_valid(addr) || ((data >> 8) & 7) > 1)))
         abort();
 }
 
@@ -78,7 +78,7 @@ static const struct vfio_msix_ops msix_ops = { on_entry, on_pba, NULL };
 static void on_msi(void *o, const struct vfio_msi_state *msi)
 {
     (void)o;
-    if (msi->enabled && !vfio_msi_addr_valid(msi->addr))
+    if (msi->enabled && (!vfio_msi_addr_valid(msi->addr) || ((msi->data >> 8) & 7) > 1))
         abort();
 }
 

@@ -424,6 +424,50 @@ static void test_msi_virtual(void **state)
     free(dev);
 }
 
+/* MSI data bits 10:8 (SDM Vol. 3A 10.11.2): the device only ever gets a
+ * fixed or lowest-priority message; SMI, NMI, INIT, ExtINT and reserved
+ * modes leave it disabled and are counted, the guest reads its value. */
+static void test_msi_delivery_modes(void **state)
+{
+    (void)state;
+    uint8_t cfg[256];
+    struct vfio_device *dev = dev_alloc();
+    struct remap r = {0};
+    cfg_header(cfg, sizeof(cfg), 0x1234, 0x11e8, 0x00ff00);
+    cfg_add_cap(cfg, 0x40, 0x05);
+    cfg_w16(cfg, 0x42, 0x0000);   /* 32-bit, not maskable: data at 0x48 */
+    assert_int_equal(vfio_device_init_pci(dev, cfg, sizeof(cfg), (uint64_t[6]){0}, 0), 0);
+    assert_int_equal(dev->config.msi_len, 10);
+    vfio_config_set_ops(&dev->config, &cfg_ops, &r);
+    memset(&msi_seen, 0, sizeof(msi_seen));
+
+    wr32(dev, 0x44, 0xfee00000);
+    wr16(dev, 0x48, 0x0541);      /* INIT */
+    wr16(dev, 0x42, 0x0001);      /* enable */
+    assert_false(msi_seen.last.enabled);
+    assert_int_equal(dev->config.msi_refused_delivery, 1);
+    assert_int_equal(dev->config.msi_refused, 0);
+    assert_int_equal(rd16(dev, 0x48), 0x0541);
+    static const uint16_t bad[] = { 0x0241, 0x0341, 0x0441, 0x0641, 0x0741 };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        wr16(dev, 0x48, bad[i]);
+        assert_false(msi_seen.last.enabled);
+        assert_int_equal(dev->config.msi_refused_delivery, i + 2);
+    }
+    wr16(dev, 0x48, 0x0141);      /* lowest priority */
+    assert_true(msi_seen.last.enabled);
+    assert_int_equal(msi_seen.last.data, 0x0141);
+    wr16(dev, 0x48, 0xc041);      /* fixed, level, assert */
+    assert_true(msi_seen.last.enabled);
+    assert_int_equal(dev->config.msi_refused_delivery, 6);
+    /* A disabled capability holding INIT is not a refusal: nothing is sent. */
+    wr16(dev, 0x42, 0x0000);
+    wr16(dev, 0x48, 0x0541);
+    assert_false(msi_seen.last.enabled);
+    assert_int_equal(dev->config.msi_refused_delivery, 6);
+    free(dev);
+}
+
 /* ---- virtual registers (IGD ASLS) ---- */
 
 static struct { int calls; uint16_t off; uint32_t value; } asls;
@@ -481,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_ext_cap_loop_rejected),
         cmocka_unit_test(test_bad_headers_and_sizes),
         cmocka_unit_test(test_msi_virtual),
+        cmocka_unit_test(test_msi_delivery_modes),
         cmocka_unit_test(test_vreg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* The virtual MSI-X table: writes, masking, refused addresses, PBA. */
+/* The virtual MSI-X table: writes, masking, refused addresses and
+ * delivery modes, PBA. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,8 +26,9 @@ static void on_entry(void *o, uint32_t index, uint64_t addr, uint32_t data, bool
     p->addr = addr;
     p->data = data;
     p->masked = masked;
-    /* Never an unmasked entry outside the MSI window. */
-    assert_true(masked || vfio_msi_addr_valid(addr));
+    /* Never an unmasked entry outside the MSI window, nor one that sends
+     * anything but a fixed or lowest-priority interrupt. */
+    assert_true(masked || (vfio_msi_addr_valid(addr) && ((data >> 8) & 7) <= 1));
 }
 
 static int on_pba(void *o, uint64_t off, void *buf, size_t len)
@@ -215,6 +217,54 @@ static void test_invalid_addresses_refused(void **state)
     free(dev);
 }
 
+/* SDM Vol. 3A 10.11.2: data bits 10:8. Fixed and lowest priority go
+ * live; SMI, NMI, INIT, ExtINT and the reserved 011/110 keep the entry
+ * masked and are counted apart from bad addresses. */
+static void test_delivery_modes_refused(void **state)
+{
+    (void)state;
+    struct phys_table p = {0};
+    struct vfio_device *dev = setup(&p, true);
+    tw32(dev, 4, 0, 0xfee00000);
+    tw32(dev, 4, 8, 0x0130);         /* lowest priority, vector 0x30 */
+    tw32(dev, 4, 12, 0);
+    assert_int_equal(p.writes, 1);
+    assert_false(p.masked);
+    assert_int_equal(p.data, 0x0130);
+    static const uint32_t bad[] = { 0x0200, 0x0300, 0x0400, 0x0500, 0x0600, 0x0700, 0xc500 };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tw32(dev, 4, 8, bad[i] | 0x30);
+        assert_true(p.masked);       /* the live entry is masked again */
+        assert_int_equal(dev->msix.refused_delivery, i + 1);
+        assert_int_equal(tr32(dev, 4, 8), bad[i] | 0x30); /* the guest reads what it wrote */
+    }
+    assert_int_equal(p.writes, 2);   /* one mask; the other bad writes find it masked */
+    assert_int_equal(dev->msix.refused, 0);
+    tw32(dev, 4, 8, 0x8031);         /* fixed, level-triggered: fine again */
+    assert_false(p.masked);
+    assert_int_equal(p.data, 0x8031);
+    /* Unmasking an entry that holds INIT: refused, never programmed. */
+    tw32(dev, 6, 0, 0xfee00000);
+    tw32(dev, 6, 8, 0x0500);
+    int before = p.writes;
+    tw32(dev, 6, 12, 0);
+    assert_int_equal(p.writes, before);
+    assert_int_equal(dev->msix.refused_delivery, 8);
+    /* Enabling MSI-X with the INIT entry unmasked: refused again. */
+    uint16_t ctrl = 0;
+    assert_int_equal(vfio_region_write(dev, 7, 0x52, &ctrl, 2), 0);
+    ctrl = 0x8000;
+    assert_int_equal(vfio_region_write(dev, 7, 0x52, &ctrl, 2), 0);
+    assert_int_equal(dev->msix.refused_delivery, 9);
+    assert_true(vfio_msi_data_valid(0x00ff));
+    assert_true(vfio_msi_data_valid(0xffff81ff)); /* only bits 10:8 decide */
+    assert_false(vfio_msi_data_valid(0x04ff));
+    assert_int_equal(vfio_msi_check(0xfee00000, 0x0700), VFIO_MSI_BAD_DELIVERY);
+    assert_int_equal(vfio_msi_check(0xfef00000, 0x0700), VFIO_MSI_BAD_ADDRESS);
+    assert_int_equal(vfio_msi_check(0xfee00000, 0x0100), VFIO_MSI_OK);
+    free(dev);
+}
+
 static void test_bad_access_sizes(void **state)
 {
     (void)state;
@@ -254,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_masking),
         cmocka_unit_test(test_disabled_until_enable),
         cmocka_unit_test(test_invalid_addresses_refused),
+        cmocka_unit_test(test_delivery_modes_refused),
         cmocka_unit_test(test_bad_access_sizes),
         cmocka_unit_test(test_pba_read),
     };
