@@ -9,6 +9,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/devmodel.h"
 #include "hv/heap.h"
 #include "hv/iommu_hw.h"
 #include "hv/lock.h"
@@ -88,8 +89,19 @@ static void log_line(void *opaque, enum iommu_log_level level, const char *line)
     hv_log("%s", line);
 }
 
+static void iommu_hw_summary_line(void (*emit)(const char *line))
+{
+    char line[160];
+    iommu_hw_summary(line, sizeof(line));
+    emit(line);
+}
+
+/* On the exit path only for the summary (for now: it traps no page). */
+static const struct devmodel iommu_model = { .name = "iommu", .summary = iommu_hw_summary_line };
+
 int iommu_hw_init(const struct minihv_boot_info *bi)
 {
+    devmodel_register(&iommu_model);
     mode = bi->iommu_mode <= IOMMU_MODE_NONE ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO;
     map_top = bi->phys_top;
     char dmar[48] = "absent", ivrs[48] = "absent";

@@ -10,7 +10,8 @@
  * copies) protecting the core's block, with the passthrough device
  * attached: after the EPT/NPT and passthrough_init, before any CPU enters
  * the guest. -1 when a forced provider (vtd, amdvi) failed: the core must
- * not go on (docs/iommu.md, "The registry"). */
+ * not go on (docs/iommu.md, "The registry"). Registers the summary's
+ * `iommu ...` line as a device model (hv/devmodel.h). */
 int iommu_hw_init(const struct minihv_boot_info *bi);
 
 /* Reads and clears recorded DMA faults, logging each

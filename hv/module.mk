@@ -3,7 +3,8 @@
 HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
            hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
-           hv/passthrough.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c
+           hv/passthrough.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
+           hv/devmodel.c hv/hypercall.c hv/summary.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 

@@ -7,6 +7,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/devmodel.h"
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/io.h"
@@ -167,9 +168,12 @@ void passthrough_register_ports(const struct minihv_boot_info *bi)
         hv_log("passthrough: cannot intercept CF8/CFC (port table full): config space via ECAM only");
 }
 
+static const struct devmodel passthrough_model;
+
 int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
+    devmodel_register(&passthrough_model); /* its summary line even when none is configured */
     if (!s->present) {
         hv_log("passthrough: none configured");
         return 0;
@@ -228,7 +232,7 @@ static bool pt_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return c->claimed;
 }
 
-bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
+static bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     if (!pt_active)
         return false;
@@ -255,7 +259,7 @@ bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     return true;
 }
 
-int passthrough_summary(char *buf, unsigned len)
+static int passthrough_summary(char *buf, unsigned len)
 {
     spin_lock(&pt_lock);
     int n = ptdev_format_summary(&pt, buf, len);
@@ -263,7 +267,7 @@ int passthrough_summary(char *buf, unsigned len)
     return n;
 }
 
-int passthrough_summary_regions(char *buf, unsigned len)
+static int passthrough_summary_regions(char *buf, unsigned len)
 {
     int n = 0;
     buf[0] = 0;
@@ -281,3 +285,21 @@ int passthrough_summary_regions(char *buf, unsigned len)
     spin_unlock(&pt_lock);
     return n;
 }
+
+/* `passthrough ...` (the model's counters), then its vfio regions if any. */
+static void passthrough_summary_lines(void (*emit)(const char *line))
+{
+    static const char regions[] = "passthrough regions: ";
+    char line[sizeof(regions) - 1 + 400];
+    passthrough_summary(line, sizeof(line));
+    emit(line);
+    memcpy(line, regions, sizeof(regions));
+    if (passthrough_summary_regions(line + sizeof(regions) - 1, sizeof(line) - (sizeof(regions) - 1)) > 0)
+        emit(line);
+}
+
+static const struct devmodel passthrough_model = {
+    .name = "passthrough",
+    .npf = passthrough_npf,
+    .summary = passthrough_summary_lines,
+};

@@ -5,11 +5,9 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
-#include "hv/ept.h"
+#include "hv/devmodel.h"
 #include "hv/hv.h"
 #include "hv/io.h"
-#include "hv/iommu_hw.h"
-#include "hv/passthrough_hw.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 
@@ -18,7 +16,6 @@
 #define CR4_OSXSAVE (1ull << 18)
 
 static struct vcpu vcpus[MINIHV_MAX_CPUS];
-static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
 
 struct vcpu *vcpu_get(unsigned index)
 {
@@ -62,14 +59,6 @@ static bool read_gpa(uint64_t gpa, void *buf, unsigned len)
     if (!vcpu_gpa_ok(gpa, len))
         return false;
     memcpy(buf, (const void *)(uintptr_t)gpa, len);
-    return true;
-}
-
-static bool write_gpa(uint64_t gpa, const void *buf, uint64_t len)
-{
-    if (!vcpu_gpa_ok(gpa, len))
-        return false;
-    memcpy((void *)(uintptr_t)gpa, buf, (size_t)len);
     return true;
 }
 
@@ -285,92 +274,6 @@ void vcpu_handle_invd(struct vcpu *v)
     vcpu_skip_insn(v);
 }
 
-/* ---- hypercalls ---- */
-
-static void fill_stats(const struct vcpu *c, struct minihv_stats *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->cpu_index = c->index;
-    s->apic_id = c->apic_id;
-    s->total_exits = c->total_exits;
-    memcpy(s->exits, c->exits, sizeof(s->exits));
-}
-
-static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *rcx, uint64_t *rdx)
-{
-    switch (fn) {
-    case MINIHV_HC_PING:
-        *rbx = MINIHV_HC_PONG;
-        *rcx = MINIHV_ABI_VERSION;
-        *rdx = v->apic_id;
-        return MINIHV_HC_OK;
-    case MINIHV_HC_VERSION:
-        *rbx = MINIHV_ABI_VERSION;
-        *rcx = 0;
-        return MINIHV_HC_OK;
-    case MINIHV_HC_GET_STATS: {
-        struct minihv_stats s;
-        if (*rbx >= hv_boot->cpu_count || !vcpus[*rbx].ops || *rdx < sizeof(s))
-            return MINIHV_HC_EINVAL;
-        fill_stats(&vcpus[*rbx], &s);
-        if (!write_gpa(*rcx, &s, sizeof(s)))
-            return MINIHV_HC_EFAULT;
-        *rbx = sizeof(s);
-        return MINIHV_HC_OK;
-    }
-    case MINIHV_HC_FOOTPRINT: {
-        struct minihv_footprint f;
-        if (*rcx < sizeof(f))
-            return MINIHV_HC_EINVAL;
-        vcpu_fill_footprint(&f);
-        if (!write_gpa(*rbx, &f, sizeof(f)))
-            return MINIHV_HC_EFAULT;
-        *rbx = sizeof(f);
-        return MINIHV_HC_OK;
-    }
-    case MINIHV_HC_DUMP_STATS: {
-        char line[160];
-        vcpu_dump_stats();
-        iommu_hw_summary(line, sizeof(line)); /* polls the fault records too */
-        hv_log("%s", line);
-        return MINIHV_HC_OK;
-    }
-    case MINIHV_HC_HV_CHECKSUM: {
-        uint64_t size = hv_boot->hv_phys_size, off = *rbx, len = *rcx ? *rcx : size - MIN(off, size);
-        /* Whole pages only: a digest of a byte would read the block. */
-        if (off >= size || len > size - off || (off | len) & (PAGE_SIZE - 1))
-            return MINIHV_HC_EINVAL;
-        /* FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3). */
-        const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)(hv_boot->hv_phys_base + off);
-        uint64_t h = 0xcbf29ce484222325ull;
-        for (uint64_t i = 0; i < len; i++)
-            h = (h ^ p[i]) * 0x100000001b3ull;
-        *rbx = h;
-        *rcx = hv_boot->hv_phys_base;
-        *rdx = size;
-        return MINIHV_HC_OK;
-    }
-    case MINIHV_HC_IOMMU_FAULTS:
-        *rbx = iommu_hw_poll_faults();
-        *rcx = iommu_hw_contains_dma();
-        return MINIHV_HC_OK;
-    default:
-        return MINIHV_HC_EINVAL;
-    }
-}
-
-void vcpu_handle_hypercall(struct vcpu *v)
-{
-    struct vcpu_guest_mode m;
-    v->ops->get_mode(v, &m);
-    int64_t rc = MINIHV_HC_EPERM;
-    if (m.cpl == 0)
-        rc = hypercall(v, v->regs.gpr[DECODE_RAX], &v->regs.gpr[DECODE_RBX],
-                       &v->regs.gpr[DECODE_RCX], &v->regs.gpr[DECODE_RDX]);
-    v->regs.gpr[DECODE_RAX] = (uint64_t)rc;
-    vcpu_skip_insn(v);
-}
-
 /* ---- nested page faults ---- */
 
 /* The core's memory as the guest sees it: reads all-ones, writes dropped. */
@@ -399,7 +302,7 @@ static bool in_hv_block(uint64_t gpa)
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     v->exit.gpa = gpa;
-    if (passthrough_npf(v, gpa, access))
+    if (devmodel_npf(v, gpa, access))
         return;
     if (!in_hv_block(gpa)) {
         vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
@@ -448,54 +351,6 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
                (access & NPF_WRITE) ? "dropped" : "all-ones", v->hv_reads, v->hv_writes);
 }
 
-/* ---- statistics ---- */
-
-void vcpu_fill_footprint(struct minihv_footprint *f)
-{
-    *f = hv_footprint;
-    struct pt_stats leaves;
-    ept_count_leaves(&leaves);
-    f->leaves_4k = leaves.leaves[0];
-    f->leaves_2m = leaves.leaves[1];
-    f->leaves_1g = leaves.leaves[2];
-}
-
-#define STATS_COLUMNS 8
-
-/* The exit table, one row per kind, up to STATS_COLUMNS CPUs across;
- * every line starts with prefix. */
-static void dump_exit_table(const char *prefix)
-{
-    unsigned count = hv_boot ? hv_boot->cpu_count : 0;
-    char line[200];
-    for (unsigned first = 0; first < count; first += STATS_COLUMNS) {
-        unsigned last = MIN(count, first + STATS_COLUMNS);
-        int n = fmt_snprintf(line, sizeof(line), "%sexits: %-10s", prefix, "reason");
-        for (unsigned c = first; c < last; c++)
-            n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, " %9s%-3u", "cpu", c);
-        hv_log("%s", line);
-        for (int k = -1; k < MINIHV_EXIT_KINDS; k++) {
-            n = fmt_snprintf(line, sizeof(line), "%sexits: %-10s", prefix, k < 0 ? "total" : exit_kind_names[k]);
-            for (unsigned c = first; c < last; c++)
-                n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, " %12lu",
-                                  k < 0 ? vcpus[c].total_exits : vcpus[c].exits[k]);
-            hv_log("%s", line);
-        }
-    }
-}
-
-void vcpu_dump_stats(void)
-{
-    unsigned count = hv_boot ? hv_boot->cpu_count : 0;
-    dump_exit_table("");
-    struct minihv_footprint f;
-    vcpu_fill_footprint(&f);
-    hv_log("footprint: image %lu KiB, host page tables %lu KiB, EPT %lu KiB, per-CPU %lu KiB "
-           "(%u CPUs), EPT leaves 1G %lu, 2M %lu, 4K %lu; block %lu MiB at 0x%lx",
-           f.image_bytes >> 10, f.host_pt_bytes >> 10, f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
-           count, f.leaves_1g, f.leaves_2m, f.leaves_4k, f.block_size >> 20, f.block_base);
-}
-
 /* ---- port I/O (hv/io.h) ---- */
 
 void vcpu_handle_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool string, bool rep)
@@ -529,99 +384,6 @@ void vcpu_handle_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool 
         }
     }
     vcpu_skip_insn(v);
-}
-
-/* ---- power-off and reset: the end-of-run summary ---- */
-
-#define PM1_SLP_EN (1u << 13)      /* PM1x_CNT (ACPI 6.5 4.8.4.2.1) */
-#define PM1_SLP_TYP(v) (((v) >> 10) & 7)
-#define RST_CNT_PORT 0xcf9         /* Reset Control Register (PIIX/ICH) */
-#define RST_CNT_RST_CPU (1u << 2)  /* 0 -> 1 starts the reset */
-
-/* One table on the core's log, `minihv: hv: summary: ...`; printed once,
- * by the first CPU that gets here (the others are not waited for). */
-static void print_summary(struct vcpu *v, const char *what)
-{
-    static bool printed;
-    if (__atomic_exchange_n(&printed, true, __ATOMIC_ACQ_REL))
-        return;
-    unsigned count = hv_boot->cpu_count;
-    char ids[MINIHV_MAX_CPUS * 4 + 1] = "";
-    int n = 0;
-    for (unsigned c = 0; c < count && c < MINIHV_MAX_CPUS; c++)
-        n += fmt_snprintf(ids + n, sizeof(ids) - (size_t)n, "%s%u", c ? "," : "", vcpus[c].apic_id);
-    struct minihv_footprint f;
-    vcpu_fill_footprint(&f);
-    hv_log("summary: cpu %u: %s", v->index, what);
-    hv_log("summary: cpus %u (%s), APIC ids %s", count, v->ops->name, ids);
-    hv_log("summary: memory block %lu MiB at 0x%lx; footprint image %lu KiB, host page tables %lu KiB, "
-           "%s %lu KiB, per-CPU %lu KiB (all CPUs), leaves 1G %lu, 2M %lu, 4K %lu",
-           f.block_size >> 20, f.block_base, f.image_bytes >> 10, f.host_pt_bytes >> 10,
-           v->ops->name[0] == 's' ? "NPT" : "EPT", f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
-           f.leaves_1g, f.leaves_2m, f.leaves_4k);
-    char pt_line[400];
-    passthrough_summary(pt_line, sizeof(pt_line));
-    hv_log("summary: %s", pt_line);
-    if (passthrough_summary_regions(pt_line, sizeof(pt_line)) > 0)
-        hv_log("summary: passthrough regions: %s", pt_line);
-    iommu_hw_summary(pt_line, sizeof(pt_line));
-    hv_log("summary: %s", pt_line);
-    dump_exit_table("summary: ");
-    hv_log("summary: end; the write goes to the hardware now");
-}
-
-/* PM1a/PM1b_CNT: a 2-byte write with SLP_EN asks for a sleep state (S5,
- * power-off, on QEMU and PIIX4 is SLP_TYP 0). Summary, then the write. */
-static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
-{
-    if (!in && size == 2 && (*value & PM1_SLP_EN)) {
-        char what[120];
-        fmt_snprintf(what, sizeof(what), "sleep request: PM1%c_CNT 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)",
-                     port == hv_boot->acpi_pm1b_cnt ? 'b' : 'a', port, *value, PM1_SLP_TYP(*value));
-        print_summary(v, what);
-    }
-    io_hw(port, size, in, value);
-    return true;
-}
-
-/* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
- * byte write of RESET_VALUE, ACPI 6.5 4.8.4.6). A dword at 0xcf8 touches
- * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. */
-bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
-{
-    bool reset = !in && size == 1 &&
-                 ((port == RST_CNT_PORT && (*value & RST_CNT_RST_CPU)) ||
-                  (port == hv_boot->acpi_reset_port && (uint8_t)*value == hv_boot->acpi_reset_value));
-    if (reset) {
-        char what[80];
-        fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x", port, *value & 0xff);
-        print_summary(v, what);
-    }
-    io_hw(port, size, in, value);
-    return true;
-}
-
-static void register_port(uint16_t port, uint32_t count, io_handler_fn fn, const char *name)
-{
-    if (io_register(port, count, fn, name))
-        hv_log("io: cannot intercept %s at 0x%x (table full or overlap)", name, port);
-}
-
-void vcpu_register_power_ports(const struct minihv_boot_info *bi)
-{
-    if (bi->acpi_pm1a_cnt)
-        register_port(bi->acpi_pm1a_cnt, 2, pm1_cnt_io, "PM1a_CNT");
-    if (bi->acpi_pm1b_cnt)
-        register_port(bi->acpi_pm1b_cnt, 2, pm1_cnt_io, "PM1b_CNT");
-    /* With a passthrough device, CF8-CFF are the PCI intercept's, which
-     * hands 0xcf9 back here. */
-    if (!io_lookup(RST_CNT_PORT, 1, NULL))
-        register_port(RST_CNT_PORT, 1, vcpu_reset_port_io, "RST_CNT");
-    if (bi->acpi_reset_port && bi->acpi_reset_port != RST_CNT_PORT)
-        register_port(bi->acpi_reset_port, 1, vcpu_reset_port_io, "RESET_REG");
-    hv_log("io: %u port range(s) intercepted: PM1a_CNT 0x%x, PM1b_CNT 0x%x, RST_CNT 0x%x, RESET_REG 0x%x "
-           "(value 0x%x); 0 = none", io_range_count(), bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt, RST_CNT_PORT,
-           bi->acpi_reset_port, bi->acpi_reset_value);
 }
 
 /* ---- for the backends: instruction bytes and emulated accesses ---- */

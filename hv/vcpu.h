@@ -62,7 +62,7 @@ struct vcpu {
 /* Handlers called by the backend. Each either advances RIP past the
  * instruction, injects an exception, or reports and parks the CPU. */
 void vcpu_handle_cpuid(struct vcpu *v);
-void vcpu_handle_hypercall(struct vcpu *v);
+void vcpu_handle_hypercall(struct vcpu *v); /* hv/hypercall.c */
 void vcpu_handle_msr_read(struct vcpu *v);  /* MSR in ECX, result in EDX:EAX */
 void vcpu_handle_msr_write(struct vcpu *v);
 void vcpu_handle_xsetbv(struct vcpu *v);
@@ -120,13 +120,17 @@ unsigned vcpu_fetch_insn(struct vcpu *v, uint8_t *bytes, enum decode_mode *mode)
 enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct decode_mmio_ops *ops,
                                      struct decoded_insn *insn);
 
-/* ---- the per-CPU table and the summary ---- */
+/* ---- the per-CPU table ---- */
 struct vcpu *vcpu_get(unsigned index);
 struct vcpu *vcpu_current(void); /* by APIC ID; NULL before the CPU's start */
+
+/* ---- the exit table and the summary (hv/summary.c) ---- */
+/* The exit table (a row per kind that occurred) and the footprint. */
 void vcpu_dump_stats(void);
 /* Registers the FADT's PM1a/PM1b_CNT, RESET_REG and 0xcf9 (hv/io.h):
  * the first sleep (SLP_EN) or reset write prints the end-of-run summary
- * (`minihv: hv: summary: ...`), then goes to the hardware. Before the
+ * (`minihv: hv: summary: ...`, with every device model's lines,
+ * hv/devmodel.h), then goes to the hardware. Before the
  * backend's global init, which builds its I/O bitmap from the table. */
 void vcpu_register_power_ports(const struct minihv_boot_info *bi);
 /* RST_CNT (0xcf9) and RESET_REG: summary on a reset write, then the

@@ -1,0 +1,164 @@
+/* What the core tells about a run: the exit table and footprint (the
+ * DUMP_STATS hypercall), and the end-of-run summary printed when the guest
+ * powers off or resets (its sleep and reset ports are intercepted for it). */
+#include <minihv/format.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/devmodel.h"
+#include "hv/ept.h"
+#include "hv/hv.h"
+#include "hv/io.h"
+#include "hv/vcpu.h"
+
+static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
+
+void vcpu_fill_footprint(struct minihv_footprint *f)
+{
+    *f = hv_footprint;
+    struct pt_stats leaves;
+    ept_count_leaves(&leaves);
+    f->leaves_4k = leaves.leaves[0];
+    f->leaves_2m = leaves.leaves[1];
+    f->leaves_1g = leaves.leaves[2];
+}
+
+#define STATS_COLUMNS 8
+
+/* A kind some CPU exited for: only those get a row. */
+static bool kind_occurred(int k, unsigned count)
+{
+    for (unsigned c = 0; c < count; c++)
+        if (vcpu_get(c)->exits[k])
+            return true;
+    return false;
+}
+
+/* The exit table: the total, then one row per kind that occurred (on any
+ * CPU), up to STATS_COLUMNS CPUs across; every line starts with prefix. */
+static void dump_exit_table(const char *prefix)
+{
+    unsigned count = hv_boot ? MIN(hv_boot->cpu_count, MINIHV_MAX_CPUS) : 0;
+    char line[200];
+    for (unsigned first = 0; first < count; first += STATS_COLUMNS) {
+        unsigned last = MIN(count, first + STATS_COLUMNS);
+        int n = fmt_snprintf(line, sizeof(line), "%sexits: %-10s", prefix, "reason");
+        for (unsigned c = first; c < last; c++)
+            n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, " %9s%-3u", "cpu", c);
+        hv_log("%s", line);
+        for (int k = -1; k < MINIHV_EXIT_KINDS; k++) {
+            if (k >= 0 && !kind_occurred(k, count))
+                continue;
+            n = fmt_snprintf(line, sizeof(line), "%sexits: %-10s", prefix, k < 0 ? "total" : exit_kind_names[k]);
+            for (unsigned c = first; c < last; c++)
+                n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, " %12lu",
+                                  k < 0 ? vcpu_get(c)->total_exits : vcpu_get(c)->exits[k]);
+            hv_log("%s", line);
+        }
+    }
+}
+
+void vcpu_dump_stats(void)
+{
+    unsigned count = hv_boot ? hv_boot->cpu_count : 0;
+    dump_exit_table("");
+    struct minihv_footprint f;
+    vcpu_fill_footprint(&f);
+    hv_log("footprint: image %lu KiB, host page tables %lu KiB, EPT %lu KiB, per-CPU %lu KiB "
+           "(%u CPUs), EPT leaves 1G %lu, 2M %lu, 4K %lu; block %lu MiB at 0x%lx",
+           f.image_bytes >> 10, f.host_pt_bytes >> 10, f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
+           count, f.leaves_1g, f.leaves_2m, f.leaves_4k, f.block_size >> 20, f.block_base);
+}
+
+/* ---- power-off and reset: the end-of-run summary ---- */
+
+#define PM1_SLP_EN (1u << 13)      /* PM1x_CNT (ACPI 6.5 4.8.4.2.1) */
+#define PM1_SLP_TYP(v) (((v) >> 10) & 7)
+#define RST_CNT_PORT 0xcf9         /* Reset Control Register (PIIX/ICH) */
+#define RST_CNT_RST_CPU (1u << 2)  /* 0 -> 1 starts the reset */
+
+static void summary_line(const char *line)
+{
+    hv_log("summary: %s", line);
+}
+
+/* One table on the core's log, `minihv: hv: summary: ...`; printed once,
+ * by the first CPU that gets here (the others are not waited for). */
+static void print_summary(struct vcpu *v, const char *what)
+{
+    static bool printed;
+    if (__atomic_exchange_n(&printed, true, __ATOMIC_ACQ_REL))
+        return;
+    unsigned count = hv_boot->cpu_count;
+    char ids[MINIHV_MAX_CPUS * 4 + 1] = "";
+    int n = 0;
+    for (unsigned c = 0; c < count && c < MINIHV_MAX_CPUS; c++)
+        n += fmt_snprintf(ids + n, sizeof(ids) - (size_t)n, "%s%u", c ? "," : "", vcpu_get(c)->apic_id);
+    struct minihv_footprint f;
+    vcpu_fill_footprint(&f);
+    hv_log("summary: cpu %u: %s", v->index, what);
+    hv_log("summary: cpus %u (%s), APIC ids %s", count, v->ops->name, ids);
+    hv_log("summary: memory block %lu MiB at 0x%lx; footprint image %lu KiB, host page tables %lu KiB, "
+           "%s %lu KiB, per-CPU %lu KiB (all CPUs), leaves 1G %lu, 2M %lu, 4K %lu",
+           f.block_size >> 20, f.block_base, f.image_bytes >> 10, f.host_pt_bytes >> 10,
+           v->ops->name[0] == 's' ? "NPT" : "EPT", f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
+           f.leaves_1g, f.leaves_2m, f.leaves_4k);
+    devmodel_summary(summary_line);
+    dump_exit_table("summary: ");
+    hv_log("summary: end; the write goes to the hardware now");
+}
+
+/* PM1a/PM1b_CNT: a 2-byte write with SLP_EN asks for a sleep state (S5,
+ * power-off, on QEMU and PIIX4 is SLP_TYP 0). Summary, then the write. */
+static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    if (!in && size == 2 && (*value & PM1_SLP_EN)) {
+        char what[120];
+        fmt_snprintf(what, sizeof(what), "sleep request: PM1%c_CNT 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)",
+                     port == hv_boot->acpi_pm1b_cnt ? 'b' : 'a', port, *value, PM1_SLP_TYP(*value));
+        print_summary(v, what);
+    }
+    io_hw(port, size, in, value);
+    return true;
+}
+
+/* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
+ * byte write of RESET_VALUE, ACPI 6.5 4.8.4.6). A dword at 0xcf8 touches
+ * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. */
+bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    bool reset = !in && size == 1 &&
+                 ((port == RST_CNT_PORT && (*value & RST_CNT_RST_CPU)) ||
+                  (port == hv_boot->acpi_reset_port && (uint8_t)*value == hv_boot->acpi_reset_value));
+    if (reset) {
+        char what[80];
+        fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x", port, *value & 0xff);
+        print_summary(v, what);
+    }
+    io_hw(port, size, in, value);
+    return true;
+}
+
+static void register_port(uint16_t port, uint32_t count, io_handler_fn fn, const char *name)
+{
+    if (io_register(port, count, fn, name))
+        hv_log("io: cannot intercept %s at 0x%x (table full or overlap)", name, port);
+}
+
+void vcpu_register_power_ports(const struct minihv_boot_info *bi)
+{
+    if (bi->acpi_pm1a_cnt)
+        register_port(bi->acpi_pm1a_cnt, 2, pm1_cnt_io, "PM1a_CNT");
+    if (bi->acpi_pm1b_cnt)
+        register_port(bi->acpi_pm1b_cnt, 2, pm1_cnt_io, "PM1b_CNT");
+    /* With a passthrough device, CF8-CFF are the PCI intercept's, which
+     * hands 0xcf9 back here. */
+    if (!io_lookup(RST_CNT_PORT, 1, NULL))
+        register_port(RST_CNT_PORT, 1, vcpu_reset_port_io, "RST_CNT");
+    if (bi->acpi_reset_port && bi->acpi_reset_port != RST_CNT_PORT)
+        register_port(bi->acpi_reset_port, 1, vcpu_reset_port_io, "RESET_REG");
+    hv_log("io: %u port range(s) intercepted: PM1a_CNT 0x%x, PM1b_CNT 0x%x, RST_CNT 0x%x, RESET_REG 0x%x "
+           "(value 0x%x); 0 = none", io_range_count(), bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt, RST_CNT_PORT,
+           bi->acpi_reset_port, bi->acpi_reset_value);
+}
