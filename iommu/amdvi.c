@@ -194,6 +194,8 @@ static int setup_unit(struct amdvi *a, unsigned u, unsigned ivhd, struct field_e
 static int amdvi_probe(void *ctx, struct field_error *err)
 {
     struct amdvi *a = ctx;
+    if (!a->plat.table)
+        return field_fail(err, IOMMU_ENOENT, "IVRS", 0, "AMD-Vi: no IVRS table");
     int rc = ivrs_parse(a->plat.table, a->plat.table_len, &a->ivrs, err);
     if (rc)
         return rc;

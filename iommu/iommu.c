@@ -77,6 +77,11 @@ static bool bring_up(const struct iommu_provider *p, const struct iommu_request 
         step = "enable";
         rc = p->enable(p->ctx, &err);
     }
+    if (rc == -IOMMU_ENOENT) { /* no table at all: no offset into a buffer to name */
+        say(req, level, "iommu: %s: %s failed (%d): %s: %s", p->name, step, rc, err.field ? err.field : "?",
+            err.what ? err.what : "?");
+        return false;
+    }
     if (rc) {
         iommu_format_error(why, sizeof(why), &err);
         say(req, level, "iommu: %s: %s failed (%d): %s", p->name, step, rc, why);

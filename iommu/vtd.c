@@ -208,6 +208,8 @@ static int probe_unit(struct vtd *v, unsigned u, struct field_error *err)
 static int vtd_probe(void *ctx, struct field_error *err)
 {
     struct vtd *v = ctx;
+    if (!v->plat.table)
+        return field_fail(err, IOMMU_ENOENT, "DMAR", 0, "VT-d: no DMAR table");
     int rc = dmar_parse(v->plat.table, v->plat.table_len, &v->dmar, err);
     if (rc)
         return rc;

@@ -20,6 +20,7 @@
 
 /* Return codes: negated, with the values of the Linux errno for the case. */
 #define IOMMU_OK        0
+#define IOMMU_ENOENT    2   /* the firmware gave no table (DMAR, IVRS) at all */
 #define IOMMU_ENOMEM    12  /* the page allocator ran out */
 #define IOMMU_ENODEV    19  /* no such hardware, or it lacks a needed feature */
 #define IOMMU_EINVAL    22  /* a field holds a value the format forbids */
