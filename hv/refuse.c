@@ -13,6 +13,12 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_IPI_DESTINATION] = "ipi-destination",
     [HV_REFUSE_IPI_LOGICAL] = "ipi-logical",
     [HV_REFUSE_IPI_SELF] = "ipi-self",
+    [HV_REFUSE_BAR_PLACEMENT] = "bar-placement",
+    [HV_REFUSE_IOMMU_REGS] = "iommu-regs",
+    [HV_REFUSE_UNMAPPED_GPA] = "unmapped-gpa",
+    [HV_REFUSE_MMIO_FETCH] = "mmio-fetch",
+    [HV_REFUSE_MMIO_INSN] = "mmio-insn",
+    [HV_REFUSE_MMIO_BOUNDS] = "mmio-bounds",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

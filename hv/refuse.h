@@ -21,6 +21,12 @@ enum hv_refuse_kind {
     HV_REFUSE_IPI_DESTINATION,   /* INIT/SIPI to an APIC ID no vCPU has: dropped */
     HV_REFUSE_IPI_LOGICAL,       /* INIT/SIPI in logical mode that matched no vCPU: dropped */
     HV_REFUSE_IPI_SELF,          /* INIT to the sender itself (or self shorthand): dropped */
+    HV_REFUSE_BAR_PLACEMENT,     /* passthrough BAR over a special page (hv/special_pages.h): not mapped */
+    HV_REFUSE_IOMMU_REGS,        /* access to an IOMMU register page: all-ones, write dropped */
+    HV_REFUSE_UNMAPPED_GPA,      /* access where nothing is mapped: all-ones, write dropped */
+    HV_REFUSE_MMIO_FETCH,        /* instruction fetch from a page that is not memory: #UD */
+    HV_REFUSE_MMIO_INSN,         /* instruction on a trapped page the decoder cannot emulate: #GP */
+    HV_REFUSE_MMIO_BOUNDS,       /* emulated access that crosses its region's page end: refused */
     HV_REFUSE_KINDS
 };
 
