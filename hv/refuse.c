@@ -19,6 +19,9 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_MMIO_FETCH] = "mmio-fetch",
     [HV_REFUSE_MMIO_INSN] = "mmio-insn",
     [HV_REFUSE_MMIO_BOUNDS] = "mmio-bounds",
+    [HV_REFUSE_APIC_ICR_ACCESS] = "apic-icr-access",
+    [HV_REFUSE_X2APIC_ICR] = "x2apic-icr-reserved",
+    [HV_REFUSE_PHYSICAL_INIT] = "physical-init",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

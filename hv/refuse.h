@@ -27,6 +27,9 @@ enum hv_refuse_kind {
     HV_REFUSE_MMIO_FETCH,        /* instruction fetch from a page that is not memory: #UD */
     HV_REFUSE_MMIO_INSN,         /* instruction on a trapped page the decoder cannot emulate: #GP */
     HV_REFUSE_MMIO_BOUNDS,       /* emulated access that crosses its region's page end: refused */
+    HV_REFUSE_APIC_ICR_ACCESS,   /* xAPIC ICR write not an aligned dword: dropped */
+    HV_REFUSE_X2APIC_ICR,        /* x2APIC ICR write with reserved bits: #GP */
+    HV_REFUSE_PHYSICAL_INIT,     /* SVM: a physical INIT reached a virtualized CPU: absorbed */
     HV_REFUSE_KINDS
 };
 
