@@ -1,0 +1,498 @@
+/* The VMX backend's exits: the vcpu_ops the neutral code calls back, the
+ * exit dispatch (each reason translated, counted and handed to a neutral
+ * vcpu_handle_* where one exists), the few exits only VMX has (CR access
+ * through the guest/host masks, INIT/SIPI, MTRR writes, EPT
+ * misconfiguration) and the work before the next entry. Section numbers
+ * are the Intel SDM Vol. 3C. */
+#include <minihv/format.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/hv.h"
+#include "hv/ipi.h"
+#include "hv/vcpu.h"
+#include "hv/vmx/vmx_cpu.h"
+
+/* ---- vcpu_ops ---- */
+
+static void vmx_get_mode(struct vcpu *v, struct vcpu_guest_mode *m)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    uint64_t cs_ar = vmread(VMCS_GUEST_CS_AR);
+    m->cr0 = (vmread(VMCS_GUEST_CR0) & ~c->cr0_mask) | (vmread(VMCS_CR0_SHADOW) & c->cr0_mask);
+    m->cr3 = vmread(VMCS_GUEST_CR3);
+    m->cr4 = (vmread(VMCS_GUEST_CR4) & ~c->cr4_mask) | (vmread(VMCS_CR4_SHADOW) & c->cr4_mask);
+    m->efer = vmread(VMCS_GUEST_EFER);
+    m->cs_base = vmread(VMCS_GUEST_CS_BASE);
+    m->cs_l = cs_ar & VMX_AR_L;
+    m->cs_db = cs_ar & VMX_AR_DB;
+    m->cpl = (unsigned)(vmread(VMCS_GUEST_SS_AR) >> 5) & 3; /* SS.DPL is the CPL (24.4.1) */
+}
+
+/* Event injection (25.8.3, 26.6): delivered through the guest's IDT at
+ * the next VM entry. */
+static void vmx_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
+{
+    uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
+    if (has_error) {
+        info |= INTR_INFO_ERR_VALID;
+        vmwrite(VMCS_ENTRY_EXCEPTION_ERR, error);
+    }
+    vmwrite(VMCS_ENTRY_INTR_INFO, info);
+    vmx_of(v)->injected = true;
+}
+
+static void vmx_dump(struct vcpu *v)
+{
+    (void)v;
+    hv_log("  vmx: exit reason 0x%lx, insn len %lu, insn info 0x%lx, IDT vectoring 0x%lx/0x%lx, "
+           "exit intr 0x%lx/0x%lx", vmread(VMCS_EXIT_REASON), vmread(VMCS_EXIT_INSN_LEN),
+           vmread(VMCS_EXIT_INSN_INFO), vmread(VMCS_IDT_VECTORING_INFO), vmread(VMCS_IDT_VECTORING_ERR),
+           vmread(VMCS_EXIT_INTR_INFO), vmread(VMCS_EXIT_INTR_ERR));
+    hv_log("  vmx: guest linear 0x%lx, CS %04lx base 0x%lx AR 0x%lx, SS %04lx AR 0x%lx, activity %lu, "
+           "interruptibility 0x%lx, entry controls 0x%lx, shadows cr0 0x%lx cr4 0x%lx",
+           vmread(VMCS_GUEST_LINEAR_ADDR), vmread(VMCS_GUEST_CS_SEL), vmread(VMCS_GUEST_CS_BASE),
+           vmread(VMCS_GUEST_CS_AR), vmread(VMCS_GUEST_SS_SEL), vmread(VMCS_GUEST_SS_AR),
+           vmread(VMCS_GUEST_ACTIVITY), vmread(VMCS_GUEST_INTERRUPTIBILITY),
+           vmread(VMCS_ENTRY_CONTROLS), vmread(VMCS_CR0_SHADOW), vmread(VMCS_CR4_SHADOW));
+}
+
+const struct vcpu_ops vmx_ops = {
+    .name = "vmx",
+    .get_mode = vmx_get_mode,
+    .inject_exception = vmx_inject_exception,
+    .dump = vmx_dump,
+};
+
+/* ---- VMX-only exits ---- */
+
+static void set_ia32e_mode(struct vmx_cpu *c, bool on)
+{
+    uint64_t efer = vmread(VMCS_GUEST_EFER);
+    efer = on ? efer | EFER_LMA : efer & ~EFER_LMA;
+    vmwrite(VMCS_GUEST_EFER, efer);
+    c->entry_ctls = on ? c->entry_ctls | ENTRY_IA32E_GUEST : c->entry_ctls & ~ENTRY_IA32E_GUEST;
+    vmwrite(VMCS_ENTRY_CONTROLS, c->entry_ctls);
+}
+
+/* MOV to CR0 that touched a bit the core owns (25.6.6, 27.1.3). */
+static void write_cr0(struct vcpu *v, uint64_t value)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD))) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    uint64_t old = vmread(VMCS_GUEST_CR0);
+    uint64_t efer = vmread(VMCS_GUEST_EFER);
+    uint64_t real = (value | (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vmx_caps.cr0_fixed1;
+    /* Paging on with EFER.LME set enters IA-32e mode; off leaves it
+     * (SDM Vol. 3A 9.8.5): hardware does this unless the write exits. */
+    if ((value & CR0_PG) && !(old & CR0_PG) && (efer & EFER_LME))
+        set_ia32e_mode(c, true);
+    else if (!(value & CR0_PG) && (old & CR0_PG) && (efer & EFER_LMA))
+        set_ia32e_mode(c, false);
+    vmwrite(VMCS_GUEST_CR0, real);
+    vmwrite(VMCS_CR0_SHADOW, value);
+    if ((old ^ real) & (CR0_PG | CR0_PE | CR0_WP))
+        invvpid_single(v);
+    vcpu_skip_insn(v);
+}
+
+static void write_cr4(struct vcpu *v, uint64_t value)
+{
+    /* VMXE (hidden: CPUID says no VMX) and bits the CPU lacks are reserved
+     * to the guest: #GP, as on a CPU without VMX. */
+    if ((value & CR4_VMXE) || (value & ~vmx_caps.cr4_fixed1)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    uint64_t old = vmread(VMCS_GUEST_CR4);
+    uint64_t real = value | vmx_caps.cr4_fixed0;
+    vmwrite(VMCS_GUEST_CR4, real);
+    vmwrite(VMCS_CR4_SHADOW, value);
+    if ((old ^ real) & (CR4_PAE | CR4_PGE | CR4_PCIDE))
+        invvpid_single(v);
+    vcpu_skip_insn(v);
+}
+
+/* Control-register access exit, qualification per Table 28-3. */
+static void handle_cr_access(struct vcpu *v)
+{
+    uint64_t q = v->exit.qualification;
+    unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+    uint64_t *gpr = &v->regs.gpr[reg];
+    switch (type) {
+    case 0: /* MOV to CR */
+        if (cr == 0)
+            write_cr0(v, *gpr);
+        else if (cr == 4)
+            write_cr4(v, *gpr);
+        else if (cr == 3) {
+            vmwrite(VMCS_GUEST_CR3, *gpr & ~(1ull << 63));
+            if (!(*gpr & (1ull << 63)))
+                invvpid_single(v);
+            vcpu_skip_insn(v);
+        } else if (cr == 8) {
+            __asm__ volatile("mov %0, %%cr8" ::"r"(*gpr));
+            vcpu_skip_insn(v);
+        } else
+            vcpu_fatal(v, "MOV to an unexpected control register");
+        return;
+    case 1: /* MOV from CR */
+        if (cr == 3)
+            *gpr = vmread(VMCS_GUEST_CR3);
+        else if (cr == 8)
+            __asm__ volatile("mov %%cr8, %0" : "=r"(*gpr));
+        else
+            vcpu_fatal(v, "MOV from an unexpected control register");
+        vcpu_skip_insn(v);
+        return;
+    case 2: /* CLTS */
+        vmwrite(VMCS_GUEST_CR0, vmread(VMCS_GUEST_CR0) & ~CR0_TS);
+        vmwrite(VMCS_CR0_SHADOW, vmread(VMCS_CR0_SHADOW) & ~CR0_TS);
+        vcpu_skip_insn(v);
+        return;
+    default: { /* LMSW: bits 3:0, cannot clear PE (SDM Vol. 2 LMSW) */
+        uint64_t shadow = (vmread(VMCS_GUEST_CR0) & ~vmx_of(v)->cr0_mask) |
+                          (vmread(VMCS_CR0_SHADOW) & vmx_of(v)->cr0_mask);
+        uint64_t src = (q >> 16) & 0xf;
+        write_cr0(v, (shadow & ~0xeull) | (src & 0xe) | ((shadow | src) & 1));
+        return;
+    }
+    }
+}
+
+/* The INIT state (SDM Vol. 3A 9.1.1 Table 9-1), in the VMCS. */
+static void reset_to_init_state(struct vcpu *v)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    vcpu_reset_regs_to_init(v);
+    set_ia32e_mode(c, false);
+    vmwrite(VMCS_GUEST_EFER, 0);
+    uint64_t cr0 = 0x60000010ull;
+    vmwrite(VMCS_GUEST_CR0, (cr0 | (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vmx_caps.cr0_fixed1);
+    vmwrite(VMCS_CR0_SHADOW, cr0);
+    vmwrite(VMCS_GUEST_CR3, 0);
+    vmwrite(VMCS_GUEST_CR4, vmx_caps.cr4_fixed0);
+    vmwrite(VMCS_CR4_SHADOW, 0);
+    vmwrite(VMCS_GUEST_DR7, 0x400);
+    for (int n = SEG_ES; n <= SEG_GS; n++) {
+        struct seg_state s = { 0, 0xffff, 0x93, 0 }; /* present RW data, accessed */
+        if (n == SEG_CS)
+            s = (struct seg_state){ 0xf000, 0xffff, 0x9b, 0xffff0000ull }; /* code, accessed */
+        write_guest_seg(n, &s);
+    }
+    write_guest_seg(SEG_LDTR, &(struct seg_state){ 0, 0xffff, 0x82, 0 });
+    write_guest_seg(SEG_TR, &(struct seg_state){ 0, 0xffff, 0x8b, 0 });
+    vmwrite(VMCS_GUEST_GDTR_BASE, 0);
+    vmwrite(VMCS_GUEST_GDTR_LIMIT, 0xffff);
+    vmwrite(VMCS_GUEST_IDTR_BASE, 0);
+    vmwrite(VMCS_GUEST_IDTR_LIMIT, 0xffff);
+    vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+    vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+    vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+    v->nmi_pending = false;
+    invvpid_single(v);
+}
+
+/* The start of a CPU by a SIPI (SDM Vol. 3A 9.4.4.1, 3C 28.2.1): real
+ * mode at vector << 12, CS = vector << 8, nothing blocked. */
+static void start_at_sipi_vector(struct vcpu *v, uint8_t vector)
+{
+    vmwrite(VMCS_GUEST_CS_SEL, (uint64_t)vector << 8);
+    vmwrite(VMCS_GUEST_CS_BASE, (uint64_t)vector << 12);
+    v->regs.rip = 0;
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+    vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+}
+
+/* A physical INIT exit (28.1; SDM Vol. 3C 26.6.2 / 25.4.2): the vCPU takes
+ * the INIT state and waits for a SIPI in the wait-for-SIPI activity state.
+ * The core's own INIT/SIPI (handle_virtual_init) keeps physical INITs away
+ * from virtualized CPUs; this is the path for one that still comes (e.g.
+ * a broadcast by a sender the core does not see). */
+static void handle_init(struct vcpu *v)
+{
+    reset_to_init_state(v);
+    vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_WAIT_FOR_SIPI);
+    hv_log("cpu %u: physical INIT: waiting for SIPI", v->index);
+}
+
+/* A virtual INIT (ipi.h: the sender's interrupt command is the
+ * core's, posted in the target's mailbox, the target kicked with an NMI).
+ * Why not let the physical INIT through: an INIT makes a VM exit (28.1)
+ * and is consumed by it, but Bochs 2.7 keeps the INIT pending after the
+ * exit (fixed upstream after 2.7: stlintel/Bochs#11), so every later VM
+ * entry to the active state exits with INIT again and a restarted AP
+ * never runs. The vCPU takes the INIT state and waits in the core for
+ * the SIPI's vector (SDM Vol. 3A 9.4.4.1), then starts there. */
+static void handle_virtual_init(struct vcpu *v)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    vcpu_count(v, MINIHV_EXIT_INIT);
+    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state);
+    vcpu_count(v, MINIHV_EXIT_SIPI);
+    start_at_sipi_vector(v, vector);
+    v->nmi_pending = false; /* the kick was ours (taken here or in the core) */
+    c->injected = true;     /* nothing else goes in with this entry */
+    if (++c->inits <= 2)
+        hv_log("cpu %u: INIT, then SIPI vector 0x%x: starting at 0x%x in real mode", v->index, vector,
+               (unsigned)vector << 12);
+}
+
+/* NMI exit (pin-based NMI exiting, 25.6.1): the kick of a virtual INIT,
+ * or a real NMI, which goes back to the guest. */
+static void handle_nmi(struct vcpu *v)
+{
+    uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    /* The NMI came while an IRET unblocked NMIs: block them again before
+     * the entry (28.2.2, no virtual NMIs). */
+    if (info & INTR_INFO_NMI_UNBLOCKED)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    if (ipi_state(v->index) != SIPI_RUNNING) {
+        handle_virtual_init(v);
+        return;
+    }
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    v->nmi_pending = true;
+}
+
+/* SIPI in wait-for-SIPI (25.2, 28.2.1): start at vector << 12, real mode. */
+static void handle_sipi(struct vcpu *v)
+{
+    /* A CPU waiting for SIPI blocks NMIs and SMIs, and the exit may save
+     * that (Bochs does); the started CPU blocks nothing, and "blocking by
+     * SMI" outside SMM fails the entry (26.3.1.5). */
+    start_at_sipi_vector(v, (uint8_t)(v->exit.qualification & 0xff));
+}
+
+/* A guest write to an MTRR: the CPU's MTRR takes it (the guest reads its
+ * MTRRs back unintercepted), but with EPT the guest's memory types come
+ * from the EPT leaves and the guest PAT, not from the MTRRs (SDM Vol. 3C
+ * 29.3.7.2), and the core built those from the MTRRs at launch. Said once. */
+static void write_mtrr(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    static bool told;
+    if (!mtrr_value_ok(msr, value)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+        hv_log("cpu %u: guest writes MTRR 0x%x = 0x%lx: the EPT memory types were fixed from the MTRRs "
+               "at launch and stay so (logged once)", v->index, msr, value);
+    wrmsr(msr, value);
+    vcpu_skip_insn(v);
+}
+
+static const char *exit_name(unsigned reason)
+{
+    switch (reason) {
+    case VMX_EXIT_EXCEPTION_NMI: return "exception or NMI";
+    case VMX_EXIT_EXTERNAL_INTERRUPT: return "external interrupt";
+    case VMX_EXIT_TRIPLE_FAULT: return "triple fault";
+    case VMX_EXIT_INIT: return "INIT";
+    case VMX_EXIT_SIPI: return "SIPI";
+    case VMX_EXIT_TASK_SWITCH: return "task switch";
+    case VMX_EXIT_CPUID: return "CPUID";
+    case VMX_EXIT_INVD: return "INVD";
+    case VMX_EXIT_VMCALL: return "VMCALL";
+    case VMX_EXIT_CR_ACCESS: return "CR access";
+    case VMX_EXIT_DR_ACCESS: return "DR access";
+    case VMX_EXIT_IO: return "I/O";
+    case VMX_EXIT_RDMSR: return "RDMSR";
+    case VMX_EXIT_WRMSR: return "WRMSR";
+    case VMX_EXIT_INVALID_GUEST_STATE: return "VM entry: invalid guest state";
+    case VMX_EXIT_MSR_LOADING: return "VM entry: MSR loading";
+    case VMX_EXIT_MACHINE_CHECK: return "VM entry: machine check";
+    case VMX_EXIT_EPT_VIOLATION: return "EPT violation";
+    case VMX_EXIT_EPT_MISCONFIG: return "EPT misconfiguration";
+    case VMX_EXIT_WBINVD: return "WBINVD";
+    case VMX_EXIT_XSETBV: return "XSETBV";
+    default: return (reason >= VMX_EXIT_VMCALL && reason <= VMX_EXIT_VMXON) ? "VMX instruction" : "other";
+    }
+}
+
+/* Called by vmx_exit_entry with the guest GPRs saved in v->regs. Returns
+ * to VMRESUME. */
+void vmx_handle_exit(struct vcpu *v)
+{
+    uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+    unsigned basic = reason & 0xffff;
+    struct vmx_cpu *c = vmx_of(v);
+    bool injected = c->injected = false;
+    v->exit.raw_reason = basic;
+    v->exit.name = exit_name(basic);
+    v->exit.qualification = vmread(VMCS_EXIT_QUALIFICATION);
+    v->exit.insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
+    v->exit.gpa = 0;
+    v->regs.gpr[DECODE_RSP] = vmread(VMCS_GUEST_RSP);
+    v->regs.rip = vmread(VMCS_GUEST_RIP);
+    v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+    uint32_t vectoring = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+
+    if (reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "VM entry failed (SDM 26.7): guest state or MSR loading rejected");
+    }
+    switch (basic) {
+    case VMX_EXIT_CPUID:
+        vcpu_count(v, MINIHV_EXIT_CPUID);
+        vcpu_handle_cpuid(v);
+        break;
+    case VMX_EXIT_VMCALL:
+        vcpu_count(v, MINIHV_EXIT_HYPERCALL);
+        vcpu_handle_hypercall(v);
+        break;
+    case VMX_EXIT_RDMSR:
+        vcpu_count(v, MINIHV_EXIT_MSR_READ);
+        vcpu_handle_msr_read(v);
+        break;
+    case VMX_EXIT_WRMSR:
+        vcpu_count(v, MINIHV_EXIT_MSR_WRITE);
+        if ((uint32_t)v->regs.gpr[DECODE_RCX] == MSR_X2APIC_ICR_NR) {
+            uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
+            if (ipi_x2apic_icr_write(v, value))
+                vcpu_skip_insn(v);
+            else
+                vmx_inject_exception(v, 13, true, 0); /* not in x2APIC mode: #GP */
+            break;
+        }
+        if (is_mtrr_msr((uint32_t)v->regs.gpr[DECODE_RCX])) {
+            write_mtrr(v, (uint32_t)v->regs.gpr[DECODE_RCX],
+                       (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32);
+            break;
+        }
+        vcpu_handle_msr_write(v);
+        break;
+    case VMX_EXIT_IO: {
+        /* Exit qualification per Table 28-5; the length from the exit
+         * (VM-exit instruction length, 28.2.5). */
+        uint64_t q = v->exit.qualification;
+        vcpu_count(v, MINIHV_EXIT_IO);
+        vcpu_handle_io(v, IO_QUAL_PORT(q), IO_QUAL_SIZE(q), q & IO_QUAL_IN, q & IO_QUAL_STRING,
+                       q & IO_QUAL_REP);
+        break;
+    }
+    case VMX_EXIT_CR_ACCESS:
+        vcpu_count(v, MINIHV_EXIT_CR_ACCESS);
+        handle_cr_access(v);
+        break;
+    case VMX_EXIT_XSETBV:
+        vcpu_count(v, MINIHV_EXIT_XSETBV);
+        vcpu_handle_xsetbv(v);
+        break;
+    case VMX_EXIT_INVD:
+    case VMX_EXIT_WBINVD:
+        vcpu_count(v, MINIHV_EXIT_INVD);
+        vcpu_handle_invd(v);
+        break;
+    case VMX_EXIT_GETSEC:
+    case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD: case VMX_EXIT_VMPTRST:
+    case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME: case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF:
+    case VMX_EXIT_VMXON: case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
+        /* As on a CPU without VMX (CR4.VMXE reads 0): #UD. */
+        vcpu_count(v, MINIHV_EXIT_VIRT_INSN);
+        vmx_inject_exception(v, 6, false, 0);
+        break;
+    case VMX_EXIT_EPT_VIOLATION: {
+        /* Qualification bits 0-2: read, write, fetch (Table 28-7). */
+        unsigned access = (unsigned)(v->exit.qualification & 7);
+        if (vectoring & INTR_INFO_VALID) {
+            vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
+            v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+            vcpu_fatal(v, "EPT violation while delivering an event (guest IDT/stack unmapped?)");
+        }
+        uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+        /* A write to the read-only local APIC page: carried out on the
+         * real APIC, INIT/SIPI for virtualized CPUs posted instead. */
+        if ((gpa & ~(PAGE_SIZE - 1)) == ipi_apic_page() && (access & NPF_WRITE) && !(access & NPF_FETCH)) {
+            vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
+            v->exit.gpa = gpa;
+            ipi_apic_write(v, gpa);
+            break;
+        }
+        vcpu_handle_npf(v, gpa, access);
+        break;
+    }
+    case VMX_EXIT_EPT_MISCONFIG:
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+        vcpu_fatal(v, "EPT misconfiguration: the core built a bad EPT entry");
+    case VMX_EXIT_TRIPLE_FAULT:
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "guest triple fault (shutdown)");
+    case VMX_EXIT_INIT:
+        vcpu_count(v, MINIHV_EXIT_INIT);
+        handle_init(v);
+        vectoring = 0;
+        break;
+    case VMX_EXIT_SIPI:
+        vcpu_count(v, MINIHV_EXIT_SIPI);
+        handle_sipi(v);
+        break;
+    case VMX_EXIT_EXCEPTION_NMI:
+        if (((uint32_t)vmread(VMCS_EXIT_INTR_INFO) & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+            handle_nmi(v);
+            break;
+        }
+        vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+        vcpu_fatal(v, "unexpected exception exit (the exception bitmap is empty)");
+    default:
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        vcpu_fatal(v, "unexpected VM exit");
+    }
+
+    /* A virtual INIT posted while this exit was handled (its NMI kick hit
+     * the core, not the guest): take it now. Like a real INIT it drops
+     * whatever event was to be delivered (SDM Vol. 3A 9.1.1). */
+    if (ipi_state(v->index) != SIPI_RUNNING)
+        handle_virtual_init(v);
+
+    /* The EPT changed at run time (a passthrough BAR moved): drop this
+     * CPU's cached guest translations (28.4.3.1). */
+    uint64_t gen = ept_generation();
+    if (gen != v->ept_gen_seen) {
+        v->ept_gen_seen = gen;
+        invept_all();
+    }
+
+    vmwrite(VMCS_GUEST_RSP, v->regs.gpr[DECODE_RSP]);
+    vmwrite(VMCS_GUEST_RIP, v->regs.rip);
+    vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);
+    injected = c->injected;
+
+    /* An event whose delivery the exit interrupted is delivered again
+     * (27.2.4, 28.2.3 "IDT-vectoring information"). */
+    if (!injected && (vectoring & INTR_INFO_VALID)) {
+        vmwrite(VMCS_ENTRY_INTR_INFO, vectoring & ~0x1000u);
+        if (vectoring & INTR_INFO_ERR_VALID)
+            vmwrite(VMCS_ENTRY_EXCEPTION_ERR, vmread(VMCS_IDT_VECTORING_ERR));
+        vmwrite(VMCS_ENTRY_INSN_LEN, v->exit.insn_len);
+        injected = true;
+    }
+    /* An NMI that arrived while the core ran goes to the guest now, unless
+     * the guest blocks NMIs or is in a MOV SS shadow (26.3.1.5). */
+    if (!injected && v->nmi_pending && vmread(VMCS_GUEST_ACTIVITY) == ACTIVITY_ACTIVE &&
+        !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS))) {
+        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+        v->nmi_pending = false;
+    }
+}
+
+/* VMRESUME failed (VMfail, 31.4): the VMCS is broken. */
+__attribute__((noreturn)) void vmx_resume_failed(struct vcpu *v)
+{
+    char why[80];
+    fmt_snprintf(why, sizeof(why), "VMRESUME failed, VM-instruction error %lu (SDM 31.4)",
+                 vmread(VMCS_INSN_ERROR));
+    vcpu_fatal(v, why);
+}
