@@ -6,6 +6,9 @@
 #include "hv/console.h"
 #include "hv/ept.h"
 #include "hv/heap.h"
+#include "hv/special_pages.h"
+
+#define MSR_IA32_APIC_BASE 0x1b
 
 static struct pt_ctx ept;
 static const struct minihv_boot_info *ept_bi;
@@ -108,6 +111,53 @@ static int map_block(const struct minihv_boot_info *bi, const struct mtrr_state 
     return 0;
 }
 
+/* One registry entry onto the map: not present, read-only identity, or
+ * identity as built (hv/special_pages.h). [gpa, +size) inside the entry. */
+static int apply_special(void *opaque, const struct special_page *e, uint64_t gpa, uint64_t size);
+
+/* Identity as ept_build made it, for [gpa, gpa + size) (page-aligned).
+ * The largest block map_block may decide on: 2 MiB when aligned. */
+static int identity_run(void *opaque, uint64_t gpa, uint64_t size)
+{
+    (void)opaque;
+    uint64_t end = gpa + size;
+    while (gpa < end) {
+        bool big = !(gpa & (SIZE_2M - 1)) && end - gpa >= SIZE_2M;
+        uint64_t chunk = big ? SIZE_2M : PAGE_SIZE;
+        int rc = gpa >= ept_bi->phys_top ? pt_map(&ept, gpa, gpa, chunk, PT_ATTRS(PT_RWX, MEMTYPE_UC))
+                                         : map_block(ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1);
+        if (rc)
+            return rc;
+        gpa += chunk;
+    }
+    return 0;
+}
+
+static int apply_special(void *opaque, const struct special_page *e, uint64_t gpa, uint64_t size)
+{
+    switch (e->map) {
+    case SPECIAL_MAP_NONE:
+        return pt_unmap(&ept, gpa, size);
+    case SPECIAL_MAP_READ_ONLY:
+        return pt_map(&ept, gpa, gpa, size, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
+    default:
+        return identity_run(opaque, gpa, size);
+    }
+}
+
+int ept_reserve(enum special_kind kind, uint64_t base, uint64_t size, enum special_map map)
+{
+    if (special_add(&hv_special, kind, base, size, map)) {
+        hv_log("ept: special page %s 0x%lx+0x%lx not registered (bad range or table full, %u entries)",
+               special_kind_name(kind), base, size, hv_special.count);
+        return -1;
+    }
+    if (!ept.root_pa)
+        return 0; /* ept_build applies it */
+    const struct special_page *e = &hv_special.e[hv_special.count - 1];
+    return apply_special(NULL, e, e->base, e->size);
+}
+
 int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bool allow_1g,
               const struct mtrr_state *mtrr)
 {
@@ -120,6 +170,15 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     ept_mtrr = *mtrr;
     for (uint64_t base = 0; base < bi->phys_top; base += SIZE_1G)
         if (map_block(bi, mtrr, base, SIZE_1G, 3))
+            return -1;
+    /* The special pages known now (others register later through
+     * ept_reserve): the block (never mapped above) and the local APIC
+     * page, read-only so that ICR writes exit (hv/ipi.c, SDM 10.4.4). */
+    special_add(&hv_special, SPECIAL_CORE_BLOCK, bi->hv_phys_base, bi->hv_phys_size, SPECIAL_MAP_NONE);
+    special_add(&hv_special, SPECIAL_LAPIC, rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull, PAGE_SIZE,
+                SPECIAL_MAP_READ_ONLY);
+    for (unsigned i = 0; i < hv_special.count; i++)
+        if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))
             return -1;
     return 0;
 }
@@ -143,18 +202,9 @@ int ept_restore_identity(uint64_t gpa, uint64_t size)
 {
     if (!ept_bi || (gpa | size) & (PAGE_SIZE - 1))
         return -1;
-    uint64_t end = gpa + size;
-    while (gpa < end) {
-        /* The largest block map_block may decide on: 2 MiB when aligned. */
-        bool big = !(gpa & (SIZE_2M - 1)) && end - gpa >= SIZE_2M;
-        uint64_t chunk = big ? SIZE_2M : PAGE_SIZE;
-        int rc = gpa >= ept_bi->phys_top ? pt_map(&ept, gpa, gpa, chunk, PT_ATTRS(PT_RWX, MEMTYPE_UC))
-                                         : map_block(ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1);
-        if (rc)
-            return rc;
-        gpa += chunk;
-    }
-    return 0;
+    /* Identity, except where the registry says otherwise: a BAR moved off
+     * the APIC page or an ECAM page gives back what the core had there. */
+    return special_split(&hv_special, gpa, size, identity_run, apply_special, NULL);
 }
 
 void ept_changed(void)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <minihv/boot_info.h>
 #include "hv/mtrr.h"
+#include "hv/special_pages.h"
 #include "paging/paging.h"
 
 /* What a backend's map needs: its entry format and 1 GiB leaves. */
@@ -42,7 +43,13 @@ int ept_set_attrs(uint64_t gpa, uint64_t size, uint32_t attrs);
 int ept_map(uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs);
 /* Not present: every access exits (a trapped page). */
 int ept_unmap(uint64_t gpa, uint64_t size);
-/* Back to the identity map with the types ept_build gave it. */
+/* Registers a special page (hv/special_pages.h) in hv_special and applies
+ * it to the map when the map exists (ept_build applies those registered
+ * before it, and itself adds the block and the local APIC page). At
+ * global init only. 0, or -1 (logged). */
+int ept_reserve(enum special_kind kind, uint64_t base, uint64_t size, enum special_map map);
+/* Back to the identity map with the types ept_build gave it, except over
+ * a special page: what the registry says for it. */
 int ept_restore_identity(uint64_t gpa, uint64_t size);
 /* After a change at run time: every CPU flushes its cached guest
  * translations (INVEPT / TLB_CONTROL) before its next entry, when it sees

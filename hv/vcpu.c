@@ -46,17 +46,31 @@ __attribute__((noreturn)) void cpu_park(void)
 
 /* ---- guest memory ---- */
 
+/* Guest memory by the firmware's memory map, minus the block and the
+ * special pages (hv/special_pages.h): RAM, and with reserved_ok the
+ * firmware's Reserved ranges (runtime code, ACPI) too. Never MMIO. */
+static bool gpa_in_memory(uint64_t gpa, uint64_t size, bool reserved_ok)
+{
+    if (!hv_boot)
+        return false;
+    struct guest_memory g = {
+        hv_boot->mem, MIN(hv_boot->mem_range_count, (uint32_t)MINIHV_MAX_MEM_RANGES), reserved_ok,
+        hv_boot->hv_phys_base, hv_boot->hv_phys_size, &hv_special,
+    };
+    return guest_buffer_ok(gpa, size, &g);
+}
+
 bool vcpu_gpa_ok(uint64_t gpa, uint64_t size)
 {
-    return hv_boot && guest_buffer_ok(gpa, size, hv_boot->phys_top, hv_boot->hv_phys_base,
-                                      hv_boot->hv_phys_size);
+    return gpa_in_memory(gpa, size, false);
 }
 
 /* Guest-physical = host-physical (identity EPT), the core's identity map
- * reaches all of it. */
+ * reaches all of it. The guest's page tables and code: RAM or Reserved,
+ * never a device's registers (a read can have side effects). */
 static bool read_gpa(uint64_t gpa, void *buf, unsigned len)
 {
-    if (!vcpu_gpa_ok(gpa, len))
+    if (!gpa_in_memory(gpa, len, true))
         return false;
     memcpy(buf, (const void *)(uintptr_t)gpa, len);
     return true;

@@ -138,8 +138,9 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi);
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
 void vcpu_fill_footprint(struct minihv_footprint *f);
 
-/* Guest-physical range the guest may name (hypercall buffers, its own
- * tables): below phys_top, outside the core's block, no wrap. */
+/* A hypercall buffer the core may write: wholly in RAM of the firmware's
+ * memory map, outside the core's block and every special page, no wrap
+ * (guest_buffer_ok, hv/vcpu_policy.h). */
 bool vcpu_gpa_ok(uint64_t gpa, uint64_t size);
 
 /* Starts virtualization on this CPU: returns only on failure or when the

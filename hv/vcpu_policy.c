@@ -65,10 +65,36 @@ bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported)
     return true;
 }
 
-bool guest_buffer_ok(uint64_t gpa, uint64_t size, uint64_t phys_top, uint64_t hv_base,
-                     uint64_t hv_size)
+/* Does the memory map give [gpa, end) to ranges of an accepted type, end
+ * to end? Ranges may come in any order and abut: walk from gpa, one range
+ * at a time. */
+static bool covered_by_memory(uint64_t gpa, uint64_t end, const struct guest_memory *g)
 {
-    if (size == 0 || gpa + size < gpa || gpa + size > phys_top)
+    uint64_t at = gpa;
+    for (unsigned steps = 0; at < end && steps <= g->count; steps++) {
+        bool moved = false;
+        for (unsigned i = 0; i < g->count && !moved; i++) {
+            const struct minihv_mem_range *r = &g->mem[i];
+            bool type_ok = r->type == MINIHV_MEM_RAM || (g->reserved_ok && r->type == MINIHV_MEM_RESERVED);
+            if (type_ok && at >= r->base && at - r->base < r->size) {
+                at = r->size - (at - r->base) >= end - at ? end : r->base + r->size;
+                moved = true;
+            }
+        }
+        if (!moved)
+            return false;
+    }
+    return at >= end;
+}
+
+bool guest_buffer_ok(uint64_t gpa, uint64_t size, const struct guest_memory *g)
+{
+    uint64_t end = gpa + size;
+    if (size == 0 || end < gpa || !g || !g->mem)
         return false;
-    return gpa + size <= hv_base || gpa >= hv_base + hv_size;
+    if (gpa < g->hv_base + g->hv_size && g->hv_base < end)
+        return false; /* the core's block */
+    if (g->special && special_find(g->special, gpa, size))
+        return false; /* MMIO the core traps, the APIC page, IOMMU registers, ECAM */
+    return covered_by_memory(gpa, end, g);
 }

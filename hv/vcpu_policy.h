@@ -7,6 +7,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <minihv/boot_info.h>
+#include "hv/special_pages.h"
 
 #define CPUID1_ECX_VMX        (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
@@ -35,9 +37,23 @@ enum msr_result msr_write_policy(uint32_t msr, uint64_t value);
  * and with AVX. `supported` is CPUID.(0xd,0):EDX:EAX. */
 bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported);
 
-/* A guest buffer [gpa, gpa + size): below phys_top, not overlapping the
- * core's block [hv_base, hv_base + hv_size), no wrap-around. */
-bool guest_buffer_ok(uint64_t gpa, uint64_t size, uint64_t phys_top, uint64_t hv_base,
-                     uint64_t hv_size);
+/* What guest memory the core may read or write for the guest: the
+ * firmware's memory map (boot_info mem[]), the core's block and the
+ * special pages (hv/special_pages.h). */
+struct guest_memory {
+    const struct minihv_mem_range *mem;
+    unsigned count;
+    bool reserved_ok;  /* MINIHV_MEM_RESERVED too (runtime code, ACPI): reads of
+                        * the guest's page tables and code; hypercall buffers: RAM only */
+    uint64_t hv_base, hv_size;
+    const struct special_pages *special; /* NULL: none */
+};
+
+/* A guest buffer [gpa, gpa + size) the core may touch (issue 14, path 5):
+ * wholly inside ranges of type RAM (or RESERVED with reserved_ok), not
+ * overlapping the core's block or any special page, no wrap-around, size
+ * > 0. So a hypercall never writes into MMIO: the MSI-X table, ECAM, the
+ * APIC page, a hole above the top of RAM. */
+bool guest_buffer_ok(uint64_t gpa, uint64_t size, const struct guest_memory *g);
 
 #endif

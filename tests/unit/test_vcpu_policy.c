@@ -93,20 +93,77 @@ static void test_xsetbv(void **state)
     assert_false(xsetbv_valid(0, 0x0f, 0x1f)); /* half of MPX */
 }
 
+/* A q35-like map: RAM below the block and above it to 2 GiB, the block
+ * (Reserved), firmware Reserved, the MMIO hole, RAM above 4 GiB. */
+static const struct minihv_mem_range q35_map[] = {
+    { 0x0, 0xa0000, MINIHV_MEM_RAM, 0 },
+    { 0x100000, 0x17d00000, MINIHV_MEM_RAM, 0 },
+    { 0x17e00000, 64ull << 20, MINIHV_MEM_RESERVED, 0 },      /* the core's block */
+    { 0x1be00000, 0x64200000, MINIHV_MEM_RAM, 0 },
+    { 0x80000000, 0x00800000, MINIHV_MEM_RESERVED, 0 },       /* runtime code, ACPI */
+    { 0xb0000000, 0x10000000, MINIHV_MEM_MMIO, 0 },           /* ECAM */
+    { 0x100000000ull, 0x40000000, MINIHV_MEM_RAM, 0 },
+    { 0x140000000ull, 0x40000000, MINIHV_MEM_RAM, 0 },        /* abuts the one before */
+};
+
 static void test_guest_buffers(void **state)
 {
     (void)state;
-    const uint64_t top = 4ull << 30, hv = 0x17e00000, hv_size = 64ull << 20;
-    assert_true(guest_buffer_ok(0x1000, 4096, top, hv, hv_size));
-    assert_true(guest_buffer_ok(hv - 64, 64, top, hv, hv_size));
-    assert_true(guest_buffer_ok(hv + hv_size, 64, top, hv, hv_size));
-    assert_false(guest_buffer_ok(hv - 63, 64, top, hv, hv_size));   /* last byte inside */
-    assert_false(guest_buffer_ok(hv, 1, top, hv, hv_size));
-    assert_false(guest_buffer_ok(hv + hv_size - 1, 1, top, hv, hv_size));
-    assert_false(guest_buffer_ok(hv - 4096, hv_size + 8192, top, hv, hv_size)); /* spans it */
-    assert_false(guest_buffer_ok(~0ull - 10, 64, top, hv, hv_size));    /* wraps */
-    assert_false(guest_buffer_ok(top - 8, 16, top, hv, hv_size));       /* past the end */
-    assert_false(guest_buffer_ok(0x1000, 0, top, hv, hv_size));
+    const uint64_t top = 6ull << 30, hv = 0x17e00000, hv_size = 64ull << 20;
+    struct special_pages sp = { 0 };
+    assert_int_equal(special_add(&sp, SPECIAL_LAPIC, 0xfee00000, 4096, SPECIAL_MAP_READ_ONLY), 0);
+    assert_int_equal(special_add(&sp, SPECIAL_ECAM_DEVICE, 0xb0028000, 4096, SPECIAL_MAP_NONE), 0);
+    /* An entry over RAM (as a device's BAR could not be, but a page the
+     * core owns could): buffers stay off it. */
+    assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x5000, 4096, SPECIAL_MAP_NONE), 0);
+    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp };
+    assert_true(guest_buffer_ok(0x1000, 4096, &g));
+    assert_true(guest_buffer_ok(hv - 64, 64, &g));
+    assert_true(guest_buffer_ok(hv + hv_size, 64, &g));
+    assert_false(guest_buffer_ok(hv - 63, 64, &g));   /* last byte inside */
+    assert_false(guest_buffer_ok(hv, 1, &g));
+    assert_false(guest_buffer_ok(hv + hv_size - 1, 1, &g));
+    assert_false(guest_buffer_ok(hv - 4096, hv_size + 8192, &g)); /* spans it */
+    assert_false(guest_buffer_ok(~0ull - 10, 64, &g));    /* wraps */
+    assert_false(guest_buffer_ok(top - 8, 16, &g));       /* past the end of RAM */
+    assert_false(guest_buffer_ok(0x1000, 0, &g));
+    assert_false(guest_buffer_ok(0x1000, 64, NULL));
+}
+
+/* Hypercall buffers only in RAM (issue 14, path 5): never MMIO, a hole,
+ * firmware Reserved memory, or a special page. */
+static void test_guest_buffers_ram_only(void **state)
+{
+    (void)state;
+    const uint64_t hv = 0x17e00000, hv_size = 64ull << 20;
+    struct special_pages sp = { 0 };
+    assert_int_equal(special_add(&sp, SPECIAL_LAPIC, 0xfee00000, 4096, SPECIAL_MAP_READ_ONLY), 0);
+    assert_int_equal(special_add(&sp, SPECIAL_ECAM_DEVICE, 0xb0028000, 4096, SPECIAL_MAP_NONE), 0);
+    assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x5000, 4096, SPECIAL_MAP_NONE), 0);
+    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp };
+    assert_false(guest_buffer_ok(0xfee00300, 8, &g));     /* the ICR */
+    assert_false(guest_buffer_ok(0xb0028000, 64, &g));    /* the device's ECAM page */
+    assert_false(guest_buffer_ok(0xb0000000, 64, &g));    /* other ECAM: MMIO in the map */
+    assert_false(guest_buffer_ok(0xfebf0000, 64, &g));    /* a BAR in the hole (the MSI-X table) */
+    assert_false(guest_buffer_ok(0xa0000, 64, &g));       /* the legacy VGA hole */
+    assert_false(guest_buffer_ok(0x9fff0, 0x20, &g));     /* RAM, then the hole */
+    assert_false(guest_buffer_ok(0x5ff8, 16, &g));        /* touches a special page in RAM */
+    assert_true(guest_buffer_ok(0x6000, 16, &g));
+    assert_false(guest_buffer_ok(0x80000000, 64, &g));    /* Reserved: not a buffer */
+    assert_false(guest_buffer_ok(0x7fffffc0, 128, &g));   /* RAM into Reserved */
+    assert_true(guest_buffer_ok(0x13ffffff0ull, 32, &g)); /* across two abutting RAM ranges */
+    assert_false(guest_buffer_ok(0x17ffffff0ull, 32, &g)); /* past the last one */
+    assert_false(guest_buffer_ok(0x200000000ull, 64, &g)); /* above everything */
+    /* Reads of page tables and code: Reserved too, the rest the same. */
+    g.reserved_ok = true;
+    assert_true(guest_buffer_ok(0x80000000, 64, &g));
+    assert_true(guest_buffer_ok(0x7fffffc0, 128, &g));
+    assert_false(guest_buffer_ok(hv, 64, &g));            /* the block stays out */
+    assert_false(guest_buffer_ok(0xfee00000, 4, &g));
+    assert_false(guest_buffer_ok(0xb0028000, 4, &g));
+    /* No map at all: nothing is a buffer. */
+    struct guest_memory none = { q35_map, 0, true, hv, hv_size, NULL };
+    assert_false(guest_buffer_ok(0x1000, 64, &none));
 }
 
 int main(void)
@@ -118,6 +175,7 @@ int main(void)
         cmocka_unit_test(test_msr_answers),
         cmocka_unit_test(test_xsetbv),
         cmocka_unit_test(test_guest_buffers),
+        cmocka_unit_test(test_guest_buffers_ram_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
