@@ -6,25 +6,38 @@
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
+#include "hv/ipi_route.h"
+#include "hv/refuse.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/vcpu.h"
 
 #define MSR_APIC_BASE      0x1b
 #define APIC_BASE_X2APIC   (1ull << 10)
+#define APIC_LDR           0xd0
+#define APIC_DFR           0xe0
 #define APIC_ICR_LOW       0x300
 #define APIC_ICR_HIGH      0x310
+/* x2APIC ICR bits that must be 0 (SDM Vol. 3A 10.12.9): 13, 12 (delivery
+ * status, read-only), 17:16 and 31:20. WRMSR with one of them: #GP. */
+#define X2APIC_ICR_RESERVED 0xfff33000ull
 #define APIC_ICR_BUSY      (1u << 12)
 #define APIC_ICR_ASSERT    (1u << 14)
 #define APIC_SPIN_LIMIT    1000000u
 
 static uint64_t apic_page;
 static int mailbox[MINIHV_MAX_CPUS];
+/* Each vCPU's xAPIC logical destination registers as it last wrote them
+ * (every write to the APIC page exits): a logical INIT/SIPI is routed
+ * with them. Reset values until then (SDM 10.4.7.1). */
+static struct apic_logical logical[MINIHV_MAX_CPUS];
 
 int ipi_setup(void)
 {
     apic_page = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
-    for (unsigned i = 0; i < MINIHV_MAX_CPUS; i++)
+    for (unsigned i = 0; i < MINIHV_MAX_CPUS; i++) {
         mailbox[i] = SIPI_RUNNING;
+        logical[i] = (struct apic_logical){ 0, APIC_DFR_RESET };
+    }
     /* The xAPIC page read-only in the EPT/NPT: the guest's ICR writes exit,
      * so no INIT or SIPI it sends ever reaches a virtualized CPU. */
     return ept_set_attrs(apic_page, PAGE_SIZE, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
@@ -48,6 +61,12 @@ static volatile uint32_t *apic_reg(unsigned offset)
 static bool x2apic_mode(void)
 {
     return rdmsr(MSR_APIC_BASE) & APIC_BASE_X2APIC;
+}
+
+void ipi_cpu_init(unsigned index)
+{
+    if (index < MINIHV_MAX_CPUS && !x2apic_mode())
+        logical[index] = (struct apic_logical){ *apic_reg(APIC_LDR), *apic_reg(APIC_DFR) };
 }
 
 /* Sends an interrupt command from this CPU's real APIC to one APIC ID,
@@ -98,42 +117,51 @@ static void post_sipi(unsigned index, uint8_t vector)
     /* Otherwise it runs (or has its vector): a SIPI is ignored then. */
 }
 
-/* An interrupt command from vCPU v. True when the core carried it out
- * (INIT/SIPI with a virtualized target), false when the caller must write
- * it to the real APIC unchanged. */
+static const char *icr_kind(const struct apic_icr *icr)
+{
+    return icr->delivery == APIC_DM_INIT ? "INIT" : "SIPI";
+}
+
+/* An interrupt command from vCPU v. False: not INIT or SIPI, the caller
+ * writes it to the real APIC unchanged. INIT and SIPI never reach the
+ * hardware as the guest wrote them, whatever the destination mode or
+ * shorthand: each CPU of the boot list the command targets (ipi_route.h)
+ * gets it from the core, virtualized ones through their mailbox; a CPU
+ * not yet virtualized (the loader is still starting the APs through the
+ * firmware, which sends INIT-SIPI-SIPI from the guest) gets a physical,
+ * fixed-destination copy. A CPU outside the list is never reached: such
+ * a CPU would run without the core under it. */
 static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, bool x2apic)
 {
     struct apic_icr icr = apic_icr_parse(icr_low);
     if (icr.delivery != APIC_DM_INIT && icr.delivery != APIC_DM_STARTUP)
         return false;
-    if (icr.logical && icr.shorthand == APIC_DEST_FIELD) {
-        static bool told;
-        if (!told)
-            hv_log("cpu %u: INIT/SIPI in logical destination mode passed to the hardware", v->index);
-        told = true;
-        return false;
-    }
     unsigned count = hv_boot->cpu_count < MINIHV_MAX_CPUS ? hv_boot->cpu_count : MINIHV_MAX_CPUS;
-    bool any_virtualized = false;
-    for (unsigned i = 0; i < count; i++)
-        if (virtualized(i) && apic_icr_targets(&icr, dest, x2apic, v->apic_id, hv_boot->cpus[i].apic_id))
-            any_virtualized = true;
-    if (!any_virtualized)
-        return false;
+    uint32_t self = hv_boot->cpus[v->index].apic_id;
+    unsigned reached = 0;
     for (unsigned i = 0; i < count; i++) {
         uint32_t id = hv_boot->cpus[i].apic_id;
-        if (!apic_icr_targets(&icr, dest, x2apic, v->apic_id, id))
+        if (!ipi_route_targets(&icr, dest, x2apic, self, id, &logical[i]))
             continue;
-        if (!virtualized(i))
+        reached++;
+        if (i == v->index)
+            /* An INIT to itself would leave the guest (and the CPU has
+             * no wait-for-SIPI under SVM): dropped. */
+            hv_refuse(HV_REFUSE_IPI_SELF, "cpu %u: %s to itself", v->index, icr_kind(&icr));
+        else if (!virtualized(i))
             send_command(icr_low, id);
-        else if (i == v->index)
-            continue; /* an INIT to itself would leave the guest: ignored */
         else if (icr.delivery == APIC_DM_STARTUP)
             post_sipi(i, icr.vector);
         else if (icr.assert_level)
             post_init(i, id);
         /* INIT level de-assert: nothing to do for a virtual INIT. */
     }
+    if (!reached && icr.logical && icr.shorthand == APIC_DEST_FIELD)
+        hv_refuse(HV_REFUSE_IPI_LOGICAL, "cpu %u: %s to logical destination 0x%x matches no CPU the core runs",
+                  v->index, icr_kind(&icr), dest);
+    else if (!reached && icr.shorthand == APIC_DEST_FIELD)
+        hv_refuse(HV_REFUSE_IPI_DESTINATION, "cpu %u: %s to APIC ID 0x%x, not a CPU the core runs",
+                  v->index, icr_kind(&icr), dest);
     return true;
 }
 
@@ -152,16 +180,28 @@ static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct vcpu *v = ctx;
-    if ((gpa & 0xfff) == APIC_ICR_LOW && size == 4 &&
-        interrupt_command(v, (uint32_t)value, *apic_reg(APIC_ICR_HIGH) >> 24, false))
+    unsigned off = gpa & 0xfff;
+    /* APIC registers are aligned dwords (SDM 10.4.1); any other write that
+     * touches the ICR's low dword could set its delivery mode unseen. */
+    if (off < APIC_ICR_LOW + 4 && off + size > APIC_ICR_LOW && (off != APIC_ICR_LOW || size != 4)) {
+        hv_refuse(HV_REFUSE_APIC_ICR_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x", v->index, size, off);
+        return true;
+    }
+    if (off == APIC_ICR_LOW && interrupt_command(v, (uint32_t)value, *apic_reg(APIC_ICR_HIGH) >> 24, false))
         return true;
     volatile void *p = (volatile void *)(uintptr_t)gpa;
     switch (size) {
-    case 1: *(volatile uint8_t *)p = (uint8_t)value; return true;
-    case 2: *(volatile uint16_t *)p = (uint16_t)value; return true;
-    case 4: *(volatile uint32_t *)p = (uint32_t)value; return true;
-    default: *(volatile uint64_t *)p = value; return true;
+    case 1: *(volatile uint8_t *)p = (uint8_t)value; break;
+    case 2: *(volatile uint16_t *)p = (uint16_t)value; break;
+    case 4: *(volatile uint32_t *)p = (uint32_t)value; break;
+    default: *(volatile uint64_t *)p = value; break;
     }
+    /* What the APIC kept (reserved bits dropped) is what routes. */
+    if (off < APIC_LDR + 4 && off + size > APIC_LDR)
+        logical[v->index].ldr = *apic_reg(APIC_LDR);
+    if (off < APIC_DFR + 4 && off + size > APIC_DFR)
+        logical[v->index].dfr = *apic_reg(APIC_DFR);
+    return true;
 }
 
 void ipi_apic_write(struct vcpu *v, uint64_t gpa)
@@ -181,6 +221,11 @@ bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)
 {
     if (!x2apic_mode())
         return false;
+    if (value & X2APIC_ICR_RESERVED) {
+        /* The core's own WRMSR would #GP inside the core. */
+        hv_refuse(HV_REFUSE_X2APIC_ICR, "cpu %u: x2APIC ICR 0x%lx", v->index, (unsigned long)value);
+        return false;
+    }
     if (!interrupt_command(v, (uint32_t)value, (uint32_t)(value >> 32), true))
         wrmsr(MSR_X2APIC_ICR, value);
     return true;

@@ -11,7 +11,12 @@
  * It then takes the INIT state and waits in the core for the SIPI's
  * vector, as a real AP would. CPUs the core has not virtualized yet (the
  * loader starts them one by one through the firmware, which uses
- * INIT-SIPI-SIPI) get the real command. APM Vol. 2 15.13, 15.17, 16.5;
+ * INIT-SIPI-SIPI) get a physical copy addressed to their APIC ID. No
+ * INIT or SIPI is ever sent as the guest wrote it: logical destinations
+ * and shorthands are resolved against the boot list (ipi_route.h), and
+ * one that reaches no CPU of the list is refused and counted
+ * (hv/refuse.h), so no CPU outside the core is ever started.
+ * APM Vol. 2 15.13, 15.17, 16.5;
  * the design is Jailhouse's (NMI kick, events handled in the core). */
 #ifndef MINIHV_HV_IPI_H
 #define MINIHV_HV_IPI_H
@@ -31,13 +36,16 @@
  * error (out of table pages). */
 int ipi_setup(void);
 uint64_t ipi_apic_page(void);
+/* On each CPU as the core takes it: records its xAPIC logical destination
+ * (LDR, DFR) as the firmware left it, for logical INIT/SIPI routing. */
+void ipi_cpu_init(unsigned index);
 
 /* Sender side. A guest write to the xAPIC page (the NPT maps it
  * read-only): decoded, carried out on the real APIC, an interrupt command
  * with INIT or SIPI for virtualized CPUs posted instead of sent. */
 void ipi_apic_write(struct vcpu *v, uint64_t gpa);
 /* WRMSR to the x2APIC ICR (0x830); false when the APIC is not in x2APIC
- * mode (the caller raises #GP). */
+ * mode or a reserved bit is set (the caller raises #GP). */
 bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
 /* Target side: the mailbox state of vCPU `index`. */

@@ -117,6 +117,7 @@ int hv_main(struct minihv_boot_info *bi, uint64_t cpu, const struct minihv_resum
     v->apic_id = r[1] >> 24;
     if (v->apic_id != bi->cpus[cpu].apic_id)
         hv_log("cpu %lu: APIC id %u, the loader expected %u", cpu, v->apic_id, bi->cpus[cpu].apic_id);
+    ipi_cpu_init(v->index);
     /* hv_entry put us on hv_stack_top[cpu] (or the boot stack). VMX: the
      * exit slot is the top 16 bytes of the CPU's own stack. SVM: the run
      * loop moves to the CPU's own stack itself. */

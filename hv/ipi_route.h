@@ -1,0 +1,36 @@
+/* Which CPUs an INIT or SIPI reaches (Intel SDM Vol. 3A 10.6.2, 10.12.10;
+ * APM Vol. 2 16.6): physical destination, logical destination (flat and
+ * cluster xAPIC models, x2APIC's ID-derived logical IDs) and the three
+ * shorthands. Pure (only svm_policy.h's struct apic_icr, no code from
+ * it): hv/ipi.c asks it once per CPU the core runs, so an INIT/SIPI is
+ * only ever delivered to those CPUs (never sent raw). */
+#ifndef MINIHV_HV_IPI_ROUTE_H
+#define MINIHV_HV_IPI_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/svm/svm_policy.h"
+
+/* xAPIC DFR bits 31:28 (SDM 10.6.2.2): flat 1111b, cluster 0000b. */
+#define APIC_DFR_FLAT    0xf0000000u
+#define APIC_DFR_CLUSTER 0x00000000u
+#define APIC_DFR_RESET   0xffffffffu
+
+/* One CPU's logical destination registers. xAPIC: LDR (0xD0) and DFR
+ * (0xE0) as its APIC holds them; x2APIC: unused (derived from the ID). */
+struct apic_logical {
+    uint32_t ldr;
+    uint32_t dfr;
+};
+
+/* x2APIC LDR from the x2APIC ID (SDM 10.12.10.2): cluster ID bits 31:16
+ * = ID[19:4], bit ID[3:0] of 15:0 set. */
+uint32_t x2apic_logical_id(uint32_t apic_id);
+
+/* Whether the interrupt command `icr` with destination `dest` (xAPIC: ICR
+ * bits 63:56; x2APIC: 63:32) sent by the CPU with APIC ID `self` reaches
+ * the CPU with APIC ID `apic_id` and logical registers `l`. */
+bool ipi_route_targets(const struct apic_icr *icr, uint32_t dest, bool x2apic, uint32_t self,
+                       uint32_t apic_id, const struct apic_logical *l);
+
+#endif
