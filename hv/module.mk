@@ -1,10 +1,10 @@
 # The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
-           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c \
+           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
            hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
-           hv/devmodel.c hv/hypercall.c hv/summary.c
+           hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 
@@ -20,10 +20,11 @@ $(BUILD)/hv.bin: $(BUILD)/hv.elf
 
 $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
-$(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c))
+$(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c hv/special_pages.c lib/format.c))
+$(eval $(call host_test,test_special_pages,tests/unit/test_special_pages.c hv/special_pages.c lib/format.c))
 $(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))
 $(eval $(call host_test,test_refuse,tests/unit/test_refuse.c hv/refuse.c lib/format.c))
 $(eval $(call host_test,test_ipi_route,tests/unit/test_ipi_route.c hv/ipi_route.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))
-$(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))
-$(eval $(call fuzz_target,fuzz_passthrough,tests/fuzz/fuzz_passthrough.c hv/passthrough.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c))
+$(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))
+$(eval $(call fuzz_target,fuzz_passthrough,tests/fuzz/fuzz_passthrough.c hv/passthrough.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c))
