@@ -5,16 +5,15 @@
 #include <minihv/x86.h>
 #include <drivers/igd/regions.h>
 #include "hv/passthrough.h"
+#include "hv/passthrough_map.h"
 #include "paging/paging.h"
 
 #define CONF1_ENABLE    0x80000000u
 #define CONF1_ADDR_PORT 0xcf8
 #define CONF1_DATA_PORT 0xcfc
 #define IGD_ASLS        0xfc /* ASL Storage: the OpRegion's physical address */
-#define MAX_ADDR        (1ull << 52)
 
-static void say(struct pt_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct pt_device *d, const char *fmt, ...)
+void pt_say(struct pt_device *d, const char *fmt, ...)
 {
     char msg[200];
     va_list ap;
@@ -23,17 +22,6 @@ static void say(struct pt_device *d, const char *fmt, ...)
     va_end(ap);
     if (d->hw.log)
         d->hw.log(d->hw.opaque, msg);
-}
-
-static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-    return a < b + blen && b < a + alen;
-}
-
-static bool is_mem_bar(const struct pt_device *d, unsigned i)
-{
-    enum vfio_bar_kind k = d->vfio.config.bars[i].kind;
-    return k == VFIO_BAR_MEM32 || k == VFIO_BAR_MEM64 || k == VFIO_BAR_ROM;
 }
 
 /* ---- the region ops: BARs to the host BAR, the ROM to the core's copy ---- */
@@ -77,205 +65,6 @@ static int rom_read(void *opaque, uint64_t off, void *buf, size_t len)
 }
 
 static const struct vfio_region_ops rom_ops = { rom_read, NULL };
-
-/* ---- the guest-physical map ---- */
-
-/* What VFIO_DEVICE_GET_REGION_INFO says of a BAR: which parts may be
- * mapped (mmap-able, sparse areas). Read back through the ABI, as a user
- * of vfio would, so the map follows the model and nothing else. */
-struct bar_mmap {
-    bool mmap;
-    uint32_t nr_areas; /* 0 with mmap: the whole BAR */
-    struct minihv_vfio_region_sparse_mmap_area areas[4];
-};
-
-/* GET_REGION_INFO for region i into buf (argsz = its size); < 0 on error. */
-static int region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len)
-{
-    struct minihv_vfio_region_info *info = (void *)buf;
-    memset(buf, 0, len);
-    info->argsz = (uint32_t)len;
-    info->index = i;
-    return vfio_device_get_region_info(&d->vfio, i, buf, len);
-}
-
-#define REGION_INFO_BYTES (sizeof(struct minihv_vfio_region_info) + VFIO_REGION_CAPS_MAX)
-
-static void bar_mmap_info(const struct pt_device *d, unsigned i, struct bar_mmap *out)
-{
-    uint8_t buf[REGION_INFO_BYTES];
-    const struct minihv_vfio_region_info *info = (const void *)buf;
-    memset(out, 0, sizeof(*out));
-    if (region_info(d, i, buf, sizeof(buf)) < 0)
-        return;
-    out->mmap = info->flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
-    uint32_t at = (info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
-    int steps = 0;
-    struct vfio_cap_view c;
-    while (vfio_info_next_cap(buf, sizeof(buf), &at, &steps, &c)) {
-        if (c.id != MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP || c.body_len < 8)
-            continue;
-        uint32_t n;
-        memcpy(&n, c.body, 4);
-        n = MIN(n, (uint32_t)ARRAY_SIZE(out->areas));
-        for (uint32_t k = 0; k < n && 8 + (k + 1) * sizeof(out->areas[0]) <= c.body_len; k++, out->nr_areas++)
-            memcpy(&out->areas[k], c.body + 8 + k * sizeof(out->areas[0]), sizeof(out->areas[0]));
-        /* nr_areas 0 in a sparse cap: nothing of the BAR is mapped. */
-        if (!out->nr_areas)
-            out->mmap = false;
-        return;
-    }
-}
-
-static uint64_t page_down(uint64_t a)
-{
-    return a & ~(PT_PAGE - 1);
-}
-
-static uint64_t page_up(uint64_t a)
-{
-    return (a + PT_PAGE - 1) & ~(PT_PAGE - 1);
-}
-
-static int trap_range(struct pt_device *d, uint64_t gpa, uint64_t size)
-{
-    return d->hw.trap(d->hw.opaque, page_down(gpa), page_up(gpa + size) - page_down(gpa));
-}
-
-/* A window the guest may have: aligned as a BAR is, not wrapping, not
- * over the core's memory (never mapped for the guest). */
-static bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const char **why)
-{
-    if (!gpa) {
-        *why = "address 0";
-        return false;
-    }
-    if (gpa & (size - 1)) {
-        *why = "not aligned to its size";
-        return false;
-    }
-    if (gpa + size < gpa || gpa + size > MAX_ADDR) {
-        *why = "beyond the physical address space";
-        return false;
-    }
-    if (overlaps(gpa, size, d->forbid_base, d->forbid_size)) {
-        *why = "over the hypervisor's memory";
-        return false;
-    }
-    return true;
-}
-
-static int window_map(struct pt_device *d, unsigned i)
-{
-    struct pt_window *w = &d->win[i];
-    int rc;
-    if (i == VFIO_CONFIG_ROM_BAR && w->size < PT_PAGE) {
-        rc = trap_range(d, w->guest, w->size); /* a 2 KiB ROM: reads emulated */
-    } else if (i == VFIO_CONFIG_ROM_BAR) {
-        /* The copy is padded to the region size: map all of it, read-only
-         * (writes exit and are dropped). */
-        rc = d->hw.map(d->hw.opaque, w->guest, w->host, w->size, PT_ATTRS(PT_READ, MEMTYPE_WB));
-    } else {
-        struct bar_mmap mm;
-        bar_mmap_info(d, i, &mm);
-        const uint32_t uc_rw = PT_ATTRS(PT_READ | PT_WRITE, MEMTYPE_UC);
-        if (!mm.mmap || w->size < PT_PAGE) {
-            rc = trap_range(d, w->guest, w->size);
-        } else if (!mm.nr_areas) {
-            rc = d->hw.map(d->hw.opaque, w->guest, w->host, w->size, uc_rw);
-        } else {
-            rc = trap_range(d, w->guest, w->size);
-            for (uint32_t k = 0; !rc && k < mm.nr_areas; k++) {
-                const struct minihv_vfio_region_sparse_mmap_area *a = &mm.areas[k];
-                if (a->size && range_ok(a->offset, a->size, w->size) && !(a->offset & (PT_PAGE - 1)) &&
-                    !(a->size & (PT_PAGE - 1)))
-                    rc = d->hw.map(d->hw.opaque, w->guest + a->offset, w->host + a->offset, a->size, uc_rw);
-            }
-        }
-    }
-    if (rc)
-        return rc;
-    w->mapped = true;
-    d->count.remaps++;
-    return 0;
-}
-
-/* Does [gpa, +size) touch where the hardware decodes one of our BARs? */
-static bool touches_host_window(const struct pt_device *d, uint64_t gpa, uint64_t size)
-{
-    for (unsigned j = 0; j < 6; j++)
-        if (is_mem_bar(d, j) && d->host_bar[j] && overlaps(gpa, size, d->host_bar[j], d->win[j].size))
-            return true;
-    return false;
-}
-
-/* The guest left [gpa, +size): what was there before comes back, except
- * over a host window, which stays trapped (all-ones). */
-static int window_unmap(struct pt_device *d, unsigned i)
-{
-    struct pt_window *w = &d->win[i];
-    uint64_t base = page_down(w->guest), size = page_up(w->guest + w->size) - base;
-    int rc = touches_host_window(d, base, size) ? d->hw.trap(d->hw.opaque, base, size)
-                                                : d->hw.identity(d->hw.opaque, base, size);
-    w->mapped = false;
-    d->count.remaps++;
-    return rc;
-}
-
-/* A host window no mapped guest window covers: trapped, so the guest
- * cannot reach the device past the model (a BAR moved away, or decode
- * off; PCI 3.0 6.2.2 would give a master abort there: all-ones). */
-static void trap_host_windows(struct pt_device *d)
-{
-    for (unsigned j = 0; j < 6; j++) {
-        if (!is_mem_bar(d, j) || !d->host_bar[j])
-            continue;
-        const struct pt_window *w = &d->win[j];
-        if (w->mapped && w->guest == d->host_bar[j])
-            continue;
-        const char *why;
-        if (window_ok(d, d->host_bar[j], w->size, &why))
-            trap_range(d, d->host_bar[j], w->size);
-    }
-}
-
-static void bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode)
-{
-    struct pt_device *d = opaque;
-    if (bar >= VFIO_CONFIG_BARS)
-        return;
-    enum vfio_bar_kind kind = d->vfio.config.bars[bar].kind;
-    if (kind == VFIO_BAR_IO) {
-        /* Port I/O is not remapped: the device keeps decoding where the
-         * firmware put it. */
-        if (decode && addr != d->host_bar[bar]) {
-            d->count.refused++;
-            say(d, "passthrough: guest moved I/O BAR%u to 0x%lx: not followed (device stays at 0x%lx)", bar,
-                addr, d->host_bar[bar]);
-        }
-        return;
-    }
-    if (!is_mem_bar(d, bar))
-        return;
-    struct pt_window *w = &d->win[bar];
-    if (w->mapped)
-        window_unmap(d, bar);
-    w->guest = addr;
-    w->size = size;
-    const char *why = NULL;
-    if (decode && (bar != VFIO_CONFIG_ROM_BAR || w->host)) {
-        if (!window_ok(d, addr, size, &why)) {
-            d->count.refused++;
-            say(d, "passthrough: %s%u at 0x%lx (%lu KiB) not mapped: %s", bar == 6 ? "ROM" : "BAR",
-                bar == 6 ? 0 : bar, addr, size >> 10, why);
-        } else if (window_map(d, bar)) {
-            say(d, "passthrough: BAR%u at 0x%lx: out of memory for the map", bar, addr);
-        }
-    }
-    trap_host_windows(d);
-    if (d->hw.flush)
-        d->hw.flush(d->hw.opaque);
-}
 
 /* ---- MSI and MSI-X on the hardware ---- */
 
@@ -398,16 +187,16 @@ uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, ui
 static int check_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
 {
     if (s->cfg_len != 256 && s->cfg_len != MINIHV_PT_CFG_MAX) {
-        say(d, "passthrough: snapshot cfg_len %u (want 256 or 4096): device not passed through", s->cfg_len);
+        pt_say(d, "passthrough: snapshot cfg_len %u (want 256 or 4096): device not passed through", s->cfg_len);
         return -1;
     }
     if (s->dev > 31 || s->fn > 7) {
-        say(d, "passthrough: snapshot device %u function %u out of range", s->dev, s->fn);
+        pt_say(d, "passthrough: snapshot device %u function %u out of range", s->dev, s->fn);
         return -1;
     }
     if (s->rom_phys && (s->rom_region_size < 2048 || (s->rom_region_size & (s->rom_region_size - 1)) ||
                         s->rom_len > s->rom_region_size || !d->hw.phys_ptr(d->hw.opaque, s->rom_phys))) {
-        say(d, "passthrough: snapshot rom_region_size 0x%lx (rom_len %u): not a ROM BAR size; ROM not presented",
+        pt_say(d, "passthrough: snapshot rom_region_size 0x%lx (rom_len %u): not a ROM BAR size; ROM not presented",
             s->rom_region_size, s->rom_len);
         return 1;
     }
@@ -419,7 +208,7 @@ static void add_igd(struct pt_device *d, const struct minihv_passthrough *s)
     if (s->opregion_phys) {
         /* ASLS: the guest copy's address; guest writes stay virtual. */
         if (vfio_config_add_vreg(&d->vfio.config, IGD_ASLS, 4, (uint32_t)s->opregion_phys, 0xffffffffu, NULL, NULL))
-            say(d, "passthrough: IGD ASLS (0xfc) cannot be virtualized: the guest reads the device's");
+            pt_say(d, "passthrough: IGD ASLS (0xfc) cannot be virtualized: the guest reads the device's");
         const void *op = s->opregion_len ? d->hw.phys_ptr(d->hw.opaque, s->opregion_phys) : NULL;
         struct igd_regions r = {
             { op, s->opregion_len },
@@ -428,10 +217,10 @@ static void add_igd(struct pt_device *d, const struct minihv_passthrough *s)
         };
         int idx = op ? igd_add_vfio_regions(&d->vfio, &r) : -1;
         if (idx < 0)
-            say(d, "passthrough: IGD vfio regions not registered (%d): OpRegion %u bytes, bridges %u/%u", idx,
+            pt_say(d, "passthrough: IGD vfio regions not registered (%d): OpRegion %u bytes, bridges %u/%u", idx,
                 s->opregion_len, s->host_bridge.present, s->lpc_bridge.present);
         else
-            say(d, "passthrough: IGD regions %d-%d (OpRegion %u bytes at 0x%lx, host and LPC bridge config)", idx,
+            pt_say(d, "passthrough: IGD regions %d-%d (OpRegion %u bytes at 0x%lx, host and LPC bridge config)", idx,
                 idx + 2, s->opregion_len, s->opregion_phys);
     }
     const struct minihv_pt_bridge *b[2] = { &s->host_bridge, &s->lpc_bridge };
@@ -457,7 +246,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     for (unsigned i = 0; i < 6; i++)
         sizes[i] = s->bars[i].size;
     if (vfio_device_init_pci(&d->vfio, s->cfg, s->cfg_len, sizes, rom ? s->rom_region_size : 0) < 0) {
-        say(d, "passthrough: config snapshot refused by the vfio model: %s at 0x%x", d->vfio.error.what,
+        pt_say(d, "passthrough: config snapshot refused by the vfio model: %s at 0x%x", d->vfio.error.what,
             d->vfio.error.offset);
         return -1;
     }
@@ -466,7 +255,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
      * MSI-X with a table it can never program. */
     const struct vfio_msix *mx = &d->vfio.msix;
     if (mx->present && (!sizes[mx->table_bar] || !sizes[mx->pba_bar])) {
-        say(d, "passthrough: MSI-X table in BAR%u and PBA in BAR%u, but the snapshot sized BAR%u as absent: "
+        pt_say(d, "passthrough: MSI-X table in BAR%u and PBA in BAR%u, but the snapshot sized BAR%u as absent: "
             "device not passed through", mx->table_bar, mx->pba_bar, sizes[mx->table_bar] ? mx->pba_bar : mx->table_bar);
         return -1;
     }
@@ -510,7 +299,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         const char *why = NULL;
         if (b->reported_decode && (i != VFIO_CONFIG_ROM_BAR || w->host)) {
             if (!window_ok(d, w->guest, w->size, &why))
-                say(d, "passthrough: BAR%u at 0x%lx not mapped: %s", i, w->guest, why);
+                pt_say(d, "passthrough: BAR%u at 0x%lx not mapped: %s", i, w->guest, why);
             else if (window_map(d, i))
                 return -1;
         }
