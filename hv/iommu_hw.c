@@ -9,11 +9,14 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/ept.h"
 #include "hv/devmodel.h"
 #include "hv/heap.h"
 #include "hv/iommu_hw.h"
 #include "hv/lock.h"
 #include "iommu/amdvi.h"
+#include "iommu/dmar.h"
+#include "iommu/ivrs.h"
 #include "iommu/vtd.h"
 
 static struct vtd vtd;
@@ -99,8 +102,42 @@ static void iommu_hw_summary_line(void (*emit)(const char *line))
 /* On the exit path only for the summary (for now: it traps no page). */
 static const struct devmodel iommu_model = { .name = "iommu", .summary = iommu_hw_summary_line };
 
+/* ---- the register pages, out of the guest's reach (issue 14, path 1) ---- */
+
+/* Every IOMMU unit the firmware describes, whichever provider is chosen
+ * (or none): its registers would let the guest clear GCMD.TE or the
+ * AMD-Vi control register's IommuEn, or point RTADDR / the device table
+ * at its own tables, and DMA into the block. Not present in the guest
+ * map (hv/special_pages.h): reads all-ones, writes dropped (vcpu.c's NPF
+ * path, counted `iommu-regs`). The core reaches them through its own page
+ * tables. From the loader's copies, parsed here again (the providers
+ * parse their own and only the chosen one keeps its result). */
+static void reserve_register_pages(const struct minihv_boot_info *bi)
+{
+    static struct dmar_info dmar;
+    static struct ivrs_info ivrs;
+    struct field_error err = { 0 };
+    unsigned n = 0;
+    if (bi->dmar_phys && !dmar_parse((const void *)(uintptr_t)bi->dmar_phys, bi->dmar_len, &dmar, &err))
+        for (unsigned u = 0; u < dmar.unit_count && u < DMAR_MAX_UNITS; u++) {
+            /* DRHD Size (VT-d 3.x 8.3): 2^size_log2 pages of registers. */
+            uint64_t size = 0x1000ull << MIN(dmar.units[u].size_log2, 15u);
+            n += !ept_reserve(SPECIAL_IOMMU_REGS, dmar.units[u].reg_base, size, SPECIAL_MAP_NONE);
+        }
+    if (bi->ivrs_phys && !ivrs_parse((const void *)(uintptr_t)bi->ivrs_phys, bi->ivrs_len, &ivrs, &err))
+        for (unsigned u = 0; u < ivrs.unit_count && u < IVRS_MAX_UNITS; u++)
+            /* IVHD IOMMU Base Address: 16 KiB of MMIO (AMD IOMMU spec 3.4). */
+            n += !ept_reserve(SPECIAL_IOMMU_REGS, ivrs.units[u].base, AMDVI_MMIO_SIZE, SPECIAL_MAP_NONE);
+    if (n)
+        ept_changed();
+    char line[400];
+    special_format(&hv_special, line, sizeof(line));
+    hv_log("%s (%u IOMMU register set(s) out of the guest map)", line, n);
+}
+
 int iommu_hw_init(const struct minihv_boot_info *bi)
 {
+    reserve_register_pages(bi);
     devmodel_register(&iommu_model);
     mode = bi->iommu_mode <= IOMMU_MODE_NONE ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO;
     map_top = bi->phys_top;

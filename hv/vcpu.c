@@ -8,6 +8,7 @@
 #include "hv/devmodel.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/refuse.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 
@@ -290,21 +291,27 @@ void vcpu_handle_invd(struct vcpu *v)
 
 /* ---- nested page faults ---- */
 
-/* The core's memory as the guest sees it: reads all-ones, writes dropped. */
-static bool hv_memory_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+/* A page that is not memory for the guest and that no device model
+ * claims (the core's block, an IOMMU register set, a hole, above the top
+ * of RAM) answers as a master abort does on hardware (PCI 3.0 6.2.2):
+ * reads all-ones, writes dropped. The block's accesses are counted on the
+ * vCPU (hv_reads/hv_writes, exit kind npf-hv-mem). */
+static bool abort_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 {
     (void)gpa;
-    ((struct vcpu *)ctx)->hv_reads++;
-    *value = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+    if (ctx)
+        ((struct vcpu *)ctx)->hv_reads++;
+    *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
     return true;
 }
 
-static bool hv_memory_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+static bool abort_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     (void)gpa;
     (void)size;
     (void)value;
-    ((struct vcpu *)ctx)->hv_writes++;
+    if (ctx)
+        ((struct vcpu *)ctx)->hv_writes++;
     return true;
 }
 
@@ -313,56 +320,62 @@ static bool in_hv_block(uint64_t gpa)
     return gpa >= hv_boot->hv_phys_base && gpa - hv_boot->hv_phys_base < hv_boot->hv_phys_size;
 }
 
+void vcpu_refuse_fetch(struct vcpu *v, uint64_t gpa, const char *what)
+{
+    /* Hardware would fetch all-ones there: 0xFF 0xFF is FF /7, undefined
+     * in opcode group 5 (SDM Vol. 2D A.4): #UD, RIP not advanced. */
+    hv_refuse(HV_REFUSE_MMIO_FETCH, "cpu %u: instruction fetch from %s at 0x%lx (RIP 0x%lx): #UD", v->index, what,
+              gpa, v->regs.rip);
+    v->ops->inject_exception(v, 6, false, 0);
+}
+
+void vcpu_refuse_insn(struct vcpu *v, uint64_t gpa, enum decode_status st, const struct decoded_insn *insn,
+                      const char *what)
+{
+    /* Hardware would complete the access; the core does not emulate this
+     * form (string instructions among them): #GP(0), RIP not advanced,
+     * so the guest sees a fault it can report rather than a wrong result. */
+    char why[120];
+    decode_format_error(st, insn, why, sizeof(why));
+    hv_refuse(HV_REFUSE_MMIO_INSN, "cpu %u: access to %s at 0x%lx (RIP 0x%lx, opcode 0x%02x) not emulated: %s: #GP",
+              v->index, what, gpa, v->regs.rip, insn->opcode_len ? insn->opcode[0] : 0, why);
+    v->ops->inject_exception(v, 13, true, 0);
+}
+
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     v->exit.gpa = gpa;
     if (devmodel_npf(v, gpa, access))
         return;
-    if (!in_hv_block(gpa)) {
-        vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
-        vcpu_fatal(v, "guest access to an unmapped guest-physical address (no trapped device there)");
+    bool block = in_hv_block(gpa);
+    const struct special_page *sp = block ? NULL : special_find(&hv_special, gpa, 1);
+    bool iommu = sp && sp->kind == SPECIAL_IOMMU_REGS;
+    const char *what = block ? "the core's memory" : iommu ? "an IOMMU register page" : "an unmapped address";
+    vcpu_count(v, block ? MINIHV_EXIT_NPF_HV_MEMORY : MINIHV_EXIT_NPF_MMIO);
+    if (access & NPF_FETCH) {
+        vcpu_refuse_fetch(v, gpa, what);
+        return;
     }
-    vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
-    if (access & NPF_FETCH)
-        vcpu_fatal(v, "guest executes from the core's memory");
-
-    struct vcpu_guest_mode m;
     struct decoded_insn insn;
-    uint8_t bytes[DECODE_MAX_INSN_LEN];
-    char why[200];
-    v->ops->get_mode(v, &m);
-    unsigned n = fetch_insn(v, bytes);
-    enum decode_status st = decode_insn(bytes, n, guest_decode_mode(&m), &insn);
-    if (st == DECODE_OK) {
-        struct decode_mmio_ops ops = { hv_memory_read, hv_memory_write, v };
-        st = decode_emulate(&insn, &v->regs, gpa, &ops);
-    }
-    if (st == DECODE_ERR_STRING) {
-        /* REP MOVS/STOS and the other string forms would need the whole
-         * iteration emulated (count, direction, both operands); not done:
-         * say so plainly, with what the guest asked for. */
-        bool rep = false;
-        for (unsigned i = 0; i < n && i < insn.length; i++)
-            rep |= bytes[i] == 0xf3 || bytes[i] == 0xf2;
-        fmt_snprintf(why, sizeof(why),
-                     "guest %sstring instruction (opcode 0x%02x, MOVS/STOS/LODS/CMPS/SCAS) %s the core's "
-                     "memory at 0x%lx: not emulated, only MOV/MOVZX/MOVSX/ALU forms are (count: RCX)",
-                     rep ? "REP " : "", insn.opcode_len ? insn.opcode[0] : 0,
-                     (access & NPF_WRITE) ? "writes" : "reads", gpa);
-        vcpu_fatal(v, why);
-    }
+    struct decode_mmio_ops ops = { abort_read, abort_write, block ? v : NULL };
+    uint64_t rip = v->regs.rip;
+    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
     if (st != DECODE_OK) {
-        int k = fmt_snprintf(why, sizeof(why), "access to the core's memory at 0x%lx, instruction not emulated: ",
-                             gpa);
-        decode_format_error(st, &insn, why + k, sizeof(why) - (size_t)k);
-        vcpu_fatal(v, why);
+        vcpu_refuse_insn(v, gpa, st, &insn, what);
+        return;
+    }
+    const char *done = (access & NPF_WRITE) ? "dropped" : "all-ones";
+    if (!block) {
+        /* Counted and logged by kind, rate-limited (hv/refuse.h). */
+        hv_refuse(iommu ? HV_REFUSE_IOMMU_REGS : HV_REFUSE_UNMAPPED_GPA, "cpu %u: %s of %s at 0x%lx (RIP 0x%lx): %s",
+                  v->index, (access & NPF_WRITE) ? "write" : "read", what, gpa, rip, done);
+        return;
     }
     uint64_t count = v->hv_reads + v->hv_writes;
     if (count <= 4 || (count & (count - 1)) == 0)
         hv_log("cpu %u: guest %s of the core's memory at 0x%lx (RIP 0x%lx): %s "
                "(%lu reads, %lu writes so far)",
-               v->index, (access & NPF_WRITE) ? "write" : "read", gpa, v->regs.rip - insn.length,
-               (access & NPF_WRITE) ? "dropped" : "all-ones", v->hv_reads, v->hv_writes);
+               v->index, (access & NPF_WRITE) ? "write" : "read", gpa, rip, done, v->hv_reads, v->hv_writes);
 }
 
 /* ---- port I/O (hv/io.h) ---- */

@@ -73,6 +73,14 @@ void vcpu_handle_invd(struct vcpu *v);
 #define NPF_WRITE 2u
 #define NPF_FETCH 4u
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access);
+/* A guest action on a page that is not memory the core refuses without
+ * FATAL (issue 14): an instruction fetch there gets #UD (hardware would
+ * fetch all-ones: FF /7), an access whose instruction the decoder cannot
+ * emulate #GP(0); both counted (hv/refuse.h) and logged, rate-limited.
+ * `what` names the page ("the core's memory"). */
+void vcpu_refuse_fetch(struct vcpu *v, uint64_t gpa, const char *what);
+void vcpu_refuse_insn(struct vcpu *v, uint64_t gpa, enum decode_status st, const struct decoded_insn *insn,
+                      const char *what);
 /* An intercepted IN/OUT (only ports registered in hv/io.h exit), with
  * exit.insn_len set: the range's handler, RAX updated for IN, RIP
  * advanced. String forms (INS/OUTS, REP) are a fatal report. */
