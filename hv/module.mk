@@ -2,7 +2,7 @@
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
-           hv/ipi.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
+           hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
@@ -24,6 +24,7 @@ $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_p
 $(eval $(call host_test,test_special_pages,tests/unit/test_special_pages.c hv/special_pages.c lib/format.c))
 $(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))
 $(eval $(call host_test,test_refuse,tests/unit/test_refuse.c hv/refuse.c lib/format.c))
+$(eval $(call host_test,test_ipi_route,tests/unit/test_ipi_route.c hv/ipi_route.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))
 $(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c hv/passthrough_map.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))
 $(eval $(call fuzz_target,fuzz_passthrough,tests/fuzz/fuzz_passthrough.c hv/passthrough.c hv/passthrough_map.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c))
