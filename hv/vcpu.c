@@ -6,6 +6,7 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/devmodel.h"
+#include "hv/exit_rules.h"
 #include "hv/hv.h"
 #include "hv/io.h"
 #include "hv/refuse.h"
@@ -430,5 +431,17 @@ enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct 
     enum decode_mode mode;
     unsigned n = vcpu_fetch_insn(v, bytes, &mode);
     enum decode_status st = decode_insn(bytes, n, mode, insn);
-    return st == DECODE_OK ? decode_emulate(insn, &v->regs, gpa, ops) : st;
+    if (st != DECODE_OK)
+        return st;
+    /* The bytes were read after the exit: another CPU may have replaced
+     * the instruction (a load where a store faulted). Not emulated; the
+     * guest executes what is there now and exits again if it must. */
+    if (v->exit.access && !insn_matches_exit(insn, v->exit.access & NPF_WRITE, v->exit.access & NPF_FETCH)) {
+        bool w = v->exit.access & NPF_WRITE, x = v->exit.access & NPF_FETCH;
+        hv_refuse(HV_REFUSE_INSN_CHANGED, "cpu %u: the exit says %s at 0x%lx, the instruction now at RIP 0x%lx "
+                  "(opcode 0x%02x) %s: run again", v->index, x ? "fetch" : w ? "write" : "read", gpa, v->regs.rip,
+                  insn->opcode[0], x ? "is a data access" : w ? "only reads" : "only writes");
+        return DECODE_OK;
+    }
+    return decode_emulate(insn, &v->regs, gpa, ops);
 }

@@ -39,6 +39,7 @@ struct vcpu_exit {
     const char *name;      /* its name, for reports */
     uint64_t qualification;
     uint64_t gpa;          /* nested page faults */
+    unsigned access;       /* nested page faults: NPF_READ/WRITE/FETCH as the exit says; else 0 */
     unsigned insn_len;     /* 0 when the backend does not know it */
 };
 
@@ -124,7 +125,11 @@ bool vcpu_read_guest_linear(struct vcpu *v, uint64_t gla, void *buf, unsigned le
 unsigned vcpu_fetch_insn(struct vcpu *v, uint8_t *bytes, enum decode_mode *mode);
 /* Decodes the instruction at the guest's RIP and carries it out as an
  * access to gpa through ops (RIP advanced); the decoder's status. For
- * trapped pages a backend handles itself (the SVM backend's APIC page). */
+ * trapped pages a backend handles itself (the SVM backend's APIC page).
+ * An instruction that does not match the exit's access (exit.access; it
+ * was rewritten after the exit, hv/exit_rules.h) is not carried out:
+ * DECODE_OK with RIP unchanged, the guest runs it again (counted as
+ * refused insn-changed). */
 enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct decode_mmio_ops *ops,
                                      struct decoded_insn *insn);
 

@@ -12,6 +12,7 @@
 #include "hv/ept.h"
 #include "hv/heap.h"
 #include "hv/host.h"
+#include "hv/exit_rules.h"
 #include "hv/hv.h"
 #include "hv/svm/svm.h"
 #include "hv/io.h"
@@ -26,6 +27,7 @@
 #define CR0_CD (1ull << 30)
 #define CR0_NW (1ull << 29)
 #define PAT_POWER_ON 0x0007040600070406ull /* APM Vol. 2 7.8.2 */
+#define VECTOR_DB 1
 #define VECTOR_UD 6
 #define VECTOR_NMI 2
 
@@ -438,14 +440,15 @@ static void handle_npf(struct vcpu *v, uint64_t intinfo)
         vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
         vcpu_fatal(v, "nested page fault while delivering an event (guest IDT/stack unmapped?)");
     }
+    unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
+    if (err & SVM_NPF_FETCH)
+        access = NPF_FETCH;
+    v->exit.access = access;
     if ((gpa & ~(PAGE_SIZE - 1)) == ipi_apic_page() && (err & SVM_NPF_PRESENT) && !(err & SVM_NPF_FETCH)) {
         vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
         ipi_apic_write(v, gpa);
         return;
     }
-    unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
-    if (err & SVM_NPF_FETCH)
-        access = NPF_FETCH;
     vcpu_handle_npf(v, gpa, access);
 }
 
@@ -540,6 +543,30 @@ static const char *exit_name(uint64_t code)
     }
 }
 
+/* An instruction the core carried out for the guest (RIP moved past it,
+ * nothing injected): what the CPU would leave behind (hv/exit_rules.h).
+ * Its STI/MOV SS interrupt shadow ends (INTERRUPT_SHADOW, 15.21.5); a
+ * single step is a #DB with DR6.BS injected now (15.20; the VMCB's DR6 is
+ * the guest's, 15.5.1), delivered at the new RIP before anything else. */
+static void svm_insn_done(struct vcpu *v)
+{
+    struct vmcb *vmcb = svm_of(v)->vmcb;
+    struct insn_done_in in = {
+        .shadow = (vmcb->control.int_state & 1) ? SHADOW_STI | SHADOW_MOVSS : 0,
+        .rflags = v->regs.rflags,
+        /* No LBR virtualization: DEBUGCTL is the guest's own, live. */
+        .debugctl = (v->regs.rflags & RFLAGS_TF) ? rdmsr(MSR_DEBUGCTL) : 0,
+        .db_pending = false, /* SVM keeps no pending #DB across the exit */
+    };
+    struct insn_done_out out = insn_done(&in);
+    if (out.clear_shadow)
+        vmcb->control.int_state &= ~1ull;
+    if (out.single_step) {
+        vmcb->save.dr6 |= DR6_BS;
+        svm_inject_exception(v, VECTOR_DB, false, 0);
+    }
+}
+
 /* Called by svm_launch after every #VMEXIT with the guest GPRs in v->regs.
  * 0: run the guest again; non-zero: the first VMRUN failed, give up. */
 int svm_handle_exit(struct vcpu *v)
@@ -554,6 +581,7 @@ int svm_handle_exit(struct vcpu *v)
     v->exit.qualification = vmcb->control.exit_info1;
     v->exit.insn_len = 0;
     v->exit.gpa = 0;
+    v->exit.access = 0;
     v->regs.gpr[DECODE_RAX] = vmcb->save.rax;
     v->regs.gpr[DECODE_RSP] = vmcb->save.rsp;
     v->regs.rip = vmcb->save.rip;
@@ -621,9 +649,8 @@ int svm_handle_exit(struct vcpu *v)
         vcpu_fatal(v, "unexpected #VMEXIT");
     }
 
-    /* An emulated instruction ends any STI/MOV SS interrupt shadow. */
-    if (v->regs.rip != rip_before)
-        vmcb->control.int_state &= ~1ull;
+    if (v->regs.rip != rip_before && !c->injected)
+        svm_insn_done(v);
     vmcb->save.rax = v->regs.gpr[DECODE_RAX];
     vmcb->save.rsp = v->regs.gpr[DECODE_RSP];
     vmcb->save.rip = v->regs.rip;

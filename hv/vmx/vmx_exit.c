@@ -10,6 +10,7 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/ept.h"
+#include "hv/exit_rules.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/vcpu.h"
@@ -118,25 +119,48 @@ static void write_cr4(struct vcpu *v, uint64_t value)
     vcpu_skip_insn(v);
 }
 
+/* MOV to CR3 (CR3-load exiting, forced on where the TRUE controls are
+ * missing): what the instruction raises #GP on (SDM Vol. 2 MOV CR, Vol.
+ * 3A 4.5): bits above MAXPHYADDR; bit 63 only with CR4.PCIDE (no
+ * flush). The VMCS would otherwise fail the next entry (26.3.1.1). */
+static void guest_write_cr3(struct vcpu *v, uint64_t value)
+{
+    uint32_t r[4];
+    x86_cpuid(0x80000008, 0, r);
+    bool pcide = (vmread(VMCS_GUEST_CR4) & CR4_PCIDE) && (value & (1ull << 63));
+    uint64_t cr3 = pcide ? value & ~(1ull << 63) : value;
+    if (cr3 >> (r[0] & 0xff)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    vmwrite(VMCS_GUEST_CR3, cr3);
+    if (!pcide)
+        invvpid_single(v);
+    vcpu_skip_insn(v);
+}
+
 /* Control-register access exit, qualification per Table 28-3. */
 static void handle_cr_access(struct vcpu *v)
 {
     uint64_t q = v->exit.qualification;
     unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
     uint64_t *gpr = &v->regs.gpr[reg];
+    /* Outside 64-bit mode MOV CR takes the low 32 bits of the register;
+     * its upper half is whatever 64-bit code left there. */
+    bool long64 = (vmread(VMCS_GUEST_EFER) & EFER_LMA) && (vmread(VMCS_GUEST_CS_AR) & VMX_AR_L);
+    uint64_t value = long64 ? *gpr : (uint32_t)*gpr;
     switch (type) {
     case 0: /* MOV to CR */
         if (cr == 0)
-            write_cr0(v, *gpr);
+            write_cr0(v, value);
         else if (cr == 4)
-            write_cr4(v, *gpr);
-        else if (cr == 3) {
-            vmwrite(VMCS_GUEST_CR3, *gpr & ~(1ull << 63));
-            if (!(*gpr & (1ull << 63)))
-                invvpid_single(v);
-            vcpu_skip_insn(v);
-        } else if (cr == 8) {
-            __asm__ volatile("mov %0, %%cr8" ::"r"(*gpr));
+            write_cr4(v, value);
+        else if (cr == 3)
+            guest_write_cr3(v, value);
+        else if (cr == 8 && (value >> 4)) /* TPR: bits 63:4 reserved, #GP (SDM Vol. 3A 10.8.6.1) */
+            vmx_inject_exception(v, 13, true, 0);
+        else if (cr == 8) {
+            __asm__ volatile("mov %0, %%cr8" ::"r"(value));
             vcpu_skip_insn(v);
         } else
             vcpu_fatal(v, "MOV to an unexpected control register");
@@ -321,6 +345,33 @@ static const char *exit_name(unsigned reason)
     }
 }
 
+/* An instruction the core carried out for the guest (RIP moved past it,
+ * nothing injected): what the CPU would leave behind (hv/exit_rules.h).
+ * The STI/MOV SS blocking it was under ends with it (25.4.2); a single
+ * step becomes BS in the pending debug exceptions (25.4.2, 27.7.3), where
+ * the exit left any #DB a MOV SS held, so the guest takes one #DB right
+ * after the entry, at the new RIP. True when that #DB is due. */
+static bool vmx_insn_done(struct vcpu *v)
+{
+    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    uint64_t pending = vmread(VMCS_GUEST_PENDING_DBG);
+    bool tf = v->regs.rflags & RFLAGS_TF;
+    struct insn_done_in in = {
+        .shadow = ((intr & INTERRUPTIBILITY_STI) ? SHADOW_STI : 0) |
+                  ((intr & INTERRUPTIBILITY_MOVSS) ? SHADOW_MOVSS : 0),
+        .rflags = v->regs.rflags,
+        /* Saved by the exit where the CPU allows it (exit control bit 2). */
+        .debugctl = (tf && ((vmx_caps.exit >> 32) & EXIT_SAVE_DEBUG)) ? vmread(VMCS_GUEST_DEBUGCTL) : 0,
+        .db_pending = pending & DR6_BS,
+    };
+    struct insn_done_out out = insn_done(&in);
+    if (out.clear_shadow)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+    if (out.single_step && !(pending & DR6_BS))
+        vmwrite(VMCS_GUEST_PENDING_DBG, pending | DR6_BS);
+    return out.single_step;
+}
+
 /* Called by vmx_exit_entry with the guest GPRs saved in v->regs. Returns
  * to VMRESUME. */
 void vmx_handle_exit(struct vcpu *v)
@@ -334,10 +385,13 @@ void vmx_handle_exit(struct vcpu *v)
     v->exit.qualification = vmread(VMCS_EXIT_QUALIFICATION);
     v->exit.insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
     v->exit.gpa = 0;
+    v->exit.access = 0;
     v->regs.gpr[DECODE_RSP] = vmread(VMCS_GUEST_RSP);
     v->regs.rip = vmread(VMCS_GUEST_RIP);
     v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
     uint32_t vectoring = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+    uint64_t rip_before = v->regs.rip;
+    bool db_due = false;
 
     if (reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
         vcpu_count(v, MINIHV_EXIT_OTHER);
@@ -406,6 +460,7 @@ void vmx_handle_exit(struct vcpu *v)
     case VMX_EXIT_EPT_VIOLATION: {
         /* Qualification bits 0-2: read, write, fetch (Table 28-7). */
         unsigned access = (unsigned)(v->exit.qualification & 7);
+        v->exit.access = access;
         if (vectoring & INTR_INFO_VALID) {
             vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
             v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
@@ -451,6 +506,9 @@ void vmx_handle_exit(struct vcpu *v)
         vcpu_fatal(v, "unexpected VM exit");
     }
 
+    if (v->regs.rip != rip_before && !c->injected)
+        db_due = vmx_insn_done(v);
+
     /* A virtual INIT posted while this exit was handled (its NMI kick hit
      * the core, not the guest): take it now. Like a real INIT it drops
      * whatever event was to be delivered (SDM Vol. 3A 9.1.1). */
@@ -480,8 +538,10 @@ void vmx_handle_exit(struct vcpu *v)
         injected = true;
     }
     /* An NMI that arrived while the core ran goes to the guest now, unless
-     * the guest blocks NMIs or is in a MOV SS shadow (26.3.1.5). */
-    if (!injected && v->nmi_pending && vmread(VMCS_GUEST_ACTIVITY) == ACTIVITY_ACTIVE &&
+     * the guest blocks NMIs or is in a MOV SS shadow (26.3.1.5), or a
+     * single-step #DB is due: it comes first, and an injected NMI would
+     * drop it (27.7.3); the NMI waits for the next exit. */
+    if (!injected && !db_due && v->nmi_pending && vmread(VMCS_GUEST_ACTIVITY) == ACTIVITY_ACTIVE &&
         !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS))) {
         vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
         v->nmi_pending = false;

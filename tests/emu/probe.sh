@@ -7,8 +7,9 @@ CFG=$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi')
 
 # The probe's checks: on every CPU, and on the BSP only.
 CPU_CHECKS="fault-guard cpuid-signature cpuid-hv-bit cpuid-vmx-hidden vmcall-ping cr4-vmxe-clear
-            vmxon-ud hv-memory-read hv-memory-write hv-memory-stats hc-efault hc-einval"
-BSP_CHECKS="memmap-reserved"
+            vmxon-ud hv-memory-read hv-memory-write hv-memory-stats hc-efault hc-einval
+            tf-cpuid movss-cpuid"
+BSP_CHECKS="memmap-reserved sti-cpuid"
 
 # check_probe NAME SMP — the logs of run NAME, a machine with SMP CPUs.
 check_probe() {

@@ -3,9 +3,11 @@
  * the CPU it runs on is a vCPU of minihv: CPUID signature and feature bits,
  * VMCALL ping with its own APIC ID, CR4.VMXE clear, VMXON raising #UD, the
  * core's memory reading all-ones and dropping writes (counted by the core),
- * the core's block reserved in the UEFI memory map, and hypercall argument
- * checks. It prints "probe: PASS name" / "probe: FAIL name: why" lines and
- * "probe: N passed, N failed" on ConOut, then returns to minihv.
+ * the core's block reserved in the UEFI memory map, hypercall argument
+ * checks, and single-step and interrupt shadows over an exiting CPUID (one
+ * #DB right after it; MOV SS and STI shadows that end with it). It prints
+ * "probe: PASS name" / "probe: FAIL name: why" lines and "probe: N passed,
+ * N failed" on ConOut, then returns to minihv.
  *
  * APs never call the firmware: each fills its struct cpu_probe, which the
  * BSP prints once the AP is done. */
@@ -21,7 +23,7 @@
 #include "tests/guests/guard.h"
 #include "tests/guests/print.h"
 
-#define PROBE_MAX_CHECKS 16
+#define PROBE_MAX_CHECKS 20
 #define PROBE_AP_TIMEOUT_MS 30000 /* emulated time in Bochs: about 300M instructions */
 #define PROBE_UNKNOWN_HC 0x7fffffffu /* a function number the ABI will never use */
 #define CPUID_1_ECX_VMX (1u << 5)     /* SDM Vol. 2A, CPUID, Table 3-10 */
@@ -327,6 +329,217 @@ static void check_hypercall_args(struct cpu_probe *c)
                PROBE_UNKNOWN_HC, (int64_t)r.rax);
 }
 
+/* ---- single-step and interrupt shadows over an exiting instruction ----
+ * SDM Vol. 3B 18.3.1.4: an instruction that starts with TF set traps after
+ * it (a #DB with DR6.BS); after the POPF that sets TF the first trap comes
+ * after the instruction that follows it. SDM Vol. 3A 6.8.3: MOV SS holds
+ * that trap (and interrupts) until after the next instruction; STI holds
+ * interrupts for one instruction. When that next instruction is one the
+ * core carries out (CPUID exits on both backends), the core must end the
+ * shadow and raise the #DB itself, once, at the instruction after CPUID
+ * (the CVE-2018-8897 pattern puts SYSCALL there). The handlers record the
+ * first event's RIP (and DR6), count them, clear TF in the frame and
+ * return; the sequences run with interrupts off (but the STI one). */
+#define PROBE_IPI_VECTOR 0xee /* above the firmware's timer vectors */
+#define DR6_BS (1ull << 14)
+#define RFLAGS_TF 0x100ull
+
+struct probe_event {
+    uint64_t count, rip, dr6;
+};
+__attribute__((visibility("hidden"))) struct probe_event probe_db, probe_irq;
+__attribute__((visibility("hidden"))) uint64_t probe_eoi_addr; /* xAPIC EOI register, or 0: x2APIC */
+
+void probe_db_entry(void) __attribute__((visibility("hidden")));
+void probe_ipi_entry(void) __attribute__((visibility("hidden")));
+void probe_tf_cpuid(void) __attribute__((visibility("hidden")));
+void probe_movss_cpuid(void) __attribute__((visibility("hidden")));
+void probe_sti_cpuid(void) __attribute__((visibility("hidden")));
+extern const uint8_t probe_tf_after[], probe_movss_after[], probe_sti_after[];
+
+__asm__(
+    ".text\n"
+    /* #DB (no error code): RIP at 16(%rsp) after the two pushes. */
+    ".globl probe_db_entry\n"
+    ".hidden probe_db_entry\n"
+    "probe_db_entry:\n"
+    "    push %rax\n"
+    "    push %rdx\n"
+    "    lea probe_db(%rip), %rdx\n"
+    "    incq 0(%rdx)\n"
+    "    cmpq $1, 0(%rdx)\n"
+    "    jne 1f\n"
+    "    mov 16(%rsp), %rax\n"
+    "    mov %rax, 8(%rdx)\n"
+    "    mov %dr6, %rax\n"
+    "    mov %rax, 16(%rdx)\n"
+    "1:  mov $0xffff0ff0, %eax\n" /* DR6 as after reset: the next #DB starts clean */
+    "    mov %rax, %dr6\n"
+    "    andq $-257, 32(%rsp)\n"   /* TF off in the interrupted RFLAGS */
+    "    pop %rdx\n"
+    "    pop %rax\n"
+    "    iretq\n"
+
+    /* The self-IPI: first RIP, then EOI (xAPIC: the trapped page; x2APIC: MSR 0x80b). */
+    ".globl probe_ipi_entry\n"
+    ".hidden probe_ipi_entry\n"
+    "probe_ipi_entry:\n"
+    "    push %rax\n"
+    "    push %rcx\n"
+    "    push %rdx\n"
+    "    lea probe_irq(%rip), %rdx\n"
+    "    incq 0(%rdx)\n"
+    "    cmpq $1, 0(%rdx)\n"
+    "    jne 1f\n"
+    "    mov 24(%rsp), %rax\n"
+    "    mov %rax, 8(%rdx)\n"
+    "1:  mov probe_eoi_addr(%rip), %rcx\n"
+    "    test %rcx, %rcx\n"
+    "    jz 2f\n"
+    "    movl $0, (%rcx)\n"
+    "    jmp 3f\n"
+    "2:  mov $0x80b, %ecx\n"
+    "    xor %eax, %eax\n"
+    "    xor %edx, %edx\n"
+    "    wrmsr\n"
+    "3:  pop %rdx\n"
+    "    pop %rcx\n"
+    "    pop %rax\n"
+    "    iretq\n"
+
+    /* POPF sets TF; CPUID follows: one #DB, at probe_tf_after. */
+    ".globl probe_tf_cpuid\n"
+    ".hidden probe_tf_cpuid\n"
+    "probe_tf_cpuid:\n"
+    "    push %rbx\n"
+    "    pushfq\n"
+    "    cli\n"
+    "    xor %eax, %eax\n"
+    "    xor %ecx, %ecx\n"
+    "    pushfq\n"
+    "    orq $0x100, (%rsp)\n"
+    "    popfq\n"
+    "    cpuid\n"
+    ".globl probe_tf_after\n"
+    ".hidden probe_tf_after\n"
+    "probe_tf_after:\n"
+    "    nop\n"
+    "    nop\n"
+    "    popfq\n"
+    "    pop %rbx\n"
+    "    ret\n"
+
+    /* POPF sets TF; MOV SS traps but holds the #DB over CPUID: one #DB, at
+     * probe_movss_after (not after the NOP, where SYSCALL would be). */
+    ".globl probe_movss_cpuid\n"
+    ".hidden probe_movss_cpuid\n"
+    "probe_movss_cpuid:\n"
+    "    push %rbx\n"
+    "    pushfq\n"
+    "    cli\n"
+    "    xor %eax, %eax\n"
+    "    xor %ecx, %ecx\n"
+    "    mov %ss, %edx\n"
+    "    pushfq\n"
+    "    orq $0x100, (%rsp)\n"
+    "    popfq\n"
+    "    mov %edx, %ss\n"
+    "    cpuid\n"
+    ".globl probe_movss_after\n"
+    ".hidden probe_movss_after\n"
+    "probe_movss_after:\n"
+    "    nop\n"
+    "    nop\n"
+    "    popfq\n"
+    "    pop %rbx\n"
+    "    ret\n"
+
+    /* The self-IPI is pending (IF was 0); STI holds it over CPUID: it is
+     * taken at probe_sti_after. */
+    ".globl probe_sti_cpuid\n"
+    ".hidden probe_sti_cpuid\n"
+    "probe_sti_cpuid:\n"
+    "    push %rbx\n"
+    "    pushfq\n"
+    "    xor %eax, %eax\n"
+    "    xor %ecx, %ecx\n"
+    "    sti\n"
+    "    cpuid\n"
+    ".globl probe_sti_after\n"
+    ".hidden probe_sti_after\n"
+    "probe_sti_after:\n"
+    "    nop\n"
+    "    nop\n"
+    "    popfq\n"
+    "    pop %rbx\n"
+    "    ret\n");
+
+/* A 64-bit IDT gate's handler address (SDM Vol. 3A 6.14.1, Figure 6-8):
+ * bytes 0-1, 6-7 and 8-11 of the 16-byte gate. */
+static void gate_point(uint8_t *idt, unsigned vector, void (*fn)(void))
+{
+    uint64_t off = (uint64_t)(uintptr_t)fn;
+    uint8_t *g = idt + 16 * vector;
+    g[0] = (uint8_t)off;
+    g[1] = (uint8_t)(off >> 8);
+    g[6] = (uint8_t)(off >> 16);
+    g[7] = (uint8_t)(off >> 24);
+    for (int i = 0; i < 4; i++)
+        g[8 + i] = (uint8_t)(off >> (32 + 8 * i));
+}
+
+/* The first #DB of one sequence: exactly one, at `want`, with DR6.BS. */
+static void judge_db(struct cpu_probe *c, const char *name, const uint8_t *want, const uint8_t *start)
+{
+    const struct probe_event *e = &probe_db;
+    uint64_t at = (uint64_t)(uintptr_t)want;
+    bool ok = e->count == 1 && e->rip == at && (e->dr6 & DR6_BS);
+    if (!e->count)
+        record(c, name, false, "no #DB at all (expected one at +0x%lx)", at - (uint64_t)(uintptr_t)start);
+    else
+        record(c, name, ok, "%lu #DB, the first at +0x%lx (expected +0x%lx), DR6 0x%lx (BS %s)", e->count,
+               e->rip - (uint64_t)(uintptr_t)start, at - (uint64_t)(uintptr_t)start, e->dr6,
+               (e->dr6 & DR6_BS) ? "set" : "clear");
+}
+
+static void check_single_step(struct cpu_probe *c)
+{
+    uint8_t *idt = c->pages; /* the guard's IDT copy: 256 gates */
+    gate_point(idt, 1, probe_db_entry);
+    memset(&probe_db, 0, sizeof(probe_db));
+    probe_tf_cpuid();
+    judge_db(c, "tf-cpuid", probe_tf_after, (const uint8_t *)(uintptr_t)probe_tf_cpuid);
+    memset(&probe_db, 0, sizeof(probe_db));
+    probe_movss_cpuid();
+    judge_db(c, "movss-cpuid", probe_movss_after, (const uint8_t *)(uintptr_t)probe_movss_cpuid);
+    if (!c->bsp)
+        return;
+
+    /* STI over CPUID, on the BSP (its local APIC takes a self-IPI): sent
+     * with interrupts off, so it waits in the IRR for the STI. */
+    uint64_t apic_base = rdmsr(0x1b);
+    bool x2apic = apic_base & (1ull << 10);
+    uint64_t flags;
+    gate_point(idt, PROBE_IPI_VECTOR, probe_ipi_entry);
+    memset(&probe_irq, 0, sizeof(probe_irq));
+    probe_eoi_addr = x2apic ? 0 : (apic_base & 0xffffff000ull) + 0xb0;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (x2apic)
+        wrmsr(0x83f, PROBE_IPI_VECTOR); /* SELF IPI (SDM Vol. 3A 11.12.11) */
+    else /* ICR: fixed, edge, shorthand self (11.6.1) */
+        *(volatile uint32_t *)(uintptr_t)((apic_base & 0xffffff000ull) + 0x300) = (1u << 18) | PROBE_IPI_VECTOR;
+    probe_sti_cpuid();
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    uint64_t at = (uint64_t)(uintptr_t)probe_sti_after, start = (uint64_t)(uintptr_t)probe_sti_cpuid;
+    if (!probe_irq.count)
+        record(c, "sti-cpuid", false, "the self-IPI (vector 0x%x, %s) never came", PROBE_IPI_VECTOR,
+               x2apic ? "x2APIC" : "xAPIC");
+    else
+        record(c, "sti-cpuid", probe_irq.count == 1 && probe_irq.rip == at,
+               "%lu interrupt(s), the first at +0x%lx (expected +0x%lx, right after CPUID; %s)", probe_irq.count,
+               probe_irq.rip - start, at - start, x2apic ? "x2APIC" : "xAPIC");
+}
+
 /* The probe's own machinery: a non-canonical read must come back as a
  * recovered #GP(0) (SDM Vol. 3 6.15, interrupt 13), or none of the fault
  * results below would mean anything. */
@@ -377,6 +590,7 @@ static void run_cpu_checks(struct cpu_probe *c)
     check_vmx_hidden(c);
     check_core_memory(c);
     check_hypercall_args(c);
+    check_single_step(c);
     guard_remove(&g);
     c->ran = true;
 }

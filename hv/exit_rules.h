@@ -1,0 +1,68 @@
+/* The pure rules around an instruction the core carries out for the guest
+ * (CPUID, RDMSR/WRMSR, IN/OUT, XSETBV, VMCALL/VMMCALL, MOV CR, an emulated
+ * MMIO access), shared by both backends so that each rule lives once:
+ * - the state the CPU is in after such an instruction: no STI/MOV SS
+ *   interrupt shadow, and a single-step #DB when RFLAGS.TF was set (the
+ *   CVE-2018-8897 pattern: `mov ss` with TF, then an exiting instruction,
+ *   then SYSCALL: a shadow kept over the emulated instruction moves the #DB
+ *   onto the next one, in the kernel);
+ * - whether an instruction decoded from guest memory after the exit is the
+ *   one that made the exit (another CPU may have rewritten it).
+ * No hardware access: tests/unit/test_exit_rules.c calls these directly. */
+#ifndef MINIHV_HV_EXIT_RULES_H
+#define MINIHV_HV_EXIT_RULES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/decode.h"
+
+#define RFLAGS_TF    (1ull << 8)  /* SDM Vol. 1 3.4.3.3 */
+#define DEBUGCTL_BTF (1ull << 1)  /* SDM Vol. 3B 18.4.1: TF traps on branches only */
+#define DR6_BS       (1ull << 14) /* SDM Vol. 3B 18.2.3: single step */
+
+/* ---- after an instruction the core completed (RIP advanced) ----
+ * Hardware ends the STI and MOV SS shadows after the one instruction they
+ * cover (SDM Vol. 3A 6.8.3, Vol. 3C 25.4.2 interruptibility state) and
+ * raises the single-step trap after an instruction that starts with TF set
+ * (SDM Vol. 3B 18.3.1.4); a VM exit on the instruction itself (SDM Vol. 3C
+ * 27.1) leaves both to the VMM, as does an SVM intercept (APM Vol. 2 15.7,
+ * 15.20). KVM does the same in kvm_skip_emulated_instruction. */
+
+/* The shadows at the exit, vendor-neutral: VMX interruptibility bits 0
+ * (blocking by STI) and 1 (blocking by MOV SS); SVM's INTERRUPT_SHADOW
+ * (VMCB int_state bit 0) is either. */
+#define SHADOW_STI   (1u << 0)
+#define SHADOW_MOVSS (1u << 1)
+
+struct insn_done_in {
+    unsigned shadow;   /* SHADOW_* at the exit */
+    uint64_t rflags;   /* at the instruction: none of the emulated ones changes TF */
+    uint64_t debugctl; /* the guest's IA32_DEBUGCTL (BTF) */
+    bool db_pending;   /* a single-step #DB already pending: VMX saves BS in the
+                        * pending debug exceptions field when the exiting
+                        * instruction followed a MOV SS that trapped (27.3.4) */
+};
+
+struct insn_done_out {
+    bool clear_shadow; /* the backend clears its shadow bits (nothing else) */
+    bool single_step;  /* one #DB with DR6.BS at the new RIP, and only one: the
+                        * MOV SS trap and this instruction's are the same #DB */
+};
+
+struct insn_done_out insn_done(const struct insn_done_in *in);
+
+/* ---- the decode against the exit ----
+ * An EPT violation (SDM Vol. 3C 28.2.1 Table 28-7: bit 0 read, bit 1
+ * write, bit 2 fetch) or a nested page fault (APM Vol. 2 15.25.6: error
+ * code bit 1 W, bit 4 I/D) says how the guest touched the page, but the
+ * instruction is read again from guest memory afterwards, where another
+ * CPU may have replaced it. `exit_write`/`exit_fetch` as the exit reports
+ * them. A read-modify-write (ADD [m], r ...) matches either direction:
+ * its read faults first on a page with no access, its write on a
+ * read-only page. A decode that does not match is not emulated: the core
+ * returns to the guest with RIP unchanged, the CPU executes the
+ * instruction again and exits again with the right report (what a
+ * hardware fetch after the rewrite would see). */
+bool insn_matches_exit(const struct decoded_insn *insn, bool exit_write, bool exit_fetch);
+
+#endif
