@@ -286,6 +286,19 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         add_igd(d, s);
     d->present = true;
 
+    /* The ECAM pages the model traps: the device's and its bridges', in
+     * the registry first, so that no window goes over them. */
+    uint64_t pages[3];
+    enum special_kind kinds[3] = { SPECIAL_ECAM_DEVICE, SPECIAL_ECAM_BRIDGE, SPECIAL_ECAM_BRIDGE };
+    pages[0] = ptdev_ecam_page(d, d->bus, d->dev, d->fn);
+    for (unsigned k = 0; k < 2; k++)
+        pages[k + 1] = d->bridges[k].present
+                           ? ptdev_ecam_page(d, d->bridges[k].bus, d->bridges[k].dev, d->bridges[k].fn)
+                           : 0;
+    for (unsigned k = 0; k < 3; k++)
+        if (pages[k] && d->hw.special && special_add(d->hw.special, kinds[k], pages[k], PT_PAGE, SPECIAL_MAP_NONE))
+            pt_say(d, "passthrough: ECAM page 0x%lx not in the special-page registry (full)", pages[k]);
+
     /* The windows as the firmware left them: guest address = host address. */
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
         const struct vfio_bar *b = &d->vfio.config.bars[i];
@@ -298,19 +311,18 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         w->guest = b->reported_addr;
         const char *why = NULL;
         if (b->reported_decode && (i != VFIO_CONFIG_ROM_BAR || w->host)) {
-            if (!window_ok(d, w->guest, w->size, &why))
+            if (!placement_ok(d, i, w->guest, w->size, &why)) {
+                d->count.placement_refused++;
                 pt_say(d, "passthrough: BAR%u at 0x%lx not mapped: %s", i, w->guest, why);
-            else if (window_map(d, i))
+            } else if (window_map(d, i)) {
                 return -1;
+            }
         }
     }
     trap_host_windows(d);
-    uint64_t page = ptdev_ecam_page(d, d->bus, d->dev, d->fn);
-    if (page)
-        d->hw.trap(d->hw.opaque, page, PT_PAGE);
-    for (unsigned k = 0; k < 2; k++)
-        if (d->bridges[k].present && (page = ptdev_ecam_page(d, d->bridges[k].bus, d->bridges[k].dev, d->bridges[k].fn)))
-            d->hw.trap(d->hw.opaque, page, PT_PAGE);
+    for (unsigned k = 0; k < 3; k++)
+        if (pages[k])
+            d->hw.trap(d->hw.opaque, pages[k], PT_PAGE);
     if (d->hw.flush)
         d->hw.flush(d->hw.opaque);
     return 0;
@@ -506,9 +518,20 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
         d->count.bar_exits++;
         return true;
     }
-    /* The rest of a page trapped for a sub-page BAR: the hardware there. */
+    /* The rest of a page trapped for a sub-page BAR: the hardware there,
+     * bound to that page and to what no window covers. An access that
+     * crosses the page end (8 bytes at page end - 4: the next page may be
+     * the block) or runs into a window is refused: all-ones, dropped. */
     if (in_subpage_bar_page(d, gpa)) {
         d->count.bar_exits++;
+        bool inside = mmio_size_ok(size) && page_down(gpa) == page_down(gpa + size - 1);
+        for (unsigned i = 0; inside && i < VFIO_CONFIG_BARS; i++)
+            inside = !(d->win[i].mapped && overlaps(gpa, size, d->win[i].guest, d->win[i].size));
+        if (!inside) {
+            d->count.refused++;
+            d->count.bounds_refused++;
+            return true;
+        }
         if (write)
             d->hw.mmio_write(d->hw.opaque, gpa, size, *value);
         else
@@ -569,9 +592,10 @@ int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)
     return fmt_snprintf(buf, len,
                         "passthrough %02x:%02x.%x %04x:%04x cfg-reads=%lu cfg-writes=%lu msix-reads=%lu "
                         "msix-writes=%lu msix-bytes=%lu bar-exits=%lu bar-bytes=%lu rom-writes-dropped=%lu "
-                        "bridge-writes-dropped=%lu refused=%lu remaps=%lu msi-refused=%lu msix-refused=%lu",
+                        "bridge-writes-dropped=%lu refused=%lu remaps=%lu msi-refused=%lu msix-refused=%lu "
+                        "placement-refused=%lu bounds-refused=%lu",
                         d->bus, d->dev, d->fn, d->vendor, d->device, c->cfg_reads, c->cfg_writes, c->msix_reads,
                         c->msix_writes, c->msix_bytes, c->bar_exits, c->bar_bytes, c->rom_writes_dropped,
                         c->bridge_writes_dropped, c->refused, c->remaps, d->vfio.config.msi_refused,
-                        d->vfio.msix.refused);
+                        d->vfio.msix.refused, c->placement_refused, c->bounds_refused);
 }

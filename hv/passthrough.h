@@ -26,6 +26,7 @@
 #include <minihv/boot_info.h>
 #include <minihv/hypercall.h>
 #include <vfio/vfio.h>
+#include "hv/special_pages.h"
 
 #define PT_PAGE 4096ull
 
@@ -53,6 +54,10 @@ struct pt_platform {
     const void *(*phys_ptr)(void *opaque, uint64_t pa);
     void (*log)(void *opaque, const char *msg);
     void *opaque;
+    /* The machine's special pages (hv/special_pages.h; the core: hv_special):
+     * no window is placed over one, a window leaving one gives back what
+     * the registry says there; the model adds its ECAM pages. NULL: none. */
+    struct special_pages *special;
 };
 
 /* Counted for the summary; each also shows in the exit table by kind. */
@@ -64,6 +69,8 @@ struct pt_counters {
     uint64_t bridge_writes_dropped;       /* IGD host/LPC bridge config writes */
     uint64_t rom_writes_dropped;
     uint64_t refused;                     /* accesses refused (bad size, straddling, I/O BAR moves) */
+    uint64_t placement_refused;           /* windows over the block, a special page or another window */
+    uint64_t bounds_refused;              /* accesses across the end of a trapped page */
     uint64_t remaps;                      /* BAR windows mapped or unmapped */
 };
 

@@ -14,6 +14,8 @@
 #include "hv/lock.h"
 #include "hv/passthrough.h"
 #include "hv/passthrough_hw.h"
+#include "hv/refuse.h"
+#include "hv/special_pages.h"
 #include "hv/vcpu.h"
 
 #define CONF1_FIRST 0xcf8
@@ -141,8 +143,32 @@ static void hw_log(void *o, const char *msg)
 
 static const struct pt_platform platform = {
     hw_map, hw_trap, hw_identity, hw_flush, hw_cfg_read, hw_cfg_write, hw_conf1,
-    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL,
+    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL, &hv_special,
 };
+
+/* The model's own refusal counters, seen under pt_lock; what moved since
+ * the last look goes to the core's refused counts (hv/refuse.h) outside
+ * the lock. */
+struct refusals {
+    uint64_t placement, bounds;
+};
+
+static struct refusals refusals_taken(void)
+{
+    static struct refusals seen;
+    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused };
+    struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds };
+    seen = now;
+    return d;
+}
+
+static void refusals_report(struct refusals d)
+{
+    hv_refuse_add(HV_REFUSE_BAR_PLACEMENT, d.placement,
+                  "a passthrough BAR placed over the core's block, a special page or another window: not mapped");
+    hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
+                  "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
+}
 
 /* 0xcf8-0xcff. A byte at 0xcf9 is RST_CNT, the reset the summary is
  * printed for; the rest is configuration mechanism #1. */
@@ -156,7 +182,9 @@ static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint
     }
     spin_lock(&pt_lock);
     enum minihv_exit_kind kind = ptdev_conf1_io(&pt, port, size, in, value);
+    struct refusals r = refusals_taken();
     spin_unlock(&pt_lock);
+    refusals_report(r);
     if (kind != MINIHV_EXIT_IO)
         vcpu_recount(v, MINIHV_EXIT_IO, kind);
     return true;
@@ -183,6 +211,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
                s->dev, s->fn);
         return 0;
     }
+    refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
         const struct pt_window *w = &pt.win[i];
@@ -219,7 +248,9 @@ static bool pt_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     struct mmio_ctx *c = ctx;
     spin_lock(&pt_lock);
     c->claimed = ptdev_mmio(&pt, gpa, size, false, value, &c->kind);
+    struct refusals r = refusals_taken();
     spin_unlock(&pt_lock);
+    refusals_report(r);
     return c->claimed;
 }
 
@@ -228,7 +259,9 @@ static bool pt_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     struct mmio_ctx *c = ctx;
     spin_lock(&pt_lock);
     c->claimed = ptdev_mmio(&pt, gpa, size, true, &value, &c->kind);
+    struct refusals r = refusals_taken();
     spin_unlock(&pt_lock);
+    refusals_report(r);
     return c->claimed;
 }
 
@@ -243,19 +276,16 @@ static bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
         return false;
     if (access & NPF_FETCH) {
         vcpu_count(v, MINIHV_EXIT_PT_BAR);
-        vcpu_fatal(v, "guest executes from the passthrough device's window");
+        vcpu_refuse_fetch(v, gpa, "the passthrough device's window");
+        return true;
     }
     struct mmio_ctx c = { v, MINIHV_EXIT_PT_BAR, false };
     struct decode_mmio_ops ops = { pt_read, pt_write, &c };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
     vcpu_count(v, c.kind);
-    if (st != DECODE_OK) {
-        char why[160];
-        int n = fmt_snprintf(why, sizeof(why), "access to the passthrough device at 0x%lx not emulated: ", gpa);
-        decode_format_error(st, &insn, why + n, sizeof(why) - (size_t)n);
-        vcpu_fatal(v, why);
-    }
+    if (st != DECODE_OK)
+        vcpu_refuse_insn(v, gpa, st, &insn, "the passthrough device");
     return true;
 }
 

@@ -82,6 +82,24 @@ bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const cha
     return true;
 }
 
+bool placement_ok(const struct pt_device *d, unsigned i, uint64_t gpa, uint64_t size, const char **why)
+{
+    if (!window_ok(d, gpa, size, why))
+        return false;
+    const struct special_page *e =
+        d->hw.special ? special_find(d->hw.special, page_down(gpa), page_up(gpa + size) - page_down(gpa)) : NULL;
+    if (e) {
+        *why = special_kind_name(e->kind); /* "lapic", "iommu-regs", "ecam-device", ... */
+        return false;
+    }
+    for (unsigned j = 0; j < VFIO_CONFIG_BARS; j++)
+        if (j != i && d->win[j].mapped && overlaps(gpa, size, d->win[j].guest, d->win[j].size)) {
+            *why = "over another window of the device";
+            return false;
+        }
+    return true;
+}
+
 int window_map(struct pt_device *d, unsigned i)
 {
     struct pt_window *w = &d->win[i];
@@ -126,14 +144,38 @@ bool touches_host_window(const struct pt_device *d, uint64_t gpa, uint64_t size)
     return false;
 }
 
-/* The guest left [gpa, +size): what was there before comes back, except
- * over a host window, which stays trapped (all-ones). */
+/* A run of a window the guest left that no special page touches: back to
+ * identity, except over a host window, which stays trapped (all-ones). */
+static int leave_plain(void *opaque, uint64_t base, uint64_t size)
+{
+    struct pt_device *d = opaque;
+    return touches_host_window(d, base, size) ? d->hw.trap(d->hw.opaque, base, size)
+                                              : d->hw.identity(d->hw.opaque, base, size);
+}
+
+/* A run over a special page: what the registry says for it, never plain
+ * identity (a BAR moved onto the APIC page and back must not leave it
+ * writable, nor an ECAM or IOMMU page mapped). */
+static int leave_special(void *opaque, const struct special_page *e, uint64_t base, uint64_t size)
+{
+    struct pt_device *d = opaque;
+    switch (e->map) {
+    case SPECIAL_MAP_READ_ONLY:
+        return d->hw.map(d->hw.opaque, base, base, size, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
+    case SPECIAL_MAP_IDENTITY:
+        return d->hw.identity(d->hw.opaque, base, size);
+    default:
+        return d->hw.trap(d->hw.opaque, base, size);
+    }
+}
+
+/* The guest left [gpa, +size): what was there before comes back. */
 static int window_unmap(struct pt_device *d, unsigned i)
 {
     struct pt_window *w = &d->win[i];
     uint64_t base = page_down(w->guest), size = page_up(w->guest + w->size) - base;
-    int rc = touches_host_window(d, base, size) ? d->hw.trap(d->hw.opaque, base, size)
-                                                : d->hw.identity(d->hw.opaque, base, size);
+    static const struct special_pages none;
+    int rc = special_split(d->hw.special ? d->hw.special : &none, base, size, leave_plain, leave_special, d);
     w->mapped = false;
     d->count.remaps++;
     return rc;
@@ -181,8 +223,9 @@ void bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool de
     w->size = size;
     const char *why = NULL;
     if (decode && (bar != VFIO_CONFIG_ROM_BAR || w->host)) {
-        if (!window_ok(d, addr, size, &why)) {
+        if (!placement_ok(d, bar, addr, size, &why)) {
             d->count.refused++;
+            d->count.placement_refused++;
             pt_say(d, "passthrough: %s%u at 0x%lx (%lu KiB) not mapped: %s", bar == 6 ? "ROM" : "BAR",
                 bar == 6 ? 0 : bar, addr, size >> 10, why);
         } else if (window_map(d, bar)) {

@@ -42,6 +42,10 @@ int region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len)
 /* A window the guest may have (aligned, not wrapping, off the core's
  * memory); *why says what is wrong. */
 bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const char **why);
+/* Where BAR i (0-6) may be placed: window_ok, and off every special page
+ * (whole pages: the window's pages are trapped or mapped) and every other
+ * window of the device (its MSI-X table page among them). */
+bool placement_ok(const struct pt_device *d, unsigned i, uint64_t gpa, uint64_t size, const char **why);
 /* BAR i's window mapped where the guest put it (mmap-able parts to the
  * host BAR, the rest trapped). */
 int window_map(struct pt_device *d, unsigned i);

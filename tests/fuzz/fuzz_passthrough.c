@@ -3,7 +3,10 @@
  * IGD bits from the input), then a stream of CF8/CFC accesses and trapped
  * MMIO accesses anywhere near the device's windows and ECAM pages. The
  * fake machine aborts on what must never happen: a guest mapping over the
- * core's block, a host access outside the device's BAR, an unmasked
+ * core's block or a special page (the APIC page, an IOMMU register page,
+ * the ECAM pages; a page given back read-only as the registry says is the
+ * one map allowed there), identity over a special page, a host access
+ * outside the device's BAR or across the end of its page, an unmasked
  * MSI-X entry with an address outside the MSI window or a delivery mode
  * other than fixed or lowest priority, a config write to
  * a bridge.
@@ -13,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <minihv/x86.h>
 #include "hv/passthrough.h"
+#include "hv/special_pages.h"
+#include "paging/paging.h"
 
 #define BAR0    0xfebf0000ull
 #define ECAM    0xb0000000ull
@@ -21,6 +27,8 @@
 #define HV_SIZE 0x04000000ull
 #define ROM_PA  0x41000000ull
 #define MAX_BAR 0x100000ull
+#define LAPIC   0xfee00000ull
+#define IOMMU   0xfed90000ull
 
 struct stream {
     const uint8_t *p;
@@ -40,6 +48,7 @@ static uint8_t bar0[MAX_BAR];
 static uint8_t rom[0x10000];
 static uint8_t dev_cfg[4096], bridge_cfg[4096];
 static struct pt_device dev;
+static struct special_pages special;
 
 static bool over_hv(uint64_t gpa, uint64_t size)
 {
@@ -49,9 +58,17 @@ static bool over_hv(uint64_t gpa, uint64_t size)
 static int f_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
 {
     (void)o;
-    (void)attrs;
     if (over_hv(gpa, size) || !size || (gpa | size) & 0xfff)
         abort();
+    /* Over a special page only what the registry says there: read-only
+     * identity for a read-only entry (a window leaving it). */
+    const struct special_page *e = special_find(&special, gpa, size);
+    if (e) {
+        if (e->map != SPECIAL_MAP_READ_ONLY || hpa != gpa || attrs != PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC) ||
+            gpa < e->base || gpa + size > e->base + e->size)
+            abort();
+        return 0;
+    }
     /* Only the device's BAR or the ROM copy are ever mapped. */
     if (!(hpa >= BAR0 && hpa + size <= BAR0 + bar0_size) && hpa != ROM_PA)
         abort();
@@ -68,6 +85,9 @@ static int f_trap(void *o, uint64_t gpa, uint64_t size)
 
 static int f_identity(void *o, uint64_t gpa, uint64_t size)
 {
+    const struct special_page *e = special_find(&special, gpa, size);
+    if (e && e->map != SPECIAL_MAP_IDENTITY)
+        abort(); /* a special page never goes back to plain identity */
     return f_trap(o, gpa, size);
 }
 
@@ -114,6 +134,8 @@ static bool check_host(uint64_t hpa, unsigned size)
         abort();
     if (hpa >= BAR0 && hpa + size <= BAR0 + bar0_size)
         return true;
+    if ((hpa & ~0xfffull) != ((hpa + size - 1) & ~0xfffull))
+        abort(); /* outside the BAR: never past the end of the page trapped for it */
     bool subpage = false;
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
         const struct pt_window *w = &dev.win[i];
@@ -168,7 +190,7 @@ static void f_log(void *o, const char *msg)
 
 static const struct pt_platform platform = {
     f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
-    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &special,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -206,6 +228,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(dev_cfg, 0, sizeof(dev_cfg));
     memcpy(dev_cfg, snap.cfg, 256);
     memset(bar0, 0, sizeof(bar0));
+    memset(&special, 0, sizeof(special));
+    special_add(&special, SPECIAL_CORE_BLOCK, HV_BASE, HV_SIZE, SPECIAL_MAP_NONE);
+    special_add(&special, SPECIAL_LAPIC, LAPIC, 0x1000, SPECIAL_MAP_READ_ONLY);
+    special_add(&special, SPECIAL_IOMMU_REGS, IOMMU, 0x4000, SPECIAL_MAP_NONE);
+    special_add(&special, SPECIAL_IOAPIC, 0xfec00000ull, 0x1000, SPECIAL_MAP_IDENTITY);
     if (ptdev_init(&dev, &snap, &platform, HV_BASE, HV_SIZE))
         return 0;
     while (s.n) {
@@ -222,13 +249,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ptdev_conf1_io(&dev, 0xcf8, 4, false, &addr);
             break;
         }
-        case 1: /* CONFIG_DATA */
+        case 1: /* CONFIG_DATA; bit 6: a BAR value onto a special page (or the block) */
+            if (kind & 0x40) {
+                static const uint32_t onto[] = { (uint32_t)LAPIC, (uint32_t)IOMMU, 0xfec00000u,
+                                                 (uint32_t)ECAM + (5 << 15), (uint32_t)ECAM, (uint32_t)HV_BASE };
+                v32 = onto[(v32 >> 8) % 6] | (v32 & 0xf);
+            }
             ptdev_conf1_io(&dev, (uint16_t)(0xcfc + (take(&s, 1) & 3)), sz > 4 ? 4 : sz, kind & 0x80, &v32);
             break;
         default: { /* MMIO near the windows, the ECAM pages, old and new BAR places */
             static const uint64_t bases[] = { BAR0, 0xd0000000ull, 0xfe000000ull, ECAM + (5 << 15), ECAM,
-                                              ECAM + (31 << 15), HV_BASE - 0x1000 };
-            uint64_t gpa = bases[take(&s, 1) % 7] + (take(&s, 3) % (2 * MAX_BAR));
+                                              ECAM + (31 << 15), HV_BASE - 0x1000, LAPIC - 0x1000, IOMMU - 0x1000 };
+            uint64_t gpa = bases[take(&s, 1) % 9] + (take(&s, 3) % (2 * MAX_BAR));
             if (ptdev_claims(&dev, gpa))
                 ptdev_mmio(&dev, gpa, sz, kind & 0x80, &value, &k);
             break;

@@ -9,6 +9,7 @@
 
 #include <minihv/x86.h>
 #include "hv/passthrough.h"
+#include "hv/special_pages.h"
 #include "paging/paging.h"
 #include "test_vfio_util.h"
 
@@ -19,6 +20,10 @@
 #define HV_SIZE  0x04000000ull
 #define ROM_PA   0x41000000ull /* inside the core's block, as the loader puts it */
 #define ROM_SZ   0x8000ull
+#define BAR2     0xfebf8000ull /* a sub-page BAR (256 bytes), when the test adds it */
+#define BAR2_SZ  0x100ull
+#define LAPIC    0xfee00000ull
+#define IOMMU    0xfed90000ull
 
 /* ---- the fake machine ---- */
 
@@ -38,12 +43,15 @@ struct fake {
     uint32_t bridge_writes;
     uint8_t bar0[BAR0_SZ];      /* the device's BAR0 registers */
     uint8_t rom[ROM_SZ];
+    uint8_t page2[4096];        /* the page that holds BAR2 (identity around it) */
+    unsigned host_accesses;
     unsigned conf1_hw;          /* accesses for other functions */
     uint32_t conf1_hw_addr;
     char log[8][200];
     unsigned nlog;
 };
 static struct fake fk;
+static struct special_pages fk_special; /* the machine's special pages */
 static struct pt_device dev; /* big: static, as in the core */
 
 static int f_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
@@ -103,19 +111,27 @@ static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool i
     if (in)
         *value = 0x12345678;
 }
+/* BAR0's registers, or BAR2's page; never across a page end. */
+static uint8_t *host_bytes(uint64_t hpa, unsigned size)
+{
+    fk.host_accesses++;
+    assert_true((hpa & ~0xfffull) == ((hpa + size - 1) & ~0xfffull));
+    if (hpa >= BAR2 && hpa + size <= BAR2 + 4096)
+        return fk.page2 + (hpa - BAR2);
+    assert_true(hpa >= BAR0 && hpa + size <= BAR0 + BAR0_SZ);
+    return fk.bar0 + (hpa - BAR0);
+}
 static uint64_t f_mmio_read(void *o, uint64_t hpa, unsigned size)
 {
     (void)o;
     uint64_t v = 0;
-    assert_true(hpa >= BAR0 && hpa + size <= BAR0 + BAR0_SZ);
-    memcpy(&v, fk.bar0 + (hpa - BAR0), size);
+    memcpy(&v, host_bytes(hpa, size), size);
     return v;
 }
 static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
 {
     (void)o;
-    assert_true(hpa >= BAR0 && hpa + size <= BAR0 + BAR0_SZ);
-    memcpy(fk.bar0 + (hpa - BAR0), &v, size);
+    memcpy(host_bytes(hpa, size), &v, size);
 }
 static const void *f_phys_ptr(void *o, uint64_t pa)
 {
@@ -130,7 +146,7 @@ static void f_log(void *o, const char *msg)
 
 static const struct pt_platform fake_platform = {
     f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
-    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &fk_special,
 };
 
 /* NVMe at 00:05.0 as QEMU has it: BAR0 16 KiB, MSI-X 65 entries, table
@@ -139,6 +155,12 @@ static void snapshot(struct minihv_passthrough *s, bool rom, bool igd)
 {
     memset(s, 0, sizeof(*s));
     memset(&fk, 0, sizeof(fk));
+    /* The core's block, the APIC page and a VT-d unit, as the core
+     * registers them before the device (hv/ept.c, hv/iommu_hw.c). */
+    memset(&fk_special, 0, sizeof(fk_special));
+    special_add(&fk_special, SPECIAL_CORE_BLOCK, HV_BASE, HV_SIZE, SPECIAL_MAP_NONE);
+    special_add(&fk_special, SPECIAL_LAPIC, LAPIC, 4096, SPECIAL_MAP_READ_ONLY);
+    special_add(&fk_special, SPECIAL_IOMMU_REGS, IOMMU, 0x4000, SPECIAL_MAP_NONE);
     s->present = 1;
     s->dev = 5;
     s->cfg_len = 4096;
@@ -414,6 +436,122 @@ static void test_bad_snapshot_refused_with_reason(void **state)
     assert_int_equal(conf1_read(5, 0x30, 4), 0);
 }
 
+static unsigned count_op(enum op op, uint64_t gpa, uint64_t size)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < fk.ncalls && i < 64; i++)
+        n += fk.calls[i].op == op && fk.calls[i].gpa < gpa + size && gpa < fk.calls[i].gpa + fk.calls[i].size;
+    return n;
+}
+
+/* Issue 14, path 5: a BAR moved onto the APIC page, an IOMMU register
+ * page, its own ECAM page or another window is refused (counted); one
+ * that leaves a page the registry holds gives back what the registry
+ * says, never plain identity. */
+static void test_bar_placement_special(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, true, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    /* The model put its ECAM page in the registry. */
+    const struct special_page *e = special_find(&fk_special, ECAM + (5 << 15), 1);
+    assert_non_null(e);
+    assert_int_equal(e->kind, SPECIAL_ECAM_DEVICE);
+    static const struct {
+        uint64_t at;
+        const char *why;
+    } bad[] = {
+        { LAPIC, "lapic" },
+        { IOMMU, "iommu-regs" },
+        { ECAM + (5 << 15), "ecam-device" },
+        { HV_BASE + 0x100000, "hypervisor" },
+    };
+    for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        fk.ncalls = 0;
+        uint64_t before = dev.count.placement_refused;
+        conf1_write(5, 0x10, 4, (uint32_t)bad[k].at | 4);
+        conf1_write(5, 0x14, 4, (uint32_t)(bad[k].at >> 32));
+        assert_int_equal(count_op(OP_MAP, bad[k].at, BAR0_SZ), 0);
+        assert_int_equal(count_op(OP_IDENTITY, bad[k].at, BAR0_SZ), 0);
+        assert_int_equal(dev.count.placement_refused, before + 1);
+        assert_non_null(strstr(fk.log[(fk.nlog - 1) % 8], bad[k].why));
+        /* The page answers as before: the model does not claim it. */
+        assert_false(ptdev_claims(&dev, bad[k].at + 0x10) && bad[k].at != ECAM + (5 << 15));
+    }
+    /* The ROM over BAR0's window: another window of the device. */
+    conf1_write(5, 0x10, 4, 0xd0000004);
+    conf1_write(5, 0x14, 4, 0);
+    assert_true(find_call(OP_MAP, 0xd0000000, 0x2000) >= 0);
+    uint64_t before = dev.count.placement_refused;
+    conf1_write(5, 0x30, 4, 0xd0000001);
+    for (unsigned i = 0; i < fk.ncalls && i < 64; i++) /* BAR0's own maps only, never the ROM copy */
+        assert_false(fk.calls[i].op == OP_MAP && fk.calls[i].hpa == ROM_PA);
+    assert_int_equal(dev.count.placement_refused, before + 1);
+    assert_non_null(strstr(fk.log[(fk.nlog - 1) % 8], "another window"));
+
+    /* A page registered while the window was over it (an IOMMU unit the
+     * core adds after the device): leaving gives it back as the registry
+     * says, read-only or trapped, and only the rest goes to identity. */
+    special_add(&fk_special, SPECIAL_LAPIC, 0xd0001000, 0x1000, SPECIAL_MAP_READ_ONLY);
+    special_add(&fk_special, SPECIAL_IOMMU_REGS, 0xd0003000, 0x1000, SPECIAL_MAP_NONE);
+    fk.ncalls = 0;
+    conf1_write(5, 0x10, 4, 0xe0000004);
+    assert_true(find_call(OP_IDENTITY, 0xd0000000, 0x1000) >= 0);
+    int ro = find_call(OP_MAP, 0xd0001000, 0x1000);
+    assert_true(ro >= 0);
+    assert_int_equal(fk.calls[ro].hpa, 0xd0001000);
+    assert_int_equal(fk.calls[ro].attrs, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
+    assert_true(find_call(OP_IDENTITY, 0xd0002000, 0x1000) >= 0);
+    assert_true(find_call(OP_TRAP, 0xd0003000, 0x1000) >= 0);
+    assert_int_equal(count_op(OP_IDENTITY, 0xd0001000, 0x1000), 0);
+    assert_int_equal(count_op(OP_IDENTITY, 0xd0003000, 0x1000), 0);
+    char line[400];
+    ptdev_format_summary(&dev, line, sizeof(line));
+    assert_non_null(strstr(line, "placement-refused=5"));
+}
+
+/* Issue 14, path 5: the rest of a sub-page BAR's trapped page reaches the
+ * hardware only inside that page and outside the window; 8 bytes at the
+ * page end - 4 (the next page may be the block) are refused. */
+static void test_subpage_page_bound(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    cfg_w32(s.cfg, 0x18, (uint32_t)BAR2);
+    memcpy(fk.dev_cfg, s.cfg, sizeof(fk.dev_cfg));
+    s.bars[2] = (struct minihv_pt_bar){ BAR2, BAR2_SZ, 0, 0, 0, { 0 } };
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_true(dev.win[2].mapped);
+    assert_true(find_call(OP_TRAP, BAR2, 0x1000) >= 0);
+    assert_true(ptdev_claims(&dev, BAR2 + 0xffc));
+    enum minihv_exit_kind k;
+    uint64_t v = 0;
+    fk.page2[0xffc] = 0x11;
+    fk.host_accesses = 0;
+    /* Inside the page, outside the window: the hardware there. */
+    assert_true(mmio(BAR2 + 0xffc, 4, false, &v, &k));
+    assert_int_equal(v, 0x11);
+    assert_int_equal(fk.host_accesses, 1);
+    /* Across the page end: refused, all-ones, nothing touched. */
+    assert_true(mmio(BAR2 + 0xffc, 8, false, &v, &k));
+    assert_int_equal(v, ~0ull);
+    v = 0x1122334455667788ull;
+    assert_true(mmio(BAR2 + 0xffc, 8, true, &v, &k));
+    assert_int_equal(fk.host_accesses, 1);
+    assert_int_equal(fk.page2[0xffc], 0x11);
+    /* Into the window from below its page part: refused too. */
+    v = 0;
+    assert_true(mmio(BAR2 + BAR2_SZ - 4, 8, false, &v, &k)); /* in the window, past its end */
+    assert_int_equal(v, ~0ull);
+    assert_int_equal(fk.host_accesses, 1);
+    assert_int_equal(dev.count.bounds_refused, 2);
+    /* Inside the window: the region, at the host BAR. */
+    assert_true(mmio(BAR2 + 0x10, 4, false, &v, &k));
+    assert_int_equal(fk.host_accesses, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +562,8 @@ int main(void)
         cmocka_unit_test(test_rom_mapped_read_only_and_writes_dropped),
         cmocka_unit_test(test_igd_bridge_read_only_and_asls),
         cmocka_unit_test(test_bad_snapshot_refused_with_reason),
+        cmocka_unit_test(test_bar_placement_special),
+        cmocka_unit_test(test_subpage_page_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
