@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <minihv/iommu.h>
 
@@ -210,6 +211,40 @@ static inline void fake_mem_init(struct fake_mem *m)
 static inline struct iommu_mem fake_iommu_mem(struct fake_mem *m)
 {
     return (struct iommu_mem){ fake_alloc, fake_virt, fake_flush, m };
+}
+
+/* ---- a provider with no table from the firmware ---- */
+
+#define NO_TABLE_LOG_BYTES 1024
+
+static inline char *no_table_log(void)
+{
+    static char text[NO_TABLE_LOG_BYTES];
+    return text;
+}
+
+static inline void no_table_log_line(void *opaque, enum iommu_log_level level, const char *line)
+{
+    (void)opaque;
+    (void)level;
+    size_t n = strlen(no_table_log());
+    snprintf(no_table_log() + n, NO_TABLE_LOG_BYTES - n, "%s\n", line);
+}
+
+/* prov was set up without a table: its probe fails with IOMMU_ENOENT and
+ * `what`, and a forced bring-up logs `line`, not a parser error about a
+ * buffer at 0x0. */
+static inline void expect_no_table(const struct iommu_provider *prov, enum iommu_mode mode, const char *what,
+                                   const char *line)
+{
+    struct field_error err = { 0 };
+    assert_int_equal(prov->probe(prov->ctx, &err), -IOMMU_ENOENT);
+    assert_string_equal(err.what, what);
+    no_table_log()[0] = 0;
+    struct iommu_request req = { .log = no_table_log_line };
+    assert_null(iommu_select(mode, prov, 1, &req));
+    assert_non_null(strstr(no_table_log(), line));
+    assert_null(strstr(no_table_log(), "buffer"));
 }
 
 #endif

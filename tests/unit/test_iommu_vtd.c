@@ -7,8 +7,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
 #include <cmocka.h>
 
 #include "iommu/vtd.h"
@@ -467,16 +465,6 @@ static void test_two_units(void **state)
     assert_int_equal(units[0].wbf, 0);
 }
 
-static char no_table_log[1024];
-
-static void no_table_log_line(void *opaque, enum iommu_log_level level, const char *line)
-{
-    (void)opaque;
-    (void)level;
-    size_t n = strlen(no_table_log);
-    snprintf(no_table_log + n, sizeof(no_table_log) - n, "%s\n", line);
-}
-
 /* No DMAR from the firmware: the log says so, not a parser error about a
  * buffer at 0x0. */
 static void test_no_table(void **state)
@@ -486,12 +474,8 @@ static void test_no_table(void **state)
     struct iommu_platform plat = { .mmio = &fake_ops, .map_unit = map_unit, .mem = fake_iommu_mem(&mem),
                                    .top = 4 * GiB, .max_polls = 50 };
     vtd_provider_init(&v, &plat, &prov);
-    assert_int_equal(prov.probe(prov.ctx, &err), -IOMMU_ENOENT);
-    assert_string_equal(err.what, "VT-d: no DMAR table");
-    struct iommu_request req = { .log = no_table_log_line };
-    assert_null(iommu_select(IOMMU_MODE_VTD, &prov, 1, &req));
-    assert_non_null(strstr(no_table_log, "iommu: vtd: probe failed (-2): DMAR: VT-d: no DMAR table\n"));
-    assert_null(strstr(no_table_log, "buffer"));
+    expect_no_table(&prov, IOMMU_MODE_VTD, "VT-d: no DMAR table",
+                    "iommu: vtd: probe failed (-2): DMAR: VT-d: no DMAR table\n");
 }
 
 int main(void)
