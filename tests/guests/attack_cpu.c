@@ -1,0 +1,589 @@
+/* The attack guest's CPU attacks (issue 14): MSRs, the local APIC, INIT,
+ * MOV SS + TF, XSETBV, an unbacked guest-physical address, triple fault.
+ * Each tries the attack, then checks that it was refused and that the core
+ * is intact (atk_core_intact). */
+#include <minihv/format.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "tests/guests/attack.h"
+#include "tests/guests/print.h"
+
+#define MSR_APIC_BASE        0x1b
+#define APIC_BASE_BSP        (1ull << 8)
+#define APIC_BASE_EXTD       (1ull << 10)
+#define APIC_BASE_EN         (1ull << 11)
+#define APIC_ID              0x20
+#define APIC_VERSION         0x30
+#define APIC_LDR             0xd0
+#define APIC_DFR             0xe0
+#define APIC_ICR_LOW         0x300
+#define APIC_ICR_HIGH        0x310
+#define ICR_INIT             0x00000500u /* delivery mode 101b (SDM Vol. 3 10.6.1) */
+#define ICR_STARTUP          0x00000600u
+#define ICR_LOGICAL          (1u << 11)
+#define ICR_ASSERT           (1u << 14)
+#define ICR_ALL_BUT_SELF     (3u << 18)
+#define MSR_X2APIC_ICR       0x830
+
+static char why[240];
+
+static bool intact(void)
+{
+    return atk_core_intact(why, sizeof(why));
+}
+
+static bool intact_self(void)
+{
+    return atk_core_intact_self(why, sizeof(why));
+}
+
+static uint64_t read_cr0(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+
+static void write_cr0(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
+
+static uint64_t read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+static uint64_t read_cr4(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+static void write_cr4(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+static volatile uint32_t *apic_reg(uint64_t base, unsigned off)
+{
+    return (volatile uint32_t *)(uintptr_t)(base + off);
+}
+
+static uint64_t apic_base_msr(void)
+{
+    uint64_t v = 0;
+    atk_rdmsr(MSR_APIC_BASE, &v);
+    return v;
+}
+
+/* ---- msr-sweep ---- */
+
+struct msr_try {
+    uint32_t msr;
+    const char *name;
+    int vendor;        /* 1 Intel, 2 AMD, 0 both */
+    uint64_t value;    /* what a hostile kernel writes; ~0: computed */
+};
+
+void attack_msr_sweep(void)
+{
+    const char *name = "msr-sweep";
+    uint32_t r[4];
+    x86_cpuid(7, 0, r);
+    bool pt = r[1] & (1u << 25); /* CPUID.7.EBX[25]: Intel PT */
+    uint64_t blk = env.fp.block_base;
+    uint64_t blk_mask = (~(env.fp.block_size - 1)) & 0x000ffffffffff000ull;
+    const struct msr_try list[] = {
+        { 0x560, "IA32_RTIT_OUTPUT_BASE (trace output into the block)", 1, blk },
+        { 0x570, "IA32_RTIT_CTL (TraceEn|BranchEn)", 1, 0x2001 },
+        { 0xc0010010, "SYSCFG (MtrrFixDramEn|MtrrFixDramModEn)", 2, ~0ull },
+        { 0xc0010016, "IORR_BASE0 (the block, RdDram|WrDram off)", 2, blk },
+        { 0xc0010017, "IORR_MASK0 (valid)", 2, blk_mask | 0x800 },
+        { 0xc0010018, "IORR_BASE1", 2, blk | 0x18 },
+        { 0xc0010019, "IORR_MASK1", 2, blk_mask | 0x800 },
+        { 0xc001001a, "TOP_MEM (the block becomes MMIO)", 2, blk & ~0x7fffffull },
+        { 0xc001001d, "TOM2", 2, 0x100000000ull },
+        { 0xc0010058, "MMIO_CFG_BASE (ECAM moved)", 2, 0xe0000000ull | (8u << 2) | 1 },
+        { 0xc0010112, "SMM_ADDR (TSEG base)", 2, blk },
+        { 0xc0010113, "SMM_MASK", 2, blk_mask | 3 },
+        { 0xc0010117, "VM_HSAVE_PA", 2, blk },
+    };
+    unsigned tried = 0, refused = 0, kept = 0, bad = 0;
+    char first_bad[200] = "";
+    for (size_t i = 0; i < ARRAY_SIZE(list); i++) {
+        const struct msr_try *t = &list[i];
+        if ((t->vendor == 1 && !env.intel) || (t->vendor == 2 && env.intel))
+            continue;
+        if ((t->msr == 0x560 || t->msr == 0x570) && !pt)
+            continue;
+        uint64_t old = 0, now = 0, value = t->value;
+        uint64_t rf = atk_rdmsr(t->msr, &old);
+        if (t->msr == 0xc0010010)
+            value = old | (3ull << 18);
+        uint64_t wf = atk_wrmsr(t->msr, value);
+        uint64_t nf = atk_rdmsr(t->msr, &now);
+        tried++;
+        if (wf && GUARD_VECTOR(wf) == VEC_GP) {
+            refused++;
+            continue;
+        }
+        if (!wf && !rf && !nf && now == old && now != value) {
+            kept++;
+            continue;
+        }
+        if (!wf && rf && nf) { /* neither read works: the value cannot be seen; a write without #GP */
+            bad++;
+            if (!first_bad[0])
+                fmt_snprintf(first_bad, sizeof(first_bad), "0x%x %s: WRMSR 0x%lx did not fault (RDMSR faults)", t->msr,
+                             t->name, value);
+            continue;
+        }
+        bad++;
+        if (!first_bad[0])
+            fmt_snprintf(first_bad, sizeof(first_bad), "0x%x %s: WRMSR 0x%lx took (0x%lx -> 0x%lx)", t->msr, t->name,
+                         value, old, now);
+        if (!rf)
+            atk_wrmsr(t->msr, old);
+    }
+    /* IA32_PAT (VMX: the core must load its own on every exit): a PAT of all
+     * UC and a weird mix the guest may legally use, then the core intact. */
+    if (env.intel) {
+        uint64_t old = 0;
+        atk_rdmsr(MSR_IA32_PAT, &old);
+        uint64_t f1 = atk_wrmsr(MSR_IA32_PAT, 0);                    /* every entry UC */
+        bool ok1 = intact_self();
+        uint64_t f2 = atk_wrmsr(MSR_IA32_PAT, 0x0101010101010101ull); /* every entry WC */
+        bool ok2 = intact_self();
+        atk_wrmsr(MSR_IA32_PAT, old);
+        tried += 2;
+        if (f1 || f2 || !ok1 || !ok2) {
+            bad++;
+            if (!first_bad[0])
+                fmt_snprintf(first_bad, sizeof(first_bad), "IA32_PAT all-UC/all-WC: write %s, core %s", f1 || f2 ? "faulted" : "ok",
+                             ok1 && ok2 ? "intact" : why);
+        }
+    }
+    bool ok = intact_self();
+    if (!bad && ok)
+        atk_pass(name, "%u MSR writes: %u refused with #GP, %u kept their value%s; %s", tried, refused, kept,
+                 env.intel ? (pt ? "" : " (no Intel PT)") : "", why);
+    else
+        atk_fail(name, "%s%s%s", first_bad[0] ? first_bad : "", first_bad[0] && !ok ? "; " : "", ok ? "" : why);
+}
+
+/* ---- apic-base: IA32_APIC_BASE moved off the trapped page ---- */
+
+void attack_apic_base(void)
+{
+    const char *name = "apic-base";
+    uint64_t old = 0;
+    if (atk_rdmsr(MSR_APIC_BASE, &old)) {
+        atk_fail(name, "RDMSR IA32_APIC_BASE faulted");
+        return;
+    }
+    if (old & APIC_BASE_EXTD) {
+        atk_skip(name, "x2APIC mode (IA32_APIC_BASE 0x%lx): no xAPIC page to move", old);
+        return;
+    }
+    EFI_PHYSICAL_ADDRESS page = 0xfffff000;
+    if (EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesData, 1, &page))) {
+        atk_fail(name, "no page below 4 GiB");
+        return;
+    }
+    SetMem((void *)(uintptr_t)page, 4096, 0);
+    uint64_t moved = (old & 0xfffull) | page;
+    UINTN target = env.self == 0 ? 1 : 0;
+    uint64_t flags = atk_irq_save();
+    uint64_t wf = atk_wrmsr(MSR_APIC_BASE, moved);
+    uint64_t now = apic_base_msr();
+    uint32_t id_there = 0, ver_there = 0;
+    bool took = !wf && now == moved;
+    if (took) {
+        id_there = *apic_reg(page, APIC_ID);
+        ver_there = *apic_reg(page, APIC_VERSION);
+        /* The payload: an INIT to another CPU through the ICR at the new
+         * address. It must not reach the hardware. */
+        if (env.cpus > 1) {
+            *apic_reg(page, APIC_ICR_HIGH) = env.apic_id[target] << 24;
+            *apic_reg(page, APIC_ICR_LOW) = ICR_INIT | ICR_ASSERT;
+        }
+        atk_wrmsr(MSR_APIC_BASE, old);
+    }
+    uint64_t back = apic_base_msr();
+    atk_irq_restore(flags);
+    BS->Stall(100000);
+    char f[24];
+    bool ok = intact();
+    if (wf && GUARD_VECTOR(wf) == VEC_GP && ok)
+        atk_pass(name, "WRMSR IA32_APIC_BASE 0x%lx -> 0x%lx raised #GP; %s", old, moved, why);
+    else if (!wf && now == old && ok)
+        atk_pass(name, "WRMSR IA32_APIC_BASE 0x%lx ignored (reads 0x%lx); %s", moved, now, why);
+    else if (took)
+        atk_fail(name, "IA32_APIC_BASE 0x%lx -> 0x%lx took (APIC ID register there 0x%08x, version 0x%08x), INIT to APIC ID %u sent through it; base back 0x%lx; %s",
+                 old, moved, id_there, ver_there, env.cpus > 1 ? env.apic_id[target] : 0, back, ok ? "core intact" : why);
+    else
+        atk_fail(name, "WRMSR 0x%lx: %s, reads 0x%lx; %s", moved, wf ? guard_describe(wf, f, sizeof(f)) : "no fault", now,
+                 ok ? "core intact" : why);
+}
+
+/* ---- INIT in logical destination mode and with a shorthand: the core
+ * must post it (the target waits for SIPI under the core) and a SIPI must
+ * restart the target as a guest. The SIPI vector is a real-mode stub that
+ * issues PING and stores the answer by APIC ID, then halts; MP services
+ * restart the AP with INIT-SIPI-SIPI the next time they need it. ---- */
+
+void atk_tramp_start(void) __attribute__((visibility("hidden")));
+void atk_tramp_end(void) __attribute__((visibility("hidden")));
+void atk_tramp_hc(void) __attribute__((visibility("hidden")));
+void atk_tramp_slots(void) __attribute__((visibility("hidden")));
+void atk_tramp_count(void) __attribute__((visibility("hidden")));
+
+__asm__(
+    ".text\n"
+    ".balign 16\n"
+    ".globl atk_tramp_start, atk_tramp_end, atk_tramp_hc, atk_tramp_slots, atk_tramp_count\n"
+    ".hidden atk_tramp_start, atk_tramp_end, atk_tramp_hc, atk_tramp_slots, atk_tramp_count\n"
+    ".code16\n"
+    "atk_tramp_start:\n"
+    "    cli\n"
+    "    mov %cs, %ax\n"
+    "    mov %ax, %ds\n"
+    "    mov $1, %eax\n"          /* initial APIC ID: CPUID.1:EBX[31:24] */
+    "    xor %ecx, %ecx\n"
+    "    cpuid\n"
+    "    shr $24, %ebx\n"
+    "    and $15, %bx\n"
+    "    shl $2, %bx\n"
+    "    mov %bx, %di\n"
+    "    mov $0x40000000, %eax\n" /* minihv's signature: a guest, else native */
+    "    xor %ecx, %ecx\n"
+    "    cpuid\n"
+    "    cmp $0x696e694d, %ebx\n"
+    "    jne 2f\n"
+    "    xor %eax, %eax\n" /* MINIHV_HC_PING */
+    "    xor %ebx, %ebx\n"
+    "    xor %ecx, %ecx\n"
+    "    xor %edx, %edx\n"
+    "atk_tramp_hc:\n"
+    "    .byte 0x0f, 0x01, 0xd9\n" /* VMMCALL; patched to VMCALL (0xc1) on Intel */
+    "    jmp 3f\n"
+    "2:  mov $0x5654414e, %ebx\n" /* "NATV": the stub ran without minihv */
+    "3:  mov %ebx, (atk_tramp_slots - atk_tramp_start)(%di)\n"
+    "    lock incl (atk_tramp_count - atk_tramp_start)\n"
+    "1:  cli\n"
+    "    hlt\n"
+    "    jmp 1b\n"
+    ".balign 4\n"
+    "atk_tramp_count:\n"
+    "    .long 0\n"
+    "atk_tramp_slots:\n"
+    "    .fill 16, 4, 0\n"
+    "atk_tramp_end:\n"
+    ".code64\n");
+
+static uint8_t *tramp;
+#define TRAMP_NATIVE 0x5654414eu /* "NATV" */
+
+static bool tramp_setup(void)
+{
+    if (tramp)
+        return true;
+    EFI_PHYSICAL_ADDRESS pa = 0x9f000;
+    if (EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesCode, 1, &pa)))
+        return false;
+    tramp = (uint8_t *)(uintptr_t)pa;
+    size_t n = (size_t)((uintptr_t)atk_tramp_end - (uintptr_t)atk_tramp_start);
+    memcpy(tramp, (const void *)(uintptr_t)atk_tramp_start, n);
+    tramp[(uintptr_t)atk_tramp_hc - (uintptr_t)atk_tramp_start + 2] = env.intel ? 0xc1 : 0xd9;
+    return true;
+}
+
+static volatile uint32_t *tramp_count(void)
+{
+    return (volatile uint32_t *)(tramp + ((uintptr_t)atk_tramp_count - (uintptr_t)atk_tramp_start));
+}
+
+static volatile uint32_t *tramp_slot(uint32_t apic_id)
+{
+    return (volatile uint32_t *)(tramp + ((uintptr_t)atk_tramp_slots - (uintptr_t)atk_tramp_start)) + (apic_id & 15);
+}
+
+static void tramp_clear(void)
+{
+    *tramp_count() = 0;
+    for (unsigned i = 0; i < 16; i++)
+        *tramp_slot(i) = 0;
+}
+
+struct ldr_job {
+    uint32_t ldr;
+    volatile bool done;
+};
+
+static VOID EFIAPI set_ldr(VOID *arg)
+{
+    struct ldr_job *j = arg;
+    uint64_t base = 0;
+    atk_rdmsr(MSR_APIC_BASE, &base); /* no guard on the AP: RDMSR of APIC_BASE never faults */
+    base &= 0x000ffffffffff000ull;
+    *apic_reg(base, APIC_DFR) = 0xffffffffu; /* flat model */
+    *apic_reg(base, APIC_LDR) = j->ldr;
+    j->done = true;
+}
+
+static void send_icr(uint64_t apic, uint32_t high, uint32_t low)
+{
+    *apic_reg(apic, APIC_ICR_HIGH) = high;
+    *apic_reg(apic, APIC_ICR_LOW) = low;
+}
+
+/* Waits up to 1 s for `want` stub answers. */
+static uint32_t wait_stub(uint32_t want)
+{
+    for (unsigned ms = 0; ms < 1000 && *tramp_count() < want; ms++)
+        BS->Stall(1000);
+    return *tramp_count();
+}
+
+void attack_init_logical(void)
+{
+    const char *name = "init-logical";
+    uint64_t base = apic_base_msr();
+    if (env.cpus < 2 || !env.mp) {
+        atk_skip(name, "one CPU");
+        return;
+    }
+    if (base & APIC_BASE_EXTD) {
+        atk_skip(name, "x2APIC mode");
+        return;
+    }
+    if (!tramp_setup()) {
+        atk_fail(name, "no page below 1 MiB for the SIPI stub");
+        return;
+    }
+    uint64_t apic = base & 0x000ffffffffff000ull;
+    uint8_t vector = (uint8_t)((uintptr_t)tramp >> 12);
+    UINTN target = env.self == 0 ? 1 : 0;
+    static struct ldr_job job;
+    job.ldr = 1u << 24; /* logical ID 1 (flat model: one bit per CPU) */
+    job.done = false;
+    EFI_STATUS st = atk_on_cpu(target, (void (*)(void *))set_ldr, &job, 5000);
+    if (EFI_ERROR(st) || !job.done) {
+        atk_fail(name, "cannot set the LDR of cpu%lu (status 0x%lx)", target, (uint64_t)st);
+        return;
+    }
+    /* 1: INIT, then SIPI, to all excluding self (SDM Vol. 3 10.6.1). */
+    tramp_clear();
+    uint64_t f = atk_irq_save();
+    send_icr(apic, 0, ICR_INIT | ICR_ASSERT | ICR_ALL_BUT_SELF);
+    atk_irq_restore(f);
+    BS->Stall(10000);
+    f = atk_irq_save();
+    send_icr(apic, 0, ICR_STARTUP | ICR_ASSERT | ICR_ALL_BUT_SELF | vector);
+    atk_irq_restore(f);
+    uint32_t want = (uint32_t)env.cpus - 1;
+    uint32_t got2 = wait_stub(want);
+    unsigned pong2 = 0;
+    for (UINTN n = 0; n < env.cpus; n++)
+        if (n != env.self && *tramp_slot(env.apic_id[n]) == MINIHV_HC_PONG)
+            pong2++;
+    bool ok2 = got2 == want && pong2 == want;
+    guest_print("attack: init-logical: all-but-self INIT+SIPI: %u of %u CPU(s) ran the SIPI stub as a guest (PING answered)",
+                pong2, want);
+    /* 2: INIT, then SIPI, in logical destination mode to logical ID 1. */
+    tramp_clear();
+    f = atk_irq_save();
+    send_icr(apic, 1u << 24, ICR_INIT | ICR_ASSERT | ICR_LOGICAL);
+    atk_irq_restore(f);
+    BS->Stall(10000);
+    f = atk_irq_save();
+    send_icr(apic, 1u << 24, ICR_STARTUP | ICR_ASSERT | ICR_LOGICAL | vector);
+    atk_irq_restore(f);
+    uint32_t got1 = wait_stub(1);
+    uint32_t slot1 = *tramp_slot(env.apic_id[target]);
+    bool ok1 = got1 == 1 && slot1 == MINIHV_HC_PONG;
+    if (slot1 == TRAMP_NATIVE) {
+        bool ok = intact();
+        atk_fail(name, "logical INIT+SIPI to cpu%lu (APIC ID %u): the SIPI stub ran without minihv (no CPUID signature): "
+                 "the INIT reached the hardware and the CPU left the core; %s", target, env.apic_id[target],
+                 ok ? "core intact otherwise" : why);
+        return;
+    }
+
+    bool ok = intact();
+    if (ok1 && ok2 && ok)
+        atk_pass(name, "logical INIT+SIPI: cpu%lu came back as a guest (PING from the SIPI stub at 0x%lx); all-but-self INIT+SIPI: %u of %u came back; %s",
+                 target, (uint64_t)(uintptr_t)tramp, pong2, want, why);
+    else
+        atk_fail(name, "logical INIT+SIPI to cpu%lu: %u stub answer(s) (0x%x)%s; all-but-self: %u of %u answered PING; %s", target,
+                 got1, slot1, ok1 ? " (ok)" : " (the target did not come back as a guest)", pong2, want, ok ? "core intact" : why);
+}
+
+/* ---- movss-tf ---- */
+
+void attack_movss_tf(void)
+{
+    const char *name = "movss-tf";
+    atk_db_count = 0;
+    atk_db_rip = 0;
+    uint64_t f = atk_irq_save();
+    uint64_t expect = atk_movss_cpuid();
+    atk_irq_restore(f);
+    uint64_t count = atk_db_count, rip = atk_db_rip;
+    bool ok = intact_self();
+    if (count == 1 && rip == expect && ok)
+        atk_pass(name, "one #DB right after the CPUID (RIP 0x%lx) as on hardware; %s", rip, why);
+    else
+        atk_fail(name, "%lu #DB, at RIP 0x%lx; hardware gives one at 0x%lx (right after the CPUID); %s", count, rip, expect,
+                 ok ? "core intact" : why);
+}
+
+/* ---- xsetbv-17-18: XCR0 with TILECFG (17) and not TILEDATA (18) ---- */
+
+void attack_xsetbv_17_18(void)
+{
+    const char *name = "xsetbv-17-18";
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    if (!(r[2] & (1u << 26))) {
+        atk_skip(name, "no XSAVE (CPUID.1:ECX[26])");
+        return;
+    }
+    x86_cpuid(0xd, 0, r);
+    uint64_t supported = (uint64_t)r[3] << 32 | r[0];
+    uint64_t cr4 = read_cr4();
+    if (!(cr4 & (1ull << 18)))
+        write_cr4(cr4 | (1ull << 18)); /* CR4.OSXSAVE */
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    uint64_t xcr0 = (uint64_t)hi << 32 | lo;
+    uint64_t bad = xcr0 | (1ull << 17);
+    bad &= ~(1ull << 18);
+    uint64_t fault = atk_xsetbv(0, bad);
+    if (!fault)
+        atk_xsetbv(0, xcr0);
+    if (!(cr4 & (1ull << 18)))
+        write_cr4(cr4);
+    bool ok = intact_self();
+    char d[24];
+    const char *amx = (supported & (3ull << 17)) == (3ull << 17) ? "AMX supported" : "AMX not supported by this CPU (#GP for that reason too)";
+    if (fault && GUARD_VECTOR(fault) == VEC_GP && ok)
+        atk_pass(name, "XSETBV XCR0 0x%lx raised #GP; XCR0 supported 0x%lx, %s; %s", bad, supported, amx, why);
+    else
+        atk_fail(name, "XSETBV XCR0 0x%lx: %s (SDM 13.3: #GP); XCR0 supported 0x%lx, %s; %s", bad,
+                 fault ? guard_describe(fault, d, sizeof(d)) : "no fault", supported, amx, ok ? "core intact" : why);
+}
+
+/* ---- unmapped-gpa: a load/store where nothing is: above RAM and every
+ * BAR. The guest's page tables (OVMF's identity map) are walked and, when
+ * they do not reach it, a 1 GiB mapping is added for the test. ---- */
+
+#define UNMAPPED_GPA 0x7ffffff000ull
+
+static uint64_t *pt_entry(uint64_t table, unsigned index)
+{
+    return (uint64_t *)(uintptr_t)((table & 0x000ffffffffff000ull) + index * 8);
+}
+
+void attack_unmapped_gpa(void)
+{
+    const char *name = "unmapped-gpa";
+    uint64_t va = UNMAPPED_GPA;
+    if (read_cr4() & CR4_LA57) {
+        atk_skip(name, "5-level paging");
+        return;
+    }
+    uint64_t *pml4e = pt_entry(read_cr3(), (unsigned)((va >> 39) & 511));
+    if (!(*pml4e & PTE_P)) {
+        atk_skip(name, "PML4 entry for 0x%lx not present", va);
+        return;
+    }
+    uint64_t *pdpte = pt_entry(*pml4e, (unsigned)((va >> 30) & 511));
+    uint64_t saved = *pdpte;
+    bool added = false;
+    uint64_t cr0 = read_cr0();
+    uint64_t f = atk_irq_save();
+    if (!(saved & PTE_P)) {
+        uint32_t r[4];
+        x86_cpuid(0x80000001u, 0, r);
+        if (!(r[3] & (1u << 26))) { /* 1 GiB pages */
+            atk_irq_restore(f);
+            atk_skip(name, "0x%lx unmapped in the guest's page tables and no 1 GiB pages", va);
+            return;
+        }
+        write_cr0(cr0 & ~(1ull << 16)); /* CR0.WP: OVMF may map its tables read-only */
+        *pdpte = (va & ~(SIZE_1G - 1)) | PTE_PS | PTE_RW | PTE_P | PTE_PCD | PTE_PWT;
+        write_cr0(cr0);
+        __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+        added = true;
+    }
+    uint64_t v1 = 0, v2 = 0;
+    uint64_t r1 = atk_read64(va, &v1);
+    uint64_t w = atk_write64(va, 0x5a5a5a5a5a5a5a5aull);
+    uint64_t r2 = atk_read64(va, &v2);
+    if (added) {
+        write_cr0(cr0 & ~(1ull << 16));
+        *pdpte = saved;
+        write_cr0(cr0);
+        __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+    }
+    atk_irq_restore(f);
+    bool ok = intact_self();
+    char d[24];
+    if (!r1 && !w && !r2 && v1 == ~0ull && v2 == ~0ull && ok)
+        atk_pass(name, "0x%lx%s reads all-ones, the write was dropped; %s", va, added ? " (mapped for the test)" : "", why);
+    else
+        atk_fail(name, "0x%lx: read %s 0x%lx, write %s, read back 0x%lx (want all-ones, write dropped); %s", va,
+                 r1 ? guard_describe(r1, d, sizeof(d)) : "ok", v1, w ? "faulted" : "ok", v2, ok ? "core intact" : why);
+}
+
+/* ---- x2apic-icr-reserved ---- */
+
+void attack_x2apic_icr_reserved(void)
+{
+    const char *name = "x2apic-icr-reserved";
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    if (!(r[2] & (1u << 21))) {
+        atk_skip(name, "no x2APIC (CPUID.1:ECX[21])");
+        return;
+    }
+    uint64_t base = apic_base_msr();
+    char d[24];
+    if (!(base & APIC_BASE_EXTD)) {
+        uint64_t fault = atk_wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
+        if (fault) {
+            atk_skip(name, "entering x2APIC mode raised %s", guard_describe(fault, d, sizeof(d)));
+            return;
+        }
+        guest_print("attack: x2apic-icr-reserved: x2APIC mode on (IA32_APIC_BASE 0x%lx); it stays on", apic_base_msr());
+    }
+    /* SDM Vol. 3 10.12.9: the x2APIC ICR's reserved bits (13, 16-17, 20-31
+     * of the low half) must be 0, else WRMSR raises #GP. A fixed IPI,
+     * vector 0xff, to an APIC ID no CPU has. */
+    uint64_t value = 0x0000fffe00000000ull | 0x801000ffull;
+    uint64_t fault = atk_wrmsr(MSR_X2APIC_ICR, value);
+    bool ok = intact_self();
+    if (fault && GUARD_VECTOR(fault) == VEC_GP && ok)
+        atk_pass(name, "WRMSR 0x830 <- 0x%lx raised #GP as on hardware; %s", value, why);
+    else
+        atk_fail(name, "WRMSR 0x830 <- 0x%lx (reserved bits 20, 31): %s, want #GP; %s", value,
+                 fault ? guard_describe(fault, d, sizeof(d)) : "no fault", ok ? "core intact" : why);
+}
+
+/* ---- triple-fault: an empty IDT, then INT3 (#BP -> #GP -> #DF -> shutdown,
+ * SDM Vol. 3 6.15 interrupt 8). The machine must reset; the harness sees
+ * it. Nothing after the INT3 may run. ---- */
+
+void attack_triple_fault(void)
+{
+    struct idt_ptr empty = { 0, 0 };
+    guest_print("attack: triple-fault: empty IDT and INT3 now; the machine must reset");
+    BS->Stall(200000); /* the line out on the serial port first */
+    __asm__ volatile("cli; lidt %0; int3" ::"m"(empty) : "memory");
+    atk_fail("triple-fault", "execution went on after INT3 with an empty IDT");
+}

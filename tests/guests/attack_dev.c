@@ -1,0 +1,472 @@
+/* The attack guest's device-side attacks (issue 14): the IOMMU's registers,
+ * MSI/MSI-X delivery modes, BAR placement over special pages, sub-page
+ * BARs, hypercall buffers in MMIO. */
+#include <minihv/format.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "tests/guests/attack.h"
+#include "tests/guests/hvcall.h"
+#include "tests/guests/print.h"
+
+#define VTD_GCMD   0x18
+#define VTD_GSTS   0x1c
+#define VTD_RTADDR 0x20
+#define VTD_TE     (1u << 31)
+/* GSTS bits that are not one-shot commands, to build a GCMD value (VT-d
+ * spec 11.4.4.1: write GSTS & 0x96FFFFFF with the one bit changed). */
+#define VTD_GSTS_PERSIST 0x96ffffffu
+#define AMDVI_CONTROL 0x18
+#define AMDVI_IOMMU_EN 1ull
+
+static char why[240];
+
+static bool intact(void)
+{
+    return atk_core_intact(why, sizeof(why));
+}
+
+/* ---- iommu-regs ---- */
+
+static uint64_t drhd_base(uint64_t xmar)
+{
+    uint32_t len;
+    memcpy(&len, (const void *)(uintptr_t)(xmar + 4), 4);
+    for (uint64_t p = xmar + 48; p + 16 <= xmar + len;) {
+        uint16_t type, slen;
+        memcpy(&type, (const void *)(uintptr_t)p, 2);
+        memcpy(&slen, (const void *)(uintptr_t)(p + 2), 2);
+        if (slen < 4)
+            break;
+        if (type == 0) { /* DRHD: register base at +8 */
+            uint64_t b;
+            memcpy(&b, (const void *)(uintptr_t)(p + 8), 8);
+            return b;
+        }
+        p += slen;
+    }
+    return 0;
+}
+
+static uint64_t ivhd_base(uint64_t xvrs)
+{
+    uint32_t len;
+    memcpy(&len, (const void *)(uintptr_t)(xvrs + 4), 4);
+    for (uint64_t p = xvrs + 48; p + 24 <= xvrs + len;) {
+        uint8_t type = *(const uint8_t *)(uintptr_t)p;
+        uint16_t slen;
+        memcpy(&slen, (const void *)(uintptr_t)(p + 2), 2);
+        if (slen < 4)
+            break;
+        if (type == 0x10 || type == 0x11 || type == 0x40) { /* IVHD: base at +8 */
+            uint64_t b;
+            memcpy(&b, (const void *)(uintptr_t)(p + 8), 8);
+            return b;
+        }
+        p += slen;
+    }
+    return 0;
+}
+
+/* The IOMMU's register base: from XMAR/XVRS (the loader's rename), or the
+ * DMAR/IVRS when the core left it visible. */
+static uint64_t iommu_base(bool *vtd)
+{
+    uint64_t t;
+    if ((t = atk_acpi_table("XMAR")) || (t = atk_acpi_table("DMAR"))) {
+        *vtd = true;
+        return drhd_base(t);
+    }
+    if ((t = atk_acpi_table("XVRS")) || (t = atk_acpi_table("IVRS"))) {
+        *vtd = false;
+        return ivhd_base(t);
+    }
+    return 0;
+}
+
+void attack_iommu_regs(void)
+{
+    const char *name = "iommu-regs";
+    bool vtd = false;
+    uint64_t base = iommu_base(&vtd);
+    if (!base) {
+        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+        return;
+    }
+    if (!env.edu) {
+        atk_skip(name, "no edu device for the DMA");
+        return;
+    }
+    char dma[200];
+    bool blocked_before = atk_edu_dma_into_block(dma, sizeof(dma));
+    char seen[160];
+    bool off_seen = false;
+    uint64_t f1, f2, f3;
+    if (vtd) {
+        uint32_t gsts = 0, gsts_after = 0;
+        uint64_t rta = 0;
+        f1 = atk_read32(base + VTD_GSTS, &gsts);
+        atk_read64(base + VTD_RTADDR, &rta);
+        /* TE off (VT-d 10.4.4 GCMD bit 31). */
+        f2 = atk_write32(base + VTD_GCMD, (gsts & VTD_GSTS_PERSIST) & ~VTD_TE);
+        BS->Stall(1000);
+        f3 = atk_read32(base + VTD_GSTS, &gsts_after);
+        off_seen = !f3 && gsts_after != 0xffffffffu && !(gsts_after & VTD_TE);
+        fmt_snprintf(seen, sizeof(seen), "VT-d at 0x%lx: GSTS 0x%08x RTADDR 0x%lx; GCMD <- TE off: GSTS now 0x%08x%s", base, gsts,
+                     rta, gsts_after, f1 || f2 || f3 ? " (an access faulted)" : "");
+    } else {
+        uint64_t ctl = 0, ctl_after = 0;
+        f1 = atk_read64(base + AMDVI_CONTROL, &ctl);
+        f2 = atk_write64(base + AMDVI_CONTROL, ctl & ~AMDVI_IOMMU_EN);
+        BS->Stall(1000);
+        f3 = atk_read64(base + AMDVI_CONTROL, &ctl_after);
+        off_seen = !f3 && ctl_after != ~0ull && !(ctl_after & AMDVI_IOMMU_EN);
+        fmt_snprintf(seen, sizeof(seen), "AMD-Vi at 0x%lx: control 0x%lx; IommuEn cleared: control now 0x%lx%s", base, ctl,
+                     ctl_after, f1 || f2 || f3 ? " (an access faulted)" : "");
+    }
+    bool blocked = atk_edu_dma_into_block(dma, sizeof(dma));
+    bool ok = intact();
+    if (blocked && blocked_before && !off_seen && ok)
+        atk_pass(name, "%s; then %s: blocked; %s", seen, dma, why);
+    else
+        atk_fail(name, "%s; then %s%s; %s", seen, dma, blocked ? "" : ": the DMA landed in the core's block",
+                 ok ? "core intact otherwise" : why);
+}
+
+/* ---- the passthrough device ---- */
+
+static uint32_t cfg_read(unsigned off)
+{
+    return atk_cfg_read32(env.bus, env.dev, env.fn, off);
+}
+
+static void cfg_write(unsigned off, uint32_t v)
+{
+    atk_cfg_write32(env.bus, env.dev, env.fn, off, v);
+}
+
+/* Offset of capability `id` in the device's list, 0 when none. */
+static unsigned find_cap(uint8_t id)
+{
+    if (!(cfg_read(0x04) & (1u << 20)))
+        return 0;
+    unsigned p = cfg_read(0x34) & 0xfc;
+    for (unsigned n = 0; p && n < 48; n++) {
+        uint32_t h = cfg_read(p);
+        if ((h & 0xff) == id)
+            return p;
+        p = (h >> 8) & 0xfc;
+    }
+    return 0;
+}
+
+static uint64_t bar_addr(unsigned bar, bool *is64)
+{
+    uint32_t lo = cfg_read(0x10 + 4 * bar);
+    *is64 = (lo & 7) == 4;
+    uint64_t a = lo & ~0xfull;
+    if (*is64)
+        a |= (uint64_t)cfg_read(0x14 + 4 * bar) << 32;
+    return (lo & 1) ? 0 : a;
+}
+
+/* ---- msi-delivery ---- */
+
+void attack_msi_delivery(void)
+{
+    const char *name = "msi-delivery";
+    if (!env.have_bdf) {
+        atk_skip(name, "no bdf= (passthrough device) given");
+        return;
+    }
+    unsigned msix = find_cap(0x11), msi = find_cap(0x05);
+    if (!msix && !msi) {
+        atk_skip(name, "%02x:%02x.%x has neither MSI-X nor MSI", env.bus, env.dev, env.fn);
+        return;
+    }
+    static const struct { uint32_t data; const char *mode; } modes[] = {
+        { 0x0500 | 0x30, "INIT" }, { 0x0200 | 0x30, "SMI" }, { 0x0700 | 0x30, "ExtINT" },
+    };
+    unsigned writes = 0;
+    char detail[160] = "";
+    if (msix) {
+        uint32_t ctl = cfg_read(msix);
+        unsigned entries = ((ctl >> 16) & 0x7ff) + 1;
+        uint32_t tbl = cfg_read(msix + 4);
+        bool is64;
+        uint64_t bar = bar_addr(tbl & 7, &is64);
+        uint64_t entry = bar + (tbl & ~7u) + 16ull * (entries - 1); /* the last entry: unused by the firmware */
+        volatile uint32_t *e = (volatile uint32_t *)(uintptr_t)entry;
+        uint32_t saved[4] = { e[0], e[1], e[2], e[3] };
+        for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+            e[3] = 1; /* masked while it changes */
+            e[0] = 0xfee00000u;
+            e[1] = 0;
+            e[2] = modes[i].data;
+            e[3] = 0; /* unmasked: the physical entry would deliver it */
+            writes++;
+        }
+        e[3] = 1;
+        e[0] = saved[0];
+        e[1] = saved[1];
+        e[2] = saved[2];
+        e[3] = saved[3];
+        fmt_snprintf(detail, sizeof(detail), "MSI-X entry %u of %u at 0x%lx written with delivery modes INIT, SMI, ExtINT, unmasked",
+                     entries - 1, entries, entry);
+    }
+    if (msi) {
+        uint32_t ctl = cfg_read(msi);
+        bool is64 = ctl & (1u << 23);
+        unsigned data_off = msi + (is64 ? 0xc : 0x8);
+        uint32_t addr_lo = cfg_read(msi + 4), data = cfg_read(data_off);
+        for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+            cfg_write(msi + 4, 0xfee00000u);
+            cfg_write(data_off, (data & 0xffff0000u) | modes[i].data);
+            writes++;
+        }
+        cfg_write(msi + 4, addr_lo);
+        cfg_write(data_off, data);
+        size_t k = strlen(detail);
+        fmt_snprintf(detail + k, sizeof(detail) - k, "%sMSI data written with INIT, SMI, ExtINT", k ? "; " : "");
+    }
+    bool ok = intact();
+    /* The physical entry cannot be read from here: the harness checks the
+     * summary's refused count (>= the writes below). */
+    guest_print("attack: msi-delivery: %u bad delivery-mode writes", writes);
+    if (ok)
+        atk_pass(name, "%s; %s (the refusal: the summary, checked by the harness)", detail, why);
+    else
+        atk_fail(name, "%s; %s", detail, why);
+}
+
+/* ---- bar-placement ---- */
+
+/* How a special page behaves: two registers' values, and whether a read
+ * and a harmless write (the same value back) exit to the core. */
+struct page_print {
+    uint32_t v0, v1;
+    bool read_exits, write_exits;
+};
+
+static void fingerprint(uint64_t page, unsigned off1, bool write_ok, struct page_print *p)
+{
+    uint64_t e0 = atk_exits_self(), e1, e2, e3;
+    e1 = atk_exits_self();
+    uint64_t base_cost = e1 - e0; /* the GET_STATS calls themselves */
+    atk_read32(page, &p->v0);
+    atk_read32(page + off1, &p->v1);
+    e2 = atk_exits_self();
+    p->read_exits = e2 - e1 > base_cost;
+    p->write_exits = false;
+    if (write_ok) {
+        atk_write32(page + off1, p->v1);
+        e3 = atk_exits_self();
+        p->write_exits = e3 - e2 > base_cost;
+    }
+}
+
+void attack_bar_placement(void)
+{
+    const char *name = "bar-placement";
+    if (!env.have_bdf) {
+        atk_skip(name, "no bdf= (passthrough device) given");
+        return;
+    }
+    bool is64;
+    uint64_t bar = bar_addr(0, &is64);
+    if (!bar) {
+        atk_skip(name, "BAR0 is not a memory BAR");
+        return;
+    }
+    /* Size BAR0 with decode off. */
+    uint32_t cmd = cfg_read(0x04);
+    uint32_t lo = cfg_read(0x10), hi = is64 ? cfg_read(0x14) : 0;
+    uint64_t f = atk_irq_save();
+    cfg_write(0x04, cmd & ~2u);
+    cfg_write(0x10, 0xffffffffu);
+    uint64_t mask = cfg_read(0x10) & ~0xfull;
+    if (is64) {
+        cfg_write(0x14, 0xffffffffu);
+        mask |= (uint64_t)cfg_read(0x14) << 32;
+        cfg_write(0x14, hi);
+    } else {
+        mask |= 0xffffffff00000000ull;
+    }
+    cfg_write(0x10, lo);
+    cfg_write(0x04, cmd);
+    atk_irq_restore(f);
+    uint64_t size = ~mask + 1;
+    struct target {
+        const char *what;
+        uint64_t page;
+        unsigned off1;
+        bool write_ok;
+    } targets[4];
+    unsigned nt = 0;
+    uint64_t apic = 0;
+    atk_rdmsr(0x1b, &apic);
+    if (!(apic & (1ull << 10)))
+        targets[nt++] = (struct target){ "the local APIC page", apic & 0x000ffffffffff000ull, 0x80, true }; /* TPR */
+    if (env.ecam) {
+        targets[nt++] = (struct target){ "the device's own ECAM page",
+                                         env.ecam + ((uint64_t)env.bus << 20 | env.dev << 15 | env.fn << 12), 0x3c, true };
+        targets[nt++] = (struct target){ "the host bridge's ECAM page", env.ecam, 0x3c, true };
+    }
+    bool vtd = false;
+    uint64_t iommu = 0;
+    uint64_t t;
+    if ((t = atk_acpi_table("XMAR")) || (t = atk_acpi_table("DMAR")))
+        iommu = drhd_base(t), vtd = true;
+    else if ((t = atk_acpi_table("XVRS")) || (t = atk_acpi_table("IVRS")))
+        iommu = ivhd_base(t);
+    if (iommu)
+        targets[nt++] = (struct target){ vtd ? "the VT-d register page" : "the AMD-Vi register page", iommu,
+                                         vtd ? VTD_GSTS : AMDVI_CONTROL, false };
+    unsigned bad = 0, tried = 0;
+    char first[200] = "";
+    for (unsigned i = 0; i < nt; i++) {
+        struct target *g = &targets[i];
+        uint64_t at = g->page & ~(size - 1); /* BAR0 aligned so that it covers the page */
+        struct page_print before, after;
+        fingerprint(g->page, g->off1, g->write_ok, &before);
+        f = atk_irq_save();
+        cfg_write(0x10, (uint32_t)at | (lo & 0xf));
+        if (is64)
+            cfg_write(0x14, (uint32_t)(at >> 32));
+        uint32_t placed = cfg_read(0x10);
+        cfg_write(0x10, lo);
+        if (is64)
+            cfg_write(0x14, hi);
+        atk_irq_restore(f);
+        fingerprint(g->page, g->off1, g->write_ok, &after);
+        tried++;
+        bool same = before.v0 == after.v0 && before.v1 == after.v1 && before.read_exits == after.read_exits &&
+                    before.write_exits == after.write_exits;
+        guest_print("attack: bar-placement: BAR0 (0x%lx, %lu KiB) -> 0x%lx (reads 0x%08x) over %s 0x%lx and back: "
+                    "0x%08x/0x%08x read-exit %d write-exit %d -> 0x%08x/0x%08x read-exit %d write-exit %d",
+                    bar, size >> 10, at, placed, g->what, g->page, before.v0, before.v1, before.read_exits,
+                    before.write_exits, after.v0, after.v1, after.read_exits, after.write_exits);
+        if (!same && !bad++)
+            fmt_snprintf(first, sizeof(first), "%s 0x%lx behaves differently after BAR0 sat on it (exits on write %s -> %s, "
+                         "0x%08x -> 0x%08x)", g->what, g->page, before.write_exits ? "yes" : "no",
+                         after.write_exits ? "yes" : "no", before.v1, after.v1);
+    }
+    bool ok = intact();
+    if (!tried)
+        atk_skip(name, "no special page to try");
+    else if (!bad && ok)
+        atk_pass(name, "BAR0 over %u special page(s) and back: each behaves as before; %s", tried, why);
+    else
+        atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
+}
+
+/* ---- subpage-bar ---- */
+
+void attack_subpage_bar(void)
+{
+    const char *name = "subpage-bar";
+    if (!env.have_bdf) {
+        atk_skip(name, "no bdf= (passthrough device) given");
+        return;
+    }
+    /* A memory BAR smaller than a page, moved to the last bytes before the
+     * core's block: an 8-byte access at its end - 4 must stay inside it. */
+    int sub = -1;
+    uint64_t size = 0;
+    uint32_t cmd = cfg_read(0x04);
+    for (unsigned b = 0; b < 6 && sub < 0; b++) {
+        uint32_t lo = cfg_read(0x10 + 4 * b);
+        if (lo & 1)
+            continue;
+        bool is64 = (lo & 6) == 4;
+        uint64_t f = atk_irq_save();
+        cfg_write(0x04, cmd & ~2u);
+        cfg_write(0x10 + 4 * b, 0xffffffffu);
+        uint32_t m = cfg_read(0x10 + 4 * b) & ~0xfu;
+        cfg_write(0x10 + 4 * b, lo);
+        cfg_write(0x04, cmd);
+        atk_irq_restore(f);
+        if (m && (uint32_t)(~m + 1) < 4096 && !is64) {
+            sub = (int)b;
+            size = (uint32_t)(~m + 1);
+        }
+        if (is64)
+            b++;
+    }
+    if (sub < 0) {
+        atk_skip(name, "%02x:%02x.%x has no memory BAR under a page", env.bus, env.dev, env.fn);
+        return;
+    }
+    unsigned off = 0x10 + 4 * (unsigned)sub;
+    uint32_t lo = cfg_read(off);
+    uint64_t to = env.fp.block_base - size; /* the BAR's last bytes touch the block */
+    if (to >> 32) {
+        atk_skip(name, "the block is above 4 GiB: a 32-bit BAR cannot sit below it");
+        return;
+    }
+    uint64_t f = atk_irq_save();
+    cfg_write(off, (uint32_t)to | (lo & 0xf));
+    uint64_t v = 0;
+    uint64_t fault = atk_read64(to + size - 4, &v);
+    uint64_t wfault = atk_write64(to + size - 4, 0x5a5a5a5a5a5a5a5aull);
+    cfg_write(off, lo);
+    atk_irq_restore(f);
+    bool ok = intact();
+    char d[24];
+    if (ok)
+        atk_pass(name, "BAR%d (%lu bytes) at 0x%lx, 8-byte read/write at 0x%lx: read %s 0x%lx, write %s; %s", sub, size, to,
+                 to + size - 4, fault ? guard_describe(fault, d, sizeof(d)) : "ok", v, wfault ? "faulted" : "ok", why);
+    else
+        atk_fail(name, "BAR%d (%lu bytes) at 0x%lx, 8-byte write at 0x%lx crossing into the block: %s", sub, size, to,
+                 to + size - 4, why);
+}
+
+/* ---- hc-buffer-mmio: hypercall buffers that are not guest RAM ---- */
+
+void attack_hc_buffer_mmio(void)
+{
+    const char *name = "hc-buffer-mmio";
+    struct {
+        const char *what;
+        uint64_t gpa;
+    } bufs[5];
+    unsigned n = 0;
+    uint64_t apic = 0;
+    atk_rdmsr(0x1b, &apic);
+    /* Past the APIC's registers (0x400..): nothing there to break if written. */
+    bufs[n++] = (typeof(bufs[0])){ "the local APIC page", (apic & 0x000ffffffffff000ull) + 0x800 };
+    if (env.ecam && env.have_bdf)
+        bufs[n++] = (typeof(bufs[0])){ "the passthrough device's ECAM page",
+                                       env.ecam + ((uint64_t)env.bus << 20 | env.dev << 15 | env.fn << 12) + 0x100 };
+    else if (env.ecam)
+        bufs[n++] = (typeof(bufs[0])){ "the host bridge's ECAM page", env.ecam + 0x100 };
+    if (env.have_bdf) {
+        unsigned msix = find_cap(0x11);
+        if (msix) {
+            uint32_t tbl = cfg_read(msix + 4);
+            bool is64;
+            uint64_t bar = bar_addr(tbl & 7, &is64);
+            if (bar)
+                bufs[n++] = (typeof(bufs[0])){ "the MSI-X table", bar + (tbl & ~7u) };
+        }
+    }
+    if (env.ram_top && env.ram_top < 0xc0000000ull)
+        bufs[n++] = (typeof(bufs[0])){ "above the top of RAM (below 4 GiB)", env.ram_top + 0x1000 };
+    bufs[n++] = (typeof(bufs[0])){ "far above RAM", 0x7ffffff000ull };
+    unsigned bad = 0;
+    char first[200] = "";
+    for (unsigned i = 0; i < n; i++) {
+        struct hc_regs r = { MINIHV_HC_FOOTPRINT, bufs[i].gpa, sizeof(struct minihv_footprint), 0 };
+        uint64_t fault = hv_call(&r);
+        bool refused = !fault && (int64_t)r.rax == MINIHV_HC_EFAULT;
+        guest_print("attack: hc-buffer-mmio: FOOTPRINT into %s at 0x%lx: %s %ld", bufs[i].what, bufs[i].gpa,
+                    fault ? "faulted" : "returned", (int64_t)r.rax);
+        if (!refused && !bad++)
+            fmt_snprintf(first, sizeof(first), "FOOTPRINT into %s at 0x%lx returned %ld, want EFAULT (%d)", bufs[i].what,
+                         bufs[i].gpa, (int64_t)r.rax, MINIHV_HC_EFAULT);
+    }
+    bool ok = intact();
+    if (!bad && ok)
+        atk_pass(name, "%u buffers outside guest RAM refused with EFAULT; %s", n, why);
+    else
+        atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
+}
