@@ -171,7 +171,7 @@ static void msix_set_control(void *opaque, bool enable, bool function_mask)
     dev_cfg_write(d, pos, 2, f);
 }
 
-static const struct vfio_config_ops config_ops = { phys_read, phys_write, bar_remap, msi_update };
+static const struct vfio_config_ops config_ops = { phys_read, phys_write, pt_bar_remap, msi_update };
 static const struct vfio_msix_ops msix_ops = { msix_write_entry, msix_read_pba, msix_set_control };
 
 /* ---- start ---- */
@@ -490,8 +490,8 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
         }
         const struct vfio_msix *m = &d->vfio.msix;
         bool msix = m->present &&
-                    ((m->table_bar == i && overlaps(off, size, m->table_offset, vfio_msix_table_size(m))) ||
-                     (m->pba_bar == i && overlaps(off, size, m->pba_offset, vfio_msix_pba_size(m))));
+                    ((m->table_bar == i && pt_overlaps(off, size, m->table_offset, vfio_msix_table_size(m))) ||
+                     (m->pba_bar == i && pt_overlaps(off, size, m->pba_offset, vfio_msix_pba_size(m))));
         uint64_t v = write ? *value : 0;
         int rc = !range_ok(off, size, w->size) ? VFIO_ERANGE
                  : write ? vfio_region_write(&d->vfio, i, off, &v, size)
@@ -526,7 +526,7 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
         d->count.bar_exits++;
         bool inside = mmio_size_ok(size) && page_down(gpa) == page_down(gpa + size - 1);
         for (unsigned i = 0; inside && i < VFIO_CONFIG_BARS; i++)
-            inside = !(d->win[i].mapped && overlaps(gpa, size, d->win[i].guest, d->win[i].size));
+            inside = !(d->win[i].mapped && pt_overlaps(gpa, size, d->win[i].guest, d->win[i].size));
         if (!inside) {
             d->count.refused++;
             d->count.bounds_refused++;
@@ -556,7 +556,7 @@ int ptdev_format_region(const struct pt_device *d, uint32_t index, char *buf, un
 {
     uint8_t info_buf[REGION_INFO_BYTES];
     const struct minihv_vfio_region_info *info = (const void *)info_buf;
-    if (!d->present || index >= d->vfio.num_regions || region_info(d, index, info_buf, sizeof(info_buf)) < 0 ||
+    if (!d->present || index >= d->vfio.num_regions || pt_region_info(d, index, info_buf, sizeof(info_buf)) < 0 ||
         !info->size)
         return 0;
     char sz[24];

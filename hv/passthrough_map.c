@@ -2,7 +2,7 @@
  * mmap-able parts (as VFIO_DEVICE_GET_REGION_INFO gives them) mapped to the
  * host BAR, the rest trapped; placement checks, moves when the guest
  * reprograms a BAR, and host windows no guest window covers kept trapped.
- * The config-space side that calls bar_remap is passthrough.c. */
+ * The config-space side that calls pt_bar_remap is passthrough.c. */
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/passthrough.h"
@@ -19,7 +19,7 @@ struct bar_mmap {
 };
 
 /* GET_REGION_INFO for region i into buf (argsz = its size); < 0 on error. */
-int region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len)
+int pt_region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len)
 {
     struct minihv_vfio_region_info *info = (void *)buf;
     memset(buf, 0, len);
@@ -33,7 +33,7 @@ static void bar_mmap_info(const struct pt_device *d, unsigned i, struct bar_mmap
     uint8_t buf[REGION_INFO_BYTES];
     const struct minihv_vfio_region_info *info = (const void *)buf;
     memset(out, 0, sizeof(*out));
-    if (region_info(d, i, buf, sizeof(buf)) < 0)
+    if (pt_region_info(d, i, buf, sizeof(buf)) < 0)
         return;
     out->mmap = info->flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
     uint32_t at = (info->flags & MINIHV_VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
@@ -75,7 +75,7 @@ bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const cha
         *why = "beyond the physical address space";
         return false;
     }
-    if (overlaps(gpa, size, d->forbid_base, d->forbid_size)) {
+    if (pt_overlaps(gpa, size, d->forbid_base, d->forbid_size)) {
         *why = "over the hypervisor's memory";
         return false;
     }
@@ -93,7 +93,7 @@ bool placement_ok(const struct pt_device *d, unsigned i, uint64_t gpa, uint64_t 
         return false;
     }
     for (unsigned j = 0; j < VFIO_CONFIG_BARS; j++)
-        if (j != i && d->win[j].mapped && overlaps(gpa, size, d->win[j].guest, d->win[j].size)) {
+        if (j != i && d->win[j].mapped && pt_overlaps(gpa, size, d->win[j].guest, d->win[j].size)) {
             *why = "over another window of the device";
             return false;
         }
@@ -139,7 +139,7 @@ int window_map(struct pt_device *d, unsigned i)
 bool touches_host_window(const struct pt_device *d, uint64_t gpa, uint64_t size)
 {
     for (unsigned j = 0; j < 6; j++)
-        if (is_mem_bar(d, j) && d->host_bar[j] && overlaps(gpa, size, d->host_bar[j], d->win[j].size))
+        if (is_mem_bar(d, j) && d->host_bar[j] && pt_overlaps(gpa, size, d->host_bar[j], d->win[j].size))
             return true;
     return false;
 }
@@ -198,7 +198,7 @@ void trap_host_windows(struct pt_device *d)
     }
 }
 
-void bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode)
+void pt_bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode)
 {
     struct pt_device *d = opaque;
     if (bar >= VFIO_CONFIG_BARS)

@@ -16,7 +16,7 @@
 /* A line through the platform's log (d->hw.log). */
 void pt_say(struct pt_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static inline bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+static inline bool pt_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
 }
@@ -38,7 +38,7 @@ static inline uint64_t page_up(uint64_t a)
 }
 
 /* GET_REGION_INFO for region i into buf (argsz = its size); < 0 on error. */
-int region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len);
+int pt_region_info(const struct pt_device *d, uint32_t i, uint8_t *buf, size_t len);
 /* A window the guest may have (aligned, not wrapping, off the core's
  * memory); *why says what is wrong. */
 bool window_ok(const struct pt_device *d, uint64_t gpa, uint64_t size, const char **why);
@@ -54,6 +54,6 @@ bool touches_host_window(const struct pt_device *d, uint64_t gpa, uint64_t size)
 /* Host windows no mapped guest window covers: trapped. */
 void trap_host_windows(struct pt_device *d);
 /* vfio_config_ops.bar_remap: the guest moved BAR `bar` or turned decode on/off. */
-void bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode);
+void pt_bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool decode);
 
 #endif
