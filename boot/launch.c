@@ -1,7 +1,9 @@
 /* Loads the core: allocates its block as EfiReservedMemoryType (so the OS
  * never gets it), copies the image, builds the core's page tables with the
  * shared builder (paging/paging.c), fills the boot info and runs the core on
- * the BSP, then on every AP through EFI_MP_SERVICES_PROTOCOL. On each CPU
+ * the BSP, then on every AP through EFI_MP_SERVICES_PROTOCOL. Nothing is
+ * started unless every CPU can be (boot/cpu_plan.h: the plan, then each
+ * AP's own check). On each CPU
  * the core "blue-pills" the firmware: the call returns 0 with the CPU now
  * a guest. Once the BSP is a guest the loader never touches the core's
  * block again (the guest cannot see it: reads give all-ones). */
@@ -154,38 +156,136 @@ static VOID EFIAPI ap_procedure(VOID *arg)
 {
     struct ap_start *a = arg;
     a->rc = minihv_trampoline(a->bi, a->cpu, a->core_cr3, a->entry);
+    /* Back here not a guest: the core turned the CPU away before taking
+     * it (the boot info did not check out). Returning would hand it to the
+     * firmware, for the guest to run natively: it halts here instead. */
+    if (a->rc)
+        for (;;)
+            __asm__ volatile("cli; hlt");
 }
 
 #define AP_TIMEOUT_US (60ull * 1000 * 1000)
 
-/* Runs the trampoline on every enabled AP, one at a time (blocking). */
-static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uint64_t cr3, uint64_t entry)
+static struct mp_services *mp_services(UINTN *total)
 {
     static EFI_GUID mp_guid = MP_SERVICES_GUID;
     struct mp_services *mp = NULL;
-    UINTN total = 0, enabled = 0;
+    UINTN enabled = 0;
+    *total = 0;
     if (EFI_ERROR(BS->LocateProtocol(&mp_guid, NULL, (void **)&mp)) || !mp ||
-        EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled)))
-        return;
+        EFI_ERROR(mp->GetNumberOfProcessors(mp, total, &enabled)))
+        return NULL;
+    return mp;
+}
+
+/* The index in the plan (p->cpus) of MP services processor n; -1 for the
+ * BSP or a processor the plan does not hold. */
+static int ap_index(const struct platform *p, struct mp_services *mp, UINTN n)
+{
+    struct mp_processor_info info;
+    if (EFI_ERROR(mp->GetProcessorInfo(mp, n, &info)) || (info.StatusFlag & MP_CPU_BSP))
+        return -1;
+    for (unsigned i = 0; i < p->cpu_count; i++)
+        if (p->cpus[i].apic_id == (uint32_t)info.ProcessorId)
+            return (int)i;
+    return -1;
+}
+
+static VOID EFIAPI ap_read_caps(VOID *arg)
+{
+    platform_read_virt_caps(arg);
+}
+
+/* Before the core takes any CPU: every AP of the plan runs the check the
+ * BSP ran (its own CPUID and MSRs, through MP services) and must offer
+ * the backend the core will choose. The loader's AP list and the plan are
+ * the same (cpu_plan refused otherwise); an AP MP services cannot run is
+ * a refusal too. 0, or -1 with the line logged. */
+static int check_aps(const struct platform *p)
+{
+    if (*cpu_virt_unusable(&p->bsp_caps))
+        return 0; /* the core will not virtualize the BSP: no AP either */
+    UINTN total;
+    struct mp_services *mp = mp_services(&total);
+    if (!mp)
+        return 0; /* no MP services: the plan holds the BSP alone */
+    unsigned checked = 0;
     for (UINTN n = 0; n < total; n++) {
-        struct mp_processor_info info;
-        if (EFI_ERROR(mp->GetProcessorInfo(mp, n, &info)) || (info.StatusFlag & 1) || !(info.StatusFlag & 2))
+        int idx = ap_index(p, mp, n);
+        if (idx < 0)
             continue;
-        unsigned idx = 0;
-        while (idx < p->cpu_count && p->cpus[idx].apic_id != (uint32_t)info.ProcessorId)
-            idx++;
-        if (idx == p->cpu_count) {
-            log_line("core: processor %lu (APIC id %lu) not in the CPU list; left alone", n, info.ProcessorId);
-            continue;
+        struct cpu_virt_caps caps;
+        char why[160];
+        EFI_STATUS st = mp->StartupThisAP(mp, ap_read_caps, n, NULL, AP_TIMEOUT_US, &caps, NULL);
+        if (EFI_ERROR(st)) {
+            log_line("core: not started, every CPU stays the firmware's: APIC id %u did not run the "
+                     "check (StartupThisAP status 0x%lx)", p->cpus[idx].apic_id, st);
+            return -1;
         }
-        struct ap_start a = { bi, idx, cr3, entry, -1 };
-        EFI_STATUS st = mp->StartupThisAP(mp, ap_procedure, n, NULL, AP_TIMEOUT_US, &a, NULL);
-        if (EFI_ERROR(st))
-            log_line("core: cpu %u (APIC id %u): StartupThisAP failed (status 0x%lx)", idx,
-                     p->cpus[idx].apic_id, st);
-        else
-            log_line("core: cpu %u (APIC id %u) returned %d", idx, p->cpus[idx].apic_id, a.rc);
+        if (cpu_plan_check_ap(&p->bsp_caps, &caps, p->cpus[idx].apic_id, why, sizeof(why))) {
+            log_line("core: not started, every CPU stays the firmware's: %s", why);
+            return -1;
+        }
+        checked++;
     }
+    if (checked + 1 != p->cpu_count) {
+        log_line("core: not started, every CPU stays the firmware's: %u APs checked, the plan has %u",
+                 checked, p->cpu_count - 1);
+        return -1;
+    }
+    log_line("core: %u AP(s) checked: each can run the core as the BSP does", checked);
+    return 0;
+}
+
+/* Runs the trampoline on one AP and waits for it to come back as a guest,
+ * at most AP_TIMEOUT_US. Non-blocking, with no firmware time-out: an AP
+ * the core parks never comes back, and a firmware time-out would send it
+ * INIT-SIPI (the core refuses those) and wait for it forever. */
+static EFI_STATUS run_ap(struct mp_services *mp, UINTN n, struct ap_start *a)
+{
+    EFI_EVENT done;
+    EFI_STATUS st = BS->CreateEvent(0, 0, NULL, NULL, &done);
+    if (EFI_ERROR(st))
+        return st;
+    st = mp->StartupThisAP(mp, ap_procedure, n, done, 0, a, NULL);
+    for (uint64_t us = 0; !EFI_ERROR(st); us += 1000) {
+        if (BS->CheckEvent(done) == EFI_SUCCESS)
+            break;
+        if (us >= AP_TIMEOUT_US) {
+            st = EFI_TIMEOUT; /* the event stays: the AP may still signal it */
+            return st;
+        }
+        BS->Stall(1000);
+    }
+    BS->CloseEvent(done);
+    return st;
+}
+
+/* Runs the trampoline on every AP of the plan, one at a time. An AP the
+ * core cannot take after all stays in the core, halted (hv/main.c
+ * park_ap): it never comes back, and the loader goes on without it. */
+static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uint64_t cr3, uint64_t entry)
+{
+    UINTN total;
+    struct mp_services *mp = mp_services(&total);
+    if (!mp)
+        return;
+    unsigned virtualized = 1, tried = 0;
+    for (UINTN n = 0; n < total; n++) {
+        int idx = ap_index(p, mp, n);
+        if (idx < 0)
+            continue;
+        tried++;
+        struct ap_start a = { bi, (uint64_t)idx, cr3, entry, -1 };
+        EFI_STATUS st = run_ap(mp, n, &a);
+        if (EFI_ERROR(st))
+            log_line("core: cpu %d (APIC id %u) did not come back as a guest (status 0x%lx): not "
+                     "virtualized, parked in the core (its log says why)", idx, p->cpus[idx].apic_id, st);
+        else
+            virtualized++; /* an AP only comes back as a guest (ap_procedure) */
+    }
+    log_line("core: %u of %u CPUs virtualized%s", virtualized, tried + 1,
+             virtualized == tried + 1 ? "" : "; the others are parked in the core, none runs natively");
 }
 
 /* The firmware's memory map, as the core's EPT sees it: RAM, reserved
@@ -259,6 +359,12 @@ static void place_rom(struct minihv_passthrough *pt, const struct pt_prep *prep,
 
 int launch_core(const struct minihv_config *cfg, const struct platform *p, const struct pt_prep *prep)
 {
+    if (p->cpu_refusal[0]) {
+        log_line("core: not started, every CPU stays the firmware's: %s", p->cpu_refusal);
+        return -1;
+    }
+    if (check_aps(p))
+        return -1;
     const char *why = NULL;
     const struct minihv_image_header *h = check_image(&why);
     if (!h) {

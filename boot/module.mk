@@ -1,5 +1,5 @@
 # The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
-BOOT_SRCS := boot/main.c boot/log.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c \
+BOOT_SRCS := boot/main.c boot/log.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
              boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
              boot/iommu.c iommu/iommu.c \
              lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
@@ -11,6 +11,7 @@ $(BUILD)/efi/boot/hv_image.o: $(BUILD)/hv.bin
 
 $(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
 $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
+$(eval $(call host_test,test_cpu_plan,tests/unit/test_cpu_plan.c boot/cpu_plan.c lib/format.c))
 $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c

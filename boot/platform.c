@@ -169,37 +169,102 @@ static void read_cpu_features(struct cpu_features *f)
     }
 }
 
+void platform_read_virt_caps(struct cpu_virt_caps *c)
+{
+    uint32_t r[4];
+    memset(c, 0, sizeof(*c));
+    x86_cpuid(0, 0, r);
+    c->intel = r[1] == 0x756e6547 && r[3] == 0x49656e69 && r[2] == 0x6c65746e; /* GenuineIntel */
+    c->amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163;   /* AuthenticAMD */
+    x86_cpuid(1, 0, r);
+    c->vmx = c->intel && (r[2] & (1u << 5));
+    if (c->vmx) {
+        uint64_t fc = rdmsr(0x3a); /* IA32_FEATURE_CONTROL: lock, VMXON outside SMX */
+        c->vmx_locked_off = (fc & 1) && !(fc & 4);
+        /* SDM A.3.2/A.3.3: secondary controls, then EPT and unrestricted guest. */
+        if (rdmsr(0x482) & (1ull << 63)) {
+            uint64_t proc2 = rdmsr(0x48b);
+            c->ept_unrestricted = (proc2 & (1ull << 33)) && (proc2 & (1ull << 39));
+        }
+    }
+    x86_cpuid(0x80000000, 0, r);
+    uint32_t max_ext = r[0];
+    if (c->amd && max_ext >= 0x8000000a) {
+        x86_cpuid(0x80000001, 0, r);
+        c->svm = r[2] & (1u << 2);
+        if (c->svm) {
+            c->svm_disabled = rdmsr(0xc0010114) & (1u << 4); /* VM_CR.SVMDIS (APM 15.30.1) */
+            x86_cpuid(0x8000000a, 0, r);
+            c->npt = r[3] & 1;
+        }
+    }
+}
+
+/* The MADT's processors, when the firmware has a MADT. */
+static const struct madt_cpus *read_madt(const struct platform *p)
+{
+    static struct madt_cpus madt;
+    if (!p->have_acpi || !p->acpi.has_madt)
+        return NULL;
+    for (unsigned i = 0; i < p->acpi.table_count; i++) {
+        const struct acpi_table_ref *t = &p->acpi.tables[i];
+        if (memcmp(t->sig, "APIC", 4))
+            continue;
+        const char *why = NULL;
+        if (madt_cpus_parse((const uint8_t *)(uintptr_t)t->address, t->length, &madt, &why)) {
+            log_line("cpus: MADT at 0x%lx unusable: %s", t->address, why);
+            return NULL;
+        }
+        return &madt;
+    }
+    return NULL;
+}
+
 void platform_report_cpus(struct platform *p)
 {
     static EFI_GUID mp_guid = MP_SERVICES_GUID;
+    static struct mp_cpu mp_list[CPU_PLAN_MAX_MADT];
     struct mp_services *mp = NULL;
     struct cpu_features *f = &p->cpu;
+    unsigned mp_count = 0;
 
     read_cpu_features(f);
+    platform_read_virt_caps(&p->bsp_caps);
+    const struct madt_cpus *madt = read_madt(p);
     if (!EFI_ERROR(BS->LocateProtocol(&mp_guid, NULL, (void **)&mp)) && mp) {
         UINTN total = 0, enabled = 0;
         mp->GetNumberOfProcessors(mp, &total, &enabled);
-        for (UINTN i = 0; i < total && p->cpu_count < MINIHV_MAX_CPUS; i++) {
+        for (UINTN i = 0; i < total && mp_count < CPU_PLAN_MAX_MADT; i++) {
             struct mp_processor_info info;
-            if (EFI_ERROR(mp->GetProcessorInfo(mp, i, &info)) || !(info.StatusFlag & 2))
-                continue;
-            p->cpus[p->cpu_count].apic_id = (uint32_t)info.ProcessorId;
-            p->cpus[p->cpu_count++].flags = (info.StatusFlag & 1) ? MINIHV_CPU_BSP : 0;
+            if (EFI_ERROR(mp->GetProcessorInfo(mp, i, &info)))
+                continue; /* not counted: cpu_plan sees fewer than the MADT lists */
+            mp_list[mp_count++] = (struct mp_cpu){ (uint32_t)info.ProcessorId, info.StatusFlag };
         }
+        if (total > CPU_PLAN_MAX_MADT)
+            fmt_snprintf(p->cpu_refusal, sizeof(p->cpu_refusal), "MP services list %lu processors, the loader "
+                         "checks at most %u", (unsigned long)total, CPU_PLAN_MAX_MADT);
     } else {
         uint32_t r[4];
         x86_cpuid(1, 0, r);
-        p->cpus[0].apic_id = r[1] >> 24;
-        p->cpus[0].flags = MINIHV_CPU_BSP;
-        p->cpu_count = 1;
+        mp_list[mp_count++] = (struct mp_cpu){ r[1] >> 24, MP_CPU_BSP | MP_CPU_ENABLED };
     }
-    char ids[MINIHV_MAX_CPUS * 5 + 1];
+    if (!p->cpu_refusal[0])
+        cpu_plan(madt, mp_list, mp_count, MINIHV_MAX_CPUS, p->cpus, &p->cpu_count, p->cpu_refusal,
+                 sizeof(p->cpu_refusal));
+    char ids[MINIHV_MAX_CPUS * 5 + 1] = "";
     size_t n = 0;
     for (unsigned i = 0; i < p->cpu_count; i++)
         n += (size_t)fmt_snprintf(ids + n, sizeof(ids) - n, "%s%u", i ? "," : "", p->cpus[i].apic_id);
-    log_line("cpus: %u online (%s), APIC IDs %s, %u-bit physical addresses%s", p->cpu_count,
-             mp ? "MP services" : "no MP services: BSP only", ids, f->phys_bits,
-             f->page_1g ? ", 1 GiB pages" : "");
+    log_line("cpus: %u online (%s), APIC IDs %s, %u-bit physical addresses%s", mp_count,
+             mp ? "MP services" : "no MP services: BSP only", p->cpu_count ? ids : "(not listed)",
+             f->phys_bits, f->page_1g ? ", 1 GiB pages" : "");
+    if (madt)
+        log_line("cpus: MADT revision %u lists %u present or online-capable, %u not present", madt->revision,
+                 madt->count, madt->not_present);
+    else
+        log_line("cpus: no MADT to check the MP services list against");
+    if (p->cpu_refusal[0])
+        log_line("cpus: the core may take no CPU: %s", p->cpu_refusal);
     if (f->vmx)
         log_line("cpus: %s with VMX: EPT %s, unrestricted guest %s, VPID %s", f->vendor,
                  f->ept ? "yes" : "no", f->unrestricted ? "yes" : "no", f->vpid ? "yes" : "no");

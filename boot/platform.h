@@ -6,6 +6,7 @@
 #include <minihv/boot_info.h>
 #include "boot/acpi.h"
 #include "boot/config.h"
+#include "boot/cpu_plan.h"
 #include "boot/pci.h"
 
 struct cpu_features {
@@ -20,8 +21,11 @@ struct cpu_features {
 
 struct platform {
     struct cpu_features cpu;
+    struct cpu_virt_caps bsp_caps;
     unsigned cpu_count;
     struct minihv_cpu_info cpus[MINIHV_MAX_CPUS];
+    /* Not empty: the core may take no CPU (boot/cpu_plan.h), this says why. */
+    char cpu_refusal[160];
     bool have_acpi;
     struct acpi_info acpi;
     bool ecam;
@@ -35,7 +39,11 @@ struct platform {
 void platform_report_firmware(void);
 void platform_report_memory(struct platform *p);
 void platform_report_acpi(struct platform *p);
+/* The CPU list (MP services, checked against the MADT: cpu_plan) and
+ * the BSP's features; a refusal goes to p->cpu_refusal. */
 void platform_report_cpus(struct platform *p);
+/* Reads, on the calling CPU, what the core needs of it. */
+void platform_read_virt_caps(struct cpu_virt_caps *c);
 void platform_report_pci(struct platform *p, const struct minihv_config *cfg);
 
 /* A config dword of segment 0: through ECAM when MCFG gave one (any offset

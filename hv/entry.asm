@@ -10,7 +10,7 @@
 bits 64
 default rel
 
-MAX_CPUS equ 64                  ; MINIHV_MAX_CPUS
+MAX_CPUS equ 256                 ; MINIHV_MAX_CPUS
 
 global hv_entry, hv_stack_top
 extern hv_main

@@ -30,6 +30,11 @@ static int mailbox[MINIHV_MAX_CPUS];
  * (every write to the APIC page exits): a logical INIT/SIPI is routed
  * with them. Reset values until then (SDM 10.4.7.1). */
 static struct apic_logical logical[MINIHV_MAX_CPUS];
+/* CPUs that have entered the core (ipi_cpu_init): from then on the core
+ * owns them, virtualized or parked, and never sends them a physical
+ * INIT or SIPI; before that they are the firmware's, which the loader
+ * asks (from the guest) to start them. */
+static bool entered[MINIHV_MAX_CPUS];
 
 int ipi_setup(void)
 {
@@ -65,7 +70,10 @@ static bool x2apic_mode(void)
 
 void ipi_cpu_init(unsigned index)
 {
-    if (index < MINIHV_MAX_CPUS && !x2apic_mode())
+    if (index >= MINIHV_MAX_CPUS)
+        return;
+    __atomic_store_n(&entered[index], true, __ATOMIC_RELEASE);
+    if (!x2apic_mode())
         logical[index] = (struct apic_logical){ *apic_reg(APIC_LDR), *apic_reg(APIC_DFR) };
 }
 
@@ -129,8 +137,9 @@ static const char *icr_kind(const struct apic_icr *icr)
  * gets it from the core, virtualized ones through their mailbox; a CPU
  * not yet virtualized (the loader is still starting the APs through the
  * firmware, which sends INIT-SIPI-SIPI from the guest) gets a physical,
- * fixed-destination copy. A CPU outside the list is never reached: such
- * a CPU would run without the core under it. */
+ * fixed-destination copy; one the core parked (hv/main.c) gets nothing.
+ * A CPU outside the list is never reached: such a CPU would run without
+ * the core under it. */
 static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, bool x2apic)
 {
     struct apic_icr icr = apic_icr_parse(icr_low);
@@ -148,6 +157,9 @@ static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, b
             /* An INIT to itself would leave the guest (and the CPU has
              * no wait-for-SIPI under SVM): dropped. */
             hv_refuse(HV_REFUSE_IPI_SELF, "cpu %u: %s to itself", v->index, icr_kind(&icr));
+        else if (!virtualized(i) && __atomic_load_n(&entered[i], __ATOMIC_ACQUIRE))
+            hv_refuse(HV_REFUSE_IPI_DESTINATION, "cpu %u: %s to cpu %u (APIC ID 0x%x), parked in the core",
+                      v->index, icr_kind(&icr), i, id);
         else if (!virtualized(i))
             send_command(icr_low, id);
         else if (icr.delivery == APIC_DM_STARTUP)

@@ -2,6 +2,7 @@
  * first CPU (the BSP) sets up what all share: console, heap, IDT, the
  * backend's global state and EPT, every CPU's stack. */
 #include <minihv/boot_info.h>
+#include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/ept.h"
@@ -93,6 +94,44 @@ static int global_init(const struct minihv_boot_info *bi)
     return 0;
 }
 
+/* An AP the core could not take (issue 14, path 2). The BSP is a guest
+ * already: back in the firmware this CPU would run whatever the guest
+ * hands it, natively. It stays halted in the core instead, on the core's
+ * own GDT, TSS and IDT in the block (an NMI returns to the halt,
+ * hv/host.c); the core sends it no INIT or SIPI (hv/ipi.c), and under SVM
+ * GIF stays clear, holding INIT and NMI (APM Vol. 2 15.17). */
+static __attribute__((noreturn)) void park_ap(struct vcpu *v, uint64_t stack_top, int rc)
+{
+    hv_log("cpu %u (APIC id %u): not virtualized (%d): parked in the core, the guest runs without it",
+           v->index, v->apic_id, rc);
+    struct host_tables t;
+    uint64_t bytes = 0;
+    if (host_cpu_tables(stack_top, &t, &bytes) == 0) {
+        struct {
+            uint16_t limit;
+            uint64_t base;
+        } __attribute__((packed)) gdtr = { 5 * 8 - 1, t.gdt_base }, idtr = { 256 * 16 - 1, t.idt_base };
+        __asm__ volatile("lgdt %0\n\t"
+                         "pushq %q1\n\t"
+                         "leaq 1f(%%rip), %%rax\n\t"
+                         "pushq %%rax\n\t"
+                         "lretq\n"
+                         "1:\n\t"
+                         "mov %w2, %%ss\n\t"
+                         "mov %w2, %%ds\n\t"
+                         "mov %w2, %%es\n\t"
+                         "ltr %w3\n\t"
+                         "lidt %4"
+                         :: "m"(gdtr), "r"((uint64_t)HOST_CS), "r"(HOST_DS), "r"((uint16_t)HOST_TR), "m"(idtr)
+                         : "rax", "memory");
+    }
+    if (backend == BACKEND_SVM) {
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+        __asm__ volatile("clgi" ::: "memory");
+    }
+    cpu_park();
+}
+
 int hv_main(struct minihv_boot_info *bi, uint64_t cpu, const struct minihv_resume *resume)
 {
     if (bi->magic != MINIHV_BOOT_MAGIC || bi->version != MINIHV_BOOT_VERSION ||
@@ -121,7 +160,9 @@ int hv_main(struct minihv_boot_info *bi, uint64_t cpu, const struct minihv_resum
     /* hv_entry put us on hv_stack_top[cpu] (or the boot stack). VMX: the
      * exit slot is the top 16 bytes of the CPU's own stack. SVM: the run
      * loop moves to the CPU's own stack itself. */
-    if (backend == BACKEND_SVM)
-        return svm_cpu_start(v, bi, resume, hv_stack_top[cpu]);
-    return vmx_cpu_start(v, bi, resume, hv_stack_top[cpu] - 16);
+    int rc = backend == BACKEND_SVM ? svm_cpu_start(v, bi, resume, hv_stack_top[cpu])
+                                    : vmx_cpu_start(v, bi, resume, hv_stack_top[cpu] - 16);
+    if (!(bi->cpus[cpu].flags & MINIHV_CPU_BSP))
+        park_ap(v, hv_stack_top[cpu], rc);
+    return rc; /* the BSP: no CPU is a guest yet, the loader goes on without the core */
 }

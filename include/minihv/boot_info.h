@@ -9,7 +9,7 @@
 #define MINIHV_BOOT_MAGIC    0x6f666e4976484d21ull /* "!MHvInfo" */
 #define MINIHV_BOOT_VERSION  2
 
-#define MINIHV_MAX_CPUS        64
+#define MINIHV_MAX_CPUS        256 /* more: the loader refuses (boot/cpu_plan.h) */
 #define MINIHV_MAX_MEM_RANGES  256
 
 /* Placed by linker.ld at the first byte of the core image; the loader
