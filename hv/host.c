@@ -4,6 +4,7 @@
 #include "hv/console.h"
 #include "hv/heap.h"
 #include "hv/host.h"
+#include "hv/refuse.h"
 #include "hv/vcpu.h"
 
 /* 64-bit TSS (SDM Vol. 3A 8.7, Figure 8-11). */
@@ -74,6 +75,7 @@ int host_cpu_tables(uint64_t stack_top, struct host_tables *out, uint64_t *bytes
 static const char *const exception_names[32] = {
     "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#MF(9)", "#TS", "#NP",
     "#SS", "#GP", "#PF", "(15)", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    [30] = "#SX",
 };
 
 void host_exception(struct host_frame *f)
@@ -83,6 +85,14 @@ void host_exception(struct host_frame *f)
         /* Not ours: the guest's NMI arrived while this CPU ran the core. */
         if (v)
             v->nmi_pending = true;
+        return;
+    }
+    if (f->vector == 30 && (f->error & 1)) {
+        /* #SX, INIT redirected (SVM, VM_CR.R_INIT; APM Vol. 2 15.28): a
+         * physical INIT while this CPU ran the core. Dropped: the CPU
+         * stays in the core (hv/svm/svm.c). */
+        hv_refuse(HV_REFUSE_PHYSICAL_INIT, "cpu %d: a physical INIT in the core (#SX), absorbed",
+                  v ? (int)v->index : -1);
         return;
     }
     uint64_t cr2;

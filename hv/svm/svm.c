@@ -17,6 +17,7 @@
 #include "hv/svm/svm.h"
 #include "hv/io.h"
 #include "hv/ipi.h"
+#include "hv/refuse.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/svm/vmcb.h"
 #include "hv/vcpu.h"
@@ -639,8 +640,15 @@ int svm_handle_exit(struct vcpu *v)
         handle_nmi(v);
         break;
     case SVM_EXIT_INIT:
+        /* A physical INIT: the core never sends one to a virtualized CPU
+         * (hv/ipi.c) nor lets the passthrough device (vfio/msi.c); what is
+         * left (IOAPIC entries, chipset INIT) is absorbed, not obeyed. It
+         * stays pending after the exit: opening GIF turns it into #SX
+         * (VM_CR.R_INIT), which the core's IDT drops (hv/host.c). */
         vcpu_count(v, MINIHV_EXIT_INIT);
-        vcpu_fatal(v, "a physical INIT reached a virtualized CPU (only the core's virtual INIT may)");
+        hv_refuse(HV_REFUSE_PHYSICAL_INIT, "cpu %u: a physical INIT in guest mode, absorbed", v->index);
+        take_pending_nmi();
+        break;
     case SVM_EXIT_SHUTDOWN:
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_fatal(v, "guest triple fault (shutdown)");
@@ -713,6 +721,12 @@ int svm_cpu_start(struct vcpu *v, const struct minihv_boot_info *bi,
     uint64_t efer_orig = rdmsr(MSR_EFER);
     wrmsr(MSR_EFER, efer_orig | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, c->hsave_pa);
+    /* INIT redirection (APM Vol. 2 15.28, 15.29): an INIT this CPU takes
+     * outside guest mode, e.g. pending after #VMEXIT(INIT) or arriving in
+     * the STGI window of handle_nmi, becomes #SX (vector 30) in the core's
+     * IDT instead of resetting the CPU out of the core (hv/host.c). The
+     * guest never sees VM_CR (svm_msr_read_policy). */
+    wrmsr(MSR_VM_CR, rdmsr(MSR_VM_CR) | VM_CR_R_INIT);
 
     struct dtr gdtr, idtr;
     __asm__ volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
