@@ -14,9 +14,10 @@
 #                msi-delivery, bar-placement
 #   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
-#                xsetbv-17-18, unmapped-gpa, x2apic-icr-reserved
+#                xsetbv-17-18, unmapped-gpa
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
-#   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on VMX
+#   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
+#                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC)
 #
 # ATTACKS_IN_CHECK (below, the one place) lists the attacks `make check`
 # runs: those the core already refuses. Environment:
@@ -32,8 +33,11 @@ set -u
 . tests/emu/lib.sh
 
 # The attacks `make check` runs. Move an attack in here once its fix has
-# landed (and its boot shows it passing).
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved triple-fault"
+# landed (and its boot shows it passing). Left out as of d271128, still
+# failing there: apic-base (IA32_APIC_BASE moves), msi-delivery (an INIT/
+# SMI/ExtINT delivery mode is not refused: msix-refused=0), triple-fault
+# (FATAL "guest triple fault", no reset).
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs bar-placement subpage-bar msr-sweep init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -123,16 +127,27 @@ check_boot() {
     pass "$name: no FATAL, no parked CPU in the core's log"
   fi
   if [[ " $sel " == *" msi-delivery "* ]]; then
-    local writes refused pt
+    # The passthrough line's MSI-X and MSI refusals (msix-refused=,
+    # msi-refused=): `refused=` also counts other kinds (BAR placement).
+    local writes refused pt k v
     writes=$(sed -n 's/^attack: msi-delivery: \([0-9]*\) bad delivery-mode writes.*/\1/p' "$fw" | head -1)
     pt=$(grep -am1 '^minihv: hv: summary: passthrough ' "$hv")
-    refused=$(tr ' ' '\n' <<<"$pt" | sed -n 's/^refused=\([0-9]*\)$/\1/p')
+    refused=
+    for k in msix-refused msi-refused; do
+      v=$(tr ' ' '\n' <<<"$pt" | sed -n "s/^$k=\([0-9]*\)\$/\1/p")
+      [ -n "$v" ] && refused=$(( ${refused:-0} + v ))
+    done
+    # Or the summary's count by kind (hv/refuse.h): `refused: ... msi-delivery-mode N`.
+    v=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*msi-delivery-mode \([0-9][0-9]*\).*/\1/p')
+    [ -n "$v" ] && [ "$v" -gt "${refused:-0}" ] && refused=$v
     if [ -z "$writes" ] || [ -z "$pt" ]; then
       fail "$name: msi-delivery refused count" "no ${writes:+summary passthrough line}${writes:-guest write count} ($result)"
-    elif [ "${refused:-0}" -ge "$writes" ]; then
-      pass "$name: msi-delivery refused count ($refused refused >= $writes bad delivery-mode writes; $(grep -am1 '^minihv: hv: summary: refused' "$hv" | sed 's/^minihv: hv: summary: //'))"
+    elif [ -z "$refused" ]; then
+      fail "$name: msi-delivery refused count" "no msix-refused=N/msi-refused=N in: $pt"
+    elif [ "$refused" -ge "$writes" ]; then
+      pass "$name: msi-delivery refused count (msix-refused + msi-refused = $refused >= $writes bad delivery-mode writes)"
     else
-      fail "$name: msi-delivery refused count" "summary refused=${refused:-none} for $writes bad delivery-mode writes: $pt"
+      fail "$name: msi-delivery refused count" "msix-refused + msi-refused = $refused for $writes bad delivery-mode writes: $pt"
     fi
   fi
 }
@@ -145,7 +160,8 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved" none "" \
+# QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the

@@ -170,7 +170,8 @@ void attack_msr_sweep(void)
     bool ok = intact_self();
     if (!bad && ok)
         atk_pass(name, "%u MSR writes: %u refused with #GP, %u kept their value%s; %s", tried, refused, kept,
-                 env.intel ? (pt ? "" : " (no Intel PT)") : "", why);
+                 env.intel ? (pt ? "; IA32_PAT all-UC and all-WC taken, core intact" : "; no Intel PT; IA32_PAT all-UC and all-WC taken, core intact") : "",
+                 why);
     else
         atk_fail(name, "%s%s%s", first_bad[0] ? first_bad : "", first_bad[0] && !ok ? "; " : "", ok ? "" : why);
 }
