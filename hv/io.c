@@ -90,3 +90,40 @@ void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value)
     else
         outl(port, *value);
 }
+
+#define RST_CNT       0xcf9
+#define KBC_STATUS    0x64
+#define KBC_IBF       (1u << 1) /* input buffer full */
+#define KBC_PULSE_RESET 0xfe    /* pulse output line 0 (CPU reset) */
+
+unsigned io_reset_steps(uint16_t reset_port, uint8_t reset_value, struct io_reset_step *steps)
+{
+    unsigned n = 0;
+    steps[n++] = (struct io_reset_step){ RST_CNT, 0x02, false, false };
+    steps[n++] = (struct io_reset_step){ RST_CNT, 0x06, false, true };
+    steps[n++] = (struct io_reset_step){ RST_CNT, 0x0e, false, true };
+    if (reset_port && reset_port != RST_CNT)
+        steps[n++] = (struct io_reset_step){ reset_port, reset_value, false, true };
+    steps[n++] = (struct io_reset_step){ KBC_STATUS, KBC_PULSE_RESET, true, true };
+    return n;
+}
+
+/* About a millisecond on hardware: port 0x80 writes take ~1 us each. */
+static void settle(void)
+{
+    for (unsigned i = 0; i < 1000; i++)
+        outb(0x80, 0);
+}
+
+void io_reset_machine(uint16_t reset_port, uint8_t reset_value)
+{
+    struct io_reset_step steps[IO_RESET_STEPS];
+    unsigned n = io_reset_steps(reset_port, reset_value, steps);
+    for (unsigned i = 0; i < n; i++) {
+        for (unsigned spin = 0; steps[i].kbc && (inb(KBC_STATUS) & KBC_IBF) && spin < 100000; spin++)
+            __asm__ volatile("pause");
+        outb(steps[i].port, steps[i].value);
+        if (steps[i].settle)
+            settle();
+    }
+}

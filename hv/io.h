@@ -48,4 +48,27 @@ void io_bitmap_fill(uint8_t *map, size_t map_bytes);
 /* The access done on the hardware (IN/OUT of size 1, 2, 4). */
 void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
 
+/* ---- resetting the machine ----
+ * A guest that resets (a reset write, a triple fault) must reset the
+ * machine, never leave a CPU parked. The writes a PC resets on, in the
+ * order the core tries them, each given time to take before the next:
+ * RST_CNT 0xcf9 (Intel ICH/PCH and AMD FCH datasheets: SYS_RST 0x02 set
+ * first, then RST_CPU 0 -> 1 for a hard reset 0x06, then 0x0e with
+ * FULL_RST), the FADT's RESET_REG when it is a port (ACPI 6.5 4.8.4.6),
+ * and the 8042's reset pulse (0xfe to port 0x64, once its input buffer is
+ * empty). The caller's last resort after all of them: a triple fault of
+ * its own. */
+struct io_reset_step {
+    uint16_t port;
+    uint8_t value;
+    bool kbc;    /* wait for the 8042 input buffer (0x64 bit 1) to drain first */
+    bool settle; /* give the write time to take before the next step */
+};
+#define IO_RESET_STEPS 5
+/* Fills steps[IO_RESET_STEPS]; the count. reset_port 0 (no FADT reset
+ * register in I/O space) or 0xcf9 adds no step of its own. */
+unsigned io_reset_steps(uint16_t reset_port, uint8_t reset_value, struct io_reset_step *steps);
+/* Carries the steps out on the hardware; returns only if none took. */
+void io_reset_machine(uint16_t reset_port, uint8_t reset_value);
+
 #endif

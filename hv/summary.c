@@ -85,7 +85,7 @@ static void summary_line(const char *line)
 
 /* One table on the core's log, `minihv: hv: summary: ...`; printed once,
  * by the first CPU that gets here (the others are not waited for). */
-static void print_summary(struct vcpu *v, const char *what)
+static void print_summary(struct vcpu *v, const char *what, const char *next)
 {
     static bool printed;
     if (__atomic_exchange_n(&printed, true, __ATOMIC_ACQ_REL))
@@ -106,7 +106,24 @@ static void print_summary(struct vcpu *v, const char *what)
            f.leaves_1g, f.leaves_2m, f.leaves_4k);
     devmodel_summary(summary_line);
     dump_exit_table("summary: ");
-    hv_log("summary: end; the write goes to the hardware now");
+    hv_log("summary: end; %s", next);
+}
+
+__attribute__((noreturn)) void vcpu_reset_machine(struct vcpu *v, const char *why)
+{
+    print_summary(v, why, "the core resets the machine now");
+    hv_log("cpu %u: %s: resetting the machine (RST_CNT 0xcf9, RESET_REG 0x%x, 8042)", v->index, why,
+           hv_boot->acpi_reset_port);
+    io_reset_machine(hv_boot->acpi_reset_port, hv_boot->acpi_reset_value);
+    /* Nothing took: shut this CPU down with a triple fault of its own (an
+     * empty IDT), which the chipset turns into a reset on most boards. */
+    hv_log("cpu %u: no reset took; triple-faulting the core", v->index);
+    static const struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) no_idt = { 0, 0 };
+    for (;;)
+        __asm__ volatile("lidt %0; int3" ::"m"(no_idt) : "memory");
 }
 
 /* PM1a/PM1b_CNT: a 2-byte write with SLP_EN asks for a sleep state (S5,
@@ -117,7 +134,7 @@ static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, ui
         char what[120];
         fmt_snprintf(what, sizeof(what), "sleep request: PM1%c_CNT 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)",
                      port == hv_boot->acpi_pm1b_cnt ? 'b' : 'a', port, *value, PM1_SLP_TYP(*value));
-        print_summary(v, what);
+        print_summary(v, what, "the write goes to the hardware now");
     }
     io_hw(port, size, in, value);
     return true;
@@ -125,19 +142,24 @@ static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, ui
 
 /* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
  * byte write of RESET_VALUE, ACPI 6.5 4.8.4.6). A dword at 0xcf8 touches
- * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. */
+ * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. A reset is the machine's:
+ * the guest's own write first, then the core's (a soft reset, RST_CPU
+ * without SYS_RST, would only INIT the CPUs, and an INIT never restarts a
+ * virtualized CPU at the reset vector). */
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
     bool reset = !in && size == 1 &&
                  ((port == RST_CNT_PORT && (*value & RST_CNT_RST_CPU)) ||
                   (port == hv_boot->acpi_reset_port && (uint8_t)*value == hv_boot->acpi_reset_value));
-    if (reset) {
-        char what[80];
-        fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x", port, *value & 0xff);
-        print_summary(v, what);
+    if (!reset) {
+        io_hw(port, size, in, value);
+        return true;
     }
+    char what[80];
+    fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x", port, *value & 0xff);
+    print_summary(v, what, "the write goes to the hardware now");
     io_hw(port, size, in, value);
-    return true;
+    vcpu_reset_machine(v, what);
 }
 
 static void register_port(uint16_t port, uint32_t count, io_handler_fn fn, const char *name)

@@ -149,6 +149,11 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi);
 /* RST_CNT (0xcf9) and RESET_REG: summary on a reset write, then the
  * hardware. An io_handler_fn (hv/io.h). */
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
+/* The guest reset (a triple fault, a reset write the hardware did not
+ * act on): the summary (once), then the machine's reset (hv/io.h
+ * io_reset_machine), then a triple fault of the core. Never returns and
+ * never parks. */
+__attribute__((noreturn)) void vcpu_reset_machine(struct vcpu *v, const char *why);
 void vcpu_fill_footprint(struct minihv_footprint *f);
 
 /* A hypercall buffer the core may write: wholly in RAM of the firmware's

@@ -650,8 +650,11 @@ int svm_handle_exit(struct vcpu *v)
         take_pending_nmi();
         break;
     case SVM_EXIT_SHUTDOWN:
+        /* The guest's shutdown (15.13.3, a triple fault among others): on
+         * bare metal the chipset resets the machine, and so does the core,
+         * after its summary. */
         vcpu_count(v, MINIHV_EXIT_OTHER);
-        vcpu_fatal(v, "guest triple fault (shutdown)");
+        vcpu_reset_machine(v, "guest triple fault (shutdown)");
     default:
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_fatal(v, "unexpected #VMEXIT");

@@ -483,8 +483,10 @@ void vmx_handle_exit(struct vcpu *v)
         v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
         vcpu_fatal(v, "EPT misconfiguration: the core built a bad EPT entry");
     case VMX_EXIT_TRIPLE_FAULT:
+        /* The guest's shutdown (27.2, 28.2): on bare metal the chipset
+         * resets the machine, and so does the core, after its summary. */
         vcpu_count(v, MINIHV_EXIT_OTHER);
-        vcpu_fatal(v, "guest triple fault (shutdown)");
+        vcpu_reset_machine(v, "guest triple fault (shutdown)");
     case VMX_EXIT_INIT:
         vcpu_count(v, MINIHV_EXIT_INIT);
         handle_init(v);

@@ -86,3 +86,45 @@ check_probe() {
     fail "$name: shell pci after the probe" "no '==>' device line after the probe's summary"
   fi
 }
+
+# reset_run NAME EMU SMP [emu.sh args] — the probe ends in a triple fault
+# (guest_args = triple-fault): the core prints its summary once and resets
+# the machine (hv/io.h io_reset_machine), never parks. QEMU: the firmware
+# boots again (needs `-action reboot=reset`, emu.sh passes -no-reboot);
+# startup.nsh leaves a flag file on the disk the first time and prints the
+# done marker only the second time. Bochs resets at the core's 0xcf9 write
+# (synchronously: the core's "no reset took" would follow within a few
+# thousand instructions), but OVMF does not boot again after any reset
+# there, bare or not (it polls port 0x8 forever: an ACPI timer at base 0),
+# so the run ends at the core's reset line.
+reset_run() {
+  local name=$1 emu=$2 smp=$3; shift 3
+  local dir=$EMU_ROOT/$name done=()
+  make_esp "$dir/esp" "$CFG"$'\n''guest_args = triple-fault' "$PROBE"
+  printf '%s\r\n' 'if exist fs0:\rebooted then' '  echo "minihv-test: done"' '  reset -s' 'endif' \
+    'echo 1 > fs0:\rebooted' 'fs0:\EFI\minihv\minihv.efi' 'echo "minihv-test: no reset"' 'reset -s' \
+    > "$dir/esp/startup.nsh"
+  [ "$emu" = bochs ] && done=(--done 'minihv: hv: cpu [0-9]+: guest triple fault \(shutdown\): resetting the machine')
+  boot "$name" "$emu" "$smp" "${done[@]}" "$@"
+  local log=$dir/minihv.txt fw=$dir/firmware.txt
+  clean_log "$dir/com2.log" > "$log"
+  clean_log "$dir/com1.log" > "$fw"
+  expect_log "$name: the probe triple-faulted" "$fw" '^probe: triple fault now'
+  expect_log "$name: summary names the triple fault" "$log" \
+    '^minihv: hv: summary: cpu [0-9]+: guest triple fault \(shutdown\)$'
+  expect_log "$name: summary ends with the core's reset" "$log" '^minihv: hv: summary: end; the core resets the machine now$'
+  expect_log "$name: the core resets the machine" "$log" \
+    '^minihv: hv: cpu [0-9]+: guest triple fault \(shutdown\): resetting the machine'
+  local n
+  n=$(grep -c '^minihv: hv: summary: end' "$log")
+  [ "$n" = 1 ] && pass "$name: one summary" || fail "$name: one summary" "$n 'summary: end' lines"
+  if grep -Eq '^minihv: hv: (FATAL|.*parked|.*no reset took)' "$log"; then
+    fail "$name: reset without FATAL, park or the core's own triple fault" \
+      "$(grep -Em1 '^minihv: hv: (FATAL|.*parked|.*no reset took)' "$log")"
+  else
+    pass "$name: reset without FATAL, park or the core's own triple fault"
+  fi
+  if grep -q '^minihv-test: no reset' "$fw"; then
+    fail "$name: the machine reset" "the shell went on after minihv (no reset)"
+  fi
+}

@@ -4,7 +4,8 @@
 # and in Bochs with `cpu: model=ryzen` (SVM with next-RIP save), a second
 # implementation of SVM. The same checks as check-vmx (tests/emu/probe.sh),
 # plus the core's SVM line, the restart of every AP by INIT-SIPI-SIPI
-# through the core, and the end-of-run summary at power-off (QEMU's FADT).
+# through the core, the end-of-run summary at power-off (QEMU's FADT), and
+# a guest triple fault that resets the machine (tests/emu/probe.sh).
 set -u
 . scripts/lib/result.sh
 . tests/emu/lib.sh
@@ -43,5 +44,7 @@ for smp in 1 2 4; do
   check_summary "svm-qemu-smp$smp" "$smp"
 done
 run svm-bochs-ryzen-smp2 bochs 2 --cpu ryzen --timeout 300
+# A guest triple fault resets the machine (SVM shutdown intercept).
+[[ svm-qemu-reset =~ ${SVM_ONLY:-.} ]] && reset_run svm-qemu-reset qemu 2 --timeout 180 -- -action reboot=reset
 
 summary svm

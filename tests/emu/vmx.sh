@@ -4,7 +4,8 @@
 # 2 Tiger Lake CPUs, and reads both serial logs: the core virtualized every
 # CPU, every CPU passed every probe check, nothing failed, the core printed
 # its exit table, and the firmware went on as the guest (the shell's memmap
-# and pci after minihv returned).
+# and pci after minihv returned); then a guest triple fault that resets the
+# machine (tests/emu/probe.sh reset_run).
 #
 # usage: vmx.sh            every run, ends with "vmx: N passed, N failed"
 #        VMX_ONLY=REGEX    only the runs whose name matches (development)
@@ -71,5 +72,7 @@ run vmx-skx-smp1 corei7_skylake_x 1
 run vmx-skx-smp2 corei7_skylake_x 2
 run vmx-skx-smp4 corei7_skylake_x 4
 run vmx-tgl-smp2 tigerlake 2
+# A guest triple fault resets the machine (triple-fault exit).
+[[ vmx-skx-reset =~ ${VMX_ONLY:-.} ]] && reset_run vmx-skx-reset bochs 1 --cpu corei7_skylake_x --timeout "$TIMEOUT"
 
 summary vmx

@@ -673,6 +673,32 @@ static void check_memory_map(struct cpu_probe *c)
                bad_type);
 }
 
+/* The load options (minihv.cfg guest_args) name `word`. */
+static bool option_given(EFI_HANDLE image, const CHAR16 *word)
+{
+    EFI_LOADED_IMAGE *li = NULL;
+    if (EFI_ERROR(BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li)) || !li || !li->LoadOptions)
+        return false;
+    const CHAR16 *s = li->LoadOptions;
+    size_t n = li->LoadOptionsSize / sizeof(CHAR16), wlen = StrLen(word);
+    for (size_t i = 0; i + wlen <= n; i++)
+        if (!memcmp(s + i, word, wlen * sizeof(CHAR16)) && (i + wlen == n || s[i + wlen] == L' ' || !s[i + wlen]))
+            return true;
+    return false;
+}
+
+/* `triple-fault`: after everything, the guest shuts down the way a broken
+ * kernel does (an empty IDT, then int3: #GP, #DF, shutdown; SDM Vol. 3A
+ * 6.15 interrupt 8). On bare metal the board resets; under minihv the
+ * core must reset the machine too, after its summary, never park. */
+static void triple_fault(void)
+{
+    static const struct idt_ptr none = { 0, 0 };
+    guest_print("probe: triple fault now");
+    for (;;)
+        __asm__ volatile("cli; lidt %0; int3" ::"m"(none) : "memory");
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     static EFI_GUID mp_guid = MP_SERVICES_GUID;
@@ -780,5 +806,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
                 guest_print("probe: DUMP_STATS returned %ld", (int64_t)r.rax);
         }
     }
+    if (option_given(image, L"triple-fault"))
+        triple_fault();
     return failed ? EFI_ABORTED : EFI_SUCCESS;
 }

@@ -107,10 +107,35 @@ static void test_table(void **state)
     assert_int_equal(io_range_count(), 0);
 }
 
+/* The machine reset: RST_CNT hard then full reset, the FADT's register,
+ * the 8042 last; no duplicate when the FADT names 0xcf9. */
+static void test_reset_steps(void **state)
+{
+    (void)state;
+    struct io_reset_step st[IO_RESET_STEPS];
+    unsigned n = io_reset_steps(0xb2, 0x0f, st);
+    assert_int_equal(n, 5);
+    assert_int_equal(st[0].port, 0xcf9);
+    assert_int_equal(st[0].value, 0x02);
+    assert_false(st[0].settle);
+    assert_int_equal(st[1].value, 0x06);
+    assert_true(st[1].settle);
+    assert_int_equal(st[2].value, 0x0e);
+    assert_int_equal(st[3].port, 0xb2);
+    assert_int_equal(st[3].value, 0x0f);
+    assert_int_equal(st[4].port, 0x64);
+    assert_int_equal(st[4].value, 0xfe);
+    assert_true(st[4].kbc);
+    assert_int_equal(io_reset_steps(0xcf9, 0x06, st), 4);
+    assert_int_equal(st[3].port, 0x64);
+    assert_int_equal(io_reset_steps(0, 0, st), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_positions),
+        cmocka_unit_test(test_reset_steps),
         cmocka_unit_test(test_set_range),
         cmocka_unit_test(test_table),
     };
