@@ -210,7 +210,7 @@ void attack_msi_delivery(void)
         e[1] = saved[1];
         e[2] = saved[2];
         e[3] = saved[3];
-        fmt_snprintf(detail, sizeof(detail), "MSI-X entry %u of %u at 0x%lx written with delivery modes INIT, SMI, ExtINT, unmasked",
+        fmt_snprintf(detail, sizeof(detail), "MSI-X entry %u/%u at 0x%lx: INIT, SMI, ExtINT, unmasked",
                      entries - 1, entries, entry);
     }
     if (msi) {
@@ -233,7 +233,7 @@ void attack_msi_delivery(void)
      * summary's refused count (>= the writes below). */
     guest_print("attack: msi-delivery: %u bad delivery-mode writes", writes);
     if (ok)
-        atk_pass(name, "%s; %s (the refusal: the summary, checked by the harness)", detail, why);
+        atk_pass(name, "refusal judged by the harness from the summary; %s; %s", detail, why);
     else
         atk_fail(name, "%s; %s", detail, why);
 }
