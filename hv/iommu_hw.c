@@ -13,6 +13,7 @@
 #include "hv/devmodel.h"
 #include "hv/heap.h"
 #include "hv/iommu_hw.h"
+#include "hv/passthrough_hw.h"
 #include "hv/lock.h"
 #include "iommu/amdvi.h"
 #include "iommu/dmar.h"
@@ -124,10 +125,24 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
             uint64_t size = 0x1000ull << MIN(dmar.units[u].size_log2, 15u);
             n += !ept_reserve(SPECIAL_IOMMU_REGS, dmar.units[u].reg_base, size, SPECIAL_MAP_NONE);
         }
+    /* Relocation. Intel client chipsets: MCHBAR (host bridge 0x48, 64-bit)
+     * places the MCH window that holds GFXVTBAR (+0x5400) and VTDBAR
+     * (+0x5410); the guest must not move it (nor, through it, the units). */
+    if (bi->dmar_phys && dmar.unit_count)
+        passthrough_guard_config(dmar.units[0].segment, 0, 0, 0, 0x48, 0x50, "VT-d: MCHBAR of the host bridge");
     if (bi->ivrs_phys && !ivrs_parse((const void *)(uintptr_t)bi->ivrs_phys, bi->ivrs_len, &ivrs, &err))
-        for (unsigned u = 0; u < ivrs.unit_count && u < IVRS_MAX_UNITS; u++)
+        for (unsigned u = 0; u < ivrs.unit_count && u < IVRS_MAX_UNITS; u++) {
+            const struct ivrs_unit *iv = &ivrs.units[u];
             /* IVHD IOMMU Base Address: 16 KiB of MMIO (AMD IOMMU spec 3.4). */
-            n += !ept_reserve(SPECIAL_IOMMU_REGS, ivrs.units[u].base, AMDVI_MMIO_SIZE, SPECIAL_MAP_NONE);
+            n += !ept_reserve(SPECIAL_IOMMU_REGS, iv->base, AMDVI_MMIO_SIZE, SPECIAL_MAP_NONE);
+            /* The IOMMU is a PCI function (IVHD DeviceID) whose capability
+             * block holds its base: cap + 4 (low, Enable bit 0) and cap + 8
+             * (high) (AMD IOMMU spec 3.2). */
+            if (!iv->superseded && iv->cap_offset >= 0x40 && iv->cap_offset < 0x100 - 12)
+                passthrough_guard_config(iv->segment, (uint8_t)(iv->devid >> 8), (iv->devid >> 3) & 31,
+                                         iv->devid & 7, (uint16_t)(iv->cap_offset + 4),
+                                         (uint16_t)(iv->cap_offset + 12), "AMD-Vi: IOMMU base in its capability");
+        }
     if (n)
         ept_changed();
     char line[400];

@@ -71,6 +71,7 @@ struct pt_counters {
     uint64_t refused;                     /* accesses refused (bad size, straddling, I/O BAR moves) */
     uint64_t placement_refused;           /* windows over the block, a special page or another window */
     uint64_t bounds_refused;              /* accesses across the end of a trapped page */
+    uint64_t guarded_writes_dropped;      /* writes to another function's guarded registers */
     uint64_t remaps;                      /* BAR windows mapped or unmapped */
 };
 
@@ -87,6 +88,15 @@ struct pt_bridge {
     uint8_t bus, dev, fn;
 };
 
+/* Config registers [lo, hi) of another function the guest may read but
+ * never write: where an IOMMU's registers are placed (ptdev_guard_config). */
+struct pt_guarded {
+    bool present;
+    uint8_t bus, dev, fn;
+    uint16_t lo, hi;
+};
+#define PT_MAX_GUARDED 4
+
 struct pt_device;
 /* What a BAR's vfio region ops get: the device and which BAR. */
 struct pt_bar_ctx {
@@ -102,6 +112,7 @@ struct pt_device {
     uint64_t ecam_base;          /* of bus ecam_bus_start; 0: none */
     uint8_t ecam_bus_start, ecam_bus_end;
     struct pt_bridge bridges[2]; /* IGD: host bridge, LPC bridge */
+    struct pt_guarded guarded[PT_MAX_GUARDED];
     uint32_t conf1_addr;         /* the guest's CONFIG_ADDRESS (0xcf8) */
     uint64_t forbid_base, forbid_size; /* never a guest window: the core's block */
     struct pt_window win[VFIO_CONFIG_BARS];
@@ -117,6 +128,17 @@ struct pt_device {
  * returns < 0 and says why through hw->log; nothing is mapped then. */
 int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const struct pt_platform *hw,
             uint64_t forbid_base, uint64_t forbid_size);
+
+/* Guards config registers [lo, hi) (lo < hi <= 4096) of bus:dev.fn, a
+ * function other than the device: through CF8/CFC and its ECAM page
+ * (trapped, in the special-page registry as ecam-iommu) reads reach the
+ * hardware, writes reach it unless they touch [lo, hi), which are dropped
+ * and counted (guarded_writes_dropped). For the registers that move an
+ * IOMMU's register set (issue 14, path 1): the AMD-Vi IOMMU function's
+ * capability base (cap + 4 .. cap + 11), Intel's MCHBAR (00:00.0 0x48,
+ * whose window holds GFXVTBAR/VTDBAR). 0, or -1 (no device, the device
+ * itself, bad range, table full). */
+int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
 
 /* The ECAM page of bus:dev.fn, 0 when there is no ECAM or it is outside. */
 uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn);

@@ -150,14 +150,14 @@ static const struct pt_platform platform = {
  * the last look goes to the core's refused counts (hv/refuse.h) outside
  * the lock. */
 struct refusals {
-    uint64_t placement, bounds;
+    uint64_t placement, bounds, guarded;
 };
 
 static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
-    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused };
-    struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds };
+    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped };
+    struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded };
     seen = now;
     return d;
 }
@@ -168,6 +168,24 @@ static void refusals_report(struct refusals d)
                   "a passthrough BAR placed over the core's block, a special page or another window: not mapped");
     hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
+    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
+                  "a config write to the registers that place an IOMMU's register set: dropped");
+}
+
+int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                             const char *what)
+{
+    if (!pt_active || segment != hv_boot->pt.segment) {
+        hv_log("passthrough: %s at %04x:%02x:%02x.%x [0x%x,0x%x) NOT guarded: config space is trapped only with a "
+               "passthrough device on that segment (docs/security.md, not yet)", what, segment, bus, dev, fn, lo, hi);
+        return -1;
+    }
+    spin_lock(&pt_lock);
+    int rc = ptdev_guard_config(&pt, bus, dev, fn, lo, hi);
+    spin_unlock(&pt_lock);
+    hv_log("passthrough: %s at %04x:%02x:%02x.%x config [0x%x,0x%x): %s", what, segment, bus, dev, fn, lo, hi,
+           rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
+    return rc;
 }
 
 /* 0xcf8-0xcff. A byte at 0xcf9 is RST_CNT, the reset the summary is

@@ -20,4 +20,11 @@ void passthrough_register_ports(const struct minihv_boot_info *bi);
 int passthrough_init(const struct minihv_boot_info *bi);
 
 
+/* Guards config registers [lo, hi) of seg:bus:dev.fn (ptdev_guard_config:
+ * writes there dropped and counted as refused iommu-regs). Only with a
+ * passthrough device on that segment (CF8/CFC and ECAM trapped); else -1,
+ * logged. After passthrough_init, before any CPU enters the guest. */
+int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                             const char *what);
+
 #endif

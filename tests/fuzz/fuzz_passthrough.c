@@ -6,7 +6,8 @@
  * core's block or a special page (the APIC page, an IOMMU register page,
  * the ECAM pages; a page given back read-only as the registry says is the
  * one map allowed there), identity over a special page, a host access
- * outside the device's BAR or across the end of its page, an unmasked
+ * outside the device's BAR or across the end of its page, a write to a
+ * guarded register of another function (an IOMMU's base), an unmasked
  * MSI-X entry with an address outside the MSI window or a delivery mode
  * other than fixed or lowest priority, a config write to
  * a bridge.
@@ -107,11 +108,20 @@ static uint32_t f_cfg_read(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t
     return v;
 }
 
+static bool guarded; /* 00:00.0's 0x48-0x4f guarded (an IOMMU's relocation registers) */
+
 static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size, uint32_t v)
 {
     (void)o;
-    if (!(bus == 0 && d == 5 && fn == 0) || off + size > 4096 || (size != 1 && size != 2 && size != 4))
-        abort(); /* bridges are never written */
+    if (off + size > 4096 || (size != 1 && size != 2 && size != 4))
+        abort();
+    /* The host bridge when guarded (not an IGD bridge), outside the guard. */
+    if (guarded && bus == 0 && d == 0 && fn == 0 && (off >= 0x50 || off + size <= 0x48)) {
+        memcpy(bridge_cfg + off, &v, size);
+        return;
+    }
+    if (!(bus == 0 && d == 5 && fn == 0))
+        abort(); /* bridges and guarded registers are never written */
     memcpy(dev_cfg + off, &v, size);
 }
 
@@ -235,6 +245,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     special_add(&special, SPECIAL_IOAPIC, 0xfec00000ull, 0x1000, SPECIAL_MAP_IDENTITY);
     if (ptdev_init(&dev, &snap, &platform, HV_BASE, HV_SIZE))
         return 0;
+    guarded = (flags & 0x10) && !(flags & 8);
+    if (guarded && ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50))
+        abort();
     while (s.n) {
         uint8_t kind = (uint8_t)take(&s, 1);
         unsigned sz = 1u << (take(&s, 1) % 4);

@@ -45,6 +45,7 @@ struct fake {
     uint8_t rom[ROM_SZ];
     uint8_t page2[4096];        /* the page that holds BAR2 (identity around it) */
     unsigned host_accesses;
+    uint16_t guard_lo, guard_hi; /* 00:00.0 registers guarded by the test */
     unsigned conf1_hw;          /* accesses for other functions */
     uint32_t conf1_hw_addr;
     char log[8][200];
@@ -98,7 +99,10 @@ static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t of
 {
     (void)o;
     uint8_t *c = cfg_of(bus, d, fn);
-    assert_ptr_equal(c, fk.dev_cfg); /* never the bridge */
+    /* Never the IGD bridge; the host bridge only when the test guards it
+     * (an IOMMU's relocation registers) and never inside the guard. */
+    assert_true(c == fk.dev_cfg ||
+                (c == fk.bridge_cfg && fk.guard_hi && (off >= fk.guard_hi || off + size <= fk.guard_lo)));
     memcpy(c + off, &v, size);
 }
 static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
@@ -552,6 +556,50 @@ static void test_subpage_page_bound(void **state)
     assert_int_equal(fk.host_accesses, 2);
 }
 
+/* Issue 14, path 1: the registers that place an IOMMU's register set (here
+ * Intel's MCHBAR, 00:00.0 0x48) read through and never take a write, by
+ * CF8/CFC or by the ECAM page, which is trapped and registered; other
+ * registers of that function are written as before. */
+static void test_guarded_config(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x48;
+    fk.guard_hi = 0x50;
+    fk.bridge_cfg[0x48] = 0x01;
+    fk.bridge_cfg[0x4a] = 0xd1;
+    fk.ncalls = 0;
+    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50), 0);
+    assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
+    const struct special_page *e = special_find(&fk_special, ECAM, 1);
+    assert_non_null(e);
+    assert_int_equal(e->kind, SPECIAL_ECAM_IOMMU);
+    /* Reads through, by either path. */
+    assert_int_equal(conf1_read(0, 0x48, 4), 0x00d10001);
+    uint64_t v = 0;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x48, 4, false, &v, &k));
+    assert_int_equal(v, 0x00d10001);
+    /* Writes into the guard: dropped and counted; a byte that overlaps it too. */
+    assert_int_equal(conf1_write(0, 0x48, 4, 0xfed10001), MINIHV_EXIT_PT_CONFIG);
+    v = 0xfe;
+    assert_true(mmio(ECAM + 0x4c, 1, true, &v, &k));
+    assert_int_equal(fk.bridge_cfg[0x4a], 0xd1);
+    assert_int_equal(fk.bridge_cfg[0x4c], 0);
+    assert_int_equal(dev.count.guarded_writes_dropped, 2);
+    /* Outside the guard: the hardware. */
+    assert_int_equal(conf1_write(0, 0x50, 1, 0x42), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_cfg[0x50], 0x42);
+    /* The device itself, a bad range: refused. */
+    assert_int_equal(ptdev_guard_config(&dev, 0, 5, 0, 0x40, 0x44), -1);
+    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x50, 0x48), -1);
+    /* A BAR may not go onto that ECAM page now. */
+    conf1_write(5, 0x10, 4, (uint32_t)ECAM | 4);
+    assert_int_equal(count_op(OP_MAP, ECAM, BAR0_SZ), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_bad_snapshot_refused_with_reason),
         cmocka_unit_test(test_bar_placement_special),
         cmocka_unit_test(test_subpage_page_bound),
+        cmocka_unit_test(test_guarded_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
