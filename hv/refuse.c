@@ -23,6 +23,7 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_X2APIC_ICR] = "x2apic-icr-reserved",
     [HV_REFUSE_PHYSICAL_INIT] = "physical-init",
     [HV_REFUSE_INSN_CHANGED] = "insn-changed",
+    [HV_REFUSE_STRING_IO] = "string-io",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

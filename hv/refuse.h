@@ -31,6 +31,7 @@ enum hv_refuse_kind {
     HV_REFUSE_X2APIC_ICR,        /* x2APIC ICR write with reserved bits: #GP */
     HV_REFUSE_PHYSICAL_INIT,     /* SVM: a physical INIT reached a virtualized CPU: absorbed */
     HV_REFUSE_INSN_CHANGED,      /* trapped access whose instruction no longer matches the exit: run again */
+    HV_REFUSE_STRING_IO,         /* INS/OUTS on an intercepted port: not emulated, #GP */
     HV_REFUSE_KINDS
 };
 

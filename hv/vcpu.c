@@ -386,11 +386,15 @@ void vcpu_handle_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool 
     const char *name = "none";
     io_handler_fn fn = io_lookup(port, size, &name);
     if (string) {
-        char why[160];
-        fmt_snprintf(why, sizeof(why),
-                     "guest %s%s (string I/O, %u-byte) on port 0x%x, intercepted for %s: not emulated",
-                     rep ? "REP " : "", in ? "INS" : "OUTS", size, port, name);
-        vcpu_fatal(v, why);
+        /* The exit gives direction, size and port (SDM Vol. 3C Table 28-5,
+         * APM Vol. 2 15.10.2), not a checked memory operand: INS/OUTS on
+         * the few ports that exit (sleep, reset, config space) are not
+         * emulated. Refused like an MMIO instruction the decoder cannot
+         * carry out: #GP(0), counted, never fatal. */
+        hv_refuse(HV_REFUSE_STRING_IO, "cpu %u: %s%s (%u-byte) on port 0x%x (%s) at RIP 0x%lx: #GP", v->index,
+                  rep ? "REP " : "", in ? "INS" : "OUTS", size, port, name, v->regs.rip);
+        v->ops->inject_exception(v, 13, true, 0);
+        return;
     }
     uint64_t *rax = &v->regs.gpr[DECODE_RAX];
     uint32_t value = size == 4 ? (uint32_t)*rax : (uint32_t)(*rax & ((1u << (8 * size)) - 1));

@@ -84,7 +84,7 @@ void vcpu_refuse_insn(struct vcpu *v, uint64_t gpa, enum decode_status st, const
                       const char *what);
 /* An intercepted IN/OUT (only ports registered in hv/io.h exit), with
  * exit.insn_len set: the range's handler, RAX updated for IN, RIP
- * advanced. String forms (INS/OUTS, REP) are a fatal report. */
+ * advanced. String forms (INS/OUTS, REP) are refused: #GP(0), counted. */
 void vcpu_handle_io(struct vcpu *v, uint16_t port, unsigned size, bool in, bool string, bool rep);
 
 static inline void vcpu_count(struct vcpu *v, enum minihv_exit_kind kind)

@@ -279,7 +279,8 @@ static void svm_get_mode(struct vcpu *v, struct vcpu_guest_mode *m)
 static void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
 {
     uint64_t ev = SVM_EVENT_VALID | SVM_EVENT_TYPE_EXCEPTION | (vector & 0xff);
-    if (has_error)
+    /* Real mode pushes no error code (APM Vol. 2 8.2): not in EVENTINJ then. */
+    if (has_error && (svm_of(v)->vmcb->save.cr0 & CR0_PE))
         ev |= SVM_EVENT_ERR_VALID | (uint64_t)error << 32;
     svm_of(v)->vmcb->control.event_inj = ev;
     svm_of(v)->injected = true;

@@ -37,7 +37,9 @@ static void vmx_get_mode(struct vcpu *v, struct vcpu_guest_mode *m)
 static void vmx_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error)
 {
     uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | vector;
-    if (has_error) {
+    /* Real mode pushes no error code, and an entry that says one with
+     * CR0.PE clear fails (26.2.1.3): a refused WRMSR in real mode. */
+    if (has_error && (vmread(VMCS_GUEST_CR0) & CR0_PE)) {
         info |= INTR_INFO_ERR_VALID;
         vmwrite(VMCS_ENTRY_EXCEPTION_ERR, error);
     }
