@@ -2,6 +2,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/extable.h"
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/refuse.h"
@@ -95,6 +96,8 @@ void host_exception(struct host_frame *f)
                   v ? (int)v->index : -1);
         return;
     }
+    if (extable_fixup(f))
+        return; /* a RDMSR/WRMSR for the guest raised #GP: its caller sees -1 */
     uint64_t cr2;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
     const char *name = f->vector < 32 && exception_names[f->vector] ? exception_names[f->vector] : "interrupt";

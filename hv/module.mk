@@ -4,9 +4,10 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
            hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
-           hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c
+           hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
+           hv/msr.c hv/msr_policy.c hv/extable.c
 HV_SRCS += hv/exit_rules.c
-HV_ASMS := hv/entry.asm hv/isr.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
+HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 
 HV_OBJS = $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASMS))
@@ -23,7 +24,8 @@ $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
 $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c hv/special_pages.c lib/format.c))
 $(eval $(call host_test,test_special_pages,tests/unit/test_special_pages.c hv/special_pages.c lib/format.c))
-$(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c))
+$(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c hv/msr_policy.c))
+$(eval $(call host_test,test_msr_policy,tests/unit/test_msr_policy.c hv/msr_policy.c))
 $(eval $(call host_test,test_refuse,tests/unit/test_refuse.c hv/refuse.c lib/format.c))
 $(eval $(call host_test,test_ipi_route,tests/unit/test_ipi_route.c hv/ipi_route.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))

@@ -236,33 +236,6 @@ static void inject_gp(struct vcpu *v)
     v->ops->inject_exception(v, 13, true, 0);
 }
 
-void vcpu_handle_msr_read(struct vcpu *v)
-{
-    uint32_t msr = (uint32_t)v->regs.gpr[DECODE_RCX];
-    uint64_t value = 0;
-    /* Only IA32_FEATURE_CONTROL is read from the hardware: it exists on
-     * every CPU that got this far. */
-    uint64_t hw = msr == MSR_IA32_FEATURE_CONTROL ? rdmsr(msr) : 0;
-    if (msr_read_policy(msr, hw, &value) != MSR_OK) {
-        inject_gp(v);
-        return;
-    }
-    v->regs.gpr[DECODE_RAX] = (uint32_t)value;
-    v->regs.gpr[DECODE_RDX] = value >> 32;
-    vcpu_skip_insn(v);
-}
-
-void vcpu_handle_msr_write(struct vcpu *v)
-{
-    uint32_t msr = (uint32_t)v->regs.gpr[DECODE_RCX];
-    uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
-    if (msr_write_policy(msr, value) != MSR_OK) {
-        inject_gp(v);
-        return;
-    }
-    vcpu_skip_insn(v);
-}
-
 void vcpu_handle_xsetbv(struct vcpu *v)
 {
     struct vcpu_guest_mode m;

@@ -64,8 +64,7 @@ struct vcpu {
  * instruction, injects an exception, or reports and parks the CPU. */
 void vcpu_handle_cpuid(struct vcpu *v);
 void vcpu_handle_hypercall(struct vcpu *v); /* hv/hypercall.c */
-void vcpu_handle_msr_read(struct vcpu *v);  /* MSR in ECX, result in EDX:EAX */
-void vcpu_handle_msr_write(struct vcpu *v);
+/* RDMSR/WRMSR: msr_handle_exit (hv/msr.h), by the rows of hv/msr_policy.c. */
 void vcpu_handle_xsetbv(struct vcpu *v);
 void vcpu_handle_invd(struct vcpu *v);
 /* A guest access to a guest-physical address the EPT/NPT does not map;

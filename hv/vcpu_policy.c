@@ -6,10 +6,18 @@
 
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
-    (void)subleaf;
     if (leaf == 1) {
-        r[2] &= ~CPUID1_ECX_VMX;
+        r[2] &= ~(CPUID1_ECX_VMX | CPUID1_ECX_DTES64 | CPUID1_ECX_DS_CPL);
         r[2] |= CPUID1_ECX_HYPERVISOR;
+        r[3] &= ~CPUID1_EDX_DS;
+    } else if (leaf == 7 && subleaf == 0) {
+        r[1] &= ~CPUID7_EBX_PT;
+        r[2] &= ~CPUID7_ECX_CET_SS;
+        r[3] &= ~CPUID7_EDX_CET_IBT;
+    } else if (leaf == 0xd && subleaf == 1) {
+        r[2] &= ~(XSS_PT | XSS_CET_U | XSS_CET_S);
+    } else if (leaf == 0x14) {
+        r[0] = r[1] = r[2] = r[3] = 0; /* Intel PT: no leaf */
     } else if (leaf == MINIHV_CPUID_BASE) {
         r[0] = MINIHV_CPUID_MAX_LEAF;
         r[1] = MINIHV_CPUID_SIG_EBX;
@@ -23,11 +31,6 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
     }
 }
 
-bool msr_intercepted(uint32_t msr)
-{
-    return msr == MSR_IA32_FEATURE_CONTROL || (msr >= MSR_VMX_FIRST && msr <= MSR_VMX_LAST);
-}
-
 enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value)
 {
     if (msr == MSR_IA32_FEATURE_CONTROL) {
@@ -38,18 +41,12 @@ enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value
     return MSR_GP;
 }
 
-enum msr_result msr_write_policy(uint32_t msr, uint64_t value)
-{
-    (void)msr;
-    (void)value;
-    return MSR_GP;
-}
-
 #define XCR0_X87    (1ull << 0)
 #define XCR0_SSE    (1ull << 1)
 #define XCR0_AVX    (1ull << 2)
 #define XCR0_MPX    (3ull << 3)
 #define XCR0_AVX512 (7ull << 5)
+#define XCR0_AMX    (3ull << 17) /* XTILECFG, XTILEDATA */
 
 bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported)
 {
@@ -61,6 +58,8 @@ bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported)
         return false;
     if ((value & XCR0_AVX512) &&
         ((value & XCR0_AVX512) != XCR0_AVX512 || !(value & XCR0_AVX)))
+        return false;
+    if ((value & XCR0_AMX) && (value & XCR0_AMX) != XCR0_AMX)
         return false;
     return true;
 }

@@ -10,31 +10,40 @@
 #include <minihv/boot_info.h>
 #include "hv/special_pages.h"
 
+#define CPUID1_ECX_DTES64     (1u << 2)
+#define CPUID1_ECX_DS_CPL     (1u << 4)
 #define CPUID1_ECX_VMX        (1u << 5)
 #define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID1_EDX_DS         (1u << 21)
+#define CPUID7_EBX_PT         (1u << 25)
+#define CPUID7_ECX_CET_SS     (1u << 7)
+#define CPUID7_EDX_CET_IBT    (1u << 20)
+#define XSS_PT    (1u << 8)
+#define XSS_CET_U (1u << 11)
+#define XSS_CET_S (1u << 12)
 
 /* Adjusts r[] = {EAX, EBX, ECX, EDX}, the hardware's answer for
  * (leaf, subleaf), into what the guest sees: leaf 1 ECX.VMX clear and
- * ECX.hypervisor set; leaves 0x40000000-0x400000ff are the core's. */
+ * ECX.hypervisor set; leaves 0x40000000-0x400000ff are the core's.
+ * Hidden because their MSRs raise #GP (hv/msr_policy.c): the debug store
+ * (leaf 1 EDX.DS, ECX.DTES64/DS-CPL: BTS and PEBS write to IA32_DS_AREA,
+ * also while the core runs), Intel PT (leaf 7 EBX[25], leaf 0x14 all
+ * zero: its output goes to host-physical addresses), CET (leaf 7
+ * ECX.CET_SS, EDX.CET_IBT: S_CET would turn on IBT for the core), and
+ * their supervisor XSAVE components (leaf 0xd.1 ECX bits 8, 11, 12). */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
 
-/* MSRs that exit (set in the MSR bitmap): IA32_FEATURE_CONTROL and the
- * VMX capability MSRs 0x480-0x491. */
-bool msr_intercepted(uint32_t msr);
-
+/* What RDMSR/WRMSR do: the table in hv/msr_policy.h. */
 enum msr_result { MSR_OK, MSR_GP };
-/* A read of an MSR that exited: IA32_FEATURE_CONTROL reads as the
- * hardware value locked with both VMXON-enable bits clear ("VMX disabled
- * by firmware"); the VMX capability MSRs and any other MSR that exits
- * raise #GP, as on a CPU without VMX. */
+/* A read of IA32_FEATURE_CONTROL (the row's MSR_EMUL_FEATURE_CONTROL):
+ * the hardware value locked with both VMXON-enable bits clear ("VMX
+ * disabled by firmware", as CPUID hides VMX); MSR_GP for any other MSR. */
 enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value);
-/* A write that exited: always #GP (IA32_FEATURE_CONTROL is locked, the
- * capability MSRs are read-only). */
-enum msr_result msr_write_policy(uint32_t msr, uint64_t value);
 
 /* XSETBV (SDM Vol. 2 XSETBV, Vol. 1 13.3): only XCR0, bit 0 set, only
  * supported bits, AVX needs SSE, MPX bits together, AVX-512 bits together
- * and with AVX. `supported` is CPUID.(0xd,0):EDX:EAX. */
+ * and with AVX, AMX bits 17 (TILECFG) and 18 (TILEDATA) together.
+ * `supported` is CPUID.(0xd,0):EDX:EAX. */
 bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported);
 
 /* What guest memory the core may read or write for the guest: the

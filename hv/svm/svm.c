@@ -17,6 +17,8 @@
 #include "hv/svm/svm.h"
 #include "hv/io.h"
 #include "hv/ipi.h"
+#include "hv/msr.h"
+#include "hv/msr_policy.h"
 #include "hv/refuse.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/svm/vmcb.h"
@@ -366,7 +368,9 @@ static void msr_done(struct vcpu *v, enum msr_result rc, bool read, uint64_t val
     vcpu_skip_insn(v);
 }
 
-/* MSR exit (15.11): EXITINFO1 0 = RDMSR, 1 = WRMSR. */
+/* MSR exit (15.11): EXITINFO1 0 = RDMSR, 1 = WRMSR. The row (hv/msr_policy.c)
+ * says who answers: the emulated MSRs that live in the VMCB here, the rest
+ * msr_handle_exit. */
 static void handle_msr(struct vcpu *v)
 {
     struct vmcb_save *s = &svm_of(v)->vmcb->save;
@@ -375,8 +379,13 @@ static void handle_msr(struct vcpu *v)
     uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
     vcpu_count(v, write ? MINIHV_EXIT_MSR_WRITE : MINIHV_EXIT_MSR_READ);
     need_insn_len(v, write ? SVM_INSN_WRMSR : SVM_INSN_RDMSR);
-    switch (msr) {
-    case MSR_EFER:
+    const struct msr_rule *r = msr_rule_find(msr, MSR_ON_SVM);
+    if ((write ? r->write : r->read) != MSR_EMUL) {
+        msr_handle_exit(v, MSR_ON_SVM, write);
+        return;
+    }
+    switch ((enum msr_emul)r->emul) {
+    case MSR_EMUL_EFER:
         if (!write) {
             msr_done(v, MSR_OK, true, svm_efer_read(s->efer));
         } else {
@@ -389,27 +398,29 @@ static void handle_msr(struct vcpu *v)
             msr_done(v, rc, false, 0);
         }
         return;
-    case MSR_VM_CR:
-    case MSR_VM_HSAVE_PA: {
+    case MSR_EMUL_VM_CR:
+    case MSR_EMUL_VM_HSAVE_PA: {
         uint64_t out = 0;
         msr_done(v, write ? svm_msr_write_policy(msr, value) : svm_msr_read_policy(msr, &out), !write, out);
         return;
     }
-    case MSR_X2APIC_ICR:
-        if (write) {
-            msr_done(v, ipi_x2apic_icr_write(v, value) ? MSR_OK : MSR_GP, false, 0);
-            return;
+    case MSR_EMUL_PAT:
+        /* With NPT the guest's PAT is the VMCB's g_pat (15.25.8); a native
+         * WRMSR would change the host PAT, the core's memory types. */
+        if (!write) {
+            msr_done(v, MSR_OK, true, s->g_pat);
+        } else if (msr_pat_valid(value)) {
+            s->g_pat = value;
+            svm_of(v)->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+            msr_done(v, MSR_OK, false, 0);
+        } else {
+            msr_done(v, MSR_GP, false, 0); /* reserved type: #GP as the hardware */
         }
-        break;
+        return;
     default:
-        break;
+        msr_handle_exit(v, MSR_ON_SVM, write); /* the neutral ones: x2APIC ICR, ... */
+        return;
     }
-    /* Outside the permission map's ranges every MSR exits: the neutral
-     * policy answers (#GP, as for an MSR the CPU does not have). */
-    if (write)
-        vcpu_handle_msr_write(v);
-    else
-        vcpu_handle_msr_read(v);
 }
 
 /* #UD intercept: Intel's VMCALL at CPL 0 is our hypercall too (so that

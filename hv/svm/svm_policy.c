@@ -1,6 +1,7 @@
 /* See svm_policy.h. */
 #include <minihv/hypercall.h>
 #include <minihv/x86.h>
+#include "hv/msr_policy.h"
 #include "hv/svm/svm_policy.h"
 
 bool msrpm_locate(uint32_t msr, bool write, unsigned *byte, unsigned *bit)
@@ -19,29 +20,24 @@ bool msrpm_locate(uint32_t msr, bool write, unsigned *byte, unsigned *bit)
     return false;
 }
 
-bool svm_msr_intercepted(uint32_t msr, bool write)
-{
-    switch (msr) {
-    case MSR_EFER:
-    case MSR_VM_CR:
-    case MSR_VM_HSAVE_PA:
-        return true;
-    case MSR_X2APIC_ICR:
-        return write;
-    default:
-        return false;
-    }
-}
-
 void msrpm_fill(uint8_t *map)
 {
-    static const uint32_t msrs[] = { MSR_EFER, MSR_VM_CR, MSR_VM_HSAVE_PA, MSR_X2APIC_ICR };
-    for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++)
-        for (int write = 0; write <= 1; write++) {
-            unsigned byte, bit;
-            if (svm_msr_intercepted(msrs[i], write) && msrpm_locate(msrs[i], write, &byte, &bit))
-                map[byte] |= (uint8_t)(1u << bit);
-        }
+    /* Everything exits (bit set), then the rows that pass on SVM clear
+     * their bits (hv/msr_policy.c). */
+    for (unsigned i = 0; i < MSRPM_BYTES; i++)
+        map[i] = 0xff;
+    for (unsigned i = 0; i < msr_rule_count; i++) {
+        const struct msr_rule *r = &msr_rules[i];
+        if (!(r->on & MSR_ON_SVM))
+            continue;
+        for (uint64_t m = r->first; m <= r->last; m++)
+            for (int write = 0; write <= 1; write++) {
+                unsigned byte, bit;
+                if ((write ? r->write : r->read) == MSR_PASS &&
+                    msrpm_locate((uint32_t)m, write, &byte, &bit))
+                    map[byte] &= (uint8_t)~(1u << bit);
+            }
+    }
 }
 
 void svm_cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])

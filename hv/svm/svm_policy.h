@@ -38,11 +38,9 @@
 /* The byte and bit of `msr`'s read (write=false) or write permission;
  * false when the MSR is outside the three ranges. */
 bool msrpm_locate(uint32_t msr, bool write, unsigned *byte, unsigned *bit);
-/* MSRs the SVM backend intercepts: EFER (read and write: SVME hidden),
- * VM_CR and VM_HSAVE_PA (read and write), the x2APIC ICR (write: INIT
- * and SIPI are emulated, see ipi.c). */
-bool svm_msr_intercepted(uint32_t msr, bool write);
-/* Sets every intercepted MSR's bits in a zeroed MSRPM_BYTES map. */
+/* Fills all of a MSRPM_BYTES map from the MSR table (hv/msr_policy.h):
+ * a bit is set (the access exits) unless the MSR's row says MSR_PASS for
+ * that direction on SVM. */
 void msrpm_fill(uint8_t *map);
 
 /* ---- what the guest sees ---- */

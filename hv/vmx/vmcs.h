@@ -29,8 +29,10 @@
 #define VMCS_GUEST_PHYS_ADDR      0x2400
 #define VMCS_LINK_POINTER         0x2800
 #define VMCS_GUEST_DEBUGCTL       0x2802
+#define VMCS_GUEST_PAT            0x2804
 #define VMCS_GUEST_EFER           0x2806
 #define VMCS_GUEST_PDPTE0         0x280a /* PDPTE1..3: +2 each */
+#define VMCS_HOST_PAT             0x2c00
 #define VMCS_HOST_EFER            0x2c02
 
 /* ---- 32-bit fields (B.3) ---- */
@@ -166,11 +168,14 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 /* VM-exit controls (25.7.1, Table 25-13). */
 #define EXIT_SAVE_DEBUG         (1u << 2)
 #define EXIT_HOST_64            (1u << 9)
+#define EXIT_SAVE_PAT           (1u << 18)
+#define EXIT_LOAD_PAT           (1u << 19)
 #define EXIT_SAVE_EFER          (1u << 20)
 #define EXIT_LOAD_EFER          (1u << 21)
 /* VM-entry controls (25.8.1, Table 25-15). */
 #define ENTRY_LOAD_DEBUG        (1u << 2)
 #define ENTRY_IA32E_GUEST       (1u << 9)
+#define ENTRY_LOAD_PAT          (1u << 14)
 #define ENTRY_LOAD_EFER         (1u << 15)
 
 /* Interruption information (25.8.3, Table 25-17). */

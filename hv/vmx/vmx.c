@@ -11,6 +11,7 @@
 #include "hv/host.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/msr_policy.h"
 #include "hv/vcpu.h"
 #include "hv/vcpu_policy.h"
 #include "hv/vmx/vmx.h"
@@ -62,52 +63,6 @@ bool vmx_supported(const char **why)
     return true;
 }
 
-/* ---- MTRRs (SDM Vol. 3A 11.11) ---- */
-
-#define MSR_MTRRCAP        0xfe
-#define MSR_MTRR_PHYSBASE0 0x200
-#define MSR_MTRR_FIX64K    0x250
-#define MSR_MTRR_FIX16K_80 0x258
-#define MSR_MTRR_FIX16K_A0 0x259
-#define MSR_MTRR_FIX4K_C0  0x268
-#define MSR_MTRR_FIX4K_F8  0x26f
-#define MSR_MTRR_DEF_TYPE  0x2ff
-
-static unsigned mtrr_variable_count; /* IA32_MTRRCAP.VCNT */
-
-bool is_mtrr_msr(uint32_t msr)
-{
-    return (msr >= MSR_MTRR_PHYSBASE0 && msr < MSR_MTRR_PHYSBASE0 + 2 * mtrr_variable_count) ||
-           msr == MSR_MTRR_FIX64K || msr == MSR_MTRR_FIX16K_80 || msr == MSR_MTRR_FIX16K_A0 ||
-           (msr >= MSR_MTRR_FIX4K_C0 && msr <= MSR_MTRR_FIX4K_F8) || msr == MSR_MTRR_DEF_TYPE;
-}
-
-/* UC, WC, WT, WP, WB (Table 11-8); 2, 3 and 7 and up are reserved. */
-static bool mtrr_type_ok(uint64_t type)
-{
-    return type == 0 || type == 1 || type == 4 || type == 5 || type == 6;
-}
-
-/* What WRMSR would #GP on (11.11.2.1-11.11.2.3): reserved bits, bits at
- * or above MAXPHYADDR, undefined types. */
-bool mtrr_value_ok(uint32_t msr, uint64_t value)
-{
-    uint32_t r[4];
-    x86_cpuid(0x80000008, 0, r);
-    uint64_t phys = ((1ull << (r[0] & 0xff)) - 1) & ~0xfffull;
-    if (msr == MSR_MTRR_DEF_TYPE)
-        return !(value & ~0xcffull) && mtrr_type_ok(value & 0xff);
-    if (msr >= MSR_MTRR_PHYSBASE0 && msr < MSR_MTRR_PHYSBASE0 + 2 * mtrr_variable_count) {
-        if ((msr - MSR_MTRR_PHYSBASE0) & 1) /* PHYSMASKn: mask, V (bit 11) */
-            return !(value & ~(phys | 0x800ull));
-        return !(value & ~(phys | 0xffull)) && mtrr_type_ok(value & 0xff); /* PHYSBASEn */
-    }
-    for (unsigned i = 0; i < 8; i++) /* fixed ranges: 8 types */
-        if (!mtrr_type_ok((value >> (8 * i)) & 0xff))
-            return false;
-    return true;
-}
-
 /* A control value: the bits we want, plus those that must be 1, minus
  * those that must be 0 (A.3: allowed-0 settings in bits 31:0, allowed-1
  * in 63:32). -1 when a bit we need is not allowed. */
@@ -141,25 +96,12 @@ int vmx_global_init(struct guest_map_spec *map)
            vmx_caps.basic, true_ctls ? "TRUE" : "default", vmx_caps.ept_vpid, vmx_caps.misc,
            (vmx_caps.misc & VMX_MISC_WAIT_FOR_SIPI) ? "" : " (no wait-for-SIPI state!)");
 
-    /* MSR bitmap (25.6.9): read-low at 0, read-high at 1 KiB, write-low at
-     * 2 KiB, write-high at 3 KiB; a set bit makes the access exit. */
+    /* MSR bitmap (25.6.9 "MSR-Bitmap Address"): filled from the MSR
+     * table (hv/msr_policy.c); every exit goes to msr_handle_exit. */
     msr_bitmap_pa = heap_alloc(1);
     if (!msr_bitmap_pa)
         return -1;
-    uint8_t *bitmap = (uint8_t *)(uintptr_t)msr_bitmap_pa;
-    for (uint32_t msr = 0; msr < 0x2000; msr++)
-        if (msr_intercepted(msr)) {
-            bitmap[msr / 8] |= (uint8_t)(1u << (msr % 8));
-            bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
-        }
-    /* Writes to the x2APIC ICR exit: INIT and SIPI for virtualized CPUs
-     * are the core's (see handle_virtual_init). Writes to the MTRRs exit
-     * too, to say once that they do not change the EPT (write_mtrr). */
-    bitmap[2048 + MSR_X2APIC_ICR_NR / 8] |= (uint8_t)(1u << (MSR_X2APIC_ICR_NR % 8));
-    mtrr_variable_count = (unsigned)rdmsr(MSR_MTRRCAP) & 0xff;
-    for (uint32_t msr = 0x200; msr < 0x300; msr++)
-        if (is_mtrr_msr(msr))
-            bitmap[2048 + msr / 8] |= (uint8_t)(1u << (msr % 8));
+    msr_bitmap_fill_vmx((uint8_t *)(uintptr_t)msr_bitmap_pa);
 
     /* I/O bitmaps A and B (25.6.4): two pages, contiguous here so that
      * port p is bit p % 8 of byte p / 8 across both; only the ports
@@ -290,6 +232,7 @@ static void setup_guest_state(const struct minihv_resume *resume, uint64_t cr0_o
     vmwrite(VMCS_GUEST_SYSENTER_ESP, rdmsr(MSR_SYSENTER_ESP));
     vmwrite(VMCS_GUEST_SYSENTER_EIP, rdmsr(MSR_SYSENTER_EIP));
     vmwrite(VMCS_GUEST_EFER, rdmsr(MSR_EFER));
+    vmwrite(VMCS_GUEST_PAT, rdmsr(MSR_IA32_PAT));
     vmwrite(VMCS_LINK_POINTER, ~0ull); /* no shadow VMCS (24.4.2) */
     vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
     vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
@@ -318,6 +261,7 @@ static void setup_host_state(const struct vmx_cpu *c, const struct minihv_boot_i
     vmwrite(VMCS_HOST_SYSENTER_ESP, 0);
     vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
     vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+    vmwrite(VMCS_HOST_PAT, rdmsr(MSR_IA32_PAT)); /* the firmware's, which the core's tables assume */
     vmwrite(VMCS_HOST_RSP, c->host_rsp);
     vmwrite(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
 }
@@ -340,11 +284,15 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
                            PROC2_ENABLE_VPID | PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID |
                                PROC2_ENABLE_XSAVES,
                            vmx_caps.proc2, "secondary");
-    /* 64-bit host, EFER saved and loaded on both sides (25.7.1, 25.8.1). */
-    int64_t exit = adjust(EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER, EXIT_SAVE_DEBUG, vmx_caps.exit, "exit");
+    /* 64-bit host, EFER and PAT saved and loaded on both sides (25.7.1,
+     * 25.8.1, 27.3.4, 27.5.1): the guest's WRMSRs to them run without
+     * exits (hv/msr_policy.c) and the core always runs with its own
+     * values (a guest PAT with UC or WC at index 0 would be the core's). */
+    int64_t exit = adjust(EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT,
+                          EXIT_SAVE_DEBUG, vmx_caps.exit, "exit");
     uint64_t efer = rdmsr(MSR_EFER);
-    int64_t entry = adjust(ENTRY_LOAD_EFER | ((efer & EFER_LMA) ? ENTRY_IA32E_GUEST : 0), ENTRY_LOAD_DEBUG,
-                           vmx_caps.entry, "entry");
+    int64_t entry = adjust(ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ((efer & EFER_LMA) ? ENTRY_IA32E_GUEST : 0),
+                           ENTRY_LOAD_DEBUG, vmx_caps.entry, "entry");
     if (pin < 0 || proc < 0 || proc2 < 0 || exit < 0 || entry < 0)
         return -1;
     c->entry_ctls = (uint32_t)entry;

@@ -111,10 +111,6 @@ void write_guest_seg(int n, const struct seg_state *s);
 void invvpid_single(struct vcpu *v);
 void invept_all(void);
 
-/* The MTRR MSRs (SDM Vol. 3A 11.11) and what WRMSR would #GP on. */
-bool is_mtrr_msr(uint32_t msr);
-bool mtrr_value_ok(uint32_t msr, uint64_t value);
-
 /* vmx_exit.c: the vcpu_ops, and the exit handler vmx_exit_entry calls. */
 extern const struct vcpu_ops vmx_ops;
 void vmx_handle_exit(struct vcpu *v);

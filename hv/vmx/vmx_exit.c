@@ -1,7 +1,7 @@
 /* The VMX backend's exits: the vcpu_ops the neutral code calls back, the
  * exit dispatch (each reason translated, counted and handed to a neutral
  * vcpu_handle_* where one exists), the few exits only VMX has (CR access
- * through the guest/host masks, INIT/SIPI, MTRR writes, EPT
+ * through the guest/host masks, INIT/SIPI, EPT
  * misconfiguration) and the work before the next entry. Section numbers
  * are the Intel SDM Vol. 3C. */
 #include <minihv/format.h>
@@ -13,6 +13,8 @@
 #include "hv/exit_rules.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
+#include "hv/msr.h"
+#include "hv/msr_policy.h"
 #include "hv/vcpu.h"
 #include "hv/vmx/vmx_cpu.h"
 
@@ -301,24 +303,6 @@ static void handle_sipi(struct vcpu *v)
     start_at_sipi_vector(v, (uint8_t)(v->exit.qualification & 0xff));
 }
 
-/* A guest write to an MTRR: the CPU's MTRR takes it (the guest reads its
- * MTRRs back unintercepted), but with EPT the guest's memory types come
- * from the EPT leaves and the guest PAT, not from the MTRRs (SDM Vol. 3C
- * 29.3.7.2), and the core built those from the MTRRs at launch. Said once. */
-static void write_mtrr(struct vcpu *v, uint32_t msr, uint64_t value)
-{
-    static bool told;
-    if (!mtrr_value_ok(msr, value)) {
-        vmx_inject_exception(v, 13, true, 0);
-        return;
-    }
-    if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
-        hv_log("cpu %u: guest writes MTRR 0x%x = 0x%lx: the EPT memory types were fixed from the MTRRs "
-               "at launch and stay so (logged once)", v->index, msr, value);
-    wrmsr(msr, value);
-    vcpu_skip_insn(v);
-}
-
 static const char *exit_name(unsigned reason)
 {
     switch (reason) {
@@ -409,25 +393,10 @@ void vmx_handle_exit(struct vcpu *v)
         vcpu_handle_hypercall(v);
         break;
     case VMX_EXIT_RDMSR:
-        vcpu_count(v, MINIHV_EXIT_MSR_READ);
-        vcpu_handle_msr_read(v);
-        break;
     case VMX_EXIT_WRMSR:
-        vcpu_count(v, MINIHV_EXIT_MSR_WRITE);
-        if ((uint32_t)v->regs.gpr[DECODE_RCX] == MSR_X2APIC_ICR_NR) {
-            uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
-            if (ipi_x2apic_icr_write(v, value))
-                vcpu_skip_insn(v);
-            else
-                vmx_inject_exception(v, 13, true, 0); /* not in x2APIC mode: #GP */
-            break;
-        }
-        if (is_mtrr_msr((uint32_t)v->regs.gpr[DECODE_RCX])) {
-            write_mtrr(v, (uint32_t)v->regs.gpr[DECODE_RCX],
-                       (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32);
-            break;
-        }
-        vcpu_handle_msr_write(v);
+        /* Every MSR the bitmap does not pass (hv/msr_policy.c). */
+        vcpu_count(v, basic == VMX_EXIT_WRMSR ? MINIHV_EXIT_MSR_WRITE : MINIHV_EXIT_MSR_READ);
+        msr_handle_exit(v, MSR_ON_VMX, basic == VMX_EXIT_WRMSR);
         break;
     case VMX_EXIT_IO: {
         /* Exit qualification per Table 28-5; the length from the exit

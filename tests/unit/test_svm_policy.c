@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <minihv/x86.h>
+#include "hv/msr_policy.h"
 #include "hv/svm/svm_policy.h"
 
 static void test_msrpm_positions(void **state)
@@ -47,25 +48,53 @@ static void test_msrpm_positions(void **state)
     assert_false(msrpm_locate(0xc0012000, true, &byte, &bit));
 }
 
+static bool msrpm_bit(const uint8_t *map, uint32_t msr, bool write)
+{
+    unsigned byte, bit;
+    assert_true(msrpm_locate(msr, write, &byte, &bit));
+    return map[byte] & (1u << bit);
+}
+
 static void test_msrpm_fill(void **state)
 {
     (void)state;
     static uint8_t map[MSRPM_BYTES];
-    memset(map, 0, sizeof(map));
+    memset(map, 0x5a, sizeof(map));
     msrpm_fill(map);
-    assert_int_equal(map[0x820], 0x03);  /* EFER read + write */
-    assert_int_equal(map[0x1045], 0xc3); /* VM_CR r/w (bits 0,1), VM_HSAVE_PA r/w (6,7) */
-    assert_int_equal(map[0x20c], 0x02);  /* x2APIC ICR: write only */
-    unsigned set = 0;
-    for (unsigned i = 0; i < sizeof(map); i++)
-        set += (unsigned)__builtin_popcount(map[i]);
-    assert_int_equal(set, 7);
-    /* Common MSRs run without exits. */
-    unsigned byte, bit;
-    assert_true(msrpm_locate(MSR_IA32_PAT, false, &byte, &bit));
-    assert_int_equal(map[byte] & (3u << bit), 0);
-    assert_false(svm_msr_intercepted(MSR_X2APIC_ICR, false));
-    assert_true(svm_msr_intercepted(MSR_EFER, false));
+    /* Bit for bit the MSR table (hv/msr_policy.c), all three ranges. */
+    static const uint32_t firsts[] = { 0x00000000u, 0xc0000000u, 0xc0010000u };
+    unsigned clear = 0;
+    for (unsigned r = 0; r < 3; r++)
+        for (uint32_t m = firsts[r]; m < firsts[r] + 0x2000u; m++)
+            for (int w = 0; w <= 1; w++) {
+                assert_int_equal(msrpm_bit(map, m, w), msr_exits(m, w, MSR_ON_SVM));
+                clear += !msrpm_bit(map, m, w);
+            }
+    assert_true(clear > 300);
+    /* The reserved last 2 KiB: all set. */
+    for (unsigned i = 0x1800; i < MSRPM_BYTES; i++)
+        assert_int_equal(map[i], 0xff);
+    assert_int_equal(map[0x820], 0x03);          /* EFER c000_0080 r/w exit (SVME); STAR/LSTAR/CSTAR pass */
+    assert_int_equal(map[0x1045] & 0xc3, 0xc3);  /* VM_CR r/w (bits 0,1), VM_HSAVE_PA r/w (6,7) */
+    assert_int_equal(map[0x20c] & 0x03, 0x02);   /* x2APIC ICR: write only */
+    /* The issue's MSRs (issue 14, path 3): writes exit. */
+    assert_true(msrpm_bit(map, 0x1b, true));        /* IA32_APIC_BASE */
+    assert_false(msrpm_bit(map, 0x1b, false));
+    assert_true(msrpm_bit(map, MSR_IA32_PAT, true)); /* PAT: the VMCB's g_pat */
+    assert_true(msrpm_bit(map, MSR_IA32_PAT, false));
+    assert_true(msrpm_bit(map, 0xc0010010, true));  /* SYSCFG */
+    assert_true(msrpm_bit(map, 0xc001001a, true));  /* TOP_MEM */
+    assert_true(msrpm_bit(map, 0xc001001d, true));  /* TOM2 */
+    assert_true(msrpm_bit(map, 0xc0010016, true));  /* IORRBase0 */
+    assert_true(msrpm_bit(map, 0xc0010058, true));  /* MMIO_CFG_BASE */
+    assert_true(msrpm_bit(map, 0xc0010112, true));  /* SMM_ADDR */
+    assert_true(msrpm_bit(map, 0xc0010113, true));  /* SMM_MASK */
+    /* The hot path runs without exits. */
+    assert_false(msrpm_bit(map, 0xc0000082, true)); /* LSTAR */
+    assert_false(msrpm_bit(map, 0xc0000102, true)); /* KERNEL_GS_BASE */
+    assert_false(msrpm_bit(map, 0x48, true));       /* SPEC_CTRL */
+    assert_false(msrpm_bit(map, 0x80b, true));      /* x2APIC EOI */
+    assert_false(msrpm_bit(map, 0xc0010201, true)); /* PerfCtr0 */
 }
 
 static void test_efer(void **state)
