@@ -214,13 +214,27 @@ void attack_apic_base(void)
         }
         atk_wrmsr(MSR_APIC_BASE, old);
     }
+    /* Once that is refused: onto a page of the core's block (the core's
+     * own accesses there would hit APIC registers). */
+    uint64_t into_block = (old & 0xfffull) | ((env.fp.block_base + env.fp.block_size / 2) & ~0xfffull);
+    uint64_t wf2 = 0, now2 = old;
+    if (wf && GUARD_VECTOR(wf) == VEC_GP) {
+        wf2 = atk_wrmsr(MSR_APIC_BASE, into_block);
+        now2 = apic_base_msr();
+        if (!wf2 && now2 != old)
+            atk_wrmsr(MSR_APIC_BASE, old);
+    }
     uint64_t back = apic_base_msr();
     atk_irq_restore(flags);
     BS->Stall(100000);
     char f[24];
     bool ok = intact();
-    if (wf && GUARD_VECTOR(wf) == VEC_GP && ok)
-        atk_pass(name, "WRMSR IA32_APIC_BASE 0x%lx -> 0x%lx raised #GP; %s", old, moved, why);
+    if (wf && GUARD_VECTOR(wf) == VEC_GP && !(wf2 && GUARD_VECTOR(wf2) == VEC_GP) && now2 != old)
+        atk_fail(name, "IA32_APIC_BASE into the core's block 0x%lx: %s, reads 0x%lx", into_block,
+                 wf2 ? guard_describe(wf2, f, sizeof(f)) : "no fault", now2);
+    else if (wf && GUARD_VECTOR(wf) == VEC_GP && ok)
+        atk_pass(name, "WRMSR IA32_APIC_BASE 0x%lx -> 0x%lx (free page) and -> 0x%lx (the core's block): %s, %s; %s", old,
+                 moved, into_block, "#GP", wf2 ? "#GP" : "ignored", why);
     else if (!wf && now == old && ok)
         atk_pass(name, "WRMSR IA32_APIC_BASE 0x%lx ignored (reads 0x%lx); %s", moved, now, why);
     else if (took)
