@@ -9,6 +9,7 @@
 #include "hv/special_pages.h"
 
 #define MSR_IA32_APIC_BASE 0x1b
+#define IOAPIC_DEFAULT_BASE 0xfec00000ull
 
 static struct pt_ctx ept;
 static const struct minihv_boot_info *ept_bi;
@@ -177,6 +178,9 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     special_add(&hv_special, SPECIAL_CORE_BLOCK, bi->hv_phys_base, bi->hv_phys_size, SPECIAL_MAP_NONE);
     special_add(&hv_special, SPECIAL_LAPIC, rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull, PAGE_SIZE,
                 SPECIAL_MAP_READ_ONLY);
+    /* The I/O APIC at the PC default (the MADT's list is not handed over
+     * yet): identity, but no BAR or hypercall buffer goes over it. */
+    special_add(&hv_special, SPECIAL_IOAPIC, IOAPIC_DEFAULT_BASE, PAGE_SIZE, SPECIAL_MAP_IDENTITY);
     for (unsigned i = 0; i < hv_special.count; i++)
         if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))
             return -1;
