@@ -33,7 +33,7 @@ static int parse_scopes(const uint8_t *t, uint32_t off, uint32_t end, struct dma
         if (npath > DMAR_MAX_PATH)
             return field_fail(err, IOMMU_ENOSPC, "scope.path", off + SCOPE_FIXED_LEN, "deeper than minihv's 8 hops");
         if (out->scope_count == DMAR_MAX_SCOPES)
-            return field_fail(err, IOMMU_ENOSPC, "scope", off, "more than 128 scopes");
+            return field_fail(err, IOMMU_ENOSPC, "scope", off, "more than 512 scopes");
         struct dmar_scope *s = &out->scopes[out->scope_count];
         s->type = type;
         s->enumeration_id = t[off + 4];
@@ -60,7 +60,7 @@ static int parse_drhd(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar
     if (slen < DRHD_FIXED_LEN)
         return field_fail(err, IOMMU_EINVAL, "DRHD.length", off + 2, "shorter than its 16-byte fixed part");
     if (out->unit_count == DMAR_MAX_UNITS)
-        return field_fail(err, IOMMU_ENOSPC, "DRHD", off, "more than 16 remapping units");
+        return field_fail(err, IOMMU_ENOSPC, "DRHD", off, "more than 64 remapping units");
     struct dmar_unit *u = &out->units[out->unit_count];
     u->include_pci_all = t[off + 4] & 1;
     u->size_log2 = t[off + 5] & 0xf;
@@ -82,12 +82,19 @@ static int parse_rmrr(const uint8_t *t, uint32_t off, uint32_t slen, struct dmar
     if (slen < RMRR_FIXED_LEN)
         return field_fail(err, IOMMU_EINVAL, "RMRR.length", off + 2, "shorter than its 24-byte fixed part");
     if (out->rmrr_count == DMAR_MAX_RMRRS)
-        return field_fail(err, IOMMU_ENOSPC, "RMRR", off, "more than 32 reserved regions");
+        return field_fail(err, IOMMU_ENOSPC, "RMRR", off, "more than 64 reserved regions");
     struct dmar_rmrr *r = &out->rmrrs[out->rmrr_count];
     r->segment = le16(t + off + 6);
     r->base = le64(t + off + 8);
     r->limit = le64(t + off + 16);
     r->offset = off;
+    if (!r->base && !r->limit) {
+        /* Shipped by real firmware; Linux warns ("Your BIOS is broken; bad
+         * RMRR") and goes on. Skipped, scopes and all: it maps nothing. */
+        if (!out->warnings++)
+            field_fail(&out->warning, 0, "RMRR.limit", off + 16, "base 0 and limit 0: RMRR skipped");
+        return IOMMU_OK;
+    }
     if (r->base & (PAGE_4K - 1))
         return field_fail(err, IOMMU_EINVAL, "RMRR.base", off + 8, "not 4 KiB aligned");
     if ((r->limit & (PAGE_4K - 1)) != PAGE_4K - 1)

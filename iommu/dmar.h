@@ -11,9 +11,12 @@
 #include <stdint.h>
 #include <minihv/iommu.h>
 
-#define DMAR_MAX_UNITS  16
-#define DMAR_MAX_RMRRS  32
-#define DMAR_MAX_SCOPES 128
+/* Limits: a big 2-socket server measured for issue 18 uses 94 scopes (the
+ * largest in tests/fixtures/acpi: 13); 512 gives margin for 4-8 sockets
+ * (~14 KiB of scopes, in the core's static state). */
+#define DMAR_MAX_UNITS  64
+#define DMAR_MAX_RMRRS  64
+#define DMAR_MAX_SCOPES 512
 #define DMAR_MAX_PATH   8
 
 /* DMAR header flags (8.1). */
@@ -63,6 +66,11 @@ struct dmar_info {
     uint8_t flags;
     unsigned unit_count, rmrr_count, scope_count;
     unsigned skipped;      /* structures of other types, skipped by length */
+    /* Entries real firmware ships that Linux accepts with a warning and we
+     * skip (an RMRR with base 0 and limit 0): how many, and the first, for
+     * the caller's one warning line. */
+    unsigned warnings;
+    struct field_error warning;
     struct dmar_unit units[DMAR_MAX_UNITS];
     struct dmar_rmrr rmrrs[DMAR_MAX_RMRRS];
     struct dmar_scope scopes[DMAR_MAX_SCOPES];

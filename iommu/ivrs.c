@@ -182,8 +182,18 @@ static int parse_ivmd(const uint8_t *t, uint32_t off, uint32_t blen, struct ivrs
         m->first = devid;
         m->last = aux;
     }
-    if ((m->start & 0xfff) || (m->length & 0xfff))
-        return field_fail(err, IOMMU_EINVAL, "IVMD.start_address", off + 16, "start or length not 4 KiB aligned");
+    if (m->start & 0xfff)
+        return field_fail(err, IOMMU_EINVAL, "IVMD.start_address", off + 16, "not 4 KiB aligned");
+    if (m->length & 0xfff) {
+        /* Real firmware ships lengths of 1; Linux page-aligns them
+         * (init_unity_map_range). Rounded up, never wrapping. */
+        if (m->length > UINT64_MAX - 0xfff)
+            return field_fail(err, IOMMU_EINVAL, "IVMD.memory_block_length", off + 24, "wraps past 2^64");
+        m->length = (m->length + 0xfff) & ~0xfffull;
+        if (!out->warnings++)
+            field_fail(&out->warning, 0, "IVMD.memory_block_length", off + 24,
+                       "not a multiple of 4 KiB: rounded up");
+    }
     if (!m->length || m->start + m->length - 1 < m->start)
         return field_fail(err, IOMMU_EINVAL, "IVMD.memory_block_length", off + 24, "zero or wraps past 2^64");
     out->memory_count++;

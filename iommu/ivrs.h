@@ -77,6 +77,11 @@ struct ivrs_info {
     uint32_t ivinfo;
     unsigned unit_count, range_count, special_count, memory_count;
     unsigned skipped;       /* blocks of other types */
+    /* Entries real firmware ships that Linux accepts and we fix up (an IVMD
+     * length that is not a multiple of 4 KiB, rounded up as Linux's
+     * PAGE_ALIGN does): how many, and the first, for one warning line. */
+    unsigned warnings;
+    struct field_error warning;
     struct ivrs_unit units[IVRS_MAX_UNITS];
     struct ivrs_range ranges[IVRS_MAX_RANGES];
     struct ivrs_special special[IVRS_MAX_SPECIAL];

@@ -220,10 +220,59 @@ static void test_address_errors(void **state)
     expect_error(IOMMU_EINVAL, "RMRR.limit", off_rmrr_gfx + 16);
 }
 
+/* Real firmware (issue 18): an RMRR with base 0 and limit 0. Linux warns
+ * and goes on; the parser skips it with one warning, keeps the rest. */
+static void test_rmrr_zero_skipped(void **state)
+{
+    (void)state;
+    build_good();
+    memset(t.b + off_rmrr_gfx + 8, 0, 16); /* base 0, limit 0 */
+    t_finish(&t);
+    assert_int_equal(dmar_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.rmrr_count, 1);
+    assert_int_equal(info.rmrrs[0].base, 0x3e2e0000);
+    assert_int_equal(info.unit_count, 3);
+    assert_int_equal(info.warnings, 1);
+    assert_string_equal(info.warning.field, "RMRR.limit");
+    assert_int_equal(info.warning.offset, off_rmrr_gfx + 16);
+    /* The good table has no warning; base 0 with a real limit is a region. */
+    build_good();
+    assert_int_equal(dmar_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.warnings, 0);
+    memset(t.b + off_rmrr_gfx + 8, 0, 8);
+    t_finish(&t);
+    assert_int_equal(dmar_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.rmrr_count, 2);
+    assert_int_equal(info.rmrrs[0].base, 0);
+    /* A DRHD at address 0 stays refused, as in Linux. */
+    build_good();
+    memset(t.b + off_all + 8, 0, 8);
+    expect_error(IOMMU_EINVAL, "DRHD.register_base", off_all + 8);
+}
+
+/* A big 2-socket server (issue 18) has 94 scopes: 4 units of 40 scopes
+ * (160) parse. */
+static void test_server_scopes(void **state)
+{
+    (void)state;
+    static const uint8_t p[] = { 3, 0 };
+    t_header(&t, "DMAR", 45, 0);
+    for (unsigned u = 0; u < 4; u++) {
+        size_t d = t_dmar_drhd(&t, 0, 0, 0xfbffc000 - 0x100000 * u);
+        for (unsigned k = 0; k < 40; k++)
+            t_dmar_scope(&t, DMAR_SCOPE_ENDPOINT, 0, (uint8_t)k, p, 1);
+        t_end(&t, d);
+    }
+    t_finish(&t);
+    assert_int_equal(dmar_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.scope_count, 160);
+    assert_int_equal(info.units[3].scope_count, 40);
+}
+
 static void test_capacity(void **state)
 {
     (void)state;
-    /* 17 DRHDs: one more than the fixed array. */
+    /* One DRHD more than the fixed array. */
     t_header(&t, "DMAR", 38, 0);
     for (unsigned i = 0; i < DMAR_MAX_UNITS + 1; i++) {
         size_t d = t_dmar_drhd(&t, 0, 0, 0xfed00000 + 0x1000 * i);
@@ -251,6 +300,8 @@ int main(void)
         cmocka_unit_test(test_scope_errors),
         cmocka_unit_test(test_address_errors),
         cmocka_unit_test(test_capacity),
+        cmocka_unit_test(test_rmrr_zero_skipped),
+        cmocka_unit_test(test_server_scopes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

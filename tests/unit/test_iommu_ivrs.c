@@ -185,6 +185,9 @@ static void test_entry_errors(void **state)
     t.b[off_ivmd + 16] = 0x10;
     expect_error(IOMMU_EINVAL, "IVMD.start_address", off_ivmd + 16);
     build_good();
+    memset(t.b + off_ivmd + 24, 0xff, 8); /* rounding up would wrap: the error names the length */
+    expect_error(IOMMU_EINVAL, "IVMD.memory_block_length", off_ivmd + 24);
+    build_good();
     memset(t.b + off_ivmd + 24, 0, 8);
     expect_error(IOMMU_EINVAL, "IVMD.memory_block_length", off_ivmd + 24);
     /* A range start as the IVHD's last entry. */
@@ -196,6 +199,25 @@ static void test_entry_errors(void **state)
     expect_error(IOMMU_ERANGE, "IVHD entry", h + 24);
 }
 
+/* Real firmware (issue 18) ships IVMD lengths of 1; Linux page-aligns
+ * them. Rounded up to 4 KiB, one warning naming the length. */
+static void test_ivmd_length_rounded(void **state)
+{
+    (void)state;
+    build_good();
+    assert_int_equal(ivrs_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.warnings, 0);
+    memset(t.b + off_ivmd + 24, 0, 8);
+    t.b[off_ivmd + 24] = 1;
+    t_finish(&t);
+    assert_int_equal(ivrs_parse(t.b, t.n, &info, &err), 0);
+    assert_int_equal(info.memory_count, 3);
+    assert_int_equal(info.memory[0].length, 0x1000);
+    assert_int_equal(info.warnings, 1);
+    assert_string_equal(info.warning.field, "IVMD.memory_block_length");
+    assert_int_equal(info.warning.offset, off_ivmd + 24);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_header_errors),
         cmocka_unit_test(test_length_lies),
         cmocka_unit_test(test_entry_errors),
+        cmocka_unit_test(test_ivmd_length_rounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
