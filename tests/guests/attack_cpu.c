@@ -386,7 +386,7 @@ void attack_init_logical(void)
     static struct ldr_job job;
     job.ldr = 1u << 24; /* logical ID 1 (flat model: one bit per CPU) */
     job.done = false;
-    EFI_STATUS st = atk_on_cpu(target, (void (*)(void *))set_ldr, &job, 5000);
+    EFI_STATUS st = atk_on_cpu(target, (void (*)(void *))set_ldr, &job, 30000);
     if (EFI_ERROR(st) || !job.done) {
         atk_fail(name, "cannot set the LDR of cpu%lu (status 0x%lx)", target, (uint64_t)st);
         return;
