@@ -11,7 +11,8 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs
 #   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
-#                msi-delivery, bar-placement
+#                msi-delivery, bar-placement; an edu (not passed through)
+#                for the final check: its DMA into the block still blocked
 #   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa
@@ -157,7 +158,8 @@ run_boot q-vtd-edu qemu 2 "iommu-regs" 00:05.0 "" --timeout 120 -- -device "$Q_I
 run_boot q-amdvi-edu qemu 1 "iommu-regs" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
-  -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5
+  -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
+  -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
 run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa" none "" \
