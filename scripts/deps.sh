@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential clang nasm gnu-efi mtools dosfstools gdisk
   libcmocka-dev linux-libc-dev
   qemu-system-x86 ovmf bochs bochsbios vgabios bochs-term
-  intel-gpu-tools ipxe-qemu
+  intel-gpu-tools ipxe-qemu acpica-tools
   linux-image-amd64 busybox-static cpio kmod bc
 )
 

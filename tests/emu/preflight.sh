@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# check-preflight (issue 18): minihv-preflight on
+#  1. the real-table corpus (tests/fixtures/acpi): our parsers against
+#     iasl -d, field by field (tests/emu/preflight-iasl.py), one test per table;
+#  2. bad input: truncated tables, lying lengths, bad checksums, lying
+#     fields, each a line naming the file and the field, never a crash
+#     (the ASan/UBSan build);
+#  3. --root on saved trees built from the corpus: the loader's lines, the
+#     warnings for firmware bugs Linux accepts, the verdict table, --json.
+set -u
+. scripts/lib/result.sh
+
+PREFLIGHT=${PREFLIGHT:-${BUILD:-build}/tools/minihv-preflight}
+SAN=${PREFLIGHT_SAN:-$PREFLIGHT}
+FIX=tests/fixtures/acpi
+WORK=${BUILD:-build}/preflight
+rm -rf "$WORK"
+mkdir -p "$WORK"
+
+# ---- 1. corpus against iasl ----
+if command -v iasl >/dev/null; then
+  python3 tests/emu/preflight-iasl.py "$PREFLIGHT" "$(command -v iasl)" "$FIX"/*/*.aml > "$WORK/iasl.log"
+  while read -r verdict what rest; do
+    case $verdict in
+      PASS) pass "iasl $what" ;;
+      FAIL) fail "iasl $what" "$rest (see $WORK/iasl.log)" ;;
+    esac
+  done < "$WORK/iasl.log"
+  grep -A3 '^FAIL' "$WORK/iasl.log" | head -40
+else
+  fail "iasl" "iasl not installed (acpica-tools, scripts/deps.sh)"
+fi
+
+# patch FILE OUT OFFSET HEXBYTES [keep] — copies FILE with bytes replaced at
+# OFFSET, the ACPI checksum fixed (unless "keep").
+patch() {
+  python3 - "$@" <<'EOF'
+import sys
+src, out, off, hexb = sys.argv[1], sys.argv[2], int(sys.argv[3], 0), bytes.fromhex(sys.argv[4])
+b = bytearray(open(src, 'rb').read())
+b[off:off + len(hexb)] = hexb
+if len(sys.argv) < 6:
+    b[9] = 0
+    b[9] = (-sum(b[:int.from_bytes(b[4:8], 'little')])) & 0xff
+open(out, 'wb').write(b)
+EOF
+}
+
+# expect_line NAME CMD REGEX — CMD exits 0 or 1 (never a signal or a
+# sanitizer's error) and prints a line matching REGEX.
+expect_line() {
+  local name=$1 cmd=$2 re=$3 out rc
+  out=$(eval "$cmd" 2>&1); rc=$?
+  if [ $rc -gt 1 ]; then
+    fail "$name" "exit $rc: $(echo "$out" | grep -m3 -E 'ERROR|runtime error|SUMMARY')"
+  elif ! grep -Eq -- "$re" <<<"$out"; then
+    fail "$name" "no line matching /$re/ in: $(echo "$out" | head -3)"
+  else
+    pass "$name"
+  fi
+}
+
+# ---- 2. bad input ----
+DMAR=$FIX/dmar/015e7044f49a3f64.aml   # Dell Inspiron 3558: 3 DRHD... see SOURCES.tsv
+IVRS=$FIX/ivrs/005f1a61406ed348.aml
+MADT=$FIX/apic/005c739940387149.aml
+head -c 30 "$DMAR" > "$WORK/short.aml"
+expect_line "bad: 30-byte file" "$SAN --table $WORK/short.aml" "short.aml: header: 30 bytes"
+head -c 100 "$DMAR" > "$WORK/trunc.aml"
+expect_line "bad: truncated table" "$SAN --table $WORK/trunc.aml" "trunc.aml: length: 176 but the file has 100 bytes"
+patch "$DMAR" "$WORK/sum.aml" 9 00 keep
+expect_line "bad: checksum" "$SAN --table $WORK/sum.aml" "sum.aml: checksum"
+patch "$DMAR" "$WORK/scope.aml" 0x41 40          # first scope's length 0x40: past its DRHD
+expect_line "bad: scope length" "$SAN --table $WORK/scope.aml" "scope.aml: DMAR: scope.length at 0x41: past the end"
+patch "$DMAR" "$WORK/drhd0.aml" 0x38 0000000000000000   # DRHD at address 0: refused, as in Linux
+expect_line "bad: DRHD at 0" "$SAN --table $WORK/drhd0.aml" "drhd0.aml: DMAR: DRHD.register_base at 0x38: zero"
+patch "$DMAR" "$WORK/rmrr0.aml" 0x70 00000000000000000000000000000000
+expect_line "lenient: RMRR 0-0 skipped" "$SAN --table $WORK/rmrr0.aml" \
+  "rmrr0.aml: DMAR warning: RMRR.limit at 0x78: base 0 and limit 0: RMRR skipped"
+expect_line "lenient: RMRR 0-0, rest kept" "$SAN --table $WORK/rmrr0.aml" "^DRHD @0x48 seg 0 all 1 base 0xfed91000"
+patch "$IVRS" "$WORK/ivrs-len.aml" 0x32 ff7f       # IVHD length past the table
+expect_line "bad: IVHD length" "$SAN --table $WORK/ivrs-len.aml" "ivrs-len.aml: IVRS: block.length at 0x32: past the end"
+patch "$MADT" "$WORK/madt-entry.aml" 0x2d 00       # first entry length 0
+expect_line "bad: MADT entry length" "$SAN --table $WORK/madt-entry.aml" "madt-entry.aml: MADT: MADT entry length"
+printf 'XXXX' > "$WORK/tiny.aml"
+expect_line "bad: 4-byte file" "$SAN --table $WORK/tiny.aml" "tiny.aml: header: 4 bytes"
+
+# ---- 3. --root trees ----
+# tree NAME — a saved tree: ACPI tables, EFI with Secure Boot off, a cpuinfo.
+tree() {
+  local t=$WORK/$1
+  mkdir -p "$t/sys/firmware/acpi/tables" "$t/sys/firmware/efi/efivars" "$t/proc"
+  printf '\x06\x00\x00\x00\x00' > "$t/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+  printf 'vendor_id\t: GenuineIntel\nflags\t\t: fpu vme pse msr pae vmx ept pdpe1gb\n' > "$t/proc/cpuinfo"
+  cp "$MADT" "$t/sys/firmware/acpi/tables/APIC"
+  cp "$FIX/mcfg/00a39de4420d1123.aml" "$t/sys/firmware/acpi/tables/MCFG"
+  cp "$FIX/facp/0018430ebabd46a5.aml" "$t/sys/firmware/acpi/tables/FACP"
+  echo "$t"
+}
+T=$(tree intel)
+cp "$WORK/rmrr0.aml" "$T/sys/firmware/acpi/tables/DMAR"
+"$SAN" --root "$T" > "$WORK/intel.out" 2>&1; rc=$?
+[ $rc -le 1 ] && pass "root intel: runs (exit $rc)" || fail "root intel: runs" "exit $rc"
+expect_log "root intel: firmware line" "$WORK/intel.out" "^minihv: firmware: UEFI boot, Secure Boot off$"
+expect_log "root intel: acpi line" "$WORK/intel.out" \
+  "^minihv: acpi: MADT present \([0-9]+ CPUs\), MCFG 1 segment\(s\), DMAR present, IVRS absent$"
+expect_log "root intel: MCFG line" "$WORK/intel.out" "^minihv: acpi:   MCFG segment 0 buses 00-[0-9a-f]{2} ECAM at 0x[0-9a-f]+$"
+expect_log "root intel: cpus line" "$WORK/intel.out" "^minihv: cpus: MADT revision [0-9]+ lists [0-9]+ present or online-capable, [0-9]+ not present$"
+expect_log "root intel: RMRR warning" "$WORK/intel.out" "DMAR warning: RMRR.limit at 0x78: base 0 and limit 0: RMRR skipped"
+expect_log "root intel: IOMMU verdict" "$WORK/intel.out" "✓  IOMMU \(VT-d\) +2 unit\(s\), 1 RMRR\(s\) \(firmware bugs skipped"
+expect_log "root intel: VT-x verdict" "$WORK/intel.out" "✓  CPU virtualization"
+expect_log "root intel: cfg" "$WORK/intel.out" "^  iommu = auto$"
+"$SAN" --root "$T" --json > "$WORK/intel.json"
+expect "root intel: --json parses" python3 -c "import json,sys; d=json.load(open('$WORK/intel.json')); assert d['iommu']=='auto' and 'RMRR skipped' in d['notes'][0]"
+
+T=$(tree amd)
+printf '\x06\x00\x00\x00\x01' > "$T/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+printf 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt nrip_save\n' > "$T/proc/cpuinfo"
+# The first IVMD's length 0x26000 -> 1: Linux page-aligns it.
+IVMD=$FIX/ivrs/81dacd4974479220.aml
+off=$(python3 -c "
+b=open('$IVMD','rb').read(); o=48
+while o < len(b) and b[o] not in (0x20,0x21,0x22): o += int.from_bytes(b[o+2:o+4],'little')
+print(o)")
+patch "$IVMD" "$T/sys/firmware/acpi/tables/IVRS" $((off + 24)) 0100000000000000
+"$SAN" --root "$T" > "$WORK/amd.out" 2>&1; rc=$?
+[ $rc -le 1 ] && pass "root amd: runs (exit $rc)" || fail "root amd: runs" "exit $rc"
+expect_log "root amd: Secure Boot verdict" "$WORK/amd.out" "✗  Secure Boot +Secure Boot on: minihv is unsigned"
+expect_log "root amd: SVM line" "$WORK/amd.out" "^minihv: cpus: AuthenticAMD with SVM: NPT yes, next-RIP save yes$"
+expect_log "root amd: IVMD warning" "$WORK/amd.out" \
+  "IVRS warning: IVMD.memory_block_length at 0x$(printf %x $((off + 24))): not a multiple of 4 KiB: rounded up"
+expect_log "root amd: IVHD line" "$WORK/amd.out" "^minihv: iommu:   IVHD 0 type [0-9a-f]{2}h device [0-9a-f]{4} segment 0 registers at 0x"
+
+T=$(tree broken)
+head -c 50 "$MADT" > "$T/sys/firmware/acpi/tables/APIC"
+printf 'XX' > "$T/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+rm "$T/proc/cpuinfo"
+"$SAN" --root "$T" > "$WORK/broken.out" 2>&1; rc=$?
+[ $rc -le 1 ] && pass "root broken: runs (exit $rc)" || fail "root broken: runs" "exit $rc"
+expect_log "root broken: MADT named" "$WORK/broken.out" "tables/APIC: length: [0-9]+ but the file has 50 bytes"
+expect_log "root broken: SecureBoot named" "$WORK/broken.out" "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c: value: 2 bytes"
+expect_log "root broken: CPU unknown" "$WORK/broken.out" "\?  CPU virtualization"
+expect_log "root broken: no DMAR or IVRS" "$WORK/broken.out" "✗  IOMMU +no DMAR or IVRS"
+
+summary preflight

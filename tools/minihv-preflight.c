@@ -1,0 +1,673 @@
+/* minihv-preflight (issue 18): will minihv work on this machine? Run as
+ * root on the target's Linux; reads CPUID, /sys/firmware (EFI, Secure
+ * Boot, the ACPI tables) and runs the ACPI tables through the parsers the
+ * loader and the core use (boot/acpi.c, boot/cpu_plan.c, iommu/dmar.c,
+ * iommu/ivrs.c), printing the loader's lines where they overlap, then a
+ * verdict table and a suggested minihv.cfg.
+ *
+ *   minihv-preflight [--root DIR] [--json]
+ *   minihv-preflight --table FILE...   one table's fields, for tests that
+ *                                      compare them with `iasl -d`
+ *
+ * Every file read is untrusted: a size or field that does not fit is one
+ * line naming the file and the field, never a crash. */
+#include <cpuid.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <minihv/libc.h>
+#include "boot/acpi.h"
+#include "boot/cpu_plan.h"
+#include "iommu/dmar.h"
+#include "iommu/ivrs.h"
+
+#define MAX_TABLE (16u << 20) /* boot/acpi.c refuses longer tables too */
+
+static const char *root = "";
+static bool json;
+
+/* "preflight: FILE: FIELD: what" lines: printed, or with --json kept for
+ * its "notes" array. */
+static char notes[64][512];
+static unsigned nnotes;
+
+__attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (!json)
+        printf("preflight: %s\n", buf);
+    else if (nnotes < ARRAY_SIZE(notes))
+        snprintf(notes[nnotes++], sizeof(notes[0]), "%s", buf);
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            printf("\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            printf("\\u%04x", *s);
+        else
+            putchar(*s);
+    }
+    putchar('"');
+}
+
+/* ---- files ---- */
+
+/* Reads DIR/rel whole, at most `max` bytes; NULL (and *len 0) when absent
+ * or larger, with `why` saying which. */
+static uint8_t *read_file(const char *path, size_t max, size_t *len, const char **why)
+{
+    *len = 0;
+    *why = "absent";
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno != ENOENT)
+            *why = strerror(errno);
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                *why = "larger than the tool reads";
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (!r)
+            break;
+    }
+    fclose(f);
+    if (n > max) {
+        *why = "larger than the tool reads";
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static void rooted(char *out, size_t size, const char *rel)
+{
+    snprintf(out, size, "%s%s", root, rel);
+}
+
+/* ---- ACPI tables as files ---- */
+
+struct table {
+    const char *sig;
+    char path[4096];
+    uint8_t *data;
+    uint32_t len;
+    bool ok;
+};
+
+static uint8_t checksum(const uint8_t *p, size_t n)
+{
+    uint8_t s = 0;
+    while (n--)
+        s = (uint8_t)(s + *p++);
+    return s;
+}
+
+/* Loads a table file; checks the header against the file. Prints one line
+ * naming the file and field when it is unusable. */
+static bool load_table(struct table *t, const char *path, const char *want_sig)
+{
+    size_t n;
+    const char *why;
+    snprintf(t->path, sizeof(t->path), "%s", path);
+    t->data = read_file(path, MAX_TABLE, &n, &why);
+    t->ok = false;
+    if (!t->data) {
+        if (strcmp(why, "absent"))
+            diag("%s: %s", path, why);
+        return false;
+    }
+    if (n < 36) {
+        diag("%s: header: %zu bytes, shorter than the 36-byte ACPI header", path, n);
+        return false;
+    }
+    if (want_sig && memcmp(t->data, want_sig, 4)) {
+        diag("%s: signature: not \"%s\"", path, want_sig);
+        return false;
+    }
+    uint32_t l = le32(t->data + 4);
+    if (l < 36 || l > n) {
+        diag("%s: length: %u but the file has %zu bytes", path, l, n);
+        return false;
+    }
+    if (checksum(t->data, l)) {
+        diag("%s: checksum: the %u bytes do not sum to 0", path, l);
+        return false;
+    }
+    t->len = l;
+    t->ok = true;
+    return true;
+}
+
+/* A fake physical memory for acpi_parse: an RSDP 2.0 at 0x10, an XSDT
+ * after it, then the tables; "physical" addresses are offsets. */
+struct fake_mem {
+    uint8_t *p;
+    size_t len;
+};
+
+static const void *fake_map(void *opaque, uint64_t pa, size_t len)
+{
+    struct fake_mem *m = opaque;
+    if (pa > m->len || len > m->len - pa)
+        return NULL;
+    return m->p + pa;
+}
+
+static int run_acpi_parse(struct table *ts, unsigned n, struct acpi_info *out, const char **why)
+{
+    size_t xsdt_len = 36 + 8u * n, total = 0x10 + 36 + xsdt_len;
+    for (unsigned i = 0; i < n; i++)
+        total += ts[i].ok ? ts[i].len : 0;
+    struct fake_mem m = { calloc(1, total), total };
+    uint8_t *rsdp = m.p + 0x10, *x = rsdp + 36;
+    memcpy(rsdp, "RSD PTR ", 8);
+    memcpy(rsdp + 9, "PREFLT", 6);
+    rsdp[15] = 2;
+    uint32_t xsdt_pa = 0x10 + 36;
+    memcpy(rsdp + 16, &xsdt_pa, 4);
+    uint32_t l36 = 36;
+    memcpy(rsdp + 20, &l36, 4);
+    uint64_t xpa = xsdt_pa;
+    memcpy(rsdp + 24, &xpa, 8);
+    rsdp[8] = (uint8_t)-checksum(rsdp, 20);
+    rsdp[32] = (uint8_t)-checksum(rsdp, 36);
+    memcpy(x, "XSDT", 4);
+    uint32_t xl = (uint32_t)xsdt_len;
+    memcpy(x + 4, &xl, 4);
+    x[8] = 1;
+    size_t at = xsdt_pa + xsdt_len;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t pa = 0;
+        if (ts[i].ok) {
+            memcpy(m.p + at, ts[i].data, ts[i].len);
+            pa = at;
+            at += ts[i].len;
+        }
+        memcpy(x + 36 + 8 * i, &pa, 8);
+    }
+    x[9] = (uint8_t)-checksum(x, xsdt_len);
+    int rc = acpi_parse(0x10, fake_map, &m, out, why);
+    free(m.p);
+    return rc;
+}
+
+/* ---- --table: one table's fields, one per line ---- */
+
+static void print_dmar_fields(const struct dmar_info *d)
+{
+    printf("DMAR width %u flags 0x%02x\n", d->address_width, d->flags);
+    for (unsigned i = 0; i < d->unit_count; i++) {
+        const struct dmar_unit *u = &d->units[i];
+        printf("DRHD @0x%x seg %u all %u base 0x%llx\n", u->offset, u->segment, u->include_pci_all,
+               (unsigned long long)u->reg_base);
+        for (unsigned k = u->first_scope; k < u->first_scope + u->scope_count; k++) {
+            const struct dmar_scope *s = &d->scopes[k];
+            printf("scope @0x%x type %u enum %u bus 0x%02x path", s->offset, s->type, s->enumeration_id,
+                   s->start_bus);
+            for (unsigned h = 0; h < s->path_len; h++)
+                printf(" %02x.%x", s->path[h].dev, s->path[h].fn);
+            printf("\n");
+        }
+    }
+    for (unsigned i = 0; i < d->rmrr_count; i++) {
+        const struct dmar_rmrr *r = &d->rmrrs[i];
+        printf("RMRR @0x%x seg %u base 0x%llx limit 0x%llx\n", r->offset, r->segment,
+               (unsigned long long)r->base, (unsigned long long)r->limit);
+        for (unsigned k = r->first_scope; k < r->first_scope + r->scope_count; k++) {
+            const struct dmar_scope *s = &d->scopes[k];
+            printf("scope @0x%x type %u enum %u bus 0x%02x path", s->offset, s->type, s->enumeration_id,
+                   s->start_bus);
+            for (unsigned h = 0; h < s->path_len; h++)
+                printf(" %02x.%x", s->path[h].dev, s->path[h].fn);
+            printf("\n");
+        }
+    }
+}
+
+static void print_ivrs_fields(const struct ivrs_info *r)
+{
+    printf("IVRS ivinfo 0x%08x\n", r->ivinfo);
+    for (unsigned i = 0; i < r->unit_count; i++) {
+        const struct ivrs_unit *u = &r->units[i];
+        printf("IVHD @0x%x type 0x%02x flags 0x%02x devid 0x%04x cap 0x%04x base 0x%llx seg %u info 0x%04x "
+               "attr 0x%08x efr 0x%llx\n", u->offset, u->type, u->flags, u->devid, u->cap_offset,
+               (unsigned long long)u->base, u->segment, u->info, u->attributes, (unsigned long long)u->efr);
+        for (unsigned k = u->first_range; k < u->first_range + u->range_count; k++) {
+            const struct ivrs_range *g = &r->ranges[k];
+            printf("range @0x%x 0x%04x-0x%04x setting 0x%02x", g->offset, g->first, g->last, g->setting);
+            if (g->aliased)
+                printf(" alias 0x%04x", g->alias);
+            printf("\n");
+        }
+        for (unsigned k = u->first_special; k < u->first_special + u->special_count; k++) {
+            const struct ivrs_special *s = &r->special[k];
+            printf("special @0x%x handle 0x%02x devid 0x%04x variety %u\n", s->offset, s->handle, s->devid,
+                   s->variety);
+        }
+    }
+    for (unsigned i = 0; i < r->memory_count; i++) {
+        const struct ivrs_memory *m = &r->memory[i];
+        printf("IVMD @0x%x type 0x%02x flags 0x%02x devices 0x%04x-0x%04x start 0x%llx length 0x%llx\n",
+               m->offset, m->type, m->flags, m->first, m->last, (unsigned long long)m->start,
+               (unsigned long long)m->length);
+    }
+}
+
+static void print_field_error(const char *path, const char *table, const struct field_error *e)
+{
+    diag("%s: %s: %s at 0x%x: %s", path, table, e->field ? e->field : "?", e->offset,
+           e->what ? e->what : "?");
+}
+
+static struct madt_cpus madt;
+static struct dmar_info dmar;
+static struct ivrs_info ivrs;
+
+/* One table file: 0 parsed, 1 refused (the line says why). */
+static int table_mode(const char *path)
+{
+    struct table t = { 0 };
+    if (!load_table(&t, path, NULL)) {
+        if (!t.data)
+            diag("%s: cannot read", path);
+        free(t.data);
+        return 1;
+    }
+    int rc = 0;
+    struct field_error err = { 0 };
+    if (!memcmp(t.data, "DMAR", 4)) {
+        if (dmar_parse(t.data, t.len, &dmar, &err)) {
+            print_field_error(path, "DMAR", &err);
+            rc = 1;
+        } else {
+            if (dmar.warnings)
+                print_field_error(path, "DMAR warning", &dmar.warning);
+            print_dmar_fields(&dmar);
+        }
+    } else if (!memcmp(t.data, "IVRS", 4)) {
+        if (ivrs_parse(t.data, t.len, &ivrs, &err)) {
+            print_field_error(path, "IVRS", &err);
+            rc = 1;
+        } else {
+            if (ivrs.warnings)
+                print_field_error(path, "IVRS warning", &ivrs.warning);
+            print_ivrs_fields(&ivrs);
+        }
+    } else if (!memcmp(t.data, "APIC", 4)) {
+        const char *why = NULL;
+        if (madt_cpus_parse(t.data, t.len, &madt, &why)) {
+            diag("%s: MADT: %s", path, why);
+            rc = 1;
+        } else {
+            printf("MADT revision %u cpus %u not_present %u\n", madt.revision, madt.count, madt.not_present);
+            for (unsigned i = 0; i < madt.count; i++)
+                printf("cpu apic %u flags %u\n", madt.apic_id[i], madt.flags[i]);
+        }
+    } else if (!memcmp(t.data, "MCFG", 4) || !memcmp(t.data, "FACP", 4)) {
+        struct acpi_info a;
+        const char *why = NULL;
+        if (run_acpi_parse(&t, 1, &a, &why) || a.skipped) {
+            diag("%s: %s", path, why ? why : "table skipped by acpi_parse");
+            rc = 1;
+        } else if (!memcmp(t.data, "MCFG", 4)) {
+            for (unsigned i = 0; i < a.mcfg_count; i++)
+                printf("MCFG seg %u bus 0x%02x-0x%02x base 0x%llx\n", a.mcfg[i].segment, a.mcfg[i].bus_start,
+                       a.mcfg[i].bus_end, (unsigned long long)a.mcfg[i].base);
+        } else {
+            printf("FADT pm1a 0x%x pm1b 0x%x reset 0x%x value 0x%02x\n", a.pm1a_cnt, a.pm1b_cnt, a.reset_port,
+                   a.reset_value);
+        }
+    } else {
+        diag("%s: signature: not one of DMAR IVRS APIC MCFG FACP", path);
+        rc = 1;
+    }
+    free(t.data);
+    return rc;
+}
+
+/* ---- the machine ---- */
+
+enum verdict { V_OK, V_NO, V_UNKNOWN };
+struct row {
+    enum verdict v;
+    char what[64], why[256];
+};
+static struct row rows[32];
+static unsigned nrows;
+
+static void verdict(enum verdict v, const char *what, const char *fmt, ...)
+{
+    if (nrows == ARRAY_SIZE(rows))
+        return;
+    struct row *r = &rows[nrows++];
+    r->v = v;
+    snprintf(r->what, sizeof(r->what), "%s", what);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof(r->why), fmt, ap);
+    va_end(ap);
+}
+
+/* Lines as the loader prints them ("minihv: " + its text), or kept quiet
+ * with --json. */
+static void line(const char *fmt, ...)
+{
+    if (json)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("minihv: ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+}
+
+struct cpu {
+    char vendor[13];
+    bool known, vmx, svm, npt, nrips;
+    unsigned asids, phys_bits;
+    bool page_1g;
+};
+
+/* CPUID on this CPU (SDM vol. 2A CPUID; APM vol. 3 E.4); with --root the
+ * saved tree's proc/cpuinfo flags stand in (vendor, vmx/svm, npt). */
+static void read_cpu(struct cpu *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (!*root) {
+        unsigned a, b, cx, d;
+        __cpuid(0, a, b, cx, d);
+        memcpy(c->vendor, &b, 4);
+        memcpy(c->vendor + 4, &d, 4);
+        memcpy(c->vendor + 8, &cx, 4);
+        __cpuid(1, a, b, cx, d);
+        c->vmx = cx & (1u << 5);
+        unsigned max_ext = __get_cpuid_max(0x80000000, NULL);
+        if (max_ext >= 0x80000001) {
+            __cpuid(0x80000001, a, b, cx, d);
+            c->svm = cx & (1u << 2);
+            c->page_1g = d & (1u << 26);
+        }
+        if (max_ext >= 0x80000008) {
+            __cpuid(0x80000008, a, b, cx, d);
+            c->phys_bits = a & 0xff;
+        }
+        if (c->svm && max_ext >= 0x8000000a) {
+            __cpuid(0x8000000a, a, b, cx, d);
+            c->asids = b;
+            c->npt = d & 1;
+            c->nrips = d & (1u << 3);
+        }
+        c->known = true;
+        return;
+    }
+    char path[4096];
+    size_t n;
+    const char *why;
+    rooted(path, sizeof(path), "/proc/cpuinfo");
+    char *s = (char *)read_file(path, 1u << 22, &n, &why);
+    if (!s)
+        return;
+    s = realloc(s, n + 1);
+    s[n] = 0;
+    char *v = strstr(s, "vendor_id");
+    if (v && (v = strchr(v, ':')))
+        sscanf(v + 1, " %12s", c->vendor);
+    char *f = strstr(s, "\nflags");
+    if (f) {
+        char *end = strchr(f + 1, '\n');
+        if (end)
+            *end = 0;
+        c->vmx = strstr(f, " vmx") != NULL;
+        c->svm = strstr(f, " svm") != NULL;
+        c->npt = strstr(f, " npt") != NULL;
+        c->nrips = strstr(f, " nrip_save") != NULL;
+        c->page_1g = strstr(f, " pdpe1gb") != NULL;
+        c->known = true;
+    }
+    free(s);
+}
+
+static bool exists(const char *rel)
+{
+    char path[4096];
+    struct stat st;
+    rooted(path, sizeof(path), rel);
+    return !stat(path, &st);
+}
+
+/* SecureBoot-8be4df61-...: 4 bytes of attributes, then the value. */
+static int secure_boot(void)
+{
+    char path[4096];
+    size_t n;
+    const char *why;
+    rooted(path, sizeof(path), "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c");
+    uint8_t *b = read_file(path, 64, &n, &why);
+    if (!b)
+        return -1;
+    int on = n == 5 ? b[4] == 1 : -1;
+    if (n != 5)
+        diag("%s: value: %zu bytes, not 4 of attributes and 1 of value", path, n);
+    free(b);
+    return on;
+}
+
+static int machine_mode(void)
+{
+    static const char *sigs[] = { "APIC", "MCFG", "FACP", "DMAR", "IVRS" };
+    struct table ts[ARRAY_SIZE(sigs)];
+    memset(ts, 0, sizeof(ts));
+    for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++) {
+        char rel[64], path[4096];
+        snprintf(rel, sizeof(rel), "/sys/firmware/acpi/tables/%s", sigs[i]);
+        rooted(path, sizeof(path), rel);
+        ts[i].sig = sigs[i];
+        load_table(&ts[i], path, sigs[i]);
+    }
+
+    bool uefi = exists("/sys/firmware/efi");
+    int sb = uefi ? secure_boot() : -1;
+    line("firmware: %s boot%s", uefi ? "UEFI" : "legacy (BIOS)",
+         !uefi ? "" : sb == 1 ? ", Secure Boot on" : sb == 0 ? ", Secure Boot off" : ", Secure Boot unknown");
+    if (!uefi)
+        verdict(V_NO, "UEFI boot", "the Linux here booted through legacy BIOS: minihv is a UEFI application; "
+                "switch the firmware to UEFI boot");
+    else
+        verdict(V_OK, "UEFI boot", "booted through UEFI");
+    if (sb == 1)
+        verdict(V_NO, "Secure Boot", "Secure Boot on: minihv is unsigned; turn it off in the firmware setup");
+    else if (sb == 0)
+        verdict(V_OK, "Secure Boot", "off");
+    else if (uefi)
+        verdict(V_UNKNOWN, "Secure Boot", "no SecureBoot variable in efivars (mount efivarfs, run as root)");
+
+    struct acpi_info a;
+    const char *why = NULL;
+    int acpi_rc = run_acpi_parse(ts, ARRAY_SIZE(ts), &a, &why);
+    if (acpi_rc) {
+        diag("ACPI tables: %s", why);
+        verdict(V_NO, "ACPI", "%s", why);
+    } else {
+        line("acpi: MADT %s (%u CPUs), MCFG %u segment(s), DMAR %s, IVRS %s", a.has_madt ? "present" : "absent",
+             a.madt_cpus, a.mcfg_count, a.has_dmar ? "present" : "absent", a.has_ivrs ? "present" : "absent");
+        for (unsigned i = 0; i < a.mcfg_count; i++)
+            line("acpi:   MCFG segment %u buses %02x-%02x ECAM at 0x%lx", a.mcfg[i].segment, a.mcfg[i].bus_start,
+                 a.mcfg[i].bus_end, (unsigned long)a.mcfg[i].base);
+        verdict(a.has_madt ? V_OK : V_NO, "ACPI MADT", a.has_madt ? "%u CPUs listed" : "no MADT: the loader "
+                "cannot check the CPUs the firmware runs", a.madt_cpus);
+        verdict(a.mcfg_count ? V_OK : V_UNKNOWN, "PCI ECAM (MCFG)", a.mcfg_count ? "%u segment(s)" :
+                "no usable MCFG: the loader falls back to CF8/CFC (no extended config space)", a.mcfg_count);
+    }
+
+    if (ts[0].ok) {
+        if (madt_cpus_parse(ts[0].data, ts[0].len, &madt, &why)) {
+            line("cpus: MADT at 0x0 unusable: %s", why);
+            verdict(V_NO, "CPUs", "MADT unusable: %s", why);
+        } else {
+            line("cpus: MADT revision %u lists %u present or online-capable, %u not present", madt.revision,
+                 madt.count, madt.not_present);
+            if (madt.count > MINIHV_MAX_CPUS)
+                verdict(V_NO, "CPUs", "the MADT lists %u CPUs, the core takes at most %u: the loader refuses "
+                        "(fail closed); disable CPUs in the firmware setup or rebuild with a larger "
+                        "MINIHV_MAX_CPUS", madt.count, MINIHV_MAX_CPUS);
+            else
+                verdict(V_OK, "CPUs", "%u listed, the core takes up to %u", madt.count, MINIHV_MAX_CPUS);
+        }
+    } else {
+        line("cpus: no MADT to check the MP services list against");
+    }
+
+    struct cpu c;
+    read_cpu(&c);
+    if (!c.known) {
+        verdict(V_UNKNOWN, "CPU virtualization", "no CPUID (and no proc/cpuinfo in the tree)");
+    } else if (c.vmx) {
+        line("cpus: %s with VMX", c.vendor);
+        verdict(V_OK, "CPU virtualization", "VT-x listed by CPUID (EPT, unrestricted guest and the firmware "
+                "lock need /dev/cpu/0/msr: modprobe msr)");
+    } else if (c.svm) {
+        if (!*root)
+            line("cpus: %s with SVM: NPT %s, %u ASIDs, next-RIP save %s", c.vendor, c.npt ? "yes" : "no", c.asids,
+                 c.nrips ? "yes" : "no");
+        else
+            line("cpus: %s with SVM: NPT %s, next-RIP save %s", c.vendor, c.npt ? "yes" : "no",
+                 c.nrips ? "yes" : "no");
+        verdict(c.npt ? V_OK : V_NO, "CPU virtualization", c.npt ? "AMD-V with NPT" :
+                "AMD-V without nested paging: the core needs NPT");
+    } else {
+        line("cpus: %s without VMX or SVM", c.vendor[0] ? c.vendor : "(unknown)");
+        verdict(V_NO, "CPU virtualization", "CPUID lists neither VMX nor SVM: enable VT-x / AMD-V (SVM) in the "
+                "firmware setup (under Linux in a VM: the host must offer nested virtualization)");
+    }
+
+    /* IOMMU: the provider's parser on the firmware's table. */
+    struct field_error err = { 0 };
+    bool iommu_ok = false;
+    if (ts[3].ok) {
+        if (dmar_parse(ts[3].data, ts[3].len, &dmar, &err)) {
+            print_field_error(ts[3].path, "DMAR", &err);
+            verdict(V_NO, "IOMMU (VT-d)", "DMAR refused: %s: %s", err.field, err.what);
+        } else {
+            if (dmar.warnings)
+                print_field_error(ts[3].path, "DMAR warning", &dmar.warning);
+            line("iommu: DMAR: %u-bit, %u remapping unit(s), %u RMRR(s), %u device scope(s)",
+                 dmar.address_width, dmar.unit_count, dmar.rmrr_count, dmar.scope_count);
+            for (unsigned i = 0; i < dmar.unit_count; i++)
+                line("iommu:   DRHD %u segment %u registers at 0x%llx%s", i, dmar.units[i].segment,
+                     (unsigned long long)dmar.units[i].reg_base, dmar.units[i].include_pci_all ?
+                     " (INCLUDE_PCI_ALL)" : "");
+            verdict(dmar.unit_count ? V_OK : V_NO, "IOMMU (VT-d)", "%u unit(s), %u RMRR(s)%s", dmar.unit_count,
+                    dmar.rmrr_count, dmar.warnings ? " (firmware bugs skipped, see above)" : "");
+            iommu_ok = dmar.unit_count > 0;
+        }
+    }
+    if (ts[4].ok) {
+        if (ivrs_parse(ts[4].data, ts[4].len, &ivrs, &err)) {
+            print_field_error(ts[4].path, "IVRS", &err);
+            verdict(V_NO, "IOMMU (AMD-Vi)", "IVRS refused: %s: %s", err.field, err.what);
+        } else {
+            if (ivrs.warnings)
+                print_field_error(ts[4].path, "IVRS warning", &ivrs.warning);
+            line("iommu: IVRS: %u IVHD(s), %u device range(s), %u IVMD(s)", ivrs.unit_count, ivrs.range_count,
+                 ivrs.memory_count);
+            for (unsigned i = 0; i < ivrs.unit_count; i++)
+                line("iommu:   IVHD %u type %02xh device %04x segment %u registers at 0x%llx%s", i,
+                     ivrs.units[i].type, ivrs.units[i].devid, ivrs.units[i].segment,
+                     (unsigned long long)ivrs.units[i].base, ivrs.units[i].superseded ? " (superseded)" : "");
+            verdict(ivrs.unit_count ? V_OK : V_NO, "IOMMU (AMD-Vi)", "%u IVHD(s), %u IVMD(s)%s", ivrs.unit_count,
+                    ivrs.memory_count, ivrs.warnings ? " (firmware bugs fixed up, see above)" : "");
+            iommu_ok = iommu_ok || ivrs.unit_count > 0;
+        }
+    }
+    if (!ts[3].ok && !ts[4].ok)
+        verdict(V_NO, "IOMMU", "no DMAR or IVRS: enable VT-d / AMD IOMMU in the firmware setup; without it "
+                "`iommu = none` and device DMA is NOT contained");
+
+    /* The verdict table and the config. */
+    bool fail = false;
+    if (json) {
+        printf("{\"verdicts\":[");
+        for (unsigned i = 0; i < nrows; i++) {
+            printf("%s{\"what\":", i ? "," : "");
+            json_string(rows[i].what);
+            printf(",\"result\":\"%s\",\"why\":", rows[i].v == V_OK ? "ok" : rows[i].v == V_NO ? "no" : "unknown");
+            json_string(rows[i].why);
+            printf("}");
+        }
+        printf("],\"notes\":[");
+        for (unsigned i = 0; i < nnotes; i++) {
+            printf("%s", i ? "," : "");
+            json_string(notes[i]);
+        }
+        printf("],\"iommu\":\"%s\"}\n", iommu_ok ? "auto" : "none");
+    } else {
+        printf("\npreflight: verdict\n");
+        for (unsigned i = 0; i < nrows; i++)
+            printf("  %s  %-20s %s\n", rows[i].v == V_OK ? "✓" : rows[i].v == V_NO ? "✗" : "?", rows[i].what,
+                   rows[i].why);
+        printf("\npreflight: suggested minihv.cfg\n");
+        printf("  passthrough = none    # or igd, or a PCI address BB:DD.F\n");
+        printf("  iommu = %s\n", iommu_ok ? "auto" : "none");
+        printf("  serial = 0x3f8\n");
+    }
+    for (unsigned i = 0; i < nrows; i++)
+        fail |= rows[i].v == V_NO;
+    for (unsigned i = 0; i < ARRAY_SIZE(ts); i++)
+        free(ts[i].data);
+    return fail ? 1 : 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: minihv-preflight [--root DIR] [--json]\n"
+                    "       minihv-preflight --table FILE...\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    if (argc > 1 && !strcmp(argv[1], "--table")) {
+        if (argc < 3)
+            usage();
+        int bad = 0;
+        for (i = 2; i < argc; i++)
+            bad |= table_mode(argv[i]);
+        return bad;
+    }
+    for (; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--root") && i + 1 < argc)
+            root = argv[++i];
+        else
+            usage();
+    }
+    return machine_mode();
+}

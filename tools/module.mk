@@ -1,0 +1,11 @@
+# tools/: host tools that are not one module's. minihv-preflight (issue 18)
+# links the parsers the loader and the core use: boot/acpi.c,
+# boot/cpu_plan.c, iommu/dmar.c, iommu/ivrs.c.
+PREFLIGHT_SRCS := tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c iommu/dmar.c iommu/ivrs.c lib/format.c
+$(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))
+
+# An ASan/UBSan build for check-preflight's bad-input tests (tests/emu/preflight.mk).
+$(BUILD)/tools/minihv-preflight-san: $(PREFLIGHT_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $(PREFLIGHT_SRCS)
