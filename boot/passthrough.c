@@ -16,7 +16,7 @@
 
 #define PT_VBT_FILE_MAX  (64u * 1024)        /* vbt_size is a u16 */
 #define PT_OPREGION_MAX  (1u << 20)          /* host OpRegion + relative extended VBT */
-#define PT_IGD_ASLS      0xFC                /* DESIGN.md; IGD OpRegion spec 2.1 ch. 4 */
+#define PT_IGD_ASLS      0xFC                /* IGD OpRegion spec 2.1 ch. 4; docs/design.md */
 #define PT_SHADOW_LEN    IGD_ROM_SHADOW_REGION
 
 static char msg[160];
