@@ -10,6 +10,7 @@
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/refuse.h"
 #include "hv/vcpu.h"
 
 static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
@@ -63,6 +64,9 @@ void vcpu_dump_stats(void)
 {
     unsigned count = hv_boot ? hv_boot->cpu_count : 0;
     dump_exit_table("");
+    char refused[HV_REFUSE_KINDS * 32];
+    hv_refuse_summary(refused, sizeof(refused));
+    hv_log("%s", refused);
     struct minihv_footprint f;
     vcpu_fill_footprint(&f);
     hv_log("footprint: image %lu KiB, host page tables %lu KiB, EPT %lu KiB, per-CPU %lu KiB "
@@ -105,6 +109,9 @@ static void print_summary(struct vcpu *v, const char *what, const char *next)
            v->ops->name[0] == 's' ? "NPT" : "EPT", f.npt_bytes >> 10, f.per_cpu_bytes >> 10,
            f.leaves_1g, f.leaves_2m, f.leaves_4k);
     devmodel_summary(summary_line);
+    char refused[HV_REFUSE_KINDS * 32];
+    hv_refuse_summary(refused, sizeof(refused));
+    hv_log("summary: %s", refused);
     dump_exit_table("summary: ");
     hv_log("summary: end; %s", next);
 }
