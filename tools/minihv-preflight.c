@@ -5,7 +5,8 @@
  * iommu/ivrs.c), printing the loader's lines where they overlap, then a
  * verdict table and a suggested minihv.cfg.
  *
- *   minihv-preflight [--root DIR] [--json]
+ *   minihv-preflight [--root DIR] [--candidate igd|BB:DD.F] [--json]
+ *   minihv-preflight --collect OUT.tar  saves what it reads, for --root
  *   minihv-preflight --table FILE...   one table's fields, for tests that
  *                                      compare them with `iasl -d`
  *
@@ -17,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <minihv/libc.h>
 #include "boot/acpi.h"
 #include "boot/cpu_plan.h"
+#include "boot/pci.h"
 #include "iommu/dmar.h"
 #include "iommu/ivrs.h"
 
@@ -478,6 +481,215 @@ static int secure_boot(void)
     return on;
 }
 
+
+/* ---- PCI from sysfs ----
+ * boot/pci.c's pci_scan runs over a config space made of the saved files:
+ * devices/SSSS:BB:DD.F/config (256 or 4096 bytes; 64 without root) and
+ * `resource` (start end flags per line: BAR0-5, ROM). A BAR sizing write
+ * of all-ones reads back the mask the resource's size gives (PCI 3.0
+ * 6.2.5.1), so the loader's own walk and sizing print the same lines. */
+#define SYS_PCI_MAX 256
+struct sys_pci {
+    uint8_t bus, dev, fn;
+    uint8_t cfg[256];
+    size_t cfg_len;
+    uint64_t res_size[7];
+    bool probing[0x40 / 4]; /* a dword written with the sizing pattern */
+};
+static struct sys_pci sys_pci[SYS_PCI_MAX];
+static unsigned sys_pci_count;
+
+static struct sys_pci *sys_pci_find(uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    for (unsigned i = 0; i < sys_pci_count; i++)
+        if (sys_pci[i].bus == bus && sys_pci[i].dev == dev && sys_pci[i].fn == fn)
+            return &sys_pci[i];
+    return NULL;
+}
+
+/* The sizing read of the dword at `off` (a BAR or the ROM BAR). */
+static uint32_t sys_pci_mask(const struct sys_pci *d, uint16_t off)
+{
+    uint8_t type = d->cfg[0x0e] & 0x7f;
+    uint16_t rom = type == 0 ? 0x30 : 0x38;
+    if (off == rom)
+        return d->res_size[6] ? (uint32_t)~(d->res_size[6] - 1) & 0xfffff800u : 0;
+    unsigned want = (off - 0x10) / 4, nbars = type == 0 ? 6 : 2;
+    /* Walk the BARs in order: a 64-bit memory BAR's upper dword reads the
+     * upper half of its mask. */
+    for (unsigned i = 0; i < nbars && i <= want; i++) {
+        uint32_t lo = le32(d->cfg + 0x10 + 4 * i);
+        bool is64 = !(lo & 1) && (lo & 6) == 4 && i + 1 < nbars;
+        if (is64 && want == i + 1)
+            return d->res_size[i] ? (uint32_t)(~(d->res_size[i] - 1) >> 32) : 0;
+        if (is64)
+            i++;
+    }
+    if (want >= nbars)
+        return le32(d->cfg + off);
+    unsigned i = want;
+    uint32_t lo = le32(d->cfg + off);
+    uint64_t size = d->res_size[i];
+    if (!size)
+        return 0;
+    if (lo & 1)
+        return ((uint32_t)~(size - 1) & ~3u) | (lo & 3);
+    return ((uint32_t)~(size - 1) & ~0xfu) | (lo & 0xf);
+}
+
+static uint32_t sys_pci_read32(void *opaque, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+    (void)opaque;
+    struct sys_pci *d = sys_pci_find(bus, dev, fn);
+    if (!d || off + 4u > d->cfg_len)
+        return 0xffffffff;
+    if (off < 0x40 && d->probing[off / 4])
+        return sys_pci_mask(d, off);
+    return le32(d->cfg + off);
+}
+
+static void sys_pci_write32(void *opaque, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
+{
+    (void)opaque;
+    struct sys_pci *d = sys_pci_find(bus, dev, fn);
+    if (!d || off >= 0x40 || off < 0x10)
+        return; /* the command register: decode stays as saved */
+    d->probing[off / 4] = v == 0xffffffff || v == 0xfffff800;
+}
+
+/* Loads segment 0's functions; other segments are counted and left out
+ * (the loader scans segment 0 too). */
+static void sys_pci_load(void)
+{
+    char dir[4096];
+    rooted(dir, sizeof(dir), "/sys/bus/pci/devices");
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return;
+    struct dirent *e;
+    unsigned other_seg = 0;
+    while ((e = readdir(dp))) {
+        unsigned seg, bus, dev, fn;
+        char tail;
+        if (sscanf(e->d_name, "%4x:%2x:%2x.%1x%c", &seg, &bus, &dev, &fn, &tail) != 4 || dev > 31 || fn > 7)
+            continue;
+        if (seg) {
+            other_seg++;
+            continue;
+        }
+        if (sys_pci_count == SYS_PCI_MAX) {
+            diag("%s: more than %u functions: the rest left out", dir, SYS_PCI_MAX);
+            break;
+        }
+        char path[4096 + 300];
+        size_t n;
+        const char *why;
+        snprintf(path, sizeof(path), "%s/%s/config", dir, e->d_name);
+        uint8_t *cfg = read_file(path, 4096, &n, &why);
+        if (!cfg || n < 64) {
+            diag("%s: %s", path, cfg ? "size: below the 64-byte header" : why);
+            free(cfg);
+            continue;
+        }
+        struct sys_pci *d = &sys_pci[sys_pci_count++];
+        memset(d, 0, sizeof(*d));
+        d->bus = (uint8_t)bus;
+        d->dev = (uint8_t)dev;
+        d->fn = (uint8_t)fn;
+        d->cfg_len = MIN(n, sizeof(d->cfg));
+        memcpy(d->cfg, cfg, d->cfg_len);
+        free(cfg);
+        if (n < 256)
+            diag("%s: size: %zu bytes, capabilities not readable (run as root)", path, n);
+        snprintf(path, sizeof(path), "%s/%s/resource", dir, e->d_name);
+        char *res = (char *)read_file(path, 1u << 16, &n, &why);
+        if (!res) {
+            diag("%s: %s", path, why);
+            continue;
+        }
+        res = realloc(res, n + 1);
+        res[n] = 0;
+        char *ln = res;
+        for (unsigned i = 0; i < 7 && ln && *ln; i++) {
+            unsigned long long start, end, flags;
+            if (sscanf(ln, "%llx %llx %llx", &start, &end, &flags) != 3) {
+                diag("%s: line %u: not \"start end flags\"", path, i + 1);
+                break;
+            }
+            d->res_size[i] = end > start ? end - start + 1 : 0;
+            ln = strchr(ln, '\n');
+            if (ln)
+                ln++;
+        }
+        free(res);
+    }
+    closedir(dp);
+    if (other_seg)
+        diag("%s: %u functions in segments other than 0: not listed (the loader scans segment 0)", dir, other_seg);
+}
+
+static struct pci_dev_info pci_devs[PCI_MAX_DEVICES];
+
+/* The loader's report_device (boot/platform.c), line for line. */
+static void report_device(const struct pci_dev_info *d, bool passthrough)
+{
+    line("pci: %02x:%02x.%x %04x:%04x class %06x (%s)%s", d->bus, d->dev, d->fn, d->vendor, d->device,
+         d->class_code, pci_class_name(d->class_code), passthrough ? "  <== passthrough" : "");
+    for (unsigned i = 0; i < 6; i++) {
+        const struct pci_bar_info *b = &d->bars[i];
+        if (!b->size)
+            continue;
+        line("pci:     BAR%u %s at 0x%llx size 0x%llx%s%s", i, b->io ? "io " : "mem", (unsigned long long)b->addr,
+             (unsigned long long)b->size, b->is64 ? " 64-bit" : "", b->prefetch ? " prefetchable" : "");
+    }
+    if (d->rom_size && d->rom_addr == (uint32_t)~(d->rom_size - 1))
+        line("pci:     ROM size 0x%x, not placed", d->rom_size);
+    else if (d->rom_size)
+        line("pci:     ROM at 0x%llx size 0x%x", (unsigned long long)d->rom_addr, d->rom_size);
+    if (d->cap_count) {
+        char caps[PCI_MAX_CAPS * 9 + 1];
+        size_t n = 0;
+        for (unsigned i = 0; i < d->cap_count; i++)
+            n += (size_t)snprintf(caps + n, sizeof(caps) - n, " %02x@%02x", d->cap_ids[i], d->cap_offs[i]);
+        line("pci:     caps%s%s", caps, d->cap_loop ? " (list loops: stopped)" : "");
+    }
+    if (d->msi_cap)
+        line("pci:     MSI at 0x%02x", d->msi_cap);
+    if (d->msix_cap)
+        line("pci:     MSI-X at 0x%02x: %u entries, table BAR%u+0x%x, PBA BAR%u+0x%x", d->msix_cap, d->msix_entries,
+             d->msix_table_bir, d->msix_table_off, d->msix_pba_bir, d->msix_pba_off);
+}
+
+/* `candidate`: "igd", "BB:DD.F" or NULL. Index of the candidate, or -1. */
+static int report_pci(bool ecam, const char *candidate)
+{
+    sys_pci_load();
+    struct pci_access pa = { sys_pci_read32, sys_pci_write32, NULL };
+    unsigned n = pci_scan(&pa, pci_devs, PCI_MAX_DEVICES);
+    unsigned cb = 0, cd = 0, cf = 0;
+    bool want_igd = candidate && !strcmp(candidate, "igd");
+    bool want_bdf = candidate && !want_igd && sscanf(candidate, "%2x:%2x.%1x", &cb, &cd, &cf) == 3;
+    if (candidate && !want_igd && !want_bdf)
+        diag("--candidate %s: not igd or BB:DD.F", candidate);
+    int found = -1;
+    line("pci: %u devices via %s", n, ecam ? "ECAM (MCFG)" : "CF8/CFC");
+    for (unsigned i = 0; i < n; i++) {
+        const struct pci_dev_info *d = &pci_devs[i];
+        bool pt = found < 0 &&
+                  ((want_igd && !d->bus && d->dev == 2 && !d->fn && d->vendor == 0x8086 && d->class_code >> 8 == 0x0300) ||
+                   (want_bdf && d->bus == cb && d->dev == cd && d->fn == cf));
+        if (pt)
+            found = (int)i;
+        report_device(d, pt);
+    }
+    if (n < sys_pci_count)
+        diag("pci: %u of %u functions are on no bus reachable from bus 0 through bridges", sys_pci_count - n,
+             sys_pci_count);
+    return found;
+}
+
+static const char *candidate;
+
 static int machine_mode(void)
 {
     static const char *sigs[] = { "APIC", "MCFG", "FACP", "DMAR", "IVRS" };
@@ -566,6 +778,18 @@ static int machine_mode(void)
                 "firmware setup (under Linux in a VM: the host must offer nested virtualization)");
     }
 
+    bool ecam = false;
+    for (unsigned i = 0; !acpi_rc && i < a.mcfg_count; i++)
+        ecam |= a.mcfg[i].segment == 0 && a.mcfg[i].bus_start == 0;
+    int pt = report_pci(ecam, candidate);
+    if (candidate && pt < 0)
+        verdict(V_NO, "passthrough", "%s: no such PCI function here", candidate);
+    else if (candidate) {
+        const struct pci_dev_info *d = &pci_devs[pt];
+        verdict(V_OK, "passthrough", "%02x:%02x.%x %04x:%04x (%s)%s", d->bus, d->dev, d->fn, d->vendor, d->device,
+                pci_class_name(d->class_code), d->msix_cap ? ", MSI-X" : d->msi_cap ? ", MSI" : "");
+    }
+
     /* IOMMU: the provider's parser on the firmware's table. */
     struct field_error err = { 0 };
     bool iommu_ok = false;
@@ -632,7 +856,7 @@ static int machine_mode(void)
             printf("  %s  %-20s %s\n", rows[i].v == V_OK ? "✓" : rows[i].v == V_NO ? "✗" : "?", rows[i].what,
                    rows[i].why);
         printf("\npreflight: suggested minihv.cfg\n");
-        printf("  passthrough = none    # or igd, or a PCI address BB:DD.F\n");
+        printf("  passthrough = %s\n", candidate ? candidate : "none    # or igd, or a PCI address BB:DD.F");
         printf("  iommu = %s\n", iommu_ok ? "auto" : "none");
         printf("  serial = 0x3f8\n");
     }
@@ -643,15 +867,108 @@ static int machine_mode(void)
     return fail ? 1 : 0;
 }
 
+
+/* ---- --collect OUT.tar: the files preflight reads, as a ustar archive
+ * (POSIX.1-1988) that --root replays after `tar xf`. ---- */
+static bool tar_header(FILE *out, const char *name, size_t size, char type)
+{
+    uint8_t h[512] = { 0 };
+    size_t nl = strlen(name);
+    if (nl > 100) {
+        const char *cut = strchr(name + nl - 100, '/');
+        if (!cut || cut - name > 155)
+            return false;
+        memcpy(h + 345, name, (size_t)(cut - name)); /* prefix */
+        name = cut + 1;
+    }
+    memcpy(h, name, strlen(name));
+    snprintf((char *)h + 100, 8, "%07o", type == '5' ? 0755 : 0644);
+    snprintf((char *)h + 108, 8, "%07o", 0);
+    snprintf((char *)h + 116, 8, "%07o", 0);
+    snprintf((char *)h + 124, 12, "%011llo", (unsigned long long)size);
+    snprintf((char *)h + 136, 12, "%011o", 0);
+    memset(h + 148, ' ', 8);
+    h[156] = (uint8_t)type;
+    memcpy(h + 257, "ustar", 6);
+    memcpy(h + 263, "00", 2);
+    unsigned sum = 0;
+    for (unsigned i = 0; i < 512; i++)
+        sum += h[i];
+    snprintf((char *)h + 148, 8, "%06o", sum);
+    return fwrite(h, 1, 512, out) == 512;
+}
+
+static unsigned collected;
+
+static void tar_file(FILE *out, const char *rel, size_t max)
+{
+    char path[4096];
+    size_t n;
+    const char *why;
+    rooted(path, sizeof(path), rel);
+    uint8_t *b = read_file(path, max, &n, &why);
+    if (!b) {
+        if (strcmp(why, "absent"))
+            diag("%s: %s: not collected", path, why);
+        return;
+    }
+    static const uint8_t zero[512];
+    if (tar_header(out, rel + 1, n, '0') && fwrite(b, 1, n, out) == n &&
+        fwrite(zero, 1, (512 - n % 512) % 512, out) == (512 - n % 512) % 512)
+        collected++;
+    free(b);
+}
+
+static int collect(const char *out_path)
+{
+    FILE *out = fopen(out_path, "wb");
+    if (!out) {
+        fprintf(stderr, "preflight: %s: %s\n", out_path, strerror(errno));
+        return 2;
+    }
+    static const char *files[] = {
+        "/proc/cpuinfo", "/sys/firmware/acpi/tables/APIC", "/sys/firmware/acpi/tables/MCFG",
+        "/sys/firmware/acpi/tables/FACP", "/sys/firmware/acpi/tables/DMAR", "/sys/firmware/acpi/tables/IVRS",
+        "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+    };
+    if (exists("/sys/firmware/efi"))
+        tar_header(out, "sys/firmware/efi/", 0, '5');
+    for (unsigned i = 0; i < ARRAY_SIZE(files); i++)
+        tar_file(out, files[i], MAX_TABLE);
+    char dir[4096];
+    rooted(dir, sizeof(dir), "/sys/bus/pci/devices");
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    while (dp && (e = readdir(dp))) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) > 64)
+            continue;
+        char rel[200];
+        snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%.64s/config", e->d_name);
+        tar_file(out, rel, 4096);
+        snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/%.64s/resource", e->d_name);
+        tar_file(out, rel, 1u << 16);
+    }
+    if (dp)
+        closedir(dp);
+    static const uint8_t end[1024];
+    bool ok = fwrite(end, 1, sizeof(end), out) == sizeof(end);
+    ok &= !fclose(out);
+    printf("preflight: %s: %u files%s; replay with: mkdir t && tar xf %s -C t && minihv-preflight --root t\n",
+           out_path, collected, ok ? "" : " (write failed)", out_path);
+    return ok ? 0 : 2;
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: minihv-preflight [--root DIR] [--json]\n"
+    fprintf(stderr, "usage: minihv-preflight [--root DIR] [--candidate igd|BB:DD.F] [--json]\n"
+                    "       minihv-preflight [--root DIR] --collect OUT.tar\n"
                     "       minihv-preflight --table FILE...\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
+    const char *collect_out = NULL;
     int i = 1;
     if (argc > 1 && !strcmp(argv[1], "--table")) {
         if (argc < 3)
@@ -666,8 +983,14 @@ int main(int argc, char **argv)
             json = true;
         else if (!strcmp(argv[i], "--root") && i + 1 < argc)
             root = argv[++i];
+        else if (!strcmp(argv[i], "--collect") && i + 1 < argc)
+            collect_out = argv[++i];
+        else if (!strcmp(argv[i], "--candidate") && i + 1 < argc)
+            candidate = argv[++i];
         else
             usage();
     }
+    if (collect_out)
+        return collect(collect_out);
     return machine_mode();
 }

@@ -1,7 +1,7 @@
 # tools/: host tools that are not one module's. minihv-preflight (issue 18)
 # links the parsers the loader and the core use: boot/acpi.c,
-# boot/cpu_plan.c, iommu/dmar.c, iommu/ivrs.c.
-PREFLIGHT_SRCS := tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c iommu/dmar.c iommu/ivrs.c lib/format.c
+# boot/cpu_plan.c, boot/pci.c, iommu/dmar.c, iommu/ivrs.c.
+PREFLIGHT_SRCS := tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c
 $(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))
 
 # An ASan/UBSan build for check-preflight's bad-input tests (tests/emu/preflight.mk).

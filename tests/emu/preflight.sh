@@ -113,6 +113,30 @@ expect_log "root intel: cfg" "$WORK/intel.out" "^  iommu = auto$"
 "$SAN" --root "$T" --json > "$WORK/intel.json"
 expect "root intel: --json parses" python3 -c "import json,sys; d=json.load(open('$WORK/intel.json')); assert d['iommu']=='auto' and 'RMRR skipped' in d['notes'][0]"
 
+# --collect on a tree, replayed: the same output.
+mkdir -p "$T/sys/bus/pci/devices/0000:00:1f.0"
+python3 -c "
+import struct
+c = bytearray(256); c[0:4] = struct.pack('<HH', 0x8086, 0x51c8); c[0x0b] = 4; c[0x0a] = 3
+c[0x06] = 0x10; c[0x34] = 0x50; c[0x50] = 0x11; c[0x52] = 0x07       # MSI-X, 8 entries
+c[0x54:0x58] = struct.pack('<I', 0x2000 | 4); c[0x58:0x5c] = struct.pack('<I', 0x3000 | 4)
+c[0x10:0x14] = struct.pack('<I', 0x00100004); c[0x14:0x18] = struct.pack('<I', 0x60)
+c[0x20:0x24] = struct.pack('<I', 0x1100000c)
+open('$T/sys/bus/pci/devices/0000:00:1f.0/config', 'wb').write(bytes(c))
+"
+printf '0x0000006000100000 0x0000006000103fff 0x0000000000140204\n0x0 0x0 0x0\n0x0 0x0 0x0\n0x0 0x0 0x0\n0x0000000011000000 0x00000000110fffff 0x000000000014220c\n0x0 0x0 0x0\n0x0 0x0 0x0\n' \
+  > "$T/sys/bus/pci/devices/0000:00:1f.0/resource"
+"$SAN" --root "$T" --candidate 00:1f.0 > "$WORK/pci.out" 2>&1
+expect_log "root pci: device line" "$WORK/pci.out" "^minihv: pci: 00:1f.0 8086:51c8 class 040300 \(.*\)  <== passthrough$"
+expect_log "root pci: 64-bit BAR sized" "$WORK/pci.out" "^minihv: pci:     BAR0 mem at 0x6000100000 size 0x4000 64-bit$"
+expect_log "root pci: prefetchable BAR" "$WORK/pci.out" "^minihv: pci:     BAR4 mem at 0x11000000 size 0x100000 64-bit prefetchable$"
+expect_log "root pci: MSI-X line" "$WORK/pci.out" "^minihv: pci:     MSI-X at 0x50: 8 entries, table BAR4\+0x2000, PBA BAR4\+0x3000$"
+expect_log "root pci: cfg" "$WORK/pci.out" "^  passthrough = 00:1f.0$"
+"$SAN" --root "$T" --collect "$WORK/intel.tar" > /dev/null 2>&1
+mkdir -p "$WORK/replay" && tar xf "$WORK/intel.tar" -C "$WORK/replay"
+"$SAN" --root "$WORK/replay" --candidate 00:1f.0 2>&1 | sed "s|$WORK/replay|$T|" > "$WORK/replay.out"
+expect "root: --collect replays the same" cmp "$WORK/pci.out" "$WORK/replay.out"
+
 T=$(tree amd)
 printf '\x06\x00\x00\x00\x01' > "$T/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 printf 'vendor_id\t: AuthenticAMD\nflags\t\t: fpu svm npt nrip_save\n' > "$T/proc/cpuinfo"
