@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Linux test guest from Debian's packages: build/linux/vmlinuz.efi
 # (linux-image-amd64, an EFI stub) and build/linux/initrd.img (busybox-static,
-# the nvme and virtio-blk modules with their dependencies, hvcheck, and
+# the nvme and virtio-blk modules with their dependencies, hvcheck,
+# minihv-preflight, and
 # tests/guests/linux/init).
 set -eu
 BUILD=${BUILD:-build}
@@ -14,6 +15,9 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev,tmp,modules}
 cp /bin/busybox "$root/bin/busybox"
 gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$root/bin/hvcheck" tests/guests/linux/hvcheck.c
+# minihv-preflight (issue 18), for check-preflight's guest (tests/emu/preflight.sh).
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -Iinclude -I. -o "$root/bin/minihv-preflight" \
+  tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c
 cp tests/guests/linux/init "$root/init"
 chmod +x "$root/init"
 : > "$root/modules/order"

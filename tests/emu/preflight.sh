@@ -6,7 +6,13 @@
 #     fields, each a line naming the file and the field, never a crash
 #     (the ASan/UBSan build);
 #  3. --root on saved trees built from the corpus: the loader's lines, the
-#     warnings for firmware bugs Linux accepts, the verdict table, --json.
+#     warnings for firmware bugs Linux accepts, the verdict table, --json,
+#     --collect replayed;
+#  4. inside a Linux guest under minihv (QEMU q35, SVM, an NVMe; the guest
+#     of check-linux with tests/emu/preflight-init as /init): preflight's
+#     lines equal the loader's for the same boot (MADT, MCFG, every PCI
+#     function's BARs, capabilities, MSI/MSI-X), and the tree it collects
+#     replays the same with --root. PREFLIGHT_QEMU=0 skips it.
 set -u
 . scripts/lib/result.sh
 
@@ -165,5 +171,52 @@ expect_log "root broken: MADT named" "$WORK/broken.out" "tables/APIC: length: [0
 expect_log "root broken: SecureBoot named" "$WORK/broken.out" "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c: value: 2 bytes"
 expect_log "root broken: CPU unknown" "$WORK/broken.out" "\?  CPU virtualization"
 expect_log "root broken: no DMAR or IVRS" "$WORK/broken.out" "✗  IOMMU +no DMAR or IVRS"
+
+# ---- 4. in a Linux guest under minihv ----
+if [ "${PREFLIGHT_QEMU:-1}" = 1 ]; then
+  . tests/emu/lib.sh
+  name=preflight-linux
+  dir=$EMU_ROOT/$name
+  mkdir -p "$dir" "$WORK/overlay"
+  cp tests/emu/preflight-init "$WORK/overlay/init"
+  chmod +x "$WORK/overlay/init"
+  truncate -s 8M "$dir/disk.img"
+  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi\nguest_args = initrd=\\EFI\\minihv\\initrd.img console=ttyS0 quiet')" \
+    "${BUILD:-build}/linux/vmlinuz.efi"
+  # A second cpio archive: its /init replaces the first's.
+  { cat "${BUILD:-build}/linux/initrd.img"; (cd "$WORK/overlay" && echo init | cpio -o -H newc --quiet | gzip -9); } \
+    > "$dir/esp/EFI/minihv/initrd.img"
+  boot "$name" qemu 2 --timeout "${LINUX_TIMEOUT:-300}" --done 'minihv: hv: summary: end' \
+    -- -drive "file=$dir/disk.img,if=none,id=nvm,format=raw" -device "nvme,serial=minihv0,drive=nvm"
+  clean_log "$dir/com1.log" > "$dir/guest.txt"
+  clean_log "$dir/com2.log" > "$dir/minihv.txt"
+  # The lines both print: ACPI (MADT, MCFG), the MADT's CPUs, every PCI
+  # function but ROM lines (Linux places ROM BARs the firmware left off).
+  pick() { grep -E '^minihv: (acpi: MADT|acpi:   MCFG|cpus: MADT revision|pci: )' | grep -v 'pci:     ROM '; }
+  sed -n 's/^linux-preflight: //p' "$dir/guest.txt" | pick > "$dir/preflight.lines"
+  pick < "$dir/minihv.txt" > "$dir/loader.lines"
+  n=$(wc -l < "$dir/loader.lines")
+  if [ "$n" -gt 5 ] && diff -u "$dir/loader.lines" "$dir/preflight.lines" > "$dir/lines.diff"; then
+    pass "$name: preflight's $n lines equal the loader's (ACPI, CPUs, PCI BARs, caps, MSI-X)"
+  else
+    fail "$name: preflight's lines vs the loader's" "$n loader lines; diff in $dir/lines.diff"
+    head -20 "$dir/lines.diff"
+  fi
+  expect_log "$name: the NVMe's MSI-X line in the guest" "$dir/preflight.lines" \
+    '^minihv: pci:     MSI-X at 0x[0-9a-f]+: [0-9]+ entries, table BAR0\+0x[0-9a-f]+, PBA BAR0\+0x[0-9a-f]+$'
+  expect_log "$name: guest verdict: UEFI" "$dir/guest.txt" '^linux-preflight:   ✓  UEFI boot'
+  expect_log "$name: guest verdict: no VMX/SVM under minihv (CPUID hides them)" "$dir/guest.txt" \
+    '^linux-preflight:   ✗  CPU virtualization'
+  # The tree the guest collected, replayed here.
+  sed -n 's/^linux-preflight-b64: //p' "$dir/guest.txt" | base64 -d > "$dir/tree.tar" 2>/dev/null
+  rm -rf "$dir/tree" && mkdir -p "$dir/tree"
+  if tar xf "$dir/tree.tar" -C "$dir/tree" 2>/dev/null; then
+    "$SAN" --root "$dir/tree" > "$dir/replay.out" 2>&1
+    pick < "$dir/replay.out" > "$dir/replay.lines"
+    expect "$name: the collected tree replays the loader's lines (--root)" cmp "$dir/loader.lines" "$dir/replay.lines"
+  else
+    fail "$name: collected tree" "no tarball between the markers in $dir/guest.txt"
+  fi
+fi
 
 summary preflight
