@@ -151,13 +151,17 @@ static const struct pt_platform platform = {
  * the lock. */
 struct refusals {
     uint64_t placement, bounds, guarded;
+    uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
 static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
-    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped };
-    struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded };
+    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped,
+                            pt.vfio.config.msi_refused + pt.vfio.msix.refused,
+                            pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
+    struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
+                          now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
 }
@@ -170,6 +174,11 @@ static void refusals_report(struct refusals d)
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
                   "a config write to the registers that place an IOMMU's register set: dropped");
+    hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
+                  "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
+    hv_refuse_add(HV_REFUSE_MSI_DELIVERY_MODE, d.msi_delivery,
+                  "an MSI/MSI-X message with delivery mode SMI, NMI, INIT, ExtINT or reserved: the device "
+                  "keeps it masked");
 }
 
 int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,

@@ -80,6 +80,14 @@ static void program(struct vfio_msix *m, uint32_t i, uint64_t addr, uint32_t dat
         m->ops->write_entry(m->opaque, i, addr, data, masked);
 }
 
+static void count_refusal(struct vfio_msix *m, enum vfio_msi_fault fault)
+{
+    if (fault == VFIO_MSI_BAD_ADDRESS)
+        m->refused++;
+    else if (fault == VFIO_MSI_BAD_DELIVERY)
+        m->refused_delivery++;
+}
+
 /* Bring physical entry i in line with the virtual one. `changed` says the
  * address or data moved, so a live entry must be reprogrammed. */
 static void sync_entry(struct vfio_msix *m, uint32_t i, bool changed)
@@ -96,10 +104,7 @@ static void sync_entry(struct vfio_msix *m, uint32_t i, bool changed)
             /* Never let the device write outside the interrupt window
              * (a DMA write anywhere in memory) nor send SMI, NMI, INIT or
              * ExtINT (msi.h): the entry stays masked. */
-            if (fault == VFIO_MSI_BAD_ADDRESS)
-                m->refused++;
-            else
-                m->refused_delivery++;
+            count_refusal(m, fault);
             if (entry_live(m, i))
                 program(m, i, 0, 0, true);
             set_live(m, i, false);
@@ -151,7 +156,14 @@ int vfio_msix_table_write(struct vfio_msix *m, uint64_t off, const void *buf, si
      * and reads as zero (PCI 3.0 6.8.2.9). */
     e->ctrl &= VFIO_MSIX_CTRL_MASKBIT;
     bool changed = old.addr_lo != e->addr_lo || old.addr_hi != e->addr_hi || old.data != e->data;
+    bool unmasked = !(e->ctrl & VFIO_MSIX_CTRL_MASKBIT);
     sync_entry(m, i, changed);
+    /* With MSI-X disabled or function-masked nothing is programmed, but
+     * the guest has still asked for the message: a bad one it unmasks or
+     * writes unmasked is refused (and counted) now, and again if MSI-X
+     * is enabled with it (sync_entry). */
+    if (unmasked && (changed || (old.ctrl & VFIO_MSIX_CTRL_MASKBIT)) && (!m->enabled || m->function_masked))
+        count_refusal(m, vfio_msi_check((uint64_t)e->addr_hi << 32 | e->addr_lo, e->data));
     return 0;
 }
 

@@ -265,6 +265,29 @@ static void test_delivery_modes_refused(void **state)
     free(dev);
 }
 
+/* MSI-X disabled: nothing is programmed, but a bad message the guest
+ * unmasks is refused and counted at once, and again at enable. */
+static void test_refused_while_disabled(void **state)
+{
+    (void)state;
+    struct phys_table p = {0};
+    struct vfio_device *dev = setup(&p, false);
+    tw32(dev, 1, 0, 0xfee00000);
+    tw32(dev, 1, 8, 0x0500);         /* INIT, still masked: not a refusal yet */
+    assert_int_equal(dev->msix.refused_delivery, 0);
+    tw32(dev, 1, 12, 0);             /* unmasked */
+    assert_int_equal(dev->msix.refused_delivery, 1);
+    tw32(dev, 1, 12, 0);             /* no change: not counted twice */
+    assert_int_equal(dev->msix.refused_delivery, 1);
+    tw32(dev, 1, 0, 0xdead0000);     /* a bad address on top, unmasked */
+    assert_int_equal(dev->msix.refused, 1);
+    uint16_t ctrl = 0x8000;
+    assert_int_equal(vfio_region_write(dev, 7, 0x52, &ctrl, 2), 0);
+    assert_int_equal(dev->msix.refused, 2);
+    assert_int_equal(p.writes, 0);
+    free(dev);
+}
+
 static void test_bad_access_sizes(void **state)
 {
     (void)state;
@@ -305,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_disabled_until_enable),
         cmocka_unit_test(test_invalid_addresses_refused),
         cmocka_unit_test(test_delivery_modes_refused),
+        cmocka_unit_test(test_refused_while_disabled),
         cmocka_unit_test(test_bad_access_sizes),
         cmocka_unit_test(test_pba_read),
     };
