@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <minihv/libc.h>
 #include "boot/acpi.h"
@@ -395,7 +397,65 @@ struct cpu {
     bool known, vmx, svm, npt, nrips;
     unsigned asids, phys_bits;
     bool page_1g;
+    bool msrs;               /* the MSRs below were read */
+    bool ept, vpid, unrestricted;
+    struct cpu_virt_caps caps; /* as boot/platform.c fills them, for cpu_virt_unusable */
 };
+
+/* One MSR of CPU 0 through the msr driver (DIR/dev/cpu/0/msr: the file
+ * offset is the MSR index), or in a collected tree DIR/dev/cpu/0/msr.txt
+ * ("0xINDEX 0xVALUE" lines, what --collect saves). False when absent. */
+static bool read_msr(uint32_t index, uint64_t *v)
+{
+    char path[4096];
+    rooted(path, sizeof(path), "/dev/cpu/0/msr.txt");
+    FILE *f = *root ? fopen(path, "r") : NULL;
+    if (f) {
+        unsigned long long i, val;
+        bool found = false;
+        while (!found && fscanf(f, "%llx %llx", &i, &val) == 2)
+            if (i == index) {
+                *v = val;
+                found = true;
+            }
+        fclose(f);
+        return found;
+    }
+    rooted(path, sizeof(path), "/dev/cpu/0/msr");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    bool ok = pread(fd, v, 8, index) == 8;
+    close(fd);
+    return ok;
+}
+
+/* The loader's platform_read_virt_caps and read_cpu_features (boot/
+ * platform.c) over the msr driver: IA32_FEATURE_CONTROL (SDM 23.7), the
+ * VMX capability MSRs (SDM A.3.2/A.3.3: allowed-1 settings in the high
+ * dword), VM_CR.SVMDIS (APM 15.30.1). */
+static void read_cpu_msrs(struct cpu *c)
+{
+    c->caps.intel = !strcmp(c->vendor, "GenuineIntel");
+    c->caps.amd = !strcmp(c->vendor, "AuthenticAMD");
+    c->caps.vmx = c->caps.intel && c->vmx;
+    c->caps.svm = c->caps.amd && c->svm;
+    c->caps.npt = c->npt;
+    uint64_t fc, proc, proc2, vm_cr;
+    if (c->caps.vmx && read_msr(0x3a, &fc) && read_msr(0x482, &proc)) {
+        c->msrs = true;
+        c->caps.vmx_locked_off = (fc & 1) && !(fc & 4);
+        if ((proc & (1ull << 63)) && read_msr(0x48b, &proc2)) {
+            c->ept = proc2 & (1ull << (32 + 1));
+            c->vpid = proc2 & (1ull << (32 + 5));
+            c->unrestricted = proc2 & (1ull << (32 + 7));
+            c->caps.ept_unrestricted = c->ept && c->unrestricted;
+        }
+    } else if (c->caps.svm && read_msr(0xc0010114, &vm_cr)) {
+        c->msrs = true;
+        c->caps.svm_disabled = vm_cr & (1u << 4);
+    }
+}
 
 /* CPUID on this CPU (SDM vol. 2A CPUID; APM vol. 3 E.4); with --root the
  * saved tree's proc/cpuinfo flags stand in (vendor, vmx/svm, npt). */
@@ -757,12 +817,24 @@ static int machine_mode(void)
 
     struct cpu c;
     read_cpu(&c);
+    read_cpu_msrs(&c);
+    const char *unusable = c.msrs ? cpu_virt_unusable(&c.caps) : NULL;
     if (!c.known) {
         verdict(V_UNKNOWN, "CPU virtualization", "no CPUID (and no proc/cpuinfo in the tree)");
     } else if (c.vmx) {
-        line("cpus: %s with VMX", c.vendor);
-        verdict(V_OK, "CPU virtualization", "VT-x listed by CPUID (EPT, unrestricted guest and the firmware "
-                "lock need /dev/cpu/0/msr: modprobe msr)");
+        if (c.msrs)
+            line("cpus: %s with VMX: EPT %s, unrestricted guest %s, VPID %s", c.vendor, c.ept ? "yes" : "no",
+                 c.unrestricted ? "yes" : "no", c.vpid ? "yes" : "no");
+        else
+            line("cpus: %s with VMX", c.vendor);
+        if (!c.msrs)
+            verdict(V_UNKNOWN, "CPU virtualization", "VT-x listed by CPUID; EPT, unrestricted guest and the "
+                    "firmware's lock need /dev/cpu/0/msr: run as root after `modprobe msr`");
+        else if (*unusable)
+            verdict(V_NO, "CPU virtualization", "%s%s", unusable, c.caps.vmx_locked_off ?
+                    ": enable VT-x (Intel Virtualization Technology) in the firmware setup" : "");
+        else
+            verdict(V_OK, "CPU virtualization", "VT-x with EPT and unrestricted guest%s", c.vpid ? ", VPID" : "");
     } else if (c.svm) {
         if (!*root)
             line("cpus: %s with SVM: NPT %s, %u ASIDs, next-RIP save %s", c.vendor, c.npt ? "yes" : "no", c.asids,
@@ -770,8 +842,14 @@ static int machine_mode(void)
         else
             line("cpus: %s with SVM: NPT %s, next-RIP save %s", c.vendor, c.npt ? "yes" : "no",
                  c.nrips ? "yes" : "no");
-        verdict(c.npt ? V_OK : V_NO, "CPU virtualization", c.npt ? "AMD-V with NPT" :
-                "AMD-V without nested paging: the core needs NPT");
+        if (unusable && *unusable)
+            verdict(V_NO, "CPU virtualization", "%s%s", unusable, c.caps.svm_disabled ?
+                    ": enable SVM Mode (AMD-V) in the firmware setup" : "");
+        else if (!c.npt)
+            verdict(V_NO, "CPU virtualization", "AMD-V without nested paging: the core needs NPT");
+        else
+            verdict(c.msrs ? V_OK : V_UNKNOWN, "CPU virtualization", c.msrs ? "AMD-V with NPT" :
+                    "AMD-V with NPT; VM_CR.SVMDIS needs /dev/cpu/0/msr: run as root after `modprobe msr`");
     } else {
         line("cpus: %s without VMX or SVM", c.vendor[0] ? c.vendor : "(unknown)");
         verdict(V_NO, "CPU virtualization", "CPUID lists neither VMX nor SVM: enable VT-x / AMD-V (SVM) in the "
@@ -933,6 +1011,23 @@ static int collect(const char *out_path)
     };
     if (exists("/sys/firmware/efi"))
         tar_header(out, "sys/firmware/efi/", 0, '5');
+    /* The MSRs preflight reads, as text (the msr driver's file is sparse). */
+    static const uint32_t msr_list[] = { 0x3a, 0x482, 0x48b, 0xc0010114 };
+    char msr_txt[256];
+    size_t msr_len = 0;
+    for (unsigned i = 0; i < ARRAY_SIZE(msr_list); i++) {
+        uint64_t v;
+        if (read_msr(msr_list[i], &v))
+            msr_len += (size_t)snprintf(msr_txt + msr_len, sizeof(msr_txt) - msr_len, "0x%x 0x%llx\n",
+                                        msr_list[i], (unsigned long long)v);
+    }
+    if (msr_len) {
+        static const uint8_t zero[512];
+        tar_header(out, "dev/cpu/0/msr.txt", msr_len, '0');
+        fwrite(msr_txt, 1, msr_len, out);
+        fwrite(zero, 1, (512 - msr_len % 512) % 512, out);
+        collected++;
+    }
     for (unsigned i = 0; i < ARRAY_SIZE(files); i++)
         tar_file(out, files[i], MAX_TABLE);
     char dir[4096];

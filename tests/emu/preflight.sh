@@ -103,7 +103,24 @@ tree() {
   cp "$FIX/facp/0018430ebabd46a5.aml" "$t/sys/firmware/acpi/tables/FACP"
   echo "$t"
 }
+
+# msrs DIR INDEX=VALUE... — a sparse dev/cpu/0/msr (the msr driver's file:
+# the offset is the MSR index).
+msrs() {
+  local d=$1; shift
+  mkdir -p "$d/dev/cpu/0"
+  python3 -c '
+import struct, sys
+with open(sys.argv[1], "wb") as f:
+    for kv in sys.argv[2:]:
+        k, v = (int(x, 0) for x in kv.split("="))
+        f.seek(k); f.write(struct.pack("<Q", v))
+' "$d/dev/cpu/0/msr" "$@"
+}
 T=$(tree intel)
+# IA32_FEATURE_CONTROL locked with VMXON outside SMX; secondary controls
+# with EPT (bit 33), VPID (37), unrestricted guest (39) allowed.
+msrs "$T" 0x3a=5 0x482=0x8000000000000000 0x48b=0x000000a200000000
 cp "$WORK/rmrr0.aml" "$T/sys/firmware/acpi/tables/DMAR"
 "$SAN" --root "$T" > "$WORK/intel.out" 2>&1; rc=$?
 [ $rc -le 1 ] && pass "root intel: runs (exit $rc)" || fail "root intel: runs" "exit $rc"
@@ -114,7 +131,9 @@ expect_log "root intel: MCFG line" "$WORK/intel.out" "^minihv: acpi:   MCFG segm
 expect_log "root intel: cpus line" "$WORK/intel.out" "^minihv: cpus: MADT revision [0-9]+ lists [0-9]+ present or online-capable, [0-9]+ not present$"
 expect_log "root intel: RMRR warning" "$WORK/intel.out" "DMAR warning: RMRR.limit at 0x78: base 0 and limit 0: RMRR skipped"
 expect_log "root intel: IOMMU verdict" "$WORK/intel.out" "✓  IOMMU \(VT-d\) +2 unit\(s\), 1 RMRR\(s\) \(firmware bugs skipped"
-expect_log "root intel: VT-x verdict" "$WORK/intel.out" "✓  CPU virtualization"
+expect_log "root intel: VT-x verdict" "$WORK/intel.out" "✓  CPU virtualization +VT-x with EPT and unrestricted guest, VPID"
+expect_log "root intel: the loader's VMX line" "$WORK/intel.out" \
+  "^minihv: cpus: GenuineIntel with VMX: EPT yes, unrestricted guest yes, VPID yes$"
 expect_log "root intel: cfg" "$WORK/intel.out" "^  iommu = auto$"
 "$SAN" --root "$T" --json > "$WORK/intel.json"
 expect "root intel: --json parses" python3 -c "import json,sys; d=json.load(open('$WORK/intel.json')); assert d['iommu']=='auto' and 'RMRR skipped' in d['notes'][0]"
@@ -142,6 +161,15 @@ expect_log "root pci: cfg" "$WORK/pci.out" "^  passthrough = 00:1f.0$"
 mkdir -p "$WORK/replay" && tar xf "$WORK/intel.tar" -C "$WORK/replay"
 "$SAN" --root "$WORK/replay" --candidate 00:1f.0 2>&1 | sed "s|$WORK/replay|$T|" > "$WORK/replay.out"
 expect "root: --collect replays the same" cmp "$WORK/pci.out" "$WORK/replay.out"
+
+T=$(tree vmx-off)
+msrs "$T" 0x3a=1 0x482=0x8000000000000000 0x48b=0x000000a200000000   # locked, VMX off
+"$SAN" --root "$T" > "$WORK/vmx-off.out" 2>&1
+expect_log "root vmx-off: verdict names the fix" "$WORK/vmx-off.out" \
+  "✗  CPU virtualization +VMX disabled and locked by the firmware \(IA32_FEATURE_CONTROL\): enable VT-x"
+T=$(tree no-msr)
+"$SAN" --root "$T" > "$WORK/no-msr.out" 2>&1
+expect_log "root no-msr: VT-x unknown without the msr driver" "$WORK/no-msr.out" "\?  CPU virtualization +VT-x listed by CPUID.*modprobe msr"
 
 T=$(tree amd)
 printf '\x06\x00\x00\x00\x01' > "$T/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
