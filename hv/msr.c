@@ -1,4 +1,5 @@
 /* See msr.h. */
+#include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/extable.h"
@@ -49,10 +50,18 @@ static void tell_mtrr(struct vcpu *v, uint32_t msr, uint64_t value)
 static void refuse(struct vcpu *v, const struct msr_rule *r, bool write, uint32_t msr, uint64_t value)
 {
     enum hv_refuse_kind kind = r->check == MSR_CHECK_APIC_BASE ? HV_REFUSE_APIC_BASE : HV_REFUSE_MSR;
+    /* The row's name: its reason up to the first ':' (the log line has
+     * room for that, not for the whole reason). */
+    char name[48];
+    unsigned n = 0;
+    while (n < sizeof(name) - 1 && r->why[n] && r->why[n] != ':')
+        n++;
+    memcpy(name, r->why, n);
+    name[n] = 0;
     if (write)
-        hv_refuse(kind, "cpu %u: WRMSR 0x%x = 0x%lx: %s", v->index, msr, value, r->why);
+        hv_refuse(kind, "cpu %u: WRMSR 0x%x (%s) = 0x%lx", v->index, msr, name, value);
     else
-        hv_refuse(kind, "cpu %u: RDMSR 0x%x: %s", v->index, msr, r->why);
+        hv_refuse(kind, "cpu %u: RDMSR 0x%x (%s)", v->index, msr, name);
     inject_gp(v);
 }
 
