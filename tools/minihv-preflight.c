@@ -752,6 +752,7 @@ static const char *candidate;
 
 static int machine_mode(void)
 {
+    nrows = nnotes = sys_pci_count = 0;
     static const char *sigs[] = { "APIC", "MCFG", "FACP", "DMAR", "IVRS" };
     struct table ts[ARRAY_SIZE(sigs)];
     memset(ts, 0, sizeof(ts));
@@ -907,6 +908,19 @@ static int machine_mode(void)
             iommu_ok = iommu_ok || ivrs.unit_count > 0;
         }
     }
+    /* Whether Linux drives the IOMMU now (intel_iommu=on, amd_iommu): one
+     * sysfs entry per unit. Not a condition: minihv runs before the OS. */
+    char iommu_dir[4096];
+    rooted(iommu_dir, sizeof(iommu_dir), "/sys/class/iommu");
+    DIR *idp = opendir(iommu_dir);
+    unsigned kernel_units = 0;
+    for (struct dirent *e; idp && (e = readdir(idp));)
+        kernel_units += e->d_name[0] != '.';
+    if (idp)
+        closedir(idp);
+    if (ts[3].ok || ts[4].ok)
+        diag("%s: the running kernel drives %u IOMMU unit(s)%s", iommu_dir, kernel_units,
+             kernel_units ? "" : " (off in Linux, or not enabled on its command line)");
     if (!ts[3].ok && !ts[4].ok)
         verdict(V_NO, "IOMMU", "no DMAR or IVRS: enable VT-d / AMD IOMMU in the firmware setup; without it "
                 "`iommu = none` and device DMA is NOT contained");
@@ -1053,6 +1067,7 @@ static int collect(const char *out_path)
     return ok ? 0 : 2;
 }
 
+#ifndef PREFLIGHT_NO_MAIN
 static void usage(void)
 {
     fprintf(stderr, "usage: minihv-preflight [--root DIR] [--candidate igd|BB:DD.F] [--json]\n"
@@ -1089,3 +1104,4 @@ int main(int argc, char **argv)
         return collect(collect_out);
     return machine_mode();
 }
+#endif

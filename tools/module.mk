@@ -9,3 +9,6 @@ $(BUILD)/tools/minihv-preflight-san: $(PREFLIGHT_SRCS) $(HDRS)
 	@mkdir -p $(@D)
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $(PREFLIGHT_SRCS)
+
+# The --root reader on fuzzed saved trees (tests/fuzz/fuzz_preflight_root.c).
+$(eval $(call fuzz_target,fuzz_preflight_root,tests/fuzz/fuzz_preflight_root.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c))
