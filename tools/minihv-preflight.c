@@ -27,6 +27,9 @@
 #include "boot/acpi.h"
 #include "boot/cpu_plan.h"
 #include "boot/pci.h"
+#include "drivers/igd/opregion.h"
+#include "drivers/igd/stolen.h"
+#include "drivers/igd/vbt.h"
 #include "iommu/dmar.h"
 #include "iommu/ivrs.h"
 
@@ -689,6 +692,7 @@ static void sys_pci_load(void)
 }
 
 static struct pci_dev_info pci_devs[PCI_MAX_DEVICES];
+static unsigned pci_count;
 
 /* The loader's report_device (boot/platform.c), line for line. */
 static void report_device(const struct pci_dev_info *d, bool passthrough)
@@ -725,7 +729,7 @@ static int report_pci(bool ecam, const char *candidate)
 {
     sys_pci_load();
     struct pci_access pa = { sys_pci_read32, sys_pci_write32, NULL };
-    unsigned n = pci_scan(&pa, pci_devs, PCI_MAX_DEVICES);
+    unsigned n = pci_count = pci_scan(&pa, pci_devs, PCI_MAX_DEVICES);
     unsigned cb = 0, cd = 0, cf = 0;
     bool want_igd = candidate && !strcmp(candidate, "igd");
     bool want_bdf = candidate && !want_igd && sscanf(candidate, "%2x:%2x.%1x", &cb, &cd, &cf) == 3;
@@ -746,6 +750,132 @@ static int report_pci(bool ecam, const char *candidate)
         diag("pci: %u of %u functions are on no bus reachable from bus 0 through bridges", sys_pci_count - n,
              sys_pci_count);
     return found;
+}
+
+/* ---- IGD: the device table, stolen memory, the OpRegion and its VBT
+ * through drivers/igd (the loader's parsers). The OpRegion comes from
+ * i915's debugfs i915_opregion when there, else from /dev/mem at ASLS (a
+ * sparse file in a saved tree); the VBT from the OpRegion, else i915_vbt. */
+#define OPREGION_MAX (1u << 20) /* boot/passthrough.c's PT_OPREGION_MAX */
+
+static uint8_t *read_devmem(uint64_t pa, size_t len)
+{
+    char path[4096];
+    rooted(path, sizeof(path), "/dev/mem");
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    uint8_t *b = malloc(len);
+    if (pread(fd, b, len, (off_t)pa) != (ssize_t)len) {
+        free(b);
+        b = NULL;
+    }
+    close(fd);
+    return b;
+}
+
+static const char *vbt_where_name(enum igd_vbt_where w)
+{
+    switch (w) {
+    case IGD_VBT_MAILBOX4: return "in mailbox 4";
+    case IGD_VBT_RVDA_RELATIVE: return "extended (RVDA relative)";
+    case IGD_VBT_RVDA_ABSOLUTE: return "extended (2.0: RVDA absolute)";
+    default: return "none";
+    }
+}
+
+static struct igd_vbt_summary vbt_sum;
+
+static void report_igd(const struct pci_dev_info *d)
+{
+    const struct sys_pci *sp = sys_pci_find(d->bus, d->dev, d->fn);
+    const struct igd_device *dev = igd_device_lookup(d->device);
+    struct field_error err = { 0 };
+    if (!dev) {
+        verdict(V_NO, "IGD", "%04x:%04x is not in minihv's device table (drivers/igd/devices.c)", d->vendor, d->device);
+        return;
+    }
+    if (!sp || sp->cfg_len < 256) {
+        verdict(V_UNKNOWN, "IGD", "%s (gen %u): its config space past 64 bytes needs root", dev->platform, dev->gen);
+        return;
+    }
+    struct igd_stolen st;
+    if (igd_stolen_from_config(sp->cfg, sp->cfg_len, &st, &err))
+        diag("00:02.0 config: %s at 0x%x: %s", err.field, err.offset, err.what);
+    else
+        line("igd: %s (gen %u), stolen memory %llu MiB at 0x%llx", dev->platform, dev->gen,
+             (unsigned long long)(st.size >> 20), (unsigned long long)st.base);
+
+    uint32_t asls = le32(sp->cfg + IGD_PCI_ASLS);
+    char path[4096];
+    size_t len = 0;
+    const char *why;
+    rooted(path, sizeof(path), "/sys/kernel/debug/dri/0/i915_opregion");
+    uint8_t *op = read_file(path, OPREGION_MAX, &len, &why);
+    const char *src = "debugfs i915_opregion";
+    if (!op && asls && asls != 0xffffffff && (op = read_devmem(asls, IGD_OPREGION_SIZE))) {
+        /* Bounded as boot/passthrough.c's host_opregion: its size, and
+         * (2.1+) a relative extended VBT; at most 1 MiB. */
+        uint64_t need = (uint64_t)le32(op + IGD_OPREGION_SIZE_OFF) * 1024;
+        uint16_t version = le16(op + IGD_OPREGION_VERSION_OFF);
+        if (version >= 0x0201 && (le32(op + IGD_OPREGION_MBOXES_OFF) & IGD_MBOX_ASLE)) {
+            uint64_t rvda = le64(op + IGD_OPREGION_RVDA_OFF), rvds = le32(op + IGD_OPREGION_RVDS_OFF);
+            if (rvda && rvds)
+                need = rvda <= OPREGION_MAX && rvds <= OPREGION_MAX ? MAX(need, rvda + rvds) : UINT64_MAX;
+        }
+        len = IGD_OPREGION_SIZE;
+        src = "/dev/mem";
+        if (need > OPREGION_MAX) {
+            diag("OpRegion at ASLS 0x%x: size/asle.rvda: more than 1 MiB", asls);
+            free(op);
+            op = NULL;
+        } else if (need > IGD_OPREGION_SIZE) {
+            free(op);
+            op = read_devmem(asls, need);
+            len = need;
+        }
+    }
+    if (!op) {
+        verdict(V_UNKNOWN, "IGD OpRegion", "ASLS 0x%x: neither debugfs i915_opregion nor /dev/mem readable (root, "
+                "iomem=relaxed or debugfs mounted)", asls);
+        return;
+    }
+    struct igd_opregion_info info;
+    if (igd_opregion_parse(op, len, asls, &info, &err)) {
+        diag("OpRegion (%s): %s at 0x%x: %s", src, err.field, err.offset, err.what);
+        verdict(V_NO, "IGD OpRegion", "rejected: %s: %s; the guest's i915 would get none", err.field, err.what);
+        free(op);
+        return;
+    }
+    line("passthrough: host OpRegion %u.%u at ASLS 0x%x: %u KiB, mailboxes 0x%x, VBT %u bytes %s", info.version >> 8,
+         info.version & 0xff, asls, info.size >> 10, info.mboxes, info.vbt_where ? info.vbt_len : 0,
+         vbt_where_name(info.vbt_where));
+    int vrc = -1;
+    if (info.vbt_where == IGD_VBT_MAILBOX4 || info.vbt_where == IGD_VBT_RVDA_RELATIVE)
+        vrc = igd_vbt_parse(op + info.vbt_offset, info.vbt_len, &vbt_sum, &err);
+    free(op);
+    if (vrc < 0 && info.vbt_where) {
+        size_t vlen;
+        rooted(path, sizeof(path), "/sys/kernel/debug/dri/0/i915_vbt");
+        uint8_t *v = read_file(path, OPREGION_MAX, &vlen, &why);
+        if (v)
+            vrc = igd_vbt_parse(v, vlen, &vbt_sum, &err);
+        free(v);
+    }
+    if (vrc == 0)
+        line("igd: VBT version %u, BDB version %u, %u child devices, panel type %d", vbt_sum.vbt_version,
+             vbt_sum.bdb_version, vbt_sum.nchildren, vbt_sum.panel_type);
+    else if (info.vbt_where)
+        diag("VBT: %s at 0x%x: %s", err.field ? err.field : "?", err.offset, err.what ? err.what : "unreadable");
+    verdict(info.vbt_where && vrc ? V_NO : V_OK, "IGD OpRegion", "OpRegion %u.%u, %s VBT %u bytes%s",
+            info.version >> 8, info.version & 0xff,
+            info.vbt_where == IGD_VBT_MAILBOX4 ? "mailbox 4" : info.vbt_where ? "extended" : "no",
+            info.vbt_where ? info.vbt_len : 0,
+            !info.vbt_where ? ": set `vbt =` in minihv.cfg for the guest's display" :
+            vrc ? ": it does not parse; set `vbt =` in minihv.cfg" :
+            info.vbt_where == IGD_VBT_RVDA_ABSOLUTE ? ": copied after the OpRegion, the guest's says 2.1" :
+            ": passed to the guest as is");
+    verdict(V_OK, "IGD", "%s (gen %u) %04x:%04x", dev->platform, dev->gen, d->vendor, d->device);
 }
 
 static const char *candidate;
@@ -861,6 +991,10 @@ static int machine_mode(void)
     for (unsigned i = 0; !acpi_rc && i < a.mcfg_count; i++)
         ecam |= a.mcfg[i].segment == 0 && a.mcfg[i].bus_start == 0;
     int pt = report_pci(ecam, candidate);
+    for (unsigned i = 0; i < pci_count; i++)
+        if (!pci_devs[i].bus && pci_devs[i].dev == 2 && !pci_devs[i].fn && pci_devs[i].vendor == 0x8086 &&
+            pci_devs[i].class_code >> 8 == 0x0300)
+            report_igd(&pci_devs[i]);
     if (candidate && pt < 0)
         verdict(V_NO, "passthrough", "%s: no such PCI function here", candidate);
     else if (candidate) {

@@ -1,7 +1,9 @@
 # tools/: host tools that are not one module's. minihv-preflight (issue 18)
 # links the parsers the loader and the core use: boot/acpi.c,
-# boot/cpu_plan.c, boot/pci.c, iommu/dmar.c, iommu/ivrs.c.
-PREFLIGHT_SRCS := tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c
+# boot/cpu_plan.c, boot/pci.c, iommu/dmar.c, iommu/ivrs.c, drivers/igd/.
+PREFLIGHT_LIBS := boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
+                  drivers/igd/opregion.c drivers/igd/vbt.c drivers/igd/stolen.c drivers/igd/devices.c
+PREFLIGHT_SRCS := tools/minihv-preflight.c $(PREFLIGHT_LIBS)
 $(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))
 
 # An ASan/UBSan build for check-preflight's bad-input tests (tests/emu/preflight.mk).
@@ -11,4 +13,4 @@ $(BUILD)/tools/minihv-preflight-san: $(PREFLIGHT_SRCS) $(HDRS)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $(SAN_FLAGS) -o $@ $(PREFLIGHT_SRCS)
 
 # The --root reader on fuzzed saved trees (tests/fuzz/fuzz_preflight_root.c).
-$(eval $(call fuzz_target,fuzz_preflight_root,tests/fuzz/fuzz_preflight_root.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c))
+$(eval $(call fuzz_target,fuzz_preflight_root,tests/fuzz/fuzz_preflight_root.c $(PREFLIGHT_LIBS)))

@@ -162,6 +162,38 @@ mkdir -p "$WORK/replay" && tar xf "$WORK/intel.tar" -C "$WORK/replay"
 "$SAN" --root "$WORK/replay" --candidate 00:1f.0 2>&1 | sed "s|$WORK/replay|$T|" > "$WORK/replay.out"
 expect "root: --collect replays the same" cmp "$WORK/pci.out" "$WORK/replay.out"
 
+# An IGD: 8086:9a49 (Tiger Lake) with GGC/BDSM/ASLS, its OpRegion 2.0 in
+# i915's debugfs, a real VBT (tests/fixtures/vbt) in mailbox 4.
+T=$(tree igd)
+mkdir -p "$T/sys/bus/pci/devices/0000:00:02.0" "$T/sys/kernel/debug/dri/0"
+python3 -c "
+import struct
+c = bytearray(256); c[0:4] = struct.pack('<HH', 0x8086, 0x9a49); c[0x0a] = 0; c[0x0b] = 3
+c[0x10:0x14] = struct.pack('<I', 0x00000004); c[0x14:0x18] = struct.pack('<I', 0x60)
+c[0x50:0x52] = struct.pack('<H', 0x01c0)                     # GGC: GMS 1 (32 MiB), GGMS 8 MiB
+c[0xc0:0xc4] = struct.pack('<I', 0x7c000001)                 # BDSM (gen 11+ at 0xC0), locked
+c[0x5c:0x60] = struct.pack('<I', 0x7c000001)
+c[0xfc:0x100] = struct.pack('<I', 0x7b0fe018)                # ASLS
+open('$T/sys/bus/pci/devices/0000:00:02.0/config', 'wb').write(bytes(c))
+o = bytearray(0x2000); o[0:16] = b'IntelGraphicsMem'; o[0x10:0x14] = struct.pack('<I', 8)
+o[0x16] = 0; o[0x17] = 2; o[0x58:0x5c] = struct.pack('<I', 7)
+v = open('tests/fixtures/vbt/lenovo_t400_r500.vbt', 'rb').read(); o[0x400:0x400 + len(v)] = v
+open('$T/sys/kernel/debug/dri/0/i915_opregion', 'wb').write(bytes(o))
+"
+printf '0x0000006000000000 0x0000006000ffffff 0x140204\n' > "$T/sys/bus/pci/devices/0000:00:02.0/resource"
+"$SAN" --root "$T" --candidate igd > "$WORK/igd.out" 2>&1
+expect_log "root igd: passthrough marker" "$WORK/igd.out" "^minihv: pci: 00:02.0 8086:9a49 class 030000 \(VGA\)  <== passthrough$"
+expect_log "root igd: stolen memory" "$WORK/igd.out" "^minihv: igd: TGL \(gen 12\), stolen memory [0-9]+ MiB at 0x7c000000$"
+expect_log "root igd: the loader's OpRegion line" "$WORK/igd.out" \
+  "^minihv: passthrough: host OpRegion 2.0 at ASLS 0x7b0fe018: 8 KiB, mailboxes 0x7, VBT [0-9]+ bytes in mailbox 4$"
+expect_log "root igd: VBT parsed" "$WORK/igd.out" "^minihv: igd: VBT version [0-9]+, BDB version [0-9]+, [0-9]+ child devices"
+expect_log "root igd: OpRegion verdict" "$WORK/igd.out" "✓  IGD OpRegion +OpRegion 2.0, mailbox 4 VBT [0-9]+ bytes: passed to the guest as is"
+python3 -c "
+o = bytearray(open('$T/sys/kernel/debug/dri/0/i915_opregion', 'rb').read()); o[0x10] = 0xff; o[0x11] = 0xff
+open('$T/sys/kernel/debug/dri/0/i915_opregion', 'wb').write(bytes(o))"
+"$SAN" --root "$T" --candidate igd > "$WORK/igd-bad.out" 2>&1
+expect_log "root igd: lying OpRegion size named" "$WORK/igd-bad.out" "OpRegion \(debugfs i915_opregion\): size at 0x10"
+
 T=$(tree vmx-off)
 msrs "$T" 0x3a=1 0x482=0x8000000000000000 0x48b=0x000000a200000000   # locked, VMX off
 "$SAN" --root "$T" > "$WORK/vmx-off.out" 2>&1

@@ -1,7 +1,7 @@
 /* minihv-preflight's --root reader (issue 18) on a fuzzed saved tree: the
  * input is records [u8 file][u16 length][bytes] naming the files preflight
  * reads (ACPI tables, cpuinfo, SecureBoot, two PCI functions' config and
- * resource, msr.txt), written into a scratch tree that machine_mode reads
+ * resource, msr.txt, i915's OpRegion and VBT), written into a scratch tree that machine_mode reads
  * as a user's collected tarball. Every file is untrusted: no crash, no
  * sanitizer report, no leak. Seeds: tests/fuzz/corpus/fuzz_preflight_root/. */
 #define PREFLIGHT_NO_MAIN 1
@@ -13,14 +13,14 @@ static const char *const files[] = {
     "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
     "/sys/bus/pci/devices/0000:00:00.0/config", "/sys/bus/pci/devices/0000:00:00.0/resource",
     "/sys/bus/pci/devices/0000:00:02.0/config", "/sys/bus/pci/devices/0000:00:02.0/resource",
-    "/dev/cpu/0/msr.txt",
+    "/dev/cpu/0/msr.txt", "/sys/kernel/debug/dri/0/i915_opregion", "/sys/kernel/debug/dri/0/i915_vbt",
 };
 static char tree[64];
 static const char *const dirs[] = {
     "/sys", "/sys/firmware", "/sys/firmware/acpi", "/sys/firmware/acpi/tables", "/sys/firmware/efi",
     "/sys/firmware/efi/efivars", "/proc", "/sys/bus", "/sys/bus/pci", "/sys/bus/pci/devices",
     "/sys/bus/pci/devices/0000:00:00.0", "/sys/bus/pci/devices/0000:00:02.0", "/dev", "/dev/cpu",
-    "/dev/cpu/0",
+    "/dev/cpu/0", "/sys/kernel", "/sys/kernel/debug", "/sys/kernel/debug/dri", "/sys/kernel/debug/dri/0",
 };
 
 /* The scratch tree goes when the fuzzer exits. */
