@@ -431,7 +431,10 @@ void vmx_handle_exit(struct vcpu *v)
     case VMX_EXIT_EPT_VIOLATION: {
         /* Qualification bits 0-2: read, write, fetch (Table 28-7). */
         unsigned access = (unsigned)(v->exit.qualification & 7);
-        v->exit.access = access;
+        /* The decode is checked against this (vcpu_emulate_mmio) only for
+         * the access itself: bits 7 and 8 set (Table 28-7), not a fault
+         * on the guest's own paging structures. */
+        v->exit.access = (v->exit.qualification & 0x180) == 0x180 ? access : 0;
         if (vectoring & INTR_INFO_VALID) {
             vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
             v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
