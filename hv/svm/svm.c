@@ -456,7 +456,9 @@ static void handle_npf(struct vcpu *v, uint64_t intinfo)
     unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
     if (err & SVM_NPF_FETCH)
         access = NPF_FETCH;
-    v->exit.access = access;
+    /* Checked against the decode only for the access itself, not a fault
+     * on the guest's own page tables (EXITINFO1 bit 33, 15.25.6). */
+    v->exit.access = (err & SVM_NPF_IN_WALK) ? 0 : access;
     if ((gpa & ~(PAGE_SIZE - 1)) == ipi_apic_page() && (err & SVM_NPF_PRESENT) && !(err & SVM_NPF_FETCH)) {
         vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
         ipi_apic_write(v, gpa);
