@@ -127,12 +127,23 @@ static void test_hot_path_native(void **state)
         0x48, 0x49, 0x174, 0x175, 0x176, 0x6e0, 0x808 /* TPR */, 0x80b /* EOI */,
         0x838 /* timer initial count */, 0x83f /* SELF IPI */, 0xc0000081, 0xc0000082,
         0xc0000083, 0xc0000084, 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000103,
+        0xc8f /* PQR_ASSOC: resctrl, every context switch */,
     };
     for (unsigned i = 0; i < sizeof(both) / sizeof(both[0]); i++)
         for (unsigned b = 0; b < 2; b++) {
             if (msr_exits(both[i], false, backends[b]) || msr_exits(both[i], true, backends[b]))
                 fail_msg("MSR 0x%x exits on backend %u", both[i], backends[b]);
         }
+    /* Linux writes these with plain WRMSR (no #GP handling): XFD on
+     * every context switch of an AMX task, PKRS, and at boot the C-state
+     * config and the TSX abort control; none may raise #GP. */
+    static const uint32_t vmx_native_write[] = { 0x1c4, 0x1c5, 0x6e1 };
+    for (unsigned i = 0; i < sizeof(vmx_native_write) / sizeof(vmx_native_write[0]); i++)
+        assert_false(msr_exits(vmx_native_write[i], true, MSR_ON_VMX));
+    const struct msr_rule *r = msr_rule_find(0xe2, MSR_ON_VMX);
+    assert_true(r && r->write == MSR_HW);
+    r = msr_rule_find(0x10f, MSR_ON_VMX);
+    assert_true(r && r->write == MSR_HW);
     /* VMX: PAT and EFER are switched by the VMCS. */
     assert_false(msr_exits(0x277, true, MSR_ON_VMX));
     assert_false(msr_exits(0xc0000080, true, MSR_ON_VMX));
