@@ -107,6 +107,105 @@ reset:
         out->reset_port = gas_port(t + 116, 1);
         out->reset_value = t[128];
     }
+    /* SLEEP_CONTROL_REG GAS at 244 (ACPI 5.0+): SLP_TYPx bits 4:2 and
+     * SLP_EN bit 5 of one byte (4.8.3.7). A register outside System I/O
+     * (or not 8 bits at offset 0) is noted: the core cannot trap it. */
+    if (len >= 256 && le64(t + 244 + 4)) {
+        if (t[244] == GAS_SYSTEM_IO && t[244 + 1] == 8 && t[244 + 2] == 0)
+            out->sleep_ctl_port = gas_port(t + 244, 1);
+        if (!out->sleep_ctl_port)
+            out->sleep_ctl_mmio = true;
+    }
+}
+
+/* An AML integer constant at aml[*at] (20.2.3 ComputationalData; 20.2.5
+ * ConstObj): advances *at; -1 when it is none or runs past len. */
+static int aml_integer(const uint8_t *aml, uint32_t len, uint32_t *at, uint64_t *v)
+{
+    static const uint8_t width[] = { [0x0a] = 1, [0x0b] = 2, [0x0c] = 4, [0x0e] = 8 };
+    if (*at >= len)
+        return -1;
+    uint8_t op = aml[(*at)++];
+    if (op == 0x00 || op == 0x01 || op == 0xff) { /* ZeroOp, OneOp, OnesOp */
+        *v = op == 0xff ? ~0ull : op;
+        return 0;
+    }
+    unsigned w = op < sizeof(width) ? width[op] : 0;
+    if (!w || !range_ok(*at, w, len))
+        return -1;
+    *v = 0;
+    for (unsigned i = 0; i < w; i++)
+        *v |= (uint64_t)aml[*at + i] << (8 * i);
+    *at += w;
+    return 0;
+}
+
+int acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_b, const char **why)
+{
+    *why = "\\_S5: no `_S5_` name in the DSDT";
+    for (uint32_t i = 1; i + 4 <= len; i++) {
+        if (memcmp(aml + i, "_S5_", 4))
+            continue;
+        /* NameOp, or NameOp then the root prefix: a definition, not a use. */
+        if (aml[i - 1] != 0x08 && !(i >= 2 && aml[i - 1] == '\\' && aml[i - 2] == 0x08)) {
+            *why = "\\_S5: `_S5_` found only where it is not defined by Name()";
+            continue;
+        }
+        uint32_t at = i + 4;
+        if (at >= len || aml[at] != 0x12) { /* PackageOp */
+            *why = "\\_S5: Name(_S5) is not a Package";
+            continue;
+        }
+        at++;
+        /* PkgLength (20.2.4): bits 7:6 of the lead byte count the bytes
+         * that follow it; the length counts itself and the package body. */
+        if (at >= len) {
+            *why = "\\_S5: PkgLength past the end of the DSDT";
+            continue;
+        }
+        unsigned follow = aml[at] >> 6;
+        uint32_t pkg_len = follow ? aml[at] & 0x0f : aml[at] & 0x3f;
+        for (unsigned b = 0; b < follow; b++)
+            pkg_len |= at + 1 + b < len ? (uint32_t)aml[at + 1 + b] << (4 + 8 * b) : 0;
+        if (!range_ok(at, pkg_len, len) || pkg_len < follow + 2u) {
+            *why = "\\_S5: PkgLength runs past the end of the DSDT";
+            continue;
+        }
+        uint32_t end = at + pkg_len;
+        at += 1 + follow;
+        uint8_t count = aml[at++];
+        uint64_t a, b = 0;
+        if (!count || aml_integer(aml, end, &at, &a) || (count >= 2 && aml_integer(aml, end, &at, &b))) {
+            *why = "\\_S5: package elements are not integer constants";
+            continue;
+        }
+        if (count == 1)
+            b = a >> 8; /* one integer: SLP_TYPa in 7:0, SLP_TYPb in 15:8 (ACPICA) */
+        *typ_a = (uint8_t)(a & 7);
+        *typ_b = (uint8_t)(b & 7);
+        *why = NULL;
+        return 0;
+    }
+    return -1;
+}
+
+/* The DSDT the FADT names (X_DSDT at 140 over DSDT at 40) and its \_S5. */
+static void find_s5(const uint8_t *fadt, uint32_t len, acpi_map_fn map, void *opaque, struct acpi_info *out)
+{
+    uint64_t pa = len >= 44 ? le32(fadt + 40) : 0;
+    if (len >= 148 && le64(fadt + 140))
+        pa = le64(fadt + 140);
+    uint32_t dlen;
+    const uint8_t *d = pa ? map_table(pa, map, opaque, &dlen) : NULL;
+    if (!pa)
+        out->s5_why = "\\_S5: the FADT names no DSDT (DSDT, X_DSDT)";
+    else if (!d)
+        out->s5_why = "\\_S5: DSDT: bad length or checksum";
+    else if (memcmp(d, "DSDT", 4))
+        out->s5_why = "\\_S5: DSDT: bad signature";
+    else
+        out->s5_found = !acpi_find_s5(d + ACPI_HEADER_LEN, dlen - ACPI_HEADER_LEN, &out->s5_slp_typ_a,
+                                      &out->s5_slp_typ_b, &out->s5_why);
 }
 
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why)
@@ -166,8 +265,10 @@ int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info
             parse_madt(t, len, out);
         else if (!memcmp(t, "MCFG", 4))
             parse_mcfg(t, len, out);
-        else if (!memcmp(t, "FACP", 4) && !out->has_fadt)
+        else if (!memcmp(t, "FACP", 4) && !out->has_fadt) {
             parse_fadt(t, len, out);
+            find_s5(t, len, map, opaque, out);
+        }
         else if (!memcmp(t, "DMAR", 4))
             out->has_dmar = true;
         else if (!memcmp(t, "IVRS", 4))

@@ -42,10 +42,30 @@ struct acpi_info {
     uint16_t pm1a_cnt, pm1b_cnt;
     uint16_t reset_port;  /* RESET_REG (RESET_REG_SUP set, 8 bits wide) */
     uint8_t reset_value;
+    /* Sleep (issue 14): the DSDT's \_S5 package gives the SLP_TYPa/b
+     * values of power-off (ACPI 6.5 7.4.2); the only sleep the core lets
+     * reach the hardware. s5_why: why it was not found (NULL when found). */
+    bool s5_found;
+    uint8_t s5_slp_typ_a, s5_slp_typ_b;
+    const char *s5_why;
+    /* SLEEP_CONTROL_REG (FADT offset 244, hardware-reduced ACPI, 4.8.3.7):
+     * the port when it is an 8-bit System I/O register; 0: none. */
+    uint16_t sleep_ctl_port;
+    bool sleep_ctl_mmio; /* present but not in System I/O: not trapped */
     unsigned skipped; /* tables with a bad header or checksum, not used */
 };
 
 typedef const void *(*acpi_map_fn)(void *opaque, uint64_t pa, size_t len);
+
+/* The \_S5 package in an AML byte stream (a DSDT after its 36-byte
+ * header): the name `_S5_` right after NameOp (0x08, optionally with a
+ * root prefix `\`), then PackageOp (0x12), PkgLength, NumElements >= 2,
+ * and two integers (ZeroOp, OneOp, BytePrefix, WordPrefix, DWordPrefix;
+ * ACPI 6.5 20.2.3, 20.2.5.4). The pattern search firmware-less loaders
+ * use: bounded by len, the first match that parses wins. 0 with the
+ * values (low 3 bits: SLP_TYP is 3 bits wide), or -1 with `why` naming
+ * what was missing or malformed. */
+int acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_b, const char **why);
 
 /* Returns 0, or -1 with `why` set to a message naming the field. */
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why);

@@ -288,6 +288,24 @@ static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uin
              virtualized == tried + 1 ? "" : "; the others are parked in the core, none runs natively");
 }
 
+/* The AP launch is over (issue 14): the core forwards no INIT or SIPI to
+ * any CPU from now on, and holds in wait-for-SIPI (one INIT) each CPU that
+ * never entered it, so no CPU the guest could start runs without the
+ * core. Called even when every AP came back: the guest cannot start a
+ * CPU behind the core's back after this. */
+static void ap_launch_done(void)
+{
+    uint64_t rax = MINIHV_HC_AP_LAUNCH_DONE, rbx = 0;
+    __asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx) : : "rcx", "rdx", "memory");
+    if ((int64_t)rax != MINIHV_HC_OK)
+        log_line("core: AP launch done: the core answered %ld", (long)(int64_t)rax);
+    else if (rbx)
+        log_line("core: %lu CPU(s) never entered the core: each held by an INIT in wait-for-SIPI, "
+                 "every INIT/SIPI to it refused (none runs natively)", (unsigned long)rbx);
+    else
+        log_line("core: AP launch done: the core sends no INIT or SIPI to any CPU from now on");
+}
+
 /* The firmware's memory map, as the core's EPT sees it: RAM, reserved
  * RAM (runtime, ACPI, reserved) and MMIO; adjacent ranges merged. */
 static void fill_mem_ranges(struct minihv_boot_info *bi)
@@ -432,9 +450,22 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;
         bi->acpi_reset_port = p->acpi.reset_port;
         bi->acpi_reset_value = p->acpi.reset_value;
+        bi->acpi_sleep_ctl_port = p->acpi.sleep_ctl_port;
         log_line("core: FADT ports for the core: PM1a_CNT 0x%x, PM1b_CNT 0x%x, reset register 0x%x "
-                 "(value 0x%x); 0 = none", bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt, bi->acpi_reset_port,
-                 bi->acpi_reset_value);
+                 "(value 0x%x), SLEEP_CONTROL_REG 0x%x%s; 0 = none", bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt,
+                 bi->acpi_reset_port, bi->acpi_reset_value, bi->acpi_sleep_ctl_port,
+                 p->acpi.sleep_ctl_mmio ? " (one in memory space: not trapped)" : "");
+        /* Only power-off may reach the hardware (issue 14): its SLP_TYP. */
+        if (p->acpi.s5_found) {
+            bi->acpi_s5_flags = MINIHV_S5_FOUND;
+            bi->acpi_s5_slp_typ_a = p->acpi.s5_slp_typ_a;
+            bi->acpi_s5_slp_typ_b = p->acpi.s5_slp_typ_b;
+            log_line("core: sleep: \\_S5 SLP_TYPa %u, SLP_TYPb %u: the only sleep the core lets through",
+                     bi->acpi_s5_slp_typ_a, bi->acpi_s5_slp_typ_b);
+        } else {
+            log_line("core: sleep: %s: the core refuses every sleep request, power-off included",
+                     p->acpi.s5_why ? p->acpi.s5_why : "\\_S5 not found");
+        }
     } else {
         log_line("core: no FADT: no ACPI power-off port for the core (reset at 0xcf9 only)");
     }
@@ -457,6 +488,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);
         boot_iommu_hide(); /* the core owns the remapping hardware now */
         start_aps(p, bi, pt.root_pa, entry);
+        ap_launch_done();
     }
     return rc;
 }

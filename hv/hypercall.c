@@ -7,6 +7,7 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/hv.h"
+#include "hv/ipi.h"
 #include "hv/iommu_hw.h"
 #include "hv/vcpu.h"
 
@@ -84,6 +85,9 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         *rdx = size;
         return MINIHV_HC_OK;
     }
+    case MINIHV_HC_AP_LAUNCH_DONE:
+        *rbx = ipi_ap_launch_done(v);
+        return MINIHV_HC_OK;
     case MINIHV_HC_IOMMU_FAULTS:
         *rbx = iommu_hw_poll_faults();
         *rcx = iommu_hw_contains_dma();

@@ -91,6 +91,20 @@ void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value)
         outl(port, *value);
 }
 
+enum io_sleep io_sleep_decide(uint16_t reg, unsigned slp_byte, uint16_t port, unsigned size, uint32_t value,
+                              bool s5_found, uint8_t s5_typ, uint8_t *typ)
+{
+    uint32_t at = (uint32_t)reg + slp_byte;
+    *typ = 0;
+    if (size > 4 || at < port || at - port >= size)
+        return IO_SLEEP_NONE; /* the access leaves the sleep byte alone */
+    uint8_t byte = (uint8_t)(value >> (8 * (at - port)));
+    *typ = (byte >> 2) & 7;
+    if (!(byte & (1u << IO_SLP_EN_BIT)))
+        return IO_SLEEP_NONE;
+    return s5_found && *typ == (s5_typ & 7) ? IO_SLEEP_S5 : IO_SLEEP_REFUSE;
+}
+
 #define RST_CNT       0xcf9
 #define KBC_STATUS    0x64
 #define KBC_IBF       (1u << 1) /* input buffer full */

@@ -48,6 +48,23 @@ void io_bitmap_fill(uint8_t *map, size_t map_bytes);
 /* The access done on the hardware (IN/OUT of size 1, 2, 4). */
 void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
 
+/* ---- sleep requests (issue 14) ----
+ * Only power-off may reach the hardware: a sleep state that keeps RAM
+ * (S1-S3) resumes at the guest's FACS waking vector with no core under
+ * any CPU. The sleep bits sit in one byte: PM1x_CNT byte 1 (SLP_TYPx bits
+ * 12:10, SLP_EN bit 13; ACPI 6.5 4.8.4.2.1), SLEEP_CONTROL_REG byte 0
+ * (bits 4:2 and 5; 4.8.3.7), so slp_byte is 1 or 0. An access [port,
+ * port + size) that covers the register's byte reg + slp_byte and sets
+ * SLP_EN there is a sleep request: IO_SLEEP_S5 when the DSDT's \_S5 was
+ * found and SLP_TYP equals its value for this register, else
+ * IO_SLEEP_REFUSE (the caller drops the whole write). Without \_S5 the
+ * core cannot tell power-off from suspend: every request is refused (the
+ * machine then powers off by its button). *typ: the SLP_TYP written. */
+enum io_sleep { IO_SLEEP_NONE, IO_SLEEP_S5, IO_SLEEP_REFUSE };
+enum io_sleep io_sleep_decide(uint16_t reg, unsigned slp_byte, uint16_t port, unsigned size, uint32_t value,
+                              bool s5_found, uint8_t s5_typ, uint8_t *typ);
+#define IO_SLP_EN_BIT 5 /* in the sleep byte */
+
 /* ---- resetting the machine ----
  * A guest that resets (a reset write, a triple fault) must reset the
  * machine, never leave a CPU parked. The writes a PC resets on, in the

@@ -22,6 +22,7 @@
 #define X2APIC_ICR_RESERVED 0xfff33000ull
 #define APIC_ICR_BUSY      (1u << 12)
 #define APIC_ICR_ASSERT    (1u << 14)
+#define APIC_ICR_LEVEL     (1u << 15) /* trigger mode: level (INIT assert, SDM 10.6.1) */
 #define APIC_SPIN_LIMIT    1000000u
 
 static uint64_t apic_page;
@@ -35,6 +36,9 @@ static struct apic_logical logical[MINIHV_MAX_CPUS];
  * INIT or SIPI; before that they are the firmware's, which the loader
  * asks (from the guest) to start them. */
 static bool entered[MINIHV_MAX_CPUS];
+/* Set by the loader once its AP launch is over (ipi_ap_launch_done): a
+ * CPU not virtualized by then is never sent anything physically again. */
+static bool launch_done;
 
 int ipi_setup(void)
 {
@@ -160,6 +164,9 @@ static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, b
         else if (!virtualized(i) && __atomic_load_n(&entered[i], __ATOMIC_ACQUIRE))
             hv_refuse(HV_REFUSE_IPI_DESTINATION, "cpu %u: %s to cpu %u (APIC ID 0x%x), parked in the core",
                       v->index, icr_kind(&icr), i, id);
+        else if (!virtualized(i) && __atomic_load_n(&launch_done, __ATOMIC_ACQUIRE))
+            hv_refuse(HV_REFUSE_IPI_NOT_ENTERED, "cpu %u: %s to cpu %u (APIC ID 0x%x), which never entered "
+                      "the core", v->index, icr_kind(&icr), i, id);
         else if (!virtualized(i))
             send_command(icr_low, id);
         else if (icr.delivery == APIC_DM_STARTUP)
@@ -175,6 +182,26 @@ static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, b
         hv_refuse(HV_REFUSE_IPI_DESTINATION, "cpu %u: %s to APIC ID 0x%x, not a CPU the core runs",
                   v->index, icr_kind(&icr), dest);
     return true;
+}
+
+unsigned ipi_ap_launch_done(struct vcpu *v)
+{
+    static unsigned held;
+    if (__atomic_exchange_n(&launch_done, true, __ATOMIC_ACQ_REL))
+        return held;
+    unsigned count = hv_boot->cpu_count < MINIHV_MAX_CPUS ? hv_boot->cpu_count : MINIHV_MAX_CPUS;
+    for (unsigned i = 0; i < count; i++) {
+        if (__atomic_load_n(&entered[i], __ATOMIC_ACQUIRE))
+            continue;
+        /* Still the firmware's (its start timed out): whatever it runs,
+         * an INIT stops it, and in wait-for-SIPI (SDM Vol. 3A 8.4.3) only
+         * a SIPI restarts it; the core refuses those from now on. */
+        send_command((APIC_DM_INIT << 8) | APIC_ICR_ASSERT | APIC_ICR_LEVEL, hv_boot->cpus[i].apic_id);
+        held++;
+        hv_log("cpu %u: AP launch over; cpu %u (APIC id %u) never entered the core: INIT sent, held in "
+               "wait-for-SIPI, every INIT/SIPI to it refused", v->index, i, hv_boot->cpus[i].apic_id);
+    }
+    return held;
 }
 
 static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)

@@ -48,6 +48,12 @@ void ipi_apic_write(struct vcpu *v, uint64_t gpa);
  * mode or a reserved bit is set (the caller raises #GP). */
 bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
+/* The loader's MINIHV_HC_AP_LAUNCH_DONE, from vCPU v: no physical INIT
+ * or SIPI from now on (ipi-not-entered), and each listed CPU that never
+ * entered the core gets one physical INIT (held in wait-for-SIPI: only a
+ * SIPI would start it, and the core sends none). The count of those. */
+unsigned ipi_ap_launch_done(struct vcpu *v);
+
 /* Target side: the mailbox state of vCPU `index`. */
 int ipi_state(unsigned index);
 /* Waits (in the core, GIF clear) until a SIPI follows the INIT; calls

@@ -77,8 +77,6 @@ void vcpu_dump_stats(void)
 
 /* ---- power-off and reset: the end-of-run summary ---- */
 
-#define PM1_SLP_EN (1u << 13)      /* PM1x_CNT (ACPI 6.5 4.8.4.2.1) */
-#define PM1_SLP_TYP(v) (((v) >> 10) & 7)
 #define RST_CNT_PORT 0xcf9         /* Reset Control Register (PIIX/ICH) */
 #define RST_CNT_RST_CPU (1u << 2)  /* 0 -> 1 starts the reset */
 
@@ -133,18 +131,52 @@ __attribute__((noreturn)) void vcpu_reset_machine(struct vcpu *v, const char *wh
         __asm__ volatile("lidt %0; int3" ::"m"(no_idt) : "memory");
 }
 
-/* PM1a/PM1b_CNT: a 2-byte write with SLP_EN asks for a sleep state (S5,
- * power-off, on QEMU and PIIX4 is SLP_TYP 0). Summary, then the write. */
-static bool pm1_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+/* PM1a/PM1b_CNT and SLEEP_CONTROL_REG: only power-off reaches the
+ * hardware (issue 14). A sleep that keeps RAM (S1-S3) would resume every
+ * CPU natively at the guest's FACS waking vector, with no VMX/SVM and the
+ * IOMMU reset, the block still in RAM. So a write setting SLP_EN, at any
+ * width or offset that covers the sleep byte (io_sleep_decide), goes on
+ * only with the DSDT's \_S5 SLP_TYP for that register (summary first);
+ * any other is dropped and counted `sleep-state`, and the guest goes on
+ * as after a failed suspend (Linux reports the error and resumes). */
+static bool sleep_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value, uint16_t reg,
+                     unsigned slp_byte, uint8_t s5_typ, const char *name)
 {
-    if (!in && size == 2 && (*value & PM1_SLP_EN)) {
+    uint8_t typ;
+    enum io_sleep d = in ? IO_SLEEP_NONE
+                         : io_sleep_decide(reg, slp_byte, port, size, *value,
+                                           hv_boot->acpi_s5_flags & MINIHV_S5_FOUND, s5_typ, &typ);
+    if (d == IO_SLEEP_REFUSE) {
+        hv_refuse(HV_REFUSE_SLEEP_STATE, "cpu %u: %s 0x%x <- 0x%x (%u bytes at 0x%x): SLP_EN with SLP_TYP %u, %s",
+                  v->index, name, reg, *value, size, port, typ,
+                  hv_boot->acpi_s5_flags & MINIHV_S5_FOUND ? "not the DSDT's \\_S5" : "no \\_S5 known");
+        return true;
+    }
+    if (d == IO_SLEEP_S5) {
         char what[120];
-        fmt_snprintf(what, sizeof(what), "sleep request: PM1%c_CNT 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)",
-                     port == hv_boot->acpi_pm1b_cnt ? 'b' : 'a', port, *value, PM1_SLP_TYP(*value));
+        fmt_snprintf(what, sizeof(what), "sleep request: %s 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)", name, reg,
+                     *value, typ); /* \_S5 (power-off) */
         print_summary(v, what, "the write goes to the hardware now");
     }
     io_hw(port, size, in, value);
     return true;
+}
+
+static bool pm1a_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    return sleep_io(v, port, size, in, value, hv_boot->acpi_pm1a_cnt, 1, hv_boot->acpi_s5_slp_typ_a, "PM1a_CNT");
+}
+
+static bool pm1b_cnt_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    return sleep_io(v, port, size, in, value, hv_boot->acpi_pm1b_cnt, 1, hv_boot->acpi_s5_slp_typ_b, "PM1b_CNT");
+}
+
+/* Hardware-reduced ACPI: SLP_TYP from \_S5's first value (4.8.3.7). */
+static bool sleep_ctl_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    return sleep_io(v, port, size, in, value, hv_boot->acpi_sleep_ctl_port, 0, hv_boot->acpi_s5_slp_typ_a,
+                    "SLEEP_CONTROL_REG");
 }
 
 /* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
@@ -178,9 +210,16 @@ static void register_port(uint16_t port, uint32_t count, io_handler_fn fn, const
 void vcpu_register_power_ports(const struct minihv_boot_info *bi)
 {
     if (bi->acpi_pm1a_cnt)
-        register_port(bi->acpi_pm1a_cnt, 2, pm1_cnt_io, "PM1a_CNT");
+        register_port(bi->acpi_pm1a_cnt, 2, pm1a_cnt_io, "PM1a_CNT");
     if (bi->acpi_pm1b_cnt)
-        register_port(bi->acpi_pm1b_cnt, 2, pm1_cnt_io, "PM1b_CNT");
+        register_port(bi->acpi_pm1b_cnt, 2, pm1b_cnt_io, "PM1b_CNT");
+    if (bi->acpi_sleep_ctl_port)
+        register_port(bi->acpi_sleep_ctl_port, 1, sleep_ctl_io, "SLEEP_CONTROL_REG");
+    if (bi->acpi_s5_flags & MINIHV_S5_FOUND)
+        hv_log("io: sleep: only power-off reaches the hardware: SLP_TYP %u (PM1a, SLEEP_CONTROL_REG), %u (PM1b) "
+               "from \\_S5; any other SLP_EN write is refused", bi->acpi_s5_slp_typ_a, bi->acpi_s5_slp_typ_b);
+    else
+        hv_log("io: sleep: no \\_S5 from the loader: every SLP_EN write is refused, power-off included");
     /* With a passthrough device, CF8-CFF are the PCI intercept's, which
      * hands 0xcf9 back here. */
     if (!io_lookup(RST_CNT_PORT, 1, NULL))

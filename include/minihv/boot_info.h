@@ -7,7 +7,7 @@
 
 #define MINIHV_IMAGE_MAGIC   0x6567616d49764821ull /* "!HvImage" */
 #define MINIHV_BOOT_MAGIC    0x6f666e4976484d21ull /* "!MHvInfo" */
-#define MINIHV_BOOT_VERSION  2
+#define MINIHV_BOOT_VERSION  3 /* 3: the sleep fields (acpi_s5_*, acpi_sleep_ctl_port) */
 
 #define MINIHV_MAX_CPUS        256 /* more: the loader refuses (boot/cpu_plan.h) */
 #define MINIHV_MAX_MEM_RANGES  256
@@ -43,6 +43,8 @@ struct minihv_cpu_info {
     uint32_t flags; /* MINIHV_CPU_BSP */
 };
 #define MINIHV_CPU_BSP 1u
+
+#define MINIHV_S5_FOUND 1u /* acpi_s5_flags: \_S5 read from the DSDT */
 
 /* What the loader's trampoline (boot/launch.c) records before it calls the
  * core on a CPU: where that CPU resumes as the guest once the core has
@@ -155,8 +157,13 @@ struct minihv_boot_info {
     uint16_t acpi_pm1b_cnt;
     uint16_t acpi_reset_port;   /* RESET_REG (8 bits) */
     uint8_t acpi_reset_value;   /* RESET_VALUE */
-    uint8_t pad2;
-    uint32_t pad3;
+    /* Sleep (issue 14): only power-off may reach the hardware. The DSDT's
+     * \_S5 SLP_TYPa/b (valid with MINIHV_S5_FOUND); without it every
+     * sleep request is refused. acpi_sleep_ctl_port: the FADT's
+     * SLEEP_CONTROL_REG (hardware-reduced ACPI, 8 bits) in System I/O. */
+    uint8_t acpi_s5_flags;
+    uint16_t acpi_sleep_ctl_port;
+    uint8_t acpi_s5_slp_typ_a, acpi_s5_slp_typ_b;
 
     struct minihv_passthrough pt;
 

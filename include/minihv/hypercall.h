@@ -36,6 +36,12 @@ enum minihv_hypercall {
      * DMA faults reported since the start, RCX = 1 when device DMA is
      * contained (a provider other than none is on), else 0. */
     MINIHV_HC_IOMMU_FAULTS = 6,
+    /* The loader, once it has started every AP it will (issue 14): from
+     * now on no INIT or SIPI reaches any CPU physically, and each CPU of
+     * the boot list that never entered the core (a start that timed out)
+     * gets one physical INIT, which holds it in wait-for-SIPI for good ->
+     * RBX = how many such CPUs. A second call changes nothing. */
+    MINIHV_HC_AP_LAUNCH_DONE = 7,
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
 

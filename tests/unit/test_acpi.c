@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include "boot/acpi.h"
@@ -303,6 +305,203 @@ static void test_fadt(void **state)
     assert_int_equal(info.skipped, 1);
 }
 
+/* ---- \_S5 (the only sleep the core lets through, issue 14) ---- */
+
+static uint8_t *read_fixture(const char *name, size_t *len)
+{
+    const char *dir = getenv("DSDT_FIXTURES");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/fixtures/dsdt", name);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s (run from the repository root, or set DSDT_FIXTURES)", path);
+    static uint8_t buf[1 << 16];
+    *len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    /* An exact-size copy, so ASan sees any read past the table. */
+    uint8_t *t = malloc(*len);
+    memcpy(t, buf, *len);
+    return t;
+}
+
+/* Compiled by iasl from the .asl beside them, and one real DSDT. */
+static void test_s5_fixtures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int found;
+        uint8_t a, b;
+        const char *why;
+    } cases[] = {
+        { "qemu-q35.aml", 1, 0, 0, NULL },   /* a CondRefOf(\_S5) use comes first */
+        { "intel-root.aml", 1, 7, 0, NULL },
+        { "split-ab.aml", 1, 6, 3, NULL },   /* 0x0106: SLP_TYP is 3 bits */
+        { "no-package.aml", 0, 0, 0, "not defined by Name()" },
+        { "firecracker.aml", 0, 0, 0, "no `_S5_` name" }, /* this build machine's own DSDT */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len;
+        uint8_t *t = read_fixture(cases[i].file, &len);
+        assert_true(len > 36);
+        assert_memory_equal(t, "DSDT", 4);
+        uint8_t a = 0xee, b = 0xee;
+        const char *why = NULL;
+        int rc = acpi_find_s5(t + 36, (uint32_t)(len - 36), &a, &b, &why);
+        if (cases[i].found) {
+            assert_int_equal(rc, 0);
+            assert_null(why);
+            assert_int_equal(a, cases[i].a);
+            assert_int_equal(b, cases[i].b);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(why);
+            assert_non_null(strstr(why, cases[i].why));
+        }
+        /* Every truncation: no read past the end, and no value from a cut package. */
+        for (size_t cut = 0; cut < len - 36; cut++) {
+            uint8_t *c = malloc(cut ? cut : 1);
+            memcpy(c, t + 36, cut);
+            if (!acpi_find_s5(c, (uint32_t)cut, &a, &b, &why))
+                assert_true(cases[i].found && a == cases[i].a && b == cases[i].b);
+            free(c);
+        }
+        free(t);
+    }
+}
+
+static int find(const uint8_t *aml, size_t len, uint8_t *a, uint8_t *b, const char **why)
+{
+    uint8_t *c = malloc(len);
+    memcpy(c, aml, len);
+    int rc = acpi_find_s5(c, (uint32_t)len, a, b, why);
+    free(c);
+    return rc;
+}
+
+static void test_s5_forms(void **state)
+{
+    (void)state;
+    uint8_t a, b;
+    const char *why;
+    /* Name(\_S5, Package(4){0x05, 0x05, 0, 0}) with the root prefix kept. */
+    static const uint8_t root[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, 0x05, 0x0a, 0x05, 0, 0 };
+    assert_int_equal(find(root, sizeof(root), &a, &b, &why), 0);
+    assert_int_equal(a, 5);
+    assert_int_equal(b, 5);
+    /* One integer: SLP_TYPa in bits 7:0, SLP_TYPb in 15:8 (ACPICA). */
+    static const uint8_t one[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x01, 0x0b, 0x07, 0x03 };
+    assert_int_equal(find(one, sizeof(one), &a, &b, &why), 0);
+    assert_int_equal(a, 7);
+    assert_int_equal(b, 3);
+    /* A two-byte PkgLength (0x40 | low nibble, then bits 11:4), DWord and Ones. */
+    static const uint8_t two[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x49, 0x00, 0x02, 0x0c, 0x06, 0, 0, 0, 0xff };
+    assert_int_equal(find(two, sizeof(two), &a, &b, &why), 0);
+    assert_int_equal(a, 6);
+    assert_int_equal(b, 7);
+    /* PkgLength past the end of the table. */
+    static const uint8_t lie[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x3f, 0x02, 0x00, 0x00 };
+    assert_int_equal(find(lie, sizeof(lie), &a, &b, &why), -1);
+    assert_non_null(strstr(why, "PkgLength"));
+    /* An element that is not a constant (a name), an empty package. */
+    static const uint8_t ref[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x02, 'A', 'B', 'C', 'D', 0x00 };
+    assert_int_equal(find(ref, sizeof(ref), &a, &b, &why), -1);
+    assert_non_null(strstr(why, "integer"));
+    static const uint8_t empty[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x02, 0x00 };
+    assert_int_equal(find(empty, sizeof(empty), &a, &b, &why), -1);
+    /* Not a package: Name(_S5, 5). A bad one first, a good one after: the good one. */
+    static const uint8_t later[] = { 0x08, '_', 'S', '5', '_', 0x0a, 0x05,
+                                     0x08, '_', 'S', '5', '_', 0x12, 0x04, 0x02, 0x01, 0x00 };
+    assert_int_equal(find(later, 7, &a, &b, &why), -1);
+    assert_non_null(strstr(why, "not a Package"));
+    assert_int_equal(find(later, sizeof(later), &a, &b, &why), 0);
+    assert_int_equal(a, 1);
+    assert_int_equal(b, 0);
+}
+
+/* The FADT's DSDT (X_DSDT over DSDT) is read for \_S5; SLEEP_CONTROL_REG. */
+static void put_dsdt(uint64_t pa, const char *fixture)
+{
+    size_t len;
+    uint8_t *t = read_fixture(fixture, &len);
+    assert_true(pa + len <= PHYS_SIZE);
+    memcpy(phys + pa, t, len);
+    free(t);
+    fix_checksum(phys + pa, len, 9);
+}
+
+static void test_fadt_sleep(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    uint8_t *f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    put_dsdt(0x6000, "intel-root.aml");
+    fadt_end(276);
+    parse_ok(&info);
+    assert_true(info.s5_found);
+    assert_int_equal(info.s5_slp_typ_a, 7);
+    assert_int_equal(info.sleep_ctl_port, 0);
+    assert_false(info.sleep_ctl_mmio);
+
+    /* X_DSDT wins over DSDT. */
+    f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    put64(f + 140, 0x7000);
+    put_dsdt(0x6000, "intel-root.aml");
+    put_dsdt(0x7000, "split-ab.aml");
+    fadt_end(276);
+    parse_ok(&info);
+    assert_true(info.s5_found);
+    assert_int_equal(info.s5_slp_typ_a, 6);
+    assert_int_equal(info.s5_slp_typ_b, 3);
+
+    /* Bad DSDT checksum, no DSDT, a DSDT without \_S5: not found, why named. */
+    f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    put_dsdt(0x6000, "qemu-q35.aml");
+    phys[0x6000 + 40] ^= 1;
+    fadt_end(276);
+    parse_ok(&info);
+    assert_false(info.s5_found);
+    assert_non_null(strstr(info.s5_why, "checksum"));
+    f = fadt_begin(276);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_false(info.s5_found);
+    assert_non_null(strstr(info.s5_why, "names no DSDT"));
+    f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    put_dsdt(0x6000, "firecracker.aml");
+    fadt_end(276);
+    parse_ok(&info);
+    assert_false(info.s5_found);
+    assert_non_null(strstr(info.s5_why, "no `_S5_`"));
+
+    /* Hardware-reduced: SLEEP_CONTROL_REG at 244 in System I/O (8 bits),
+     * in memory space (noted, not a port), too short a FADT (none). */
+    f = fadt_begin(276);
+    put32(f + 112, 1u << 20);
+    gas(f + 244, 1, 8, 0x1004);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_ctl_port, 0x1004);
+    assert_false(info.sleep_ctl_mmio);
+    f = fadt_begin(276);
+    gas(f + 244, 0, 8, 0xfe000004);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_ctl_port, 0);
+    assert_true(info.sleep_ctl_mmio);
+    f = fadt_begin(244);
+    gas(f + 232, 1, 8, 0x1004);
+    fadt_end(244);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_ctl_port, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +509,9 @@ int main(void)
         cmocka_unit_test(test_bad_rsdp),
         cmocka_unit_test(test_lying_lengths),
         cmocka_unit_test(test_fadt),
+        cmocka_unit_test(test_s5_fixtures),
+        cmocka_unit_test(test_s5_forms),
+        cmocka_unit_test(test_fadt_sleep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

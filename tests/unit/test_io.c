@@ -131,6 +131,47 @@ static void test_reset_steps(void **state)
     assert_int_equal(io_reset_steps(0, 0, st), 4);
 }
 
+/* io_sleep_decide: QEMU q35's PM1a_CNT at 0x604, \_S5 SLP_TYP 0 (its
+ * DSDT: Name(_S5, Package(4){0, 0, 0, 0})); S3 is SLP_TYP 1 there. */
+#define PM1A 0x604
+#define SLP(typ) (((typ) << 10) | (1u << 13))
+static void test_sleep_decide(void **state)
+{
+    (void)state;
+    uint8_t typ;
+    /* Power-off: the word write Linux and OVMF do. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, SLP(0), true, 0, &typ), IO_SLEEP_S5);
+    assert_int_equal(typ, 0);
+    /* S3 (and S1, S4 here): refused, at every width and offset that covers byte 1. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, SLP(1), true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(typ, 1);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A + 1, 1, SLP(1) >> 8, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 4, SLP(1), true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A - 2, 4, SLP(1) << 16, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A - 1, 2, SLP(1) << 8, true, 0, &typ), IO_SLEEP_NONE); /* bytes -1, 0 */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A - 1, 4, SLP(1) << 8, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A + 1, 2, SLP(7) >> 8, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(typ, 7);
+    /* The same at byte width for power-off passes. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A + 1, 1, SLP(0) >> 8, true, 0, &typ), IO_SLEEP_S5);
+    /* No SLP_EN: an SLP_TYP set up alone, SCI_EN, other bytes. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, 1u << 10 | 1, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 1, 0xff, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A - 3, 4, 0xffffffffu, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A + 2, 2, 0xffff, true, 0, &typ), IO_SLEEP_NONE);
+    /* No \_S5 known: every sleep refused, SLP_TYP 0 included. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, SLP(0), false, 0, &typ), IO_SLEEP_REFUSE);
+    /* A firmware whose S5 is 7 (many Intel boards: \_S5 {7, 0}); 5 is S3 on some. */
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, SLP(7), true, 7, &typ), IO_SLEEP_S5);
+    assert_int_equal(io_sleep_decide(PM1A, 1, PM1A, 2, SLP(5), true, 7, &typ), IO_SLEEP_REFUSE);
+    /* SLEEP_CONTROL_REG (hardware-reduced): SLP_TYP 4:2, SLP_EN 5 of byte 0. */
+    assert_int_equal(io_sleep_decide(0x1004, 0, 0x1004, 1, 5u << 2 | 1u << 5, true, 5, &typ), IO_SLEEP_S5);
+    assert_int_equal(io_sleep_decide(0x1004, 0, 0x1004, 1, 3u << 2 | 1u << 5, true, 5, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(0x1004, 0, 0x1002, 4, (3u << 2 | 1u << 5) << 16, true, 5, &typ),
+                     IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(0x1004, 0, 0x1005, 1, 0xff, true, 5, &typ), IO_SLEEP_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_reset_steps),
         cmocka_unit_test(test_set_range),
         cmocka_unit_test(test_table),
+        cmocka_unit_test(test_sleep_decide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
