@@ -222,8 +222,11 @@ void vcpu_handle_cpuid(struct vcpu *v)
 {
     uint32_t leaf = (uint32_t)v->regs.gpr[DECODE_RAX], sub = (uint32_t)v->regs.gpr[DECODE_RCX];
     uint32_t r[4];
+    struct vcpu_guest_mode m;
+    v->ops->get_mode(v, &m);
     x86_cpuid(leaf, sub, r);
     cpuid_policy(leaf, sub, r);
+    cpuid_mirror_guest(leaf, sub, m.cr4, r); /* OSXSAVE, OSPKE: the guest's CR4 */
     v->regs.gpr[DECODE_RAX] = r[0];
     v->regs.gpr[DECODE_RBX] = r[1];
     v->regs.gpr[DECODE_RCX] = r[2];

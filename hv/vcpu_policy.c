@@ -31,6 +31,24 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
     }
 }
 
+#define CPUID1_ECX_OSXSAVE (1u << 27)
+#define CPUID7_ECX_OSPKE   (1u << 4)
+#define CR4_OSXSAVE_BIT    (1ull << 18)
+#define CR4_PKE_BIT        (1ull << 22)
+
+void cpuid_mirror_guest(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t r[4])
+{
+    if (leaf == 1) {
+        r[2] &= ~CPUID1_ECX_OSXSAVE;
+        if (guest_cr4 & CR4_OSXSAVE_BIT)
+            r[2] |= CPUID1_ECX_OSXSAVE;
+    } else if (leaf == 7 && subleaf == 0) {
+        r[2] &= ~CPUID7_ECX_OSPKE;
+        if (guest_cr4 & CR4_PKE_BIT)
+            r[2] |= CPUID7_ECX_OSPKE;
+    }
+}
+
 enum msr_result msr_read_policy(uint32_t msr, uint64_t hw_value, uint64_t *value)
 {
     if (msr == MSR_IA32_FEATURE_CONTROL) {

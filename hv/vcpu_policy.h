@@ -33,6 +33,16 @@
  * their supervisor XSAVE components (leaf 0xd.1 ECX bits 8, 11, 12). */
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
 
+/* The CPUID bits that mirror the caller's CR4 (SDM Vol. 2A CPUID, Table
+ * 3-8; APM Vol. 3 E.3): leaf 1 ECX[27] OSXSAVE = CR4.OSXSAVE (bit 18),
+ * leaf 7.0 ECX[4] OSPKE = CR4.PKE (bit 22). The core executes CPUID with
+ * its own CR4: these must show the guest's. Leaf 0xd's sizes follow XCR0
+ * and IA32_XSS, which the core shares with the guest (its XSETBV runs on
+ * the hardware, neither VMX nor SVM switches XCR0, and the core uses no
+ * XSAVE state), so they need nothing here. APIC IDs (leaf 1 EBX[31:24],
+ * 0xb/0x1f EDX) are right as is: each vCPU runs on its own CPU. */
+void cpuid_mirror_guest(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t r[4]);
+
 /* What RDMSR/WRMSR do: the table in hv/msr_policy.h. */
 enum msr_result { MSR_OK, MSR_GP };
 /* A read of IA32_FEATURE_CONTROL (the row's MSR_EMUL_FEATURE_CONTROL):

@@ -77,6 +77,33 @@ static void test_cpuid_hidden_features(void **state)
     assert_int_equal(xsave0[0], 0x2e7);
 }
 
+/* Leaf 1 ECX.OSXSAVE and leaf 7.0 ECX.OSPKE follow the guest's CR4, not
+ * the core's (issue 15): set and cleared either way, nothing else moved. */
+static void test_cpuid_mirror_guest_cr4(void **state)
+{
+    (void)state;
+    const uint64_t osxsave = 1ull << 18, pke = 1ull << 22;
+    uint32_t a[4] = { 0x50654, 0x00010800, 0x7ffefbff & ~(1u << 27), 0xbfebfbff };
+    cpuid_mirror_guest(1, 0, osxsave, a);
+    assert_int_equal(a[2], 0x7ffefbffu | (1u << 27));
+    assert_int_equal(a[1], 0x00010800); /* APIC ID: the CPU's own */
+    uint32_t b[4] = { 0x50654, 0x00010800, 0xffffffff, 0xbfebfbff };
+    cpuid_mirror_guest(1, 0, pke, b); /* core had OSXSAVE, guest has not */
+    assert_int_equal(b[2], 0xffffffffu & ~(1u << 27));
+    uint32_t c[4] = { 0, 0, 0, 0 };
+    cpuid_mirror_guest(7, 0, pke, c);
+    assert_int_equal(c[2], 1u << 4);
+    uint32_t d[4] = { 0, 0, 0xffffffff, 0 };
+    cpuid_mirror_guest(7, 0, osxsave, d);
+    assert_int_equal(d[2], 0xffffffffu & ~(1u << 4));
+    uint32_t e[4] = { 1, 2, 0xffffffff, 4 }; /* subleaf 1, other leaves: untouched */
+    cpuid_mirror_guest(7, 1, 0, e);
+    cpuid_mirror_guest(0xd, 0, 0, e);
+    cpuid_mirror_guest(0x80000001, 0, 0, e);
+    assert_int_equal(e[2], 0xffffffffu);
+    assert_int_equal(e[0] + e[1] + e[3], 7);
+}
+
 static void test_msr_answers(void **state)
 {
     (void)state;
@@ -197,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_cpuid_leaf1),
         cmocka_unit_test(test_cpuid_hypervisor_leaves),
         cmocka_unit_test(test_cpuid_hidden_features),
+        cmocka_unit_test(test_cpuid_mirror_guest_cr4),
         cmocka_unit_test(test_msr_answers),
         cmocka_unit_test(test_xsetbv),
         cmocka_unit_test(test_guest_buffers),
