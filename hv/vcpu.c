@@ -255,7 +255,16 @@ void vcpu_handle_xsetbv(struct vcpu *v)
         inject_gp(v);
         return;
     }
+    /* XSETBV raises #UD unless CR4.OSXSAVE is set where it runs: the core's
+     * CR4 is the firmware's at launch, often without it (issue 15). Set it
+     * around the instruction only; XCR0 itself is shared with the guest. */
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    if (!(cr4 & CR4_OSXSAVE))
+        __asm__ volatile("mov %0, %%cr4" ::"r"(cr4 | CR4_OSXSAVE) : "memory");
     __asm__ volatile("xsetbv" ::"c"(xcr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+    if (!(cr4 & CR4_OSXSAVE))
+        __asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
     vcpu_skip_insn(v);
 }
 
