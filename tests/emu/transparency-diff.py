@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""check-transparency's judge (issue 15): the transparency guest's lines
+bare and under minihv (tests/guests/transparency.c), check by check, with
+the documented differences masked from ONE list (README "What the guest
+sees"). usage: transparency-diff.py BARE.txt HV.txt; prints "same NAME" or
+"differs NAME: bare ... | minihv ..." per check, "only-bare"/"only-hv" for
+a check one run lacks."""
+import re
+import sys
+
+# (check-name regex, value field (0-based), bits masked on both sides
+# (None: the whole value), reason). CPUID values are EAX EBX ECX EDX.
+MASKS = [
+    (r"cpuid-\w+-1\.0", 2, 1 << 31, "hypervisor bit: set under minihv (the signature)"),
+    (r"cpuid-\w+-1\.0", 2, 1 << 5, "VMX hidden: the core owns VMX"),
+    (r"cpuid-\w+-1\.0", 2, (1 << 2) | (1 << 4), "DTES64/DS-CPL hidden: the debug store writes to host memory"),
+    (r"cpuid-\w+-1\.0", 3, 1 << 21, "DS hidden: the debug store"),
+    (r"cpuid-\w+-7\.0", 1, 1 << 25, "Intel PT hidden: output to host-physical addresses"),
+    (r"cpuid-\w+-7\.0", 2, 1 << 7, "CET_SS hidden: S_CET would turn on CET for the core"),
+    (r"cpuid-\w+-7\.0", 3, 1 << 20, "CET_IBT hidden"),
+    (r"cpuid-\w+-d\.1", 2, (1 << 8) | (1 << 11) | (1 << 12), "PT/CET XSAVE components hidden"),
+    (r"cpuid-\w+-14\.\w+", None, None, "Intel PT leaf: all zero"),
+    (r"cpuid-\w+-80000001\.0", 2, 1 << 2, "SVM hidden: the core owns SVM"),
+    (r"cpuid-\w+-8000000a\.0", None, None, "SVM leaf: all zero"),
+    (r"cpuid-\w+-4000000\w\.\w+", None, None, "the core's leaves"),
+    (r"msr-FEATURE_CONTROL", None, None, "emulated: locked, VMX off"),
+    (r"msr-VM_CR", None, None, "emulated: SVM disabled and locked"),
+    (r"msr-VM_HSAVE_PA", None, None, "the core's"),
+]
+
+
+def load(path):
+    checks = {}
+    for line in open(path, errors="replace"):
+        m = re.match(r"^tp: (\S+) (.*)$", line.rstrip("\n"))
+        if m and m.group(1) not in ("start", "done"):
+            checks[m.group(1)] = m.group(2).split()
+    return checks
+
+
+def masked(name, values):
+    out = list(values)
+    for pat, field, bits, _ in MASKS:
+        if not re.fullmatch(pat, name):
+            continue
+        if field is None:
+            return ["(masked)"]
+        if field < len(out):
+            try:
+                out[field] = "%08x" % (int(out[field], 16) & ~bits & 0xffffffff)
+            except ValueError:
+                pass
+    return out
+
+
+bare, hv = load(sys.argv[1]), load(sys.argv[2])
+for name in list(bare) + [n for n in hv if n not in bare]:
+    if name not in hv:
+        print("only-bare %s: %s" % (name, " ".join(bare[name])))
+    elif name not in bare:
+        print("only-hv %s: %s" % (name, " ".join(hv[name])))
+    elif masked(name, bare[name]) == masked(name, hv[name]):
+        print("same %s" % name)
+    else:
+        print("differs %s: bare %s | minihv %s" % (name, " ".join(bare[name]), " ".join(hv[name])))

@@ -1,0 +1,293 @@
+/* The transparency guest (issue 15): runs the same fixed list of checks
+ * bare (from the shell) and as minihv's guest, and prints one line per
+ * check with its VALUE ("tp: NAME VALUE"), never a verdict: the harness
+ * (tests/emu/transparency.sh) diffs the two runs and masks the documented
+ * differences. Checks: CPUID leaves 0..max and 0x80000000..max with
+ * subleaves, once with CR4.OSXSAVE set and XCR0 = x87|SSE|AVX (where
+ * there), once with CR4.OSXSAVE clear; leaf 1/0xb/0x1f APIC IDs on every
+ * CPU (MP services); RDMSR of architectural MSRs (value or #GP); RDTSC
+ * monotonic. Under minihv only ("tp-hv:" lines, not diffed): the exits
+ * the core took over 100000 RDTSCs. */
+#include <efi.h>
+#include <efilib.h>
+#include <minihv/hypercall.h>
+#include <minihv/libc.h>
+#include <minihv/x86.h>
+#include "boot/mp_services.h"
+#include "tests/guests/guard.h"
+#include "tests/guests/hvcall.h"
+#include "tests/guests/print.h"
+
+#define CR4_OSXSAVE (1ull << 18)
+#define TP_MAX_CPUS 16
+#define TP_RDTSC_LOOPS 100000
+
+/* #GP over one RDMSR (0f 32): skip it and note the fault. Only while
+ * tp_rdmsr has its own IDT loaded. */
+volatile uint8_t tp_gp_hit;
+void tp_gp_entry(void) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+        ".globl tp_gp_entry\n"
+        "tp_gp_entry:\n"
+        "    addq $8, %rsp\n"     /* the error code */
+        "    addq $2, (%rsp)\n"   /* RIP past RDMSR */
+        "    movb $1, tp_gp_hit(%rip)\n"
+        "    iretq\n");
+
+struct gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+} __attribute__((packed));
+
+static uint8_t idt_copy[4096] __attribute__((aligned(16)));
+
+static bool tp_rdmsr(uint32_t msr, uint64_t *value)
+{
+    struct idt_ptr saved, mine;
+    __asm__ volatile("sidt %0" : "=m"(saved));
+    size_t bytes = (size_t)saved.limit + 1;
+    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
+        return false;
+    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
+    struct gate *g = (struct gate *)idt_copy + 13;
+    uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
+    g->off_lo = (uint16_t)off;
+    g->off_mid = (uint16_t)(off >> 16);
+    g->off_hi = (uint32_t)(off >> 32);
+    mine.limit = saved.limit;
+    mine.base = (uint64_t)(uintptr_t)idt_copy;
+    uint32_t lo = 0, hi = 0;
+    tp_gp_hit = 0;
+    __asm__ volatile("cli; lidt %2; rdmsr; lidt %3; sti"
+                     : "=&a"(lo), "=&d"(hi) : "m"(mine), "m"(saved), "c"(msr) : "memory");
+    *value = (uint64_t)hi << 32 | lo;
+    return !tp_gp_hit;
+}
+
+static uint64_t read_cr4(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+static void write_cr4(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory");
+}
+
+static void xsetbv0(uint64_t v)
+{
+    __asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static uint64_t xgetbv0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* Subleaves worth sweeping (SDM Vol. 2A CPUID; APM Vol. 3 E.4). */
+static unsigned subleaves(uint32_t leaf)
+{
+    switch (leaf) {
+    case 0xd: return 64;
+    case 4: case 7: case 0xb: case 0xf: case 0x10: case 0x12: case 0x14: case 0x17: case 0x18:
+    case 0x1d: case 0x1e: case 0x1f: case 0x20: case 0x23: case 0x24: case 0x8000001d: case 0x80000020:
+        return 8;
+    default: return 1;
+    }
+}
+
+static void sweep(const char *state)
+{
+    uint32_t r[4], max;
+    for (uint32_t base = 0; ; base = 0x80000000u) {
+        x86_cpuid(base, 0, r);
+        max = r[0];
+        if (max - base > 0x40)
+            max = base + 0x40;
+        for (uint32_t leaf = base; leaf <= max; leaf++)
+            for (uint32_t sub = 0; sub < subleaves(leaf); sub++) {
+                x86_cpuid(leaf, sub, r);
+                if (sub && !(r[0] | r[1] | r[2] | r[3]))
+                    continue;
+                guest_print("tp: cpuid-%s-%x.%x %08x %08x %08x %08x", state, leaf, sub, r[0], r[1], r[2], r[3]);
+            }
+        if (base)
+            break;
+    }
+}
+
+static void check_cpuid(void)
+{
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    bool xsave = r[2] & (1u << 26), avx = r[2] & (1u << 28);
+    uint64_t cr4 = read_cr4(), xcr0 = 0;
+    guest_print("tp: cr4-osxsave-at-start %u", (unsigned)!!(cr4 & CR4_OSXSAVE));
+    if (!xsave) {
+        sweep("noxsave");
+        return;
+    }
+    if (cr4 & CR4_OSXSAVE)
+        xcr0 = xgetbv0();
+    write_cr4(cr4 | CR4_OSXSAVE);
+    xsetbv0(avx ? 7 : 3);
+    sweep("xon");
+    write_cr4(cr4 & ~CR4_OSXSAVE);
+    sweep("xoff");
+    write_cr4(cr4 | CR4_OSXSAVE);
+    if (cr4 & CR4_OSXSAVE)
+        xsetbv0(xcr0);
+    write_cr4(cr4);
+}
+
+/* ---- APIC IDs per CPU ---- */
+
+struct cpu_ids {
+    volatile bool ran;
+    uint32_t l1_ebx_id, lb_edx, l1f_edx;
+};
+
+static VOID EFIAPI ids_here(VOID *arg)
+{
+    struct cpu_ids *c = arg;
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    uint32_t max = r[0];
+    x86_cpuid(1, 0, r);
+    c->l1_ebx_id = r[1] >> 24;
+    if (max >= 0xb) {
+        x86_cpuid(0xb, 0, r);
+        c->lb_edx = r[3];
+    }
+    if (max >= 0x1f) {
+        x86_cpuid(0x1f, 0, r);
+        c->l1f_edx = r[3];
+    }
+    c->ran = true;
+}
+
+static void check_apic_ids(void)
+{
+    static EFI_GUID mp_guid = MP_SERVICES_GUID;
+    static struct cpu_ids ids[TP_MAX_CPUS];
+    struct mp_services *mp = NULL;
+    UINTN total = 1, enabled = 1, self = 0;
+    if (EFI_ERROR(BS->LocateProtocol(&mp_guid, NULL, (void **)&mp)) || !mp ||
+        EFI_ERROR(mp->GetNumberOfProcessors(mp, &total, &enabled)) || EFI_ERROR(mp->WhoAmI(mp, &self))) {
+        mp = NULL;
+        total = 1;
+        self = 0;
+    }
+    if (total > TP_MAX_CPUS)
+        total = TP_MAX_CPUS;
+    guest_print("tp: cpus %lu", total);
+    for (UINTN n = 0; n < total; n++) {
+        memset(&ids[n], 0, sizeof(ids[n]));
+        if (n == self)
+            ids_here(&ids[n]);
+        else if (mp)
+            mp->StartupThisAP(mp, ids_here, n, NULL, 5000000, &ids[n], NULL);
+        if (ids[n].ran)
+            guest_print("tp: apic-ids-cpu%lu leaf1 %u leafb %u leaf1f %u", n, ids[n].l1_ebx_id, ids[n].lb_edx,
+                        ids[n].l1f_edx);
+        else
+            guest_print("tp: apic-ids-cpu%lu did-not-run", n);
+    }
+}
+
+/* ---- MSRs ---- */
+
+static const struct {
+    uint32_t msr;
+    const char *name;
+} msrs[] = {
+    { 0x10, "TSC-nonzero" }, { 0x17, "PLATFORM_ID" }, { 0x1b, "APIC_BASE" }, { 0x3a, "FEATURE_CONTROL" },
+    { 0xfe, "MTRRCAP" }, { 0x174, "SYSENTER_CS" }, { 0x179, "MCG_CAP" }, { 0x17a, "MCG_STATUS" },
+    { 0x1a0, "MISC_ENABLE" }, { 0x1d9, "DEBUGCTL" }, { 0x200, "MTRR_PHYSBASE0" }, { 0x201, "MTRR_PHYSMASK0" },
+    { 0x250, "MTRR_FIX64K" }, { 0x277, "PAT" }, { 0x2ff, "MTRR_DEF_TYPE" }, { 0x6e0, "TSC_DEADLINE" },
+    { 0xda0, "XSS" }, { 0xc0000080, "EFER" }, { 0xc0000081, "STAR" }, { 0xc0000082, "LSTAR" },
+    { 0xc0000084, "FMASK" }, { 0xc0000100, "FS_BASE" }, { 0xc0000102, "KERNEL_GS_BASE" },
+    { 0xc0000103, "TSC_AUX" }, { 0xc0010114, "VM_CR" }, { 0xc0010117, "VM_HSAVE_PA" },
+};
+
+static void check_msrs(void)
+{
+    for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
+        uint64_t v = 0;
+        bool ok = tp_rdmsr(msrs[i].msr, &v);
+        if (!ok)
+            guest_print("tp: msr-%s #GP", msrs[i].name);
+        else if (msrs[i].msr == 0x10)
+            guest_print("tp: msr-%s %s", msrs[i].name, v ? "yes" : "no");
+        else
+            guest_print("tp: msr-%s 0x%lx", msrs[i].name, v);
+    }
+}
+
+/* ---- TSC ---- */
+
+static uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static bool exits_now(uint32_t apic_id, uint64_t *total)
+{
+    static struct minihv_stats st;
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    struct guard g;
+    bool found = false;
+    if (guard_install(&g, page, sizeof(page)))
+        return false;
+    for (uint32_t i = 0; i < TP_MAX_CPUS && !found; i++) {
+        struct hc_regs r = { MINIHV_HC_GET_STATS, i, (uint64_t)(uintptr_t)&st, sizeof(st) };
+        if (hv_call(&r) || (int64_t)r.rax != MINIHV_HC_OK)
+            break;
+        if (st.apic_id == apic_id) {
+            *total = st.total_exits;
+            found = true;
+        }
+    }
+    guard_remove(&g);
+    return found;
+}
+
+static void check_tsc(bool hv)
+{
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    uint32_t apic_id = r[1] >> 24;
+    uint64_t before = 0, after = 0;
+    bool counted = hv && exits_now(apic_id, &before);
+    uint64_t last = rdtsc(), backwards = 0;
+    for (unsigned i = 0; i < TP_RDTSC_LOOPS; i++) {
+        uint64_t t = rdtsc();
+        backwards += t < last;
+        last = t;
+    }
+    counted = counted && exits_now(apic_id, &after);
+    guest_print("tp: rdtsc-monotonic %s", backwards ? "no" : "yes");
+    if (hv)
+        guest_print("tp-hv: rdtsc-exits %ld", counted ? (long)(after - before) : -1L);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+    InitializeLib(image, systab);
+    bool hv = hv_present();
+    guest_print("tp: start (%s)", hv ? "minihv" : "bare");
+    check_cpuid();
+    check_apic_ids();
+    check_msrs();
+    check_tsc(hv);
+    guest_print("tp: done (%s)", hv ? "minihv" : "bare");
+    return EFI_SUCCESS;
+}
