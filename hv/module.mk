@@ -6,7 +6,7 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
            hv/msr.c hv/msr_policy.c hv/extable.c
-HV_SRCS += hv/exit_rules.c
+HV_SRCS += hv/exit_rules.c hv/event_rules.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 
@@ -30,5 +30,6 @@ $(eval $(call host_test,test_refuse,tests/unit/test_refuse.c hv/refuse.c lib/for
 $(eval $(call host_test,test_ipi_route,tests/unit/test_ipi_route.c hv/ipi_route.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))
 $(eval $(call host_test,test_exit_rules,tests/unit/test_exit_rules.c hv/exit_rules.c))
+$(eval $(call host_test,test_event_rules,tests/unit/test_event_rules.c hv/event_rules.c))
 $(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c hv/passthrough_map.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))
 $(eval $(call fuzz_target,fuzz_passthrough,tests/fuzz/fuzz_passthrough.c hv/passthrough.c hv/passthrough_map.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c))

@@ -24,6 +24,10 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_PHYSICAL_INIT] = "physical-init",
     [HV_REFUSE_INSN_CHANGED] = "insn-changed",
     [HV_REFUSE_STRING_IO] = "string-io",
+    [HV_REFUSE_EVENT_DELIVERY] = "event-delivery",
+    [HV_REFUSE_TASK_SWITCH] = "task-switch",
+    [HV_REFUSE_APIC_ACCESS] = "apic-access",
+    [HV_REFUSE_INSN_LENGTH] = "insn-length",
     [HV_REFUSE_SLEEP_STATE] = "sleep-state",
     [HV_REFUSE_IPI_NOT_ENTERED] = "ipi-not-entered",
 };

@@ -32,6 +32,10 @@ enum hv_refuse_kind {
     HV_REFUSE_PHYSICAL_INIT,     /* SVM: a physical INIT reached a virtualized CPU: absorbed */
     HV_REFUSE_INSN_CHANGED,      /* trapped access whose instruction no longer matches the exit: run again */
     HV_REFUSE_STRING_IO,         /* INS/OUTS on an intercepted port: not emulated, #GP */
+    HV_REFUSE_EVENT_DELIVERY,    /* event delivery touched a page the guest may not: #GP/#DF/shutdown */
+    HV_REFUSE_TASK_SWITCH,       /* VMX: a task switch (not emulated): #GP(selector)/#DF/shutdown */
+    HV_REFUSE_APIC_ACCESS,       /* xAPIC page write not an aligned dword: dropped */
+    HV_REFUSE_INSN_LENGTH,       /* SVM: no usable length for the intercepted instruction: run again or #GP */
     HV_REFUSE_SLEEP_STATE,       /* SLP_EN with an SLP_TYP other than the DSDT's _S5 (a sleep keeping RAM): dropped */
     HV_REFUSE_IPI_NOT_ENTERED,   /* INIT/SIPI, after the AP launch, to a CPU that never entered the core: dropped */
     HV_REFUSE_KINDS
