@@ -5,8 +5,9 @@
  * differences. Checks: CPUID leaves 0..max and 0x80000000..max with
  * subleaves, once with CR4.OSXSAVE set and XCR0 = x87|SSE|AVX (where
  * there), once with CR4.OSXSAVE clear; leaf 1/0xb/0x1f APIC IDs on every
- * CPU (MP services); RDMSR of architectural MSRs (value or #GP); RDTSC
- * monotonic. Under minihv only ("tp-hv:" lines, not diffed): the exits
+ * CPU (MP services); leaf 7.0 with CR4.PKE set and clear; single-step
+ * over CPUID, RDMSR and IN (the #DB count, where, DR6.BS); RDMSR of
+ * architectural MSRs (value or #GP); RDTSC monotonic. Under minihv only ("tp-hv:" lines, not diffed): the exits
  * the core took over 100000 RDTSCs. */
 #include <efi.h>
 #include <efilib.h>
@@ -19,6 +20,7 @@
 #include "tests/guests/print.h"
 
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE (1ull << 22)
 #define TP_MAX_CPUS 16
 #define TP_RDTSC_LOOPS 100000
 
@@ -144,6 +146,106 @@ static void check_cpuid(void)
     if (cr4 & CR4_OSXSAVE)
         xsetbv0(xcr0);
     write_cr4(cr4);
+}
+
+/* Leaf 7.0 ECX[4] OSPKE mirrors CR4.PKE (SDM Vol. 2A CPUID, Table 3-8):
+ * set it (PKRU as the firmware left it: all access), read, clear. */
+static void check_ospke(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    if (r[0] < 7)
+        return;
+    x86_cpuid(7, 0, r);
+    if (!(r[2] & (1u << 3))) { /* PKU */
+        guest_print("tp: ospke no-pku");
+        return;
+    }
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 | CR4_PKE);
+    x86_cpuid(7, 0, r);
+    write_cr4(cr4 & ~CR4_PKE);
+    guest_print("tp: cpuid-pke-on-7.0 %08x %08x %08x %08x", r[0], r[1], r[2], r[3]);
+    x86_cpuid(7, 0, r);
+    write_cr4(cr4);
+    guest_print("tp: cpuid-pke-off-7.0 %08x %08x %08x %08x", r[0], r[1], r[2], r[3]);
+}
+
+/* ---- single-step over instructions the core emulates ---- */
+
+/* #DB count, RIP and DR6 of the first one; each sequence sets TF with
+ * POPF, then one instruction that exits under minihv: exactly one #DB,
+ * right after it, DR6.BS set (SDM Vol. 3B 18.3.1.4). */
+struct tp_db {
+    uint64_t count, rip, dr6;
+};
+struct tp_db tp_db;
+void tp_db_entry(void) __attribute__((visibility("hidden")));
+void tp_step_cpuid(void) __attribute__((visibility("hidden")));
+void tp_step_rdmsr(void) __attribute__((visibility("hidden")));
+void tp_step_in(void) __attribute__((visibility("hidden")));
+extern const uint8_t tp_step_cpuid_after[], tp_step_rdmsr_after[], tp_step_in_after[];
+
+#define TP_STEP(name, setup, insn)                                                                          \
+    ".globl " #name "\n.hidden " #name "\n" #name ":\n"                                                    \
+    "    push %rbx\n    pushfq\n    cli\n" setup "    pushfq\n    orq $0x100, (%rsp)\n    popfq\n" insn "\n" \
+    ".globl " #name "_after\n.hidden " #name "_after\n" #name "_after:\n"                                  \
+    "    nop\n    nop\n    popfq\n    pop %rbx\n    ret\n"
+
+__asm__(".text\n"
+        ".globl tp_db_entry\n"
+        "tp_db_entry:\n"
+        "    push %rax\n"
+        "    push %rdx\n"
+        "    lea tp_db(%rip), %rdx\n"
+        "    incq 0(%rdx)\n"
+        "    cmpq $1, 0(%rdx)\n"
+        "    jne 1f\n"
+        "    mov 16(%rsp), %rax\n"
+        "    mov %rax, 8(%rdx)\n"
+        "    mov %dr6, %rax\n"
+        "    mov %rax, 16(%rdx)\n"
+        "1:  mov $0xffff0ff0, %eax\n"
+        "    mov %rax, %dr6\n"
+        "    andq $-257, 32(%rsp)\n" /* TF off in the interrupted RFLAGS */
+        "    pop %rdx\n"
+        "    pop %rax\n"
+        "    iretq\n"
+        TP_STEP(tp_step_cpuid, "    xor %eax, %eax\n    xor %ecx, %ecx\n", "    cpuid")
+        TP_STEP(tp_step_rdmsr, "    mov $0x3a, %ecx\n", "    rdmsr") /* FEATURE_CONTROL: emulated */
+        TP_STEP(tp_step_in, "    mov $0xcf9, %edx\n", "    inb %dx, %al")); /* a port the core registers */
+
+static void step(const char *name, void (*fn)(void), const uint8_t *after)
+{
+    struct idt_ptr saved, mine;
+    __asm__ volatile("sidt %0" : "=m"(saved));
+    size_t bytes = (size_t)saved.limit + 1;
+    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct gate)) {
+        guest_print("tp: step-%s no-idt", name);
+        return;
+    }
+    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
+    struct gate *g = (struct gate *)idt_copy + 1;
+    uint64_t off = (uint64_t)(uintptr_t)tp_db_entry;
+    g->off_lo = (uint16_t)off;
+    g->off_mid = (uint16_t)(off >> 16);
+    g->off_hi = (uint32_t)(off >> 32);
+    mine.limit = saved.limit;
+    mine.base = (uint64_t)(uintptr_t)idt_copy;
+    memset(&tp_db, 0, sizeof(tp_db));
+    __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
+    fn();
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    guest_print("tp: step-%s db %lu at-end %s bs %u", name, tp_db.count,
+                tp_db.count && tp_db.rip == (uint64_t)(uintptr_t)after ? "yes" : "no",
+                (unsigned)((tp_db.dr6 >> 14) & 1));
+}
+
+static void check_single_step(void)
+{
+    step("cpuid", tp_step_cpuid, tp_step_cpuid_after);
+    step("rdmsr", tp_step_rdmsr, tp_step_rdmsr_after);
+    step("in", tp_step_in, tp_step_in_after);
 }
 
 /* ---- APIC IDs per CPU ---- */
@@ -285,6 +387,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     bool hv = hv_present();
     guest_print("tp: start (%s)", hv ? "minihv" : "bare");
     check_cpuid();
+    check_ospke();
+    check_single_step();
     check_apic_ids();
     check_msrs();
     check_tsc(hv);
