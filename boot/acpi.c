@@ -268,11 +268,23 @@ int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info
         else if (!memcmp(t, "FACP", 4) && !out->has_fadt) {
             parse_fadt(t, len, out);
             find_s5(t, len, map, opaque, out);
-        }
-        else if (!memcmp(t, "DMAR", 4))
+        } else if (!memcmp(t, "DMAR", 4))
             out->has_dmar = true;
         else if (!memcmp(t, "IVRS", 4))
             out->has_ivrs = true;
+    }
+    /* Some firmware defines \_S5 in an SSDT rather than the DSDT. */
+    for (unsigned i = 0; out->has_fadt && !out->s5_found && i < out->table_count; i++) {
+        uint32_t len = 0;
+        const char *why;
+        const uint8_t *t = NULL;
+        if (!memcmp(out->tables[i].sig, "SSDT", 4))
+            t = map_table(out->tables[i].address, map, opaque, &len);
+        if (t && !acpi_find_s5(t + ACPI_HEADER_LEN, len - ACPI_HEADER_LEN, &out->s5_slp_typ_a,
+                               &out->s5_slp_typ_b, &why)) {
+            out->s5_found = true;
+            out->s5_why = NULL;
+        }
     }
     return 0;
 }

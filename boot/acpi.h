@@ -44,7 +44,8 @@ struct acpi_info {
     uint8_t reset_value;
     /* Sleep (issue 14): the DSDT's \_S5 package gives the SLP_TYPa/b
      * values of power-off (ACPI 6.5 7.4.2); the only sleep the core lets
-     * reach the hardware. s5_why: why it was not found (NULL when found). */
+     * reach the hardware; an SSDT's when the DSDT has none. s5_why: why
+     * it was not found in the DSDT (NULL when found). */
     bool s5_found;
     uint8_t s5_slp_typ_a, s5_slp_typ_b;
     const char *s5_why;

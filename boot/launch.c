@@ -280,12 +280,13 @@ static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uin
         EFI_STATUS st = run_ap(mp, n, &a);
         if (EFI_ERROR(st))
             log_line("core: cpu %d (APIC id %u) did not come back as a guest (status 0x%lx): not "
-                     "virtualized, parked in the core (its log says why)", idx, p->cpus[idx].apic_id, st);
+                     "virtualized; parked in the core (its log says why), or it never entered the core "
+                     "(held below)", idx, p->cpus[idx].apic_id, st);
         else
             virtualized++; /* an AP only comes back as a guest (ap_procedure) */
     }
     log_line("core: %u of %u CPUs virtualized%s", virtualized, tried + 1,
-             virtualized == tried + 1 ? "" : "; the others are parked in the core, none runs natively");
+             virtualized == tried + 1 ? "" : "; the others are parked in the core or held in wait-for-SIPI");
 }
 
 /* The AP launch is over (issue 14): the core forwards no INIT or SIPI to

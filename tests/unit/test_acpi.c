@@ -480,6 +480,22 @@ static void test_fadt_sleep(void **state)
     assert_false(info.s5_found);
     assert_non_null(strstr(info.s5_why, "no `_S5_`"));
 
+    /* No \_S5 in the DSDT, one in an SSDT (the XSDT's 5th entry): found there. */
+    f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    put_dsdt(0x6000, "firecracker.aml");
+    put_dsdt(0x7000, "intel-root.aml");
+    memcpy(phys + 0x7000, "SSDT", 4);
+    fix_checksum(phys + 0x7000, 87, 9);
+    header(0x1000, "XSDT", 36 + 5 * 8);
+    put64(phys + 0x1000 + 68, 0x7000);
+    fix_checksum(phys + 0x1000, 36 + 40, 9);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_true(info.s5_found);
+    assert_null(info.s5_why);
+    assert_int_equal(info.s5_slp_typ_a, 7);
+
     /* Hardware-reduced: SLEEP_CONTROL_REG at 244 in System I/O (8 bits),
      * in memory space (noted, not a port), too short a FADT (none). */
     f = fadt_begin(276);
