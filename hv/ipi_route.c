@@ -1,6 +1,17 @@
 /* See ipi_route.h. */
 #include "hv/ipi_route.h"
 
+struct apic_icr apic_icr_parse(uint32_t icr_low)
+{
+    return (struct apic_icr){
+        .vector = (uint8_t)icr_low,
+        .delivery = (uint8_t)((icr_low >> 8) & 7),
+        .logical = (icr_low >> 11) & 1,
+        .assert_level = (icr_low >> 14) & 1,
+        .shorthand = (uint8_t)((icr_low >> 18) & 3),
+    };
+}
+
 uint32_t x2apic_logical_id(uint32_t apic_id)
 {
     return ((apic_id >> 4) & 0xffffu) << 16 | 1u << (apic_id & 0xf);

@@ -1,15 +1,26 @@
 /* Which CPUs an INIT or SIPI reaches (Intel SDM Vol. 3A 10.6.2, 10.12.10;
  * APM Vol. 2 16.6): physical destination, logical destination (flat and
  * cluster xAPIC models, x2APIC's ID-derived logical IDs) and the three
- * shorthands. Pure (only svm_policy.h's struct apic_icr, no code from
- * it): hv/ipi.c asks it once per CPU the core runs, so an INIT/SIPI is
- * only ever delivered to those CPUs (never sent raw). */
+ * shorthands, and the ICR's fields. Pure: hv/ipi.c asks it once per CPU
+ * the core runs, so an INIT/SIPI is only ever delivered to those CPUs
+ * (never sent raw). */
 #ifndef MINIHV_HV_IPI_ROUTE_H
 #define MINIHV_HV_IPI_ROUTE_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "hv/svm/svm_policy.h"
+
+/* ---- local APIC interrupt command (Intel SDM Vol. 3A 11.6.1, APM Vol. 2 16.5) ---- */
+enum apic_delivery { APIC_DM_FIXED = 0, APIC_DM_NMI = 4, APIC_DM_INIT = 5, APIC_DM_STARTUP = 6 };
+enum apic_shorthand { APIC_DEST_FIELD = 0, APIC_DEST_SELF = 1, APIC_DEST_ALL = 2, APIC_DEST_OTHERS = 3 };
+struct apic_icr {
+    uint8_t vector;
+    uint8_t delivery;  /* enum apic_delivery */
+    bool logical;      /* destination mode */
+    bool assert_level; /* bit 14: INIT with it clear is "INIT level de-assert" */
+    uint8_t shorthand; /* enum apic_shorthand */
+};
+struct apic_icr apic_icr_parse(uint32_t icr_low);
 
 /* xAPIC DFR bits 31:28 (SDM 10.6.2.2): flat 1111b, cluster 0000b. */
 #define APIC_DFR_FLAT    0xf0000000u

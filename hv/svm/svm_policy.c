@@ -120,33 +120,3 @@ unsigned svm_insn_length(const uint8_t *bytes, unsigned n, enum decode_mode mode
             return 0;
     return i + len;
 }
-
-struct apic_icr apic_icr_parse(uint32_t icr_low)
-{
-    return (struct apic_icr){
-        .vector = (uint8_t)icr_low,
-        .delivery = (uint8_t)((icr_low >> 8) & 7),
-        .logical = (icr_low >> 11) & 1,
-        .assert_level = (icr_low >> 14) & 1,
-        .shorthand = (uint8_t)((icr_low >> 18) & 3),
-    };
-}
-
-bool apic_icr_targets(const struct apic_icr *icr, uint32_t dest, bool x2apic, uint32_t self,
-                      uint32_t apic_id)
-{
-    switch (icr->shorthand) {
-    case APIC_DEST_SELF:
-        return apic_id == self;
-    case APIC_DEST_ALL:
-        return true;
-    case APIC_DEST_OTHERS:
-        return apic_id != self;
-    default:
-        if (icr->logical)
-            return false;
-        if (x2apic)
-            return dest == 0xffffffffu || dest == apic_id;
-        return (dest & 0xff) == 0xff || (dest & 0xff) == apic_id;
-    }
-}

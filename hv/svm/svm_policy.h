@@ -82,21 +82,4 @@ enum svm_insn {
  * bytes are something else, are cut short, or exceed 15 bytes. */
 unsigned svm_insn_length(const uint8_t *bytes, unsigned n, enum decode_mode mode, enum svm_insn insn);
 
-/* ---- local APIC interrupt command (Intel SDM Vol. 3A 11.6.1, APM Vol. 2 16.5) ---- */
-enum apic_delivery { APIC_DM_FIXED = 0, APIC_DM_NMI = 4, APIC_DM_INIT = 5, APIC_DM_STARTUP = 6 };
-enum apic_shorthand { APIC_DEST_FIELD = 0, APIC_DEST_SELF = 1, APIC_DEST_ALL = 2, APIC_DEST_OTHERS = 3 };
-struct apic_icr {
-    uint8_t vector;
-    uint8_t delivery;  /* enum apic_delivery */
-    bool logical;      /* destination mode */
-    bool assert_level; /* bit 14: INIT with it clear is "INIT level de-assert" */
-    uint8_t shorthand; /* enum apic_shorthand */
-};
-struct apic_icr apic_icr_parse(uint32_t icr_low);
-/* Whether an interrupt command with `icr` and destination `dest` (x2APIC:
- * 32-bit ID; xAPIC: 8-bit, 0xff = broadcast) sent by `self` reaches the
- * CPU with APIC ID `apic_id` (physical destination mode only). */
-bool apic_icr_targets(const struct apic_icr *icr, uint32_t dest, bool x2apic, uint32_t self,
-                      uint32_t apic_id);
-
 #endif

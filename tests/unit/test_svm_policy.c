@@ -187,48 +187,12 @@ static void test_insn_length(void **state)
     assert_int_equal(svm_insn_length(longer, 15, DECODE_MODE_64, SVM_INSN_CPUID), 15);
 }
 
-static void test_apic_icr(void **state)
-{
-    (void)state;
-    /* INIT assert, physical, destination field (what OVMF and Linux send). */
-    struct apic_icr init = apic_icr_parse(0x00004500);
-    assert_int_equal(init.delivery, APIC_DM_INIT);
-    assert_true(init.assert_level);
-    assert_false(init.logical);
-    assert_int_equal(init.shorthand, APIC_DEST_FIELD);
-    assert_true(apic_icr_targets(&init, 2, false, 0, 2));
-    assert_false(apic_icr_targets(&init, 2, false, 0, 1));
-    assert_true(apic_icr_targets(&init, 0xff, false, 0, 1)); /* xAPIC broadcast */
-    assert_true(apic_icr_targets(&init, 0x102, true, 0, 0x102));
-    assert_false(apic_icr_targets(&init, 0xff, true, 0, 1)); /* x2APIC: 0xff is an ID */
-    /* INIT de-assert (level triggered, level 0). */
-    struct apic_icr deassert = apic_icr_parse(0x00008500);
-    assert_int_equal(deassert.delivery, APIC_DM_INIT);
-    assert_false(deassert.assert_level);
-    /* SIPI vector 0x9f to all excluding self. */
-    struct apic_icr sipi = apic_icr_parse(0x000c469f);
-    assert_int_equal(sipi.delivery, APIC_DM_STARTUP);
-    assert_int_equal(sipi.vector, 0x9f);
-    assert_int_equal(sipi.shorthand, APIC_DEST_OTHERS);
-    assert_false(apic_icr_targets(&sipi, 0, false, 3, 3));
-    assert_true(apic_icr_targets(&sipi, 0, false, 3, 0));
-    /* Logical destination mode: never matched by ID. */
-    struct apic_icr logical = apic_icr_parse(0x00000d00);
-    assert_true(logical.logical);
-    assert_false(apic_icr_targets(&logical, 1, false, 0, 1));
-    struct apic_icr self = apic_icr_parse(0x00044400);
-    assert_int_equal(self.delivery, APIC_DM_NMI);
-    assert_true(apic_icr_targets(&self, 0, false, 5, 5));
-    assert_false(apic_icr_targets(&self, 0, false, 5, 4));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_msrpm_positions), cmocka_unit_test(test_msrpm_fill),
         cmocka_unit_test(test_efer),            cmocka_unit_test(test_vm_cr_hsave),
         cmocka_unit_test(test_cpuid),           cmocka_unit_test(test_insn_length),
-        cmocka_unit_test(test_apic_icr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
