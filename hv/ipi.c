@@ -208,6 +208,13 @@ static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 {
     (void)ctx;
     volatile void *p = (volatile void *)(uintptr_t)gpa;
+    /* The read half of a read-modify-write that would reach past the
+     * APIC page (8 bytes at 0xffc): all-ones, the next page untouched
+     * (SDM 10.4.1: only aligned dwords are defined). */
+    if ((gpa & 0xfff) + size > PAGE_SIZE) {
+        *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return true;
+    }
     switch (size) {
     case 1: *value = *(volatile uint8_t *)p; return true;
     case 2: *value = *(volatile uint16_t *)p; return true;
@@ -226,15 +233,16 @@ static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
         hv_refuse(HV_REFUSE_APIC_ICR_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x", v->index, size, off);
         return true;
     }
+    /* Every other register too: the APIC defines aligned dword accesses
+     * only (SDM 10.4.1, others undefined); an 8-byte write at 0xffc would
+     * reach 4 bytes past the page. Dropped, counted. */
+    if (size != 4 || (off & 3)) {
+        hv_refuse(HV_REFUSE_APIC_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x: dropped", v->index, size, off);
+        return true;
+    }
     if (off == APIC_ICR_LOW && interrupt_command(v, (uint32_t)value, *apic_reg(APIC_ICR_HIGH) >> 24, false))
         return true;
-    volatile void *p = (volatile void *)(uintptr_t)gpa;
-    switch (size) {
-    case 1: *(volatile uint8_t *)p = (uint8_t)value; break;
-    case 2: *(volatile uint16_t *)p = (uint16_t)value; break;
-    case 4: *(volatile uint32_t *)p = (uint32_t)value; break;
-    default: *(volatile uint64_t *)p = value; break;
-    }
+    *(volatile uint32_t *)(uintptr_t)gpa = (uint32_t)value;
     /* What the APIC kept (reserved bits dropped) is what routes. */
     if (off < APIC_LDR + 4 && off + size > APIC_LDR)
         logical[v->index].ldr = *apic_reg(APIC_LDR);
@@ -248,12 +256,10 @@ void ipi_apic_write(struct vcpu *v, uint64_t gpa)
     struct decode_mmio_ops ops = { apic_read, apic_write, v };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    if (st != DECODE_OK) {
-        char why[96];
-        int k = fmt_snprintf(why, sizeof(why), "write to the local APIC, instruction not emulated: ");
-        decode_format_error(st, &insn, why + k, sizeof(why) - (size_t)k);
-        vcpu_fatal(v, why);
-    }
+    /* STOSD, REP MOVSD, MOVNTI, an SSE store: not emulated, #GP(0) and
+     * counted as for any trapped page (vcpu_refuse_insn), never FATAL. */
+    if (st != DECODE_OK)
+        vcpu_refuse_insn(v, gpa, st, &insn, "the local APIC");
 }
 
 bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)

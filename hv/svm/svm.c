@@ -10,6 +10,7 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/ept.h"
+#include "hv/event_rules.h"
 #include "hv/heap.h"
 #include "hv/host.h"
 #include "hv/exit_rules.h"
@@ -313,16 +314,25 @@ static const struct vcpu_ops svm_ops = {
 
 /* ---- instruction lengths ---- */
 
+/* The code segment's address size as a mask: the next IP wraps there
+ * (hv/event_rules.h; 16-bit code at IP 0xffff continues at 0). */
+static uint64_t guest_ip_mask(struct vcpu *v)
+{
+    const struct vmcb_save *s = &svm_of(v)->vmcb->save;
+    return ip_mask((s->efer & EFER_LMA) && (s->cs.attrib & VMCB_ATTR_L), s->cs.attrib & VMCB_ATTR_DB);
+}
+
 /* Sets v->exit.insn_len for an intercepted instruction: next RIP minus
- * RIP where the CPU saves it (15.7.1), else the bytes at RIP must be that
- * instruction (with any prefixes). False when they are not. */
+ * RIP where the CPU saves it (15.7.1), modulo the address size, else the
+ * bytes at RIP must be that instruction (with any prefixes). False when
+ * they are not. */
 static bool find_insn_len(struct vcpu *v, enum svm_insn insn)
 {
     const struct vmcb *vmcb = svm_of(v)->vmcb;
     if (caps.nrips) {
-        uint64_t len = vmcb->control.next_rip - v->regs.rip;
-        if (len >= 1 && len <= DECODE_MAX_INSN_LEN) {
-            v->exit.insn_len = (unsigned)len;
+        unsigned len = insn_len_wrapped(v->regs.rip, vmcb->control.next_rip, guest_ip_mask(v));
+        if (len) {
+            v->exit.insn_len = len;
             return true;
         }
     }
@@ -333,10 +343,17 @@ static bool find_insn_len(struct vcpu *v, enum svm_insn insn)
     return v->exit.insn_len != 0;
 }
 
-static void need_insn_len(struct vcpu *v, enum svm_insn insn)
+/* False when the length is not known: the bytes at RIP are no longer the
+ * intercepted instruction (another CPU rewrote them) or cannot be read.
+ * Never FATAL: the caller returns with RIP unchanged and the guest runs
+ * what is there now, exiting again if it must (counted insn-length). */
+static bool need_insn_len(struct vcpu *v, enum svm_insn insn)
 {
-    if (!find_insn_len(v, insn))
-        vcpu_fatal(v, "the intercepted instruction is not at the guest's RIP (no next-RIP save)");
+    if (find_insn_len(v, insn))
+        return true;
+    hv_refuse(HV_REFUSE_INSN_LENGTH, "cpu %u: exit %s: the intercepted instruction is not at RIP 0x%lx (no "
+              "next-RIP save): run again", v->index, v->exit.name, v->regs.rip);
+    return false;
 }
 
 /* ---- SVM-only exits ---- */
@@ -344,7 +361,8 @@ static void need_insn_len(struct vcpu *v, enum svm_insn insn)
 static void handle_cpuid(struct vcpu *v)
 {
     uint32_t leaf = (uint32_t)v->regs.gpr[DECODE_RAX], sub = (uint32_t)v->regs.gpr[DECODE_RCX];
-    need_insn_len(v, SVM_INSN_CPUID);
+    if (!need_insn_len(v, SVM_INSN_CPUID))
+        return;
     vcpu_handle_cpuid(v);
     uint32_t r[4] = { (uint32_t)v->regs.gpr[DECODE_RAX], (uint32_t)v->regs.gpr[DECODE_RBX],
                       (uint32_t)v->regs.gpr[DECODE_RCX], (uint32_t)v->regs.gpr[DECODE_RDX] };
@@ -378,7 +396,8 @@ static void handle_msr(struct vcpu *v)
     uint32_t msr = (uint32_t)v->regs.gpr[DECODE_RCX];
     uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
     vcpu_count(v, write ? MINIHV_EXIT_MSR_WRITE : MINIHV_EXIT_MSR_READ);
-    need_insn_len(v, write ? SVM_INSN_WRMSR : SVM_INSN_RDMSR);
+    if (!need_insn_len(v, write ? SVM_INSN_WRMSR : SVM_INSN_RDMSR))
+        return;
     const struct msr_rule *r = msr_rule_find(msr, MSR_ON_SVM);
     if ((write ? r->write : r->read) != MSR_EMUL) {
         msr_handle_exit(v, MSR_ON_SVM, write);
@@ -450,8 +469,25 @@ static void handle_npf(struct vcpu *v, uint64_t intinfo)
     uint64_t gpa = c->exit_info2, err = c->exit_info1;
     v->exit.gpa = gpa;
     if (intinfo & SVM_EVENT_VALID) {
+        /* The event's IDT gate, TSS or stack is on a page the guest may
+         * not touch (15.7.2: EXITINTINFO holds the event). Never FATAL:
+         * the #GP hardware raises for an unusable gate, combined with the
+         * event by SDM Vol. 3A Table 6-5 (hv/event_rules.h): #GP, #DF, or
+         * after a #DF the shutdown (the core's machine reset). The event
+         * is dropped, not re-injected: the fault replaces it. */
+        unsigned type = (unsigned)(intinfo >> 8) & 7, vector = (unsigned)intinfo & 0xff;
+        enum event_outcome o = event_delivery_fault(type == 3, vector);
         vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
-        vcpu_fatal(v, "nested page fault while delivering an event (guest IDT/stack unmapped?)");
+        hv_refuse(HV_REFUSE_EVENT_DELIVERY, "cpu %u: event delivery touched 0x%lx, a page the guest may not (its "
+                  "IDT, TSS or stack; event in flight 0x%lx, RIP 0x%lx): %s", v->index, gpa, intinfo, v->regs.rip,
+                  o == EVENT_RAISE_GP ? "#GP" : o == EVENT_RAISE_DF ? "#DF" : "shutdown");
+        if (o == EVENT_TRIPLE_FAULT)
+            vcpu_reset_machine(v, "guest triple fault (a #DF could not be delivered)");
+        if (o == EVENT_RAISE_DF)
+            svm_inject_exception(v, 8, true, 0);
+        else /* types 0 INTR, 2 NMI, 3 exception are external: EXT (6.13) */
+            svm_inject_exception(v, 13, true, event_idt_error_code(vector, type != 4));
+        return;
     }
     unsigned access = (err & SVM_NPF_WRITE) ? NPF_WRITE : NPF_READ;
     if (err & SVM_NPF_FETCH)
@@ -474,11 +510,17 @@ static void handle_ioio(struct vcpu *v)
     const struct vmcb_control *c = &svm_of(v)->vmcb->control;
     uint64_t info = c->exit_info1;
     unsigned size = (info & SVM_IOIO_SZ32) ? 4 : (info & SVM_IOIO_SZ16) ? 2 : 1;
-    uint64_t len = c->exit_info2 - v->regs.rip;
+    /* Modulo the address size: `in al, dx` at IP 0xffff in 16-bit code
+     * continues at 0. A length no instruction has: #GP, never FATAL. */
+    unsigned len = insn_len_wrapped(v->regs.rip, c->exit_info2, guest_ip_mask(v));
     vcpu_count(v, MINIHV_EXIT_IO);
-    if (len < 1 || len > DECODE_MAX_INSN_LEN)
-        vcpu_fatal(v, "IOIO intercept: EXITINFO2 (next RIP) is not past the guest's RIP");
-    v->exit.insn_len = (unsigned)len;
+    if (!len) {
+        hv_refuse(HV_REFUSE_INSN_LENGTH, "cpu %u: IOIO intercept: EXITINFO2 (next RIP 0x%lx) is not past RIP "
+                  "0x%lx: #GP", v->index, c->exit_info2, v->regs.rip);
+        svm_inject_exception(v, 13, true, 0);
+        return;
+    }
+    v->exit.insn_len = len;
     vcpu_handle_io(v, SVM_IOIO_PORT(info), size, info & SVM_IOIO_IN, info & SVM_IOIO_STR, info & SVM_IOIO_REP);
 }
 
@@ -619,8 +661,8 @@ int svm_handle_exit(struct vcpu *v)
         break;
     case SVM_EXIT_VMMCALL:
         vcpu_count(v, MINIHV_EXIT_HYPERCALL);
-        need_insn_len(v, SVM_INSN_VMMCALL);
-        vcpu_handle_hypercall(v);
+        if (need_insn_len(v, SVM_INSN_VMMCALL))
+            vcpu_handle_hypercall(v);
         break;
     case SVM_EXIT_MSR:
         handle_msr(v);
@@ -630,13 +672,13 @@ int svm_handle_exit(struct vcpu *v)
         break;
     case SVM_EXIT_XSETBV:
         vcpu_count(v, MINIHV_EXIT_XSETBV);
-        need_insn_len(v, SVM_INSN_XSETBV);
-        vcpu_handle_xsetbv(v);
+        if (need_insn_len(v, SVM_INSN_XSETBV))
+            vcpu_handle_xsetbv(v);
         break;
     case SVM_EXIT_INVD:
         vcpu_count(v, MINIHV_EXIT_INVD);
-        need_insn_len(v, SVM_INSN_INVD);
-        vcpu_handle_invd(v);
+        if (need_insn_len(v, SVM_INSN_INVD))
+            vcpu_handle_invd(v);
         break;
     case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE: case SVM_EXIT_STGI:
     case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT: case SVM_EXIT_INVLPGA:
@@ -674,6 +716,8 @@ int svm_handle_exit(struct vcpu *v)
         vcpu_fatal(v, "unexpected #VMEXIT");
     }
 
+    if (v->regs.rip != rip_before) /* past the instruction, in its address size */
+        v->regs.rip &= guest_ip_mask(v);
     if (v->regs.rip != rip_before && !c->injected)
         svm_insn_done(v);
     vmcb->save.rax = v->regs.gpr[DECODE_RAX];

@@ -10,11 +10,13 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/ept.h"
+#include "hv/event_rules.h"
 #include "hv/exit_rules.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/msr.h"
 #include "hv/msr_policy.h"
+#include "hv/refuse.h"
 #include "hv/vcpu.h"
 #include "hv/vmx/vmx_cpu.h"
 
@@ -303,6 +305,38 @@ static void handle_sipi(struct vcpu *v)
     start_at_sipi_vector(v, (uint8_t)(v->exit.qualification & 0xff));
 }
 
+/* An event the core cannot deliver (its IDT gate, TSS or stack on a page
+ * the guest may not touch: an EPT violation during delivery, 28.2.4) or a
+ * task switch the core does not carry out (the exit is unconditional,
+ * 25.1.2; emulating SDM Vol. 3A 7.3 is not done). Never FATAL: the guest
+ * gets the #GP hardware raises for an unusable gate or TSS, combined with
+ * the event in flight by SDM Vol. 3A Table 6-5 (hv/event_rules.h): #GP,
+ * #DF, or after a #DF the shutdown, the core's machine reset. The event
+ * in flight (IDT-vectoring information) is dropped, not re-injected: the
+ * injected fault replaces it, as the second exception does on hardware. */
+static void refuse_event(struct vcpu *v, uint32_t vectoring, enum hv_refuse_kind kind, const uint16_t *tss_sel,
+                         const char *what)
+{
+    bool valid = vectoring & INTR_INFO_VALID;
+    unsigned type = (vectoring & INTR_TYPE_MASK) >> 8, vector = vectoring & 0xff;
+    /* Types 0 external interrupt, 2 NMI, 3 hardware exception come from
+     * outside the program: EXT in the error code (Table 24-15). */
+    bool external = valid && (type == 0 || type == 2 || type == 3);
+    enum event_outcome o = valid ? event_delivery_fault(type == 3, vector) : EVENT_RAISE_GP;
+    uint32_t err = tss_sel ? event_selector_error_code(*tss_sel, external) : event_idt_error_code(vector, external);
+    hv_refuse(kind, "cpu %u: %s (event in flight 0x%x, RIP 0x%lx): %s", v->index, what, vectoring, v->regs.rip,
+              o == EVENT_RAISE_GP ? "#GP" : o == EVENT_RAISE_DF ? "#DF" : "shutdown");
+    if (o == EVENT_TRIPLE_FAULT)
+        vcpu_reset_machine(v, "guest triple fault (a #DF could not be delivered)");
+    /* An NMI whose delivery began keeps NMIs blocked until IRET (6.7.1). */
+    if (valid && type == 2)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    if (o == EVENT_RAISE_DF)
+        vmx_inject_exception(v, 8, true, 0);
+    else
+        vmx_inject_exception(v, 13, true, err);
+}
+
 static const char *exit_name(unsigned reason)
 {
     switch (reason) {
@@ -438,7 +472,9 @@ void vmx_handle_exit(struct vcpu *v)
         if (vectoring & INTR_INFO_VALID) {
             vcpu_count(v, MINIHV_EXIT_NPF_HV_MEMORY);
             v->exit.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
-            vcpu_fatal(v, "EPT violation while delivering an event (guest IDT/stack unmapped?)");
+            refuse_event(v, vectoring, HV_REFUSE_EVENT_DELIVERY, NULL, "event delivery touched a page the guest "
+                         "may not (its IDT, TSS or stack)");
+            break;
         }
         uint64_t gpa = vmread(VMCS_GUEST_PHYS_ADDR);
         /* A write to the read-only local APIC page: carried out on the
@@ -477,6 +513,20 @@ void vmx_handle_exit(struct vcpu *v)
         }
         vcpu_count(v, MINIHV_EXIT_EXCEPTION);
         vcpu_fatal(v, "unexpected exception exit (the exception bitmap is empty)");
+    case VMX_EXIT_TASK_SWITCH: {
+        /* Qualification (Table 28-2): bits 15:0 the new TSS selector,
+         * 31:30 the source (0 CALL, 1 IRET, 2 JMP, 3 a task gate in the
+         * IDT, with the event in the IDT-vectoring information). Not
+         * emulated: #GP(selector) at the instruction (docs/security.md). */
+        uint16_t sel = (uint16_t)v->exit.qualification;
+        unsigned source = (unsigned)(v->exit.qualification >> 30) & 3;
+        static const char *const sources[] = { "CALL", "IRET", "JMP", "task gate" };
+        char what[64];
+        fmt_snprintf(what, sizeof(what), "task switch by %s to TSS 0x%x", sources[source], sel);
+        vcpu_count(v, MINIHV_EXIT_OTHER);
+        refuse_event(v, source == 3 ? vectoring : 0, HV_REFUSE_TASK_SWITCH, &sel, what);
+        break;
+    }
     default:
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_fatal(v, "unexpected VM exit");
@@ -514,11 +564,14 @@ void vmx_handle_exit(struct vcpu *v)
         injected = true;
     }
     /* An NMI that arrived while the core ran goes to the guest now, unless
-     * the guest blocks NMIs or is in a MOV SS shadow (26.3.1.5), or a
+     * the guest blocks NMIs or is in a MOV SS or STI shadow (26.3.1.5:
+     * MOV SS blocking with an NMI fails the entry, and on some processors
+     * STI blocking too, as KVM's vmx_nmi_blocked assumes), or a
      * single-step #DB is due: it comes first, and an injected NMI would
      * drop it (27.7.3); the NMI waits for the next exit. */
     if (!injected && !db_due && v->nmi_pending && vmread(VMCS_GUEST_ACTIVITY) == ACTIVITY_ACTIVE &&
-        !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS))) {
+        !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
+          (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_STI))) {
         vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
         v->nmi_pending = false;
     }
