@@ -197,11 +197,14 @@ int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t
     return rc;
 }
 
-/* 0xcf8-0xcff. A byte at 0xcf9 is RST_CNT, the reset the summary is
- * printed for; the rest is configuration mechanism #1. */
+/* 0xcf8-0xcff. A write that covers 0xcf9 (a byte there, a word at 0xcf8,
+ * anything but the dword CONFIG_ADDRESS at 0xcf8) reaches RST_CNT, the
+ * reset the summary is printed for (vcpu_reset_port_io); the rest is
+ * configuration mechanism #1. */
 static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
-    if (port == 0xcf9 && size == 1)
+    if ((port == 0xcf9 && size == 1) ||
+        (!in && port <= 0xcf9 && port + size > 0xcf9 && !(port == 0xcf8 && size == 4)))
         return vcpu_reset_port_io(v, port, size, in, value);
     if (!pt_active) {
         io_hw(port, size, in, value);

@@ -8,6 +8,7 @@
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/ept.h"
+#include "hv/event_rules.h"
 #include "hv/hv.h"
 #include "hv/io.h"
 #include "hv/refuse.h"
@@ -179,23 +180,30 @@ static bool sleep_ctl_io(struct vcpu *v, uint16_t port, unsigned size, bool in, 
                     "SLEEP_CONTROL_REG");
 }
 
-/* 0xcf9 (RST_CNT: a byte write with RST_CPU) and the FADT's RESET_REG (a
- * byte write of RESET_VALUE, ACPI 6.5 4.8.4.6). A dword at 0xcf8 touches
- * 0xcf9 too: CONFIG_ADDRESS, passed on as it is. A reset is the machine's:
- * the guest's own write first, then the core's (a soft reset, RST_CPU
- * without SYS_RST, would only INIT the CPUs, and an INIT never restarts a
- * virtualized CPU at the reset vector). */
+/* 0xcf9 (RST_CNT: a write with RST_CPU) and the FADT's RESET_REG (a
+ * write of RESET_VALUE, ACPI 6.5 4.8.4.6). Any write that covers the
+ * register's byte is a reset request with that byte's value: a word at
+ * 0xcf8 reaches RST_CNT on the chipset as a byte at 0xcf9 does
+ * (hv/event_rules.h port_write_covers); only a dword at 0xcf8 is
+ * CONFIG_ADDRESS (PCI Local Bus 3.0 3.2.2.3.2), passed on as it is. A
+ * reset is the machine's: the guest's own write first, then the core's (a
+ * soft reset, RST_CPU without SYS_RST, would only INIT the CPUs, and an
+ * INIT never restarts a virtualized CPU at the reset vector). */
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
-    bool reset = !in && size == 1 &&
-                 ((port == RST_CNT_PORT && (*value & RST_CNT_RST_CPU)) ||
-                  (port == hv_boot->acpi_reset_port && (uint8_t)*value == hv_boot->acpi_reset_value));
+    uint8_t rst = 0, reg = 0;
+    bool conf_addr = port == RST_CNT_PORT - 1 && size == 4;
+    bool reset = !in && !conf_addr &&
+                 ((port_write_covers(port, size, *value, RST_CNT_PORT, &rst) && (rst & RST_CNT_RST_CPU)) ||
+                  (hv_boot->acpi_reset_port &&
+                   port_write_covers(port, size, *value, hv_boot->acpi_reset_port, &reg) &&
+                   reg == hv_boot->acpi_reset_value));
     if (!reset) {
         io_hw(port, size, in, value);
         return true;
     }
     char what[80];
-    fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x", port, *value & 0xff);
+    fmt_snprintf(what, sizeof(what), "reset request: port 0x%x <- 0x%x (%u bytes)", port, *value, size);
     print_summary(v, what, "the write goes to the hardware now");
     io_hw(port, size, in, value);
     vcpu_reset_machine(v, what);
