@@ -15,7 +15,8 @@
 #                for the final check: its DMA into the block still blocked
 #   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
-#                xsetbv-17-18, unmapped-gpa
+#                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
+#                a write that reaches QEMU suspends the VM)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC)
@@ -36,7 +37,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved triple-fault"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 triple-fault"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -125,6 +126,16 @@ check_boot() {
   else
     pass "$name: no FATAL, no parked CPU in the core's log"
   fi
+  if [[ " $sel " == *" sleep-s3 "* ]]; then
+    # The guest's 3 S3 writes (word, byte, dword) each refused and counted.
+    local n
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*sleep-state \([0-9][0-9]*\).*/\1/p')
+    if [ "${n:-0}" -ge 3 ]; then
+      pass "$name: sleep-s3 refused count (summary: sleep-state $n >= 3 writes)"
+    else
+      fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
+    fi
+  fi
   if [[ " $sel " == *" msi-delivery "* ]]; then
     # The passthrough line's MSI-X and MSI refusals (msix-refused=,
     # msi-refused=): `refused=` also counts other kinds (BAR placement).
@@ -161,7 +172,7 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the

@@ -765,6 +765,7 @@ static const struct attack attacks[] = {
     { "xsetbv-17-18", attack_xsetbv_17_18, true },
     { "unmapped-gpa", attack_unmapped_gpa, true },
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
+    { "sleep-s3", attack_sleep_s3, true },
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
 };
 

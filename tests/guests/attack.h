@@ -113,5 +113,6 @@ void attack_xsetbv_17_18(void);
 void attack_unmapped_gpa(void);
 void attack_x2apic_icr_reserved(void);
 void attack_triple_fault(void);
+void attack_sleep_s3(void);
 
 #endif

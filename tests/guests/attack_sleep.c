@@ -1,0 +1,83 @@
+/* The sleep attack of the attack guest (issue 14, brief S): suspend-to-RAM
+ * hands every CPU back natively. S3 resumes at the FACS waking vector with
+ * no VMX/SVM under any CPU and the IOMMU reset, while the core's block is
+ * still in RAM. So the guest writes SLP_TYP(S3) | SLP_EN (ACPI 6.5
+ * 4.8.4.2.1: SLP_TYP bits 12:10, SLP_EN bit 13) to PM1a_CNT at each width
+ * and offset that covers bit 13; the core must drop each one (counted
+ * `sleep-state`) and the guest go on. On QEMU (hw/acpi/core.c
+ * acpi_pm1_cnt_write) SLP_TYP 1 is S3 (its DSDT's \_S3 {1, 1}): a write
+ * that reaches the device suspends the VM, and this guest never prints
+ * its line (the boot times out); 0 is power-off and 2 (\_S4) too, so
+ * only 1 is tried here. */
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include "tests/guests/attack.h"
+
+#define SLP_EN     (1u << 13)
+#define SLP_TYP(t) ((uint32_t)(t) << 10)
+#define QEMU_S3    1
+
+static inline void outw16(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline uint16_t inw16(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* PM1a_CNT from the FADT (ACPI 6.5 5.2.9): X_PM1a_CNT_BLK at 172 when it
+ * is System I/O and nonzero, else PM1a_CNT_BLK at 64; 0: none. */
+static uint16_t pm1a_cnt(void)
+{
+    uint64_t facp = atk_acpi_table("FACP");
+    if (!facp)
+        return 0;
+    const uint8_t *f = (const uint8_t *)(uintptr_t)facp;
+    uint32_t len = le32(f + 4), port = len >= 68 ? le32(f + 64) : 0;
+    if (len >= 184 && le64(f + 176)) {
+        if (f[172] != 1 || le64(f + 176) > 0xfffe)
+            return 0;
+        port = (uint32_t)le64(f + 176);
+    }
+    return port <= 0xfffe ? (uint16_t)port : 0;
+}
+
+void attack_sleep_s3(void)
+{
+    const char *name = "sleep-s3";
+    static char why[240];
+    uint16_t cnt = pm1a_cnt();
+    if (!cnt || cnt < 2) {
+        atk_skip(name, "no PM1a_CNT in System I/O in the FADT");
+        return;
+    }
+    uint16_t keep = inw16(cnt) & ~(SLP_EN | SLP_TYP(7));
+    uint16_t s3 = (uint16_t)(keep | SLP_TYP(QEMU_S3) | SLP_EN);
+    uint64_t flags = atk_irq_save();
+    /* The word write an OS makes. */
+    atk_note(name, "outw 0x%x <- 0x%x (SLP_TYP %u = QEMU's S3, SLP_EN)", cnt, s3, QEMU_S3);
+    outw16(cnt, s3);
+    BS->Stall(200000);
+    /* A byte at PM1a_CNT + 1: SLP_TYP and SLP_EN are all in it. */
+    atk_note(name, "outb 0x%x <- 0x%x", cnt + 1, s3 >> 8);
+    outb((uint16_t)(cnt + 1), (uint8_t)(s3 >> 8));
+    BS->Stall(200000);
+    /* A dword at PM1a_CNT - 2 (PM1_EN kept as it reads; on QEMU the
+     * PM1 event block's enable half sits there). */
+    uint32_t low = inl((uint16_t)(cnt - 2)) & 0xffff;
+    atk_note(name, "outl 0x%x <- 0x%x", cnt - 2, low | (uint32_t)s3 << 16);
+    outl((uint16_t)(cnt - 2), low | (uint32_t)s3 << 16);
+    BS->Stall(200000);
+    atk_irq_restore(flags);
+    uint16_t now = inw16(cnt);
+    bool ok = atk_core_intact(why, sizeof(why));
+    if (ok)
+        atk_pass(name, "3 writes of SLP_TYP %u | SLP_EN to PM1a_CNT 0x%x (word, byte at +1, dword at -2) refused: "
+                 "the guest goes on, PM1a_CNT reads 0x%x; core intact", QEMU_S3, cnt, now);
+    else
+        atk_fail(name, "the guest goes on after 3 S3 writes to PM1a_CNT 0x%x, but: %s", cnt, why);
+}
