@@ -16,8 +16,11 @@
 #   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
-#                a write that reaches QEMU suspends the VM)
+#                a write that reaches QEMU suspends the VM), apic-insn,
+#                apic-8byte
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
+#   q-event      event-delivery (IDT in the core's block, INT3: #GP -> #DF
+#                -> shutdown, the machine must reset as in q-triple)
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC)
 #
@@ -37,7 +40,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 triple-fault"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 triple-fault apic-insn apic-8byte event-delivery"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -76,7 +79,7 @@ run_boot() {
   make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s' "$pt" "$args")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
-  [ "$sel" = triple-fault ] && done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL'
+  case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
   rm -f "$dir/esp.img.lock"
   bash scripts/emu.sh --emu "$emu" --esp "$dir/esp" --out "$dir" --smp "$smp" --done "$done_re" "$@" | sed 's/^/  /'
   check_boot "$name" "$dir" "$sel" "$emu"
@@ -94,15 +97,17 @@ check_boot() {
   fatal=$(grep -Eam1 '^minihv: hv: (FATAL.*|cpu [0-9]+ parked)' "$hv")
   local stopped="the guest stopped before it"
   [ -n "$fatal" ] && stopped="$stopped; core: $fatal ($(grep -Eam1 -A1 '^minihv: hv: FATAL' "$hv" | tail -1 | sed 's/^minihv: hv: *//'))"
-  if [ "$sel" = triple-fault ]; then
-    if ! grep -aq '^attack: triple-fault: empty IDT and INT3 now' "$fw"; then
-      fail "$name: triple-fault" "the guest never got to it ($result); ${fatal:-no FATAL}"
+  if [ "$sel" = triple-fault ] || [ "$sel" = event-delivery ]; then
+    # Both end the boot: INT3 with no usable IDT (empty; in the core's
+    # block) is #GP -> #DF -> shutdown, and the core resets the machine.
+    if ! grep -aq "^attack: $sel: .*INT3 now" "$fw"; then
+      fail "$name: $sel" "the guest never got to it ($result); ${fatal:-no FATAL}"
     elif [ -n "$fatal" ]; then
-      fail "$name: triple-fault" "the core did not reset the machine: $fatal"
+      fail "$name: $sel" "the core did not reset the machine: $fatal ($(grep -Eam1 -A1 '^minihv: hv: FATAL' "$hv" | tail -1 | sed 's/^minihv: hv: *//'))"
     elif [ "$result" = exited ] || grep -Eaq '^minihv: hv: summary: .*(reset|triple|shutdown)' "$hv"; then
-      pass "$name: triple-fault (the machine reset: $( [ "$result" = exited ] && echo "QEMU -no-reboot exited" || echo "summary printed"); $(grep -Eam1 '^minihv: hv: summary: cpu [0-9]+: ' "$hv" | sed 's/^minihv: hv: summary: //'))"
+      pass "$name: $sel (the machine reset: $( [ "$result" = exited ] && echo "QEMU -no-reboot exited" || echo "summary printed"); $(grep -Eam1 '^minihv: hv: summary: cpu [0-9]+: ' "$hv" | sed 's/^minihv: hv: summary: //'))"
     else
-      fail "$name: triple-fault" "no reset seen ($result after the INT3; no FATAL either)"
+      fail "$name: $sel" "no reset seen ($result after the INT3; no FATAL either)"
     fi
     return
   fi
@@ -134,6 +139,18 @@ check_boot() {
       pass "$name: sleep-s3 refused count (summary: sleep-state $n >= 3 writes)"
     else
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
+    fi
+  fi
+  if [[ " $sel " == *" apic-8byte "* ]]; then
+    # The 8-byte write at the xAPIC page's last dword dropped and counted.
+    local n
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*apic-access \([0-9][0-9]*\).*/\1/p')
+    if grep -Eaq '^attack: SKIP apic-8byte' "$fw"; then
+      :
+    elif [ "${n:-0}" -ge 1 ]; then
+      pass "$name: apic-8byte refused count (summary: apic-access $n >= 1)"
+    else
+      fail "$name: apic-8byte refused count" "summary has apic-access ${n:-none} for the 8-byte write ($result)"
     fi
   fi
   if [[ " $sel " == *" msi-delivery "* ]]; then
@@ -172,9 +189,10 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 apic-insn apic-8byte" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
+run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).

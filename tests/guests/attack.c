@@ -247,6 +247,31 @@ __asm__(
     "    mov %r11, %rax\n"
     "    ret\n"
 
+    /* rep stosd, ecx = 2, eax = esi, to (rdi) (apic-insn). */
+    ".globl atk_rep_stosd\n"
+    ".hidden atk_rep_stosd\n"
+    "atk_rep_stosd:\n"
+    "    xor %r11d, %r11d\n"
+    "    mov %esi, %eax\n"
+    "    mov $2, %ecx\n"
+    "    cld\n"
+    "atk_rep_stosd_site:\n"
+    "    rep stosl\n"
+    "atk_rep_stosd_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
+    /* movnti %esi, (%rdi) (apic-insn). */
+    ".globl atk_movnti32\n"
+    ".hidden atk_movnti32\n"
+    "atk_movnti32:\n"
+    "    xor %r11d, %r11d\n"
+    "atk_movnti32_site:\n"
+    "    movnti %esi, (%rdi)\n"
+    "atk_movnti32_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
     /* SDM Vol. 3 6.8.3: a MOV SS delays the single-step trap past the next
      * instruction; on hardware the #DB comes right after the CPUID. */
     ".globl atk_movss_cpuid\n"
@@ -280,6 +305,8 @@ __asm__(
     "    .long atk_write32_site - atk_sites, atk_write32_resume - atk_sites\n"
     "    .long atk_read64_site - atk_sites, atk_read64_resume - atk_sites\n"
     "    .long atk_write64_site - atk_sites, atk_write64_resume - atk_sites\n"
+    "    .long atk_rep_stosd_site - atk_sites, atk_rep_stosd_resume - atk_sites\n"
+    "    .long atk_movnti32_site - atk_sites, atk_movnti32_resume - atk_sites\n"
     "    .long 0, 0\n");
 
 struct idt_gate64 {
@@ -766,7 +793,10 @@ static const struct attack attacks[] = {
     { "unmapped-gpa", attack_unmapped_gpa, true },
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
     { "sleep-s3", attack_sleep_s3, true },
+    { "apic-insn", attack_apic_insn, true },
+    { "apic-8byte", attack_apic_8byte, true },
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
+    { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
 };
 
 static CHAR16 only[512];

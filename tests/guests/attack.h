@@ -31,6 +31,9 @@ uint64_t atk_read32(uint64_t pa, uint32_t *value) __attribute__((visibility("hid
 uint64_t atk_write32(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
 uint64_t atk_read64(uint64_t pa, uint64_t *value) __attribute__((visibility("hidden")));
 uint64_t atk_write64(uint64_t pa, uint64_t value) __attribute__((visibility("hidden")));
+/* rep stosd with ecx = 2 (eax = value) at pa; movnti of a dword at pa. */
+uint64_t atk_rep_stosd(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
+uint64_t atk_movnti32(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
 /* mov ss with RFLAGS.TF set, then CPUID (CVE-2018-8897 pattern). Returns
  * the address right after the CPUID; the #DB handler records where the
  * single-step trap came (atk_db_rip) and how often (atk_db_count). */
@@ -114,5 +117,8 @@ void attack_unmapped_gpa(void);
 void attack_x2apic_icr_reserved(void);
 void attack_triple_fault(void);
 void attack_sleep_s3(void);
+void attack_apic_insn(void);
+void attack_apic_8byte(void);
+void attack_event_delivery(void);
 
 #endif

@@ -602,3 +602,87 @@ void attack_triple_fault(void)
     __asm__ volatile("cli; lidt %0; int3" ::"m"(empty) : "memory");
     atk_fail("triple-fault", "execution went on after INT3 with an empty IDT");
 }
+
+/* ---- apic-insn: instructions the core's xAPIC decoder cannot emulate ---- */
+
+#define APIC_TPR 0x80
+
+/* The xAPIC page from IA32_APIC_BASE, 0 (with a SKIP line) in x2APIC mode. */
+static uint64_t xapic_page(const char *name)
+{
+    uint64_t msr = apic_base_msr();
+    if (msr & APIC_BASE_EXTD) {
+        atk_skip(name, "x2APIC mode (IA32_APIC_BASE 0x%lx): no xAPIC page", msr);
+        return 0;
+    }
+    return msr & ~0xfffull & 0x000ffffffffff000ull;
+}
+
+void attack_apic_insn(void)
+{
+    const char *name = "apic-insn";
+    uint64_t apic = xapic_page(name);
+    if (!apic)
+        return;
+    char f1[40], f2[40];
+    uint32_t tpr = 0, seen = 0;
+    atk_read32(apic + APIC_TPR, &tpr);
+    uint64_t flags = atk_irq_save();
+    /* STOSD (REP, ecx 2: TPR and APR) is not emulated: #GP(0). */
+    uint64_t stos = atk_rep_stosd(apic + APIC_TPR, tpr);
+    /* MOVNTI: the decoder takes a dword MOVNTI as a MOV (hv/decode.c
+     * 0F C3); a non-temporal hint on UC memory is a plain store. Either a
+     * #GP or the store done as a MOV (the TPR reads back the new value). */
+    uint64_t nti = atk_movnti32(apic + APIC_TPR, 0x10);
+    atk_read32(apic + APIC_TPR, &seen);
+    atk_write32(apic + APIC_TPR, tpr);
+    atk_irq_restore(flags);
+    guard_describe(stos, f1, sizeof(f1));
+    guard_describe(nti, f2, sizeof(f2));
+    bool stos_gp = stos && GUARD_VECTOR(stos) == VEC_GP;
+    bool nti_ok = nti ? GUARD_VECTOR(nti) == VEC_GP : (seen & 0xff) == 0x10;
+    char nti_what[80];
+    if (nti)
+        fmt_snprintf(nti_what, sizeof(nti_what), "movnti %s", f2);
+    else
+        fmt_snprintf(nti_what, sizeof(nti_what), "movnti emulated as a MOV (TPR 0x10 -> reads 0x%x)", seen);
+    bool ok = intact_self();
+    if (stos_gp && nti_ok && ok)
+        atk_pass(name, "TPR at 0x%lx: rep stosd (ecx 2) %s, %s; %s", apic + APIC_TPR, f1, nti_what, why);
+    else
+        atk_fail(name, "TPR at 0x%lx: rep stosd (ecx 2) %s (want #GP), %s (want #GP or the store); %s",
+                 apic + APIC_TPR, stos ? f1 : "completed", nti_what, why);
+}
+
+/* ---- apic-8byte: an 8-byte write at the xAPIC page's last dword ---- */
+
+void attack_apic_8byte(void)
+{
+    const char *name = "apic-8byte";
+    uint64_t apic = xapic_page(name);
+    if (!apic)
+        return;
+    char f[40];
+    uint64_t flags = atk_irq_save();
+    uint64_t w = atk_write64(apic + 0xffc, 0);
+    atk_irq_restore(flags);
+    bool ok = intact_self();
+    if (ok)
+        atk_pass(name, "mov [0x%lx], rax (8 bytes, past the page): %s (dropped; the summary counts apic-access); %s",
+                 apic + 0xffc, w ? guard_describe(w, f, sizeof(f)) : "no fault", why);
+    else
+        atk_fail(name, "mov [0x%lx], rax (8 bytes, past the page): %s; %s", apic + 0xffc,
+                 w ? guard_describe(w, f, sizeof(f)) : "no fault", why);
+}
+
+/* ---- event-delivery: the IDT in the core's block, then INT3 ---- */
+
+void attack_event_delivery(void)
+{
+    struct idt_ptr idt = { 0xfff, env.fp.block_base };
+    guest_print("attack: event-delivery: IDT at the core's block 0x%lx and INT3 now; the machine must reset",
+                env.fp.block_base);
+    BS->Stall(200000); /* the line out on the serial port first */
+    __asm__ volatile("cli; lidt %0; int3" ::"m"(idt) : "memory");
+    atk_fail("event-delivery", "execution went on after INT3 with the IDT in the core's block");
+}
