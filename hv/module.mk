@@ -2,7 +2,7 @@
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
-           hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_policy.c hv/io.c \
+           hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_exit.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
            hv/msr.c hv/msr_policy.c hv/extable.c

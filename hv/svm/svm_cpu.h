@@ -1,0 +1,69 @@
+/* The SVM backend inside: what its VMCB setup and start (svm.c) and its
+ * exit handling (svm_exit.c) share. Not for the rest of the core, which
+ * uses svm.h. Section numbers are the AMD APM Vol. 2. */
+#ifndef MINIHV_HV_SVM_SVM_CPU_H
+#define MINIHV_HV_SVM_SVM_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "hv/host.h"
+#include "hv/vcpu.h"
+#include "hv/svm/vmcb.h"
+
+#define MSR_APIC_BASE 0x1b
+#define MSR_DEBUGCTL  0x1d9
+#define CR0_CD (1ull << 30)
+#define CR0_NW (1ull << 29)
+#define PAT_POWER_ON 0x0007040600070406ull /* APM Vol. 2 7.8.2 */
+#define VECTOR_DB 1
+#define VECTOR_UD 6
+#define VECTOR_NMI 2
+
+/* ---- SVM instructions (15.5, 15.17) ---- */
+
+static inline void svm_vmsave(uint64_t pa)
+{
+    __asm__ volatile("vmsave" ::"a"(pa) : "memory");
+}
+
+static inline void svm_vmload(uint64_t pa)
+{
+    __asm__ volatile("vmload" ::"a"(pa) : "memory");
+}
+
+/* Lets a pending NMI in (taken by the core's IDT, hv/host.c) and closes
+ * the window again: GIF is clear whenever the core runs (15.17). */
+static inline void take_pending_nmi(void)
+{
+    __asm__ volatile("stgi; clgi" ::: "memory");
+}
+
+struct svm_caps {
+    uint32_t asids;    /* CPUID 0x8000000a EBX */
+    bool nrips;        /* next-RIP save, CPUID 0x8000000a EDX[3] */
+    bool npt_1g;       /* 1 GiB pages, CPUID 0x80000001 EDX[26] */
+    uint64_t efer_allowed; /* EFER bits the guest may set */
+};
+extern struct svm_caps svm_caps;
+
+/* One CPU's SVM state (v->arch). */
+struct svm_cpu {
+    struct vmcb *vmcb;      /* the guest's, also its VMLOAD/VMSAVE area */
+    uint64_t vmcb_pa;
+    uint64_t host_vmcb_pa;  /* the core's VMLOAD/VMSAVE area: its TR, FS, GS */
+    uint64_t hsave_pa;      /* VM_HSAVE_PA (15.30.4) */
+    struct host_tables host;
+    bool launched;          /* the first VMRUN got past its checks */
+    bool injected;          /* an event is queued for this entry */
+    unsigned inits;         /* INITs taken, for the log */
+};
+
+static inline struct svm_cpu *svm_of(struct vcpu *v)
+{
+    return v->arch;
+}
+
+/* Event injection (15.20), svm.c: an exception at the next VMRUN. */
+void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint32_t error);
+
+#endif
