@@ -21,6 +21,7 @@
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
 #   q-event      event-delivery (IDT in the core's block, INT3: #GP -> #DF
 #                -> shutdown, the machine must reset as in q-triple)
+#   b-event      Bochs: event-delivery on VMX (the core's summary ends it)
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC)
 #
@@ -80,6 +81,8 @@ run_boot() {
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
   case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
+  # Bochs does not exit on the reset: the core's summary ends the boot.
+  case $emu:$sel in bochs:triple-fault|bochs:event-delivery) done_re="$done_re|minihv: hv: summary: end" ;; esac
   rm -f "$dir/esp.img.lock"
   bash scripts/emu.sh --emu "$emu" --esp "$dir/esp" --out "$dir" --smp "$smp" --done "$done_re" "$@" | sed 's/^/  /'
   check_boot "$name" "$dir" "$sel" "$emu"
@@ -145,10 +148,12 @@ check_boot() {
     # The 8-byte write at the xAPIC page's last dword dropped and counted.
     local n
     n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*apic-access \([0-9][0-9]*\).*/\1/p')
+    # Bochs boots end before the summary: the core's first-refusal line.
+    [ -n "$n" ] || n=$(grep -Eac '^minihv: hv: refused apic-access: .*8-byte write at APIC offset 0xffc: dropped' "$hv")
     if grep -Eaq '^attack: SKIP apic-8byte' "$fw"; then
       :
     elif [ "${n:-0}" -ge 1 ]; then
-      pass "$name: apic-8byte refused count (summary: apic-access $n >= 1)"
+      pass "$name: apic-8byte refused count (apic-access $n >= 1)"
     else
       fail "$name: apic-8byte refused count" "summary has apic-access ${n:-none} for the 8-byte write ($result)"
     fi
@@ -196,7 +201,8 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa apic-insn apic-8byte x2apic-icr-reserved" none "" \
   --timeout 400
+run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 
 summary attack

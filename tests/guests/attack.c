@@ -791,10 +791,11 @@ static const struct attack attacks[] = {
     { "movss-tf", attack_movss_tf, true },
     { "xsetbv-17-18", attack_xsetbv_17_18, true },
     { "unmapped-gpa", attack_unmapped_gpa, true },
-    { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
-    { "sleep-s3", attack_sleep_s3, true },
+    /* the xAPIC attacks before x2apic-icr-reserved, which leaves x2APIC on */
     { "apic-insn", attack_apic_insn, true },
     { "apic-8byte", attack_apic_8byte, true },
+    { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
+    { "sleep-s3", attack_sleep_s3, true },
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
 };
