@@ -256,7 +256,7 @@ void ipi_apic_write(struct vcpu *v, uint64_t gpa)
     struct decode_mmio_ops ops = { apic_read, apic_write, v };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    /* STOSD, REP MOVSD, MOVNTI, an SSE store: not emulated, #GP(0) and
+    /* STOSD, REP MOVSD, an SSE store: not emulated, #GP(0) and
      * counted as for any trapped page (vcpu_refuse_insn), never FATAL. */
     if (st != DECODE_OK)
         vcpu_refuse_insn(v, gpa, st, &insn, "the local APIC");
