@@ -8,7 +8,7 @@ PACKAGES=(
   libcmocka-dev linux-libc-dev
   qemu-system-x86 ovmf bochs bochsbios vgabios bochs-term
   intel-gpu-tools ipxe-qemu acpica-tools
-  linux-image-amd64 busybox-static cpio kmod bc
+  linux-image-amd64 busybox-static cpio kmod bc python3
 )
 
 missing=()
