@@ -12,7 +12,7 @@ $(BUILD)/efi/boot/hv_image.o: $(BUILD)/hv.bin
 $(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
 $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
 $(eval $(call host_test,test_cpu_plan,tests/unit/test_cpu_plan.c boot/cpu_plan.c lib/format.c))
-$(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c))
+$(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c lib/format.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call host_test,test_pt_snapshot,tests/unit/test_pt_snapshot.c boot/pt_snapshot.c boot/config.c boot/pci.c lib/format.c $(BOOT_IGD_SRCS)))

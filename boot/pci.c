@@ -1,6 +1,7 @@
 /* See pci.h. Config space comes from hardware we do not trust to be sane:
  * capability pointers are masked to dword alignment, kept inside the
  * 256-byte space and the walk stops at a revisited offset. */
+#include <minihv/format.h>
 #include <minihv/libc.h>
 #include <minihv/pci.h>
 #include "boot/pci.h"
@@ -167,4 +168,38 @@ const char *pci_class_name(uint32_t class_code)
         if (names[i].cls == class_code >> 8)
             return names[i].name;
     return "other";
+}
+
+/* The loader's lines for one function (the same wording in preflight:
+ * users compare them). */
+void pci_report_device(const struct pci_dev_info *d, bool passthrough, pci_line_fn line)
+{
+    line("pci: %02x:%02x.%x %04x:%04x class %06x (%s)%s", d->bus, d->dev, d->fn, d->vendor, d->device,
+         d->class_code, pci_class_name(d->class_code), passthrough ? "  <== passthrough" : "");
+    for (unsigned i = 0; i < 6; i++) {
+        const struct pci_bar_info *b = &d->bars[i];
+        if (!b->size)
+            continue;
+        line("pci:     BAR%u %s at 0x%lx size 0x%lx%s%s", i, b->io ? "io " : "mem", b->addr, b->size,
+             b->is64 ? " 64-bit" : "", b->prefetch ? " prefetchable" : "");
+    }
+    /* OVMF leaves a ROM BAR it read and disabled holding the sizing
+     * pattern (all-ones above the size): no address. */
+    if (d->rom_size && d->rom_addr == (uint32_t)~(d->rom_size - 1))
+        line("pci:     ROM size 0x%x, not placed", d->rom_size);
+    else if (d->rom_size)
+        line("pci:     ROM at 0x%lx size 0x%x", d->rom_addr, d->rom_size);
+    if (d->cap_count) {
+        char caps[PCI_MAX_CAPS * 9 + 1];
+        size_t n = 0;
+        for (unsigned i = 0; i < d->cap_count; i++)
+            n += (size_t)fmt_snprintf(caps + n, sizeof(caps) - n, " %02x@%02x", d->cap_ids[i], d->cap_offs[i]);
+        line("pci:     caps%s%s", caps, d->cap_loop ? " (list loops: stopped)" : "");
+    }
+    if (d->msi_cap)
+        line("pci:     MSI at 0x%02x", d->msi_cap);
+    if (d->msix_cap)
+        line("pci:     MSI-X at 0x%02x: %u entries, table BAR%u+0x%x, PBA BAR%u+0x%x", d->msix_cap,
+             d->msix_entries, d->msix_table_bir, d->msix_table_off, d->msix_pba_bir,
+             d->msix_pba_off);
 }

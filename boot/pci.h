@@ -49,4 +49,10 @@ void pci_parse_caps(const uint8_t *cfg, struct pci_dev_info *d);
 
 const char *pci_class_name(uint32_t class_code);
 
+/* One line of a report; printf-like (the loader's log_line, preflight's). */
+typedef void (*pci_line_fn)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The `pci: BB:DD.F ...` line, its BARs, ROM, capabilities, MSI and MSI-X,
+ * as the loader logs them at boot and preflight prints them. */
+void pci_report_device(const struct pci_dev_info *d, bool passthrough, pci_line_fn line);
+
 #endif

@@ -325,40 +325,6 @@ static bool is_passthrough(const struct pci_dev_info *d, const struct minihv_con
            d->dev == cfg->pt_dev && d->fn == cfg->pt_fn;
 }
 
-static void report_device(const struct pci_dev_info *d, bool passthrough)
-{
-    log_line("pci: %02x:%02x.%x %04x:%04x class %06x (%s)%s", d->bus, d->dev, d->fn, d->vendor,
-             d->device, d->class_code, pci_class_name(d->class_code),
-             passthrough ? "  <== passthrough" : "");
-    for (unsigned i = 0; i < 6; i++) {
-        const struct pci_bar_info *b = &d->bars[i];
-        if (!b->size)
-            continue;
-        log_line("pci:     BAR%u %s at 0x%lx size 0x%lx%s%s", i, b->io ? "io " : "mem",
-                 b->addr, b->size,
-                 b->is64 ? " 64-bit" : "", b->prefetch ? " prefetchable" : "");
-    }
-    /* OVMF leaves a ROM BAR it read and disabled holding the sizing
-     * pattern (all-ones above the size): no address. */
-    if (d->rom_size && d->rom_addr == (uint32_t)~(d->rom_size - 1))
-        log_line("pci:     ROM size 0x%x, not placed", d->rom_size);
-    else if (d->rom_size)
-        log_line("pci:     ROM at 0x%lx size 0x%x", d->rom_addr, d->rom_size);
-    if (d->cap_count) {
-        char caps[PCI_MAX_CAPS * 9 + 1];
-        size_t n = 0;
-        for (unsigned i = 0; i < d->cap_count; i++)
-            n += (size_t)fmt_snprintf(caps + n, sizeof(caps) - n, " %02x@%02x", d->cap_ids[i], d->cap_offs[i]);
-        log_line("pci:     caps%s%s", caps, d->cap_loop ? " (list loops: stopped)" : "");
-    }
-    if (d->msi_cap)
-        log_line("pci:     MSI at 0x%02x", d->msi_cap);
-    if (d->msix_cap)
-        log_line("pci:     MSI-X at 0x%02x: %u entries, table BAR%u+0x%x, PBA BAR%u+0x%x", d->msix_cap,
-                 d->msix_entries, d->msix_table_bir, d->msix_table_off, d->msix_pba_bir,
-                 d->msix_pba_off);
-}
-
 void platform_report_pci(struct platform *p, const struct minihv_config *cfg)
 {
     struct pci_access pa = { cf8_read32, cf8_write32, NULL };
@@ -376,7 +342,7 @@ void platform_report_pci(struct platform *p, const struct minihv_config *cfg)
         bool pt = p->passthrough_index < 0 && is_passthrough(&p->pci[i], cfg);
         if (pt)
             p->passthrough_index = (int)i;
-        report_device(&p->pci[i], pt);
+        pci_report_device(&p->pci[i], pt, log_line);
         for (unsigned b = 0; b < 6; b++)
             if (!p->pci[i].bars[b].io && p->pci[i].bars[b].size)
                 p->phys_top = MAX(p->phys_top, p->pci[i].bars[b].addr + p->pci[i].bars[b].size);

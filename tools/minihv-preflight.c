@@ -694,36 +694,6 @@ static void sys_pci_load(void)
 static struct pci_dev_info pci_devs[PCI_MAX_DEVICES];
 static unsigned pci_count;
 
-/* The loader's report_device (boot/platform.c), line for line. */
-static void report_device(const struct pci_dev_info *d, bool passthrough)
-{
-    line("pci: %02x:%02x.%x %04x:%04x class %06x (%s)%s", d->bus, d->dev, d->fn, d->vendor, d->device,
-         d->class_code, pci_class_name(d->class_code), passthrough ? "  <== passthrough" : "");
-    for (unsigned i = 0; i < 6; i++) {
-        const struct pci_bar_info *b = &d->bars[i];
-        if (!b->size)
-            continue;
-        line("pci:     BAR%u %s at 0x%llx size 0x%llx%s%s", i, b->io ? "io " : "mem", (unsigned long long)b->addr,
-             (unsigned long long)b->size, b->is64 ? " 64-bit" : "", b->prefetch ? " prefetchable" : "");
-    }
-    if (d->rom_size && d->rom_addr == (uint32_t)~(d->rom_size - 1))
-        line("pci:     ROM size 0x%x, not placed", d->rom_size);
-    else if (d->rom_size)
-        line("pci:     ROM at 0x%llx size 0x%x", (unsigned long long)d->rom_addr, d->rom_size);
-    if (d->cap_count) {
-        char caps[PCI_MAX_CAPS * 9 + 1];
-        size_t n = 0;
-        for (unsigned i = 0; i < d->cap_count; i++)
-            n += (size_t)snprintf(caps + n, sizeof(caps) - n, " %02x@%02x", d->cap_ids[i], d->cap_offs[i]);
-        line("pci:     caps%s%s", caps, d->cap_loop ? " (list loops: stopped)" : "");
-    }
-    if (d->msi_cap)
-        line("pci:     MSI at 0x%02x", d->msi_cap);
-    if (d->msix_cap)
-        line("pci:     MSI-X at 0x%02x: %u entries, table BAR%u+0x%x, PBA BAR%u+0x%x", d->msix_cap, d->msix_entries,
-             d->msix_table_bir, d->msix_table_off, d->msix_pba_bir, d->msix_pba_off);
-}
-
 /* `candidate`: "igd", "BB:DD.F" or NULL. Index of the candidate, or -1. */
 static int report_pci(bool ecam, const char *candidate)
 {
@@ -744,7 +714,7 @@ static int report_pci(bool ecam, const char *candidate)
                    (want_bdf && d->bus == cb && d->dev == cd && d->fn == cf));
         if (pt)
             found = (int)i;
-        report_device(d, pt);
+        pci_report_device(d, pt, line);
     }
     if (n < sys_pci_count)
         diag("pci: %u of %u functions are on no bus reachable from bus 0 through bridges", sys_pci_count - n,

@@ -4,7 +4,7 @@
 CHECK_SUITES += preflight
 
 # The Linux guest's initramfs carries the tool (scripts/linux-initrd.sh).
-$(BUILD)/linux/initrd.img: tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c \
+$(BUILD)/linux/initrd.img: tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
   drivers/igd/opregion.c drivers/igd/vbt.c drivers/igd/stolen.c drivers/igd/devices.c
 
 check-preflight: $(BUILD)/tools/minihv-preflight $(BUILD)/tools/minihv-preflight-san \
