@@ -7,7 +7,7 @@
 
 #define MINIHV_IMAGE_MAGIC   0x6567616d49764821ull /* "!HvImage" */
 #define MINIHV_BOOT_MAGIC    0x6f666e4976484d21ull /* "!MHvInfo" */
-#define MINIHV_BOOT_VERSION  3 /* 3: the sleep fields (acpi_s5_*, acpi_sleep_ctl_port) */
+#define MINIHV_BOOT_VERSION  4 /* 4: the log ring and the GOP framebuffer (issue 17) */
 
 #define MINIHV_MAX_CPUS        256 /* more: the loader refuses (boot/cpu_plan.h) */
 #define MINIHV_MAX_MEM_RANGES  256
@@ -179,6 +179,25 @@ struct minihv_boot_info {
     uint64_t ivrs_phys;
     uint32_t ivrs_len;
     uint32_t pad4;
+
+    /* ---- the log ring (issue 17, include/minihv/logring.h) ----
+     * The area the loader allocated (EfiReservedMemoryType, outside the
+     * block) and already writes; the core appends to it and maps it
+     * read-only for the guest. phys 0: no ring (the loader could not get
+     * the memory), serial and console only. */
+    uint64_t log_phys;
+    uint64_t log_size;
+
+    /* ---- the firmware's framebuffer (issue 17: FATAL on screen) ----
+     * The GOP mode the loader found at start (UEFI 2.10 12.9); fb_format
+     * 0: none (no GOP, or a BltOnly mode), 1: RGB reserved 8 bits per
+     * colour (PixelRedGreenBlueReserved8BitPerColor), 2: BGR (Blue first,
+     * PixelBlueGreenRedReserved8BitPerColor). */
+    uint64_t fb_phys;
+    uint64_t fb_size;
+    uint32_t fb_width, fb_height;
+    uint32_t fb_stride;  /* pixels per scan line */
+    uint32_t fb_format;
 };
 
 #endif
