@@ -640,3 +640,36 @@ int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)
                         c->bridge_writes_dropped, c->refused, c->remaps, d->vfio.config.msi_refused,
                         d->vfio.msix.refused, c->placement_refused, c->bounds_refused, c->guarded_writes_dropped);
 }
+
+void ptdev_report(const struct pt_device *d, void (*say)(void *opaque, const char *line), void *opaque)
+{
+    char line[256];
+    if (!d->present)
+        return;
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
+        const struct pt_window *w = &d->win[i];
+        if (!w->size)
+            continue;
+        fmt_snprintf(line, sizeof(line), "passthrough: %s%u guest 0x%lx -> %s 0x%lx, %lu KiB, %s",
+                     i == 6 ? "ROM" : "BAR", i == 6 ? 0 : i, w->guest, i == 6 ? "copy" : "host", w->host,
+                     w->size >> 10, w->mapped ? "mapped" : "not decoding");
+        say(opaque, line);
+    }
+    for (uint32_t i = 0; i < d->vfio.num_regions; i++) {
+        char region[200];
+        if (ptdev_format_region(d, i, region, sizeof(region)) > 0) {
+            fmt_snprintf(line, sizeof(line), "passthrough: region %u: %s", i, region);
+            say(opaque, line);
+        }
+    }
+    const struct vfio_msix *m = &d->vfio.msix;
+    if (m->present) {
+        fmt_snprintf(line, sizeof(line),
+                     "passthrough: MSI-X %u entries, table BAR%u+0x%x and PBA BAR%u+0x%x trapped page(s)",
+                     m->entries, m->table_bar, m->table_offset, m->pba_bar, m->pba_offset);
+        say(opaque, line);
+    }
+    fmt_snprintf(line, sizeof(line), "passthrough: %02x:%02x.%x %04x:%04x ready: config via CF8/CFC%s, %u vfio regions",
+                 d->bus, d->dev, d->fn, d->vendor, d->device, d->ecam_base ? " and ECAM" : "", d->vfio.num_regions);
+    say(opaque, line);
+}

@@ -16,9 +16,10 @@ mkdir -p "$root"/{bin,proc,sys,dev,tmp,modules}
 cp /bin/busybox "$root/bin/busybox"
 gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$root/bin/hvcheck" tests/guests/linux/hvcheck.c
 # minihv-preflight (issue 18), for check-preflight's guest (tests/emu/preflight.sh).
-gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -Iinclude -I. -o "$root/bin/minihv-preflight" \
-  tools/minihv-preflight.c boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
-  drivers/igd/opregion.c drivers/igd/vbt.c drivers/igd/stolen.c drivers/igd/devices.c
+# Its sources come from tools/module.mk (PREFLIGHT_SRCS), one list.
+[ -n "${PREFLIGHT_SRCS:-}" ] || { echo "linux-initrd: PREFLIGHT_SRCS unset (run through make)" >&2; exit 1; }
+# shellcheck disable=SC2086
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -Iinclude -I. -o "$root/bin/minihv-preflight" $PREFLIGHT_SRCS
 cp tests/guests/linux/init "$root/init"
 chmod +x "$root/init"
 : > "$root/modules/order"

@@ -32,6 +32,7 @@
 #include "drivers/igd/vbt.h"
 #include "iommu/dmar.h"
 #include "iommu/ivrs.h"
+#include "tools/preflight_vfio.h"
 
 #define MAX_TABLE (16u << 20) /* boot/acpi.c refuses longer tables too */
 
@@ -554,7 +555,7 @@ static int secure_boot(void)
 #define SYS_PCI_MAX 256
 struct sys_pci {
     uint8_t bus, dev, fn;
-    uint8_t cfg[256];
+    uint8_t cfg[4096];
     size_t cfg_len;
     uint64_t res_size[7];
     bool probing[0x40 / 4]; /* a dword written with the sizing pattern */
@@ -969,8 +970,18 @@ static int machine_mode(void)
         verdict(V_NO, "passthrough", "%s: no such PCI function here", candidate);
     else if (candidate) {
         const struct pci_dev_info *d = &pci_devs[pt];
-        verdict(V_OK, "passthrough", "%02x:%02x.%x %04x:%04x (%s)%s", d->bus, d->dev, d->fn, d->vendor, d->device,
-                pci_class_name(d->class_code), d->msix_cap ? ", MSI-X" : d->msi_cap ? ", MSI" : "");
+        const struct sys_pci *sp = sys_pci_find(d->bus, d->dev, d->fn);
+        bool igd = !strcmp(candidate, "igd");
+        int model = sp ? preflight_vfio_report(d, sp->cfg, sp->cfg_len, igd ? MINIHV_PT_IGD : 0,
+                                               acpi_rc ? NULL : a.mcfg, acpi_rc ? 0 : a.mcfg_count, line, diag)
+                       : -1;
+        if (model < 0)
+            verdict(V_NO, "passthrough", "%02x:%02x.%x %04x:%04x: the core's vfio model refuses it (see above)",
+                    d->bus, d->dev, d->fn, d->vendor, d->device);
+        else
+            verdict(V_OK, "passthrough", "%02x:%02x.%x %04x:%04x (%s)%s, %u vfio regions", d->bus, d->dev, d->fn,
+                    d->vendor, d->device, pci_class_name(d->class_code),
+                    d->msix_cap ? ", MSI-X" : d->msi_cap ? ", MSI" : "", preflight_vfio_regions());
     }
 
     /* IOMMU: the provider's parser on the firmware's table. */

@@ -1,8 +1,10 @@
 # tools/: host tools that are not one module's. minihv-preflight (issue 18)
 # links the parsers the loader and the core use: boot/acpi.c,
-# boot/cpu_plan.c, boot/pci.c, iommu/dmar.c, iommu/ivrs.c, drivers/igd/.
+# boot/cpu_plan.c, boot/pci.c, iommu/dmar.c, iommu/ivrs.c, drivers/igd/,
+# and the core's passthrough model (hv/passthrough.c, vfio/) for the candidate.
 PREFLIGHT_LIBS := boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
-                  drivers/igd/opregion.c drivers/igd/vbt.c drivers/igd/stolen.c drivers/igd/devices.c
+                  $(IGD_SRCS) drivers/igd/regions.c boot/pt_snapshot.c tools/preflight_vfio.c \
+                  hv/passthrough.c hv/passthrough_map.c hv/special_pages.c $(VFIO_SRCS)
 PREFLIGHT_SRCS := tools/minihv-preflight.c $(PREFLIGHT_LIBS)
 $(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))
 

@@ -1,7 +1,8 @@
 # check-linux: a real Linux guest under minihv in QEMU (tests/emu/linux.sh).
 CHECK_SUITES += linux
-$(BUILD)/linux/initrd.img: scripts/linux-initrd.sh tests/guests/linux/init tests/guests/linux/hvcheck.c
-	$(Q)BUILD=$(BUILD) bash scripts/linux-initrd.sh
+$(BUILD)/linux/initrd.img: scripts/linux-initrd.sh tests/guests/linux/init tests/guests/linux/hvcheck.c \
+                           tools/minihv-preflight.c tools/preflight_vfio.c
+	$(Q)BUILD=$(BUILD) PREFLIGHT_SRCS="$(PREFLIGHT_SRCS)" bash scripts/linux-initrd.sh
 
 check-linux: $(BUILD)/minihv.efi $(BUILD)/linux/initrd.img
 	$(Q)BUILD=$(BUILD) bash tests/emu/linux.sh

@@ -241,13 +241,16 @@ if [ "${PREFLIGHT_QEMU:-1}" = 1 ]; then
   cp tests/emu/preflight-init "$WORK/overlay/init"
   chmod +x "$WORK/overlay/init"
   truncate -s 8M "$dir/disk.img"
-  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi\nguest_args = initrd=\\EFI\\minihv\\initrd.img console=ttyS0 quiet')" \
+  # The NVMe is passed through: preflight's --candidate model (the core's
+  # hv/passthrough.c on the config the guest reads) must print the core's
+  # own start-up lines for it.
+  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = 00:05.0\nguest = \\EFI\\minihv\\guest.efi\nguest_args = initrd=\\EFI\\minihv\\initrd.img console=ttyS0 quiet preflight.candidate=00:05.0')" \
     "${BUILD:-build}/linux/vmlinuz.efi"
   # A second cpio archive: its /init replaces the first's.
   { cat "${BUILD:-build}/linux/initrd.img"; (cd "$WORK/overlay" && echo init | cpio -o -H newc --quiet | gzip -9); } \
     > "$dir/esp/EFI/minihv/initrd.img"
   boot "$name" qemu 2 --timeout "${LINUX_TIMEOUT:-300}" --done 'minihv: hv: summary: end' \
-    -- -drive "file=$dir/disk.img,if=none,id=nvm,format=raw" -device "nvme,serial=minihv0,drive=nvm"
+    -- -drive "file=$dir/disk.img,if=none,id=nvm,format=raw" -device "nvme,serial=minihv0,drive=nvm,addr=0x5"
   clean_log "$dir/com1.log" > "$dir/guest.txt"
   clean_log "$dir/com2.log" > "$dir/minihv.txt"
   # The lines both print: ACPI (MADT, MCFG), the MADT's CPUs, every PCI
@@ -262,6 +265,20 @@ if [ "${PREFLIGHT_QEMU:-1}" = 1 ]; then
     fail "$name: preflight's lines vs the loader's" "$n loader lines; diff in $dir/lines.diff"
     head -20 "$dir/lines.diff"
   fi
+  # The candidate through the core's model in the guest vs the core's own
+  # lines at start (BAR windows, vfio regions with sparse areas, MSI-X).
+  ptpick() { grep -E '^minihv: (hv: )?passthrough: (BAR[0-9]|region |MSI-X |[0-9a-f]{2}:[0-9a-f]{2}\.[0-7] [0-9a-f]{4}:[0-9a-f]{4} ready)' | sed 's/^minihv: hv: /minihv: /'; }
+  sed -n 's/^linux-preflight: //p' "$dir/guest.txt" | ptpick > "$dir/preflight-pt.lines"
+  ptpick < "$dir/minihv.txt" > "$dir/core-pt.lines"
+  n=$(grep -c 'region ' "$dir/core-pt.lines")
+  if [ "$n" -ge 2 ] && diff -u "$dir/core-pt.lines" "$dir/preflight-pt.lines" > "$dir/pt.diff"; then
+    pass "$name: preflight's candidate model equals the core's passthrough lines ($n vfio regions)"
+  else
+    fail "$name: preflight's candidate model vs the core's lines" "$n core region lines; diff in $dir/pt.diff"
+    head -20 "$dir/pt.diff"
+  fi
+  expect_log "$name: guest verdict: the candidate through the model" "$dir/guest.txt" \
+    '^linux-preflight:   ✓  passthrough +00:05\.0 [0-9a-f]{4}:[0-9a-f]{4} \(.*\), MSI-X, [0-9]+ vfio regions'
   expect_log "$name: the NVMe's MSI-X line in the guest" "$dir/preflight.lines" \
     '^minihv: pci:     MSI-X at 0x[0-9a-f]+: [0-9]+ entries, table BAR0\+0x[0-9a-f]+, PBA BAR0\+0x[0-9a-f]+$'
   expect_log "$name: guest verdict: UEFI" "$dir/guest.txt" '^linux-preflight:   ✓  UEFI boot'
@@ -271,7 +288,7 @@ if [ "${PREFLIGHT_QEMU:-1}" = 1 ]; then
   sed -n 's/^linux-preflight-b64: //p' "$dir/guest.txt" | base64 -d > "$dir/tree.tar" 2>/dev/null
   rm -rf "$dir/tree" && mkdir -p "$dir/tree"
   if tar xf "$dir/tree.tar" -C "$dir/tree" 2>/dev/null; then
-    "$SAN" --root "$dir/tree" > "$dir/replay.out" 2>&1
+    "$SAN" --root "$dir/tree" --candidate 00:05.0 > "$dir/replay.out" 2>&1
     pick < "$dir/replay.out" > "$dir/replay.lines"
     expect "$name: the collected tree replays the loader's lines (--root)" cmp "$dir/loader.lines" "$dir/replay.lines"
   else
