@@ -32,6 +32,7 @@
 #include "drivers/igd/vbt.h"
 #include "iommu/dmar.h"
 #include "iommu/ivrs.h"
+#include "tools/preflight_iommu.h"
 #include "tools/preflight_vfio.h"
 
 #define MAX_TABLE (16u << 20) /* boot/acpi.c refuses longer tables too */
@@ -849,6 +850,76 @@ static void report_igd(const struct pci_dev_info *d)
     verdict(V_OK, "IGD", "%s (gen %u) %04x:%04x", dev->platform, dev->gen, d->vendor, d->device);
 }
 
+/* The end of memory the core's identity map (and so the IOMMU domain)
+ * will cover: the highest end in the firmware memory map Linux keeps
+ * (/sys/firmware/memmap/N/end, inclusive) and of any PCI BAR. 0: unknown. */
+static uint64_t memory_top(void)
+{
+    char dir[4096];
+    rooted(dir, sizeof(dir), "/sys/firmware/memmap");
+    DIR *dp = opendir(dir);
+    uint64_t top = 0;
+    for (struct dirent *e; dp && (e = readdir(dp));) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) > 16)
+            continue;
+        char path[4096 + 64];
+        snprintf(path, sizeof(path), "%s/%.16s/end", dir, e->d_name);
+        size_t n;
+        const char *why;
+        char *b = (char *)read_file(path, 64, &n, &why);
+        if (!b)
+            continue;
+        b = realloc(b, n + 1);
+        b[n] = 0;
+        unsigned long long end;
+        if (sscanf(b, "%llx", &end) == 1 && end + 1 > top)
+            top = end + 1;
+        free(b);
+    }
+    if (dp)
+        closedir(dp);
+    for (unsigned i = 0; top && i < pci_count; i++)
+        for (unsigned b = 0; b < 6; b++) {
+            const struct pci_bar_info *bar = &pci_devs[i].bars[b];
+            if (!bar->io && bar->size && bar->addr + bar->size > top)
+                top = bar->addr + bar->size;
+        }
+    return top;
+}
+
+static uint8_t *devmem_chunk(uint64_t pa, size_t len)
+{
+    return read_devmem(pa, len);
+}
+
+/* The provider's probe on this machine's registers; a verdict either way. */
+static void probe_iommu(bool amd, const struct table *t)
+{
+    const char *what = amd ? "IOMMU provider (AMD-Vi)" : "IOMMU provider (VT-d)";
+    uint64_t top = memory_top();
+    if (!top) {
+        verdict(V_UNKNOWN, what, "no /sys/firmware/memmap: the top of memory is unknown, the probe not run");
+        return;
+    }
+    struct preflight_iommu_io io = { devmem_chunk, line };
+    struct field_error err = { 0 };
+    int rc = preflight_iommu_probe(amd, t->data, t->len, top, &io, &err);
+    if (!rc) {
+        verdict(V_OK, what, "the core's %s provider accepts the units", amd ? "amdvi" : "vtd");
+        return;
+    }
+    char msg[256];
+    iommu_format_error(msg, sizeof(msg), &err);
+    diag("iommu: %s: probe failed: %s", amd ? "amdvi" : "vtd", msg);
+    if (err.field && !strcmp(err.field, amd ? "IVHD.base_address" : "DRHD.register_base"))
+        verdict(V_UNKNOWN, what, "the registers are not readable through /dev/mem (root; iomem=relaxed; under "
+                "minihv the core hides them from the guest)");
+    else if (err.field && (!strcmp(err.field, "CAP") || !strcmp(err.field, "EFR")))
+        verdict(V_UNKNOWN, what, "%s (under minihv the core hides the registers from the guest)", msg);
+    else
+        verdict(V_NO, what, "%s: minihv would fall back to `iommu = none` (device DMA not contained)", msg);
+}
+
 static const char *candidate;
 
 static int machine_mode(void)
@@ -1003,6 +1074,8 @@ static int machine_mode(void)
             verdict(dmar.unit_count ? V_OK : V_NO, "IOMMU (VT-d)", "%u unit(s), %u RMRR(s)%s", dmar.unit_count,
                     dmar.rmrr_count, dmar.warnings ? " (firmware bugs skipped, see above)" : "");
             iommu_ok = dmar.unit_count > 0;
+            if (iommu_ok)
+                probe_iommu(false, &ts[3]);
         }
     }
     if (ts[4].ok) {
@@ -1021,6 +1094,8 @@ static int machine_mode(void)
             verdict(ivrs.unit_count ? V_OK : V_NO, "IOMMU (AMD-Vi)", "%u IVHD(s), %u IVMD(s)%s", ivrs.unit_count,
                     ivrs.memory_count, ivrs.warnings ? " (firmware bugs fixed up, see above)" : "");
             iommu_ok = iommu_ok || ivrs.unit_count > 0;
+            if (ivrs.unit_count)
+                probe_iommu(true, &ts[4]);
         }
     }
     /* Whether Linux drives the IOMMU now (intel_iommu=on, amd_iommu): one

@@ -4,6 +4,7 @@
 # and the core's passthrough model (hv/passthrough.c, vfio/) for the candidate.
 PREFLIGHT_LIBS := boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
                   $(IGD_SRCS) drivers/igd/regions.c boot/pt_snapshot.c tools/preflight_vfio.c \
+                  tools/preflight_iommu.c iommu/vtd.c iommu/amdvi.c iommu/domain.c iommu/iommu.c paging/paging.c \
                   hv/passthrough.c hv/passthrough_map.c hv/special_pages.c $(VFIO_SRCS)
 PREFLIGHT_SRCS := tools/minihv-preflight.c $(PREFLIGHT_LIBS)
 $(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))
@@ -16,3 +17,8 @@ $(BUILD)/tools/minihv-preflight-san: $(PREFLIGHT_SRCS) $(HDRS)
 
 # The --root reader on fuzzed saved trees (tests/fuzz/fuzz_preflight_root.c).
 $(eval $(call fuzz_target,fuzz_preflight_root,tests/fuzz/fuzz_preflight_root.c $(PREFLIGHT_LIBS)))
+
+# minihv-log (issue 17): the log ring from the running OS, through /dev/mem
+# (log/ring_read.c); the Linux guest's initramfs carries a static build.
+MINIHV_LOG_SRCS := tools/minihv-log.c log/ring_read.c lib/format.c
+$(eval $(call host_tool,minihv-log,$(MINIHV_LOG_SRCS)))

@@ -138,6 +138,52 @@ expect_log "root intel: cfg" "$WORK/intel.out" "^  iommu = auto$"
 "$SAN" --root "$T" --json > "$WORK/intel.json"
 expect "root intel: --json parses" python3 -c "import json,sys; d=json.load(open('$WORK/intel.json')); assert d['iommu']=='auto' and 'RMRR skipped' in d['notes'][0]"
 
+# The VT-d provider's own probe on the units' registers (a sparse dev/mem
+# with CAP/ECAP at each DRHD base, as /dev/mem gives them on a real
+# machine): a Skylake-like CAP is accepted; without 2 MiB pages (SLLPS bit
+# 0) or with a 36-bit MGAW under 128 GiB of memory, refused by field.
+devmem_vtd() { # TREE DMAR CAP ECAP
+  python3 -c '
+import struct, sys
+t, cap, ecap = open(sys.argv[2], "rb").read(), int(sys.argv[3], 0), int(sys.argv[4], 0)
+o, end = 48, 0
+with open(sys.argv[1], "wb") as f:
+    while o + 4 <= len(t):
+        typ, ln = struct.unpack_from("<HH", t, o)
+        if ln < 4: break
+        if typ == 0:
+            base = struct.unpack_from("<Q", t, o + 8)[0]
+            f.seek(base + 8); f.write(struct.pack("<QQ", cap, ecap))
+            end = max(end, base + 4096)
+        o += ln
+    f.truncate(end)
+' "$1/dev/mem" "$2" "$3" "$4"
+}
+mkdir -p "$T/sys/firmware/memmap/0" "$T/dev"
+printf '0x0\n' > "$T/sys/firmware/memmap/0/start"
+printf '0x27fffffff\n' > "$T/sys/firmware/memmap/0/end"
+printf 'System RAM\n' > "$T/sys/firmware/memmap/0/type"
+devmem_vtd "$T" "$WORK/rmrr0.aml" 0x00d2008c40660462 0xf050da
+"$SAN" --root "$T" > "$WORK/vtd-probe.out" 2>&1
+expect_log "root intel: the VT-d provider's probe accepts the units" "$WORK/vtd-probe.out" \
+  "✓  IOMMU provider \(VT-d\) +the core's vtd provider accepts the units"
+expect_log "root intel: each unit's CAP/ECAP line" "$WORK/vtd-probe.out" \
+  "^minihv: iommu:   DRHD registers at 0x[0-9a-f]+: CAP 0xd2008c40660462 ECAP 0xf050da$"
+devmem_vtd "$T" "$WORK/rmrr0.aml" 0x00d2008040660462 0xf050da
+"$SAN" --root "$T" > "$WORK/vtd-nolp.out" 2>&1
+expect_log "root intel: no 2 MiB pages: refused by field" "$WORK/vtd-nolp.out" \
+  "✗  IOMMU provider \(VT-d\) +CAP.SLLPS at 0x8: no 2 MiB pages"
+printf '0x1fffffffff\n' > "$T/sys/firmware/memmap/0/end"
+devmem_vtd "$T" "$WORK/rmrr0.aml" 0x00d2008c40630462 0xf050da
+"$SAN" --root "$T" > "$WORK/vtd-mgaw.out" 2>&1
+expect_log "root intel: 36-bit MGAW under 128 GiB: refused by field" "$WORK/vtd-mgaw.out" \
+  "✗  IOMMU provider \(VT-d\) +CAP.MGAW at 0x8: the units cannot address all of memory"
+rm -f "$T/dev/mem"
+"$SAN" --root "$T" > "$WORK/vtd-nomem.out" 2>&1
+expect_log "root intel: registers unreadable: unknown, says why" "$WORK/vtd-nomem.out" \
+  "\?  IOMMU provider \(VT-d\) +the registers are not readable through /dev/mem"
+rm -rf "$T/sys/firmware/memmap" "$T/dev"
+
 # --collect on a tree, replayed: the same output.
 mkdir -p "$T/sys/bus/pci/devices/0000:00:1f.0"
 python3 -c "
@@ -219,6 +265,8 @@ expect_log "root amd: Secure Boot verdict" "$WORK/amd.out" "✗  Secure Boot +Se
 expect_log "root amd: SVM line" "$WORK/amd.out" "^minihv: cpus: AuthenticAMD with SVM: NPT yes, next-RIP save yes$"
 expect_log "root amd: IVMD warning" "$WORK/amd.out" \
   "IVRS warning: IVMD.memory_block_length at 0x$(printf %x $((off + 24))): not a multiple of 4 KiB: rounded up"
+expect_log "root amd: provider probe needs the top of memory" "$WORK/amd.out" \
+  "\?  IOMMU provider \(AMD-Vi\) +no /sys/firmware/memmap: the top of memory is unknown"
 expect_log "root amd: IVHD line" "$WORK/amd.out" "^minihv: iommu:   IVHD 0 type [0-9a-f]{2}h device [0-9a-f]{4} segment 0 registers at 0x"
 
 T=$(tree broken)
