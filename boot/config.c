@@ -15,6 +15,8 @@ void config_defaults(struct minihv_config *cfg)
     cfg->serial_port = 0x3f8;
     cfg->hv_mem_mb = 64;
     cfg->iommu = IOMMU_AUTO;
+    cfg->log_kb = CONFIG_DEFAULT_LOG_KB;
+    cfg->keep_logs = CONFIG_DEFAULT_KEEP_LOGS;
 }
 
 const char *config_iommu_name(enum iommu_mode m)
@@ -200,6 +202,28 @@ static bool set_rom(const char *v, struct minihv_config *cfg, const char **why)
     return set_string(cfg->rom, sizeof(cfg->rom), v, why);
 }
 
+static bool set_log_kb(const char *v, struct minihv_config *cfg, const char **why)
+{
+    uint64_t kb;
+    if (!parse_uint(v, CONFIG_MAX_LOG_KB, &kb) || kb < CONFIG_MIN_LOG_KB || (kb & (kb - 1))) {
+        *why = "expected a power of two of KiB from 16 to 65536";
+        return false;
+    }
+    cfg->log_kb = (uint32_t)kb;
+    return true;
+}
+
+static bool set_keep_logs(const char *v, struct minihv_config *cfg, const char **why)
+{
+    uint64_t n;
+    if (!parse_uint(v, CONFIG_MAX_KEEP_LOGS, &n)) {
+        *why = "expected a number of saved logs from 0 to 99";
+        return false;
+    }
+    cfg->keep_logs = (uint32_t)n;
+    return true;
+}
+
 static const struct {
     const char *key;
     config_setter set;
@@ -213,6 +237,8 @@ static const struct {
     { "igd_force", set_igd_force },
     { "vbt", set_vbt },
     { "rom", set_rom },
+    { "log_kb", set_log_kb },
+    { "keep_logs", set_keep_logs },
 };
 
 static int line_error(struct config_error *err, unsigned line, const char *fmt, const char *arg)

@@ -24,7 +24,22 @@ struct minihv_config {
     bool igd_force;              /* TEST ONLY: IGD personality on a non-IGD device */
     char vbt[CONFIG_MAX_PATH];   /* VBT file on the ESP overriding the host's; empty: none */
     char rom[CONFIG_MAX_PATH];   /* ROM image on the ESP, the last ROM source; empty: none */
+    uint32_t log_kb;             /* the log ring's size in KiB (issue 17): a power of two */
+    uint32_t keep_logs;          /* saved logs kept on the ESP (last.log, last.1.log, ...) */
 };
+
+/* The log ring (issue 17). Default: a Linux boot logs 75-130 lines of
+ * 72-87 characters on QEMU (check-linux, check-svm: 6-11 KiB of text,
+ * 8-14 KiB as records of 24 bytes + text); a laptop with 16 CPUs and 50
+ * PCI functions about 400 lines, ~45 KiB. A day of refused actions adds
+ * at most 1 + log2(count / 1024) lines per kind (hv/refuse.h: the first,
+ * then 1024, 2048, ...): under 32 per kind even at 2^40, 24 kinds,
+ * ~750 lines of ~150 bytes, ~110 KiB. 256 KiB holds both. */
+#define CONFIG_DEFAULT_LOG_KB 256
+#define CONFIG_MIN_LOG_KB     16
+#define CONFIG_MAX_LOG_KB     65536
+#define CONFIG_DEFAULT_KEEP_LOGS 5
+#define CONFIG_MAX_KEEP_LOGS  99
 
 struct config_error {
     unsigned line; /* 1-based; 0 when not tied to a line */

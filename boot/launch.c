@@ -443,6 +443,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     bi->heap_phys = alloc.next;
     bi->heap_size = alloc.end - alloc.next;
     bi->serial_port = cfg->serial_port;
+    bi->log_phys = log_ring_phys(); /* the log ring (issue 17): the core appends to it */
+    bi->log_size = log_ring_size();
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
     fill_mem_ranges(bi);
@@ -483,7 +485,10 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         if (p->cpus[i].flags & MINIHV_CPU_BSP)
             bsp = i;
     int rc = minihv_trampoline(bi, bsp, pt.root_pa, entry);
-    /* From here on bi is the core's: the loader keeps its hands off. */
+    /* From here on bi is the core's: the loader keeps its hands off. So
+     * is the log ring (read-only for the guest): lines through the core. */
+    if (rc == 0 && core_present())
+        log_ring_core_took();
     log_line("core: returned %d", rc);
     if (rc == 0 && core_present()) {
         log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);

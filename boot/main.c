@@ -91,6 +91,7 @@ static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char 
         child_li->LoadOptionsSize = (UINT32)(StrLen(wide_args) + 1) * sizeof(CHAR16);
     }
     log_line("guest: starting %s%s%s", guest, args[0] ? " " : "", args);
+    log_ring_close(); /* the guest never writes the ring: later lines serial and console only */
     st = BS->StartImage(child, NULL, NULL);
     log_line("guest: %s returned 0x%lx", guest, st);
     return st;
@@ -104,25 +105,36 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     size_t len = 0;
 
     InitializeLib(image, systab);
+    log_start_clock();
     config_defaults(&cfg);
     BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li);
     int found = li ? read_config(image, li, &len) : 1;
-    if (found == 0 && config_parse(config_text, len, &cfg, &err)) {
-        log_init(cfg.serial_port);
+    /* A bad line leaves cfg at the defaults: the ring still starts (at
+     * the default size), so the error is in the log the OS can read. */
+    bool bad_config = found == 0 && config_parse(config_text, len, &cfg, &err);
+    log_init(cfg.serial_port);
+    if (bad_config)
         log_line("config: minihv.cfg line %u: %s", err.line, err.msg);
+    else
+        log_line("minihv starting");
+
+    /* The log ring (issue 17): the lines so far wait in a buffer and go
+     * in first. */
+    log_ring_start(cfg.log_kb, 0, 0);
+
+    if (bad_config) {
         log_line("config: nothing virtualized; returning to the firmware");
         return EFI_INVALID_PARAMETER;
     }
-    log_init(cfg.serial_port);
-    log_line("minihv starting");
     if (found < 0) {
         log_line("config: minihv.cfg unreadable (or over 64 KiB); nothing virtualized");
         return EFI_LOAD_ERROR;
     }
-    log_line("config: %s; passthrough %s, guest '%s', serial %s, hv_mem_mb %u, iommu %s",
+    log_line("config: %s; passthrough %s, guest '%s', serial %s, hv_mem_mb %u, iommu %s, log_kb %u, keep_logs %u",
              found == 0 ? "minihv.cfg" : "no minihv.cfg, defaults",
              cfg.passthrough == PASSTHROUGH_NONE ? "none" : cfg.passthrough == PASSTHROUGH_IGD ? "igd" : "bdf",
-             cfg.guest, cfg.serial_port ? "on" : "off", cfg.hv_mem_mb, config_iommu_name(cfg.iommu));
+             cfg.guest, cfg.serial_port ? "on" : "off", cfg.hv_mem_mb, config_iommu_name(cfg.iommu), cfg.log_kb,
+             cfg.keep_logs);
     if (cfg.igd_force || cfg.vbt[0] || cfg.rom[0])
         log_line("config: igd_force %u%s, vbt '%s', rom '%s'", cfg.igd_force,
                  cfg.igd_force ? " (TEST ONLY)" : "", cfg.vbt, cfg.rom);
@@ -146,5 +158,6 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
      * option (a success would stop at its menu): that option then runs as
      * the guest. */
     log_line("guest: none configured; the firmware's next boot option runs as the guest");
+    log_ring_close();
     return EFI_NOT_FOUND;
 }

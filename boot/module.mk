@@ -1,5 +1,5 @@
 # The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
-BOOT_SRCS := boot/main.c boot/log.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
+BOOT_SRCS := boot/main.c boot/log.c log/ring_write.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
              boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
              boot/iommu.c iommu/iommu.c \
              lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c

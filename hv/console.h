@@ -1,11 +1,25 @@
-/* The core's console: its own 16550 driver, no firmware. */
+/* The core's console: its own 16550 driver, no firmware, and the log ring
+ * (issue 17, include/minihv/logring.h): every line hv_log prints goes to
+ * the ring too, with this CPU's index and the TSC, serial port or not. */
 #ifndef MINIHV_HV_CONSOLE_H
 #define MINIHV_HV_CONSOLE_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <minihv/logring.h>
 
+/* Sets the port (0: no serial line), then takes the loader's ring from
+ * hv_boot (hv/log_ring.c checks it first). Once, on the first CPU. */
 void console_init(uint16_t serial_port);
 /* One formatted line (or several), each prefixed "minihv: hv: ". */
 void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The ring hv_log appends to (NULL: none). Set once, at init. */
+void console_set_ring(struct minihv_log_header *ring);
+/* One line into the ring only, under the console's lock (the loader's
+ * lines, through MINIHV_HC_LOADER_LOG: it printed them itself). */
+void console_ring_line(uint16_t cpu, uint8_t source, const char *text, size_t len);
+/* flags |= MINIHV_LOG_FLAG_* in the ring's header (vcpu_fatal: FATAL). */
+void hv_log_flag(uint32_t flag);
 
 #endif

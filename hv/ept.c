@@ -141,6 +141,8 @@ static int apply_special(void *opaque, const struct special_page *e, uint64_t gp
         return pt_unmap(&ept, gpa, size);
     case SPECIAL_MAP_READ_ONLY:
         return pt_map(&ept, gpa, gpa, size, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_UC));
+    case SPECIAL_MAP_READ_ONLY_WB:
+        return pt_map(&ept, gpa, gpa, size, PT_ATTRS(PT_READ | PT_EXEC, MEMTYPE_WB));
     default:
         return identity_run(opaque, gpa, size);
     }

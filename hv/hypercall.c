@@ -9,6 +9,7 @@
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/iommu_hw.h"
+#include "hv/log_ring.h"
 #include "hv/vcpu.h"
 
 /* Guest-physical = host-physical (identity EPT), the core's identity map
@@ -92,6 +93,8 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         *rbx = iommu_hw_poll_faults();
         *rcx = iommu_hw_contains_dma();
         return MINIHV_HC_OK;
+    case MINIHV_HC_LOADER_LOG:
+        return log_ring_loader_hypercall(v, *rbx, *rcx);
     default:
         return MINIHV_HC_EINVAL;
     }

@@ -5,7 +5,7 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_exit.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
-           hv/msr.c hv/msr_policy.c hv/extable.c
+           hv/msr.c hv/msr_policy.c hv/extable.c hv/log_ring.c
 HV_SRCS += hv/exit_rules.c hv/event_rules.c
 HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk

@@ -30,6 +30,7 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_INSN_LENGTH] = "insn-length",
     [HV_REFUSE_SLEEP_STATE] = "sleep-state",
     [HV_REFUSE_IPI_NOT_ENTERED] = "ipi-not-entered",
+    [HV_REFUSE_LOG_WRITE] = "log-write",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

@@ -15,9 +15,10 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_ECAM_DEVICE] = "ecam-device",
     [SPECIAL_ECAM_BRIDGE] = "ecam-bridge",
     [SPECIAL_ECAM_IOMMU] = "ecam-iommu",
+    [SPECIAL_LOG_RING] = "log-ring",
 };
 
-static const char *const map_names[] = { "none", "read-only", "identity" };
+static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };
 
 const char *special_kind_name(enum special_kind kind)
 {
@@ -38,7 +39,7 @@ int special_add(struct special_pages *r, enum special_kind kind, uint64_t base, 
                 enum special_map map)
 {
     uint64_t end;
-    if ((unsigned)kind >= SPECIAL_KINDS || (unsigned)map > SPECIAL_MAP_IDENTITY || !range_valid(base, size, &end))
+    if ((unsigned)kind >= SPECIAL_KINDS || (unsigned)map > SPECIAL_MAP_READ_ONLY_WB || !range_valid(base, size, &end))
         return -1;
     uint64_t lo = base & ~(SP_PAGE - 1), hi = (end + SP_PAGE - 1) & ~(SP_PAGE - 1);
     if (hi > SPECIAL_ADDR_LIMIT)

@@ -24,6 +24,7 @@ enum special_kind {
     SPECIAL_ECAM_DEVICE, /* the passthrough device's ECAM page: its vfio config */
     SPECIAL_ECAM_BRIDGE, /* an IGD bridge's ECAM page (00:00.0, 00:1f.0): writes dropped */
     SPECIAL_ECAM_IOMMU,  /* the ECAM page of an IOMMU's own PCI function (AMD-Vi) */
+    SPECIAL_LOG_RING,    /* the log ring (issue 17, include/minihv/logring.h): the guest reads it, never writes */
     SPECIAL_KINDS
 };
 
@@ -32,6 +33,8 @@ enum special_map {
     SPECIAL_MAP_NONE,      /* not present: every access exits to its owner */
     SPECIAL_MAP_READ_ONLY, /* identity, read and execute, UC: writes exit */
     SPECIAL_MAP_IDENTITY,  /* identity as built, but nothing may be mapped over it */
+    SPECIAL_MAP_READ_ONLY_WB, /* identity, read and execute, WB (RAM the core writes WB: no
+                               * alias of another type, SDM Vol. 3A 11.12.4): writes exit */
 };
 
 struct special_page {

@@ -195,6 +195,7 @@ __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)
     struct vcpu_guest_mode m;
     uint8_t bytes[DECODE_MAX_INSN_LEN];
     char hex[DECODE_MAX_INSN_LEN * 3 + 1] = "";
+    hv_log_flag(MINIHV_LOG_FLAG_FATAL); /* the ring says so before the report (issue 17) */
     v->ops->get_mode(v, &m);
     unsigned n = fetch_insn(v, bytes);
     for (unsigned i = 0; i < n; i++)

@@ -42,6 +42,12 @@ enum minihv_hypercall {
      * gets one physical INIT, which holds it in wait-for-SIPI for good ->
      * RBX = how many such CPUs. A second call changes nothing. */
     MINIHV_HC_AP_LAUNCH_DONE = 7,
+    /* The loader's lines into the log ring (issue 17) once the core runs
+     * (the guest may not write the ring itself): RBX = text gpa, RCX =
+     * length (1..512, no newline) -> one loader line. RBX = RCX = 0: the
+     * loader starts the guest; every later call is EPERM and counted as
+     * refused log-write (hv/log_ring.h). */
+    MINIHV_HC_LOADER_LOG = 8,
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
 

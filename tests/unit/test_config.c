@@ -28,6 +28,26 @@ static void test_missing_keys_are_defaults(void **state)
     assert_false(cfg.igd_force);
     assert_string_equal(cfg.vbt, "");
     assert_string_equal(cfg.rom, "");
+    assert_int_equal(cfg.log_kb, 256);
+    assert_int_equal(cfg.keep_logs, 5);
+}
+
+static void test_log_keys(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    static const char text[] = "log_kb = 16\nkeep_logs = 0\n";
+    assert_int_equal(PARSE(text, &cfg, &err), 0);
+    assert_int_equal(cfg.log_kb, 16);
+    assert_int_equal(cfg.keep_logs, 0);
+    static const char text2[] = "log_kb = 65536\nkeep_logs = 99\n";
+    assert_int_equal(PARSE(text2, &cfg, &err), 0);
+    assert_int_equal(cfg.log_kb, 65536);
+    assert_int_equal(cfg.keep_logs, 99);
+    static const char text3[] = "log_kb = 0x400\n";
+    assert_int_equal(PARSE(text3, &cfg, &err), 0);
+    assert_int_equal(cfg.log_kb, 1024);
 }
 
 static void test_passthrough_files(void **state)
@@ -129,6 +149,15 @@ static void test_bad_lines(void **state)
         { "rom = a\nrom = b\n", 2, "'rom' is set twice" },
         { "rom = vbios\xff.rom\n", 1, "non-ASCII" },
         { "vbt\n", 1, "expected 'key = value'" },
+        { "log_kb = 8\n", 1, "bad value for 'log_kb': expected a power of two of KiB from 16 to 65536" },
+        { "log_kb = 100\n", 1, "bad value for 'log_kb'" },
+        { "log_kb = 131072\n", 1, "bad value for 'log_kb'" },
+        { "log_kb = 0\n", 1, "bad value for 'log_kb'" },
+        { "log_kb = -16\n", 1, "bad value for 'log_kb'" },
+        { "log_kb = 64\nlog_kb = 64\n", 2, "'log_kb' is set twice" },
+        { "keep_logs = 100\n", 1, "bad value for 'keep_logs': expected a number of saved logs from 0 to 99" },
+        { "keep_logs = five\n", 1, "bad value for 'keep_logs'" },
+        { "keep_logs =\n", 1, "bad value for 'keep_logs'" },
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct minihv_config cfg;
@@ -176,6 +205,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_keys_are_defaults),
+        cmocka_unit_test(test_log_keys),
         cmocka_unit_test(test_passthrough_files),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_igd_and_short_bdf),
