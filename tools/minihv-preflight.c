@@ -28,6 +28,7 @@
 #include "boot/cpu_plan.h"
 #include "boot/pci.h"
 #include "drivers/igd/opregion.h"
+#include "drivers/igd/rom.h"
 #include "drivers/igd/stolen.h"
 #include "drivers/igd/vbt.h"
 #include "iommu/dmar.h"
@@ -920,6 +921,42 @@ static void probe_iommu(bool amd, const struct table *t)
         verdict(V_NO, what, "%s: minihv would fall back to `iommu = none` (device DMA not contained)", msg);
 }
 
+/* The ROM BAR's image through sysfs `rom` (Linux: write 1 to enable the
+ * read, 0 after; a saved tree holds the image itself). NULL: none. */
+static uint8_t *read_sysfs_rom(const struct pci_dev_info *d, size_t *len)
+{
+    char path[4096];
+    char rel[96];
+    snprintf(rel, sizeof(rel), "/sys/bus/pci/devices/0000:%02x:%02x.%x/rom", d->bus, d->dev, d->fn);
+    rooted(path, sizeof(path), rel);
+    bool live = !*root;
+    if (live) {
+        FILE *f = fopen(path, "w");
+        if (!f || fputs("1", f) < 0 || fclose(f))
+            return NULL;
+    }
+    const char *why;
+    uint8_t *b = read_file(path, 16u << 20, len, &why);
+    if (live) {
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs("0", f);
+            fclose(f);
+        }
+    }
+    return b;
+}
+
+static void report_rom(const struct pci_dev_info *d, bool igd)
+{
+    size_t rom_len = 0;
+    uint8_t *shadow = igd ? read_devmem(IGD_ROM_SHADOW_BASE, IGD_ROM_SHADOW_REGION) : NULL;
+    uint8_t *rom = read_sysfs_rom(d, &rom_len);
+    preflight_rom_report(d, igd, shadow, IGD_ROM_SHADOW_REGION, rom, rom_len, line, diag);
+    free(shadow);
+    free(rom);
+}
+
 static const char *candidate;
 
 static int machine_mode(void)
@@ -1046,6 +1083,8 @@ static int machine_mode(void)
         int model = sp ? preflight_vfio_report(d, sp->cfg, sp->cfg_len, igd ? MINIHV_PT_IGD : 0,
                                                acpi_rc ? NULL : a.mcfg, acpi_rc ? 0 : a.mcfg_count, line, diag)
                        : -1;
+        if (model == 0)
+            report_rom(d, igd);
         if (model < 0)
             verdict(V_NO, "passthrough", "%02x:%02x.%x %04x:%04x: the core's vfio model refuses it (see above)",
                     d->bus, d->dev, d->fn, d->vendor, d->device);

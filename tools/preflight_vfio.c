@@ -93,3 +93,33 @@ unsigned preflight_vfio_regions(void)
 {
     return model.present ? model.vfio.num_regions : 0;
 }
+
+int preflight_rom_report(const struct pci_dev_info *d, bool igd, const uint8_t *shadow, size_t shadow_len,
+                         const uint8_t *rom_bar, size_t rom_bar_len, preflight_line_fn line, preflight_line_fn diag)
+{
+    struct igd_rom_candidate cand[IGD_ROM_SRC_COUNT] = { { NULL, 0 } };
+    if (igd && shadow)
+        cand[IGD_ROM_SRC_SHADOW] = (struct igd_rom_candidate){ shadow, shadow_len };
+    if (rom_bar)
+        cand[IGD_ROM_SRC_PCIIO] = (struct igd_rom_candidate){ rom_bar, rom_bar_len };
+    static struct pt_rom_pick pick;
+    int rc = pt_rom_pick(cand, igd, d->vendor, d->device, d->rom_size, &pick);
+    /* The loader's lines (boot/passthrough.c choose_rom); its PciIo
+     * RomImage is the ROM BAR's content, which Linux gives as sysfs `rom`. */
+    for (int s = 0; s < IGD_ROM_SRC_COUNT; s++)
+        if (cand[s].buf && (rc || (int)pick.source - 1 > s) && pick.errs[s].field)
+            diag("passthrough: ROM from %s rejected: %s at 0x%x: %s", s == IGD_ROM_SRC_PCIIO ? "sysfs rom" :
+                 pt_rom_source_name((uint32_t)s + 1), pick.errs[s].field, pick.errs[s].offset, pick.errs[s].what);
+    if (rc) {
+        line("passthrough: ROM none (%ssysfs rom: %s)", igd ? "shadow: no usable image, " : "",
+             rom_bar ? "rejected" : "none or unreadable");
+        return -1;
+    }
+    char kinds[64], region[32];
+    pt_rom_kinds(&pick.info, kinds, sizeof(kinds));
+    pt_size_str(pick.region_size, region, sizeof(region));
+    line("passthrough: ROM %u bytes from %s (%s), region %s", pick.len,
+         pick.source == MINIHV_PT_ROM_PCIIO ? "sysfs rom (PciIo at boot)" : pt_rom_source_name(pick.source), kinds,
+         region);
+    return 0;
+}

@@ -207,6 +207,25 @@ expect_log "root pci: cfg" "$WORK/pci.out" "^  passthrough = 00:1f.0$"
 mkdir -p "$WORK/replay" && tar xf "$WORK/intel.tar" -C "$WORK/replay"
 "$SAN" --root "$WORK/replay" --candidate 00:1f.0 2>&1 | sed "s|$WORK/replay|$T|" > "$WORK/replay.out"
 expect "root: --collect replays the same" cmp "$WORK/pci.out" "$WORK/replay.out"
+# The candidate through the core's model: BAR4 holds the MSI-X table and
+# PBA; its region is sparse around the table's page only (vfio-pci maps the PBA).
+expect_log "root pci: the core's region line for the MSI-X BAR" "$WORK/pci.out" \
+  "^minihv: passthrough: region 4: BAR4 1 MiB RW mmap sparse \[0x0,0x2000\) \[0x3000,0x100000\)$"
+expect_log "root pci: the core's ready line" "$WORK/pci.out" \
+  "^minihv: passthrough: 00:1f.0 8086:51c8 ready: config via CF8/CFC and ECAM, 9 vfio regions$"
+expect_log "root pci: no ROM" "$WORK/pci.out" "^minihv: passthrough: ROM none \(sysfs rom: none or unreadable\)$"
+# The ROM BAR's image (sysfs rom): a real one is picked as the loader
+# would; one with a lying image length is refused by field.
+cp "${PT_E1000E_ROM:-/usr/lib/ipxe/qemu/efi-e1000e.rom}" "$T/sys/bus/pci/devices/0000:00:1f.0/rom"
+"$SAN" --root "$T" --candidate 00:1f.0 > "$WORK/rom.out" 2>&1
+expect_log "root pci: ROM picked as the loader does" "$WORK/rom.out" \
+  "^minihv: passthrough: ROM [0-9]+ bytes from sysfs rom \(PciIo at boot\) \(.*\), region [0-9]+ KiB$"
+python3 -c "
+b = bytearray(open('$T/sys/bus/pci/devices/0000:00:1f.0/rom', 'rb').read()); b[2] = 0xff
+open('$T/sys/bus/pci/devices/0000:00:1f.0/rom', 'wb').write(bytes(b))"
+"$SAN" --root "$T" --candidate 00:1f.0 > "$WORK/rom-bad.out" 2>&1
+expect_log "root pci: a lying ROM refused by field" "$WORK/rom-bad.out" "ROM from sysfs rom rejected: [a-z_.]+ at 0x[0-9a-f]+: "
+rm -f "$T/sys/bus/pci/devices/0000:00:1f.0/rom"
 
 # An IGD: 8086:9a49 (Tiger Lake) with GGC/BDSM/ASLS, its OpRegion 2.0 in
 # i915's debugfs, a real VBT (tests/fixtures/vbt) in mailbox 4.
