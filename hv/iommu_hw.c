@@ -128,6 +128,13 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
     /* Relocation. Intel client chipsets: MCHBAR (host bridge 0x48, 64-bit)
      * places the MCH window that holds GFXVTBAR (+0x5400) and VTDBAR
      * (+0x5410); the guest must not move it (nor, through it, the units). */
+    /* Firmware bugs Linux accepts with a warning (an RMRR 0-0, an IVMD of
+     * length 1): skipped or rounded by the parser, said once here in
+     * preflight's words (tools/minihv-preflight.c). */
+    if (bi->dmar_phys && dmar.warnings)
+        hv_log("iommu: DMAR warning: %s at 0x%x: %s (%u firmware entr%s skipped or fixed up, as Linux does)",
+               dmar.warning.field, dmar.warning.offset, dmar.warning.what, dmar.warnings,
+               dmar.warnings == 1 ? "y" : "ies");
     if (bi->dmar_phys && dmar.unit_count)
         passthrough_guard_config(dmar.units[0].segment, 0, 0, 0, 0x48, 0x50, "VT-d: MCHBAR of the host bridge");
     if (bi->ivrs_phys && !ivrs_parse((const void *)(uintptr_t)bi->ivrs_phys, bi->ivrs_len, &ivrs, &err))
@@ -143,6 +150,10 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
                                          iv->devid & 7, (uint16_t)(iv->cap_offset + 4),
                                          (uint16_t)(iv->cap_offset + 12), "AMD-Vi: IOMMU base in its capability");
         }
+    if (bi->ivrs_phys && ivrs.warnings)
+        hv_log("iommu: IVRS warning: %s at 0x%x: %s (%u firmware entr%s skipped or fixed up, as Linux does)",
+               ivrs.warning.field, ivrs.warning.offset, ivrs.warning.what, ivrs.warnings,
+               ivrs.warnings == 1 ? "y" : "ies");
     if (n)
         ept_changed();
     char line[400];
