@@ -231,16 +231,6 @@ static int host_opregion(uint32_t asls, const uint8_t **buf, size_t *len, struct
     return 0;
 }
 
-static const char *vbt_where_name(enum igd_vbt_where w)
-{
-    switch (w) {
-    case IGD_VBT_MAILBOX4: return "in mailbox 4";
-    case IGD_VBT_RVDA_RELATIVE: return "extended (RVDA relative)";
-    case IGD_VBT_RVDA_ABSOLUTE: return "extended (2.0: RVDA absolute)";
-    default: return "none";
-    }
-}
-
 static void build_opregion(const struct minihv_config *cfg, const struct pci_dev_info *d, EFI_HANDLE volume,
                            struct minihv_passthrough *pt)
 {
@@ -281,7 +271,7 @@ static void build_opregion(const struct minihv_config *cfg, const struct pci_dev
         }
         log_line("passthrough: host OpRegion %u.%u at ASLS 0x%x: %u KiB, mailboxes 0x%x, VBT %u bytes %s",
                  info.version >> 8, info.version & 0xff, asls, info.size >> 10, info.mboxes,
-                 info.vbt_where ? info.vbt_len : 0, vbt_where_name(info.vbt_where));
+                 info.vbt_where ? info.vbt_len : 0, igd_vbt_where_name(info.vbt_where));
     }
 
     /* `vbt =`: the only VBT the guest sees. A bad file is left out. */

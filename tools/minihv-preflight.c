@@ -747,16 +747,6 @@ static uint8_t *read_devmem(uint64_t pa, size_t len)
     return b;
 }
 
-static const char *vbt_where_name(enum igd_vbt_where w)
-{
-    switch (w) {
-    case IGD_VBT_MAILBOX4: return "in mailbox 4";
-    case IGD_VBT_RVDA_RELATIVE: return "extended (RVDA relative)";
-    case IGD_VBT_RVDA_ABSOLUTE: return "extended (2.0: RVDA absolute)";
-    default: return "none";
-    }
-}
-
 static struct igd_vbt_summary vbt_sum;
 
 static void report_igd(const struct pci_dev_info *d)
@@ -822,7 +812,7 @@ static void report_igd(const struct pci_dev_info *d)
     }
     line("passthrough: host OpRegion %u.%u at ASLS 0x%x: %u KiB, mailboxes 0x%x, VBT %u bytes %s", info.version >> 8,
          info.version & 0xff, asls, info.size >> 10, info.mboxes, info.vbt_where ? info.vbt_len : 0,
-         vbt_where_name(info.vbt_where));
+         igd_vbt_where_name(info.vbt_where));
     int vrc = -1;
     if (info.vbt_where == IGD_VBT_MAILBOX4 || info.vbt_where == IGD_VBT_RVDA_RELATIVE)
         vrc = igd_vbt_parse(op + info.vbt_offset, info.vbt_len, &vbt_sum, &err);

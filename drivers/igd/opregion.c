@@ -202,3 +202,13 @@ int igd_opregion_synthesize(void *bufp, size_t len, uint16_t version, uint32_t m
     put_le32(p + IGD_OPREGION_MBOXES_OFF, mboxes);
     return IGD_OK;
 }
+
+const char *igd_vbt_where_name(enum igd_vbt_where where)
+{
+    switch (where) {
+    case IGD_VBT_MAILBOX4: return "in mailbox 4";
+    case IGD_VBT_RVDA_RELATIVE: return "extended (RVDA relative)";
+    case IGD_VBT_RVDA_ABSOLUTE: return "extended (2.0: RVDA absolute)";
+    default: return "none";
+    }
+}

@@ -47,6 +47,10 @@ struct igd_opregion_info {
     uint32_t vbt_len;      /* bytes available for the VBT there */
 };
 
+/* "in mailbox 4", "extended (RVDA relative)", "extended (2.0: RVDA
+ * absolute)", "none": the words the loader and preflight both log. */
+const char *igd_vbt_where_name(enum igd_vbt_where where);
+
 /* Validates the OpRegion in buf[0..len). `base_phys` is its physical address
  * (ASLS), used to check that a 2.0 absolute RVDA does not overlap it. For a
  * 2.1+ OpRegion with an extended VBT, len must cover base + RVDA + RVDS. */
