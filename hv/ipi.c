@@ -36,6 +36,8 @@ static struct apic_logical logical[MINIHV_MAX_CPUS];
  * INIT or SIPI; before that they are the firmware's, which the loader
  * asks (from the guest) to start them. */
 static bool entered[MINIHV_MAX_CPUS];
+/* Guest writes to the xAPIC page per CPU and register (ipi_apic_writes). */
+static uint32_t apic_writes[MINIHV_MAX_CPUS][IPI_APIC_REGS];
 /* Set by the loader once its AP launch is over (ipi_ap_launch_done): a
  * CPU not virtualized by then is never sent anything physically again. */
 static bool launch_done;
@@ -251,8 +253,36 @@ static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
+/* The register a write at page offset off is counted under (SDM Vol. 3A
+ * Table 10-1: the local APIC register address map). */
+static enum ipi_apic_reg apic_reg_kind(unsigned off)
+{
+    switch (off & 0xff0) {
+    case 0x080: return IPI_APIC_TPR;
+    case 0x0b0: return IPI_APIC_EOI;
+    case 0x0d0: return IPI_APIC_LDR;
+    case 0x0e0: return IPI_APIC_DFR;
+    case 0x0f0: return IPI_APIC_SVR;
+    case 0x280: return IPI_APIC_ESR;
+    case 0x300: return IPI_APIC_ICR_LOW;
+    case 0x310: return IPI_APIC_ICR_HIGH;
+    case 0x320: return IPI_APIC_LVT_TIMER;
+    case 0x2f0: case 0x330: case 0x340: case 0x350: case 0x360: case 0x370: return IPI_APIC_LVT;
+    case 0x380: return IPI_APIC_TMICT;
+    case 0x3e0: return IPI_APIC_TDCR;
+    default: return IPI_APIC_OTHER;
+    }
+}
+
+uint64_t ipi_apic_writes(unsigned index, enum ipi_apic_reg reg)
+{
+    return index < MINIHV_MAX_CPUS && reg < IPI_APIC_REGS ? apic_writes[index][reg] : 0;
+}
+
 void ipi_apic_write(struct vcpu *v, uint64_t gpa)
 {
+    if (v->index < MINIHV_MAX_CPUS)
+        apic_writes[v->index][apic_reg_kind(gpa & 0xfff)]++;
     struct decode_mmio_ops ops = { apic_read, apic_write, v };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);

@@ -48,6 +48,19 @@ void ipi_apic_write(struct vcpu *v, uint64_t gpa);
  * mode or a reserved bit is set (the caller raises #GP). */
 bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value);
 
+/* Writes to the xAPIC page by register (every one exits: the page is
+ * read-only in the EPT/NPT), per CPU, for the summary and `make bench`
+ * (issue 15: what the APIC page costs the guest). Rows in this order;
+ * "other" is any offset not named, or a write the decoder refused. */
+enum ipi_apic_reg {
+    IPI_APIC_TPR, IPI_APIC_EOI, IPI_APIC_LDR, IPI_APIC_DFR, IPI_APIC_SVR, IPI_APIC_ESR, IPI_APIC_ICR_LOW,
+    IPI_APIC_ICR_HIGH, IPI_APIC_LVT_TIMER, IPI_APIC_LVT, IPI_APIC_TMICT, IPI_APIC_TDCR, IPI_APIC_OTHER,
+    IPI_APIC_REGS
+};
+#define IPI_APIC_REG_NAMES "tpr", "eoi", "ldr", "dfr", "svr", "esr", "icr-low", "icr-high", "lvt-timer", \
+                           "lvt-other", "tmict", "tdcr", "other"
+uint64_t ipi_apic_writes(unsigned index, enum ipi_apic_reg reg);
+
 /* The loader's MINIHV_HC_AP_LAUNCH_DONE, from vCPU v: no physical INIT
  * or SIPI from now on (ipi-not-entered), and each listed CPU that never
  * entered the core gets one physical INIT (held in wait-for-SIPI: only a

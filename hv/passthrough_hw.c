@@ -20,11 +20,18 @@
 
 #define CONF1_FIRST 0xcf8
 #define CONF1_PORTS 8 /* CONFIG_ADDRESS, RST_CNT (0xcf9), CONFIG_DATA */
+#define CONF1_DATA  0xcfc
+#define CONF1_DATA_PORTS 4
+#define CONF1_ENABLE (1u << 31)
 
 static struct pt_device pt;
 static struct spinlock pt_lock;   /* the model */
 static struct spinlock conf1_lock; /* the hardware's CONFIG_ADDRESS latch */
 static bool pt_active;
+/* Only CONFIG_DATA (0xcfc-0xcff) exits; the guest's CONFIG_ADDRESS is in
+ * the hardware and every config access the core makes for the guest goes
+ * through ECAM (passthrough_register_ports). */
+static bool conf1_data_only;
 
 static int hw_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t attrs)
 {
@@ -70,8 +77,10 @@ static uint32_t hw_cfg_read(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint1
         return size == 1 ? *(volatile uint8_t *)p : size == 2 ? *(volatile uint16_t *)p : *(volatile uint32_t *)p;
     uint32_t v = 0;
     spin_lock(&conf1_lock);
+    uint32_t guest = inl(0xcf8); /* the guest's, when it writes CONFIG_ADDRESS itself */
     outl(0xcf8, conf1_address(bus, dev, fn, off));
     io_hw((uint16_t)(0xcfc + (off & 3)), size, true, &v);
+    outl(0xcf8, guest);
     spin_unlock(&conf1_lock);
     return v;
 }
@@ -90,14 +99,49 @@ static void hw_cfg_write(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t
         return;
     }
     spin_lock(&conf1_lock);
+    uint32_t guest = inl(0xcf8);
     outl(0xcf8, conf1_address(bus, dev, fn, off));
     io_hw((uint16_t)(0xcfc + (off & 3)), size, false, &v);
+    outl(0xcf8, guest);
     spin_unlock(&conf1_lock);
+}
+
+/* A CONFIG_DATA access the model leaves to the hardware (not the device's,
+ * not a bridge's or guarded function's), through ECAM when only the data
+ * ports exit: CONFIG_ADDRESS is then the guest's to write at any time from
+ * any CPU, so a CF8/CFC pair of the core's could be redirected between its
+ * two halves. Bits 27:24 are the extended register number, as the model
+ * reads them (AMD's CF8 extension). With the enable bit clear, or a bus
+ * outside the MCFG window: no config cycle, reads all-ones, writes go
+ * nowhere (a master abort, PCI 3.0 6.2.2). */
+static void ecam_conf1(uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    uint16_t off = (uint16_t)(((addr >> 16) & 0xf00) | (addr & 0xfc) | (port & 3));
+    volatile void *p = (addr & CONF1_ENABLE) && (port & 3) + size <= 4
+                           ? ecam_ptr((uint8_t)(addr >> 16), (addr >> 11) & 31, (addr >> 8) & 7, off)
+                           : NULL;
+    if (!p) {
+        if (in)
+            *value = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+        return;
+    }
+    if (in)
+        *value = size == 1 ? *(volatile uint8_t *)p : size == 2 ? *(volatile uint16_t *)p : *(volatile uint32_t *)p;
+    else if (size == 1)
+        *(volatile uint8_t *)p = (uint8_t)*value;
+    else if (size == 2)
+        *(volatile uint16_t *)p = (uint16_t)*value;
+    else
+        *(volatile uint32_t *)p = *value;
 }
 
 static void hw_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
     (void)o;
+    if (conf1_data_only) {
+        ecam_conf1(addr, port, size, in, value);
+        return;
+    }
     spin_lock(&conf1_lock);
     if (port >= 0xcfc)
         outl(0xcf8, addr);
@@ -197,21 +241,74 @@ int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t
     return rc;
 }
 
-/* 0xcf8-0xcff. A write that covers 0xcf9 (a byte there, a word at 0xcf8,
- * anything but the dword CONFIG_ADDRESS at 0xcf8) reaches RST_CNT, the
- * reset the summary is printed for (vcpu_reset_port_io); the rest is
- * configuration mechanism #1. */
+/* One CONFIG_DATA access of size 1, 2 or 4 within 0xcfc-0xcff, with the
+ * guest's CONFIG_ADDRESS read from the hardware (conf1_data_only): the
+ * CPU that exited reads at 0xcf8 what its own data access would have used.
+ * CONFIG_ADDRESS is one register of the host bridge (PCI Local Bus 3.0
+ * 3.2.2.3.2), shared by the CPUs; a guest keeps its CF8 write and the
+ * CFC access that follows together under a lock of its own (Linux:
+ * pci_config_lock), as it must on hardware. SMM saves and restores CF8.
+ * Under pt_lock, as every core access through CF8 (hw_cfg_*), which put
+ * the guest's value back. */
+static enum minihv_exit_kind data_access(uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    if (conf1_data_only) {
+        uint32_t addr = inl(0xcf8);
+        ptdev_conf1_io(&pt, 0xcf8, 4, false, &addr);
+    }
+    return ptdev_conf1_io(&pt, port, size, in, value);
+}
+
+/* With a passthrough device. With ECAM (the usual case): only 0xcfc-0xcff
+ * exit (conf1_data_only); CONFIG_ADDRESS writes and RST_CNT (0xcf9) go to
+ * the hardware, no exit (issue 15: a dword at 0xcf8 exited for 0xcf9's
+ * bit, SDM Vol. 3C 26.1.3, APM Vol. 2 15.10.2). An access that also
+ * touches ports outside 0xcfc-0xcff (a dword at 0xcfa or 0xcfe) is split
+ * as the bus sees it: the bytes outside go to the hardware one by one, the
+ * data part to the model in one piece when it is 1, 2 or 4 bytes, else
+ * byte by byte. Without ECAM: 0xcf8-0xcff exit; the model keeps the
+ * guest's CONFIG_ADDRESS, and a write that covers 0xcf9 (a byte there, a
+ * word at 0xcf8, anything but the dword at 0xcf8) is RST_CNT's, the
+ * reset the summary is printed for (vcpu_reset_port_io). */
 static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
-    if ((port == 0xcf9 && size == 1) ||
-        (!in && port <= 0xcf9 && port + size > 0xcf9 && !(port == 0xcf8 && size == 4)))
+    if (!conf1_data_only && ((port == 0xcf9 && size == 1) ||
+                             (!in && port <= 0xcf9 && port + size > 0xcf9 && !(port == 0xcf8 && size == 4))))
         return vcpu_reset_port_io(v, port, size, in, value);
     if (!pt_active) {
         io_hw(port, size, in, value);
         return true;
     }
+    enum minihv_exit_kind kind = MINIHV_EXIT_IO;
     spin_lock(&pt_lock);
-    enum minihv_exit_kind kind = ptdev_conf1_io(&pt, port, size, in, value);
+    uint32_t first = port, end = (uint32_t)port + size;
+    uint32_t lo = first > CONF1_DATA ? first : CONF1_DATA;
+    uint32_t hi = end < CONF1_DATA + CONF1_DATA_PORTS ? end : CONF1_DATA + CONF1_DATA_PORTS;
+    if (!conf1_data_only || (lo == first && hi == end)) {
+        kind = conf1_data_only ? data_access(port, size, in, value) : ptdev_conf1_io(&pt, port, size, in, value);
+    } else {
+        uint32_t out = 0;
+        for (uint32_t p = first; p < end; p++) {
+            unsigned shift = 8 * (p - first);
+            uint32_t piece = (*value >> shift) & 0xff;
+            unsigned n = 1;
+            if (p == lo && lo < hi && (hi - lo == 2 || hi - lo == 4))
+                n = hi - lo;
+            if (n > 1)
+                piece = (uint32_t)(((uint64_t)*value >> shift) & ((1ull << (8 * n)) - 1));
+            enum minihv_exit_kind k = MINIHV_EXIT_IO;
+            if (p >= lo && p < hi)
+                k = data_access((uint16_t)p, n, in, &piece);
+            else
+                io_hw((uint16_t)p, 1, in, &piece);
+            if (k != MINIHV_EXIT_IO)
+                kind = k;
+            out |= (piece & (uint32_t)((1ull << (8 * n)) - 1)) << shift;
+            p += n - 1;
+        }
+        if (in)
+            *value = out;
+    }
     struct refusals r = refusals_taken();
     spin_unlock(&pt_lock);
     refusals_report(r);
@@ -222,8 +319,20 @@ static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint
 
 void passthrough_register_ports(const struct minihv_boot_info *bi)
 {
-    if (bi->pt.present && io_register(CONF1_FIRST, CONF1_PORTS, conf1_io, "PCI conf1"))
+    if (!bi->pt.present)
+        return; /* no port of 0xcf8-0xcff exits (docs/security.md) */
+    conf1_data_only = bi->pt.ecam_base && bi->pt.segment == 0;
+    uint16_t first = conf1_data_only ? CONF1_DATA : CONF1_FIRST;
+    uint32_t count = conf1_data_only ? CONF1_DATA_PORTS : CONF1_PORTS;
+    if (io_register(first, count, conf1_io, "PCI conf1")) {
+        conf1_data_only = false;
         hv_log("passthrough: cannot intercept CF8/CFC (port table full): config space via ECAM only");
+        return;
+    }
+    hv_log("passthrough: %s", conf1_data_only
+                                  ? "CONFIG_DATA 0xcfc-0xcff intercepted; CONFIG_ADDRESS and 0xcf9 go to the "
+                                    "hardware, the core's config accesses for the guest through ECAM"
+                                  : "0xcf8-0xcff intercepted (no ECAM on segment 0)");
 }
 
 static const struct devmodel passthrough_model;
