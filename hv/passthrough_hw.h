@@ -8,8 +8,9 @@
 #include <minihv/boot_info.h>
 
 
-/* CF8-CFF (0xcf9 included: its reset handling moves here) when a device
- * is configured: before the backend builds its I/O bitmap. */
+/* When a device is configured: CONFIG_DATA 0xcfc-0xcff, or without ECAM
+ * on segment 0 CF8-CFF (0xcf9 included: its reset handling moves here);
+ * before the backend builds its I/O bitmap. */
 void passthrough_register_ports(const struct minihv_boot_info *bi);
 
 /* Builds the model from bi->pt and maps the device's windows: after the

@@ -139,13 +139,15 @@ struct vcpu *vcpu_current(void); /* by APIC ID; NULL before the CPU's start */
 /* ---- the exit table and the summary (hv/summary.c) ---- */
 /* The exit table (a row per kind that occurred) and the footprint. */
 void vcpu_dump_stats(void);
-/* Registers the FADT's PM1a/PM1b_CNT, RESET_REG and 0xcf9 (hv/io.h):
+/* Registers the FADT's PM1a/PM1b_CNT and RESET_REG unless it is in
+ * 0xcf8-0xcff (hv/io.h; 0xcf9 is not intercepted, issue 15):
  * the first sleep (SLP_EN) or reset write prints the end-of-run summary
  * (`minihv: hv: summary: ...`, with every device model's lines,
  * hv/devmodel.h), then goes to the hardware. Before the
  * backend's global init, which builds its I/O bitmap from the table. */
 void vcpu_register_power_ports(const struct minihv_boot_info *bi);
-/* RST_CNT (0xcf9) and RESET_REG: summary on a reset write, then the
+/* RESET_REG, and RST_CNT (0xcf9) when the PCI intercept hands it over (a
+ * passthrough device without ECAM): summary on a reset write, then the
  * hardware. An io_handler_fn (hv/io.h). */
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
 /* The guest reset (a triple fault, a reset write the hardware did not
