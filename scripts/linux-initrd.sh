@@ -2,7 +2,7 @@
 # Builds the Linux test guest from Debian's packages: build/linux/vmlinuz.efi
 # (linux-image-amd64, an EFI stub) and build/linux/initrd.img (busybox-static,
 # the nvme and virtio-blk modules with their dependencies, hvcheck,
-# minihv-preflight, and
+# minihv-preflight, minihv-log, and
 # tests/guests/linux/init).
 set -eu
 BUILD=${BUILD:-build}
@@ -20,6 +20,11 @@ gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -o "$root/bin/hvcheck" tests/gu
 [ -n "${PREFLIGHT_SRCS:-}" ] || { echo "linux-initrd: PREFLIGHT_SRCS unset (run through make)" >&2; exit 1; }
 # shellcheck disable=SC2086
 gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -Iinclude -I. -o "$root/bin/minihv-preflight" $PREFLIGHT_SRCS
+# minihv-log (issue 17), for check-log's guest (tests/emu/log.sh); sources
+# from tools/module.mk (MINIHV_LOG_SRCS, exported by tests/emu/log.mk).
+# shellcheck disable=SC2086
+gcc -std=gnu11 -Wall -Wextra -Werror -O2 -static -Iinclude -I. -o "$root/bin/minihv-log" \
+  ${MINIHV_LOG_SRCS:-tools/minihv-log.c log/ring_read.c lib/format.c}
 cp tests/guests/linux/init "$root/init"
 chmod +x "$root/init"
 : > "$root/modules/order"

@@ -1,8 +1,11 @@
 /* minihv-log (issue 17): minihv's log from inside the running OS, like
  * dmesg. Run as root on the guest's Linux; no kernel module:
  *
- *   minihv-log [--root DIR] [--scan] [--follow] [--save FILE]
+ *   minihv-log [--root DIR] [--scan] [--follow] [--save FILE] [--where]
  *   minihv-log --file FILE      a saved area (--save) or a last.log
+ *
+ * --save FILE writes the area as read (to send with a bug report, or to
+ * read later with --file); --where prints where the area is.
  *
  * Finds the log area (include/minihv/logring.h) through the ACPI table
  * /sys/firmware/acpi/tables/MHVL the loader installs, or, with no such
@@ -21,6 +24,12 @@
  *
  * The ring is written by the core while we read: the copy follows the
  * header's rule (head, then the bytes, then tail again; log/ring_read.c).
+ * The area is mapped write-back (MAP_SHARED, no O_SYNC); where x86 PAT
+ * refuses that (another mapping of it uncached), or with the environment
+ * variable MINIHV_LOG_PREAD set, it is read with pread instead (the kernel
+ * copies upwards: the header before the ring's bytes). While --follow holds
+ * the map, a tool that maps the page uncached (busybox devmem) is refused
+ * by PAT; MINIHV_LOG_PREAD=1 avoids holding one.
  * Nothing in it is trusted: a header or record that lies is one line
  * naming the field, and exit status 2. Exit 1: no log area found or
  * /dev/mem not readable. --root DIR reads DIR/sys/... and DIR/dev/mem (a
@@ -251,6 +260,7 @@ struct live {
 
 static int live_open(struct live *l, int fd, const struct where *w)
 {
+    *l = (struct live){ .fd = fd };
     struct minihv_log_header h;
     struct field_error err;
     if (!pread_all(fd, &h, sizeof(h), w->phys)) {
@@ -488,9 +498,36 @@ static int follow(struct live *l, struct log_ring_view *v, uint64_t pos, uint64_
     return 0;
 }
 
+/* What to do with the live area once open. An exit status. */
+static int live_mode(struct live *l, const struct where *w, const char *save, bool where_only, bool do_follow,
+                     unsigned interval)
+{
+    if (where_only) {
+        printf("minihv-log: area 0x%llx size 0x%llx (%s)\n", (unsigned long long)w->phys, (unsigned long long)l->len,
+               w->how);
+        return 0;
+    }
+    struct log_ring_view v;
+    int rc = live_snapshot(l, &v);
+    if (rc)
+        return rc;
+    if (save)
+        return save_area(save, l, &v);
+    uint64_t pos = v.tail, seq = UINT64_MAX;
+    char where[200];
+    snprintf(where, sizeof(where), "area at 0x%llx (%s)", (unsigned long long)w->phys, w->how);
+    if ((rc = print_lines(&v, &pos, &seq, where)))
+        return rc;
+    if (!do_follow) {
+        print_counts(&v);
+        return 0;
+    }
+    return follow(l, &v, pos, seq, interval);
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: minihv-log [--root DIR] [--scan] [--follow [--interval MS]] [--save FILE]\n"
+    fprintf(stderr, "usage: minihv-log [--root DIR] [--scan] [--follow [--interval MS]] [--save FILE] [--where]\n"
                     "       minihv-log --file FILE   (an area saved with --save, or a last.log)\n");
     exit(1);
 }
@@ -498,7 +535,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *file = NULL, *save = NULL;
-    bool scan_only = false, do_follow = false;
+    bool scan_only = false, do_follow = false, where_only = false;
     unsigned interval = 250;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--root") && i + 1 < argc)
@@ -509,6 +546,8 @@ int main(int argc, char **argv)
             save = argv[++i];
         else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
             interval = (unsigned)strtoul(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--where"))
+            where_only = true;
         else if (!strcmp(argv[i], "--scan"))
             scan_only = true;
         else if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-w"))
@@ -528,6 +567,8 @@ int main(int argc, char **argv)
         return 1;
     if (!found)
         found = find_scan(fd, &w);
+    if (found <= 0)
+        close(fd);
     if (found < 0)
         return 2;
     if (!found) {
@@ -537,21 +578,12 @@ int main(int argc, char **argv)
     }
     struct live l;
     int rc = live_open(&l, fd, &w);
-    if (rc)
-        return rc;
-    struct log_ring_view v;
-    if ((rc = live_snapshot(&l, &v)))
-        return rc;
-    if (save)
-        return save_area(save, &l, &v);
-    uint64_t pos = v.tail, seq = UINT64_MAX;
-    char where[200];
-    snprintf(where, sizeof(where), "area at 0x%llx (%s)", (unsigned long long)w.phys, w.how);
-    if ((rc = print_lines(&v, &pos, &seq, where)))
-        return rc;
-    if (!do_follow) {
-        print_counts(&v);
-        return 0;
-    }
-    return follow(&l, &v, pos, seq, interval ? interval : 250);
+    if (!rc)
+        rc = live_mode(&l, &w, save, where_only, do_follow, interval ? interval : 250);
+    free(l.copy);
+    free(l.buf);
+    if (l.map)
+        munmap((void *)l.map, l.len);
+    close(fd);
+    return rc;
 }
