@@ -341,6 +341,39 @@ static void fill_mem_ranges(struct minihv_boot_info *bi)
     FreePool(map);
 }
 
+/* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
+ * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
+ * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
+static void fill_fb(struct minihv_boot_info *bi)
+{
+    EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
+    if (EFI_ERROR(LibLocateProtocol(&GraphicsOutputProtocol, (void **)&gop)) || !gop || !gop->Mode ||
+        !gop->Mode->Info) {
+        log_line("core: no GOP: the FATAL screen is off (serial and the log ring only)");
+        return;
+    }
+    EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
+    uint64_t base = gop->Mode->FrameBufferBase, size = gop->Mode->FrameBufferSize;
+    uint32_t format = info->PixelFormat == PixelRedGreenBlueReserved8BitPerColor   ? 1
+                      : info->PixelFormat == PixelBlueGreenRedReserved8BitPerColor ? 2
+                                                                                   : 0;
+    if (!format || !base || base >= bi->phys_top || size > bi->phys_top - base) {
+        log_line("core: GOP mode %ux%u format %u at 0x%lx: %s; the FATAL screen is off",
+                 info->HorizontalResolution, info->VerticalResolution, info->PixelFormat, base,
+                 !format || !base ? "no linear 32-bit framebuffer" : "above the core's map (phys_top)");
+        return;
+    }
+    bi->fb_phys = base;
+    bi->fb_size = size;
+    bi->fb_width = info->HorizontalResolution;
+    bi->fb_height = info->VerticalResolution;
+    bi->fb_stride = info->PixelsPerScanLine;
+    bi->fb_format = format;
+    log_line("core: GOP framebuffer %ux%u %s at 0x%lx (%lu KiB, stride %u): the FATAL screen",
+             bi->fb_width, bi->fb_height, format == 1 ? "RGB" : "BGR", base, (unsigned long)(size >> 10),
+             bi->fb_stride);
+}
+
 void launch_dump_stats(void)
 {
     if (!block_size || !core_present())
@@ -448,6 +481,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
     fill_mem_ranges(bi);
+    fill_fb(bi);
     if (p->have_acpi && p->acpi.has_fadt) {
         bi->acpi_pm1a_cnt = p->acpi.pm1a_cnt;
         bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;

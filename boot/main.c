@@ -5,6 +5,8 @@
 #include <efilib.h>
 #include <minihv/libc.h>
 #include "boot/config.h"
+#include "boot/lastlog.h"
+#include "log/ring_write.h"
 #include "boot/launch.h"
 #include "boot/log.h"
 #include "boot/passthrough.h"
@@ -120,7 +122,11 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
     /* The log ring (issue 17): the lines so far wait in a buffer and go
      * in first. */
-    log_ring_start(cfg.log_kb, 0, 0);
+    struct lastlog prev; /* the previous boot's ring: read before the new one may reuse its memory */
+    lastlog_find(&prev, log_ring_area_size((uint64_t)cfg.log_kb << 10));
+    log_ring_start(cfg.log_kb, prev.preferred_phys, prev.prev_boot_count);
+    lastlog_remember(&prev, log_ring_phys());
+    lastlog_save(&prev, li ? li->DeviceHandle : NULL, cfg.keep_logs);
 
     if (bad_config) {
         log_line("config: nothing virtualized; returning to the firmware");

@@ -1,7 +1,7 @@
 # The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
 BOOT_SRCS := boot/main.c boot/log.c log/ring_write.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
              boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
-             boot/iommu.c iommu/iommu.c \
+             boot/iommu.c iommu/iommu.c boot/lastlog.c log/ring_read.c \
              lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call efi_app,minihv,$(BOOT_SRCS)))
 

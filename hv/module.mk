@@ -7,6 +7,10 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
            hv/msr.c hv/msr_policy.c hv/extable.c hv/log_ring.c
 HV_SRCS += hv/exit_rules.c hv/event_rules.c
+# The FATAL screen (issue 17); the test hooks, on only with HV_TEST_HOOKS=1
+# (include/minihv/test_hooks.h; use a BUILD of its own, e.g. build-logtest).
+HV_SRCS += hv/fatal_screen.c hv/test_hooks.c
+HV_CFLAGS += $(if $(filter 1,$(HV_TEST_HOOKS)),-DMINIHV_TEST_HOOKS=1)
 HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 

@@ -7,6 +7,7 @@
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/exit_rules.h"
+#include "hv/fatal_screen.h"
 #include "hv/hv.h"
 #include "hv/io.h"
 #include "hv/refuse.h"
@@ -201,11 +202,17 @@ __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)
     for (unsigned i = 0; i < n; i++)
         fmt_snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", bytes[i]);
 
-    hv_log("FATAL cpu %u (APIC id %u): %s", v->index, v->apic_id, why);
-    hv_log("  exit %s (reason %u), qualification 0x%lx, guest-physical 0x%lx",
-           v->exit.name ? v->exit.name : "?", v->exit.raw_reason, v->exit.qualification, v->exit.gpa);
-    hv_log("  guest RIP 0x%lx (linear 0x%lx, %d-bit code, CPL %u), bytes: %s", v->regs.rip,
-           guest_rip_linear(v, &m), (int)guest_decode_mode(&m), m.cpl, n ? hex : "(unreadable)");
+    /* The first three lines also go on the screen (hv/fatal_screen.c). */
+    char head[3][192];
+    const char *const head_ptr[3] = { head[0], head[1], head[2] };
+    fmt_snprintf(head[0], sizeof(head[0]), "FATAL cpu %u (APIC id %u): %s", v->index, v->apic_id, why);
+    fmt_snprintf(head[1], sizeof(head[1]), "  exit %s (reason %u), qualification 0x%lx, guest-physical 0x%lx",
+                 v->exit.name ? v->exit.name : "?", v->exit.raw_reason, v->exit.qualification, v->exit.gpa);
+    fmt_snprintf(head[2], sizeof(head[2]), "  guest RIP 0x%lx (linear 0x%lx, %d-bit code, CPL %u), bytes: %s",
+                 v->regs.rip, guest_rip_linear(v, &m), (int)guest_decode_mode(&m), m.cpl,
+                 n ? hex : "(unreadable)");
+    for (unsigned i = 0; i < 3; i++)
+        hv_log("%s", head[i]);
     for (unsigned i = 0; i < 16; i += 4)
         hv_log("  %s %016lx %s %016lx %s %016lx %s %016lx", gpr_names[i], v->regs.gpr[i],
                gpr_names[i + 1], v->regs.gpr[i + 1], gpr_names[i + 2], v->regs.gpr[i + 2],
@@ -213,6 +220,7 @@ __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)
     hv_log("  rip %016lx rflags %016lx cr0 %016lx cr3 %016lx cr4 %016lx efer %016lx",
            v->regs.rip, v->regs.rflags, m.cr0, m.cr3, m.cr4, m.efer);
     v->ops->dump(v);
+    fatal_screen(head_ptr, 3);
     hv_log("cpu %u parked", v->index);
     cpu_park();
 }
