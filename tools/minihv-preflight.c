@@ -20,6 +20,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -742,6 +743,22 @@ static uint8_t *read_devmem(uint64_t pa, size_t len)
     if (pread(fd, b, len, (off_t)pa) != (ssize_t)len) {
         free(b);
         b = NULL;
+        /* Linux's read() of /dev/mem stops at the end of RAM (x86
+         * valid_phys_addr_range): registers above it (an IOMMU's) only
+         * through mmap, read 4 bytes at a time as MMIO wants. */
+        uint64_t page = pa & ~0xfffull;
+        size_t span = (size_t)(pa - page) + len;
+        void *m = !*root && !(pa & 3) && !(len & 3) ? mmap(NULL, span, PROT_READ, MAP_SHARED, fd, (off_t)page)
+                                                    : MAP_FAILED;
+        if (m != MAP_FAILED) {
+            b = malloc(len);
+            const volatile uint32_t *src = (const volatile uint32_t *)((uint8_t *)m + (pa - page));
+            for (size_t i = 0; i < len / 4; i++) {
+                uint32_t v = src[i];
+                memcpy(b + 4 * i, &v, 4);
+            }
+            munmap(m, span);
+        }
     }
     close(fd);
     return b;
@@ -961,6 +978,21 @@ static int machine_mode(void)
         rooted(path, sizeof(path), rel);
         ts[i].sig = sigs[i];
         load_table(&ts[i], path, sigs[i]);
+    }
+    /* Under minihv the OS finds DMAR/IVRS renamed XMAR/XVRS (boot/iommu.c,
+     * as Xen hides DMAR from dom0): read the firmware's table there, with
+     * its own signature back (and the checksum byte moved to match). */
+    static const char *hidden[2][2] = { { "DMAR", "XMAR" }, { "IVRS", "XVRS" } };
+    for (unsigned h = 0; h < 2; h++) {
+        struct table *t = &ts[3 + h];
+        char rel[64], path[4096];
+        snprintf(rel, sizeof(rel), "/sys/firmware/acpi/tables/%s", hidden[h][1]);
+        rooted(path, sizeof(path), rel);
+        if (t->ok || !load_table(t, path, hidden[h][1]))
+            continue;
+        t->data[9] = (uint8_t)(t->data[9] - (hidden[h][0][0] - hidden[h][1][0]));
+        t->data[0] = (uint8_t)hidden[h][0][0];
+        diag("%s: read as %s: minihv (running now) hid it from this OS", path, hidden[h][0]);
     }
 
     bool uefi = exists("/sys/firmware/efi");
