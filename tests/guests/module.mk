@@ -11,3 +11,5 @@ $(eval $(call efi_app,attack,tests/guests/attack.c tests/guests/attack_cpu.c tes
 $(eval $(call efi_app,transparency,tests/guests/transparency.c tests/guests/hvcall.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
 # build/fatal.efi: asks a test core (HV_TEST_HOOKS=1) to go FATAL (issue 17, tests/emu/log_reboot.sh).
 $(eval $(call efi_app,fatal,tests/guests/fatal.c tests/guests/hvcall.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
+# build/fuzzguest.efi: the fuzzing guest (issue 16, tests/emu/fuzzguest.sh).
+$(eval $(call efi_app,fuzzguest,tests/guests/fuzzguest.c tests/guests/fuzzguest_ops.c tests/guests/fuzzguest_asm.c hv/msr_policy.c tests/guests/print.c lib/string.c lib/format.c))
