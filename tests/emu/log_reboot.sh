@@ -38,19 +38,19 @@ lr_fat() {
    find . -type f | sed 's|^\./||' | while read -r f; do mcopy -i "$img" "$f" "::$f"; done)
 }
 
-# lr_start DIR — QEMU (q35, OVMF, SVM) with the monitor on DIR/mon.sock,
+# lr_start DIR [QEMU ARGS] — QEMU (q35, OVMF, SVM) with the monitor on DIR/mon.sock,
 # no -no-reboot: system_reset and the guest's resets restart the machine.
 lr_start() {
-  local dir=$1
+  local dir=$1; shift
   rm -f "$dir/com1.log" "$dir/com2.log" "$dir/mon.sock"
   : > "$dir/com1.log"; : > "$dir/com2.log"
-  cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd"
+  [ -f "$dir/vars.fd" ] || cp /usr/share/OVMF/OVMF_VARS_4M.fd "$dir/vars.fd" # kept: the variable
   qemu-system-x86_64 -machine q35 -cpu max -smp 1 -m 512 \
     -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$dir/vars.fd" \
     -drive format=raw,file="$dir/esp.img" \
     -serial "file:$dir/com1.log" -serial "file:$dir/com2.log" -display none -nic none \
-    -monitor "unix:$dir/mon.sock,server=on,wait=off" </dev/null >"$dir/emu.out" 2>&1 &
+    -monitor "unix:$dir/mon.sock,server=on,wait=off" "$@" </dev/null >"$dir/emu.out" 2>&1 &
   LR_PID=$!
   local i
   for i in $(seq 1 50); do [ -S "$dir/mon.sock" ] && return 0; sleep 0.1; done
@@ -127,6 +127,7 @@ lr_reboot() {
   rm -rf "$dir"; mkdir -p "$dir"
   BUILD=$LR_HOOKS_BUILD make_esp "$dir/esp" "$cfg" "$LR_HOOKS_BUILD/fatal.efi"
   lr_fat "$dir"
+  [ -n "${LR_SETUP:-}" ] && "$LR_SETUP" "$dir"
   lr_start "$dir" || { fail "$name: QEMU monitor" "no socket $dir/mon.sock"; return 1; }
   if ! lr_wait "$dir" '^fatal-guest: calling' 120; then
     fail "$name: the fatal guest ran" "no 'fatal-guest: calling' (logs in $dir)"; lr_stop "$dir"; return 1
@@ -136,7 +137,6 @@ lr_reboot() {
   else
     fail "$name: FATAL screen" "no title row in the screendump after 30 s ($dir/fatal.ppm)"
   fi
-  [ -n "${LR_BEFORE_RESET:-}" ] && "$LR_BEFORE_RESET" "$dir"
   local rings calls
   rings=$(lr_count "$dir" '^minihv: log: ring of')
   calls=$(lr_count "$dir" '^fatal-guest: calling')
@@ -193,23 +193,82 @@ lr_check_fatal() {
   fi
 }
 
-# Plants a lying header in the previous ring before the reset: data_size
-# (offset 0x14) 0x3000, not a power of two. header_check covers it, so the
-# loader must refuse it by name (header_check is checked before any size;
-# either field named is a refusal, the test asks for one of them).
-lr_plant_bad_header() {
-  local dir=$1 area
-  area=$(lr_lines "$dir" | sed -n 's/.*log ring at \(0x[0-9a-f]*\).*/\1/p; s/.*ring.* at \(0x[0-9a-f]*\) (.*KiB.*/\1/p' | head -1)
-  [ -z "$area" ] && area=$(grep -aEo 'area 0x[0-9a-f]+' "$dir/com2.log" "$dir/com1.log" | head -1 | awk '{print $2}')
-  echo "$area" > "$dir/area.txt"
-  [ -n "$area" ] && lr_mon "$dir" "pmemsave $area 64 $dir/header-before.bin" >/dev/null &&
-    lr_mon "$dir" "xp /1wx $((area + 0x14))" > "$dir/xp-before.txt"
-  # HMP has no memory write; a gdbstub would. QEMU's "memsave"-style
-  # writes are missing, so the lie goes through the guest-independent way
-  # the monitor offers: none in 7.2 HMP. Use qtest-free trick: the
-  # 'pmemload' command (QEMU >= 9) when present.
-  printf '\x00\x30\x00\x00' > "$dir/lie.bin"
-  lr_mon "$dir" "pmemload $dir/lie.bin $((area + 0x14)) 4" > "$dir/pmemload.txt"
+# lr_forge IN OUT FIELD — a copy of a saved header (pmemsave) that lies in
+# FIELD: data_size 0x3000 (not a power of two) with header_check
+# recomputed, so the check that must name it is data_size's; or tail past
+# head (moving fields: no checksum covers them).
+lr_forge() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys
+h = bytearray(open(sys.argv[1], 'rb').read())
+def fnv(b):
+    x = 0x811c9dc5
+    for c in b:
+        x = ((x ^ c) * 0x01000193) & 0xffffffff
+    return x
+if sys.argv[3] == 'data_size':
+    struct.pack_into('<I', h, 0x14, 0x3000)
+    struct.pack_into('<I', h, 0x38, fnv(h[:0x38]))
+else:
+    head, = struct.unpack_from('<Q', h, 0x40)
+    struct.pack_into('<Q', h, 0x48, head + 8)
+open(sys.argv[2], 'wb').write(h)
+PY
+}
+
+# lr_einval_and_lies NAME — the normal core answers the hook EINVAL (no
+# FATAL); then, with the same variable store, the header left at the
+# ring's address is replaced (QEMU's generic loader device writes it at
+# the machine's start) by one that lies: the loader refuses it naming the
+# field, and the boot goes on to the guest.
+lr_einval_and_lies() {
+  local name=$1 dir=$EMU_ROOT/$1 area field
+  rm -rf "$dir"; mkdir -p "$dir"
+  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi')" "${BUILD:-build}/fatal.efi"
+  # No power-off at the end: the monitor reads the ring after the guest.
+  printf '%s\r\n' 'fs0:\EFI\minihv\minihv.efi' 'echo "minihv-test: done"' > "$dir/esp/startup.nsh"
+  lr_fat "$dir"
+  lr_start "$dir" || { fail "$name: QEMU monitor" "no socket"; return; }
+  if lr_wait "$dir" '^fatal-guest: (EINVAL|the hypercall)' 120; then
+    expect_log "$name: the normal core answers MINIHV_HC_TEST_FATAL with EINVAL" <(lr_lines "$dir") \
+      '^fatal-guest: EINVAL: no test hooks in this core'
+  else
+    fail "$name: the fatal guest's answer" "none (logs in $dir)"
+  fi
+  if lr_lines "$dir" | grep -q 'minihv: hv: FATAL'; then
+    fail "$name: no FATAL in a normal core" "$(lr_lines "$dir" | grep -m1 'minihv: hv: FATAL')"
+  fi
+  area=$(lr_lines "$dir" | sed -n 's/^minihv: log: ring of [0-9]* KiB at \(0x[0-9a-f]*\) .*/\1/p' | head -1)
+  # A relative path: HMP would read "128 /path" as a division.
+  [ -n "$area" ] && lr_mon "$dir" "pmemsave $area 128 $dir/header.bin" >/dev/null
+  lr_stop "$dir"
+  if [ -z "$area" ] || [ ! -s "$dir/header.bin" ]; then
+    fail "$name: the ring's address and header" "not found in the log (logs in $dir)"; return
+  fi
+  for field in data_size tail; do
+    lr_forge "$dir/header.bin" "$dir/lie-$field.bin" "$field"
+    cp "$dir/com2.log" "$dir/com2-$field-before.log"
+    lr_start "$dir" -device "loader,file=$dir/lie-$field.bin,addr=$area,force-raw=on" ||
+      { fail "$name: QEMU monitor" "no socket"; return; }
+    lr_wait "$dir" '^fatal-guest: (EINVAL|the hypercall)' 120
+    lr_stop "$dir"
+    lr_lines "$dir" > "$dir/lie-$field.txt"
+    expect_log "$name: a ring whose $field lies is refused, the field named" "$dir/lie-$field.txt" \
+      "^minihv: log: previous log at $area ignored: $field at 0x[0-9a-f]+: "
+    expect_log "$name: after the refused ring ($field) the boot goes on to the guest" "$dir/lie-$field.txt" \
+      '^fatal-guest: EINVAL'
+  done
+}
+
+# lr_rotation NAME — serial = off, keep_logs = 2, older saved logs on the
+# ESP: last.log becomes last.1.log, the older last.1.log and a stray
+# last.5.log are deleted; last.log is found all the same.
+lr_rotation_setup() {
+  local dir=$1
+  printf 'older\n' > "$dir/older.txt"; printf 'old\n' > "$dir/old.txt"
+  mcopy -i "$dir/esp.img" "$dir/old.txt" ::/EFI/minihv/last.log
+  mcopy -i "$dir/esp.img" "$dir/older.txt" ::/EFI/minihv/last.1.log
+  mcopy -i "$dir/esp.img" "$dir/older.txt" ::/EFI/minihv/last.5.log
 }
 
 log_reboot_tests() {
@@ -222,6 +281,34 @@ log_reboot_tests() {
   # 1. FATAL, screendump, reset, last.log (serial on, COM2).
   if lr_reboot log-reboot "$(printf 'serial = 0x2f8\nguest = \\EFI\\minihv\\guest.efi')"; then
     lr_check_fatal log-reboot
+    expect_log "log-reboot: the first boot had no previous log" "$EMU_ROOT/log-reboot/all.txt" \
+      '^minihv: log: no previous log$'
+    # OVMF, measured: the ring survives system_reset where it was.
+    expect_log "log-reboot: the next ring is at the previous boot's address (boot 2)" "$EMU_ROOT/log-reboot/all.txt" \
+      "^minihv: log: ring of [0-9]+ KiB at 0x[0-9a-f]+ \\(the previous boot's address, boot 2\\)"
+  fi
+  # 2. A normal core: the hook is EINVAL; lying headers refused by field.
+  lr_einval_and_lies log-lies
+  # 3. serial = off, keep_logs = 2 with older logs on the ESP.
+  local d=$EMU_ROOT/log-reboot-noserial
+  if LR_SETUP=lr_rotation_setup lr_reboot log-reboot-noserial \
+      "$(printf 'serial = off\nkeep_logs = 2\nguest = \\EFI\\minihv\\guest.efi')"; then
+    lr_check_fatal log-reboot-noserial
+    # OVMF mirrors its console to COM2 as well: the core's own lines are
+    # the ones that must be missing there.
+    if clean_log "$d/com2.log" | grep -q '^minihv: hv:'; then
+      fail "log-reboot-noserial: no core line on COM2 with serial = off" "$(clean_log "$d/com2.log" | grep -m1 '^minihv: hv:')"
+    else
+      pass "log-reboot-noserial: no core line on COM2 with serial = off (last.log has them)"
+    fi
+    [ "$(mtype -i "$d/esp.img" ::/EFI/minihv/last.1.log 2>/dev/null)" = old ] &&
+      pass "log-reboot-noserial: keep_logs 2: the old last.log is last.1.log now" ||
+      fail "log-reboot-noserial: rotation" "last.1.log is not the old last.log: $(mdir -b -i "$d/esp.img" ::/EFI/minihv 2>&1 | tr '\n' ' ')"
+    if mtype -i "$d/esp.img" ::/EFI/minihv/last.5.log >/dev/null 2>&1 || mtype -i "$d/esp.img" ::/EFI/minihv/last.2.log >/dev/null 2>&1; then
+      fail "log-reboot-noserial: rotation" "a log past keep_logs is left: $(mdir -b -i "$d/esp.img" ::/EFI/minihv 2>&1 | tr '\n' ' ')"
+    else
+      pass "log-reboot-noserial: keep_logs 2: nothing older than last.1.log is left"
+    fi
   fi
 }
 
