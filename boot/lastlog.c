@@ -298,6 +298,9 @@ static void rotate(EFI_FILE_HANDLE dir, unsigned keep)
 static EFI_STATUS write_file(EFI_FILE_HANDLE dir, const char *text, uint64_t len)
 {
     EFI_FILE_HANDLE f = NULL;
+    /* A last.log the rotation could not rename (keep_logs 1, or SetInfo
+     * refused) goes first: CREATE on an existing file keeps its old tail. */
+    delete_log(dir, 0);
     EFI_STATUS st = dir->Open(dir, &f, L"last.log", EFI_FILE_MODE_READ | EFI_FILE_MODE_WRITE | EFI_FILE_MODE_CREATE, 0);
     if (EFI_ERROR(st))
         return st;
