@@ -39,7 +39,7 @@ EFI_LIBS    := -lefi -lgnuefi
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel \
                -j .rela -j .rel.* -j .rela.* -j .reloc
 
-HDRS := $(shell find include boot hv iommu paging vfio drivers log tools tests -name '*.h' 2>/dev/null)
+HDRS := $(shell find include boot hv iommu paging vfio drivers log fb tools tests -name '*.h' 2>/dev/null)
 
 # Lists the module.mk files fill in.
 UNIT_TESTS   :=
