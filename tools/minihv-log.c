@@ -56,14 +56,16 @@
 #define SCAN_TOP 0xfec00000ull
 
 static const char *root = "";
+static FILE *say_to; /* stderr; the fuzz target (tests/fuzz/fuzz_log_ring.c) sets /dev/null */
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
+    FILE *out = say_to ? say_to : stderr;
     va_list ap;
     va_start(ap, fmt);
-    fputs("minihv-log: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    fputs("minihv-log: ", out);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
     va_end(ap);
 }
 
@@ -532,6 +534,7 @@ static void usage(void)
     exit(1);
 }
 
+#ifndef MINIHV_LOG_NO_MAIN
 int main(int argc, char **argv)
 {
     const char *file = NULL, *save = NULL;
@@ -587,3 +590,4 @@ int main(int argc, char **argv)
     close(fd);
     return rc;
 }
+#endif

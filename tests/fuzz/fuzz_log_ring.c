@@ -7,18 +7,23 @@
  *      after it are reached), the rest as the data, in an 8 KiB area;
  *   2: a valid 4 KiB ring whose head (u64) and head - tail (u16) come from
  *      the input, the rest copied in from tail on (wrapping): the record
- *      walk on every shape of record.
- * No crash, no sanitizer report, and a walk never yields more bytes than
- * head - tail. Seeds: tests/fuzz/corpus/fuzz_log_ring/. */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+ *      walk on every shape of record;
+ *   3: tools/minihv-log's ACPI MHVL table reader on the rest as the file
+ *      sys/firmware/acpi/tables/MHVL of a scratch --root tree;
+ *   4: minihv-log --file on the rest (a saved area or a text log);
+ *   5: minihv-log on a scratch --root tree: the rest at 0x10000 in a sparse
+ *      dev/mem, a Reserved memmap range around it (the scan, the header
+ *      against the range and the file's end, the live copy through mmap or,
+ *      with bit 7 of byte 0, pread; the lines printed).
+ * No crash, no sanitizer report, no leak, and a walk never yields more
+ * bytes than head - tail. Seeds: tests/fuzz/corpus/fuzz_log_ring/. */
+#define MINIHV_LOG_NO_MAIN 1
+#pragma clang diagnostic ignored "-Wunused-function" /* usage() */
+#include "tools/minihv-log.c"
 #include "log/fnv1a.h"
-#include "log/ring_read.h"
 
 #define AREA 8192u
-static _Alignas(4096) uint8_t area[1u << 16];
+static _Alignas(4096) uint8_t area[1u << 16]; /* the tool has no global of that name */
 static uint8_t copy[LOG_DATA_MAX >> 10]; /* 64 KiB: rings the buffer holds */
 
 static void walk(const struct log_ring_view *v)
@@ -55,13 +60,123 @@ static void run(size_t len)
         walk(&s);
 }
 
+/* The scratch --root tree and --file path; gone when the fuzzer exits. */
+static char tree[64], acpi_file[128], area_file[128], mem_file[128], map_dir[128];
+static const char *const map_files[] = { "start", "end", "type" };
+
+static void remove_tree(void)
+{
+    char path[160];
+    unlink(acpi_file);
+    unlink(area_file);
+    unlink(mem_file);
+    for (unsigned i = 0; i < ARRAY_SIZE(map_files); i++) {
+        snprintf(path, sizeof(path), "%s/%s", map_dir, map_files[i]);
+        unlink(path);
+    }
+    static const char *const dirs[] = { "/sys/firmware/acpi/tables", "/sys/firmware/acpi", "/sys/firmware/memmap/0",
+                                        "/sys/firmware/memmap", "/sys/firmware", "/sys", "/dev" };
+    for (unsigned i = 0; i < ARRAY_SIZE(dirs); i++) {
+        snprintf(path, sizeof(path), "%s%s", tree, dirs[i]);
+        rmdir(path);
+    }
+    rmdir(tree);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    snprintf(tree, sizeof(tree), "/tmp/fuzz_log_ring.XXXXXX");
+    if (!mkdtemp(tree))
+        abort();
+    static const char *const dirs[] = { "/sys", "/sys/firmware", "/sys/firmware/acpi", "/sys/firmware/acpi/tables",
+                                        "/sys/firmware/memmap", "/sys/firmware/memmap/0", "/dev" };
+    char path[160];
+    for (unsigned i = 0; i < ARRAY_SIZE(dirs); i++) {
+        snprintf(path, sizeof(path), "%s%s", tree, dirs[i]);
+        mkdir(path, 0700);
+    }
+    snprintf(acpi_file, sizeof(acpi_file), "%s/sys/firmware/acpi/tables/MHVL", tree);
+    snprintf(area_file, sizeof(area_file), "%s/area", tree);
+    snprintf(mem_file, sizeof(mem_file), "%s/dev/mem", tree);
+    snprintf(map_dir, sizeof(map_dir), "%s/sys/firmware/memmap/0", tree);
+    atexit(remove_tree);
+    root = tree;
+    say_to = fopen("/dev/null", "w");
+    if (!say_to || !freopen("/dev/null", "w", stdout))
+        abort();
+    return 0;
+}
+
+static void put_file(const char *path, const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        abort();
+    fwrite(data, 1, size, f);
+    fclose(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 3;
+    uint8_t mode = (data[0] & 0x7f) % 6;
+    bool use_pread = data[0] & 0x80;
     data++;
     size--;
+    if (mode == 3) {
+        struct where w;
+        put_file(acpi_file, data, size);
+        if (find_acpi(&w) == 1 && ((w.phys & 4095) || w.limit < 8192 || (w.limit & 4095)))
+            abort();
+        return 0;
+    }
+    if (mode == 5) {
+        /* The area at 0x10000; the Reserved range a few pages past its end
+         * (so a header may claim more than the file holds). */
+        FILE *f = fopen(mem_file, "wb");
+        if (!f || fseek(f, 0x10000, SEEK_SET) || fwrite(data, 1, size, f) != size)
+            abort();
+        fclose(f);
+        char path[160], val[32];
+        const char *vals[] = { "0x10000\n", val, "Reserved\n" };
+        snprintf(val, sizeof(val), "0x%zx\n", 0x10000 + ALIGN_UP(size, 4096) + 0x3000 - 1);
+        for (unsigned i = 0; i < ARRAY_SIZE(map_files); i++) {
+            snprintf(path, sizeof(path), "%s/%s", map_dir, map_files[i]);
+            put_file(path, (const uint8_t *)vals[i], strlen(vals[i]));
+        }
+        if (use_pread)
+            setenv("MINIHV_LOG_PREAD", "1", 1);
+        else
+            unsetenv("MINIHV_LOG_PREAD");
+        int fd = open_mem();
+        struct where w;
+        if (fd < 0)
+            abort();
+        if (find_scan(fd, &w) == 1) {
+            struct live l;
+            int rc = live_open(&l, fd, &w);
+            if (!rc)
+                rc = live_mode(&l, &w, NULL, false, false, 0);
+            free(l.copy);
+            free(l.buf);
+            if (l.map)
+                munmap((void *)l.map, l.len);
+            if (rc < 0 || rc > 2)
+                abort();
+        }
+        close(fd);
+        return 0;
+    }
+    if (mode == 4) {
+        put_file(area_file, data, size);
+        int rc = file_mode(area_file);
+        if (rc < 0 || rc > 2)
+            abort();
+        return 0;
+    }
     struct minihv_log_header *h = (struct minihv_log_header *)area;
     if (mode == 0) {
         if (size > sizeof(area))
