@@ -25,3 +25,6 @@ check-log: $(BUILD)/tools/minihv-log $(BUILD)/tools/minihv-log-san $(BUILD)/mini
 	  bash tests/emu/log.sh
 
 .PHONY: check-log
+
+# fuzz_log_ring includes tools/minihv-log.c (the MHVL reader, --file, --root).
+$(BUILD)/fuzz/fuzz_log_ring: tools/minihv-log.c
