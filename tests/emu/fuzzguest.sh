@@ -100,6 +100,8 @@ check_run() {
   # Coverage: refusal kinds (hv/refuse.h, in the order of the enum).
   local refused all kinds_hit= kinds_miss= k
   refused=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed 's/^minihv: hv: summary: refused: *//')
+  # Bochs (no ACPI power-off, no summary): the core's first-refusal lines.
+  [ -n "$refused" ] || refused=$(grep -ao '^minihv: hv: refused [a-z0-9-]*:' "$hv" | sed 's/^minihv: hv: refused \(.*\):/\1 1/' | sort -u | paste -sd, | sed 's/,/, /g')
   all=$(sed -n '/hv_refuse_names\[HV_REFUSE_KINDS\] = {/,/};/p' hv/refuse.c | grep -o '"[a-z0-9-]*"' | tr -d '"')
   if [ -n "$refused" ]; then
     for k in $all; do

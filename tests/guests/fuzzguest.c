@@ -232,11 +232,19 @@ static VOID EFIAPI ap_main(VOID *arg)
 }
 
 /* ---- the environment ---- */
+#define FZ_UNMAPPED_GPA 0x7ffffff000ull
+
+static void probe_read(void *arg)
+{
+    *(uint32_t *)arg = *(volatile uint32_t *)(uintptr_t)FZ_UNMAPPED_GPA;
+}
+
 static uint64_t acpi_table(const char *sig)
 {
-    static EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
+    static EFI_GUID acpi20 = ACPI_20_TABLE_GUID, acpi10 = ACPI_TABLE_GUID;
     void *rsdp = NULL;
-    if (EFI_ERROR(LibGetSystemConfigurationTable(&acpi20, &rsdp)) || !rsdp)
+    if ((EFI_ERROR(LibGetSystemConfigurationTable(&acpi20, &rsdp)) || !rsdp) &&
+        (EFI_ERROR(LibGetSystemConfigurationTable(&acpi10, &rsdp)) || !rsdp))
         return 0;
     const uint8_t *r = rsdp;
     uint64_t sdt = r[15] >= 2 ? le64(r + 24) : 0;
@@ -707,9 +715,16 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     fz.region[fz.regions - 1].avoid_lo = 0x300; /* ICR low: the IPI operation's */
     fz.region[fz.regions - 1].avoid_hi = 0x304;
     add_region("core-block", fz.block_base, fz.block_size, W_DROP);
-    add_region("ioapic", 0xfec00000ull, 0x1000, W_NONE);
+    fz.apic_strict = fz.intel;
+    if (!fz.intel) /* no exit either way; Bochs' I/O APIC is as strict as its xAPIC */
+        add_region("ioapic", 0xfec00000ull, 0x1000, W_NONE);
     find_iommus();
     find_device();
+    /* A page where nothing is (above RAM and every BAR; the attack guest's
+     * unmapped-gpa): a target only when the firmware's page tables map it. */
+    uint32_t probe = 0;
+    if (!fz_try(probe_read, &probe, b, 0) && probe == 0xffffffffu)
+        add_region("unmapped", FZ_UNMAPPED_GPA, 0x1000, W_DROP);
     if (!ro_checksum(b, &ro_digest)) {
         result(false, "setup: HV_CHECKSUM of [0x%lx, +0x%lx) failed", ro_off, ro_bytes);
         goto restore;

@@ -93,6 +93,7 @@ struct fz_env {
     bool intel;
     uint64_t seed;
     unsigned cpus;
+    bool apic_strict;   /* Intel (Bochs): xAPIC accesses at 16-byte boundaries (fuzzguest_ops.c) */
     bool all_cpus;      /* every CPU the firmware has runs the fuzzer (NMI shorthands) */
     uint32_t apic_id[FZ_MAX_CPUS];
     uint32_t ldr[FZ_MAX_CPUS];

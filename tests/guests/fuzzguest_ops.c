@@ -318,6 +318,26 @@ static void gen_mmio(struct fz_cpu *c, struct fz_rec *r, bool write)
             continue;
         break;
     }
+    /* Bochs asserts on an xAPIC access not at a 16-byte boundary (apic.cc,
+     * "(addr & 0xf) == 0", a panic that ends the emulator): reads go to it
+     * directly, so on Intel the APIC page gets reads of at most a dword at
+     * a register's offset, identity writes there, and only pure stores in
+     * the shapes the core drops (not an aligned dword: apic-access). */
+    bool strict = fz.apic_strict && g->base == fz.apic_base;
+    bool refused_shape = false;
+    if (strict) {
+        static const uint8_t pure[] = { W_MOVB, W_MOVW, W_MOVQ, W_STOSB, W_STOSQ,
+                                        W_MOVDQU, W_SETCC, W_POPMEM, W_OPSIZE, W_MMX };
+        if (!write) {
+            if (forms[f].width > 4 || f == R_LONG)
+                f = R_MOVL;
+        } else if (rnd(c, 2)) {
+            refused_shape = true;
+            f = pure[rnd(c, ARRAY_SIZE(pure))];
+        } else if (forms[f].width != 4 || forms[f].cls == FC_NONIDENT) {
+            f = W_ORL0;
+        }
+    }
     unsigned w = forms[f].width;
     uint64_t off, u = rnd(c, 100);
     static const uint16_t apic_offs[] = { 0x20, 0x30, 0x80, 0x90, 0xb0, 0xd0, 0xe0, 0xf0, 0x100, 0x280,
@@ -336,6 +356,8 @@ static void gen_mmio(struct fz_cpu *c, struct fz_rec *r, bool write)
         off = rnd(c, 0x40) & ~3ull;
     if (off >= g->size)
         off = g->size - 1;
+    if (strict && !refused_shape)
+        off &= 0xff0;
     if (write) {
         bool ok = true;
         if (g->avoid_hi && off < g->avoid_hi && off + w > g->avoid_lo)
@@ -354,7 +376,7 @@ static void gen_mmio(struct fz_cpu *c, struct fz_rec *r, bool write)
     r->kind = write ? K_MMIO_W : K_MMIO_R;
     r->sub = (uint16_t)f;
     r->a = g->base + off;
-    r->c = write && forms[f].cls == FC_VAL && g->wpol == W_IDENT;
+    r->c = write && forms[f].cls == FC_VAL && g->wpol == W_IDENT && !refused_shape;
     r->b = g->wpol == W_RANDOM ? (rnd(c, 2) ? fz_rand(c) : (0xfee00000ull | rnd(c, 0x100000)) | (uint64_t)fz_rand(c) << 32)
                                : fz_rand(c);
     fz_form_hits[f]++;
@@ -416,7 +438,8 @@ static void note_msr_row(uint32_t msr)
 
 /* WRMSR modes (r->sub): 0 the value read, 1 r->b (the core must refuse:
  * deny rows and MSRs outside the table), 2 APIC base moved or disabled,
- * 3 a reserved memory type (MTRR, PAT). */
+ * 3 a reserved memory type in the low byte (MTRRs: SDM Vol. 3A 11.11.2;
+ * PAT 11.12.2; a PHYSMASK's low byte is reserved). */
 static void gen_wrmsr(struct fz_cpu *c, struct fz_rec *r)
 {
     uint32_t msr = pick_msr(c);
@@ -431,7 +454,8 @@ static void gen_wrmsr(struct fz_cpu *c, struct fz_rec *r)
         r->sub = 1;
     else if (msr == 0x1b && chance(c, 500))
         r->sub = 2;
-    else if (((msr >= 0x200 && msr <= 0x2ff) || msr == 0x277) && chance(c, 400))
+    else if (((msr >= 0x200 && msr <= 0x21f) || msr == 0x250 || msr == 0x258 || msr == 0x259 ||
+              (msr >= 0x268 && msr <= 0x26f) || msr == 0x277 || msr == 0x2ff) && chance(c, 400))
         r->sub = 3;
     note_msr_row(msr);
 }
@@ -776,7 +800,7 @@ static void run_ipi(struct fz_op *o)
     volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)fz.apic_base;
     apic[0x310 / 4] = (uint32_t)r->b;
     if (r->c == 1)
-        *(volatile uint64_t *)(uintptr_t)(fz.apic_base + 0x300) = r->a | (uint64_t)apic[0x304 / 4] << 32;
+        *(volatile uint64_t *)(uintptr_t)(fz.apic_base + 0x300) = r->a; /* 0x304 is reserved: 0 */
     else if (r->c == 2)
         *(volatile uint8_t *)(uintptr_t)(fz.apic_base + 0x300) = (uint8_t)r->a;
     else
@@ -1039,7 +1063,11 @@ static void run_misc(struct fz_op *o)
         break;
     case 14: __asm__ volatile(".byte 0xf1" ::: "memory"); break; /* INT1 (ICEBP) */
     case 15: __asm__ volatile("rdpid %0" : "=r"(v)); break;
-    default: __asm__ volatile(".byte 0xf0, 0x90" ::: "memory"); break; /* LOCK NOP: #UD */
+    case 16: __asm__ volatile(".byte 0xf0, 0x90" ::: "memory"); break; /* LOCK NOP: #UD */
+    default: /* a call into the core's block: not present, the core injects #UD (mmio-fetch) */
+        o->expect_fault = 1;
+        __asm__ volatile("call *%0" ::"r"(r->a) : "memory", "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11");
+        break;
     }
     o->out = v | lo | (uint64_t)hi << 32;
 }
@@ -1172,7 +1200,11 @@ void fz_one(struct fz_cpu *c)
         r->b = fz_rand(c);
         break;
     case K_VIRT: r->sub = (uint16_t)rnd(c, 21); r->b = fz_rand(c); r->c = fz_rand(c); break;
-    default: r->sub = (uint16_t)rnd(c, 17); r->b = fz_rand(c); break;
+    default:
+        r->sub = (uint16_t)rnd(c, 18);
+        r->b = fz_rand(c);
+        r->a = fz.block_base + (rnd(c, fz.block_size) & ~0xfull);
+        break;
     }
     r->tf = chance(c, fz.tf_permille);
     struct fz_op o = { .r = r, .cpu = c, .out2 = rdx };
