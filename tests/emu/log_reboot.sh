@@ -217,7 +217,7 @@ PY
 }
 
 # lr_einval_and_lies NAME — the normal core answers the hook EINVAL (no
-# FATAL); then, with the same variable store, the header left at the
+# FATAL); a system_reset saves the log without the FATAL pause; then, with the same variable store, the header left at the
 # ring's address is replaced (QEMU's generic loader device writes it at
 # the machine's start) by one that lies: the loader refuses it naming the
 # field, and the boot goes on to the guest.
@@ -237,6 +237,20 @@ lr_einval_and_lies() {
   fi
   if lr_lines "$dir" | grep -q 'minihv: hv: FATAL'; then
     fail "$name: no FATAL in a normal core" "$(lr_lines "$dir" | grep -m1 'minihv: hv: FATAL')"
+  fi
+  # A reset without a FATAL: the log is saved, no pause.
+  local answers
+  answers=$(lr_count "$dir" '^fatal-guest: (EINVAL|the hypercall)')
+  lr_mon "$dir" system_reset >/dev/null
+  lr_wait "$dir" '^fatal-guest: (EINVAL|the hypercall)' 120 $((answers + 1))
+  lr_lines "$dir" > "$dir/reset.txt"
+  expect_log "$name: after a reset without FATAL the previous log is saved" "$dir/reset.txt" \
+    '^minihv: log: previous log \(boot 1\) at 0x[0-9a-f]+: [0-9]+ lines, [0-9]+ dropped, no FATAL$'
+  expect_log "$name: ... as last.log" "$dir/reset.txt" '^minihv: log: previous log saved as \\EFI\\minihv\\last.log'
+  if grep -q 'previous run ended in FATAL' "$dir/reset.txt"; then
+    fail "$name: no FATAL lines and no pause after a reset without FATAL" "$(grep -m1 'previous run ended' "$dir/reset.txt")"
+  else
+    pass "$name: no FATAL lines and no pause after a reset without FATAL"
   fi
   area=$(lr_lines "$dir" | sed -n 's/^minihv: log: ring of [0-9]* KiB at \(0x[0-9a-f]*\) .*/\1/p' | head -1)
   # A relative path: HMP would read "128 /path" as a division.
