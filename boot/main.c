@@ -82,6 +82,7 @@ static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char 
     EFI_STATUS st = dp ? BS->LoadImage(FALSE, image, dp, NULL, 0, &child) : EFI_OUT_OF_RESOURCES;
     if (EFI_ERROR(st)) {
         log_line("guest: cannot load %s (status 0x%lx)", guest, st);
+        log_ring_close(); /* the firmware's next boot option runs as the guest */
         return st;
     }
     /* The guest's command line: LoadOptions of its loaded image, as the
