@@ -369,6 +369,8 @@ static void gen_mmio(struct fz_cpu *c, struct fz_rec *r, bool write)
         if (!ok) {
             write = false;
             f = R_MOVL;
+            if (strict) /* a read now: at a register's offset */
+                off &= 0xff0;
         }
     }
     if (!write && f == R_ADDR32 && g->base + off + 4 > 0x100000000ull)
