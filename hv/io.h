@@ -3,7 +3,8 @@
  * into their bitmap (VMX I/O bitmaps A/B, SDM Vol. 3C 25.6.4; SVM I/O
  * permission map, APM Vol. 2 15.10.1), one bit per port, port p at byte
  * p / 8, bit p % 8, set = the access exits. An access exits when any of
- * the ports it touches has its bit set (a dword at 0xcf8 exits for 0xcf9).
+ * the ports it touches has its bit set (a dword at 0xcf8 would exit for
+ * 0xcf9: that is why 0xcf9 is not intercepted, hv/summary.c).
  * Pure C (no hardware) except io_hw(), so host tests build it. */
 #ifndef MINIHV_HV_IO_H
 #define MINIHV_HV_IO_H
@@ -15,9 +16,10 @@
 struct vcpu;
 
 /* One access: port and size (1, 2, 4) as the guest issued it, which may
- * start below the registered range (a dword at 0xcf8 for 0xcf9). For IN
- * the handler fills *value (the low size bytes count); for OUT *value holds
- * the guest's data. False: the core cannot carry it out (fatal report). */
+ * start below or end past the registered range (a dword at 0xcfa for
+ * 0xcfc-0xcff). For IN the handler fills *value (the low size bytes
+ * count); for OUT *value holds the guest's data. False: the core cannot
+ * carry it out (fatal report). */
 typedef bool (*io_handler_fn)(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
 
 #define IO_MAX_RANGES 16
