@@ -11,6 +11,7 @@
  * the core took over 100000 RDTSCs. */
 #include <efi.h>
 #include <efilib.h>
+#include <minihv/format.h>
 #include <minihv/hypercall.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
@@ -274,6 +275,10 @@ static VOID EFIAPI ids_here(VOID *arg)
     c->ran = true;
 }
 
+static void nmi_remote_on(struct mp_services *mp, UINTN n, struct cpu_ids *ids);
+static bool nmi_remote_ran;
+static char nmi_remote_line[96];
+
 static void check_apic_ids(void)
 {
     static EFI_GUID mp_guid = MP_SERVICES_GUID;
@@ -293,6 +298,8 @@ static void check_apic_ids(void)
         memset(&ids[n], 0, sizeof(ids[n]));
         if (n == self)
             ids_here(&ids[n]);
+        else if (mp && !nmi_remote_ran)
+            nmi_remote_on(mp, n, &ids[n]); /* and (d), check_nmi */
         else if (mp)
             mp->StartupThisAP(mp, ids_here, n, NULL, 5000000, &ids[n], NULL);
         if (ids[n].ran)
@@ -381,6 +388,268 @@ static void check_tsc(bool hv)
         guest_print("tp-hv: rdtsc-exits %ld", counted ? (long)(after - before) : -1L);
 }
 
+/* ---- NMIs: blocking until IRET, one held, no lateness, to a halted CPU ---- */
+
+/* SDM Vol. 3A 6.7.1: while the handler of an NMI runs, NMIs are blocked
+ * until the next IRET; one more NMI is held meanwhile (a third collapses
+ * into it) and is taken right after the IRET, at the instruction the
+ * IRET returned to, before that instruction runs. The handler below
+ * sends `resend` NMIs to its own CPU (xAPIC ICR, NMI delivery, the own
+ * APIC ID as destination), spins, and IRETs at tp_nmi_iret; the main
+ * code sends the first NMI and then runs a busy loop of ALU instructions
+ * (no exit under minihv), counting RCX down. Recorded: NMIs taken,
+ * NMIs taken inside the handler (nested), the RIP and RCX of the first
+ * two frames: the second NMI must arrive at the first one's return RIP
+ * with the same RCX (no loop instruction in between), not at the end of
+ * the loop. Offsets: struct tp_nmi. */
+struct tp_nmi {
+    uint64_t count, depth, nested;
+    uint64_t first_rip, first_rcx, second_rip, second_rcx;
+    uint64_t resend, icr, icr_value;
+};
+volatile struct tp_nmi tp_nmi;
+void tp_nmi_entry(void) __attribute__((visibility("hidden")));
+void tp_nmi_loop(uint64_t loops) __attribute__((visibility("hidden")));
+void tp_nmi_halt_off(void) __attribute__((visibility("hidden")));
+extern const uint8_t tp_nmi_iret[], tp_nmi_hlt_after[];
+#define TP_NMI_SPIN "200000"
+
+__asm__(".text\n"
+        ".globl tp_nmi_entry\n.hidden tp_nmi_entry\n"
+        "tp_nmi_entry:\n"
+        "    push %rax\n"
+        "    push %rdx\n"
+        "    push %r8\n"
+        "    lea tp_nmi(%rip), %rdx\n"
+        "    incq 0(%rdx)\n"               /* count */
+        "    cmpq $0, 8(%rdx)\n"           /* depth: inside the handler already */
+        "    je 1f\n"
+        "    incq 16(%rdx)\n"              /* nested */
+        "1:  incq 8(%rdx)\n"
+        "    mov 0(%rdx), %rax\n"
+        "    cmp $1, %rax\n"
+        "    jne 2f\n"
+        "    mov 24(%rsp), %rax\n"         /* the frame's RIP (3 pushes) */
+        "    mov %rax, 24(%rdx)\n"
+        "    mov %rcx, 32(%rdx)\n"
+        "    push %rcx\n"
+        "    mov 56(%rdx), %rcx\n"         /* resend */
+        "3:  test %rcx, %rcx\n"
+        "    jz 5f\n"
+        "    mov 64(%rdx), %rax\n"         /* ICR low */
+        "4:  testl $0x1000, (%rax)\n"      /* delivery status: idle first */
+        "    pause\n"
+        "    jnz 4b\n"
+        "    mov 72(%rdx), %r8\n"
+        "    movl %r8d, (%rax)\n"
+        "    dec %rcx\n"
+        "    jmp 3b\n"
+        "5:  mov $" TP_NMI_SPIN ", %ecx\n"  /* time for a nested NMI to come */
+        "6:  pause\n"
+        "    dec %ecx\n"
+        "    jnz 6b\n"
+        "    pop %rcx\n"
+        "    jmp 9f\n"
+        "2:  cmp $2, %rax\n"
+        "    jne 9f\n"
+        "    mov 24(%rsp), %rax\n"
+        "    mov %rax, 40(%rdx)\n"
+        "    mov %rcx, 48(%rdx)\n"
+        "9:  decq 8(%rdx)\n"
+        "    pop %r8\n"
+        "    pop %rdx\n"
+        "    pop %rax\n"
+        ".globl tp_nmi_iret\n.hidden tp_nmi_iret\n"
+        "tp_nmi_iret:\n"
+        "    iretq\n"
+        /* tp_nmi_loop(loops): the first NMI, then the busy loop. */
+        ".globl tp_nmi_loop\n.hidden tp_nmi_loop\n"
+        "tp_nmi_loop:\n"
+        "    mov %rdi, %rcx\n"
+        "    lea tp_nmi(%rip), %rdx\n"
+        "    mov 64(%rdx), %rax\n"
+        "    mov 72(%rdx), %r8\n"
+        "    movl %r8d, (%rax)\n"
+        "1:  add $3, %r8\n"
+        "    xor %rcx, %r8\n"
+        "    dec %rcx\n"
+        "    jnz 1b\n"
+        "    ret\n"
+        /* tp_nmi_halt_off: one HLT (interrupts off: only an NMI, INIT or
+         * SMI ends it). */
+        ".globl tp_nmi_halt_off\n.hidden tp_nmi_halt_off\n"
+        "tp_nmi_halt_off:\n"
+        "    hlt\n"
+        ".globl tp_nmi_hlt_after\n.hidden tp_nmi_hlt_after\n"
+        "tp_nmi_hlt_after:\n"
+        "    ret\n");
+
+static uint8_t nmi_idt[4096] __attribute__((aligned(16)));
+static uint64_t nmi_apic; /* the xAPIC page */
+
+#define APIC_ICR_LOW 0x300
+#define APIC_ICR_HIGH 0x310
+#define ICR_NMI_ASSERT 0x4400u /* delivery NMI (100b << 8), level assert, physical, no shorthand */
+
+static volatile uint32_t *apic_reg(unsigned off)
+{
+    return (volatile uint32_t *)(uintptr_t)(nmi_apic + off);
+}
+
+/* This CPU's IDT copied into nmi_idt with vector 2 at tp_nmi_entry
+ * (interrupt gate, no IST: a nested NMI must not overwrite the first
+ * frame); loaded, the old one in *saved. False when there is none. */
+static bool nmi_idt_load(struct idt_ptr *saved)
+{
+    struct idt_ptr mine;
+    __asm__ volatile("sidt %0" : "=m"(*saved));
+    size_t bytes = (size_t)saved->limit + 1;
+    if (bytes > sizeof(nmi_idt) || bytes < 3 * sizeof(struct gate))
+        return false;
+    memcpy(nmi_idt, (const void *)(uintptr_t)saved->base, bytes);
+    struct gate *g = (struct gate *)nmi_idt + 2;
+    uint64_t off = (uint64_t)(uintptr_t)tp_nmi_entry;
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    g->off_lo = (uint16_t)off;
+    g->off_mid = (uint16_t)(off >> 16);
+    g->off_hi = (uint32_t)(off >> 32);
+    g->sel = cs;
+    g->ist = 0;
+    g->type = 0x8e;
+    g->zero = 0;
+    mine.limit = saved->limit;
+    mine.base = (uint64_t)(uintptr_t)nmi_idt;
+    __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
+    return true;
+}
+
+static uint32_t own_apic_id(void)
+{
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    return r[1] >> 24;
+}
+
+/* (a) one NMI sent from the handler, (b) the busy loop after it, (c) two
+ * sent from the handler: one held. */
+static void nmi_self(const char *name, unsigned resend, uint64_t loops)
+{
+    struct idt_ptr saved;
+    uint64_t flags;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (!nmi_idt_load(&saved)) {
+        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+        guest_print("tp: nmi-%s no-idt", name);
+        return;
+    }
+    memset((void *)&tp_nmi, 0, sizeof(tp_nmi));
+    tp_nmi.resend = resend;
+    tp_nmi.icr = nmi_apic + APIC_ICR_LOW;
+    tp_nmi.icr_value = ICR_NMI_ASSERT;
+    *apic_reg(APIC_ICR_HIGH) = own_apic_id() << 24;
+    tp_nmi_loop(loops);
+    /* Whatever is still on its way (late NMIs): a while longer. */
+    for (unsigned i = 0; i < 2000000 && tp_nmi.count < 1 + resend; i++)
+        __asm__ volatile("pause");
+    for (unsigned i = 0; i < 200000; i++)
+        __asm__ volatile("pause");
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    bool second = tp_nmi.count >= 2;
+    guest_print("tp: nmi-%s count %lu nested %lu second-at-iret-return %s loop-delta %ld", name, tp_nmi.count,
+                tp_nmi.nested, second && tp_nmi.second_rip == tp_nmi.first_rip ? "yes" : "no",
+                second ? (long)(tp_nmi.first_rcx - tp_nmi.second_rcx) : -1L);
+}
+
+/* (d) an NMI from another CPU to one sitting in HLT: it wakes the HLT
+ * (SDM Vol. 3A 6.7) and arrives with the RIP after it. Run on the first
+ * AP within check_apic_ids's call (one wake of the AP: a second
+ * StartupThisAP of the same AP never returns under minihv on Bochs, a
+ * separate issue): the AP reads its IDs, loads the NMI gate, says so,
+ * and halts with interrupts off until an NMI came; the BSP, inside the
+ * blocking StartupThisAP, sends the NMI from a timer callback once the
+ * AP is ready. A lost NMI ends in the MP timeout: "count 0". */
+struct nmi_remote {
+    struct cpu_ids *ids;
+    volatile uint32_t ready, sent, target;
+};
+static struct nmi_remote nmi_r;
+
+static VOID EFIAPI nmi_remote_ap(VOID *arg)
+{
+    struct nmi_remote *r = arg;
+    struct idt_ptr saved;
+    uint64_t flags;
+    ids_here(r->ids);
+    r->target = r->ids->l1_ebx_id;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (nmi_idt_load(&saved)) {
+        r->ready = 1;
+        while (!tp_nmi.count)
+            tp_nmi_halt_off();
+        __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    }
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+}
+
+/* On the BSP (TPL_CALLBACK, every 10 ms): the NMI, once the AP halts. */
+static VOID EFIAPI nmi_remote_tick(EFI_EVENT ev, VOID *arg)
+{
+    (void)ev;
+    struct nmi_remote *r = arg;
+    if (!r->ready || r->sent)
+        return;
+    for (unsigned i = 0; i < 100000; i++) /* the AP gets into its HLT */
+        __asm__ volatile("pause");
+    while (*apic_reg(APIC_ICR_LOW) & 0x1000)
+        __asm__ volatile("pause");
+    *apic_reg(APIC_ICR_HIGH) = r->target << 24;
+    *apic_reg(APIC_ICR_LOW) = ICR_NMI_ASSERT;
+    r->sent = 1;
+}
+
+/* Runs check_apic_ids's procedure on AP n with (d) after it; the
+ * nmi-remote line is printed by check_nmi. */
+
+static void nmi_remote_on(struct mp_services *mp, UINTN n, struct cpu_ids *ids)
+{
+    EFI_EVENT tick = NULL;
+    uint64_t base = 0;
+    nmi_remote_ran = true;
+    if (!tp_rdmsr(0x1b, &base) || (base & (1ull << 10)) || !(base & (1ull << 11)) ||
+        EFI_ERROR(BS->CreateEvent(EVT_TIMER | EVT_NOTIFY_SIGNAL, TPL_CALLBACK, nmi_remote_tick, (void *)&nmi_r,
+                                  &tick)) ||
+        EFI_ERROR(BS->SetTimer(tick, TimerPeriodic, 100000))) {
+        fmt_snprintf(nmi_remote_line, sizeof(nmi_remote_line), "not-run");
+        mp->StartupThisAP(mp, ids_here, n, NULL, 5000000, ids, NULL);
+        return;
+    }
+    nmi_apic = base & 0x000ffffffffff000ull;
+    memset((void *)&nmi_r, 0, sizeof(nmi_r));
+    nmi_r.ids = ids;
+    memset((void *)&tp_nmi, 0, sizeof(tp_nmi));
+    EFI_STATUS st = mp->StartupThisAP(mp, nmi_remote_ap, n, NULL, 5000000, (void *)&nmi_r, NULL);
+    BS->SetTimer(tick, TimerCancel, 0);
+    BS->CloseEvent(tick);
+    fmt_snprintf(nmi_remote_line, sizeof(nmi_remote_line), "%s sent %s count %lu at-hlt %s",
+                 EFI_ERROR(st) ? "ap-timeout" : "ap-done", nmi_r.sent ? "yes" : "no", tp_nmi.count,
+                 tp_nmi.count && tp_nmi.first_rip == (uint64_t)(uintptr_t)tp_nmi_hlt_after ? "yes" : "no");
+}
+
+static void check_nmi(void)
+{
+    uint64_t base = 0;
+    if (!tp_rdmsr(0x1b, &base) || (base & (1ull << 10)) || !(base & (1ull << 11))) {
+        guest_print("tp: nmi not-xapic");
+        return;
+    }
+    nmi_apic = base & 0x000ffffffffff000ull;
+    nmi_self("self-1", 1, 5000000);
+    nmi_self("self-2", 2, 5000000);
+    guest_print("tp: nmi-remote %s", nmi_remote_ran ? nmi_remote_line : "one-cpu");
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     InitializeLib(image, systab);
@@ -392,6 +661,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     check_apic_ids();
     check_msrs();
     check_tsc(hv);
+    check_nmi();
     guest_print("tp: done (%s)", hv ? "minihv" : "bare");
     return EFI_SUCCESS;
 }
