@@ -90,13 +90,14 @@ int svm_global_init(struct guest_map_spec *map)
     x86_cpuid(0x8000000a, 0, r);
     svm_caps.asids = r[1];
     svm_caps.nrips = r[3] & (1u << 3);
+    svm_caps.vnmi = r[3] & (1u << 25);
     svm_caps.efer_allowed = efer_allowed_bits();
     uint32_t ext[4];
     x86_cpuid(0x80000001, 0, ext);
     svm_caps.npt_1g = ext[3] & (1u << 26);
-    hv_log("svm: revision %u, %u ASIDs, next-RIP save %s, NPT 1 GiB pages %s", r[0] & 0xff,
+    hv_log("svm: revision %u, %u ASIDs, next-RIP save %s, NPT 1 GiB pages %s, virtual NMIs %s", r[0] & 0xff,
            svm_caps.asids, svm_caps.nrips ? "yes" : "no (instruction lengths decoded)",
-           svm_caps.npt_1g ? "yes" : "no");
+           svm_caps.npt_1g ? "yes" : "no", svm_caps.vnmi ? "yes" : "no (IRET intercepted)");
 
     /* MSR permission map (15.11): 8 KiB. I/O permission map (15.10.1):
      * 12 KiB, one bit per port (p % 8 of byte p / 8), the bits past
@@ -211,6 +212,12 @@ static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
     /* V_INTR_MASKING clear (15.21.1): the guest's RFLAGS.IF masks the
      * physical interrupts, which go straight to the guest. */
     c->int_control = 0;
+    /* Virtual NMIs (15.21.10): the CPU keeps the guest's NMI blocking
+     * (V_NMI_MASK, set at delivery, cleared by IRET) and delivers a
+     * pending one (V_NMI) when it may; without them svm_exit.c tracks the
+     * blocking with the IRET intercept. Physical NMIs still exit. */
+    if (svm_caps.vnmi)
+        c->int_control |= SVM_V_NMI_ENABLE;
     c->np_control = 1; /* NP_ENABLE (15.25.3) */
     c->n_cr3 = ept_root_pa();
     c->clean_bits = 0;

@@ -42,6 +42,7 @@ struct svm_caps {
     uint32_t asids;    /* CPUID 0x8000000a EBX */
     bool nrips;        /* next-RIP save, CPUID 0x8000000a EDX[3] */
     bool npt_1g;       /* 1 GiB pages, CPUID 0x80000001 EDX[26] */
+    bool vnmi;         /* virtual NMIs, CPUID 0x8000000a EDX[25] (15.21.10) */
     uint64_t efer_allowed; /* EFER bits the guest may set */
 };
 extern struct svm_caps svm_caps;
@@ -56,6 +57,16 @@ struct svm_cpu {
     bool launched;          /* the first VMRUN got past its checks */
     bool injected;          /* an event is queued for this entry */
     unsigned inits;         /* INITs taken, for the log */
+    /* The guest's NMI blocking without vNMI (svm_exit.c, "NMIs"): set
+     * when the core injects an NMI, cleared once an IRET has run. */
+    bool nmi_blocked;
+    bool nmi_iret;          /* the IRET intercept hit at nmi_iret_rip: it runs next */
+    uint64_t nmi_iret_rip;
+    /* A single step over the one instruction that holds a pending NMI
+     * back (that IRET, or an interrupt shadow's): RIP, the guest's own
+     * RFLAGS.TF and DR6 when it began. */
+    bool nmi_step, nmi_step_iret;
+    uint64_t nmi_step_rip, nmi_step_tf, nmi_step_dr6;
 };
 
 static inline struct svm_cpu *svm_of(struct vcpu *v)

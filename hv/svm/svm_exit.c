@@ -237,6 +237,123 @@ static void handle_ioio(struct vcpu *v)
     vcpu_handle_io(v, SVM_IOIO_PORT(info), size, info & SVM_IOIO_IN, info & SVM_IOIO_STR, info & SVM_IOIO_REP);
 }
 
+/* ---- NMIs (15.21.4, 15.9, 15.20; SDM Vol. 3A 6.7.1) ----
+ * Every physical NMI exits (the core's kick for a virtual INIT rides on
+ * it, hv/ipi.h), so the guest's NMI blocking is the core's to keep: a
+ * guest NMI is injected only while the guest does not block NMIs; its
+ * injection blocks them and intercepts IRET; at the IRET #VMEXIT the
+ * IRET has not run yet, so the window opens after it: with an NMI
+ * pending, the IRET is single-stepped (TF, #DB intercepted) and the NMI
+ * injected at the #DB exit, at the instruction the IRET returned to, as
+ * hardware takes it (KVM's iret_interception and svm_enable_nmi_window,
+ * bhyve's the same). Meanwhile one NMI is held (v->nmi_pending), more
+ * collapse into it. With vNMI (15.21.10) the CPU does all of it.
+ * Inexact, as in KVM: an IRET that faults unblocks NMIs when the fault
+ * is delivered (RIP left the IRET), and its frame holds the TF of the
+ * step; an NMI pending while the core injects another event, or while
+ * the guest single-steps the IRET itself, waits for the next exit
+ * instead of coming right after that event's delivery. */
+
+/* Undoes the single step at the exit that follows it, whatever the exit
+ * is: TF back to the guest's own (unless the IRET ran: RFLAGS is then the
+ * one it popped), #DB no longer intercepted. True if a step was armed. */
+static bool nmi_step_end(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    if (!c->nmi_step)
+        return false;
+    c->nmi_step = false;
+    c->vmcb->control.intercept_exceptions &= ~(1u << VECTOR_DB);
+    if (v->regs.rip == c->nmi_step_rip || !c->nmi_step_iret)
+        v->regs.rflags = (v->regs.rflags & ~RFLAGS_TF) | c->nmi_step_tf;
+    return true;
+}
+
+/* The #DB intercept, armed only for the step: the step's own trap is not
+ * the guest's (DR6 as it was, nothing delivered); with the guest's own
+ * TF set or a breakpoint hit as well, the guest gets its #DB, BS in DR6
+ * only if its TF was set (SDM Vol. 3B 18.2.3). */
+static void handle_nmi_step_db(struct vcpu *v, bool stepped)
+{
+    struct svm_cpu *c = svm_of(v);
+    struct vmcb_save *s = &c->vmcb->save;
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    if (stepped && !c->nmi_step_tf && !((s->dr6 ^ c->nmi_step_dr6) & 0xf)) {
+        s->dr6 = c->nmi_step_dr6;
+        return;
+    }
+    if (stepped && !c->nmi_step_tf)
+        s->dr6 = (s->dr6 & ~DR6_BS) | (c->nmi_step_dr6 & DR6_BS);
+    svm_inject_exception(v, VECTOR_DB, false, 0);
+}
+
+/* The IRET intercept (15.9): the guest leaves an NMI handler. RIP stays
+ * at the IRET, which runs at the entry; NMIs are unblocked once RIP has
+ * moved (nmi_before_entry). */
+static void handle_iret(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    c->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    c->nmi_iret = true;
+    c->nmi_iret_rip = v->regs.rip;
+}
+
+/* Before VMRUN, with the VMCB written back: the guest's pending NMI in,
+ * or the window that lets it in armed. */
+static void nmi_before_entry(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    struct vmcb *vmcb = c->vmcb;
+    if (c->nmi_iret && vmcb->save.rip != c->nmi_iret_rip) {
+        c->nmi_iret = false; /* the IRET ran (SDM 6.7.1: even if it faulted) */
+        c->nmi_blocked = false;
+    }
+    if (!v->nmi_pending)
+        return;
+    if (svm_caps.vnmi) {
+        /* One held: a second collapses into V_NMI (15.21.10). */
+        vmcb->control.int_control |= SVM_V_NMI_PENDING;
+        v->nmi_pending = false;
+        return;
+    }
+    if (c->injected || (vmcb->control.event_inj & SVM_EVENT_VALID))
+        return; /* after that event, at the next exit */
+    bool shadow = vmcb->control.int_state & 1;
+    if (!c->nmi_blocked && !shadow) {
+        vmcb->control.event_inj = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | VECTOR_NMI;
+        v->nmi_pending = false;
+        c->nmi_blocked = true;
+        c->nmi_iret = false;
+        vmcb->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
+        return;
+    }
+    if (c->nmi_blocked && !c->nmi_iret)
+        return; /* the IRET intercept is armed */
+    /* The IRET that unblocks NMIs runs next, or a MOV SS/STI shadow holds
+     * NMIs for one instruction (SDM 6.8.3): single-step it (TF traps
+     * after an instruction that began with TF set, SDM Vol. 3B 18.3.1.4). */
+    c->nmi_step = true;
+    c->nmi_step_iret = c->nmi_blocked;
+    c->nmi_step_rip = vmcb->save.rip;
+    c->nmi_step_tf = vmcb->save.rflags & RFLAGS_TF;
+    c->nmi_step_dr6 = vmcb->save.dr6;
+    vmcb->save.rflags |= RFLAGS_TF;
+    vmcb->control.intercept_exceptions |= 1u << VECTOR_DB;
+}
+
+/* A virtual INIT ends whatever NMI state the guest had (SDM Vol. 3A
+ * 9.1.1: INIT resets the CPU; nothing blocked after it). */
+static void nmi_reset(struct vcpu *v)
+{
+    struct svm_cpu *c = svm_of(v);
+    c->nmi_blocked = c->nmi_iret = c->nmi_step = false;
+    c->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+    c->vmcb->control.intercept_exceptions &= ~(1u << VECTOR_DB);
+    c->vmcb->control.int_control &= ~(SVM_V_NMI_PENDING | SVM_V_NMI_MASK);
+    v->nmi_pending = false;
+}
+
 /* INIT as the target of a virtual INIT (APM Vol. 2 14.1.3, Table 14-1):
  * the processor's reset state, except that the code runs from the SIPI's
  * vector once it comes. */
@@ -265,7 +382,7 @@ static void reset_to_init_state(struct vcpu *v)
     c->vmcb->control.int_state = 0;
     c->vmcb->control.event_inj = 0;
     c->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
-    v->nmi_pending = false;
+    nmi_reset(v);
 }
 
 /* NMI exit: let the NMI in (GIF), then either it was the kick of a
@@ -297,6 +414,8 @@ static const char *exit_name(uint64_t code)
     switch (code) {
     case SVM_EXIT_EXCP_UD: return "#UD";
     case SVM_EXIT_NMI: return "NMI";
+    case SVM_EXIT_IRET: return "IRET";
+    case SVM_EXIT_EXCP_DB: return "#DB";
     case SVM_EXIT_INIT: return "INIT";
     case SVM_EXIT_CPUID: return "CPUID";
     case SVM_EXIT_INVD: return "INVD";
@@ -366,6 +485,7 @@ int svm_handle_exit(struct vcpu *v)
         vcpu_fatal(v, "VMRUN failed its consistency checks (APM 15.5.1)");
     }
     c->launched = true;
+    bool stepped = nmi_step_end(v);
     uint64_t rip_before = v->regs.rip;
     switch (code) {
     case SVM_EXIT_CPUID:
@@ -407,6 +527,12 @@ int svm_handle_exit(struct vcpu *v)
         break;
     case SVM_EXIT_NMI:
         handle_nmi(v);
+        break;
+    case SVM_EXIT_IRET:
+        handle_iret(v);
+        break;
+    case SVM_EXIT_EXCP_DB:
+        handle_nmi_step_db(v, stepped);
         break;
     case SVM_EXIT_INIT:
         /* A physical INIT: the core never sends one to a virtualized CPU
@@ -450,11 +576,8 @@ int svm_handle_exit(struct vcpu *v)
         vmcb->control.event_inj = intinfo;
         c->injected = true;
     }
-    /* An NMI that arrived while the core ran goes to the guest now. */
-    if (!c->injected && v->nmi_pending) {
-        vmcb->control.event_inj = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | VECTOR_NMI;
-        v->nmi_pending = false;
-    }
+    /* An NMI that arrived while the core ran, or one held back. */
+    nmi_before_entry(v);
     return 0;
 }
 

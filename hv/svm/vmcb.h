@@ -13,6 +13,7 @@
 #define SVM_INTERCEPT_SMI       (1u << 2)
 #define SVM_INTERCEPT_INIT      (1u << 3)
 #define SVM_INTERCEPT_CPUID     (1u << 18)
+#define SVM_INTERCEPT_IRET      (1u << 20)
 #define SVM_INTERCEPT_INVD      (1u << 22)
 #define SVM_INTERCEPT_HLT       (1u << 24)
 #define SVM_INTERCEPT_INVLPGA   (1u << 26)
@@ -43,14 +44,22 @@
 #define SVM_EVENT_TYPE_EXCEPTION (3u << 8)
 #define SVM_EVENT_TYPE_SOFT_INT  (4u << 8)
 
+/* Virtual NMI bits of V_INTR control (offset 0x060, 15.21.10): a
+ * pending virtual NMI, the guest's NMI blocking, and the enable. */
+#define SVM_V_NMI_PENDING (1ull << 11)
+#define SVM_V_NMI_MASK    (1ull << 12)
+#define SVM_V_NMI_ENABLE  (1ull << 26)
+
 /* Exit codes (Appendix C, Table C-1). */
 #define SVM_EXIT_EXCP_BASE  0x40 /* + vector */
+#define SVM_EXIT_EXCP_DB    0x41
 #define SVM_EXIT_EXCP_UD    0x46
 #define SVM_EXIT_INTR       0x60
 #define SVM_EXIT_NMI        0x61
 #define SVM_EXIT_SMI        0x62
 #define SVM_EXIT_INIT       0x63
 #define SVM_EXIT_CPUID      0x72
+#define SVM_EXIT_IRET       0x74
 #define SVM_EXIT_INVD       0x76
 #define SVM_EXIT_HLT        0x78
 #define SVM_EXIT_INVLPGA    0x7a
