@@ -600,14 +600,17 @@ static void report(uint64_t ticks, const struct minihv_stats *st0, const struct 
         guest_print("%s", line);
         guest_print("%s", miss);
     }
-    unsigned rows = fz_msr_rows(), hit = 0;
-    for (unsigned r = 0; r <= rows; r++)
-        hit += fz_msr_row_hits[r] != 0;
-    n = fmt_snprintf(line, sizeof(line), "fuzzguest: MSR policy rows reached %u of %u (+ outside the table: %u); not reached:",
-                     hit - (fz_msr_row_hits[rows] != 0), rows, fz_msr_row_hits[rows]);
+    unsigned rows = fz_msr_rows(), hit = 0, mine = 0;
+    for (unsigned r = 0; r < rows; r++) {
+        mine += fz_msr_row_applies(r);
+        hit += fz_msr_row_applies(r) && fz_msr_row_hits[r] != 0;
+    }
+    n = fmt_snprintf(line, sizeof(line),
+                     "fuzzguest: MSR policy rows (%s) reached %u of %u (+ accesses outside the table: %u); not reached:",
+                     fz.intel ? "VMX" : "SVM", hit, mine, fz_msr_row_hits[rows]);
     for (unsigned r = 0; r < rows; r++) {
         uint32_t a = 0, b = 0;
-        if (fz_msr_row_hits[r])
+        if (fz_msr_row_hits[r] || !fz_msr_row_applies(r))
             continue;
         fz_msr_row_name(r, &a, &b);
         if (n < (int)sizeof(line) - 24)

@@ -128,6 +128,7 @@ void fz_describe(const struct fz_rec *r, char *buf, size_t size);
 extern volatile uint32_t fz_msr_row_hits[];
 unsigned fz_msr_rows(void);
 const char *fz_msr_row_name(unsigned row, uint32_t *first, uint32_t *last);
+bool fz_msr_row_applies(unsigned row); /* a row of this CPU's backend (VMX on Intel, SVM on AMD) */
 /* The form names of the MMIO operations, and how often each ran. */
 extern volatile uint64_t fz_form_hits[];
 unsigned fz_forms(void);

@@ -387,6 +387,13 @@ static void gen_mmio(struct fz_cpu *c, struct fz_rec *r, bool write)
 /* ---- MSRs ---- */
 volatile uint32_t fz_msr_row_hits[256];
 unsigned fz_msr_rows(void) { return msr_rule_count < 255 ? msr_rule_count : 255; }
+static unsigned vendor_on(void);
+
+bool fz_msr_row_applies(unsigned row)
+{
+    return row < msr_rule_count && (msr_rules[row].on & vendor_on());
+}
+
 const char *fz_msr_row_name(unsigned row, uint32_t *first, uint32_t *last)
 {
     if (row >= msr_rule_count)
