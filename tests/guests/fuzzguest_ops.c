@@ -1219,7 +1219,9 @@ void fz_one(struct fz_cpu *c)
     struct fz_op o = { .r = r, .cpu = c, .out2 = rdx };
     if (fz_trace && c->bsp && c->step >= fz_trace) {
         char d[200];
+        r->done = 3; /* about to run: no status in the line */
         fz_describe(r, d, sizeof(d));
+        r->done = 0;
         fz_trace_print(d);
     }
     __asm__ volatile("" ::: "memory"); /* the record is in memory before the operation */
@@ -1259,4 +1261,5 @@ void fz_describe(const struct fz_rec *r, char *buf, size_t size)
     fmt_snprintf(buf, size, "step %lu %s %s%s a=0x%lx b=0x%lx c=0x%lx%s%s", r->step, k, what[0] ? what : "sub ",
                  what[0] ? "" : sub, r->a, r->b, r->c, r->tf ? " tf" : "",
                  r->done == 0 ? " (not returned)" : r->done == 2 ? " (faulted)" : "");
+    /* done 3: the trace's line, printed before the operation runs */
 }
