@@ -544,7 +544,7 @@ static void dump_log(struct fz_cpu *c)
 static void report(uint64_t ticks, const struct minihv_stats *st0, const struct minihv_stats *st1, bool have_stats)
 {
     uint64_t ms = tsc_hz ? ticks * 1000 / tsc_hz : 0, total = 0;
-    uint64_t per_kind[K_KINDS] = { 0 }, faults[K_KINDS] = { 0 }, db = 0, db_exp = 0, nmi = 0, ipi = 0;
+    uint64_t per_kind[K_KINDS] = { 0 }, faults[K_KINDS] = { 0 }, db = 0, db_exp = 0, nmi = 0, ipi = 0, nmi_sent = 0;
     for (unsigned i = 0; i < fz.cpus; i++) {
         struct fz_cpu *c = cpu[i];
         if (!c)
@@ -557,6 +557,7 @@ static void report(uint64_t ticks, const struct minihv_stats *st0, const struct 
         db += c->db_count;
         db_exp += c->db_expected;
         nmi += c->nmi_count;
+        nmi_sent += c->nmi_sent;
         ipi += c->ipi_count;
         guest_print("fuzzguest: cpu%u (APIC ID %u): %lu operations, %lu batches, NMIs %lu, fixed IPIs %lu", i, c->apic_id,
                     c->step, c->progress, c->nmi_count, c->ipi_count);
@@ -576,8 +577,9 @@ static void report(uint64_t ticks, const struct minihv_stats *st0, const struct 
                               per_kind[k] * 1000 / ms, per_kind[k] ? faults[k] * 100 / per_kind[k] : 0);
         guest_print("%s", line);
     }
-    guest_print("fuzzguest: single-stepped operations %lu, #DB traps %lu; NMIs %lu, fixed IPIs %lu taken", db_exp, db,
-                nmi, ipi);
+    guest_print("fuzzguest: single-stepped operations %lu, #DB traps %lu; NMI IPIs sent %lu, NMIs taken %lu; fixed IPIs "
+                "taken %lu",
+                db_exp, db, nmi_sent, nmi, ipi);
     if (have_stats) {
         static const char *const names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
         uint64_t ex = 0, kinds[MINIHV_EXIT_KINDS] = { 0 };

@@ -53,6 +53,7 @@ struct fz_cpu {
     volatile int state;         /* FZ_IDLE ... */
     uint64_t ops[K_KINDS], faults[K_KINDS];
     uint64_t db_expected;       /* single-stepped operations */
+    uint64_t nmi_sent;          /* NMI IPIs written to the ICR */
     uint64_t exits_start;
     uint64_t log_pos;
     struct fz_rec log[FZ_LOG];

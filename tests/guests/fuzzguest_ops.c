@@ -1229,6 +1229,8 @@ void fz_one(struct fz_cpu *c)
     r->done = rep ? 2 : 1;
     r->vec = (uint16_t)GUARD_VECTOR(rep);
     c->ops[r->kind]++;
+    if (r->kind == K_IPI && !rep && ((r->a >> 8) & 7) == 4) /* an NMI, written: to self, another CPU or all but self */
+        c->nmi_sent++;
     if (r->tf)
         c->db_expected++;
     if (rep)
