@@ -154,7 +154,10 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 /* ---- controls ---- */
 /* Pin-based (25.6.1, Table 25-5). */
 #define PIN_NMI_EXITING         (1u << 3)
+#define PIN_VIRTUAL_NMIS        (1u << 5)
 /* Primary processor-based (25.6.2, Table 25-6). */
+#define PROC_INTERRUPT_WINDOW   (1u << 2)
+#define PROC_NMI_WINDOW         (1u << 22)
 #define PROC_USE_IO_BITMAPS     (1u << 25)
 #define PROC_USE_MSR_BITMAPS    (1u << 28)
 #define PROC_ACTIVATE_SECONDARY (1u << 31)
@@ -186,12 +189,14 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 #define INTR_TYPE_HW_EXCEPTION  (3u << 8)
 #define INTR_TYPE_MASK          (7u << 8)
 #define INTR_INFO_NMI_UNBLOCKED (1u << 12) /* exit info: NMI unblocking by IRET (28.2.2) */
+#define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12) /* the same in an EPT violation's qualification (28.2.3) */
 
 /* Guest interruptibility (24.4.2, Table 24-3) and activity states. */
 #define INTERRUPTIBILITY_STI    (1u << 0)
 #define INTERRUPTIBILITY_MOVSS  (1u << 1)
 #define INTERRUPTIBILITY_NMI    (1u << 3)
 #define ACTIVITY_ACTIVE         0
+#define ACTIVITY_HLT            1
 #define ACTIVITY_WAIT_FOR_SIPI  3
 
 /* ---- basic exit reasons (Appendix C) ---- */

@@ -92,6 +92,8 @@ int vmx_global_init(struct guest_map_spec *map)
     vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
     vmx_caps.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
     vmx_caps.cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+    hv_log("vmx: virtual NMIs and NMI-window exiting: %s", vmx_virtual_nmis() ? "yes" : "no (NMI blocking kept by "
+           "the core, inexact: docs/design.md)");
     hv_log("vmx: basic 0x%lx (%s controls), EPT/VPID caps 0x%lx, misc 0x%lx%s",
            vmx_caps.basic, true_ctls ? "TRUE" : "default", vmx_caps.ept_vpid, vmx_caps.misc,
            (vmx_caps.misc & VMX_MISC_WAIT_FOR_SIPI) ? "" : " (no wait-for-SIPI state!)");
@@ -270,8 +272,11 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
 {
     /* External interrupts go straight to the guest (25.6.1). NMIs exit:
      * an NMI is the kick that carries a virtual INIT (handle_virtual_init);
-     * any other NMI is given back to the guest. */
-    int64_t pin = adjust(PIN_NMI_EXITING, 0, vmx_caps.pin, "pin-based");
+     * any other NMI is given back to the guest. Virtual NMIs where the
+     * CPU has them and NMI-window exiting with them (25.6.1, 25.6.2; the
+     * latter needs the former, 26.2.1.1): the CPU keeps the guest's NMI
+     * blocking and says when it ends (vmx_exit.c, "NMIs"). */
+    int64_t pin = adjust(PIN_NMI_EXITING, vmx_virtual_nmis() ? PIN_VIRTUAL_NMIS : 0, vmx_caps.pin, "pin-based");
     /* MSR and I/O bitmaps, secondary controls; nothing else exits
      * (25.6.2). With the TRUE MSRs, CR3 load/store, unconditional I/O
      * exiting and the rest can be 0. */

@@ -83,6 +83,13 @@ struct vmx_caps {
 };
 extern struct vmx_caps vmx_caps;
 
+/* The pin-based "virtual NMIs" and the processor-based "NMI-window
+ * exiting" controls both allowed to be 1 (A.3.1, A.3.2). */
+static inline bool vmx_virtual_nmis(void)
+{
+    return ((vmx_caps.pin >> 32) & PIN_VIRTUAL_NMIS) && ((vmx_caps.proc >> 32) & PROC_NMI_WINDOW);
+}
+
 /* ---- per-CPU state ---- */
 
 struct vmx_cpu {
@@ -92,6 +99,10 @@ struct vmx_cpu {
     uint64_t cr0_mask, cr4_mask;
     bool injected;              /* an event is queued for this entry */
     unsigned inits;             /* virtual INITs taken, for the log */
+    /* Without virtual NMIs only (vmx_exit.c, "NMIs"): the guest is taken
+     * to be in its NMI handler, from an NMI's injection until it runs
+     * with interrupts enabled. */
+    bool nmi_soft_blocked;
     struct host_tables host;
 };
 

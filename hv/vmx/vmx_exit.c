@@ -230,6 +230,7 @@ static void reset_to_init_state(struct vcpu *v)
     vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
     v->nmi_pending = false;
+    vmx_of(v)->nmi_soft_blocked = false;
     invvpid_single(v);
 }
 
@@ -279,11 +280,34 @@ static void handle_virtual_init(struct vcpu *v)
                (unsigned)vector << 12);
 }
 
+/* NMIs stay blocked after a VM exit caused by one until the next IRET
+ * (SDM Vol. 3A 6.7.1; KVM runs the host's NMI handler after such an exit
+ * for its IRET, vmx_do_nmi_irqoff), and Bochs keeps them blocked across
+ * the VM entry too: the AP's next kick, or the guest's next NMI, would
+ * never exit (a second StartupThisAP of an AP under minihv never
+ * returned). One IRET to the next instruction unblocks them; an NMI held
+ * meanwhile hits the core's IDT now (hv/host.c: v->nmi_pending). */
+static void unblock_nmis_by_iret(void)
+{
+    __asm__ volatile("mov %%rsp, %%rax\n\t"
+                     "mov %%ss, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "push %%rax\n\t"
+                     "pushfq\n\t"
+                     "mov %%cs, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "lea 1f(%%rip), %%rcx\n\t"
+                     "push %%rcx\n\t"
+                     "iretq\n"
+                     "1:" ::: "rax", "rcx", "memory", "cc");
+}
+
 /* NMI exit (pin-based NMI exiting, 25.6.1): the kick of a virtual INIT,
  * or a real NMI, which goes back to the guest. */
 static void handle_nmi(struct vcpu *v)
 {
     uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+    unblock_nmis_by_iret();
     /* The NMI came while an IRET unblocked NMIs: block them again before
      * the entry (28.2.2, no virtual NMIs). */
     if (info & INTR_INFO_NMI_UNBLOCKED)
@@ -342,6 +366,8 @@ static const char *exit_name(unsigned reason)
     switch (reason) {
     case VMX_EXIT_EXCEPTION_NMI: return "exception or NMI";
     case VMX_EXIT_EXTERNAL_INTERRUPT: return "external interrupt";
+    case VMX_EXIT_INTERRUPT_WINDOW: return "interrupt window";
+    case VMX_EXIT_NMI_WINDOW: return "NMI window";
     case VMX_EXIT_TRIPLE_FAULT: return "triple fault";
     case VMX_EXIT_INIT: return "INIT";
     case VMX_EXIT_SIPI: return "SIPI";
@@ -392,6 +418,89 @@ static bool vmx_insn_done(struct vcpu *v)
     return out.single_step;
 }
 
+/* ---- NMIs (SDM Vol. 3A 6.7.1; Vol. 3C 25.3, 25.6.1, 25.6.2, 26.6.1) ----
+ * Every physical NMI exits (NMI exiting: the core's kick for a virtual
+ * INIT rides on it, hv/ipi.h); a guest NMI goes back in by injection.
+ * With virtual NMIs the CPU keeps the guest's NMI blocking (interruptibility
+ * bit 3: set by the injection, cleared by the guest's IRET, 25.3) and
+ * physical NMIs are never blocked in the guest (26.6.1), so a kick always
+ * exits. A guest NMI that cannot go in now (blocked, a MOV SS/STI shadow,
+ * another event or a single-step #DB entering first) is held, one only
+ * (v->nmi_pending; more collapse into it), and NMI-window exiting asks
+ * for the exit at the first instruction boundary where it may: right
+ * after the IRET, or after the other event's delivery (26.7.6), so it
+ * comes exactly where hardware takes it.
+ * Without virtual NMIs (older CPUs; the SDM leaves no exact way): with NMI
+ * exiting, the guest's IRET does not unblock NMIs (25.3) and blocking by
+ * NMI would hold every physical NMI, the kick too, until the next exit
+ * (26.6.1). So the core never enters with it set and keeps a soft
+ * blocking instead: from the injection until the guest runs with
+ * RFLAGS.IF set, the point an NMI handler has surely returned or allowed
+ * interrupts (interrupt-window exiting finds it; KVM's old heuristic).
+ * An NMI sent meanwhile comes then: late when the handler IRETs to code
+ * that runs with IF clear, nested when the handler sets IF itself. */
+
+#define RFLAGS_IF (1ull << 9) /* SDM Vol. 1 3.4.3.3 */
+
+static void set_proc_bit(uint32_t bit, bool on)
+{
+    uint32_t proc = (uint32_t)vmread(VMCS_PROC_CONTROLS);
+    if (!!(proc & bit) != on)
+        vmwrite(VMCS_PROC_CONTROLS, on ? proc | bit : proc & ~bit);
+}
+
+/* NMI-window exit (25.2): the guest no longer blocks NMIs; the held one
+ * goes in at this entry (nmi_before_entry). Interrupt-window exit
+ * (no virtual NMIs): RFLAGS.IF is set, the soft blocking ends. */
+static void handle_nmi_window(struct vcpu *v)
+{
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    if (!vmx_virtual_nmis())
+        vmx_of(v)->nmi_soft_blocked = false;
+}
+
+/* Before the entry: the held NMI in, or the window that lets it in
+ * asked for. `busy`: an event or a single-step #DB enters first. */
+static void nmi_before_entry(struct vcpu *v, bool busy)
+{
+    struct vmx_cpu *c = vmx_of(v);
+    bool vnmi = vmx_virtual_nmis();
+    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    uint64_t activity = vmread(VMCS_GUEST_ACTIVITY);
+    if (!vnmi) {
+        if (intr & INTERRUPTIBILITY_NMI) { /* never entered with: see above */
+            intr &= ~INTERRUPTIBILITY_NMI;
+            vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr);
+            c->nmi_soft_blocked = true;
+        }
+        if (c->nmi_soft_blocked && (v->regs.rflags & RFLAGS_IF) &&
+            !(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)))
+            c->nmi_soft_blocked = false;
+    }
+    bool window = false;
+    if (v->nmi_pending && activity != ACTIVITY_WAIT_FOR_SIPI) {
+        /* 26.3.1.5: no NMI injection under MOV SS blocking or (with
+         * virtual NMIs) virtual-NMI blocking; STI blocking too on some
+         * processors (KVM's vmx_nmi_blocked assumes so). */
+        bool blocked = (intr & (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_STI)) ||
+                       (!vnmi && c->nmi_soft_blocked);
+        if (!busy && !blocked) {
+            vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
+            /* An NMI wakes a halted CPU (HLT's RIP is already past it). */
+            if (activity == ACTIVITY_HLT)
+                vmwrite(VMCS_GUEST_ACTIVITY, ACTIVITY_ACTIVE);
+            v->nmi_pending = false;
+            c->nmi_soft_blocked = !vnmi;
+        } else {
+            window = true;
+        }
+    }
+    if (vnmi)
+        set_proc_bit(PROC_NMI_WINDOW, window);
+    else
+        set_proc_bit(PROC_INTERRUPT_WINDOW, window);
+}
+
 /* Called by vmx_exit_entry with the guest GPRs saved in v->regs. Returns
  * to VMRESUME. */
 void vmx_handle_exit(struct vcpu *v)
@@ -411,7 +520,7 @@ void vmx_handle_exit(struct vcpu *v)
     v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
     uint32_t vectoring = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
     uint64_t rip_before = v->regs.rip;
-    bool db_due = false;
+    bool db_due = false, iret_unblocked = false;
 
     if (reason & VMX_EXIT_REASON_ENTRY_FAILURE) {
         vcpu_count(v, MINIHV_EXIT_OTHER);
@@ -465,6 +574,7 @@ void vmx_handle_exit(struct vcpu *v)
     case VMX_EXIT_EPT_VIOLATION: {
         /* Qualification bits 0-2: read, write, fetch (Table 28-7). */
         unsigned access = (unsigned)(v->exit.qualification & 7);
+        iret_unblocked = !(vectoring & INTR_INFO_VALID) && (v->exit.qualification & EPT_QUAL_NMI_UNBLOCKED);
         /* The decode is checked against this (vcpu_emulate_mmio) only for
          * the access itself: bits 7 and 8 set (Table 28-7), not a fault
          * on the guest's own paging structures. */
@@ -505,6 +615,10 @@ void vmx_handle_exit(struct vcpu *v)
     case VMX_EXIT_SIPI:
         vcpu_count(v, MINIHV_EXIT_SIPI);
         handle_sipi(v);
+        break;
+    case VMX_EXIT_NMI_WINDOW:
+    case VMX_EXIT_INTERRUPT_WINDOW:
+        handle_nmi_window(v);
         break;
     case VMX_EXIT_EXCEPTION_NMI:
         if (((uint32_t)vmread(VMCS_EXIT_INTR_INFO) & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
@@ -561,20 +675,20 @@ void vmx_handle_exit(struct vcpu *v)
         if (vectoring & INTR_INFO_ERR_VALID)
             vmwrite(VMCS_ENTRY_EXCEPTION_ERR, vmread(VMCS_IDT_VECTORING_ERR));
         vmwrite(VMCS_ENTRY_INSN_LEN, v->exit.insn_len);
+        /* An NMI goes in again with blocking by NMI clear (26.3.1.5);
+         * its delivery sets it (FreeBSD's bhyve hit the entry failure). */
+        if ((vectoring & INTR_TYPE_MASK) == INTR_TYPE_NMI)
+            vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~INTERRUPTIBILITY_NMI);
         injected = true;
     }
-    /* An NMI that arrived while the core ran goes to the guest now, unless
-     * the guest blocks NMIs or is in a MOV SS or STI shadow (26.3.1.5:
-     * MOV SS blocking with an NMI fails the entry, and on some processors
-     * STI blocking too, as KVM's vmx_nmi_blocked assumes), or a
-     * single-step #DB is due: it comes first, and an injected NMI would
-     * drop it (27.7.3); the NMI waits for the next exit. */
-    if (!injected && !db_due && v->nmi_pending && vmread(VMCS_GUEST_ACTIVITY) == ACTIVITY_ACTIVE &&
-        !(vmread(VMCS_GUEST_INTERRUPTIBILITY) &
-          (INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOVSS | INTERRUPTIBILITY_STI))) {
-        vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI | 2);
-        v->nmi_pending = false;
-    }
+    /* An IRET that unblocked NMIs and hit an EPT violation runs again:
+     * blocked again until then (28.2.3). */
+    if (iret_unblocked && v->regs.rip == rip_before && !injected)
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, vmread(VMCS_GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+    /* A guest NMI held or just arrived: in now, or at its window. A
+     * single-step #DB due comes first (priority 4 over NMIs, SDM Vol. 3A
+     * 6.9; an injection would drop it, 27.7.3). */
+    nmi_before_entry(v, injected || db_due);
 }
 
 /* VMRESUME failed (VMfail, 31.4): the VMCS is broken. */
