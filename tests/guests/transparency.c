@@ -564,9 +564,9 @@ static void nmi_self(const char *name, unsigned resend, uint64_t loops)
 
 /* (d) an NMI from another CPU to one sitting in HLT: it wakes the HLT
  * (SDM Vol. 3A 6.7) and arrives with the RIP after it. Run on the first
- * AP within check_apic_ids's call (one wake of the AP: a second
- * StartupThisAP of the same AP never returns under minihv on Bochs, a
- * separate issue): the AP reads its IDs, loads the NMI gate, says so,
+ * AP within check_apic_ids's call (one wake of the AP; before ff7e101 a
+ * second StartupThisAP of the same AP never returned under minihv on
+ * Bochs, the kick's NMI blocked): the AP reads its IDs, loads the NMI gate, says so,
  * and halts with interrupts off until an NMI came; the BSP, inside the
  * blocking StartupThisAP, sends the NMI from a timer callback once the
  * AP is ready. A lost NMI ends in the MP timeout: "count 0". */
