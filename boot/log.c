@@ -21,6 +21,7 @@ enum ring_mode {
 };
 static enum ring_mode ring_mode = RING_EARLY;
 static struct minihv_log_header *ring;
+static struct log_ring_writer ring_writer;
 static uint64_t ring_bytes, tsc_start;
 
 /* Lines before the ring (the banner, config errors): each a
@@ -108,7 +109,7 @@ static void ring_line(const char *text, size_t len)
         }
         break;
     case RING_DIRECT:
-        if (log_ring_append(ring, MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, tsc, text, len))
+        if (log_ring_append(&ring_writer, MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, tsc, text, len))
             log_ring_count_lost(ring);
         break;
     case RING_CORE: {
@@ -256,13 +257,15 @@ void log_ring_start(uint32_t log_kb, uint64_t preferred_phys, uint64_t prev_boot
     }
     ring = (struct minihv_log_header *)(uintptr_t)pa;
     ring_bytes = bytes;
+    log_ring_writer_open(&ring_writer, ring, bytes); /* just formatted: cannot fail */
     ring_mode = RING_DIRECT;
     /* The lines from before, in order, with their own time. */
     for (size_t at = 0; at + sizeof(struct early_line) <= early_used;) {
         struct early_line e;
         memcpy(&e, early + at, sizeof(e));
         at += sizeof(e);
-        if (log_ring_append(ring, MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, e.tsc, (const char *)early + at, e.len))
+        if (log_ring_append(&ring_writer, MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, e.tsc, (const char *)early + at,
+                            e.len))
             log_ring_count_lost(ring);
         at += e.len;
     }

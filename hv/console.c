@@ -20,7 +20,8 @@ static uint16_t console_port;
  * (a fault inside hv_log) must not silence the others; a CPU that gives
  * up still prints its serial line but counts its ring line lost. */
 static struct spinlock console_lock;
-static struct minihv_log_header *console_ring;
+static struct minihv_log_header *console_ring; /* for flags and lost: stores only */
+static struct log_ring_writer console_writer;
 
 void console_init(uint16_t serial_port)
 {
@@ -30,9 +31,12 @@ void console_init(uint16_t serial_port)
     log_ring_core_init(hv_boot); /* after the port: it may have a line to say */
 }
 
-void console_set_ring(struct minihv_log_header *ring)
+int console_set_ring(struct minihv_log_header *ring, uint64_t area_size)
 {
+    if (log_ring_writer_open(&console_writer, ring, area_size))
+        return -1;
     console_ring = ring;
+    return 0;
 }
 
 static void console_write(const char *s)
@@ -77,7 +81,7 @@ static void ring_lines(uint16_t cpu, uint8_t source, uint64_t tsc, const char *t
         if (i < len && text[i] != '\n')
             continue;
         if (i > start || len == 0) /* empty pieces (a trailing newline) are not lines */
-            if (log_ring_append(console_ring, cpu, source, tsc, text + start, i - start))
+            if (log_ring_append(&console_writer, cpu, source, tsc, text + start, i - start))
                 log_ring_count_lost(console_ring);
         start = i + 1;
     }

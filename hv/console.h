@@ -14,8 +14,10 @@ void console_init(uint16_t serial_port);
 /* One formatted line (or several), each prefixed "minihv: hv: ". */
 void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The ring hv_log appends to (NULL: none). Set once, at init. */
-void console_set_ring(struct minihv_log_header *ring);
+/* The ring hv_log appends to, area_size bytes, set once at init: checked
+ * once (log/ring_write.h log_ring_writer_open), then only written. 0, or -1
+ * when the header is not a ring's (nothing is appended then). */
+int console_set_ring(struct minihv_log_header *ring, uint64_t area_size);
 /* One line into the ring only, under the console's lock (the loader's
  * lines, through MINIHV_HC_LOADER_LOG: it printed them itself). */
 void console_ring_line(uint16_t cpu, uint8_t source, const char *text, size_t len);

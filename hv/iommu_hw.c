@@ -13,6 +13,7 @@
 #include "hv/devmodel.h"
 #include "hv/heap.h"
 #include "hv/iommu_hw.h"
+#include "hv/log_ring.h"
 #include "hv/passthrough_hw.h"
 #include "hv/lock.h"
 #include "iommu/amdvi.h"
@@ -187,10 +188,15 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
     plat.table_len = bi->ivrs_phys ? bi->ivrs_len : 0;
     amdvi_provider_init(&amdvi, &plat, &providers[1]);
 
-    /* The core's whole block: image, page tables, heap (these very tables). */
-    struct iommu_range protect = { bi->hv_phys_base, bi->hv_phys_size };
+    /* The core's whole block: image, page tables, heap (these very tables);
+     * and the log ring, which the core writes and the guest only reads: a
+     * device the guest drives must not rewrite it either (review R). */
+    struct iommu_range protect[2] = { { bi->hv_phys_base, bi->hv_phys_size } };
+    unsigned nprotect = 1;
+    if (log_ring_range(&protect[1].base, &protect[1].size))
+        nprotect = 2;
     uint32_t device = 0;
-    struct iommu_request req = { &protect, 1, &device, 0, log_line, NULL };
+    struct iommu_request req = { protect, nprotect, &device, 0, log_line, NULL };
     if (bi->pt.present) {
         device = IOMMU_SBDF(bi->pt.segment, bi->pt.bus, bi->pt.dev, bi->pt.fn);
         req.device_count = 1;

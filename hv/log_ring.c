@@ -190,10 +190,21 @@ void log_ring_core_init(const struct minihv_boot_info *bi)
     ring_phys = bi->log_phys;
     ring_size = bi->log_size;
     ring = (struct minihv_log_header *)(uintptr_t)ring_phys;
+    if (console_set_ring(ring, ring_size)) {
+        hv_log("log ring at 0x%lx: its header changed since the check: serial only", ring_phys);
+        ring = NULL;
+        return;
+    }
     log_ring_set_flags(ring, MINIHV_LOG_FLAG_CORE);
-    console_set_ring(ring);
     hv_log("log ring 0x%lx+%lu KiB (boot %lu): the core's lines go there too; read-only for the guest",
            ring_phys, ring_size >> 10, (unsigned long)ring->boot_count);
+}
+
+bool log_ring_range(uint64_t *phys, uint64_t *size)
+{
+    *phys = ring_phys;
+    *size = ring_size;
+    return ring != NULL;
 }
 
 int64_t log_ring_loader_hypercall(struct vcpu *v, uint64_t gpa, uint64_t len)

@@ -7,6 +7,7 @@
 #ifndef MINIHV_HV_LOG_RING_H
 #define MINIHV_HV_LOG_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <minihv/boot_info.h>
 
@@ -17,6 +18,11 @@ struct vcpu;
  * what is wrong, then serial only), registers the read-only mapping and
  * the write trap, sets MINIHV_LOG_FLAG_CORE. */
 void log_ring_core_init(const struct minihv_boot_info *bi);
+
+/* The ring the core writes (after log_ring_core_init): its physical range,
+ * which hv/iommu_hw.c keeps out of device DMA as it does the block. false:
+ * no ring. */
+bool log_ring_range(uint64_t *phys, uint64_t *size);
 
 /* MINIHV_HC_LOADER_LOG: RBX = gpa of the text, RCX = its length (at most
  * MINIHV_LOG_TEXT_MAX) -> appended as a loader line (cpu

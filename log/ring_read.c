@@ -237,7 +237,9 @@ size_t log_line_format(const struct log_ring_view *v, const struct log_line *l, 
     memcpy(buf, pre, len);
     for (size_t i = 0; i < l->text_len && len < n - 1; i++) {
         unsigned char c = (unsigned char)l->text[i];
-        buf[len++] = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char)c;
+        /* C0, DEL and every byte from 0x80 (C1 controls: 0x9b is CSI on
+         * a terminal that honours 8-bit controls): the log is ASCII. */
+        buf[len++] = (c < 0x20 && c != '\t') || c >= 0x7f ? '?' : (char)c;
     }
     buf[len] = '\0';
     return len;

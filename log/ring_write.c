@@ -59,26 +59,51 @@ static void ring_zero(uint8_t *data, uint32_t size, uint64_t pos, size_t n)
     }
 }
 
-int log_ring_append(struct minihv_log_header *hdr, uint16_t cpu, uint8_t source, uint64_t tsc, const char *text,
+int log_ring_writer_open(struct log_ring_writer *w, void *area, uint64_t area_size)
+{
+    memset(w, 0, sizeof(*w));
+    struct minihv_log_header *hdr = area;
+    if (!hdr || area_size < sizeof(*hdr))
+        return -1;
+    /* One read of each field, checked, then never read again. */
+    struct minihv_log_header h;
+    memcpy(&h, hdr, sizeof(h));
+    uint32_t ds = h.data_size;
+    if (h.magic != MINIHV_LOG_MAGIC || h.version != MINIHV_LOG_VERSION || h.header_size != sizeof(h) ||
+        h.header_check != log_ring_header_check(&h) || ds < LOG_RING_DATA_MIN || ds > LOG_RING_DATA_MAX ||
+        (ds & (ds - 1)) || (h.data_offset & 7) || h.data_offset < sizeof(h) ||
+        !range_ok(h.data_offset, ds, area_size) || h.tail > h.head || h.head - h.tail > ds ||
+        ((h.head | h.tail) & 7))
+        return -1;
+    w->hdr = hdr;
+    w->data = (uint8_t *)hdr + h.data_offset;
+    w->data_size = ds;
+    w->head = h.head;
+    w->tail = h.tail;
+    w->next_seq = h.next_seq;
+    w->dropped = h.dropped;
+    return 0;
+}
+
+int log_ring_append(struct log_ring_writer *w, uint16_t cpu, uint8_t source, uint64_t tsc, const char *text,
                     size_t len)
 {
-    uint32_t ds = hdr->data_size;
-    uint64_t head = hdr->head, tail = hdr->tail;
-    /* The geometry log_ring_format gave, and positions this function left:
-     * anything else (a damaged header) is not written through. */
-    if (hdr->magic != MINIHV_LOG_MAGIC || ds < LOG_RING_DATA_MIN || (ds & (ds - 1)) || hdr->data_offset & 7 ||
-        hdr->data_offset < sizeof(*hdr) || !range_ok(hdr->data_offset, ds, hdr->area_size) || tail > head ||
-        head - tail > ds || ((head | tail) & 7))
+    struct minihv_log_header *hdr = w->hdr;
+    if (!hdr)
         return -1;
+    uint32_t ds = w->data_size;
+    uint64_t head = w->head, tail = w->tail;
     size_t n = 0;
     while (n < len && n < MINIHV_LOG_TEXT_MAX && text[n])
         n++;
     while (n && (text[n - 1] == '\n' || text[n - 1] == '\r'))
         n--;
     uint32_t size = log_ring_record_size(n);
-    uint8_t *data = (uint8_t *)hdr + hdr->data_offset;
+    uint8_t *data = w->data;
 
-    /* Make room: whole records from tail, before a byte of them changes. */
+    /* Make room: whole records from tail, before a byte of them changes.
+     * The sizes read here are the ring's (others may have changed them):
+     * a bad one only moves tail, never where a byte is written. */
     uint64_t dropped = 0;
     while (head + size - tail > ds) {
         uint16_t rsize;
@@ -93,8 +118,10 @@ int log_ring_append(struct minihv_log_header *hdr, uint16_t cpu, uint8_t source,
         dropped++;
     }
     if (dropped) {
+        w->tail = tail;
+        w->dropped += dropped;
         __atomic_store_n(&hdr->tail, tail, __ATOMIC_RELAXED);
-        hdr->dropped += dropped;
+        hdr->dropped = w->dropped;
         __atomic_thread_fence(__ATOMIC_RELEASE); /* tail before the bytes it gave up */
     }
 
@@ -103,7 +130,7 @@ int log_ring_append(struct minihv_log_header *hdr, uint16_t cpu, uint8_t source,
         .text_len = (uint16_t)n,
         .cpu = cpu,
         .source = source,
-        .seq = hdr->next_seq,
+        .seq = w->next_seq,
         .tsc = tsc,
     };
     uint32_t check = log_fnv1a32_update(LOG_FNV1A32_INIT, &rec.seq, 2 * sizeof(uint64_t));
@@ -111,8 +138,10 @@ int log_ring_append(struct minihv_log_header *hdr, uint16_t cpu, uint8_t source,
     ring_put(data, ds, head, &rec, sizeof(rec));
     ring_put(data, ds, head + sizeof(rec), text, n);
     ring_zero(data, ds, head + sizeof(rec) + n, size - sizeof(rec) - n);
-    hdr->next_seq = rec.seq + 1;
-    __atomic_store_n(&hdr->head, head + size, __ATOMIC_RELEASE); /* the record, then head */
+    w->next_seq = rec.seq + 1;
+    w->head = head + size;
+    hdr->next_seq = w->next_seq;
+    __atomic_store_n(&hdr->head, w->head, __ATOMIC_RELEASE); /* the record, then head */
     return 0;
 }
 

@@ -34,14 +34,32 @@ uint32_t log_ring_header_check(const struct minihv_log_header *hdr);
  * written). */
 int log_ring_format(void *area, uint64_t area_size, uint64_t tsc_hz, uint64_t tsc_base, uint64_t boot_count);
 
+/* The writer's own copy of the ring's geometry and positions. The area is
+ * memory others reach (the guest reads it; a device the guest drives may
+ * DMA into it): the writer checks the header ONCE when it takes the ring
+ * over and from then on only stores to it, never reading a size or a
+ * position back — a header rewritten under it cannot steer a write
+ * outside [data, data + data_size). */
+struct log_ring_writer {
+    struct minihv_log_header *hdr;
+    uint8_t *data;
+    uint32_t data_size;
+    uint64_t head, tail, next_seq, dropped;
+};
+
+/* Takes over the ring in `area` (area_size bytes) as log_ring_format or a
+ * previous writer left it: magic, version, header_check, data_offset and
+ * data_size inside area_size, positions consistent. 0, or -1 (w->hdr
+ * NULL: every append then fails). */
+int log_ring_writer_open(struct log_ring_writer *w, void *area, uint64_t area_size);
+
 /* Appends one line: `len` bytes of text (cut at a NUL, at
  * MINIHV_LOG_TEXT_MAX, trailing CR/LF removed), stamped with cpu, source
  * and tsc, seq = next_seq. Records before the new one's end are dropped
  * first (tail moves, `dropped` counts them), then the record is written,
- * then head moves (release). 0, or -1 when the header's geometry or
- * positions are not what log_ring_format and this function leave (nothing
- * written; the caller counts it lost). The caller holds the ring. */
-int log_ring_append(struct minihv_log_header *hdr, uint16_t cpu, uint8_t source, uint64_t tsc, const char *text,
+ * then head moves (release). 0, or -1 when the writer holds no ring
+ * (nothing written; the caller counts it lost). The caller holds the ring. */
+int log_ring_append(struct log_ring_writer *w, uint16_t cpu, uint8_t source, uint64_t tsc, const char *text,
                     size_t len);
 
 /* A line that was not written (the ring stayed busy): lost + 1, atomic,

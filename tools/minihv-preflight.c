@@ -988,7 +988,11 @@ static int machine_mode(void)
         char rel[64], path[4096];
         snprintf(rel, sizeof(rel), "/sys/firmware/acpi/tables/%s", hidden[h][1]);
         rooted(path, sizeof(path), rel);
-        if (t->ok || !load_table(t, path, hidden[h][1]))
+        if (t->ok)
+            continue;
+        free(t->data); /* what the failed load of the real name read, if anything */
+        t->data = NULL;
+        if (!load_table(t, path, hidden[h][1]))
             continue;
         t->data[9] = (uint8_t)(t->data[9] - (hidden[h][0][0] - hidden[h][1][0]));
         t->data[0] = (uint8_t)hidden[h][0][0];

@@ -82,6 +82,24 @@ if want vtd-edu; then
   check_fw "$name"
 fi
 
+# ringdma-vtd (review R, issue 17): the guest has edu DMA a forged header
+# (data_offset and next_seq pointing the next record into the core's
+# block) into the log ring, then makes the core log a line. Before the
+# writer kept its own geometry and the ring was protected like the block,
+# the digest of the block's last MiB changed; now the DMA faults and the
+# block stays as it was.
+if want ringdma-vtd; then
+  name=ringdma-vtd
+  make_esp "$EMU_ROOT/$name/esp" "$(cfg auto 00:05.0 x)" "${BUILD:-build}/ringdma.efi"
+  boot "$name" qemu 1 --timeout 180 --done 'minihv: hv: summary: end' -- -device intel-iommu,aw-bits=48 -device "$EDU"
+  logs "$name"; log=$EMU_ROOT/$name/minihv.txt
+  grep '^ringdma: ' "$EMU_ROOT/$name/fw.txt" | sed 's/^/  /'
+  expect_log "$name: the block is unchanged after a DMA into the ring's header" "$EMU_ROOT/$name/fw.txt" \
+    '^ringdma: RESULT block unchanged'
+  expect_log "$name: the DMA into the ring faulted" "$log" '^minihv: hv: iommu: DMA fault: 00:05.0 write at 0x[0-9a-f]+ reason'
+  check_fw "$name"
+fi
+
 if want none-edu; then
   name=none-edu
   make_esp "$EMU_ROOT/$name/esp" "$(cfg none 00:05.0 expect=lands)" "$PROBE"

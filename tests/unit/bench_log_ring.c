@@ -19,17 +19,20 @@ int main(void)
     if (!area || log_ring_format(area, area_size, 0, 0, 1))
         return 1;
     struct minihv_log_header *h = area;
+    struct log_ring_writer w;
+    if (log_ring_writer_open(&w, area, area_size))
+        return 1;
     char line[81];
     memset(line, 'x', 80);
     memcpy(line, "minihv: hv: refused unmapped-gpa: cpu 1: write of an unmapped address at 0x", 76);
     line[80] = 0;
     for (unsigned i = 0; i < 4096; i++) /* fill the ring: the steady state drops */
-        log_ring_append(h, 1, MINIHV_LOG_SRC_CORE, i, line, 80);
+        log_ring_append(&w, 1, MINIHV_LOG_SRC_CORE, i, line, 80);
     uint64_t best = UINT64_MAX;
     for (unsigned round = 0; round < 5; round++) {
         uint64_t t0 = __rdtsc();
         for (unsigned i = 0; i < LINES; i++)
-            log_ring_append(h, 1, MINIHV_LOG_SRC_CORE, t0 + i, line, 80);
+            log_ring_append(&w, 1, MINIHV_LOG_SRC_CORE, t0 + i, line, 80);
         uint64_t t = __rdtsc() - t0;
         if (t < best)
             best = t;

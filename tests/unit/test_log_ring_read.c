@@ -14,6 +14,7 @@
 #include "log/fnv1a.h"
 #include "log/ring_read.h"
 #include "log/ring_write.h"
+#include "tests/unit/log_ring_test_writer.h"
 
 #define DATA 4096u
 #define AREA (4096u + DATA)
@@ -301,7 +302,7 @@ static void test_writer_round_trip(void **state)
     for (unsigned i = 0; i < total; i++) {
         int n = snprintf(text, sizeof(text), "minihv: hv: line %u %.*s", i, (int)(i % 97), 
                          "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
-        assert_int_equal(log_ring_append(hdr(), (uint16_t)(i % 4), MINIHV_LOG_SRC_CORE, 5000 + i * 2000ull, text,
+        assert_int_equal(log_ring_append(W(hdr()), (uint16_t)(i % 4), MINIHV_LOG_SRC_CORE, 5000 + i * 2000ull, text,
                                          (size_t)n), 0);
     }
     struct field_error err = { 0 };
@@ -351,6 +352,12 @@ static void test_format(void **state)
     char buf[128];
     assert_int_equal(log_line_format(&v, &l, buf, sizeof(buf)), 20 + 18);
     assert_string_equal(buf, "[    1.234567] cpu2 minihv: hv: x?[2J?");
+    /* C1 controls (0x9b is CSI on a terminal with 8-bit controls; C2 9B
+     * is U+009B in UTF-8): every byte from 0x80 is '?' (review R). */
+    l.text = "minihv: \x9b" "2J\xc2\x9b" "31m";
+    l.text_len = 16;
+    log_line_format(&v, &l, buf, sizeof(buf));
+    assert_string_equal(buf, "[    1.234567] cpu2 minihv: ?2J??31m");
     l.source = MINIHV_LOG_SRC_LOADER;
     l.cpu = MINIHV_LOG_CPU_LOADER;
     l.tsc = 1000 + 1000;
@@ -388,7 +395,7 @@ static void *writer(void *arg)
     for (unsigned i = 0; i < 300000; i++) {
         int n = snprintf(text, sizeof(text), "minihv: hv: live %u %.*s", i, (int)(i % 61),
                          "0123456789012345678901234567890123456789012345678901234567890123456789");
-        log_ring_append(hdr(), 1, MINIHV_LOG_SRC_CORE, i, text, (size_t)n);
+        log_ring_append(W(hdr()), 1, MINIHV_LOG_SRC_CORE, i, text, (size_t)n);
     }
     writer_done = 1;
     return NULL;

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include "log/fnv1a.h"
 #include "log/ring_write.h"
+#include "tests/unit/log_ring_test_writer.h"
 
 #define AREA (LOG_RING_DATA_OFFSET + 4096u)
 
@@ -90,7 +91,7 @@ static void test_one_record(void **state)
     assert_int_equal(log_ring_format(a, AREA, 0, 0, 1), 0);
     const char *text = "minihv: hv: cpu 0 (APIC id 0) virtualized";
     size_t n = strlen(text);
-    assert_int_equal(log_ring_append(h, 3, MINIHV_LOG_SRC_CORE, 0x1122334455667788ull, text, n), 0);
+    assert_int_equal(log_ring_append(W(h), 3, MINIHV_LOG_SRC_CORE, 0x1122334455667788ull, text, n), 0);
     uint32_t size = (uint32_t)((24 + n + 7) & ~7u);
     assert_int_equal(log_ring_record_size(n), size);
     assert_int_equal(h->head, size);
@@ -113,7 +114,7 @@ static void test_one_record(void **state)
     assert_int_equal(r[size], 0xa5); /* nothing past the record */
 
     /* The second one follows, seq 1; the loader's CPU number. */
-    assert_int_equal(log_ring_append(h, MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, 5, "x", 1), 0);
+    assert_int_equal(log_ring_append(W(h), MINIHV_LOG_CPU_LOADER, MINIHV_LOG_SRC_LOADER, 5, "x", 1), 0);
     r = a + 4096 + size;
     assert_int_equal(r[0] | r[1] << 8, 32);
     assert_int_equal(r[4] | r[5] << 8, 0xffff);
@@ -132,17 +133,17 @@ static void test_text_cut(void **state)
     struct minihv_log_header *h = (void *)a;
     log_ring_format(a, AREA, 0, 0, 1);
     /* Trailing newline(s) removed; a NUL ends the text; empty allowed. */
-    assert_int_equal(log_ring_append(h, 0, 1, 0, "abc\r\n\n", 6), 0);
+    assert_int_equal(log_ring_append(W(h), 0, 1, 0, "abc\r\n\n", 6), 0);
     assert_int_equal(a[4096 + 2], 3);
-    assert_int_equal(log_ring_append(h, 0, 1, 0, "ab\0cd", 5), 0);
+    assert_int_equal(log_ring_append(W(h), 0, 1, 0, "ab\0cd", 5), 0);
     assert_int_equal(a[4096 + 32 + 2], 2);
-    assert_int_equal(log_ring_append(h, 0, 1, 0, "", 0), 0);
+    assert_int_equal(log_ring_append(W(h), 0, 1, 0, "", 0), 0);
     assert_int_equal(a[4096 + 64], 24);
     assert_int_equal(a[4096 + 64 + 2], 0);
     /* Longer than MINIHV_LOG_TEXT_MAX: cut there. */
     char big[700];
     memset(big, 'y', sizeof(big));
-    assert_int_equal(log_ring_append(h, 0, 1, 0, big, sizeof(big)), 0);
+    assert_int_equal(log_ring_append(W(h), 0, 1, 0, big, sizeof(big)), 0);
     const uint8_t *r = a + 4096 + 88;
     assert_int_equal(r[0] | r[1] << 8, 24 + MINIHV_LOG_TEXT_MAX);
     assert_int_equal(r[2] | r[3] << 8, MINIHV_LOG_TEXT_MAX);
@@ -210,7 +211,7 @@ static void test_wrap_and_drop(void **state)
         uint32_t size = log_ring_record_size((size_t)k + extra);
         if ((head & 4095) + size > 4096)
             wrapped++;
-        assert_int_equal(log_ring_append(h, (uint16_t)(i % 4), 1, i, line, (size_t)k + extra), 0);
+        assert_int_equal(log_ring_append(W(h), (uint16_t)(i % 4), 1, i, line, (size_t)k + extra), 0);
         uint64_t first = 0, last = 0;
         unsigned held = walk(a, &first, &last);
         assert_int_equal(last, i);
@@ -241,14 +242,14 @@ static void test_straddle(void **state)
     for (unsigned i = 0; i < 7; i++) {
         int k = snprintf(line, sizeof(line), "line %u ", i);
         memset(line + k, 'p', 488 - (size_t)k);
-        assert_int_equal(log_ring_append(h, 0, 1, 0, line, 488), 0);
+        assert_int_equal(log_ring_append(W(h), 0, 1, 0, line, 488), 0);
     }
     assert_int_equal(h->head, 7 * 512);
     /* 3584 + 24 + 500 (-> 528): the header fits, the text runs 16 bytes past the end. */
     int k = snprintf(line, sizeof(line), "line 7 ");
     memset(line + k, 'q', 500 - (size_t)k);
     line[499] = 'Z';
-    assert_int_equal(log_ring_append(h, 0, 1, 0, line, 500), 0);
+    assert_int_equal(log_ring_append(W(h), 0, 1, 0, line, 500), 0);
     /* Room for 528 bytes: the first record (512) dropped, no more. */
     assert_int_equal(h->tail, 512);
     assert_int_equal(h->dropped, 1);
@@ -273,15 +274,19 @@ static void test_bad_header(void **state)
     struct minihv_log_header *h = (void *)a;
     struct minihv_log_header good;
     log_ring_format(a, AREA, 0, 0, 1);
-    log_ring_append(h, 0, 1, 0, "line 0 x", 8);
+    log_ring_append(W(h), 0, 1, 0, "line 0 x", 8);
     good = *h;
-#define SPOIL(stmt)                                                   \
-    do {                                                              \
-        *h = good;                                                    \
-        stmt;                                                         \
-        struct minihv_log_header before = *h;                         \
-        assert_int_equal(log_ring_append(h, 0, 1, 0, "line 1", 6), -1); \
-        assert_memory_equal(h, &before, sizeof(before));              \
+    /* A writer takes over only a header as log_ring_format and a writer
+     * leave it; refused, it writes nothing. */
+#define SPOIL(stmt)                                                         \
+    do {                                                                    \
+        struct log_ring_writer w2;                                          \
+        *h = good;                                                          \
+        stmt;                                                               \
+        struct minihv_log_header before = *h;                               \
+        assert_int_equal(log_ring_writer_open(&w2, h, AREA), -1);           \
+        assert_int_equal(log_ring_append(&w2, 0, 1, 0, "line 1", 6), -1);   \
+        assert_memory_equal(h, &before, sizeof(before));                    \
     } while (0)
     SPOIL(h->magic ^= 1);
     SPOIL(h->data_size = 3000);
@@ -293,6 +298,7 @@ static void test_bad_header(void **state)
     SPOIL(h->tail = h->head + 8);        /* tail past head */
     SPOIL(h->tail = 0; h->head = 4096 + 8); /* more than the ring */
     SPOIL(h->head = 36);                 /* not 8-aligned */
+    SPOIL(h->data_size = 128u << 20; h->header_check = log_ring_header_check(h)); /* over 64 MiB */
 #undef SPOIL
     /* A record size at tail that no writer wrote: the ring is emptied, not
      * walked past the end. */
@@ -300,7 +306,7 @@ static void test_bad_header(void **state)
     for (unsigned i = 1; i < 200 && h->dropped == 0; i++) {
         char line[64];
         int k = snprintf(line, sizeof(line), "line %u", i);
-        log_ring_append(h, 0, 1, 0, line, (size_t)k);
+        log_ring_append(W(h), 0, 1, 0, line, (size_t)k);
     }
     assert_int_equal(h->dropped, 1);
     uint8_t *d = a + 4096;
@@ -309,7 +315,7 @@ static void test_bad_header(void **state)
     d[(t & 4095) + 1] = 0;
     uint64_t dropped = h->dropped, seq = h->next_seq;
     while (h->dropped == dropped)
-        assert_int_equal(log_ring_append(h, 0, 1, 0, "line filler", 11), 0);
+        assert_int_equal(log_ring_append(W(h), 0, 1, 0, "line filler", 11), 0);
     assert_int_equal(h->dropped, dropped + 1);
     assert_int_equal(h->head - h->tail, 40); /* only the newest record held */
     assert_true(h->next_seq > seq);
@@ -332,12 +338,55 @@ static void test_lost_and_flags(void **state)
     free(a);
 }
 
+/* Review R: the header is memory a device the guest drives can DMA into.
+ * A writer opened on a good ring never takes a size or a position from it
+ * again: whatever the header says after, every byte it writes stays in
+ * [area, area + AREA). Before the writer kept its own copy, a rewritten
+ * data_offset/next_seq made the next line an 8-byte write of a chosen
+ * value at a chosen address past the ring (48 bytes changed outside). */
+static void test_header_rewritten_under_the_writer(void **state)
+{
+    (void)state;
+    enum { MEM = 2u << 20, VICTIM = 1u << 20 };
+    uint8_t *mem = aligned_alloc(4096, MEM);
+    assert_non_null(mem);
+    memset(mem, 0xa5, MEM);
+    assert_int_equal(log_ring_format(mem, AREA, 0, 0, 1), 0);
+    struct log_ring_writer w;
+    assert_int_equal(log_ring_writer_open(&w, mem, AREA), 0);
+    struct minihv_log_header *h = (void *)mem;
+    for (int round = 0; round < 3; round++) {
+        if (round == 0) {
+            h->area_size = MEM;
+            h->data_offset = VICTIM;
+            h->head = h->tail = 0x100;
+        } else if (round == 1) {
+            h->data_size = 1u << 20;
+            h->head = h->tail = VICTIM - 4096 + 0x200;
+        } else {
+            h->tail = 0;
+            h->head = ~0ull & ~7ull;
+        }
+        h->next_seq = 0x4141414141414141ull;
+        h->magic = 0;
+        for (int i = 0; i < 300; i++)
+            assert_int_equal(log_ring_append(&w, 0, MINIHV_LOG_SRC_CORE, 0, "minihv: hv: refused ...", 23), 0);
+    }
+    unsigned outside = 0;
+    for (size_t i = AREA; i < MEM; i++)
+        outside += mem[i] != 0xa5;
+    assert_int_equal(outside, 0);
+    assert_int_equal(w.next_seq, 900); /* its own count, not the planted one */
+    free(mem);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fnv1a),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_one_record),
+        cmocka_unit_test(test_header_rewritten_under_the_writer),
         cmocka_unit_test(test_text_cut),
         cmocka_unit_test(test_wrap_and_drop),
         cmocka_unit_test(test_straddle),
