@@ -54,11 +54,12 @@ __attribute__((noreturn)) void cpu_park(void)
  * firmware's Reserved ranges (runtime code, ACPI) too. Never MMIO. */
 static bool gpa_in_memory(uint64_t gpa, uint64_t size, bool reserved_ok)
 {
+    static unsigned hint[2]; /* RAM only, RAM or Reserved */
     if (!hv_boot)
         return false;
     struct guest_memory g = {
         hv_boot->mem, MIN(hv_boot->mem_range_count, (uint32_t)MINIHV_MAX_MEM_RANGES), reserved_ok,
-        hv_boot->hv_phys_base, hv_boot->hv_phys_size, &hv_special,
+        hv_boot->hv_phys_base, hv_boot->hv_phys_size, &hv_special, &hint[reserved_ok],
     };
     return guest_buffer_ok(gpa, size, &g);
 }

@@ -85,17 +85,29 @@ bool xsetbv_valid(uint32_t xcr, uint64_t value, uint64_t supported)
 /* Does the memory map give [gpa, end) to ranges of an accepted type, end
  * to end? Ranges may come in any order and abut: walk from gpa, one range
  * at a time. */
+static bool range_usable(const struct minihv_mem_range *r, const struct guest_memory *g)
+{
+    return r->type == MINIHV_MEM_RAM || (g->reserved_ok && r->type == MINIHV_MEM_RESERVED);
+}
+
 static bool covered_by_memory(uint64_t gpa, uint64_t end, const struct guest_memory *g)
 {
     uint64_t at = gpa;
+    if (g->hint) {
+        unsigned h = __atomic_load_n(g->hint, __ATOMIC_RELAXED);
+        const struct minihv_mem_range *r = h < g->count ? &g->mem[h] : (const struct minihv_mem_range *)0;
+        if (r && range_usable(r, g) && at >= r->base && at - r->base < r->size && r->size - (at - r->base) >= end - at)
+            return true;
+    }
     for (unsigned steps = 0; at < end && steps <= g->count; steps++) {
         bool moved = false;
         for (unsigned i = 0; i < g->count && !moved; i++) {
             const struct minihv_mem_range *r = &g->mem[i];
-            bool type_ok = r->type == MINIHV_MEM_RAM || (g->reserved_ok && r->type == MINIHV_MEM_RESERVED);
-            if (type_ok && at >= r->base && at - r->base < r->size) {
+            if (range_usable(r, g) && at >= r->base && at - r->base < r->size) {
                 at = r->size - (at - r->base) >= end - at ? end : r->base + r->size;
                 moved = true;
+                if (g->hint)
+                    __atomic_store_n(g->hint, i, __ATOMIC_RELAXED);
             }
         }
         if (!moved)

@@ -66,6 +66,13 @@ struct guest_memory {
                         * the guest's page tables and code; hypercall buffers: RAM only */
     uint64_t hv_base, hv_size;
     const struct special_pages *special; /* NULL: none */
+    /* Optional (NULL: none): the index of the range the last lookup
+     * ended in, tried first. The guest's page walks and instruction
+     * fetches hit the same few ranges exit after exit; a full scan of
+     * the firmware's map per table level was most of an exit's cost
+     * (docs/bench.md). Shared between CPUs without a lock: only a hint,
+     * checked like any range before it is believed. */
+    unsigned *hint;
 };
 
 /* A guest buffer [gpa, gpa + size) the core may touch (issue 14, path 5):

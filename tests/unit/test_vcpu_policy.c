@@ -168,7 +168,7 @@ static void test_guest_buffers(void **state)
     /* An entry over RAM (as a device's BAR could not be, but a page the
      * core owns could): buffers stay off it. */
     assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x5000, 4096, SPECIAL_MAP_NONE), 0);
-    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp };
+    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp, NULL };
     assert_true(guest_buffer_ok(0x1000, 4096, &g));
     assert_true(guest_buffer_ok(hv - 64, 64, &g));
     assert_true(guest_buffer_ok(hv + hv_size, 64, &g));
@@ -192,7 +192,13 @@ static void test_guest_buffers_ram_only(void **state)
     assert_int_equal(special_add(&sp, SPECIAL_LAPIC, 0xfee00000, 4096, SPECIAL_MAP_READ_ONLY), 0);
     assert_int_equal(special_add(&sp, SPECIAL_ECAM_DEVICE, 0xb0028000, 4096, SPECIAL_MAP_NONE), 0);
     assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x5000, 4096, SPECIAL_MAP_NONE), 0);
-    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp };
+    /* Without a hint, with one carried from lookup to lookup (the core's:
+     * the last range hit is tried first), and with one that starts out
+     * of range: the same answers. */
+    for (int pass = 0; pass < 3; pass++) {
+    unsigned hint = pass == 2 ? 9999 : 0;
+    struct guest_memory g = { q35_map, sizeof(q35_map) / sizeof(q35_map[0]), false, hv, hv_size, &sp,
+                              pass ? &hint : NULL };
     assert_false(guest_buffer_ok(0xfee00300, 8, &g));     /* the ICR */
     assert_false(guest_buffer_ok(0xb0028000, 64, &g));    /* the device's ECAM page */
     assert_false(guest_buffer_ok(0xb0000000, 64, &g));    /* other ECAM: MMIO in the map */
@@ -213,8 +219,12 @@ static void test_guest_buffers_ram_only(void **state)
     assert_false(guest_buffer_ok(hv, 64, &g));            /* the block stays out */
     assert_false(guest_buffer_ok(0xfee00000, 4, &g));
     assert_false(guest_buffer_ok(0xb0028000, 4, &g));
+    g.reserved_ok = false; /* the hint now names a Reserved range: not believed */
+    assert_false(guest_buffer_ok(0x80000000, 64, &g));
+    assert_true(guest_buffer_ok(0x6000, 16, &g));
+    }
     /* No map at all: nothing is a buffer. */
-    struct guest_memory none = { q35_map, 0, true, hv, hv_size, NULL };
+    struct guest_memory none = { q35_map, 0, true, hv, hv_size, NULL, NULL };
     assert_false(guest_buffer_ok(0x1000, 64, &none));
 }
 
