@@ -337,6 +337,12 @@ void passthrough_register_ports(const struct minihv_boot_info *bi)
 
 static const struct devmodel passthrough_model;
 
+static void report_line(void *opaque, const char *line)
+{
+    (void)opaque;
+    hv_log("%s", line);
+}
+
 int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
@@ -352,25 +358,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
-    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++) {
-        const struct pt_window *w = &pt.win[i];
-        if (!w->size)
-            continue;
-        hv_log("passthrough: %s%u guest 0x%lx -> %s 0x%lx, %lu KiB, %s", i == 6 ? "ROM" : "BAR", i == 6 ? 0 : i,
-               w->guest, i == 6 ? "copy" : "host", w->host, w->size >> 10,
-               w->mapped ? "mapped" : "not decoding");
-    }
-    for (uint32_t i = 0; i < pt.vfio.num_regions; i++) {
-        char line[200];
-        if (ptdev_format_region(&pt, i, line, sizeof(line)) > 0)
-            hv_log("passthrough: region %u: %s", i, line);
-    }
-    const struct vfio_msix *m = &pt.vfio.msix;
-    if (m->present)
-        hv_log("passthrough: MSI-X %u entries, table BAR%u+0x%x and PBA BAR%u+0x%x trapped page(s)", m->entries,
-               m->table_bar, m->table_offset, m->pba_bar, m->pba_offset);
-    hv_log("passthrough: %02x:%02x.%x %04x:%04x ready: config via CF8/CFC%s, %u vfio regions", pt.bus, pt.dev, pt.fn,
-           pt.vendor, pt.device, pt.ecam_base ? " and ECAM" : "", pt.vfio.num_regions);
+    ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
     return 0;
 }
 
