@@ -158,6 +158,15 @@ static void find(struct lastlog *ll)
                  st, (unsigned long)size);
         return;
     }
+    /* Boot-services only (lastlog_remember): one the OS could have set at
+     * run time (an older minihv's, or planted: it would point this boot at
+     * a forged "previous log") is dropped, and written again as ours. */
+    if (attr & EFI_VARIABLE_RUNTIME_ACCESS) {
+        RT->SetVariable(MINIHV_LOG_VAR_NAME, &var_guid, attr, 0, NULL);
+        log_line("log: previous log: variable MinihvLogArea has run-time access (the OS could set it): "
+                 "ignored and deleted");
+        return;
+    }
     ll->var_phys = pa;
     UINT32 type;
     uint64_t ram = (pa & (EFI_PAGE_SIZE - 1)) ? 0 : ram_from(pa, AREA_MAX, &type);
@@ -215,9 +224,10 @@ void lastlog_remember(const struct lastlog *ll, uint64_t area_phys)
 {
     if (!area_phys || area_phys == ll->var_phys)
         return;
+    /* No EFI_VARIABLE_RUNTIME_ACCESS: the OS cannot rewrite it (UEFI 2.10
+     * 8.2: a variable without it is gone after ExitBootServices). */
     EFI_STATUS st = RT->SetVariable(MINIHV_LOG_VAR_NAME, &var_guid,
-                                    EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS |
-                                        EFI_VARIABLE_RUNTIME_ACCESS,
+                                    EFI_VARIABLE_NON_VOLATILE | EFI_VARIABLE_BOOTSERVICE_ACCESS,
                                     sizeof(area_phys), &area_phys);
     if (EFI_ERROR(st))
         log_line("log: cannot keep the ring's address 0x%lx in variable MinihvLogArea (status 0x%lx): "

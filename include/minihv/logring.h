@@ -94,7 +94,7 @@ struct minihv_log_acpi {
     uint64_t area_size;
 } __attribute__((packed));
 
-/* The UEFI variable (BS+RT+NV) that holds the area's physical address
+/* The UEFI variable (NV+BS, no run-time access) that holds the area's physical address
  * (uint64_t) for the next boot. */
 #define MINIHV_LOG_VAR_NAME L"MinihvLogArea"
 #define MINIHV_LOG_VAR_GUID \
