@@ -102,7 +102,10 @@ static uint64_t pick_low(uint64_t bytes)
 
 /* The formatted lines of [tail, head) into buf (NULL: only counts); the
  * bytes they take. Stops at the first bad record (*err filled, *bad set). */
-static uint64_t format_lines(const struct log_ring_view *v, char *buf, unsigned *lines, bool *bad,
+/* The lines as text into buf (NULL: only count), at most cap bytes: the
+ * second pass reads the old ring again, which need not hold what the
+ * first pass sized (review R). */
+static uint64_t format_lines(const struct log_ring_view *v, char *buf, uint64_t cap, unsigned *lines, bool *bad,
                              struct field_error *err, uint64_t *bad_pos)
 {
     static struct log_iter it; /* 560 bytes: off the firmware stack */
@@ -115,6 +118,8 @@ static uint64_t format_lines(const struct log_ring_view *v, char *buf, unsigned 
     log_iter_init(&it, v, v->tail, UINT64_MAX);
     while ((rc = log_iter_next(&it, &line, err)) == 1) {
         size_t n = log_line_format(v, &line, one, sizeof(one));
+        if (buf && len + n + 1 > cap)
+            break;
         if (buf) {
             memcpy(buf + len, one, n);
             buf[len + n] = '\n';
@@ -198,7 +203,7 @@ static void find(struct lastlog *ll)
     bool bad;
     uint64_t bad_pos = 0;
     unsigned lines;
-    uint64_t len = format_lines(&v, NULL, &lines, &bad, &err, &bad_pos);
+    uint64_t len = format_lines(&v, NULL, UINT64_MAX, &lines, &bad, &err, &bad_pos);
     char note[200] = "";
     if (bad)
         fmt_snprintf(note, sizeof(note), "minihv: the rest of the log refused: record %s at byte %lu: %s\n",
@@ -209,7 +214,7 @@ static void find(struct lastlog *ll)
         log_line("log: previous log (boot %lu): no memory for a copy of %lu bytes", v.boot_count, len);
         return;
     }
-    ll->text_len = format_lines(&v, ll->text, &ll->lines, &bad, &err, &bad_pos);
+    ll->text_len = format_lines(&v, ll->text, len, &ll->lines, &bad, &err, &bad_pos);
     memcpy(ll->text + ll->text_len, note, note_len + 1);
     ll->text_len += note_len;
     /* Copied: mark it before the new ring reuses the memory, so a boot
