@@ -9,6 +9,7 @@ PACKAGES=(
   qemu-system-x86 ovmf bochs bochsbios vgabios bochs-term
   intel-gpu-tools ipxe-qemu acpica-tools
   linux-image-amd64 busybox-static cpio kmod bc python3
+  sbsigntool shim-signed efitools swtpm swtpm-tools tpm2-tools
 )
 
 missing=()
