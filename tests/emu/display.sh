@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# check-display (issue 19): the guest's own display driver, on a display
+# device passed through by minihv, puts pixels on the screen. QEMU q35
+# (SVM, TCG) + OVMF, the check-linux guest with the display initramfs
+# (build/linux/initrd-display.img: bochs-drm and virtio-gpu with their DRM
+# helpers, tests/guests/linux/fbpattern.c and igdprobe.c).
+#   vga-igd     -device VGA (00:01.0) passed through, igd_force = 1 and a
+#               fixture VBT: bochs-drm binds to it, fbpattern draws the test
+#               pattern into /dev/fb0; the screendump equals
+#               tests/display/screen.py's pattern pixel for pixel; the
+#               device's trapped BAR accesses (bar-exits, pt-bar) are 0, so
+#               the framebuffer path took no exit. igdprobe: ASLS, the
+#               OpRegion through /dev/mem, the VBT equal to the fixture, the
+#               mailbox writes i915 makes stick in the guest's copy, GGC/BDSM.
+#               Handover: screendumps of OVMF's shell, of minihv's boot lines
+#               once the core runs, of the guest's first frame.
+#   vga         the same device without igd_force.
+# The screendumps are PPM files in build/emu/<case>/; see docs/display.md
+# for the compared areas.
+#
+# usage: display.sh            every case, "display: N passed, N failed"
+#        DISPLAY_ONLY=REGEX    only the matching cases
+#        display.sh --bench    exits and trapped MMIO bytes per frame
+#        display.sh --demo     the vga case in a window (README)
+set -u
+. scripts/lib/result.sh
+. tests/emu/lib.sh
+
+VBT=${DISPLAY_VBT:-tests/fixtures/vbt/lenovo_t400_r500.vbt} # fits mailbox 4
+FRAMES=${DISPLAY_FRAMES:-8}
+INITRD=${BUILD:-build}/linux/initrd-display.img
+SCREEN="python3 tests/display/screen.py"
+MON="python3 tests/display/mon.py"
+QEMU_ESP_FIRST=(-global ide-hd.bootindex=0)
+
+want() { [[ $1 =~ ${DISPLAY_ONLY:-.} ]]; }
+
+# Reused from check-passthrough's vocabulary: the core's summary lines.
+pt_line() { grep -m1 '^minihv: hv: summary: passthrough ' "$1"; }
+pt_field() { pt_line "$1" | tr ' ' '\n' | sed -n "s/^$2=\([0-9][0-9]*\)$/\1/p"; }
+# exit_sum LOG KIND — the summary's exit count of KIND over all CPUs; the
+# table leaves out rows that are 0 on every CPU ('' when there is no table).
+exit_sum() {
+  grep -q '^minihv: hv: summary: exits: total ' "$1" || return 0
+  grep -m1 "^minihv: hv: summary: exits: $2 " "$1" | awk '{ s = 0; for (i = 6; i <= NF; i++) s += $i; print s }
+                                                            END { if (NR == 0) print 0 }'
+}
+
+# display_esp DIR CFG_EXTRA ARGS_EXTRA — the check-linux guest (NVMe disk
+# for its own checks) with the display initramfs.
+display_esp() {
+  local dir=$1 cfg=$2 args=$3
+  mkdir -p "$dir"
+  head -c 1048576 /dev/urandom > "$dir/first.bin"
+  cp "$dir/first.bin" "$dir/disk.img"
+  truncate -s 8M "$dir/disk.img"
+  local md5
+  md5=$(md5sum < "$dir/first.bin" | cut -d' ' -f1)
+  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\n%s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = initrd=\\EFI\\minihv\\initrd.img console=ttyS0 quiet minihv.cpus=1 minihv.disk=/dev/nvme0n1 minihv.md5=%s %s' \
+      "$cfg" "$md5" "$args")" "${BUILD:-build}/linux/vmlinuz.efi"
+  cp "$INITRD" "$dir/esp/EFI/minihv/initrd.img"
+  [ -n "${VBT:-}" ] && cp "$VBT" "$dir/esp/EFI/minihv/vbt.bin"
+  return 0
+}
+
+# grab DIR FILE — one screendump; 0 when the file is there.
+grab() {
+  rm -f "$1/$2"
+  $MON "$1/mon.sock" "screendump $1/$2" >/dev/null 2>&1
+  [ -s "$1/$2" ]
+}
+
+# waitlog DIR REGEX SECONDS — until a line of com1/com2 matches.
+waitlog() {
+  local end=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    cat "$1/com1.log" "$1/com2.log" 2>/dev/null | clean_log /dev/stdin | grep -Eq -- "$2" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# stages DIR — runs beside emu.sh: skips the shell's countdown, and takes
+# the handover screendumps: stage1 the shell (firmware's GOP console),
+# stage2 once the core runs (minihv's lines on that console), stage3 the
+# guest's pattern (after "linux-display: drawn").
+stages() {
+  local dir=$1
+  waitlog "$dir" 'Press .*ESC' 120 || return
+  sleep 0.3
+  grab "$dir" stage1-firmware.ppm
+  $MON "$dir/mon.sock" 'sendkey spc' >/dev/null 2>&1
+  waitlog "$dir" '^minihv: guest: starting' 120 || return
+  grab "$dir" stage2-minihv.ppm
+  waitlog "$dir" '^linux-display: drawn' 240 || return
+  sleep 1
+  grab "$dir" stage3-guest.ppm
+}
+
+# run_case NAME CFG_EXTRA ARGS_EXTRA [QEMU ARGS] — boots with the monitor on
+# a socket and the stage screendumps.
+run_case() {
+  local name=$1 cfg=$2 args=$3; shift 3
+  local dir=$EMU_ROOT/$name
+  rm -rf "$dir"
+  display_esp "$dir" "$cfg" "minihv.display=$FRAMES $args"
+  stages "$dir" &
+  local st=$!
+  boot "$name" qemu 1 --timeout "${DISPLAY_TIMEOUT:-240}" --done 'minihv: hv: summary: end' \
+    -- -drive "file=$dir/disk.img,if=none,id=nvm,format=raw" -device nvme,serial=minihv0,drive=nvm,addr=0x5 \
+       -monitor "unix:$dir/mon.sock,server=on,wait=off" "${QEMU_ESP_FIRST[@]}" "$@"
+  kill "$st" 2>/dev/null; wait "$st" 2>/dev/null
+  clean_log "$dir/com1.log" > "$dir/guest.txt"
+  clean_log "$dir/com2.log" > "$dir/minihv.txt"
+}
+
+# check_guest NAME BDF ID DRIVER FBNAME — the guest bound DRIVER to BDF,
+# fb0 is DRIVER's, the pattern drawn and on the screendump.
+check_guest() {
+  local name=$1 bdf=$2 id=$3 drv=$4 fbname=$5 dir=$EMU_ROOT/$1
+  local log=$dir/guest.txt hv=$dir/minihv.txt
+  grep '^linux-display: ' "$log" | sed 's/^/  /'
+  if grep -q '^linux-guest: FAIL' "$log"; then
+    fail "$name: guest FAIL lines" "$(grep '^linux-guest: FAIL' "$log" | tr '\n' ';')"
+  fi
+  expect_log "$name: guest summary" "$log" '^linux-guest: [0-9]+ passed, 0 failed'
+  expect_log "$name: $drv bound to the passed-through $bdf ($id)" "$log" \
+    "^linux-display: pci 0000:$bdf 0x${id%%:*}:0x${id##*:} class 0x03[0-9a-f]* driver $drv\$"
+  expect_log "$name: /dev/fb0 is $fbname on 0000:$bdf" "$log" "^linux-display: fb0 $fbname device 0000:$bdf\$"
+  local w h
+  read -r w h < <(sed -n 's/^linux-display: mode \([0-9]*\)x\([0-9]*\) bpp 32 .*/\1 \2/p' "$log")
+  if [ -z "${w:-}" ]; then
+    fail "$name: fbpattern drew" "no 'linux-display: mode WxH bpp 32' line ($(grep -m2 '^linux-display: fbpattern' "$log" | tr '\n' ' '))"
+    return
+  fi
+  expect_log "$name: fbpattern drew $FRAMES frames" "$log" "^linux-display: frames $FRAMES bytes"
+  if [ ! -s "$dir/stage3-guest.ppm" ]; then
+    fail "$name: screendump of the guest's frame" "none taken ($dir)"
+    return
+  fi
+  $SCREEN pattern "$w" "$h" "$dir/expected.ppm"
+  local out
+  # The allowed area: none. fbcon is in KD_GRAPHICS (no cursor, no text).
+  if out=$($SCREEN compare "$dir/stage3-guest.ppm" "$dir/expected.ppm" ${DISPLAY_ALLOW:-}); then
+    pass "$name: screendump equals the pattern pixel for pixel (${w}x$h: $out)"
+  else
+    fail "$name: screendump vs pattern" "$out"
+  fi
+  # The framebuffer path: the device's BARs are mapped; a trapped access
+  # would count in bar-exits (the summary's passthrough line) and pt-bar.
+  local bar bb ptbar
+  bar=$(pt_field "$hv" bar-exits); bb=$(pt_field "$hv" bar-bytes); ptbar=$(exit_sum "$hv" pt-bar)
+  [ "$bar" = 0 ] && [ "${bb:-0}" = 0 ] && [ "$ptbar" = 0 ] \
+    && pass "$name: the framebuffer path took 0 exits (bar-exits=0 bar-bytes=${bb:-?} pt-bar=0 over the whole run, $FRAMES frames drawn)" \
+    || fail "$name: exits on the framebuffer path" "bar-exits=${bar:-?} bar-bytes=${bb:-?} pt-bar=${ptbar:-?}"
+  pt_line "$hv" | sed 's/^/  /'
+  grep '^minihv: hv: summary: exits: \(reason\|total\|npf-mmio\|pt-\)' "$hv" | sed 's/^/  /'
+  if grep -q 'minihv: hv: FATAL' "$hv"; then
+    fail "$name: no fatal exit" "$(grep -m1 'minihv: hv: FATAL' "$hv")"
+  fi
+}
+
+# check_stages NAME — the handover screendumps.
+check_stages() {
+  local name=$1 dir=$EMU_ROOT/$1 s out
+  for s in stage1-firmware stage2-minihv; do
+    if [ ! -s "$dir/$s.ppm" ]; then
+      fail "$name: $s screendump" "none taken"
+      continue
+    fi
+    if out=$($SCREEN text "$dir/$s.ppm"); then
+      pass "$name: $s screen is not blank ($out)"
+    else
+      fail "$name: $s screen" "blank: $out"
+    fi
+  done
+}
+
+# check_igd NAME — igdprobe's lines: i915's OpRegion accesses on the
+# guest's copy, the VBT equal to the fixture, GGC/BDSM.
+check_igd() {
+  local name=$1 dir=$EMU_ROOT/$1
+  local log=$dir/guest.txt hv=$dir/minihv.txt c
+  grep '^linux-igd: ' "$log" | sed 's/^/  /'
+  for c in asls opregion vbt mailbox stolen asls-after; do
+    expect_log "$name: igdprobe $c" "$log" "^linux-igd: PASS $c "
+  done
+  expect_log "$name: igdprobe summary" "$log" '^linux-igd: [0-9]+ passed, 0 failed'
+  # ASLS is the copy the loader built (its log), not a host OpRegion: with
+  # igd_force the device has none, so the loader synthesized the header.
+  local asls copy
+  asls=$(sed -n 's/^linux-igd: asls 0x0*\([0-9a-f]*\)$/\1/p' "$log")
+  copy=$(sed -n 's/^minihv: passthrough: IGD OpRegion [0-9.]* at 0x0*\([0-9a-f]*\) .*/\1/p' "$hv" | head -1)
+  [ -n "$asls" ] && [ "$asls" = "$copy" ] \
+    && pass "$name: the guest's ASLS 0x$asls is the loader's guest copy (its log line)" \
+    || fail "$name: ASLS vs the loader's copy" "guest ASLS 0x${asls:-?}, loader's copy 0x${copy:-? (no 'IGD OpRegion ... at' line)}"
+  expect_log "$name: the host side has no OpRegion the guest could reach (synthesized for igd_force)" "$hv" \
+    '^minihv: passthrough: host OpRegion: none \(.*igd_force = 1\): synthesized'
+  # The VBT: the fixture's first vbt_size bytes (its $VBT header, offset 0x18).
+  local sha len want_len want_sha
+  read -r sha len < <(sed -n 's/^linux-igd: vbt-sha256 \([0-9a-f]*\) len \([0-9]*\)$/\1 \2/p' "$log")
+  want_len=$(od -An -tu2 -j 24 -N2 "$VBT" | tr -d ' ')
+  want_sha=$(head -c "$want_len" "$VBT" | sha256sum | cut -d' ' -f1)
+  [ "${sha:-}" = "$want_sha" ] && [ "${len:-}" = "$want_len" ] \
+    && pass "$name: the guest's VBT equals $(basename "$VBT") ($len bytes, sha256 ${sha:0:16}...)" \
+    || fail "$name: guest VBT vs fixture" "guest ${len:-?} bytes sha256 ${sha:-?}; $(basename "$VBT") $want_len bytes $want_sha"
+}
+
+if want vga-igd; then
+  run_case vga-igd "$(printf 'passthrough = 00:01.0\nigd_force = 1\nvbt = \\EFI\\minihv\\vbt.bin')" \
+    'minihv.igd=0000:00:01.0 iomem=relaxed' -vga none -device VGA,addr=0x1
+  check_guest vga-igd 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
+  check_stages vga-igd
+  check_igd vga-igd
+fi
+if want vga; then
+  run_case vga 'passthrough = 00:01.0' '' -vga none -device VGA,addr=0x1
+  check_guest vga 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
+fi
+
+summary display
