@@ -641,6 +641,39 @@ int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)
                         d->vfio.msix.refused, c->placement_refused, c->bounds_refused, c->guarded_writes_dropped);
 }
 
+/* The guest's MSI-X table as it programmed it (issue 19): the capability's
+ * enable and function-mask bits, then each entry with a non-zero address
+ * or data, or unmasked (PCI 3.0 6.8.2.6-9), as "index:addr/data" with
+ * ",m" when masked and ",live" when the physical entry is programmed. */
+int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len)
+{
+    const struct vfio_msix *m = &d->vfio.msix;
+    if (!d->present || !m->present)
+        return 0;
+    int n = fmt_snprintf(buf, len, "passthrough msix: enabled=%u function-masked=%u entries=%u programmed:",
+                         m->enabled, m->function_masked, m->entries);
+    unsigned shown = 0, more = 0;
+    for (uint32_t i = 0; i < m->entries && i < VFIO_MSIX_MAX_ENTRIES; i++) {
+        const struct vfio_msix_entry *e = &m->table[i];
+        bool masked = e->ctrl & VFIO_MSIX_CTRL_MASKBIT;
+        if (masked && !e->addr_lo && !e->addr_hi && !e->data)
+            continue;
+        if ((unsigned)n + 48 >= len) {
+            more++;
+            continue;
+        }
+        n += fmt_snprintf(buf + n, len - (unsigned)n, " %u:0x%lx/0x%x%s%s", i,
+                          (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data, masked ? ",m" : "",
+                          m->live[i / 8] & (1u << (i % 8)) ? ",live" : "");
+        shown++;
+    }
+    if (!shown && !more)
+        n += fmt_snprintf(buf + n, len - (unsigned)n, " none");
+    if (more)
+        n += fmt_snprintf(buf + n, len - (unsigned)n, " +%u more", more);
+    return n;
+}
+
 void ptdev_report(const struct pt_device *d, void (*say)(void *opaque, const char *line), void *opaque)
 {
     char line[256];

@@ -164,6 +164,8 @@ int ptdev_format_region(const struct pt_device *d, uint32_t index, char *buf, un
 
 /* `passthrough 00:05.0 1b36:0010 cfg-reads=... ` for the summary. */
 int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len);
+/* "passthrough msix: ..." (the guest-programmed MSI-X entries); 0 without MSI-X. */
+int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len);
 
 /* The lines the core logs once the device is set up: each BAR window, each
  * vfio region (ptdev_format_region), the MSI-X table, "ready". The same

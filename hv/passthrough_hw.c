@@ -453,6 +453,11 @@ static void passthrough_summary_lines(void (*emit)(const char *line))
     memcpy(line, regions, sizeof(regions));
     if (passthrough_summary_regions(line + sizeof(regions) - 1, sizeof(line) - (sizeof(regions) - 1)) > 0)
         emit(line);
+    spin_lock(&pt_lock);
+    int n = ptdev_format_msix(&pt, line, sizeof(line));
+    spin_unlock(&pt_lock);
+    if (n > 0)
+        emit(line);
 }
 
 static const struct devmodel passthrough_model = {
