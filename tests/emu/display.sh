@@ -218,4 +218,122 @@ if want vga; then
   check_guest vga 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
 fi
 
+# make bench: two boots of a case, drawing 1 and 1 + BENCH_FRAMES frames;
+# the differences of the core's counters over BENCH_FRAMES are per frame:
+# every exit (the timer's xAPIC writes while the CPU is busy drawing
+# included), the device's trapped exits (pt-bar, pt-msix, pt-config) and
+# the MMIO bytes through the traps (bar-bytes + msix-bytes).
+BENCH_FRAMES=${DISPLAY_BENCH_FRAMES:-120}
+bench_case() {
+  local name=$1 cfg=$2; shift 2
+  local a b k
+  FRAMES=1 run_case "$name-f1" "$cfg" '' "$@" >/dev/null
+  FRAMES=$((BENCH_FRAMES + 1)) run_case "$name-f$((BENCH_FRAMES + 1))" "$cfg" '' "$@" >/dev/null
+  a=$EMU_ROOT/$name-f1/minihv.txt b=$EMU_ROOT/$name-f$((BENCH_FRAMES + 1))/minihv.txt
+  local ms
+  ms=$(sed -n 's/^linux-display: frames [0-9]* bytes [0-9]* ms //p' "$EMU_ROOT/$name-f$((BENCH_FRAMES + 1))/guest.txt")
+  echo "bench: display $name: $BENCH_FRAMES more frames (1280x800x4 bytes each) in ${ms:-?} ms of the $((BENCH_FRAMES + 1))-frame run"
+  if ! grep -q '^minihv: hv: summary: exits: total' "$a" || ! grep -q '^minihv: hv: summary: exits: total' "$b"; then
+    echo "bench:   no summary (logs in $EMU_ROOT/$name-f*)"
+    return 1
+  fi
+  for k in total npf-mmio pt-bar pt-msix pt-config; do
+    awk -v k="$k" -v x="$(exit_sum "$a" "$k")" -v y="$(exit_sum "$b" "$k")" -v n="$BENCH_FRAMES" \
+      'BEGIN { printf "bench:   exits %-9s %7d -> %7d: %8.2f per frame\n", k, x, y, (y - x) / n }'
+  done
+  local ta tb
+  ta=$(( $(pt_field "$a" bar-bytes) + $(pt_field "$a" msix-bytes) ))
+  tb=$(( $(pt_field "$b" bar-bytes) + $(pt_field "$b" msix-bytes) ))
+  awk -v x="$ta" -v y="$tb" -v n="$BENCH_FRAMES" \
+    'BEGIN { printf "bench:   MMIO bytes through the traps (bar-bytes + msix-bytes) %d -> %d: %.2f per frame (framebuffer bytes per frame: 4096000)\n", x, y, (y - x) / n }'
+}
+
+bench() {
+  echo "bench: check-display's guest, QEMU TCG -smp 1 (tests/emu/display.sh --bench)"
+  bench_case bench-vga 'passthrough = 00:01.0' -vga none -device VGA,addr=0x1
+  bench_case bench-virtio-vtd $'passthrough = 00:02.0\niommu = auto' \
+    -vga none -device virtio-gpu-pci,addr=0x2,iommu_platform=on -device intel-iommu,intremap=off,aw-bits=48
+}
+
+# make demo-display: the vga case with a window, the pattern held 60 s.
+demo() {
+  local ui
+  if [ -n "${DISPLAY:-}" ]; then
+    ui=(-display "${DEMO_UI:-gtk}")
+  else
+    ui=(-vnc "${DEMO_VNC:-127.0.0.1:5}")
+    echo "demo-display: no DISPLAY: VNC on ${DEMO_VNC:-127.0.0.1:5} (vncviewer ${DEMO_VNC:-127.0.0.1:5})"
+  fi
+  echo "demo-display: minihv passes QEMU's VGA (00:01.0) to Linux; bochs-drm draws the test pattern, held ${DEMO_HOLD:-60} s"
+  DISPLAY_TIMEOUT=$((${DEMO_HOLD:-60} + 240)) run_case demo-vga 'passthrough = 00:01.0' "minihv.hold=${DEMO_HOLD:-60}" \
+    -vga none -device VGA,addr=0x1 "${ui[@]}"
+  grep '^linux-display: ' "$EMU_ROOT/demo-vga/guest.txt"
+}
+
+if [ "${1:-}" = --bench ]; then
+  bench
+  exit
+fi
+if [ "${1:-}" = --demo ]; then
+  demo
+  exit
+fi
+
+# check_iommu NAME PROVIDER — the provider attached the device and saw no
+# DMA fault; the guest's MSI-X vectors for it.
+check_iommu() {
+  local name=$1 provider=$2 dir=$EMU_ROOT/$1
+  local log=$dir/guest.txt hv=$dir/minihv.txt
+  expect_log "$name: $provider chosen" "$hv" "^minihv: hv: iommu: $provider: enabled \\(auto\\), device DMA is contained"
+  expect_log "$name: device attached" "$hv" "^minihv: hv: iommu: $provider: block .* passthrough device attached"
+  expect_log "$name: no DMA fault" "$hv" "^minihv: hv: summary: iommu $provider \\(auto\\), DMA contained, faults 0\$"
+  if grep -q '^minihv: hv: iommu: DMA fault' "$hv"; then
+    fail "$name: no IOMMU fault lines" "$(grep -m1 '^minihv: hv: iommu: DMA fault' "$hv")"
+  else
+    pass "$name: no IOMMU fault lines in the log"
+  fi
+}
+
+# check_msix NAME PREFIX — the guest's MSI-X vectors of PREFIX (virtio0-
+# config, -control, -cursor): every one MSI-X (sysfs msi_irqs), the control
+# queue's count rose while drawing (the fbdev damage flushes: virtqueue
+# commands the device reads by DMA, completions by MSI-X), and the core's
+# summary lists as many unmasked entries the guest programmed.
+check_msix() {
+  local name=$1 prefix=$2 dir=$EMU_ROOT/$1
+  local log=$dir/guest.txt hv=$dir/minihv.txt
+  local vecs modes before after line live
+  vecs=$(grep -c "^linux-display: irq-after .* $prefix-" "$log")
+  modes=$(sed -n 's/^linux-display: irq-mode [0-9]* //p' "$log" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+  [ "$vecs" -gt 0 ] && [ "$(grep -c '^linux-display: irq-mode [0-9]* msix$' "$log")" = "$vecs" ] \
+    && pass "$name: the guest's $vecs $prefix vectors are MSI-X" || fail "$name: MSI-X vectors" "$vecs vectors, modes:$modes"
+  before=$(grep "^linux-display: irq .* $prefix-control" "$log" | awk '{ print $4 }')
+  after=$(grep "^linux-display: irq-after .* $prefix-control" "$log" | awk '{ print $4 }')
+  [ -n "$before" ] && [ -n "$after" ] && [ "$after" -gt "$before" ] \
+    && pass "$name: $prefix-control MSI-X interrupts rose while drawing ($before -> $after)" \
+    || fail "$name: $prefix-control interrupts while drawing" "${before:-?} -> ${after:-?}"
+  line=$(grep -m1 '^minihv: hv: summary: passthrough msix: ' "$hv")
+  echo "  $line"
+  live=$(echo "$line" | grep -o ' [0-9]*:0x[0-9a-f]*/0x[0-9a-f]*,live' | wc -l)
+  echo "$line" | grep -q 'enabled=1 function-masked=0 ' && [ "$live" = "$vecs" ] \
+    && pass "$name: the summary lists the $live MSI-X entries the guest programmed, live" \
+    || fail "$name: summary MSI-X entries" "$live live entries for $vecs guest vectors: ${line:-no 'passthrough msix:' line}"
+}
+
+VIRTIO_GPU=virtio-gpu-pci,addr=0x2,iommu_platform=on
+if want virtio-vtd; then
+  run_case virtio-vtd $'passthrough = 00:02.0\niommu = auto' '' \
+    -vga none -device "$VIRTIO_GPU" -device intel-iommu,intremap=off,aw-bits=48
+  check_guest virtio-vtd 00:02.0 1af4:1050 virtio-pci virtio_gpudrmfb
+  check_iommu virtio-vtd vtd
+  check_msix virtio-vtd virtio0
+fi
+if want virtio-amdvi; then
+  run_case virtio-amdvi $'passthrough = 00:02.0\niommu = auto' '' \
+    -vga none -device "$VIRTIO_GPU" -device amd-iommu
+  check_guest virtio-amdvi 00:02.0 1af4:1050 virtio-pci virtio_gpudrmfb
+  check_iommu virtio-amdvi amdvi
+  check_msix virtio-amdvi virtio0
+fi
+
 summary display
