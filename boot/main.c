@@ -9,8 +9,11 @@
 #include "log/ring_write.h"
 #include "boot/launch.h"
 #include "boot/log.h"
+#include "boot/measure.h"
 #include "boot/passthrough.h"
 #include "boot/platform.h"
+#include "boot/sb_policy.h"
+#include "boot/secureboot.h"
 
 #define CONFIG_MAX_FILE (64 * 1024)
 
@@ -73,18 +76,11 @@ static void to_wide(CHAR16 *dst, size_t n, const char *src, bool path)
     dst[i] = 0;
 }
 
-static EFI_STATUS chain_load(EFI_HANDLE image, EFI_LOADED_IMAGE *li, const char *guest, const char *args)
+/* Starts the guest sb_load_guest loaded (and checked) before the core ran. */
+static EFI_STATUS chain_load(EFI_HANDLE child, const char *guest, const char *args)
 {
-    static CHAR16 wide[CONFIG_MAX_PATH], wide_args[CONFIG_MAX_PATH];
-    to_wide(wide, ARRAY_SIZE(wide), guest, true);
-    EFI_DEVICE_PATH *dp = FileDevicePath(li->DeviceHandle, wide);
-    EFI_HANDLE child = NULL;
-    EFI_STATUS st = dp ? BS->LoadImage(FALSE, image, dp, NULL, 0, &child) : EFI_OUT_OF_RESOURCES;
-    if (EFI_ERROR(st)) {
-        log_line("guest: cannot load %s (status 0x%lx)", guest, st);
-        log_ring_close(); /* the firmware's next boot option runs as the guest */
-        return st;
-    }
+    static CHAR16 wide_args[CONFIG_MAX_PATH];
+    EFI_STATUS st;
     /* The guest's command line: LoadOptions of its loaded image, as the
      * shell passes it (UEFI 2.7 9.1; an EFI-stub kernel reads initrd= here). */
     EFI_LOADED_IMAGE *child_li = NULL;
@@ -146,6 +142,40 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         log_line("config: igd_force %u%s, vbt '%s', rom '%s'", cfg.igd_force,
                  cfg.igd_force ? " (TEST ONLY)" : "", cfg.vbt, cfg.rom);
 
+    /* Secure Boot and measured launch (issue 20), all before the core
+     * runs: a refusal leaves nothing virtualized. */
+    bool secure = sb_enabled();
+    log_line("secureboot: %s%s", secure ? "on (the firmware verified minihv.efi)" : "off",
+             sb_shim_present() ? ", started by shim (SHIM_LOCK present)" : "");
+    if (!sb_config_allowed(&cfg, secure))
+        return EFI_SECURITY_VIOLATION;
+    static char policy[512];
+    if (sb_policy_string(&cfg, policy, sizeof(policy)) < 0) {
+        log_line("config: the policy line does not fit in %u bytes; nothing virtualized", (unsigned)sizeof(policy));
+        return EFI_BAD_BUFFER_SIZE;
+    }
+    log_line("policy: %s", policy);
+    if (measure_init()) {
+        measure_event(SB_PCR_CONFIG, config_text, found == 0 ? len : 0,
+                      found == 0 ? "minihv: minihv.cfg" : "minihv: no minihv.cfg (defaults)");
+        measure_event(SB_PCR_CONFIG, policy, strlen(policy), policy);
+    }
+    struct sb_guest guest = { 0 };
+    if (cfg.guest[0]) {
+        EFI_STATUS st = li ? sb_load_guest(image, li, cfg.guest, &guest) : EFI_NOT_FOUND;
+        if (EFI_ERROR(st)) {
+            log_ring_close(); /* the firmware's next boot option runs, not virtualized */
+            return st;
+        }
+        static char desc[CONFIG_MAX_PATH + 16];
+        size_t n = strlen(cfg.guest);
+        memcpy(desc, "minihv: guest ", 14);
+        memcpy(desc + 14, cfg.guest, n + 1);
+        measure_event(SB_PCR_FILES, guest.bytes, guest.size, desc);
+        FreePool(guest.bytes); /* LoadImage kept its own copy */
+        guest.bytes = NULL;
+    }
+
     platform_report_firmware();
     platform_report_memory(&platform);
     platform_report_acpi(&platform);
@@ -160,7 +190,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     launch_dump_stats();
 
     if (cfg.guest[0])
-        return chain_load(image, li, cfg.guest, cfg.guest_args);
+        return chain_load(guest.child, cfg.guest, cfg.guest_args);
     /* An error status makes the boot manager go on with its next boot
      * option (a success would stop at its menu): that option then runs as
      * the guest. */
