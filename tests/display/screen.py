@@ -10,11 +10,15 @@
       pixel for pixel; pixels inside an --allow rectangle (a documented
       cursor/console area) are not compared. Prints "compared N differing
       D" and the first differences; exit 1 when D > 0 or the sizes differ.
-  screen.py text SHOT.ppm
+  screen.py text SHOT.ppm [CELL_W CELL_H PREFIX_CELLS]
       a text screen (firmware console): background colour, "lit" pixels
-      (not the background), the character rows (16- or 19-pixel bands with
-      lit pixels) and the colours of the lit pixels. Prints one key=value
-      line; exit 1 when the picture is blank (one colour).
+      (not the background), the bands of lit pixel rows (text lines), the
+      colours of the lit pixels, and same_prefix: on the character grid
+      (cells CELL_W x CELL_H, 8x19 for OVMF's console, from the first lit
+      column and the first band's top) the most rows whose first
+      PREFIX_CELLS (8) cells are pixel-identical (e.g. lines that all begin
+      "minihv: "). Prints one key=value line; exit 1 when the picture is
+      blank (one colour).
 PPM: binary P6, maxval 255, as QEMU's screendump writes it.
 """
 import sys
@@ -104,7 +108,23 @@ def compare(shot, expected, allow):
     return 1 if differing else 0
 
 
-def text(shot):
+def same_prefix(w, h, p, bg, first_row, cw, ch, ncells):
+    lit_x = [x for x in range(w) if any(p[(y * w + x) * 3:(y * w + x) * 3 + 3] != bg
+                                          for y in range(first_row, min(h, first_row + 40 * ch), 2))]
+    if not lit_x:
+        return 0
+    x0 = lit_x[0]
+    blocks = Counter()
+    y = first_row
+    while y + ch <= h:
+        blk = b''.join(p[((y + r) * w + x0) * 3:((y + r) * w + x0 + cw * ncells) * 3] for r in range(ch - 2))
+        if blk != bg * (len(blk) // 3):
+            blocks[blk] += 1
+        y += ch
+    return blocks.most_common(1)[0][1] if blocks else 0
+
+
+def text(shot, cw=8, ch=19, ncells=8):
     w, h, p = read_ppm(shot)
     colours = Counter(p[k:k + 3] for k in range(0, len(p), 3))
     bg, nbg = colours.most_common(1)[0]
@@ -123,8 +143,9 @@ def text(shot):
             bands.append([y, y])
     fg = ','.join(f'{c.hex()}:{n}' for c, n in colours.most_common(4)[1:])
     last = bands[-1][1] if bands else -1
+    same = same_prefix(w, h, p, bg, bands[0][0], cw, ch, ncells) if bands else 0
     print(f'size={w}x{h} background={bg.hex()} lit={w * h - nbg} colours={len(colours)} '
-          f'text_bands={len(bands)} last_lit_row={last} fg={fg or "-"}')
+          f'text_bands={len(bands)} last_lit_row={last} same_prefix={same} fg={fg or "-"}')
     return 1 if len(colours) < 2 else 0
 
 
@@ -143,8 +164,8 @@ def main(argv):
             allow.append(tuple(int(v) for v in rest[1].split(',')))
             rest = rest[2:]
         return compare(argv[2], argv[3], allow)
-    if len(argv) == 3 and argv[1] == 'text':
-        return text(argv[2])
+    if len(argv) in (3, 6) and argv[1] == 'text':
+        return text(argv[2], *(int(v) for v in argv[3:]))
     print(__doc__, file=sys.stderr)
     return 2
 

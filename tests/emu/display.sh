@@ -160,20 +160,32 @@ check_guest() {
   fi
 }
 
-# check_stages NAME — the handover screendumps.
+# check_stages NAME — the handover screendumps (docs/display.md):
+#  stage1 (the shell's countdown, before minihv): OVMF's console, its light
+#    grey (0x989898) text and the shell's yellow (0xffff00) highlights, no
+#    two rows alike at the start;
+#  stage2 (the loader has started the core and the guest): the same console
+#    still shown, now with at least 10 rows beginning with the same 8
+#    character cells ("minihv: "), the loader's lines; not blank.
+#  The guest's first frame (stage3) is check_guest's pattern comparison.
 check_stages() {
-  local name=$1 dir=$EMU_ROOT/$1 s out
-  for s in stage1-firmware stage2-minihv; do
-    if [ ! -s "$dir/$s.ppm" ]; then
-      fail "$name: $s screendump" "none taken"
-      continue
-    fi
-    if out=$($SCREEN text "$dir/$s.ppm"); then
-      pass "$name: $s screen is not blank ($out)"
-    else
-      fail "$name: $s screen" "blank: $out"
-    fi
-  done
+  local name=$1 dir=$EMU_ROOT/$1 out same
+  if [ ! -s "$dir/stage1-firmware.ppm" ]; then
+    fail "$name: stage1 (firmware) screendump" "none taken"
+  elif out=$($SCREEN text "$dir/stage1-firmware.ppm") && grep -q 'fg=.*989898:' <<<"$out" && grep -q 'fg=.*ffff00:' <<<"$out" \
+       && same=$(sed -n 's/.*same_prefix=\([0-9]*\).*/\1/p' <<<"$out") && [ "$same" -le 2 ]; then
+    pass "$name: stage1, OVMF's shell on the GOP console ($out)"
+  else
+    fail "$name: stage1 (firmware) screen" "blank or not the shell's colours: $out"
+  fi
+  if [ ! -s "$dir/stage2-minihv.ppm" ]; then
+    fail "$name: stage2 (minihv running) screendump" "none taken"
+  elif out=$($SCREEN text "$dir/stage2-minihv.ppm") && grep -q 'fg=989898:' <<<"$out" \
+       && same=$(sed -n 's/.*same_prefix=\([0-9]*\).*/\1/p' <<<"$out") && [ "$same" -ge 10 ]; then
+    pass "$name: stage2, the core runs and the console shows $same rows of minihv's lines, not blank ($out)"
+  else
+    fail "$name: stage2 (minihv running) screen" "blank or fewer than 10 'minihv: ' rows: $out"
+  fi
 }
 
 # check_igd NAME — igdprobe's lines: i915's OpRegion accesses on the
@@ -205,18 +217,6 @@ check_igd() {
     && pass "$name: the guest's VBT equals $(basename "$VBT") ($len bytes, sha256 ${sha:0:16}...)" \
     || fail "$name: guest VBT vs fixture" "guest ${len:-?} bytes sha256 ${sha:-?}; $(basename "$VBT") $want_len bytes $want_sha"
 }
-
-if want vga-igd; then
-  run_case vga-igd "$(printf 'passthrough = 00:01.0\nigd_force = 1\nvbt = \\EFI\\minihv\\vbt.bin')" \
-    'minihv.igd=0000:00:01.0 iomem=relaxed' -vga none -device VGA,addr=0x1
-  check_guest vga-igd 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
-  check_stages vga-igd
-  check_igd vga-igd
-fi
-if want vga; then
-  run_case vga 'passthrough = 00:01.0' '' -vga none -device VGA,addr=0x1
-  check_guest vga 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
-fi
 
 # make bench: two boots of a case, drawing 1 and 1 + BENCH_FRAMES frames;
 # the differences of the core's counters over BENCH_FRAMES are per frame:
@@ -320,11 +320,25 @@ check_msix() {
     || fail "$name: summary MSI-X entries" "$live live entries for $vecs guest vectors: ${line:-no 'passthrough msix:' line}"
 }
 
+if want vga-igd; then
+  run_case vga-igd "$(printf 'passthrough = 00:01.0\nigd_force = 1\nvbt = \\EFI\\minihv\\vbt.bin')" \
+    'minihv.igd=0000:00:01.0 iomem=relaxed' -vga none -device VGA,addr=0x1
+  check_guest vga-igd 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
+  check_stages vga-igd
+  check_igd vga-igd
+fi
+if want vga; then
+  run_case vga 'passthrough = 00:01.0' '' -vga none -device VGA,addr=0x1
+  check_guest vga 00:01.0 1234:1111 bochs-drm bochs-drmdrmfb
+  check_stages vga
+fi
+
 VIRTIO_GPU=virtio-gpu-pci,addr=0x2,iommu_platform=on
 if want virtio-vtd; then
   run_case virtio-vtd $'passthrough = 00:02.0\niommu = auto' '' \
     -vga none -device "$VIRTIO_GPU" -device intel-iommu,intremap=off,aw-bits=48
   check_guest virtio-vtd 00:02.0 1af4:1050 virtio-pci virtio_gpudrmfb
+  check_stages virtio-vtd
   check_iommu virtio-vtd vtd
   check_msix virtio-vtd virtio0
 fi
@@ -332,6 +346,7 @@ if want virtio-amdvi; then
   run_case virtio-amdvi $'passthrough = 00:02.0\niommu = auto' '' \
     -vga none -device "$VIRTIO_GPU" -device amd-iommu
   check_guest virtio-amdvi 00:02.0 1af4:1050 virtio-pci virtio_gpudrmfb
+  check_stages virtio-amdvi
   check_iommu virtio-amdvi amdvi
   check_msix virtio-amdvi virtio0
 fi
