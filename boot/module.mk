@@ -2,7 +2,7 @@
 BOOT_SRCS := boot/main.c boot/log.c log/ring_write.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
              boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
              boot/iommu.c iommu/iommu.c boot/lastlog.c log/ring_read.c \
-             boot/secureboot.c boot/measure.c boot/sb_policy.c \
+             boot/secureboot.c boot/measure.c boot/sb_policy.c boot/sb_siglist.c \
              lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call efi_app,minihv,$(BOOT_SRCS)))
 
@@ -25,4 +25,4 @@ $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c lib/format.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
 $(eval $(call host_test,test_pt_snapshot,tests/unit/test_pt_snapshot.c boot/pt_snapshot.c boot/config.c boot/pci.c lib/format.c $(BOOT_IGD_SRCS)))
-$(eval $(call host_test,test_sb_policy,tests/unit/test_sb_policy.c boot/sb_policy.c boot/config.c lib/format.c))
+$(eval $(call host_test,test_sb_policy,tests/unit/test_sb_policy.c boot/sb_policy.c boot/sb_siglist.c boot/config.c lib/format.c))

@@ -17,10 +17,11 @@
 /* shim's protocol (shim's include/shim.h: SHIM_LOCK_GUID). Verify checks a
  * PE image in memory against shim's vendor cert, db and MokList, dbx and
  * MokListX. Only Verify is used: the other members' layout changed between
- * shim versions. */
+ * shim versions. On x86-64 shim declares it SysV, not EFIAPI (shim.h:
+ * SHIMAPI is __attribute__((sysv_abi)) there). */
 static EFI_GUID shim_lock_guid = { 0x605dab50, 0xe046, 0x4300, { 0xab, 0xb6, 0x3d, 0xd8, 0x10, 0xdd, 0x8b, 0x23 } };
 typedef struct {
-    EFI_STATUS(EFIAPI *Verify)(void *buffer, UINT32 size);
+    EFI_STATUS(__attribute__((sysv_abi)) * Verify)(void *buffer, UINT32 size);
 } SHIM_LOCK;
 
 bool sb_enabled(void)
