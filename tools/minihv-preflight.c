@@ -35,6 +35,7 @@
 #include "iommu/dmar.h"
 #include "iommu/ivrs.h"
 #include "tools/preflight_iommu.h"
+#include "tools/preflight_sb.h"
 #include "tools/preflight_vfio.h"
 
 #define MAX_TABLE (16u << 20) /* boot/acpi.c refuses longer tables too */
@@ -531,6 +532,28 @@ static bool exists(const char *rel)
     return !stat(path, &st);
 }
 
+/* --cert: is minihv's certificate in db or MokList (tools/preflight_sb.c)? */
+static const char *sb_cert;
+static void secureboot_enrollment(const char *cert)
+{
+    struct preflight_sb e;
+    if (preflight_sb_check(root, cert, &e)) {
+        diag("%s", e.why);
+        verdict(V_UNKNOWN, "Secure Boot", "on; --cert: %s", e.why);
+        return;
+    }
+    if (e.why[0])
+        diag("%s", e.why);
+    line("secureboot: db %s (%u X.509), MokListRT %s (%u X.509): minihv's certificate %s", e.in_db < 0 ? "unreadable" : "read",
+         e.db_x509, e.in_mok < 0 ? "absent" : "read", e.mok_x509,
+         e.in_db == 1 ? "in db" : e.in_mok == 1 ? "in MokList" : "in neither");
+    if (e.in_db == 1 || e.in_mok == 1)
+        verdict(V_OK, "Secure Boot", "on; minihv's certificate is in %s", e.in_db == 1 ? "db" : "MokList (boot the SHIM=1 stick)");
+    else
+        verdict(V_NO, "Secure Boot", "on; minihv's certificate is in neither db nor MokList: `make image SHIM=1` and "
+                "enroll minihv.cer in MokManager (README: Secure Boot)");
+}
+
 /* SecureBoot-8be4df61-...: 4 bytes of attributes, then the value. */
 static int secure_boot(void)
 {
@@ -1008,8 +1031,11 @@ static int machine_mode(void)
                 "switch the firmware to UEFI boot");
     else
         verdict(V_OK, "UEFI boot", "booted through UEFI");
-    if (sb == 1)
-        verdict(V_NO, "Secure Boot", "Secure Boot on: minihv is unsigned; turn it off in the firmware setup");
+    if (sb == 1 && !sb_cert)
+        verdict(V_NO, "Secure Boot", "Secure Boot on: minihv is unsigned as built: `make image` signs it, then enroll "
+                "minihv.cer (README: Secure Boot) and check with --cert minihv.cer; or turn Secure Boot off");
+    else if (sb == 1)
+        secureboot_enrollment(sb_cert);
     else if (sb == 0)
         verdict(V_OK, "Secure Boot", "off");
     else if (uefi)
@@ -1325,7 +1351,7 @@ static int collect(const char *out_path)
 #ifndef PREFLIGHT_NO_MAIN
 static void usage(void)
 {
-    fprintf(stderr, "usage: minihv-preflight [--root DIR] [--candidate igd|BB:DD.F] [--json]\n"
+    fprintf(stderr, "usage: minihv-preflight [--root DIR] [--candidate igd|BB:DD.F] [--cert minihv.cer] [--json]\n"
                     "       minihv-preflight [--root DIR] --collect OUT.tar\n"
                     "       minihv-preflight --table FILE...\n");
     exit(2);
@@ -1352,6 +1378,8 @@ int main(int argc, char **argv)
             collect_out = argv[++i];
         else if (!strcmp(argv[i], "--candidate") && i + 1 < argc)
             candidate = argv[++i];
+        else if (!strcmp(argv[i], "--cert") && i + 1 < argc)
+            sb_cert = argv[++i];
         else
             usage();
     }

@@ -4,7 +4,7 @@
 # and the core's passthrough model (hv/passthrough.c, vfio/) for the candidate.
 PREFLIGHT_LIBS := boot/acpi.c boot/cpu_plan.c boot/pci.c iommu/dmar.c iommu/ivrs.c lib/format.c \
                   $(IGD_SRCS) drivers/igd/regions.c boot/pt_snapshot.c tools/preflight_vfio.c \
-                  tools/preflight_iommu.c iommu/vtd.c iommu/amdvi.c iommu/domain.c iommu/iommu.c paging/paging.c \
+                  tools/preflight_iommu.c tools/preflight_sb.c boot/sb_siglist.c iommu/vtd.c iommu/amdvi.c iommu/domain.c iommu/iommu.c paging/paging.c \
                   hv/passthrough.c hv/passthrough_map.c hv/special_pages.c $(VFIO_SRCS)
 PREFLIGHT_SRCS := tools/minihv-preflight.c $(PREFLIGHT_LIBS)
 $(eval $(call host_tool,minihv-preflight,$(PREFLIGHT_SRCS)))

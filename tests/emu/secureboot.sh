@@ -291,4 +291,39 @@ want "shim: MokManager started (serial)" shim fw1.txt 'Shim UEFI key management'
   || fail "shim: screendump" "none taken"
 wantnot "shim: minihv never ran unenrolled" shim minihv.txt 'minihv starting'
 
+# ---- preflight: Secure Boot state and enrollment from efivarfs ----
+# Trees with efitools' cert-to-efi-sig-list lists as db and MokListRT (the
+# lists come from another implementation than the parser's).
+pf=$ROOT/preflight; rm -rf "$pf"; mkdir -p "$pf"
+openssl x509 -in keys/minihv-sign.crt -outform der -out "$pf/minihv.cer"
+openssl x509 -in "$SNAKE_PEM" -outform der -out "$pf/snakeoil.cer"
+cert-to-efi-sig-list keys/minihv-sign.crt "$pf/minihv.esl" >/dev/null
+cert-to-efi-sig-list "$SNAKE_PEM" "$pf/snakeoil.esl" >/dev/null
+# pftree NAME DB_ESL [MOK_ESL] — a saved tree: Secure Boot on, db, MokListRT.
+pftree() {
+  local t=$pf/$1/sys/firmware/efi/efivars
+  mkdir -p "$t"
+  printf '\006\000\000\000\001' > "$t/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+  { printf '\047\000\000\000'; cat "$2"; } > "$t/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+  [ -n "${3:-}" ] && { printf '\006\000\000\000'; cat "$3"; } > "$t/MokListRT-605dab50-e046-4300-abb6-3dd810dd8b23"
+  return 0
+}
+PF=$B/tools/minihv-preflight
+pftree mok "$pf/snakeoil.esl" "$pf/minihv.esl"
+"$PF" --root "$pf/mok" --cert "$pf/minihv.cer" > "$pf/mok.out" 2>&1
+"$PF" --root "$pf/mok" --cert "$pf/snakeoil.cer" > "$pf/db.out" 2>&1
+"$PF" --root "$pf/mok" > "$pf/nocert.out" 2>&1
+pftree none "$pf/snakeoil.esl"
+"$PF" --root "$pf/none" --cert "$pf/minihv.cer" > "$pf/none.out" 2>&1
+pftree bad "$pf/snakeoil.esl"
+truncate -s -3 "$pf/bad/sys/firmware/efi/efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+"$PF" --root "$pf/bad" --cert "$pf/snakeoil.cer" > "$pf/bad.out" 2>&1
+expect_log "preflight: minihv's certificate found in MokListRT" "$pf/mok.out" \
+  "secureboot: db read \(1 X.509\), MokListRT read \(1 X.509\): minihv's certificate in MokList"
+expect_log "preflight: ✓ verdict for an enrolled MOK" "$pf/mok.out" "✓  Secure Boot +on; minihv's certificate is in MokList"
+expect_log "preflight: a certificate in db found there" "$pf/db.out" "minihv's certificate in db"
+expect_log "preflight: in neither: ✗ and what to do" "$pf/none.out" "✗  Secure Boot +on; minihv's certificate is in neither db nor MokList"
+expect_log "preflight: without --cert: ✗ says how to sign and check" "$pf/nocert.out" "✗  Secure Boot +Secure Boot on: minihv is unsigned as built"
+expect_log "preflight: a truncated db is named, field and all" "$pf/bad.out" "efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f: signature list at 0: SignatureListSize"
+
 summary secureboot
