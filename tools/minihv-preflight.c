@@ -1303,6 +1303,8 @@ static int collect(const char *out_path)
         "/proc/cpuinfo", "/sys/firmware/acpi/tables/APIC", "/sys/firmware/acpi/tables/MCFG",
         "/sys/firmware/acpi/tables/FACP", "/sys/firmware/acpi/tables/DMAR", "/sys/firmware/acpi/tables/IVRS",
         "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c",
+        "/sys/firmware/efi/efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f",
+        "/sys/firmware/efi/efivars/MokListRT-605dab50-e046-4300-abb6-3dd810dd8b23",
     };
     if (exists("/sys/firmware/efi"))
         tar_header(out, "sys/firmware/efi/", 0, '5');

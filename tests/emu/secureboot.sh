@@ -325,5 +325,10 @@ expect_log "preflight: a certificate in db found there" "$pf/db.out" "minihv's c
 expect_log "preflight: in neither: ✗ and what to do" "$pf/none.out" "✗  Secure Boot +on; minihv's certificate is in neither db nor MokList"
 expect_log "preflight: without --cert: ✗ says how to sign and check" "$pf/nocert.out" "✗  Secure Boot +Secure Boot on: minihv is unsigned as built"
 expect_log "preflight: a truncated db is named, field and all" "$pf/bad.out" "efivars/db-d719b2cb-3d3a-4596-a3bc-dad00e67656f: signature list at 0: SignatureListSize"
+# --collect keeps db and MokListRT: the replayed tree gives the same answer.
+"$PF" --root "$pf/mok" --collect "$pf/mok.tar" > /dev/null 2>&1
+mkdir -p "$pf/replay" && tar xf "$pf/mok.tar" -C "$pf/replay" 2>/dev/null
+"$PF" --root "$pf/replay" --cert "$pf/minihv.cer" > "$pf/replay.out" 2>&1
+expect_log "preflight: --collect keeps db and MokListRT (replayed tree: in MokList)" "$pf/replay.out" "minihv's certificate in MokList"
 
 summary secureboot
