@@ -95,6 +95,17 @@ stages() {
   waitlog "$dir" '^linux-display: drawn' 240 || return
   sleep 1
   grab "$dir" stage3-guest.ppm
+  # The IGD case: QEMU's own view while the guest holds (a read path that
+  # does not go through the guest or the core): the guest's OpRegion copy at
+  # ASLS after igdprobe's writes, and the device's GGC/BDSM through ECAM.
+  local asls ecam
+  asls=$(clean_log "$dir/com1.log" | sed -n 's/^linux-igd: asls \(0x[0-9a-f]*\)$/\1/p' | head -1)
+  ecam=$(clean_log "$dir/com2.log" | sed -n 's/^minihv: passthrough: ECAM for the core.s traps: \(0x[0-9a-f]*\),.*/\1/p' | head -1)
+  if [ -n "$asls" ] && [ -n "$ecam" ]; then
+    $MON "$dir/mon.sock" "xp /1wx $((asls + 0x100))" "xp /1wx $((asls + 0x104))" "xp /1wx $((asls + 0x300))" \
+      "xp /1wx $((asls + 0x308))" "xp /1hx $((ecam + (1 << 15) + 0x50))" "xp /1wx $((ecam + (1 << 15) + 0x5c))" \
+      "xp /1wx $((ecam + (1 << 15) + 0xfc))" 2>&1 | tr -d '\r' | grep -a '^[0-9a-f]*: ' > "$dir/xp.txt"
+  fi
 }
 
 # run_case NAME CFG_EXTRA ARGS_EXTRA [QEMU ARGS] — boots with the monitor on
@@ -208,6 +219,29 @@ check_igd() {
     || fail "$name: ASLS vs the loader's copy" "guest ASLS 0x${asls:-?}, loader's copy 0x${copy:-? (no 'IGD OpRegion ... at' line)}"
   expect_log "$name: the host side has no OpRegion the guest could reach (synthesized for igd_force)" "$hv" \
     '^minihv: passthrough: host OpRegion: none \(.*igd_force = 1\): synthesized'
+  # QEMU's reads (stages): the mailbox writes are in the guest's copy in
+  # guest RAM; GGC/BDSM as the guest read them are the device's own; the
+  # device's real ASLS register is not the copy's address (the guest's
+  # value is virtual).
+  local xp=$dir/xp.txt v
+  xpv() { sed -n "$1p" "$xp" | awk '{ print $2 }'; }
+  if [ -s "$xp" ] && [ "$(wc -l < "$xp")" = 7 ]; then
+    sed 's/^/  qemu xp: /' "$xp"
+    [ "$(( $(xpv 1) ))" = 1 ] && [ "$(( $(xpv 2) ))" = 0 ] && [ "$(( $(xpv 3) ))" = 1 ] && [ "$(( $(xpv 4) ))" = 2 ] \
+      && pass "$name: QEMU reads drdy=1 csts=0 ardy=1 tche=2 in the guest's copy at ASLS (the writes stuck there)" \
+      || fail "$name: QEMU's read of the guest's copy" "drdy $(xpv 1) csts $(xpv 2) ardy $(xpv 3) tche $(xpv 4)"
+    local gg gb
+    gg=$(sed -n 's/^linux-igd: ggc //p' "$log"); gb=$(sed -n 's/^linux-igd: bdsm //p' "$log")
+    [ -n "$gg" ] && [ "$(( $(xpv 5) ))" = "$(( gg ))" ] && [ "$(( $(xpv 6) ))" = "$(( gb ))" ] \
+      && pass "$name: GGC $gg and BDSM $gb read by the guest are the device's (QEMU's ECAM read)" \
+      || fail "$name: GGC/BDSM vs the device" "guest GGC ${gg:-?} BDSM ${gb:-?}, device $(xpv 5) $(xpv 6)"
+    [ "$(( $(xpv 7) ))" != "$(( 0x$asls ))" ] \
+      && pass "$name: the device's own ASLS register is $(xpv 7), not the guest's 0x$asls (virtual)" \
+      || fail "$name: device ASLS" "the device's register holds the guest's value 0x$asls"
+  else
+    fail "$name: QEMU's xp reads" "$(wc -l < "$xp" 2>/dev/null || echo no) lines in $xp"
+  fi
+
   # The VBT: the fixture's first vbt_size bytes (its $VBT header, offset 0x18).
   local sha len want_len want_sha
   read -r sha len < <(sed -n 's/^linux-igd: vbt-sha256 \([0-9a-f]*\) len \([0-9]*\)$/\1 \2/p' "$log")
