@@ -17,6 +17,7 @@
 #include "hv/decode.h"
 
 #define RFLAGS_TF    (1ull << 8)  /* SDM Vol. 1 3.4.3.3 */
+#define RFLAGS_IF    (1ull << 9)
 #define DEBUGCTL_BTF (1ull << 1)  /* SDM Vol. 3B 18.4.1: TF traps on branches only */
 #define DR6_BS       (1ull << 14) /* SDM Vol. 3B 18.2.3: single step */
 

@@ -18,6 +18,17 @@
 #define VECTOR_DB 1
 #define VECTOR_UD 6
 #define VECTOR_NMI 2
+#define VECTOR_PF 14
+/* Exceptions that push an error code (SDM Vol. 3A 6.13, Table 6-1):
+ * #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP. */
+#define ERROR_CODE_VECTORS ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
+                            (1u << 14) | (1u << 17) | (1u << 21))
+/* The faults an instruction may raise while the core single-steps it
+ * (svm_exit.c): #DE #BR #NM #TS #NP #SS #GP #PF #MF #AC #XM #CP. #UD is
+ * always intercepted; #DB is the step's own. */
+#define STEP_FAULT_VECTORS ((1u << 0) | (1u << 5) | (1u << 7) | (1u << 10) | (1u << 11) | \
+                            (1u << 12) | (1u << 13) | (1u << 14) | (1u << 16) | (1u << 17) | \
+                            (1u << 19) | (1u << 21))
 
 /* ---- SVM instructions (15.5, 15.17) ---- */
 
@@ -56,6 +67,7 @@ struct svm_cpu {
     struct host_tables host;
     bool launched;          /* the first VMRUN got past its checks */
     bool injected;          /* an event is queued for this entry */
+    bool reset;             /* a virtual INIT reset the CPU at this exit */
     unsigned inits;         /* INITs taken, for the log */
     /* The guest's NMI blocking without vNMI (svm_exit.c, "NMIs"): set
      * when the core injects an NMI, cleared once an IRET has run. */

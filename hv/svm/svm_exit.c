@@ -248,11 +248,14 @@ static void handle_ioio(struct vcpu *v)
  * hardware takes it (KVM's iret_interception and svm_enable_nmi_window,
  * bhyve's the same). Meanwhile one NMI is held (v->nmi_pending), more
  * collapse into it. With vNMI (15.21.10) the CPU does all of it.
- * Inexact, as in KVM: an IRET that faults unblocks NMIs when the fault
- * is delivered (RIP left the IRET), and its frame holds the TF of the
- * step; an NMI pending while the core injects another event, or while
- * the guest single-steps the IRET itself, waits for the next exit
- * instead of coming right after that event's delivery. */
+ * A MOV SS/STI shadow with IF set is waited out with a VINTR window
+ * instead (no flag of the guest's touched). Inexact, as in KVM: an NMI
+ * pending while the core injects another event (a faulting IRET's fault
+ * included), or while the guest single-steps the IRET itself, waits for
+ * the next exit instead of coming right after that event's delivery; a
+ * stepped instruction that saves RFLAGS itself (PUSHF, INT n, SYSCALL
+ * under a MOV SS shadow with IF clear, never an IRET) saves the step's
+ * TF. */
 
 /* Undoes the single step at the exit that follows it, whatever the exit
  * is: TF back to the guest's own (unless the IRET ran: RFLAGS is then the
@@ -263,7 +266,7 @@ static bool nmi_step_end(struct vcpu *v)
     if (!c->nmi_step)
         return false;
     c->nmi_step = false;
-    c->vmcb->control.intercept_exceptions &= ~(1u << VECTOR_DB);
+    c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
     if (v->regs.rip == c->nmi_step_rip || !c->nmi_step_iret)
         v->regs.rflags = (v->regs.rflags & ~RFLAGS_TF) | c->nmi_step_tf;
     return true;
@@ -322,6 +325,8 @@ static void nmi_before_entry(struct vcpu *v)
     bool shadow = vmcb->control.int_state & 1;
     if (!c->nmi_blocked && !shadow) {
         vmcb->control.event_inj = SVM_EVENT_VALID | SVM_EVENT_TYPE_NMI | VECTOR_NMI;
+        vmcb->control.int_control &= ~(SVM_V_IRQ | SVM_V_IGN_TPR); /* a VINTR window's */
+        vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
         v->nmi_pending = false;
         c->nmi_blocked = true;
         c->nmi_iret = false;
@@ -330,16 +335,54 @@ static void nmi_before_entry(struct vcpu *v)
     }
     if (c->nmi_blocked && !c->nmi_iret)
         return; /* the IRET intercept is armed */
-    /* The IRET that unblocks NMIs runs next, or a MOV SS/STI shadow holds
-     * NMIs for one instruction (SDM 6.8.3): single-step it (TF traps
-     * after an instruction that began with TF set, SDM Vol. 3B 18.3.1.4). */
+    if (!c->nmi_blocked && (vmcb->save.rflags & RFLAGS_IF)) {
+        /* A MOV SS/STI shadow holds NMIs for one instruction (SDM 6.8.3)
+         * and, with IF set, interrupts too: a virtual interrupt that is
+         * never taken exits (VINTR, 15.21.4) exactly when the shadow
+         * ends, without touching the guest's flags. */
+        vmcb->control.int_control |= SVM_V_IRQ | SVM_V_IGN_TPR;
+        vmcb->control.intercept_misc1 |= SVM_INTERCEPT_VINTR;
+        return;
+    }
+    /* The IRET that unblocks NMIs runs next, or a MOV SS shadow with IF
+     * clear holds NMIs for one instruction: single-step it (TF traps
+     * after an instruction that began with TF set, SDM Vol. 3B 18.3.1.4),
+     * with its faults intercepted so that none is delivered with the
+     * step's TF in its frame (nmi_step_fault). */
     c->nmi_step = true;
     c->nmi_step_iret = c->nmi_blocked;
     c->nmi_step_rip = vmcb->save.rip;
     c->nmi_step_tf = vmcb->save.rflags & RFLAGS_TF;
     c->nmi_step_dr6 = vmcb->save.dr6;
     vmcb->save.rflags |= RFLAGS_TF;
-    vmcb->control.intercept_exceptions |= 1u << VECTOR_DB;
+    vmcb->control.intercept_exceptions |= (1u << VECTOR_DB) | STEP_FAULT_VECTORS;
+}
+
+/* The VINTR exit (15.21.4): the shadow is over; the window's virtual
+ * interrupt is withdrawn, the NMI goes in at this entry. */
+static void handle_vintr(struct vcpu *v)
+{
+    struct vmcb_control *ctl = &svm_of(v)->vmcb->control;
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    ctl->int_control &= ~(SVM_V_IRQ | SVM_V_IGN_TPR);
+    ctl->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+}
+
+/* A fault of the stepped instruction (an IRET that faults, the shadowed
+ * instruction): its exception intercept exits before delivery (15.12),
+ * so nmi_step_end has already put the guest's TF back; delivered again
+ * as it came, with CR2 for a #PF (EXITINFO2: the intercept does not
+ * write CR2). */
+static void nmi_step_fault(struct vcpu *v, unsigned vector)
+{
+    struct svm_cpu *c = svm_of(v);
+    struct vmcb *vmcb = c->vmcb;
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    if (c->nmi_step_iret) /* an IRET unblocks NMIs even if it faults (SDM 6.7.1) */
+        c->nmi_blocked = c->nmi_iret = false;
+    if (vector == VECTOR_PF)
+        vmcb->save.cr2 = vmcb->control.exit_info2;
+    svm_inject_exception(v, vector, (1u << vector) & ERROR_CODE_VECTORS, (uint32_t)vmcb->control.exit_info1);
 }
 
 /* A virtual INIT ends whatever NMI state the guest had (SDM Vol. 3A
@@ -348,9 +391,9 @@ static void nmi_reset(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
     c->nmi_blocked = c->nmi_iret = c->nmi_step = false;
-    c->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IRET;
-    c->vmcb->control.intercept_exceptions &= ~(1u << VECTOR_DB);
-    c->vmcb->control.int_control &= ~(SVM_V_NMI_PENDING | SVM_V_NMI_MASK);
+    c->vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_IRET | SVM_INTERCEPT_VINTR);
+    c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
+    c->vmcb->control.int_control &= ~(SVM_V_NMI_PENDING | SVM_V_NMI_MASK | SVM_V_IRQ | SVM_V_IGN_TPR);
     v->nmi_pending = false;
 }
 
@@ -383,6 +426,7 @@ static void reset_to_init_state(struct vcpu *v)
     c->vmcb->control.event_inj = 0;
     c->vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
     nmi_reset(v);
+    c->reset = true;
 }
 
 /* NMI exit: let the NMI in (GIF), then either it was the kick of a
@@ -463,8 +507,13 @@ int svm_handle_exit(struct vcpu *v)
     struct svm_cpu *c = svm_of(v);
     struct vmcb *vmcb = c->vmcb;
     uint64_t code = vmcb->control.exit_code;
+    /* VMEXIT_INVALID is -1 in the 64-bit EXITCODE (15.5.1); QEMU's TCG
+     * writes it as 32 bits (0xffffffff): the same failure. */
+    if (code == 0xffffffffull)
+        code = SVM_EXIT_INVALID;
     uint64_t intinfo = vmcb->control.exit_int_info;
     c->injected = false;
+    c->reset = false;
     v->exit.raw_reason = (uint32_t)code;
     v->exit.name = exit_name(code);
     v->exit.qualification = vmcb->control.exit_info1;
@@ -534,6 +583,9 @@ int svm_handle_exit(struct vcpu *v)
     case SVM_EXIT_EXCP_DB:
         handle_nmi_step_db(v, stepped);
         break;
+    case SVM_EXIT_VINTR:
+        handle_vintr(v);
+        break;
     case SVM_EXIT_INIT:
         /* A physical INIT: the core never sends one to a virtualized CPU
          * (hv/ipi.c) nor lets the passthrough device (vfio/msi.c); what is
@@ -551,13 +603,18 @@ int svm_handle_exit(struct vcpu *v)
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_reset_machine(v, "guest triple fault (shutdown)");
     default:
+        if (stepped && code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32 &&
+            ((1u << (code - SVM_EXIT_EXCP_BASE)) & STEP_FAULT_VECTORS)) {
+            nmi_step_fault(v, code - SVM_EXIT_EXCP_BASE);
+            break;
+        }
         vcpu_count(v, MINIHV_EXIT_OTHER);
         vcpu_fatal(v, "unexpected #VMEXIT");
     }
 
     if (v->regs.rip != rip_before) /* past the instruction, in its address size */
         v->regs.rip &= guest_ip_mask(v);
-    if (v->regs.rip != rip_before && !c->injected)
+    if (v->regs.rip != rip_before && !c->injected && !c->reset)
         svm_insn_done(v);
     vmcb->save.rax = v->regs.gpr[DECODE_RAX];
     vmcb->save.rsp = v->regs.gpr[DECODE_RSP];
@@ -571,8 +628,10 @@ int svm_handle_exit(struct vcpu *v)
         vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
     }
     /* An event whose delivery the exit interrupted is delivered again
-     * (15.7.2: EXITINTINFO has the EVENTINJ format). */
-    if (!c->injected && (intinfo & SVM_EVENT_VALID)) {
+     * (15.7.2: EXITINTINFO has the EVENTINJ format), unless a virtual
+     * INIT came in between: it discards the event, and one with an
+     * error code would fail VMRUN in real mode (15.20). */
+    if (!c->injected && !c->reset && (intinfo & SVM_EVENT_VALID)) {
         vmcb->control.event_inj = intinfo;
         c->injected = true;
     }

@@ -12,6 +12,7 @@
 #define SVM_INTERCEPT_NMI       (1u << 1)
 #define SVM_INTERCEPT_SMI       (1u << 2)
 #define SVM_INTERCEPT_INIT      (1u << 3)
+#define SVM_INTERCEPT_VINTR     (1u << 4)
 #define SVM_INTERCEPT_CPUID     (1u << 18)
 #define SVM_INTERCEPT_IRET      (1u << 20)
 #define SVM_INTERCEPT_INVD      (1u << 22)
@@ -46,6 +47,8 @@
 
 /* Virtual NMI bits of V_INTR control (offset 0x060, 15.21.10): a
  * pending virtual NMI, the guest's NMI blocking, and the enable. */
+#define SVM_V_IRQ         (1ull << 8)  /* 15.21.4: a virtual interrupt is pending */
+#define SVM_V_IGN_TPR     (1ull << 20) /* ... taken whatever V_TPR says */
 #define SVM_V_NMI_PENDING (1ull << 11)
 #define SVM_V_NMI_MASK    (1ull << 12)
 #define SVM_V_NMI_ENABLE  (1ull << 26)
@@ -58,6 +61,7 @@
 #define SVM_EXIT_NMI        0x61
 #define SVM_EXIT_SMI        0x62
 #define SVM_EXIT_INIT       0x63
+#define SVM_EXIT_VINTR      0x64
 #define SVM_EXIT_CPUID      0x72
 #define SVM_EXIT_IRET       0x74
 #define SVM_EXIT_INVD       0x76

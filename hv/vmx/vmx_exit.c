@@ -440,7 +440,6 @@ static bool vmx_insn_done(struct vcpu *v)
  * An NMI sent meanwhile comes then: late when the handler IRETs to code
  * that runs with IF clear, nested when the handler sets IF itself. */
 
-#define RFLAGS_IF (1ull << 9) /* SDM Vol. 1 3.4.3.3 */
 
 static void set_proc_bit(uint32_t bit, bool on)
 {
