@@ -20,6 +20,9 @@
 #
 # usage: display.sh            every case, "display: N passed, N failed"
 #        DISPLAY_ONLY=REGEX    only the matching cases
+#        DISPLAY_ARGS_EXTRA=   more guest kernel arguments (minihv.nodecode=
+#                              0000:00:01.0: memory decode off before drawing,
+#                              so the framebuffer traps: the exit check fails)
 #        display.sh --bench    exits and trapped MMIO bytes per frame
 #        display.sh --demo     the vga case in a window (README)
 set -u
@@ -114,7 +117,7 @@ run_case() {
   local name=$1 cfg=$2 args=$3; shift 3
   local dir=$EMU_ROOT/$name
   rm -rf "$dir"
-  display_esp "$dir" "$cfg" "minihv.display=$FRAMES $args"
+  display_esp "$dir" "$cfg" "minihv.display=$FRAMES $args${DISPLAY_ARGS_EXTRA:+ $DISPLAY_ARGS_EXTRA}"
   stages "$dir" &
   local st=$!
   boot "$name" qemu 1 --timeout "${DISPLAY_TIMEOUT:-240}" --done 'minihv: hv: summary: end' \
