@@ -36,7 +36,7 @@ if [ -z "$key" ] || [ -z "$cert" ]; then
 fi
 signed=$BUILD/minihv.signed.efi
 sbsign --key "$key" --cert "$cert" --output "$signed" "$BUILD/minihv.efi" 2>&1 | grep -v -e '^Signing Unsigned original image$' -e 'gaps between PE/COFF sections' || true
-sbverify --cert "$cert" "$signed" >/dev/null || { echo "image: sbverify does not accept $signed with $cert" >&2; exit 1; }
+sbverify --cert "$cert" "$signed" >/dev/null 2>&1 || { echo "image: sbverify does not accept $signed with $cert" >&2; exit 1; }
 openssl x509 -in "$cert" -outform der -out "$BUILD/minihv.cer"
 
 rm -f "$IMG" "$PART"
