@@ -20,6 +20,10 @@ enum ring_mode {
     RING_OFF,    /* none (no memory), or closed: serial and console only */
 };
 static enum ring_mode ring_mode = RING_EARLY;
+/* The core runs: its UART is not the loader's to write any more (the core
+ * drops a guest's writes there, hv/console.c); lines reach it through
+ * MINIHV_HC_LOADER_LOG, which the core prints, until log_ring_close. */
+static bool core_owns_port, ring_closed;
 static struct minihv_log_header *ring;
 static struct log_ring_writer ring_writer;
 static uint64_t ring_bytes, tsc_start;
@@ -134,7 +138,7 @@ void log_line(const char *fmt, ...)
     size_t len = 8 + (n < (int)sizeof(line) - 9 ? (size_t)n : sizeof(line) - 10);
     line[len] = '\n';
     line[len + 1] = '\0';
-    if (log_port)
+    if (log_port && !core_owns_port)
         uart_puts(log_port, line);
     console_out(line);
     ring_line(line, len); /* the same text, without the newline */
@@ -288,12 +292,15 @@ uint64_t log_ring_size(void)
 
 void log_ring_core_took(void)
 {
-    if (ring_mode == RING_DIRECT)
+    core_owns_port = true;
+    /* Without a ring of its own (no memory for it) too: the core prints. */
+    if (ring_mode == RING_DIRECT || ring_mode == RING_EARLY || (ring_mode == RING_OFF && !ring_closed))
         ring_mode = RING_CORE;
 }
 
 void log_ring_close(void)
 {
+    ring_closed = true;
     if (ring_mode == RING_CORE) {
         uint64_t rax = MINIHV_HC_LOADER_LOG, rbx = 0, rcx = 0;
         __asm__ volatile("vmcall" : "+a"(rax), "+b"(rbx), "+c"(rcx) : : "rdx", "memory");

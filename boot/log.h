@@ -26,7 +26,8 @@ void log_ring_start(uint32_t log_kb, uint64_t preferred_phys, uint64_t prev_boot
 uint64_t log_ring_phys(void);
 uint64_t log_ring_size(void);
 /* boot/launch.c: the core runs now and owns the ring (read-only for the
- * guest): the loader's lines go through the core from here on. */
+ * guest) and its UART: the loader's lines go through the core from here
+ * on, which prints them on the serial port too. */
 void log_ring_core_took(void);
 /* Before the guest starts: the core takes no more loader lines (nor any
  * guest's); later lines go to serial and console only. */

@@ -7,6 +7,9 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/hv.h"
+#include "hv/io.h"
+#include "hv/refuse.h"
+#include "hv/vcpu.h"
 #include "hv/lock.h"
 #include "hv/log_ring.h"
 #include "log/ring_write.h"
@@ -89,15 +92,106 @@ static void ring_lines(uint16_t cpu, uint8_t source, uint64_t tsc, const char *t
 
 void console_ring_line(uint16_t cpu, uint8_t source, const char *text, size_t len)
 {
-    if (!console_ring)
-        return;
     uint64_t tsc = read_tsc();
-    if (!console_lock_bounded()) {
+    bool locked = console_lock_bounded();
+    if (console_port && len) {
+        char line[MINIHV_LOG_TEXT_MAX + 2];
+        size_t n = len < MINIHV_LOG_TEXT_MAX ? len : MINIHV_LOG_TEXT_MAX;
+        memcpy(line, text, n);
+        line[n] = '\n';
+        line[n + 1] = '\0';
+        console_write(line);
+    }
+    if (!console_ring) {
+        if (locked)
+            spin_unlock(&console_lock);
+        return;
+    }
+    if (!locked) {
         log_ring_count_lost(console_ring);
         return;
     }
     ring_lines(cpu, source, tsc, text, len);
     spin_unlock(&console_lock);
+}
+
+/* The core's UART as the guest sees it (console.h): a 16550 with nothing
+ * on its line (PC16550D datasheet, register map): the transmitter always
+ * empty (LSR 0x60), no byte ever received, no interrupt pending (IIR 1),
+ * modem lines up (MSR: DCD, DSR, CTS), so a driver bound to it before the
+ * core ran neither stalls nor reads a stream of bytes. What the guest
+ * writes to THR is dropped and counted; IER, LCR, MCR, the scratch
+ * register and the divisor latch are kept here, never on the real UART
+ * (the core's line settings stay the core's). Byte by byte; the bytes of
+ * an access outside [base, base + 8) go to the hardware. */
+#define UART_PORTS 8
+#define UART_LCR_DLAB 0x80
+static struct {
+    uint8_t reg[UART_PORTS]; /* IER 1, LCR 3, MCR 4, SCR 7 as written */
+    uint8_t dll, dlm;
+} uart_shadow = { .reg = { [3] = 0x03 } }; /* 8N1 */
+
+static uint8_t uart_guest_read(unsigned off)
+{
+    bool dlab = uart_shadow.reg[3] & UART_LCR_DLAB;
+    switch (off) {
+    case 0: return dlab ? uart_shadow.dll : 0;           /* RBR: nothing received */
+    case 1: return dlab ? uart_shadow.dlm : uart_shadow.reg[1];
+    case 2: return 0x01;                                  /* IIR: no interrupt pending */
+    case 5: return 0x60;                                  /* LSR: THRE, TEMT */
+    case 6: return 0xb0;                                  /* MSR: DCD, DSR, CTS */
+    default: return uart_shadow.reg[off];                 /* LCR, MCR, SCR */
+    }
+}
+
+/* True when the byte was data for the line (THR), which is dropped. */
+static bool uart_guest_write(unsigned off, uint8_t byte)
+{
+    bool dlab = uart_shadow.reg[3] & UART_LCR_DLAB;
+    if (off == 0 && !dlab)
+        return true;
+    if (off == 0)
+        uart_shadow.dll = byte;
+    else if (off == 1 && dlab)
+        uart_shadow.dlm = byte;
+    else if (off != 2 && off != 5 && off != 6) /* FCR, and the read-only LSR/MSR: nothing kept */
+        uart_shadow.reg[off] = byte;
+    return false;
+}
+
+static bool uart_guest_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    uint32_t out = in ? 0 : *value, result = 0;
+    unsigned dropped = 0;
+    for (unsigned i = 0; i < size; i++) {
+        uint16_t p = (uint16_t)(port + i);
+        uint32_t byte = (out >> (8 * i)) & 0xff;
+        if (p >= console_port && p < console_port + UART_PORTS) {
+            unsigned off = p - console_port;
+            if (in)
+                byte = uart_guest_read(off);
+            else
+                dropped += uart_guest_write(off, (uint8_t)byte);
+        } else {
+            io_hw(p, 1, in, &byte);
+        }
+        result |= (byte & 0xff) << (8 * i);
+    }
+    if (in)
+        *value = result;
+    else if (dropped)
+        hv_refuse(HV_REFUSE_CORE_UART, "cpu %u: %u-byte write of 0x%x at port 0x%x, data for the core's UART "
+                  "(serial = 0x%x): dropped", v->index, size, out, port, console_port);
+    return true;
+}
+
+void console_register_port(void)
+{
+    if (!console_port)
+        return;
+    if (io_register(console_port, UART_PORTS, uart_guest_io, "the core's UART"))
+        hv_log("io: cannot intercept the core's UART at 0x%x (table full or overlap): the guest can write it",
+               console_port);
 }
 
 void hv_log_flag(uint32_t flag)

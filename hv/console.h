@@ -18,9 +18,16 @@ void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * once (log/ring_write.h log_ring_writer_open), then only written. 0, or -1
  * when the header is not a ring's (nothing is appended then). */
 int console_set_ring(struct minihv_log_header *ring, uint64_t area_size);
-/* One line into the ring only, under the console's lock (the loader's
- * lines, through MINIHV_HC_LOADER_LOG: it printed them itself). */
+/* One line of the loader's (MINIHV_HC_LOADER_LOG) under the console's
+ * lock: to the serial port (the loader, a guest now, cannot write the
+ * core's UART: console_register_port) and into the ring. */
 void console_ring_line(uint16_t cpu, uint8_t source, const char *text, size_t len);
+/* Intercepts the core's UART (the 8 ports from its base) for the guest: a
+ * 16550 with nothing on its line, its data written dropped and counted
+ * (`core-uart`), its settings kept apart from the real UART's: nothing
+ * the guest writes there can pass for a line of the core's. Before the
+ * backend builds its I/O bitmap. */
+void console_register_port(void);
 /* flags |= MINIHV_LOG_FLAG_* in the ring's header (vcpu_fatal: FATAL). */
 void hv_log_flag(uint32_t flag);
 

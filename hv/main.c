@@ -59,6 +59,7 @@ static int global_init(const struct minihv_boot_info *bi)
      * I/O bitmap. */
     passthrough_register_ports(bi);
     vcpu_register_power_ports(bi);
+    console_register_port();
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
     const char *vmx_why = NULL, *svm_why = NULL;

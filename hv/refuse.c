@@ -31,6 +31,7 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_SLEEP_STATE] = "sleep-state",
     [HV_REFUSE_IPI_NOT_ENTERED] = "ipi-not-entered",
     [HV_REFUSE_LOG_WRITE] = "log-write",
+    [HV_REFUSE_CORE_UART] = "core-uart",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

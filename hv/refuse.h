@@ -39,6 +39,7 @@ enum hv_refuse_kind {
     HV_REFUSE_SLEEP_STATE,       /* SLP_EN with an SLP_TYP other than the DSDT's _S5 (a sleep keeping RAM): dropped */
     HV_REFUSE_IPI_NOT_ENTERED,   /* INIT/SIPI, after the AP launch, to a CPU that never entered the core: dropped */
     HV_REFUSE_LOG_WRITE,         /* write to the log ring (read-only to the guest), or a loader-log hypercall after the loader: dropped */
+    HV_REFUSE_CORE_UART,         /* data written to the core's own UART (serial =): dropped */
     HV_REFUSE_KINDS
 };
 

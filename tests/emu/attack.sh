@@ -41,7 +41,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 triple-fault apic-insn apic-8byte event-delivery"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart triple-fault apic-insn apic-8byte event-delivery"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -76,7 +76,7 @@ run_boot() {
     return 0
   fi
   local dir=$EMU_ROOT/attack/$name args
-  args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf}"
+  args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8"
   make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s' "$pt" "$args")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
@@ -144,6 +144,17 @@ check_boot() {
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
     fi
   fi
+  if [[ " $sel " == *" core-uart "* ]]; then
+    # The guest's forged line must not be on the core's serial log, and
+    # its bytes are counted (the first-refusal line, or the summary).
+    if grep -aq 'FATAL forged by the guest' "$dir/com2.log"; then
+      fail "$name: core-uart" "the guest's forged line is on the core's serial log: $(grep -am1 'forged by the guest' "$dir/com2.log" | tr -d '\r')"
+    elif grep -Eaq '^minihv: hv: (refused core-uart: |summary: refused: .*core-uart [0-9])' "$hv"; then
+      pass "$name: core-uart (the forged line is not on the core's serial log; $(grep -Eam1 '^minihv: hv: refused core-uart: ' "$hv" | sed 's/^minihv: hv: refused core-uart: //' | cut -c1-90))"
+    else
+      fail "$name: core-uart" "no core-uart refusal in the core's log ($result)"
+    fi
+  fi
   if [[ " $sel " == *" apic-8byte "* ]]; then
     # The 8-byte write at the xAPIC page's last dword dropped and counted.
     local n
@@ -194,14 +205,14 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 apic-insn apic-8byte" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa apic-insn apic-8byte x2apic-icr-reserved" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte x2apic-icr-reserved" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 

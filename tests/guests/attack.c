@@ -796,6 +796,7 @@ static const struct attack attacks[] = {
     { "apic-8byte", attack_apic_8byte, true },
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
     { "sleep-s3", attack_sleep_s3, true },
+    { "core-uart", attack_core_uart, true },
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
 };
@@ -869,6 +870,14 @@ static void parse_args(void)
             only[m] = 0;
         } else if (len > 4 && !memcmp(w, L"bdf=", 8)) {
             env.have_bdf = parse_bdf(w + 4, len - 4);
+        } else if (len > 7 && !memcmp(w, L"uart=0x", 14)) {
+            unsigned port = 0;
+            for (size_t k = 7; k < len && k < 11; k++) {
+                CHAR16 c = w[k];
+                port = port * 16 + (c >= L'0' && c <= L'9' ? (unsigned)(c - L'0')
+                                    : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10) : 0u);
+            }
+            env.uart = (uint16_t)port;
         }
     }
 }

@@ -60,6 +60,7 @@ struct atk_env {
     bool have_bdf;
     unsigned bus, dev, fn; /* bdf= from the load options: the passthrough device */
     bool edu;              /* an edu device was found (DMA checks) */
+    uint16_t uart;         /* uart= from the load options: the core's serial port */
 };
 extern struct atk_env env;
 
@@ -117,6 +118,7 @@ void attack_unmapped_gpa(void);
 void attack_x2apic_icr_reserved(void);
 void attack_triple_fault(void);
 void attack_sleep_s3(void);
+void attack_core_uart(void);
 void attack_apic_insn(void);
 void attack_apic_8byte(void);
 void attack_event_delivery(void);

@@ -81,3 +81,46 @@ void attack_sleep_s3(void)
     else
         atk_fail(name, "the guest goes on after 3 S3 writes to PM1a_CNT 0x%x, but: %s", cnt, why);
 }
+
+/* core-uart (issue 14, docs/security.md "Ports"): the core's own 16550
+ * (uart= from the load options, the `serial =` of the run) is where the
+ * core's lines go; a guest that could write it could print a line that
+ * looks like the core's (a FATAL, a clean summary) on the serial log a
+ * user or a harness reads. The guest writes one such line byte by byte,
+ * as a driver does (THR at base + 0 once LSR at base + 5 has THRE, 16550
+ * datasheet), and changes the line settings (LCR 8N1 -> 7E1): the core
+ * must drop the data (`core-uart`) and keep the real UART as it was; the
+ * harness checks that the line is not on the port's log and that the
+ * core's later lines are still readable there (8N1 intact). */
+#define UART_FORGED "minihv: hv: FATAL forged by the guest on the core's UART"
+void attack_core_uart(void)
+{
+    const char *name = "core-uart";
+    static char why[240];
+    uint16_t base = env.uart;
+    if (!base) {
+        atk_skip(name, "no uart= in the load options");
+        return;
+    }
+    uint64_t flags = atk_irq_save();
+    uint8_t lcr = inb((uint16_t)(base + 3));
+    const char *s = "\r\n" UART_FORGED "\r\n";
+    unsigned polls = 0;
+    for (; *s; s++) {
+        for (unsigned spin = 0; spin < 100000 && !(inb((uint16_t)(base + 5)) & 0x20); spin++)
+            polls++;
+        outb(base, (uint8_t)*s);
+    }
+    outb((uint16_t)(base + 3), 0x1a); /* 7 bits, even parity */
+    uint8_t lcr_now = inb((uint16_t)(base + 3));
+    outb((uint16_t)(base + 3), lcr);
+    uint8_t lsr = inb((uint16_t)(base + 5));
+    atk_irq_restore(flags);
+    atk_note(name, "wrote '%s' to THR 0x%x (%u LSR polls), LCR 0x%x -> 0x1a reads 0x%x; LSR 0x%x", UART_FORGED, base,
+             polls, lcr, lcr_now, lsr);
+    if (atk_core_intact_self(why, sizeof(why)))
+        atk_pass(name, "wrote a forged line and 7E1 to the core's UART 0x%x; core intact (the harness reads the port's "
+                 "log)", base);
+    else
+        atk_fail(name, "after the writes to the core's UART: %s", why);
+}
