@@ -21,6 +21,8 @@
 #   FUZZGUEST_SEED=S      only this seed (no fixed + random pair)
 #   FUZZGUEST_ARGS="..."  more guest options (until=, cpus=, tf=, kinds=, batch=)
 #   FUZZGUEST_NAME=NAME   run folder name suffix (build/emu/fuzzguest/NAME-...)
+#   FUZZGUEST_QEMU_ARGS="..."  more QEMU arguments (word-split; e.g. QEMU
+#                    traces: "-d trace:apic_mem_writel -D FILE")
 # Prints "PASS/FAIL name: ..." per check and "fuzzguest: N passed, N failed".
 set -u
 . scripts/lib/result.sh
@@ -55,7 +57,7 @@ run() {
     pt=00:05.0; bdf=00:05.0
     truncate -s 8M "$dir.nvme.img"
     set -- -- -device intel-iommu,intremap=off,aw-bits=48 \
-      -drive "file=$dir.nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=fuzz0,drive=nvm,addr=0x5 "$@"
+      -drive "file=$dir.nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=fuzz0,drive=nvm,addr=0x5 ${FUZZGUEST_QEMU_ARGS:-} "$@"
   fi
   local args="seed=$seed seconds=$secs ro=$(ro_bytes)${bdf:+ bdf=$bdf}${FUZZGUEST_ARGS:+ $FUZZGUEST_ARGS}"
   echo "  $name: $emu, seed $seed, $secs s (guest time): guest_args = $args"
@@ -129,11 +131,12 @@ want() {
 }
 
 mkdir -p "$EMU_ROOT/fuzzguest"
-# A random seed only with FUZZGUEST_RANDOM=1 (make fuzz-guest-random): its
-# first CI run found a FATAL that is not fixed yet (SVM VMEXIT_INVALID with
-# the BSP in real mode and guest EFER 0 after the stream ended, seed
-# 0x14b05b917d15: the session note of 2026-12-07), and a red `make check`
-# lands nothing; the fixed seed stays in check as the regression run.
+# A random seed only with FUZZGUEST_RANDOM=1 (make fuzz-guest-random): a
+# red `make check` lands nothing; the fixed seed stays in check as the
+# regression run. Its first CI run (seed 0x14b05b917d15: VMEXIT_INVALID,
+# cpu0 in QEMU's SMM entry state) was the fuzzer's own SMI: an identity
+# write at APIC+0x308, which QEMU takes as ICR low (tests/guests/fuzzguest.c,
+# the apic region); scripts/fuzzguest-replay.sh 0x14b05b917d15 312971.
 if [ -n "${FUZZGUEST_SEED:-}" ]; then
   SEEDS=("$FUZZGUEST_SEED")
 elif [ "${FUZZGUEST_RANDOM:-0}" = 1 ]; then

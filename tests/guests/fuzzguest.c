@@ -41,9 +41,28 @@ struct fz_env fz;
 uint64_t fz_trace;
 static unsigned stream = ~0u; /* stream=N: the BSP runs CPU N's stream */
 
+/* The trace goes to COM1 (0x3f8, a 16550) directly: ConOut draws each
+ * line on the GOP console too, about 25 lines a second under QEMU's TCG,
+ * too slow for the tens of thousands of operations a replay may need. */
+static void com1_putc(char ch)
+{
+    for (unsigned spins = 0; spins < 100000; spins++) {
+        uint8_t lsr;
+        __asm__ volatile("inb %1, %0" : "=a"(lsr) : "Nd"((uint16_t)0x3fd));
+        if (lsr & 0x20) /* LSR.THRE: the transmitter takes a byte */
+            break;
+    }
+    __asm__ volatile("outb %b0, %1" ::"a"(ch), "Nd"((uint16_t)0x3f8));
+}
+
 void fz_trace_print(const char *line)
 {
-    guest_print("fuzzguest: trace cpu0 %s", line);
+    for (const char *s = "fuzzguest: trace cpu0 "; *s; s++)
+        com1_putc(*s);
+    for (const char *s = line; *s; s++)
+        com1_putc(*s);
+    com1_putc('\r');
+    com1_putc('\n');
 }
 static struct fz_cpu *cpu[FZ_MAX_CPUS];
 static struct mp_services *mp;
@@ -717,8 +736,21 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         ro_bytes = 0x10000;
     find_acpi();
     add_region("apic", fz.apic_base, 0x1000, W_IDENT);
-    fz.region[fz.regions - 1].avoid_lo = 0x300; /* ICR low: the IPI operation's */
-    fz.region[fz.regions - 1].avoid_hi = 0x304;
+    /* ICR low is the IPI operation's: no write anywhere in its 16-byte
+     * slot. The APIC's registers sit at 16-byte boundaries and the rest of
+     * each slot is reserved (SDM Vol. 3A 10.4.1, Table 10-1), but QEMU
+     * decodes the register from offset bits 11:4 only (hw/intc/apic.c,
+     * apic_mem_write: index = addr >> 4), so a dword at 0x304, 0x308 or
+     * 0x30c is an ICR low write: the identity write (the value read, ICR
+     * low again) re-sends the last command to whatever ICR high holds by
+     * then. Seed 0x14b05b917d15, cpu0: step 312843 the SMI-mode IPI to
+     * the absent APIC ID 0xee, 312918 an INIT to itself (refused, but its
+     * ICR high of 0 stays), 312970 ANDL $-1 at 0x308: an SMI to cpu0
+     * itself; OVMF_CODE_4M.fd has no SMM handler, the CPU ran zeros at
+     * SMBASE 0x30000 + 0x8000 and VMRUN refused the SMM state (EFER.SVME
+     * clear). On a real machine its SMM handler would have taken it. */
+    fz.region[fz.regions - 1].avoid_lo = 0x300;
+    fz.region[fz.regions - 1].avoid_hi = 0x310;
     add_region("core-block", fz.block_base, fz.block_size, W_DROP);
     fz.apic_strict = fz.intel;
     if (!fz.intel) /* no exit either way; Bochs' I/O APIC is as strict as its xAPIC */

@@ -12,8 +12,9 @@
  *    core refuses it); 0x64/0x92/RESET_REG (when not 0xcf9) never;
  *  - MMIO writes that would change the machine for the guest: the xAPIC
  *    page only gets identity writes (read-modify-write of the same value,
- *    or the value just read), never at ICR low (0x300: that sends an IPI;
- *    the IPI operation does that, with safe ICR values); the passthrough
+ *    or the value just read), never in ICR low's slot (0x300-0x30f: that
+ *    sends an IPI, on QEMU at any offset in the slot; the IPI operation
+ *    does that, with safe ICR values); the passthrough
  *    device's ECAM page and CF8/CFC only identity writes, on the BSP only
  *    (another CPU's index/data pair would race); its BARs reads only, its
  *    MSI-X table any value; the IOMMU pages and the core's block any value
