@@ -145,8 +145,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     /* Secure Boot and measured launch (issue 20), all before the core
      * runs: a refusal leaves nothing virtualized. */
     bool secure = sb_enabled();
-    log_line("secureboot: %s%s", secure ? "on (the firmware verified minihv.efi)" : "off",
-             sb_shim_present() ? ", started by shim (SHIM_LOCK present)" : "");
+    bool shim = sb_shim_present();
+    log_line("secureboot: %s%s", !secure ? "off" : shim ? "on (shim verified minihv.efi)" : "on (the firmware verified minihv.efi)",
+             shim ? ", started by shim (SHIM_LOCK present)" : "");
     if (!sb_config_allowed(&cfg, secure))
         return EFI_SECURITY_VIOLATION;
     static char policy[512];

@@ -10,7 +10,8 @@
 #                           grubx64.efi (the name shim starts)
 # The certificate goes on the stick as DER (minihv.cer, at the root) for
 # enrollment: MokManager's "Enroll key from disk", or the firmware's db.
-# Without SHIM: EFI/BOOT/BOOTX64.EFI is minihv. minihv.cfg is beside minihv
+# minihv.efi gets an .sbat section first (shim needs it). Without SHIM:
+# EFI/BOOT/BOOTX64.EFI is minihv. minihv.cfg is beside minihv
 # (CFG=… picks the file, default the example). IMG=… names the output.
 set -eu
 BUILD=${BUILD:-build}
@@ -35,7 +36,16 @@ if [ -z "$key" ] || [ -z "$cert" ]; then
   fi
 fi
 signed=$BUILD/minihv.signed.efi
-sbsign --key "$key" --cert "$cert" --output "$signed" "$BUILD/minihv.efi" 2>&1 | grep -v -e '^Signing Unsigned original image$' -e 'gaps between PE/COFF sections' || true
+# An SBAT section (shim's SBAT.md): shim 15.3 and later refuse a second
+# stage without one, whatever its signature ("Verification failed: (0x1A)
+# Security Violation" even with the key enrolled). Placed after the last
+# section, at SizeOfImage (already SectionAlignment-aligned).
+sbat=$BUILD/minihv.sbat.csv
+printf 'sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\nminihv,1,minihv,minihv,1,README.md\n' > "$sbat"
+end=$(objdump -p "$BUILD/minihv.efi" | awk '$1 == "SizeOfImage" { print $2 }')
+objcopy --add-section .sbat="$sbat" --set-section-flags .sbat=contents,alloc,load,readonly,data \
+  --change-section-vma .sbat=0x"$end" "$BUILD/minihv.efi" "$BUILD/minihv.sbat.efi"
+sbsign --key "$key" --cert "$cert" --output "$signed" "$BUILD/minihv.sbat.efi" 2>&1 | grep -v -e '^Signing Unsigned original image$' -e 'gaps between PE/COFF sections' || true
 sbverify --cert "$cert" "$signed" >/dev/null 2>&1 || { echo "image: sbverify does not accept $signed with $cert" >&2; exit 1; }
 openssl x509 -in "$cert" -outform der -out "$BUILD/minihv.cer"
 

@@ -68,7 +68,7 @@ run() {
   # there) and a secure flash.
   [ "$fw" != plain ] && { machine=q35,smm=on; sec=(-global driver=cfi.pflash01,property=secure,value=on); }
   [ -d "$dir/esp" ] && fat "$dir/esp" "$dir/disk.img"
-  cp "$OVMF/$vars" "$dir/vars.fd"
+  cp "${VARS_FROM:-$OVMF/$vars}" "$dir/vars.fd" # VARS_FROM: a previous run's store (MokList enrolled)
   : > "$dir/com1.log"; : > "$dir/com2.log"
   local start=$SECONDS
   qemu-system-x86_64 -machine "$machine" "${sec[@]}" -cpu max -smp 1 -m 512 \
@@ -91,12 +91,23 @@ run() {
 # A line in a case's log (minihv.txt: COM2, minihv's own; fw.txt: COM1).
 has() { grep -aEq -- "$3" "$ROOT/$1/$2"; }
 want() { if has "$2" "$3" "$4"; then pass "$1"; else fail "$1" "no line matching /$4/ in $ROOT/$2/$3"; fi; }
-wantnot() { if has "$2" "$3" "$4"; then fail "$1" "$(grep -aE -m1 -- "$4" "$ROOT/$2/$3")"; else pass "$1"; fi; }
+wantnot() { if [ ! -f "$ROOT/$2/$3" ]; then fail "$1" "no $ROOT/$2/$3"; elif has "$2" "$3" "$4"; then fail "$1" "$(grep -aE -m1 -- "$4" "$ROOT/$2/$3")"; else pass "$1"; fi; }
 
 # sbverify's verdict with the snakeoil certificate: the reference.
 sbv() { sbverify --cert "$SNAKE_PEM" "$1" >/dev/null 2>&1 && echo accepted || echo refused; }
 # SB_ONLY="snakeoil tpm shim preflight" (all by default) picks the parts.
 sel() { [ -z "${SB_ONLY:-}" ] || [[ " $SB_ONLY " == *" $1 "* ]]; }
+
+# The guest: a copy of Debian's kernel with its signature removed
+# (unsigned), and that copy signed with the snakeoil key (signed).
+rm -f "$ROOT/vmlinuz.unsigned.efi" "$ROOT/vmlinuz.signed.efi"
+cp "$B/linux/vmlinuz.efi" "$ROOT/vmlinuz.unsigned.efi"
+sbattach --remove "$ROOT/vmlinuz.unsigned.efi" >/dev/null 2>&1
+sign "$ROOT/vmlinuz.unsigned.efi" "$ROOT/vmlinuz.signed.efi"
+echo "  sbverify: vmlinuz.signed.efi $(sbv "$ROOT/vmlinuz.signed.efi"), vmlinuz.unsigned.efi $(sbv "$ROOT/vmlinuz.unsigned.efi")"
+[ "$(sbv "$ROOT/vmlinuz.signed.efi")" = accepted ] && [ "$(sbv "$ROOT/vmlinuz.unsigned.efi")" = refused ] \
+  && pass "sbverify: accepts the signed kernel copy, refuses the unsigned one" \
+  || fail "sbverify: kernel" "signed $(sbv "$ROOT/vmlinuz.signed.efi"), unsigned $(sbv "$ROOT/vmlinuz.unsigned.efi")"
 
 if sel snakeoil; then
 # ---- the signed pieces, and sbverify's verdicts (the reference) ----
@@ -116,16 +127,6 @@ CFG_GUEST=$(printf 'serial = 0x2f8\nguest = \\EFI\\BOOT\\guest.efi')
 FW_END='No bootable option|Security Violation|Access Denied'
 
 # ---- snakeoil: the signed minihv boots and chain-loads the signed guest ----
-# The guest: a copy of Debian's kernel with its signature removed
-# (unsigned), and that copy signed with the snakeoil key (signed).
-rm -f "$ROOT/vmlinuz.unsigned.efi" "$ROOT/vmlinuz.signed.efi"
-cp "$B/linux/vmlinuz.efi" "$ROOT/vmlinuz.unsigned.efi"
-sbattach --remove "$ROOT/vmlinuz.unsigned.efi" >/dev/null 2>&1
-sign "$ROOT/vmlinuz.unsigned.efi" "$ROOT/vmlinuz.signed.efi"
-echo "  sbverify: vmlinuz.signed.efi $(sbv "$ROOT/vmlinuz.signed.efi"), vmlinuz.unsigned.efi $(sbv "$ROOT/vmlinuz.unsigned.efi")"
-[ "$(sbv "$ROOT/vmlinuz.signed.efi")" = accepted ] && [ "$(sbv "$ROOT/vmlinuz.unsigned.efi")" = refused ] \
-  && pass "sbverify: accepts the signed kernel copy, refuses the unsigned one" \
-  || fail "sbverify: kernel" "signed $(sbv "$ROOT/vmlinuz.signed.efi"), unsigned $(sbv "$ROOT/vmlinuz.unsigned.efi")"
 CFG_LINUX="$CFG_GUEST
 guest_args = initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 quiet minihv.cpus=1"
 esp sb-signed "$ROOT/minihv.signed.efi" "$CFG_LINUX" "$ROOT/vmlinuz.signed.efi"
@@ -276,45 +277,100 @@ echo "  tpm-changed: PCR 8 read $c8, expected $cexp (first boot: $p8)"
 fi
 
 if sel shim; then
-# ---- Microsoft keys + the SHIM=1 stick: shim starts, MokManager follows ----
-# shim (Microsoft-signed, in db) verifies grubx64.efi (minihv, signed with
-# keys/ whose certificate is in neither db nor MokList), says so, and on a
-# key press starts MokManager for the enrollment (the user's manual step).
-mkdir -p "$ROOT/shim"; rm -rf "$ROOT/shim/esp"
-printf 'serial = 0x2f8\n' > "$ROOT/shim/minihv.cfg"
-BUILD=$B IMG=$ROOT/shim/disk.img CFG=$ROOT/shim/minihv.cfg SHIM=1 bash scripts/image.sh | sed 's/^/  /'
-mcopy -i "$ROOT/shim/disk.img@@1M" ::EFI/BOOT/grubx64.efi "$ROOT/shim/grubx64.efi" 2>/dev/null
-[ -f "$ROOT/shim/grubx64.efi" ] && [ "$(sbv "$ROOT/shim/grubx64.efi")" = refused ] \
-  && sbverify --cert keys/minihv-sign.crt "$ROOT/shim/grubx64.efi" >/dev/null 2>&1 \
+# ---- Microsoft keys + the SHIM=1 stick: shim, MokManager, enrollment ----
+# 1. shim (Microsoft-signed, in db) refuses grubx64.efi (minihv, signed with
+#    keys/, whose certificate is in neither db nor MokList) and starts
+#    MokManager; the harness enrolls minihv.cer from the stick through its
+#    menus (key presses on QEMU's monitor) and picks Reboot.
+# 2. The same stick and variable store: shim starts minihv, which has shim
+#    verify the guest (a kernel copy signed with keys/: MokList only) and
+#    loads it. 3. The guest unsigned: shim's refusal, nothing virtualized.
+S=$ROOT/shim; mkdir -p "$S"; rm -rf "$S/esp"
+printf 'serial = 0x2f8\nguest = \\EFI\\BOOT\\guest.efi\n' > "$S/minihv.cfg"
+BUILD=$B IMG=$S/disk.img CFG=$S/minihv.cfg SHIM=1 bash scripts/image.sh | sed 's/^/  /'
+sbsign --key keys/minihv-sign.key --cert keys/minihv-sign.crt --output "$S/guest.mok.efi" "$ROOT/vmlinuz.unsigned.efi" >/dev/null 2>&1
+mcopy -i "$S/disk.img@@1M" "$S/guest.mok.efi" ::EFI/BOOT/guest.efi
+mcopy -i "$S/disk.img@@1M" ::EFI/BOOT/grubx64.efi "$S/grubx64.efi" 2>/dev/null
+mokv() { sbverify --cert keys/minihv-sign.crt "$1" >/dev/null 2>&1 && echo accepted || echo refused; }
+[ -f "$S/grubx64.efi" ] && [ "$(sbv "$S/grubx64.efi")" = refused ] && [ "$(mokv "$S/grubx64.efi")" = accepted ] \
   && pass "shim: the stick's grubx64.efi is minihv signed with keys/ (sbverify), not with a db key" \
   || fail "shim: grubx64.efi" "not found on the stick, or not signed with keys/minihv-sign.crt only"
-# shim_keys — presses Enter on shim's "Verification failed" box, then takes
-# a screendump of MokManager (its countdown from 10 s ends the run).
-shim_keys() {
-  local d=$ROOT/shim i
-  for i in $(seq 1 120); do grep -aq 'Verification failed' "$d/com1.log" 2>/dev/null && break; sleep 0.5; done
-  python3 - "$d/mon.sock" "$d" <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(0.3)
-s.send(b"sendkey ret\n")
-for i in range(40):
-    time.sleep(0.5)
-    if b"key management" in open(sys.argv[2] + "/com1.log", "rb").read(): break
-time.sleep(1)
-s.send(("screendump " + sys.argv[2] + "/mokmanager.ppm\n").encode()); time.sleep(1)
+[ "$(mokv "$S/guest.mok.efi")" = accepted ] && [ "$(mokv "$ROOT/vmlinuz.unsigned.efi")" = refused ] \
+  && pass "shim: sbverify: the MOK-signed kernel copy accepted with keys/, the unsigned one refused" \
+  || fail "shim: sbverify guest" "MOK-signed $(mokv "$S/guest.mok.efi"), unsigned $(mokv "$ROOT/vmlinuz.unsigned.efi")"
+# mok_enroll — drives shim's error box and MokManager's menus, waiting for
+# each screen's text on the serial console; notes each step reached.
+mok_enroll() {
+  python3 - "$ROOT/shim-enroll/mon.sock" "$ROOT/shim-enroll" <<'PY'
+import re, socket, sys, time
+sock, d = sys.argv[1], sys.argv[2]
+out = open(d + "/steps.txt", "w")
+def text():
+    try: b = open(d + "/com1.log", "rb").read().decode("latin1")
+    except OSError: return ""
+    return re.sub(r"\s+", " ", re.sub(r"\x1b\[[0-9;=?]*[a-zA-Z]", " ", b))
+def wait(pat, pos, t=60):
+    end = time.time() + t
+    while time.time() < end:
+        m = re.search(pat, text()[pos:])
+        if m: return pos + m.end()
+        time.sleep(0.3)
+    out.write("timeout waiting for %s\n" % pat); out.flush(); sys.exit(1)
+for i in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(sock); break
+    except OSError: time.sleep(0.2)
+def keys(*ks):
+    for k in ks: s.send(("sendkey %s\n" % k).encode()); time.sleep(0.4)
+steps = [("Verification failed", ("ret",)),
+         ("Press any key to perform MOK management", ("screendump", "spc")),
+         ("Enroll key from disk", ("down", "ret")),
+         ("MINIHV", ("ret",)),
+         ("minihv\\.cer", ("down", "ret")),
+         ("View key 0 .*Continue", ("down", "ret")),
+         ("Enroll the key\\(s\\)\\? .*Yes", ("down", "ret")),
+         ("Reboot", ("ret",))]
+pos = 0
+for pat, ks in steps:
+    pos = wait(pat, pos)
+    time.sleep(1)
+    out.write("screen: %s\n" % pat.replace("\\", "")); out.flush()
+    for k in ks:
+        if k == "screendump":
+            s.send(("screendump %s/mokmanager.ppm\n" % d).encode()); time.sleep(1)
+        else: keys(k)
 PY
 }
-rm -f "$ROOT/shim/mon.sock"
-shim_keys &
-keys=$!
-run shim ms 'Booting in 6 seconds|hv: FATAL' 90 -monitor "unix:$ROOT/shim/mon.sock,server=on,wait=off"
-kill $keys 2>/dev/null; wait $keys 2>/dev/null
-tr -d '\000' < "$ROOT/shim/fw.txt" | sed 's/   */ /g' > "$ROOT/shim/fw1.txt"
-want "shim: shim started and refused the unenrolled minihv" shim fw1.txt 'Verification failed: \(0x1A\) Security Violation'
-want "shim: MokManager started (serial)" shim fw1.txt 'Shim UEFI key management'
-[ -s "$ROOT/shim/mokmanager.ppm" ] && pass "shim: MokManager screendump $ROOT/shim/mokmanager.ppm" \
-  || fail "shim: screendump" "none taken"
-wantnot "shim: minihv never ran unenrolled" shim minihv.txt 'minihv starting'
+E=$ROOT/shim-enroll
+mkdir -p "$E"; rm -f "$E/mon.sock" "$E/steps.txt" "$E/mokmanager.ppm"; cp "$S/disk.img" "$E/disk.img"
+mok_enroll &
+drv=$!
+run shim-enroll ms 'hv: FATAL' 150 -monitor "unix:$E/mon.sock,server=on,wait=off"
+kill $drv 2>/dev/null; wait $drv 2>/dev/null
+tr -d '\000' < "$E/fw.txt" | sed 's/   */ /g' > "$E/fw1.txt"
+want "shim: shim refused the unenrolled minihv" shim-enroll fw1.txt 'Verification failed: \(0x1A\) Security Violation'
+want "shim: MokManager started (serial)" shim-enroll fw1.txt 'Shim UEFI key management'
+[ -s "$E/mokmanager.ppm" ] && pass "shim: MokManager screendump $E/mokmanager.ppm" || fail "shim: screendump" "none taken"
+want "shim: minihv.cer enrolled through MokManager's menus, Reboot chosen" shim-enroll steps.txt '^screen: Reboot$'
+wantnot "shim: minihv never ran unenrolled" shim-enroll minihv.txt 'minihv starting'
+
+# 2. Enrolled: shim starts minihv, minihv has shim verify the guest.
+mkdir -p "$ROOT/shim-mok"; cp "$S/disk.img" "$ROOT/shim-mok/disk.img"
+VARS_FROM=$E/vars.fd run shim-mok ms 'guest: starting|guest: refused|hv: FATAL' 90
+want "shim-mok: minihv started by shim after the enrollment" shim-mok minihv.txt \
+  '^minihv: secureboot: on \(shim verified minihv.efi\), started by shim \(SHIM_LOCK present\)'
+want "shim-mok: the MOK-signed guest verified by shim (SHIM_LOCK)" shim-mok minihv.txt \
+  '^minihv: guest: \\EFI\\BOOT\\guest\.efi verified by shim \(SHIM_LOCK\)'
+want "shim-mok: and loaded (shim's LoadImage)" shim-mok minihv.txt '^minihv: guest: \\EFI\\BOOT\\guest\.efi loaded \([0-9]+ bytes\)'
+want "shim-mok: the guest started" shim-mok minihv.txt '^minihv: guest: starting'
+
+# 3. Enrolled, the guest unsigned: shim's refusal, before the core.
+mkdir -p "$ROOT/shim-unsigned"; cp "$S/disk.img" "$ROOT/shim-unsigned/disk.img"
+mcopy -o -i "$ROOT/shim-unsigned/disk.img@@1M" "$ROOT/vmlinuz.unsigned.efi" ::EFI/BOOT/guest.efi
+VARS_FROM=$E/vars.fd run shim-unsigned ms 'guest: starting|guest: refused|hv: FATAL' 90
+want "shim-unsigned: one line names the file and shim's refusal" shim-unsigned minihv.txt \
+  "^minihv: guest: refused \\\\EFI\\\\BOOT\\\\guest\\.efi: shim's verification \\(db, MokList\\) failed"
+wantnot "shim-unsigned: nothing virtualized" shim-unsigned minihv.txt 'CPUs virtualized|^minihv: hv:|core: returned'
 
 fi
 
