@@ -225,20 +225,44 @@ static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
     }
 }
 
+/* The xAPIC registers software writes (SDM Vol. 3A Table 10-1, "Read/
+ * Write" or "Write Only"): TPR, EOI, LDR, DFR, SVR, ESR, LVT CMCI, ICR,
+ * the LVTs, the timer's initial count and divide configuration. Not the
+ * APIC ID (the core routes INIT/SIPI by the IDs it booted with), nor the
+ * reserved or read-only offsets, where an APIC may do anything. */
+static bool apic_reg_writable(unsigned off)
+{
+    switch (off) {
+    case 0x080: case 0x0b0: case 0x0d0: case 0x0e0: case 0x0f0: case 0x280: case 0x2f0:
+    case APIC_ICR_LOW: case APIC_ICR_HIGH:
+    case 0x320: case 0x330: case 0x340: case 0x350: case 0x360: case 0x370:
+    case 0x380: case 0x3e0:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct vcpu *v = ctx;
     unsigned off = gpa & 0xfff;
-    /* APIC registers are aligned dwords (SDM 10.4.1); any other write that
-     * touches the ICR's low dword could set its delivery mode unseen. */
-    if (off < APIC_ICR_LOW + 4 && off + size > APIC_ICR_LOW && (off != APIC_ICR_LOW || size != 4)) {
+    /* APIC registers sit at 16-byte boundaries and are accessed as aligned
+     * dwords (SDM 10.4.1, anything else undefined); an APIC may decode the
+     * register from offset bits 11:4 alone (QEMU's does: a dword at 0x308
+     * is an ICR low write, an IPI the core never saw). So any write in
+     * ICR low's 16 bytes but the dword at 0x300 could send an interrupt
+     * command unseen: refused. */
+    if (off < APIC_ICR_LOW + 16 && off + size > APIC_ICR_LOW && (off != APIC_ICR_LOW || size != 4)) {
         hv_refuse(HV_REFUSE_APIC_ICR_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x", v->index, size, off);
         return true;
     }
-    /* Every other register too: the APIC defines aligned dword accesses
-     * only (SDM 10.4.1, others undefined); an 8-byte write at 0xffc would
-     * reach 4 bytes past the page. Dropped, counted. */
-    if (size != 4 || (off & 3)) {
+    /* Every other register too: only an aligned dword at the 16-byte
+     * boundary of a register software writes (apic_reg_writable); an
+     * 8-byte write at 0xffc would reach 4 bytes past the page, and QEMU
+     * takes a dword at offset 0 for an MSI (any delivery mode, to APIC ID
+     * 0). Dropped, counted. */
+    if (size != 4 || (off & 15) || !apic_reg_writable(off)) {
         hv_refuse(HV_REFUSE_APIC_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x: dropped", v->index, size, off);
         return true;
     }

@@ -41,7 +41,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart triple-fault apic-insn apic-8byte event-delivery"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -144,6 +144,18 @@ check_boot() {
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
     fi
   fi
+  if [[ " $sel " == *" icr-alias "* ]]; then
+    # The INIT at ICR low + 8 refused (apic-icr-access), none reached a CPU
+    # physically (physical-init: SVM's count of INITs absorbed in guest mode).
+    local refused=$(grep -am1 '^minihv: hv: summary: refused:' "$hv")
+    if [[ $refused == *" physical-init "* ]]; then
+      fail "$name: icr-alias" "an INIT reached a CPU physically: $refused"
+    elif [[ $refused == *" apic-icr-access "* ]] || grep -Eaq '^minihv: hv: refused apic-icr-access: .*at APIC offset 0x308' "$hv"; then
+      pass "$name: icr-alias refused (apic-icr-access; no physical-init)"
+    else
+      fail "$name: icr-alias" "no apic-icr-access refusal for the write at 0x308 (${refused:-no summary}; $result)"
+    fi
+  fi
   if [[ " $sel " == *" core-uart "* ]]; then
     # The guest's forged line must not be on the core's serial log, and
     # its bytes are counted (the first-refusal line, or the summary).
@@ -205,7 +217,7 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 run_boot q-event qemu 1 "event-delivery" none "" --timeout 60

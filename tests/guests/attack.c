@@ -788,6 +788,7 @@ static const struct attack attacks[] = {
     { "msr-sweep", attack_msr_sweep, true },
     { "apic-base", attack_apic_base, true },
     { "init-logical", attack_init_logical, true },
+    { "icr-alias", attack_icr_alias, true },
     { "movss-tf", attack_movss_tf, true },
     { "xsetbv-17-18", attack_xsetbv_17_18, true },
     { "unmapped-gpa", attack_unmapped_gpa, true },

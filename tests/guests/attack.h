@@ -112,6 +112,7 @@ void attack_hc_buffer_mmio(void);
 void attack_msr_sweep(void);
 void attack_apic_base(void);
 void attack_init_logical(void);
+void attack_icr_alias(void);
 void attack_movss_tf(void);
 void attack_xsetbv_17_18(void);
 void attack_unmapped_gpa(void);

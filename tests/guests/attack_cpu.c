@@ -438,6 +438,41 @@ void attack_init_logical(void)
                  got1, slot1, ok1 ? " (ok)" : " (the target did not come back as a guest)", pong2, want, ok ? "core intact" : why);
 }
 
+/* ---- icr-alias: an interrupt command at ICR low + 8 ----
+ * An APIC may decode its registers from offset bits 11:4 (QEMU's does),
+ * so an aligned dword at 0x308 is an ICR low write there: an INIT the
+ * core never sees (found by check-fuzzguest, seed 0x14b05b917d15: an
+ * identity write at 0x308 re-sent an SMI-mode IPI). The guest sends INIT
+ * to another CPU that way; the core must refuse it (apic-icr-access):
+ * on SVM a physical INIT would be absorbed at the target (physical-init,
+ * which the harness checks is not counted), on VMX it would stop the
+ * target until a SIPI. The target must answer afterwards. */
+void attack_icr_alias(void)
+{
+    const char *name = "icr-alias";
+    uint64_t base = apic_base_msr();
+    if (env.cpus < 2 || !env.mp) {
+        atk_skip(name, "one CPU");
+        return;
+    }
+    if (base & APIC_BASE_EXTD) {
+        atk_skip(name, "x2APIC mode");
+        return;
+    }
+    uint64_t apic = base & 0x000ffffffffff000ull;
+    UINTN target = env.self == 0 ? 1 : 0;
+    uint64_t f = atk_irq_save();
+    *apic_reg(apic, APIC_ICR_HIGH) = env.apic_id[target] << 24;
+    *apic_reg(apic, APIC_ICR_LOW + 8) = ICR_INIT | ICR_ASSERT;
+    atk_irq_restore(f);
+    BS->Stall(10000);
+    atk_note(name, "INIT to cpu%lu (APIC ID %u) written at APIC offset 0x308", target, env.apic_id[target]);
+    if (intact())
+        atk_pass(name, "INIT at ICR low + 8 to cpu%lu: it still answers; %s", target, why);
+    else
+        atk_fail(name, "INIT at ICR low + 8 to cpu%lu: %s", target, why);
+}
+
 /* ---- movss-tf ---- */
 
 void attack_movss_tf(void)
