@@ -93,6 +93,11 @@ has() { grep -aEq -- "$3" "$ROOT/$1/$2"; }
 want() { if has "$2" "$3" "$4"; then pass "$1"; else fail "$1" "no line matching /$4/ in $ROOT/$2/$3"; fi; }
 wantnot() { if [ ! -f "$ROOT/$2/$3" ]; then fail "$1" "no $ROOT/$2/$3"; elif has "$2" "$3" "$4"; then fail "$1" "$(grep -aE -m1 -- "$4" "$ROOT/$2/$3")"; else pass "$1"; fi; }
 
+# keys/ (make image's own key pair, generated once): the MOK-signed pieces
+# and preflight's certificate come from it.
+[ -f keys/minihv-sign.key ] && [ -f keys/minihv-sign.crt ] \
+  || BUILD=$B IMG=$ROOT/keys.img bash scripts/image.sh >/dev/null || echo "  no keys/: make image failed"
+rm -f "$ROOT/keys.img"
 # sbverify's verdict with the snakeoil certificate: the reference.
 sbv() { sbverify --cert "$SNAKE_PEM" "$1" >/dev/null 2>&1 && echo accepted || echo refused; }
 # SB_ONLY="snakeoil tpm shim preflight" (all by default) picks the parts.
@@ -158,6 +163,16 @@ for c in unsigned:"$B/minihv.efi" changed:"$ROOT/minihv.changed.efi"; do
     'BdsDxe: (failed to load|failed to start) Boot[0-9A-F]+ .*(Security Violation|Access Denied)'
   wantnot "$name: minihv never ran" "$name" minihv.txt 'minihv starting'
 done
+
+# ---- make image's own stick, signed with SIGN_KEY/SIGN_CERT (.sbat added) ----
+mkdir -p "$ROOT/image"; rm -rf "$ROOT/image/esp"
+printf 'serial = 0x2f8\nhv_mem_mb = 16\n' > "$ROOT/image/minihv.cfg"
+BUILD=$B IMG=$ROOT/image/disk.img CFG=$ROOT/image/minihv.cfg SIGN_KEY=$ROOT/snakeoil.key SIGN_CERT=$SNAKE_PEM \
+  bash scripts/image.sh | sed 's/^/  /'
+run image snakeoil "refused|$FW_END|hv: FATAL" 60
+want "image: make image's stick (SIGN_KEY/SIGN_CERT) boots under Secure Boot" image minihv.txt '^minihv: secureboot: on \(the firmware verified'
+want "image: hv_mem_mb = 16 refused under Secure Boot" image minihv.txt \
+  '^minihv: config: Secure Boot is on: minihv.cfg key hv_mem_mb = 16: outside 32-2048; refused, nothing virtualized'
 
 # ---- minihv refuses the unsigned guest, before virtualizing ----
 esp sb-guest-unsigned "$ROOT/minihv.signed.efi" "$CFG_GUEST" "$ROOT/vmlinuz.unsigned.efi"
