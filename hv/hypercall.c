@@ -10,6 +10,7 @@
 #include "hv/ipi.h"
 #include "hv/iommu_hw.h"
 #include "hv/log_ring.h"
+#include "hv/passthrough_hw.h"
 #include "hv/test_hooks.h"
 #include "hv/vcpu.h"
 
@@ -96,6 +97,12 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         return MINIHV_HC_OK;
     case MINIHV_HC_LOADER_LOG:
         return log_ring_loader_hypercall(v, *rbx, *rcx);
+    case MINIHV_HC_PT_MSIX_CHECK: {
+        unsigned bad;
+        *rbx = passthrough_msix_check(&bad);
+        *rcx = bad;
+        return MINIHV_HC_OK;
+    }
     default:
         return test_hook_hypercall(v, fn, rbx, rcx, rdx); /* EINVAL but in a test build */
     }

@@ -674,6 +674,26 @@ int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len)
     return n;
 }
 
+unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad)
+{
+    const struct vfio_msix *m = &d->vfio.msix;
+    *bad = 0;
+    if (!d->present || !m->present)
+        return 0;
+    unsigned n = m->entries < VFIO_MSIX_MAX_ENTRIES ? m->entries : VFIO_MSIX_MAX_ENTRIES;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t e = msix_entry_hpa(d, i);
+        /* Vector control first: the core masks an entry before it changes
+         * it (msix_write_entry), so an unmasked one is whole. */
+        if (d->hw.mmio_read(d->hw.opaque, e + 12, 4) & VFIO_MSIX_CTRL_MASKBIT)
+            continue;
+        uint64_t addr = d->hw.mmio_read(d->hw.opaque, e, 4) | d->hw.mmio_read(d->hw.opaque, e + 4, 4) << 32;
+        if (vfio_msi_check(addr, (uint32_t)d->hw.mmio_read(d->hw.opaque, e + 8, 4)) != VFIO_MSI_OK)
+            (*bad)++;
+    }
+    return n;
+}
+
 void ptdev_report(const struct pt_device *d, void (*say)(void *opaque, const char *line), void *opaque)
 {
     char line[256];

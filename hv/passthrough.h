@@ -166,6 +166,10 @@ int ptdev_format_region(const struct pt_device *d, uint32_t index, char *buf, un
 int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len);
 /* "passthrough msix: ..." (the guest-programmed MSI-X entries); 0 without MSI-X. */
 int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len);
+/* The device's MSI-X table as the hardware holds it (through d->hw):
+ * returns the entries read, *bad the unmasked ones whose message
+ * vfio_msi_check refuses. 0 without a device or MSI-X. */
+unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad);
 
 /* The lines the core logs once the device is set up: each BAR window, each
  * vfio region (ptdev_format_region), the MSI-X table, "ready". The same

@@ -465,3 +465,8 @@ static const struct devmodel passthrough_model = {
     .npf = passthrough_npf,
     .summary = passthrough_summary_lines,
 };
+
+unsigned passthrough_msix_check(unsigned *bad)
+{
+    return ptdev_msix_physical_check(&pt, bad);
+}

@@ -19,6 +19,8 @@ void passthrough_register_ports(const struct minihv_boot_info *bi);
  * model (hv/devmodel.h): its trapped pages' nested page faults, and the
  * summary's `passthrough ...` and `passthrough regions: ...` lines. */
 int passthrough_init(const struct minihv_boot_info *bi);
+/* MINIHV_HC_PT_MSIX_CHECK: ptdev_msix_physical_check on the device. */
+unsigned passthrough_msix_check(unsigned *bad);
 
 
 /* Guards config registers [lo, hi) of seg:bus:dev.fn (ptdev_guard_config:

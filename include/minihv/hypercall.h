@@ -48,6 +48,12 @@ enum minihv_hypercall {
      * loader starts the guest; every later call is EPERM and counted as
      * refused log-write (hv/log_ring.h). */
     MINIHV_HC_LOADER_LOG = 8,
+    /* Reads the passthrough device's MSI-X table from the hardware (issue
+     * 16's invariant) -> RBX = entries read (0: no device or no MSI-X),
+     * RCX = entries the hardware holds unmasked with a message the core
+     * refuses (address outside 0xFEEx_xxxx or a delivery mode other than
+     * fixed and lowest priority, vfio/msi.h): 0 unless the core is wrong. */
+    MINIHV_HC_PT_MSIX_CHECK = 9,
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */
 

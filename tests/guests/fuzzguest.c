@@ -4,7 +4,10 @@
  * leaves out), and after every batch checks from the guest that the core
  * is still whole: the hypervisor CPUID leaf answers on this CPU, PING
  * answers with this CPU's APIC ID, the digest of the core's code and
- * read-only data (HV_CHECKSUM) is the one taken at the start. The BSP
+ * read-only data (HV_CHECKSUM) is the one taken at the start, and the
+ * passthrough device's MSI-X table, read from the hardware by the core
+ * (PT_MSIX_CHECK), holds no unmasked entry with a message the core
+ * refuses. The BSP
  * watches the APs' progress counters (a stall is a failure too). On a
  * failure each CPU's operation log (the last FZ_LOG operations, written
  * before each ran) is printed, so the seed and step reproduce it
@@ -145,6 +148,8 @@ static void cpuid_run(void *arg)
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(MINIHV_CPUID_BASE), "c"(0));
 }
 
+static uint64_t msix_entries_checked; /* PT_MSIX_CHECK's count, for the summary */
+
 static bool invariants(struct fz_cpu *c, bool digest)
 {
     uint32_t r[4] = { 0, 0, 0, 0 };
@@ -166,6 +171,17 @@ static bool invariants(struct fz_cpu *c, bool digest)
                      ro_digest);
         return false;
     }
+    /* The passthrough device's MSI-X table as the hardware holds it: no
+     * entry unmasked with a message the core refuses (address outside the
+     * MSI window, delivery mode other than fixed/lowest). */
+    struct hc_regs m = { MINIHV_HC_PT_MSIX_CHECK, 0, 0, 0 };
+    if (digest && (!hc(c, &m) || m.rax != MINIHV_HC_OK || m.rcx)) {
+        fmt_snprintf(c->fail, sizeof(c->fail), "PT_MSIX_CHECK: RAX 0x%lx, %lu of %lu physical MSI-X entries unmasked "
+                     "with a message the core refuses", m.rax, m.rcx, m.rbx);
+        return false;
+    }
+    if (digest)
+        __atomic_store_n(&msix_entries_checked, m.rbx, __ATOMIC_RELAXED);
     return true;
 }
 
@@ -875,7 +891,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         for (unsigned i = 0; i < fz.cpus; i++)
             dump_log(cpu[i]);
     if (final_ok)
-        result(true, "the core answers at the end: CPUID leaf, PING, code+rodata digest 0x%016lx unchanged", ro_digest);
+        result(true, "the core answers at the end: CPUID leaf, PING, code+rodata digest 0x%016lx unchanged, "
+               "%lu physical MSI-X entries hold no refused message", ro_digest, msix_entries_checked);
     (void)stalled;
 restore:
     __asm__ volatile("mov %0, %%cr4" ::"r"(b->cr4_start) : "memory");

@@ -322,6 +322,24 @@ static void test_msix_table_goes_to_the_device_validated(void **state)
     assert_int_equal(dev.count.msix_reads, 1);
     assert_int_equal(dev.count.msix_bytes, 32);
     assert_int_equal(dev.count.bar_exits, 0);
+    /* The hardware's table as MINIHV_HC_PT_MSIX_CHECK reads it: entry 1
+     * unmasked and valid, nothing refused; a bad message put there behind
+     * the core's back (what a core bug would leave) is found. */
+    for (unsigned i = 0; i < 65; i++)
+        if (i != 1)
+            fk.bar0[0x2000 + i * 16 + 12] |= 1;
+    unsigned bad = 99;
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad), 65);
+    assert_int_equal(bad, 0);
+    uint32_t forged[4] = { 0x40000000, 0, 0x55, 0 };
+    memcpy(fk.bar0 + 0x2030, forged, 16);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad), 65);
+    assert_int_equal(bad, 1);
+    forged[0] = 0xfee00000;
+    forged[2] = 0x500; /* INIT */
+    memcpy(fk.bar0 + 0x2030, forged, 16);
+    ptdev_msix_physical_check(&dev, &bad);
+    assert_int_equal(bad, 1);
 }
 
 static void test_bar_move_follows_and_guards_host_window(void **state)
