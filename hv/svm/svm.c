@@ -193,7 +193,13 @@ static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
     /* NMI: the kick that carries INIT (ipi.h). INIT: a physical INIT
      * must never reset a virtualized CPU silently. Shutdown: a triple
      * fault is a fatal report, not a reset of the machine (15.13). */
-    c->intercept_misc1 = SVM_INTERCEPT_NMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
+    /* SMI: taken in host mode at the exit's STGI, as KVM does (its
+     * intercept_smi): an SMI in guest mode runs the firmware's SMM code
+     * with the core's intercepts armed, and its first intercepted access
+     * (RDMSR EFER in SMM entry code, under QEMU TCG) exits with the SMM
+     * state, which no VMRUN takes (EFER.SVME clear): a FATAL at the first
+     * UEFI variable write of a Secure Boot firmware (check-secureboot). */
+    c->intercept_misc1 = SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI | SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID |
                          SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_MSR_PROT |
                          SVM_INTERCEPT_IOIO_PROT | SVM_INTERCEPT_SHUTDOWN;
     /* Every SVM instruction: #UD, as on a CPU without SVM (the guest's

@@ -461,6 +461,7 @@ static const char *exit_name(uint64_t code)
     case SVM_EXIT_IRET: return "IRET";
     case SVM_EXIT_EXCP_DB: return "#DB";
     case SVM_EXIT_INIT: return "INIT";
+    case SVM_EXIT_SMI: return "SMI";
     case SVM_EXIT_CPUID: return "CPUID";
     case SVM_EXIT_INVD: return "INVD";
     case SVM_EXIT_MSR: return "MSR";
@@ -594,6 +595,13 @@ int svm_handle_exit(struct vcpu *v)
          * (VM_CR.R_INIT), which the core's IDT drops (hv/host.c). */
         vcpu_count(v, MINIHV_EXIT_INIT);
         hv_refuse(HV_REFUSE_PHYSICAL_INIT, "cpu %u: a physical INIT in guest mode, absorbed", v->index);
+        take_pending_nmi();
+        break;
+    case SVM_EXIT_SMI:
+        /* A physical SMI (intercepted, svm.c): pending until GIF opens,
+         * then the firmware's SMM handler runs over the core's state and
+         * RSM returns here (APM 15.13.3, 10.3); the guest goes on. */
+        vcpu_count(v, MINIHV_EXIT_OTHER);
         take_pending_nmi();
         break;
     case SVM_EXIT_SHUTDOWN:
