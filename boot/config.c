@@ -21,7 +21,7 @@ void config_defaults(struct minihv_config *cfg)
 
 const char *config_iommu_name(enum iommu_mode m)
 {
-    static const char *const names[] = { "auto", "vtd", "amdvi", "none" };
+    static const char *const names[] = { "auto", "vtd", "amdvi", "none", "auto-required" };
     return (unsigned)m < ARRAY_SIZE(names) ? names[m] : "?";
 }
 

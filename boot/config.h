@@ -10,7 +10,9 @@
 #define CONFIG_MAX_PATH 200
 
 enum passthrough_kind { PASSTHROUGH_NONE, PASSTHROUGH_IGD, PASSTHROUGH_BDF };
-enum iommu_mode { IOMMU_AUTO, IOMMU_VTD, IOMMU_AMDVI, IOMMU_NONE };
+/* IOMMU_AUTO_REQUIRED is no config value: boot/main.c turns auto into it
+ * under Secure Boot (no fallback to none, include/minihv/iommu.h). */
+enum iommu_mode { IOMMU_AUTO, IOMMU_VTD, IOMMU_AMDVI, IOMMU_NONE, IOMMU_AUTO_REQUIRED };
 
 struct minihv_config {
     enum passthrough_kind passthrough;

@@ -6,7 +6,7 @@
 #include "boot/log.h"
 
 _Static_assert(IOMMU_MODE_AUTO == 0 && IOMMU_MODE_VTD == 1 && IOMMU_MODE_AMDVI == 2 &&
-               IOMMU_MODE_NONE == 3, "boot_info.iommu_mode carries these values");
+               IOMMU_MODE_NONE == 3 && IOMMU_MODE_AUTO_REQUIRED == 4, "boot_info.iommu_mode carries these values");
 
 /* The firmware's tables copied for the core, to hide once it runs. */
 struct hidden {

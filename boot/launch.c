@@ -459,8 +459,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         place_rom(&bi->pt, prep, &alloc);
     }
     /* The core's copies of DMAR/IVRS, before heap_phys (docs/iommu.md). */
-    _Static_assert(IOMMU_AUTO == 0 && IOMMU_VTD == 1 && IOMMU_AMDVI == 2 && IOMMU_NONE == 3,
-                   "boot_info.iommu_mode values");
+    _Static_assert(IOMMU_AUTO == 0 && IOMMU_VTD == 1 && IOMMU_AMDVI == 2 && IOMMU_NONE == 3 &&
+                   IOMMU_AUTO_REQUIRED == 4, "boot_info.iommu_mode values");
     boot_iommu_place(bi, (uint32_t)cfg->iommu, p->have_acpi ? &p->acpi : NULL, &alloc.next, alloc.end);
     bi->magic = MINIHV_BOOT_MAGIC;
     bi->version = MINIHV_BOOT_VERSION;

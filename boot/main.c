@@ -150,6 +150,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
              shim ? ", started by shim (SHIM_LOCK present)" : "");
     if (!sb_config_allowed(&cfg, secure))
         return EFI_SECURITY_VIOLATION;
+    /* Under Secure Boot, auto never falls back to no IOMMU: without a
+     * provider that contains device DMA the core does not virtualize. */
+    if (secure && cfg.iommu == IOMMU_AUTO) {
+        cfg.iommu = IOMMU_AUTO_REQUIRED;
+        log_line("secureboot: iommu = auto must find VT-d or AMD-Vi: no fallback to none");
+    }
     static char policy[512];
     if (sb_policy_string(&cfg, policy, sizeof(policy)) < 0) {
         log_line("config: the policy line does not fit in %u bytes; nothing virtualized", (unsigned)sizeof(policy));

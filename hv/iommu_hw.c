@@ -166,7 +166,8 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
 {
     reserve_register_pages(bi);
     devmodel_register(&iommu_model);
-    mode = bi->iommu_mode <= IOMMU_MODE_NONE ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO;
+    /* An unknown value fails closed: auto without the fallback to none. */
+    mode = bi->iommu_mode <= IOMMU_MODE_AUTO_REQUIRED ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO_REQUIRED;
     map_top = bi->phys_top;
     char dmar[48] = "absent", ivrs[48] = "absent";
     if (bi->dmar_phys)
@@ -204,8 +205,11 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
     uint64_t used = heap_used_bytes();
     chosen = iommu_select(mode, providers, ARRAY_SIZE(providers), &req);
     if (!chosen) {
-        hv_log("iommu: error: iommu = %s could not be brought up: not virtualizing "
-               "(set iommu = auto or none in minihv.cfg to go on without it)", iommu_mode_name(mode));
+        hv_log("iommu: error: iommu = %s could not be brought up: not virtualizing (%s)", iommu_mode_name(mode),
+               mode == IOMMU_MODE_AUTO_REQUIRED
+                   ? "turn the IOMMU (VT-d, AMD-Vi) on in the firmware's setup; under Secure Boot minihv does not run "
+                     "without it"
+                   : "set iommu = auto or none in minihv.cfg to go on without it");
         return -1;
     }
     hv_log("iommu: %s: block 0x%lx+%lu MiB %s, %s%s, tables %lu KiB", chosen->name,

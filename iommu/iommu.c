@@ -17,6 +17,7 @@ const char *iommu_mode_name(enum iommu_mode mode)
     case IOMMU_MODE_VTD:   return "vtd";
     case IOMMU_MODE_AMDVI: return "amdvi";
     case IOMMU_MODE_NONE:  return "none";
+    case IOMMU_MODE_AUTO_REQUIRED: return "auto (required under Secure Boot)";
     }
     return "?";
 }
@@ -104,16 +105,22 @@ const struct iommu_provider *iommu_select(enum iommu_mode mode,
     if (mode == IOMMU_MODE_NONE)
         return choose_none(req, "iommu = none");
 
-    if (mode == IOMMU_MODE_AUTO) {
+    if (mode == IOMMU_MODE_AUTO || mode == IOMMU_MODE_AUTO_REQUIRED) {
+        bool required = mode == IOMMU_MODE_AUTO_REQUIRED;
         for (unsigned i = 0; i < count; i++) {
             const struct iommu_provider *p = &providers[i];
             if (!p->contains_dma)
-                return choose_none(req, "auto reached it");
+                break;
             if (bring_up(p, req, IOMMU_LOG_WARN)) {
                 say(req, IOMMU_LOG_INFO, "iommu: %s: enabled (auto), device DMA is contained", p->name);
                 return p;
             }
             say(req, IOMMU_LOG_WARN, "iommu: %s: not used, trying the next provider", p->name);
+        }
+        if (required) {
+            say(req, IOMMU_LOG_ERROR, "iommu = auto under Secure Boot: no provider that contains device DMA "
+                "came up; not falling back to none");
+            return NULL;
         }
         return choose_none(req, "auto: no provider worked");
     }

@@ -98,7 +98,9 @@ struct iommu_fault {
 typedef void (*iommu_fault_fn)(void *opaque, const struct iommu_fault *fault);
 
 /* `iommu =` in minihv.cfg. */
-enum iommu_mode { IOMMU_MODE_AUTO, IOMMU_MODE_VTD, IOMMU_MODE_AMDVI, IOMMU_MODE_NONE };
+/* AUTO_REQUIRED: auto, but without a provider that contains DMA nothing
+ * is virtualized (the loader asks for it under Secure Boot, issue 20). */
+enum iommu_mode { IOMMU_MODE_AUTO, IOMMU_MODE_VTD, IOMMU_MODE_AMDVI, IOMMU_MODE_NONE, IOMMU_MODE_AUTO_REQUIRED };
 const char *iommu_mode_name(enum iommu_mode mode);
 
 /* A backend and its state. The registry calls probe, then protect for each

@@ -136,7 +136,8 @@ CFG_LINUX="$CFG_GUEST
 guest_args = initrd=\\EFI\\BOOT\\initrd.img console=ttyS0 quiet minihv.cpus=1"
 esp sb-signed "$ROOT/minihv.signed.efi" "$CFG_LINUX" "$ROOT/vmlinuz.signed.efi"
 cp "$B/linux/initrd.img" "$ROOT/sb-signed/esp/EFI/BOOT/initrd.img"
-run sb-signed snakeoil 'linux-guest: done|hv: FATAL|guest: .* returned' 120
+# An IOMMU: under Secure Boot iommu = auto does not fall back to none.
+run sb-signed snakeoil 'linux-guest: done|hv: FATAL|guest: .* returned' 120 -device intel-iommu,intremap=off,aw-bits=48
 want "sb-signed: minihv sees Secure Boot on" sb-signed minihv.txt '^minihv: secureboot: on'
 want "sb-signed: no TPM: one line, the boot goes on" sb-signed minihv.txt '^minihv: measure: no TPM 2.0'
 want "sb-signed: the signed kernel passes the firmware's check" sb-signed minihv.txt \
@@ -148,6 +149,15 @@ want "sb-signed: the guest started" sb-signed minihv.txt '^minihv: guest: starti
 # that the first one ended in a FATAL (VMEXIT_INVALID on the SMM state).
 wantnot "sb-signed: no FATAL (the firmware's SMIs under the core)" sb-signed minihv.txt 'hv: FATAL'
 want "sb-signed: the signed kernel ran under minihv" sb-signed fw.txt '^linux-guest: PASS CPUID 0x40000000 signature MiniHv'
+
+# ---- no IOMMU under Secure Boot: iommu = auto does not fall back to none ----
+# (review R: it did, and the core ran with device DMA uncontained)
+esp sb-noiommu "$ROOT/minihv.signed.efi" "$CFG_GUEST" "$ROOT/vmlinuz.signed.efi"
+run sb-noiommu snakeoil 'guest: starting|hv: FATAL|guest: refused' 90
+want "sb-noiommu: the loader asks for an IOMMU" sb-noiommu minihv.txt '^minihv: secureboot: iommu = auto must find VT-d or AMD-Vi'
+want "sb-noiommu: no IOMMU, the core does not virtualize" sb-noiommu minihv.txt \
+  'iommu: error: iommu = auto \(required under Secure Boot\) could not be brought up: not virtualizing'
+wantnot "sb-noiommu: no CPU virtualized, no fallback to none" sb-noiommu minihv.txt 'CPUs virtualized|iommu: none'
 
 # ---- the firmware refuses the unsigned and the changed minihv ----
 for c in unsigned:"$B/minihv.efi" changed:"$ROOT/minihv.changed.efi"; do

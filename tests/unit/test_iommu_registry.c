@@ -149,6 +149,22 @@ static void test_auto_all_fail_none(void **state)
     assert_int_equal(log_error, 0);
 }
 
+/* Under Secure Boot (the loader's AUTO_REQUIRED): the same failures end
+ * in NULL (nothing virtualized), never in none; a working one is taken. */
+static void test_auto_required_never_none(void **state)
+{
+    (void)state;
+    make_providers(FAIL_ENABLE, FAIL_PROTECT);
+    assert_null(iommu_select(IOMMU_MODE_AUTO_REQUIRED, providers, 2, &req));
+    assert_null(strstr(log_text, "NOT contained"));
+    assert_non_null(strstr(log_text, "not falling back to none"));
+    assert_int_equal(log_error, 1);
+    struct iommu_provider list[2] = { providers[0], iommu_provider_none };
+    assert_null(iommu_select(IOMMU_MODE_AUTO_REQUIRED, list, 2, &req));
+    make_providers(FAIL_PROBE, FAIL_NONE);
+    assert_ptr_equal(iommu_select(IOMMU_MODE_AUTO_REQUIRED, providers, 2, &req), &providers[1]);
+}
+
 static void test_auto_none_in_list(void **state)
 {
     (void)state;
@@ -255,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup(test_auto_attach_fails_next, setup),
         cmocka_unit_test_setup(test_auto_all_fail_none, setup),
         cmocka_unit_test_setup(test_auto_none_in_list, setup),
+        cmocka_unit_test_setup(test_auto_required_never_none, setup),
         cmocka_unit_test_setup(test_forced_mode, setup),
         cmocka_unit_test_setup(test_forced_mode_fails_is_error, setup),
         cmocka_unit_test_setup(test_mode_none, setup),
