@@ -227,11 +227,20 @@ static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 
 /* The xAPIC registers software writes (SDM Vol. 3A Table 10-1, "Read/
  * Write" or "Write Only"): TPR, EOI, LDR, DFR, SVR, ESR, LVT CMCI, ICR,
- * the LVTs, the timer's initial count and divide configuration. Not the
+ * the LVTs, the timer's initial count and divide configuration, AMD's
+ * extended LVTs where the APIC has them. Not the
  * APIC ID (the core routes INIT/SIPI by the IDs it booted with), nor the
  * reserved or read-only offsets, where an APIC may do anything. */
 static bool apic_reg_writable(unsigned off)
 {
+    /* AMD's extended interrupt LVTs (APM Vol. 2 16.4.5, Table 16-2): with
+     * the extended register space (APIC version bit 31), the count in the
+     * extended APIC feature register (0x400, bits 23:16). Linux programs
+     * them for IBS and the MCE threshold/deferred-error interrupts. Not
+     * the extended control register (0x410: its 8-bit APIC ID mode would
+     * change what the core routes by). */
+    if (off >= 0x500 && off < 0x540 && (*apic_reg(0x30) & (1u << 31)))
+        return (off - 0x500) / 16 < ((*apic_reg(0x400) >> 16) & 0xff);
     switch (off) {
     case 0x080: case 0x0b0: case 0x0d0: case 0x0e0: case 0x0f0: case 0x280: case 0x2f0:
     case APIC_ICR_LOW: case APIC_ICR_HIGH:
@@ -330,7 +339,7 @@ bool ipi_x2apic_icr_write(struct vcpu *v, uint64_t value)
     return true;
 }
 
-uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v))
+uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v), void (*idle)(void))
 {
     int *box = &mailbox[v->index];
     bool reset_done = false;
@@ -350,6 +359,8 @@ uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v))
                                             __ATOMIC_ACQUIRE))
                 return (uint8_t)state;
         } else {
+            if (idle)
+                idle();
             __asm__ volatile("pause");
         }
     }

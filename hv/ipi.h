@@ -72,6 +72,6 @@ int ipi_state(unsigned index);
 /* Waits (in the core, GIF clear) until a SIPI follows the INIT; calls
  * reset(v) once for the INIT state (again if another INIT comes first)
  * and returns the SIPI vector. */
-uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v));
+uint8_t ipi_wait_for_sipi(struct vcpu *v, void (*reset)(struct vcpu *v), void (*idle)(void));
 
 #endif

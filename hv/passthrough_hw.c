@@ -410,6 +410,14 @@ static bool passthrough_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     struct decode_mmio_ops ops = { pt_read, pt_write, &c };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
+    if (st == DECODE_ERR_STRING && (access & NPF_WRITE)) {
+        spin_lock(&pt_lock);
+        bool drops = ptdev_drops_writes(&pt, gpa);
+        spin_unlock(&pt_lock);
+        unsigned element = drops ? vcpu_drop_string_store(v, &insn) : 0;
+        if (element && pt_write(&c, gpa, element, 0))
+            st = DECODE_OK;
+    }
     vcpu_count(v, c.kind);
     if (st != DECODE_OK)
         vcpu_refuse_insn(v, gpa, st, &insn, "the passthrough device");
@@ -468,5 +476,8 @@ static const struct devmodel passthrough_model = {
 
 unsigned passthrough_msix_check(unsigned *bad)
 {
-    return ptdev_msix_physical_check(&pt, bad);
+    spin_lock(&pt_lock); /* the device's state (a BAR moving) stays put meanwhile */
+    unsigned n = ptdev_msix_physical_check(&pt, bad);
+    spin_unlock(&pt_lock);
+    return n;
 }

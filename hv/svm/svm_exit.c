@@ -429,20 +429,18 @@ static void reset_to_init_state(struct vcpu *v)
     c->reset = true;
 }
 
-/* NMI exit: let the NMI in (GIF), then either it was the kick of a
- * virtual INIT (the mailbox says so) or a real NMI, which goes to the
- * guest. */
-static void handle_nmi(struct vcpu *v)
+/* After a GIF window (take_pending_nmi): when this CPU's mailbox holds a
+ * virtual INIT, its kick NMI may have been taken in that window, at any
+ * exit's STGI (an NMI, SMI or physical INIT exit): the CPU takes the INIT
+ * now and waits for the SIPI, opening GIF meanwhile so that SMIs and NMIs
+ * are not held for as long as the guest sends none. True if it did. */
+static bool take_virtual_init(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
-    take_pending_nmi();
-    if (ipi_state(v->index) == SIPI_RUNNING) {
-        vcpu_count(v, MINIHV_EXIT_EXCEPTION);
-        v->nmi_pending = true; /* host.c set it too, if the NMI was taken */
-        return;
-    }
+    if (ipi_state(v->index) == SIPI_RUNNING)
+        return false;
     vcpu_count(v, MINIHV_EXIT_INIT);
-    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state);
+    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state, take_pending_nmi);
     vcpu_count(v, MINIHV_EXIT_SIPI);
     v->nmi_pending = false; /* the kick was ours */
     struct vmcb_save *s = &c->vmcb->save;
@@ -451,6 +449,19 @@ static void handle_nmi(struct vcpu *v)
     if (++c->inits <= 2)
         hv_log("cpu %u: INIT, then SIPI vector 0x%x: starting at 0x%x in real mode", v->index, vector,
                (unsigned)vector << 12);
+    return true;
+}
+
+/* NMI exit: let the NMI in (GIF), then either it was the kick of a
+ * virtual INIT (the mailbox says so) or a real NMI, which goes to the
+ * guest. */
+static void handle_nmi(struct vcpu *v)
+{
+    take_pending_nmi();
+    if (take_virtual_init(v))
+        return;
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    v->nmi_pending = true; /* host.c set it too, if the NMI was taken */
 }
 
 static const char *exit_name(uint64_t code)
@@ -596,6 +607,7 @@ int svm_handle_exit(struct vcpu *v)
         vcpu_count(v, MINIHV_EXIT_INIT);
         hv_refuse(HV_REFUSE_PHYSICAL_INIT, "cpu %u: a physical INIT in guest mode, absorbed", v->index);
         take_pending_nmi();
+        take_virtual_init(v);
         break;
     case SVM_EXIT_SMI:
         /* A physical SMI (intercepted, svm.c): pending until GIF opens,
@@ -603,6 +615,7 @@ int svm_handle_exit(struct vcpu *v)
          * RSM returns here (APM 15.13.3, 10.3); the guest goes on. */
         vcpu_count(v, MINIHV_EXIT_OTHER);
         take_pending_nmi();
+        take_virtual_init(v);
         break;
     case SVM_EXIT_SHUTDOWN:
         /* The guest's shutdown (15.13.3, a triple fault among others): on

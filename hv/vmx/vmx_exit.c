@@ -270,7 +270,7 @@ static void handle_virtual_init(struct vcpu *v)
 {
     struct vmx_cpu *c = vmx_of(v);
     vcpu_count(v, MINIHV_EXIT_INIT);
-    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state);
+    uint8_t vector = ipi_wait_for_sipi(v, reset_to_init_state, NULL);
     vcpu_count(v, MINIHV_EXIT_SIPI);
     start_at_sipi_vector(v, vector);
     v->nmi_pending = false; /* the kick was ours (taken here or in the core) */
