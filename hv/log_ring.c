@@ -77,60 +77,6 @@ static bool ring_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
     return true;
 }
 
-/* r += d at address size asz (2, 4, 8 bytes): a 32-bit register write
- * zero-extends, a 16-bit one keeps bits 63:16 (SDM Vol. 1 3.4.1.1). */
-static void reg_add(uint64_t *r, unsigned asz, int64_t d)
-{
-    uint64_t v = *r + (uint64_t)d;
-    *r = asz == 8 ? v : asz == 4 ? (uint32_t)v : (*r & ~0xffffull) | (v & 0xffff);
-}
-
-static uint64_t reg_get(uint64_t r, unsigned asz)
-{
-    return asz == 8 ? r : asz == 4 ? (uint32_t)r : (uint16_t)r;
-}
-
-/* MOVS or STOS whose store hit the ring (a memcpy or memset over it, the
- * likeliest write): one element dropped, RDI (and RSI) stepped by DF, and
- * with REP, RCX counted down and RIP kept until it reaches 0, so the CPU
- * goes on with the next element as after an interrupt between iterations
- * (SDM Vol. 2B MOVS, STOS, REP). The element's size, or 0 for any other
- * string instruction (INS reads a port: not dropped; the rest only read). */
-static unsigned drop_string_store(struct vcpu *v, const struct decoded_insn *insn)
-{
-    uint8_t op = insn->opcode[0];
-    if (insn->opcode_len != 1 || (op != 0xa4 && op != 0xa5 && op != 0xaa && op != 0xab))
-        return 0;
-    unsigned osz = insn->mode == DECODE_MODE_16 ? 2 : 4, asz;
-    if (insn->opsize_prefix)
-        osz = osz == 2 ? 4 : 2;
-    if (insn->rex & 8) /* REX.W */
-        osz = 8;
-    if (!(op & 1))
-        osz = 1;
-    if (insn->mode == DECODE_MODE_64)
-        asz = insn->addrsize_prefix ? 4 : 8;
-    else if (insn->mode == DECODE_MODE_32)
-        asz = insn->addrsize_prefix ? 2 : 4;
-    else
-        asz = insn->addrsize_prefix ? 4 : 2;
-    bool rep = insn->rep || insn->repne;
-    uint64_t *rcx = &v->regs.gpr[DECODE_RCX];
-    if (!rep || reg_get(*rcx, asz)) {
-        int64_t step = (v->regs.rflags & (1ull << 10)) ? -(int64_t)osz : (int64_t)osz; /* DF */
-        reg_add(&v->regs.gpr[DECODE_RDI], asz, step);
-        if (op == 0xa4 || op == 0xa5)
-            reg_add(&v->regs.gpr[DECODE_RSI], asz, step);
-        if (rep) {
-            reg_add(rcx, asz, -1);
-            if (reg_get(*rcx, asz))
-                return osz; /* the next element: same instruction again */
-        }
-    }
-    v->regs.rip += insn->length;
-    return osz;
-}
-
 static bool ring_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     if (!ring || gpa < ring_phys || gpa - ring_phys >= ring_size)
@@ -143,7 +89,7 @@ static bool ring_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     struct decode_mmio_ops ops = { ring_read, ring_write, v };
     struct decoded_insn insn;
     enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    unsigned element = st == DECODE_ERR_STRING && (access & NPF_WRITE) ? drop_string_store(v, &insn) : 0;
+    unsigned element = st == DECODE_ERR_STRING && (access & NPF_WRITE) ? vcpu_drop_string_store(v, &insn) : 0;
     if (element)
         ring_write(v, gpa, element, 0); /* refused log-write, counted, dropped */
     else if (st != DECODE_OK)

@@ -497,6 +497,17 @@ bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
     return touches_host_window(d, gpa, 1) || in_subpage_bar_page(d, gpa);
 }
 
+bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa)
+{
+    uint8_t bus, dev, fn;
+    if (!d->present || ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
+        return false;
+    for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++)
+        if (in_window(&d->win[i], gpa))
+            return i == VFIO_CONFIG_ROM_BAR;
+    return touches_host_window(d, gpa, 1); /* ptdev_mmio's order: before the sub-page BAR pages */
+}
+
 bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
              enum minihv_exit_kind *kind)
 {

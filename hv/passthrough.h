@@ -170,6 +170,10 @@ int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len);
  * returns the entries read, *bad the unmasked ones whose message
  * vfio_msi_check refuses. 0 without a device or MSI-X. */
 unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad);
+/* True where the model drops every write to gpa: a host window the guest
+ * left or one that does not decode, the ROM window. A string store there
+ * may be dropped element by element (vcpu_drop_string_store). */
+bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa);
 
 /* The lines the core logs once the device is set up: each BAR window, each
  * vfio region (ptdev_format_region), the MSI-X table, "ready". The same

@@ -81,6 +81,15 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access);
 void vcpu_refuse_fetch(struct vcpu *v, uint64_t gpa, const char *what);
 void vcpu_refuse_insn(struct vcpu *v, uint64_t gpa, enum decode_status st, const struct decoded_insn *insn,
                       const char *what);
+/* MOVS or STOS whose store hit a page where the core drops writes (the log
+ * ring, an unmapped address, a device window that does not decode: a
+ * memcpy or memset over it): one element dropped, RDI (and RSI) stepped
+ * by DF, and with REP, RCX counted down and RIP kept until it reaches 0,
+ * so the CPU goes on with the next element as after an interrupt between
+ * iterations (SDM Vol. 2B MOVS, STOS, REP). The element's size, or 0 for
+ * any other string instruction (INS reads a port: not dropped; the rest
+ * only read). */
+unsigned vcpu_drop_string_store(struct vcpu *v, const struct decoded_insn *insn);
 /* An intercepted IN/OUT (only ports registered in hv/io.h exit), with
  * exit.insn_len set: the range's handler, RAX updated for IN, RIP
  * advanced. String forms (INS/OUTS, REP) are refused: #GP(0), counted. */
