@@ -364,23 +364,32 @@ static uint32_t wait_stub(uint32_t want)
     return *tramp_count();
 }
 
-void attack_init_logical(void)
+/* The xAPIC's MMIO base for an attack that sends interrupt commands to
+ * another CPU, or 0 after a SKIP line (one CPU, or x2APIC mode). */
+static uint64_t xapic_for_ipi(const char *name)
 {
-    const char *name = "init-logical";
     uint64_t base = apic_base_msr();
     if (env.cpus < 2 || !env.mp) {
         atk_skip(name, "one CPU");
-        return;
+        return 0;
     }
     if (base & APIC_BASE_EXTD) {
         atk_skip(name, "x2APIC mode");
-        return;
+        return 0;
     }
+    return base & 0x000ffffffffff000ull;
+}
+
+void attack_init_logical(void)
+{
+    const char *name = "init-logical";
+    uint64_t apic = xapic_for_ipi(name);
+    if (!apic)
+        return;
     if (!tramp_setup()) {
         atk_fail(name, "no page below 1 MiB for the SIPI stub");
         return;
     }
-    uint64_t apic = base & 0x000ffffffffff000ull;
     uint8_t vector = (uint8_t)((uintptr_t)tramp >> 12);
     UINTN target = env.self == 0 ? 1 : 0;
     static struct ldr_job job;
@@ -450,16 +459,9 @@ void attack_init_logical(void)
 void attack_icr_alias(void)
 {
     const char *name = "icr-alias";
-    uint64_t base = apic_base_msr();
-    if (env.cpus < 2 || !env.mp) {
-        atk_skip(name, "one CPU");
+    uint64_t apic = xapic_for_ipi(name);
+    if (!apic)
         return;
-    }
-    if (base & APIC_BASE_EXTD) {
-        atk_skip(name, "x2APIC mode");
-        return;
-    }
-    uint64_t apic = base & 0x000ffffffffff000ull;
     UINTN target = env.self == 0 ? 1 : 0;
     uint64_t f = atk_irq_save();
     *apic_reg(apic, APIC_ICR_HIGH) = env.apic_id[target] << 24;
