@@ -25,7 +25,8 @@
  * default 20), trace=STEP (the BSP prints each operation from STEP on
  * before it runs: for a replay, when the guest dies with its log),
  * stream=N (the BSP runs CPU N's stream, as that CPU did: with cpus=1, the
- * replay of an AP's failure).
+ * replay of an AP's failure), alias=0 (no alias window: fuzzguest_alias.c;
+ * the main stream is the same either way).
  * Prints "fuzzguest: ..." lines, ends with "fuzzguest: N passed, N
  * failed" and "fuzzguest: done". */
 #include <efi.h>
@@ -206,6 +207,7 @@ static void cpu_setup(struct fz_cpu *c)
     __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000100u));
     c->fs_base_zero = !lo && !hi;
     unsigned sn = c->bsp && stream != ~0u ? stream : c->index;
+    c->stream_index = sn;
     c->gen_bsp = c->bsp && (stream == ~0u || stream == self_n);
     uint64_t seed = fz.seed ^ (0x9e3779b97f4a7c15ull * (sn + 1));
     c->rng = seed ? seed : 1;
@@ -249,6 +251,7 @@ static VOID EFIAPI ap_main(VOID *arg)
         return;
     }
     cpu_setup(c);
+    fz_alias_enter(c, c->stream_index);
     c->state = FZ_RUNNING;
     __atomic_add_fetch(&ready, 1, __ATOMIC_SEQ_CST);
     while (!go)
@@ -263,6 +266,7 @@ static VOID EFIAPI ap_main(VOID *arg)
      * firmware's IDT is back. */
     __asm__ volatile("sti; pause; pause; pause; pause; cli" ::: "memory");
     __asm__ volatile("mov %0, %%cr4" ::"r"(c->cr4_start) : "memory");
+    fz_alias_leave(c);
     fz_idt_remove(c);
 }
 
@@ -559,6 +563,8 @@ static void parse_args(EFI_HANDLE image)
             stream = (unsigned)parse_num(v, vl);
         } else if (word_is(w, len, "stall=", &v, &vl)) {
             stall_secs = parse_num(v, vl);
+        } else if (word_is(w, len, "alias=", &v, &vl)) {
+            fz_alias_on = parse_num(v, vl) != 0;
         }
     }
 }
@@ -612,6 +618,7 @@ static void report(uint64_t ticks, const struct minihv_stats *st0, const struct 
                               per_kind[k] * 1000 / ms, per_kind[k] ? faults[k] * 100 / per_kind[k] : 0);
         guest_print("%s", line);
     }
+    fz_alias_report(cpu, fz.cpus);
     guest_print("fuzzguest: single-stepped operations %lu, #DB traps %lu; NMI IPIs sent %lu, NMIs taken %lu; fixed IPIs "
                 "taken %lu",
                 db_exp, db, nmi_sent, nmi, ipi);
@@ -774,6 +781,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     uint32_t probe = 0;
     if (!fz_try(probe_read, &probe, b, 0) && probe == 0xffffffffu)
         add_region("unmapped", FZ_UNMAPPED_GPA, 0x1000, W_DROP);
+    if (fz_alias_setup())
+        fz_alias_enter(b, b->stream_index);
     if (!ro_checksum(b, &ro_digest)) {
         result(false, "setup: HV_CHECKSUM of [0x%lx, +0x%lx) failed", ro_off, ro_bytes);
         goto restore;
@@ -895,6 +904,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
                "%lu physical MSI-X entries hold no refused message", ro_digest, msix_entries_checked);
     (void)stalled;
 restore:
+    fz_alias_leave(b);
     __asm__ volatile("mov %0, %%cr4" ::"r"(b->cr4_start) : "memory");
     fz_idt_remove(b);
 out:

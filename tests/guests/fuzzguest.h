@@ -65,6 +65,10 @@ struct fz_cpu {
     uint16_t idt_saved_limit;
     uint64_t fs_base_zero;
     uint64_t cr4, cr4_start;
+    unsigned stream_index;      /* whose stream this CPU runs (stream=) */
+    uint64_t rng2;              /* the alias window's stream (fuzzguest_alias.c) */
+    uint64_t cr3_start;
+    uint64_t alias_ops, alias_flips;
     uint8_t scratch[512] __attribute__((aligned(64)));
 };
 enum { FZ_IDLE, FZ_RUNNING, FZ_DONE, FZ_FAILED };
@@ -134,5 +138,21 @@ bool fz_msr_row_applies(unsigned row); /* a row of this CPU's backend (VMX on In
 extern volatile uint64_t fz_form_hits[];
 unsigned fz_forms(void);
 const char *fz_form_name(unsigned f);
+
+/* ---- fuzzguest_alias.c: operands in pages whose PTEs other CPUs change ---- */
+#define FZ_ALIAS_VA    0xffffff8000000000ull /* PML4 entry 511: beyond the firmware's identity map */
+#define FZ_ALIAS_SLOTS 8
+extern bool fz_alias_on; /* alias=0: off (the main stream is the same either way) */
+/* The BSP, once the regions are known: builds the window; false when off. */
+bool fz_alias_setup(void);
+/* Each CPU: its second stream, and CR3 to the copy with the window. */
+void fz_alias_enter(struct fz_cpu *c, unsigned stream_index);
+void fz_alias_leave(struct fz_cpu *c);
+/* fz_one, after the operation is drawn: may change a slot's PTE, and may
+ * send r (an MMIO read, or an identity read-modify-write) through a slot
+ * (r->a the slot's address, r->c the slot's PTE then); true if it did. */
+bool fz_alias_op(struct fz_cpu *c, struct fz_rec *r, bool identity_rmw);
+void fz_alias_describe(uint64_t pte, char *buf, size_t size);
+void fz_alias_report(struct fz_cpu *const *cpus, unsigned n);
 
 #endif

@@ -1216,6 +1216,16 @@ void fz_one(struct fz_cpu *c)
         r->a = fz.block_base + (rnd(c, fz.block_size) & ~0xfull);
         break;
     }
+    if (r->kind == K_MMIO_R || r->kind == K_MMIO_W) {
+        if (fz_alias_op(c, r, r->kind == K_MMIO_W && forms[r->sub].cls == FC_RMW_IDENT)) {
+            if (fz.apic_strict) /* the window may hold the xAPIC page: a dword at a register (gen_mmio) */
+                r->sub = r->kind == K_MMIO_W ? W_ORL0 : R_MOVL;
+            else if (r->sub == R_ADDR32) /* a 32-bit address would not reach the window */
+                r->sub = R_MOVL;
+        }
+    } else {
+        fz_alias_op(c, r, false); /* PTE changes only */
+    }
     r->tf = chance(c, fz.tf_permille);
     struct fz_op o = { .r = r, .cpu = c, .out2 = rdx };
     if (fz_trace && c->bsp && c->step >= fz_trace) {
@@ -1261,8 +1271,11 @@ void fz_describe(const struct fz_rec *r, char *buf, size_t size)
     fmt_snprintf(sub, sizeof(sub), "%u", r->sub);
     if (r->kind == K_MMIO_R || r->kind == K_MMIO_W)
         what = fz_form_name(r->sub);
-    fmt_snprintf(buf, size, "step %lu %s %s%s a=0x%lx b=0x%lx c=0x%lx%s%s", r->step, k, what[0] ? what : "sub ",
-                 what[0] ? "" : sub, r->a, r->b, r->c, r->tf ? " tf" : "",
+    char alias[40] = "";
+    if (what[0] && r->a >= FZ_ALIAS_VA)
+        fz_alias_describe(r->c, alias, sizeof(alias));
+    fmt_snprintf(buf, size, "step %lu %s %s%s a=0x%lx b=0x%lx c=0x%lx%s%s%s", r->step, k, what[0] ? what : "sub ",
+                 what[0] ? "" : sub, r->a, r->b, r->c, alias, r->tf ? " tf" : "",
                  r->done == 0 ? " (not returned)" : r->done == 2 ? " (faulted)" : "");
     /* done 3: the trace's line, printed before the operation runs */
 }

@@ -12,4 +12,4 @@ $(eval $(call efi_app,transparency,tests/guests/transparency.c tests/guests/hvca
 # build/fatal.efi: asks a test core (HV_TEST_HOOKS=1) to go FATAL (issue 17, tests/emu/log_reboot.sh).
 $(eval $(call efi_app,fatal,tests/guests/fatal.c tests/guests/hvcall.c tests/guests/guard.c tests/guests/print.c lib/string.c lib/format.c))
 # build/fuzzguest.efi: the fuzzing guest (issue 16, tests/emu/fuzzguest.sh).
-$(eval $(call efi_app,fuzzguest,tests/guests/fuzzguest.c tests/guests/fuzzguest_ops.c tests/guests/fuzzguest_asm.c hv/msr_policy.c tests/guests/print.c lib/string.c lib/format.c))
+$(eval $(call efi_app,fuzzguest,tests/guests/fuzzguest.c tests/guests/fuzzguest_ops.c tests/guests/fuzzguest_asm.c tests/guests/fuzzguest_alias.c hv/msr_policy.c tests/guests/print.c lib/string.c lib/format.c))
