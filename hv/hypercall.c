@@ -6,6 +6,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/coverage.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/iommu_hw.h"
@@ -71,6 +72,14 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         vcpu_dump_stats();
         iommu_hw_summary(line, sizeof(line)); /* polls the fault records too */
         hv_log("%s", line);
+#if MINIHV_COVERAGE
+        /* Coverage build: the map too, when asked (RBX = the magic: the
+         * fuzzing guest's last call) and on every 8th call otherwise, so a
+         * Bochs run (no power-off, no summary) leaves a recent map. */
+        static unsigned cov_calls;
+        if (*rbx == MINIHV_COV_DUMP_MAGIC || __atomic_fetch_add(&cov_calls, 1, __ATOMIC_RELAXED) % 8 == 7)
+            hv_cov_dump(*rbx == MINIHV_COV_DUMP_MAGIC ? "dump-stats (asked)" : "dump-stats (every 8th)");
+#endif
         return MINIHV_HC_OK;
     }
     case MINIHV_HC_HV_CHECKSUM: {

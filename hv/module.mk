@@ -11,6 +11,15 @@ HV_SRCS += hv/exit_rules.c hv/event_rules.c
 # (include/minihv/test_hooks.h; use a BUILD of its own, e.g. build-logtest).
 HV_SRCS += hv/fatal_screen.c hv/test_hooks.c
 HV_CFLAGS += $(if $(filter 1,$(HV_TEST_HOOKS)),-DMINIHV_TEST_HOOKS=1)
+# Coverage build (issue 16, docs/fuzzing.md): HV_COVERAGE=1 instruments every
+# C object of the core with -fsanitize-coverage=trace-pc (hv/coverage.c's
+# hook has no_sanitize_coverage; no sibling calls: a tail-called hook would
+# mark its caller's return address); use a BUILD of its own, e.g. build-cov.
+ifeq ($(HV_COVERAGE),1)
+HV_SRCS += hv/coverage.c
+HV_CFLAGS += -DMINIHV_COVERAGE=1
+$(BUILD)/hv/%.o: HV_CFLAGS += -fsanitize-coverage=trace-pc -fno-optimize-sibling-calls
+endif
 HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/svm_entry.asm
 -include hv/decode.mk
 

@@ -7,6 +7,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/coverage.h"
 #include "hv/devmodel.h"
 #include "hv/ept.h"
 #include "hv/event_rules.h"
@@ -150,6 +151,7 @@ static void print_summary(struct vcpu *v, const char *what, const char *next)
     hv_log("summary: %s", refused);
     dump_exit_table("summary: ");
     dump_apic_table("summary: ");
+    hv_cov_dump("summary"); /* the coverage build's map; nothing otherwise */
     hv_log("summary: end; %s", next);
 }
 
