@@ -141,7 +141,8 @@ const char *fz_form_name(unsigned f);
 
 /* ---- fuzzguest_alias.c: operands in pages whose PTEs other CPUs change ---- */
 #define FZ_ALIAS_VA    0xffffff8000000000ull /* PML4 entry 511: beyond the firmware's identity map */
-#define FZ_ALIAS_SLOTS 8
+#define FZ_ALIAS_SLOTS 8  /* data slots; the code slot follows them */
+#define FZ_SUB_EXEC    0xffff /* an MMIO record's form: a call into the code slot, RDI = a */
 extern bool fz_alias_on; /* alias=0: off (the main stream is the same either way) */
 /* The BSP, once the regions are known: builds the window; false when off. */
 bool fz_alias_setup(void);

@@ -25,6 +25,16 @@
  * boundary (fuzzguest_ops.c, gen_mmio), every access through the window is
  * a dword there: a MOVL load or an ORL $0.
  *
+ * The code slot (slot FZ_ALIAS_SLOTS, after the data slots) maps one of
+ * two pages of guest RAM, or nothing: one holds a load from (%rdi) and the
+ * other a store to it, both at the same offset. A CPU calls into the slot
+ * with RDI in the core's block (a trapped page where the core drops
+ * writes) while the CPUs rewrite the slot's PTE, so the instruction the
+ * core fetches after the exit may not be the one that exited: a store
+ * whose exit the core sees as a load, or the reverse. The core must not
+ * carry out the instruction it finds (it is not what happened): it runs
+ * the guest again (refused, `insn-changed`).
+ *
  * The decisions come from a second xorshift stream per CPU (rng2), so the
  * main stream, and every step number, is the one without the window:
  * alias=0 replays a seed from before it. */
@@ -46,6 +56,8 @@ bool fz_alias_on = true;
 #define PTE_D   (1ull << 6)
 #define PTE_ADDR 0x000ffffffffff000ull
 #define READ_SLOTS 4 /* slots 0-3: reads; 4-7: identity read-modify-writes too */
+#define CODE_OFF   0x7f0 /* the instruction's offset in both code pages */
+#define PTE_FLAGS  (PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_A | PTE_D)
 
 static uint64_t *pml4, *pt;
 static uint64_t read_target[FZ_MAX_REGIONS + 1], write_target[FZ_MAX_REGIONS + 1];
@@ -53,6 +65,7 @@ static unsigned reads, writes;
 static const char *target_name[FZ_MAX_REGIONS + 1];
 static uint64_t target_page[FZ_MAX_REGIONS + 1];
 static unsigned targets;
+static uint64_t code_page[2]; /* mov (%rdi),%eax; ret — mov %eax,(%rdi); ret */
 
 static uint64_t rand2(struct fz_cpu *c)
 {
@@ -101,6 +114,10 @@ static const char *name_of(uint64_t pte)
 {
     if (!(pte & PTE_P))
         return "none";
+    if ((pte & PTE_ADDR) == code_page[0])
+        return "code-load";
+    if ((pte & PTE_ADDR) == code_page[1])
+        return "code-store";
     for (unsigned i = 0; i < targets; i++)
         if (target_page[i] == (pte & PTE_ADDR))
             return target_name[i];
@@ -129,6 +146,16 @@ bool fz_alias_setup(void)
         guest_print("fuzzguest: alias window: off (out of memory)");
         return fz_alias_on = false;
     }
+    uint8_t *load = page_below_4g(), *store = page_below_4g();
+    if (!load || !store) {
+        guest_print("fuzzguest: alias window: off (out of memory)");
+        return fz_alias_on = false;
+    }
+    static const uint8_t load_insn[] = { 0x8b, 0x07, 0xc3 }, store_insn[] = { 0x89, 0x07, 0xc3 };
+    memcpy(load + CODE_OFF, load_insn, sizeof(load_insn));
+    memcpy(store + CODE_OFF, store_insn, sizeof(store_insn));
+    code_page[0] = (uint64_t)(uintptr_t)load;
+    code_page[1] = (uint64_t)(uintptr_t)store;
     memcpy(pml4, fw, 4096);
     pml4[511] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_RW;
     pdpt[0] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_RW;
@@ -140,8 +167,8 @@ bool fz_alias_setup(void)
     }
     add_target("ram", (uint64_t)(uintptr_t)ram, true);
     for (unsigned s = 0; s < FZ_ALIAS_SLOTS; s++) /* slot s starts at a target of its kind */
-        pt[s] = (s < READ_SLOTS ? read_target[s % reads] : write_target[s % writes]) | PTE_P | PTE_RW | PTE_PCD |
-                PTE_PWT | PTE_A | PTE_D;
+        pt[s] = (s < READ_SLOTS ? read_target[s % reads] : write_target[s % writes]) | PTE_FLAGS;
+    pt[FZ_ALIAS_SLOTS] = code_page[0] | PTE_P | PTE_A;
     char line[240];
     int n = fmt_snprintf(line, sizeof(line), "fuzzguest: alias window 0x%lx, %u slots; targets (w: writable slots too):",
                          (uint64_t)FZ_ALIAS_VA, FZ_ALIAS_SLOTS);
@@ -171,12 +198,20 @@ void fz_alias_leave(struct fz_cpu *c)
 
 static void flip(struct fz_cpu *c)
 {
-    unsigned s = (unsigned)rnd2(c, FZ_ALIAS_SLOTS);
+    unsigned s = (unsigned)rnd2(c, FZ_ALIAS_SLOTS + 2);
+    if (s >= FZ_ALIAS_SLOTS) { /* the code slot: the load, the store, or (1 in 8) nothing */
+        uint64_t i = rnd2(c, 8);
+        __atomic_store_n(&pt[FZ_ALIAS_SLOTS], i == 7 ? 0 : code_page[i & 1] | PTE_P | PTE_A, __ATOMIC_SEQ_CST);
+        if (rnd2(c, 2))
+            __asm__ volatile("invlpg (%0)" ::"r"(FZ_ALIAS_VA + FZ_ALIAS_SLOTS * 4096ull) : "memory");
+        c->alias_flips++;
+        return;
+    }
     const uint64_t *set = s < READ_SLOTS ? read_target : write_target;
     unsigned n = s < READ_SLOTS ? reads : writes;
     uint64_t i = rnd2(c, n + 1), pte = 0;
     if (i < n)
-        pte = set[i] | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_A | PTE_D;
+        pte = set[i] | PTE_FLAGS;
     __atomic_store_n(&pt[s], pte, __ATOMIC_SEQ_CST);
     if (rnd2(c, 2)) /* the other CPUs keep what their TLBs hold: no shootdown */
         __asm__ volatile("invlpg (%0)" ::"r"(FZ_ALIAS_VA + s * 4096ull) : "memory");
@@ -190,6 +225,14 @@ bool fz_alias_op(struct fz_cpu *c, struct fz_rec *r, bool identity_rmw)
     if (rnd2(c, 8) == 0)
         flip(c);
     bool write = r->kind == K_MMIO_W;
+    if ((r->kind == K_MMIO_R || write) && fz.block_size && rnd2(c, 32) == 0) {
+        r->sub = FZ_SUB_EXEC;
+        r->a = fz.block_base + (rnd2(c, fz.block_size) & ~0xfull);
+        r->b = FZ_ALIAS_VA + FZ_ALIAS_SLOTS * 4096ull + CODE_OFF;
+        r->c = __atomic_load_n(&pt[FZ_ALIAS_SLOTS], __ATOMIC_SEQ_CST);
+        c->alias_ops++;
+        return true;
+    }
     if ((r->kind != K_MMIO_R && !(write && identity_rmw)) || rnd2(c, 4))
         return false;
     uint64_t off = r->a & 0xfff;
@@ -203,7 +246,7 @@ bool fz_alias_op(struct fz_cpu *c, struct fz_rec *r, bool identity_rmw)
         unsigned n = s < READ_SLOTS ? reads : writes;
         for (unsigned i = 0; i < n; i++)
             if (set[i] == (r->a & PTE_ADDR)) {
-                __atomic_store_n(&pt[s], set[i] | PTE_P | PTE_RW | PTE_PCD | PTE_PWT | PTE_A | PTE_D, __ATOMIC_SEQ_CST);
+                __atomic_store_n(&pt[s], set[i] | PTE_FLAGS, __ATOMIC_SEQ_CST);
                 __asm__ volatile("invlpg (%0)" ::"r"(FZ_ALIAS_VA + s * 4096ull) : "memory");
                 break;
             }
@@ -232,7 +275,7 @@ void fz_alias_report(struct fz_cpu *const *cpus, unsigned n)
     char line[200];
     int k = fmt_snprintf(line, sizeof(line), "fuzzguest: alias window: %lu operations through it, %lu PTE changes; slots now:",
                          ops, flips);
-    for (unsigned s = 0; s < FZ_ALIAS_SLOTS && k < (int)sizeof(line) - 16; s++)
+    for (unsigned s = 0; s <= FZ_ALIAS_SLOTS && k < (int)sizeof(line) - 16; s++)
         k += fmt_snprintf(line + k, sizeof(line) - (size_t)k, " %s", name_of(pt[s]));
     guest_print("%s", line);
 }

@@ -130,7 +130,7 @@ static const struct form forms[FORMS] = {
 };
 volatile uint64_t fz_form_hits[FORMS];
 unsigned fz_forms(void) { return FORMS; }
-const char *fz_form_name(unsigned f) { return f < FORMS ? forms[f].name : "?"; }
+const char *fz_form_name(unsigned f) { return f < FORMS ? forms[f].name : f == FZ_SUB_EXEC ? "call-code-slot" : "?"; }
 
 static uint64_t mmio_pre_read(uint64_t a, unsigned w, uint64_t *hi)
 {
@@ -157,6 +157,11 @@ static void run_mmio(struct fz_op *o)
 {
     struct fz_rec *r = o->r;
     uint64_t a = r->a, v = r->b, hi = 0, x = 0;
+    if (r->sub == FZ_SUB_EXEC) { /* fuzzguest_alias.c: a load or a store at (%rdi), whichever the slot maps now */
+        __asm__ volatile("call *%2" : "+D"(a), "=a"(x) : "r"(v) : "memory", "cc");
+        o->out = x;
+        return;
+    }
     uint8_t *buf = o->cpu->scratch;
     const struct form *f = &forms[r->sub];
     if (f->cls == FC_VAL && r->c)
@@ -1218,7 +1223,9 @@ void fz_one(struct fz_cpu *c)
     }
     if (r->kind == K_MMIO_R || r->kind == K_MMIO_W) {
         if (fz_alias_op(c, r, r->kind == K_MMIO_W && forms[r->sub].cls == FC_RMW_IDENT)) {
-            if (fz.apic_strict) /* the window may hold the xAPIC page: a dword at a register (gen_mmio) */
+            if (r->sub == FZ_SUB_EXEC)
+                ;
+            else if (fz.apic_strict) /* the window may hold the xAPIC page: a dword at a register (gen_mmio) */
                 r->sub = r->kind == K_MMIO_W ? W_ORL0 : R_MOVL;
             else if (r->sub == R_ADDR32) /* a 32-bit address would not reach the window */
                 r->sub = R_MOVL;
