@@ -5,6 +5,7 @@
 #include <minihv/x86.h>
 #include "hv/console.h"
 #include "hv/ept.h"
+#include "hv/ioapic.h"
 #include "hv/heap.h"
 #include "hv/special_pages.h"
 
@@ -181,8 +182,10 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     special_add(&hv_special, SPECIAL_LAPIC, rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull, PAGE_SIZE,
                 SPECIAL_MAP_READ_ONLY);
     /* The I/O APIC at the PC default (the MADT's list is not handed over
-     * yet): identity, but no BAR or hypercall buffer goes over it. */
-    special_add(&hv_special, SPECIAL_IOAPIC, IOAPIC_DEFAULT_BASE, PAGE_SIZE, SPECIAL_MAP_IDENTITY);
+     * yet): read-only, so that redirection entry writes exit to hv/ioapic.c
+     * (INIT/SMI modes refused); no BAR or hypercall buffer goes over it. */
+    if (!ioapic_model_add(IOAPIC_DEFAULT_BASE))
+        special_add(&hv_special, SPECIAL_IOAPIC, IOAPIC_DEFAULT_BASE, PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
     for (unsigned i = 0; i < hv_special.count; i++)
         if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))
             return -1;

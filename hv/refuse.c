@@ -32,6 +32,8 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_IPI_NOT_ENTERED] = "ipi-not-entered",
     [HV_REFUSE_LOG_WRITE] = "log-write",
     [HV_REFUSE_CORE_UART] = "core-uart",
+    [HV_REFUSE_IOAPIC_DELIVERY] = "ioapic-delivery",
+    [HV_REFUSE_IOAPIC_ACCESS] = "ioapic-access",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

@@ -40,6 +40,8 @@ enum hv_refuse_kind {
     HV_REFUSE_IPI_NOT_ENTERED,   /* INIT/SIPI, after the AP launch, to a CPU that never entered the core: dropped */
     HV_REFUSE_LOG_WRITE,         /* write to the log ring (read-only to the guest), or a loader-log hypercall after the loader: dropped */
     HV_REFUSE_CORE_UART,         /* data written to the core's own UART (serial =): dropped */
+    HV_REFUSE_IOAPIC_DELIVERY,   /* I/O APIC redirection entry with INIT/SMI/reserved delivery mode: dropped */
+    HV_REFUSE_IOAPIC_ACCESS,     /* I/O APIC page write outside IOREGSEL/IOWIN/EOI or not a dword: dropped */
     HV_REFUSE_KINDS
 };
 

@@ -17,13 +17,16 @@
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
-#                apic-8byte
+#                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
+#                ioapic-delivery, no physical-init)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
 #   q-event      event-delivery (IDT in the core's block, INT3: #GP -> #DF
 #                -> shutdown, the machine must reset as in q-triple)
 #   b-event      Bochs: event-delivery on VMX (the core's summary ends it)
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
-#                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC)
+#                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC);
+#                ioapic-rte (an I/O APIC INIT to cpu1 stays refused: the
+#                AP is not woken for it)
 #
 # ATTACKS_IN_CHECK (below, the one place) lists the attacks `make check`
 # runs: those the core already refuses. Environment:
@@ -41,7 +44,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -156,6 +159,21 @@ check_boot() {
       fail "$name: icr-alias" "no apic-icr-access refusal for the write at 0x308 (${refused:-no summary}; $result)"
     fi
   fi
+  if [[ " $sel " == *" ioapic-rte "* ]] && ! grep -Eaq '^attack: SKIP ioapic-rte' "$fw"; then
+    # The INIT and SMI entries (3 with two CPUs) refused by the core's
+    # I/O APIC model; no INIT reached a CPU physically (physical-init).
+    local refused=$(grep -am1 '^minihv: hv: summary: refused:' "$hv") n
+    n=$(sed -n 's/.*ioapic-delivery \([0-9][0-9]*\).*/\1/p' <<<"$refused")
+    # Bochs boots end before the summary: the core's first-refusal line.
+    [ -n "$n" ] || n=$(grep -Eac '^minihv: hv: refused ioapic-delivery: .*delivery mode (INIT|SMI): dropped' "$hv")
+    if [[ $refused == *" physical-init "* ]]; then
+      fail "$name: ioapic-rte refused count" "an INIT reached a CPU physically: $refused"
+    elif [ "${n:-0}" -ge 1 ]; then
+      pass "$name: ioapic-rte refused count (ioapic-delivery $n; no physical-init)"
+    else
+      fail "$name: ioapic-rte refused count" "no ioapic-delivery refusal in the core's log (${refused:-no summary}; $result)"
+    fi
+  fi
   if [[ " $sel " == *" core-uart "* ]]; then
     # The guest's forged line must not be on the core's serial log, and
     # its bytes are counted (the first-refusal line, or the summary).
@@ -217,14 +235,14 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte ioapic-rte" none "" \
   --timeout 150
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte x2apic-icr-reserved" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte x2apic-icr-reserved ioapic-rte" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 

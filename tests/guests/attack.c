@@ -798,6 +798,7 @@ static const struct attack attacks[] = {
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
     { "sleep-s3", attack_sleep_s3, true },
     { "core-uart", attack_core_uart, true },
+    { "ioapic-rte", attack_ioapic_rte, true },
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
 };

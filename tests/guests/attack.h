@@ -123,5 +123,6 @@ void attack_core_uart(void);
 void attack_apic_insn(void);
 void attack_apic_8byte(void);
 void attack_event_delivery(void);
+void attack_ioapic_rte(void);
 
 #endif

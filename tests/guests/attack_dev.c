@@ -2,6 +2,7 @@
  * MSI/MSI-X delivery modes, BAR placement over special pages, sub-page
  * BARs, hypercall buffers in MMIO. */
 #include <minihv/format.h>
+#include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "tests/guests/attack.h"
@@ -494,4 +495,201 @@ void attack_hc_buffer_mmio(void)
         atk_pass(name, "%u buffers outside guest RAM refused with EFAULT; %s", n, why);
     else
         atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
+}
+
+/* ---- ioapic-rte: I/O APIC redirection entries with delivery mode INIT,
+ * SMI and NMI (82093AA datasheet 3.2.4: IOREGSEL at +0, IOWIN at +0x10,
+ * RTE n at index 0x10 + 2n, delivery mode bits 10:8). The edge comes from
+ * the RTC's periodic interrupt (ISA IRQ 8, the MADT's override if any):
+ * PIE on, one period, the line stays high until register C is read. An
+ * INIT the core never sees is physical: SVM absorbs it (physical-init), on
+ * VMX the target waits for a SIPI no one sends; an SMI runs whatever is at
+ * SMBASE. The core must refuse both modes (ioapic-delivery: the RTE keeps
+ * the value it had) and every CPU answer afterwards; an NMI is the
+ * guest's own business and reaches its handler. ---- */
+
+#define IOAPIC_BASE     0xfec00000ull
+#define IOAPIC_IOREGSEL 0x00
+#define IOAPIC_IOWIN    0x10
+#define RTE_MASKED      (1u << 16)
+#define RTE_DM_SMI      (2u << 8)
+#define RTE_DM_NMI      (4u << 8)
+#define RTE_DM_INIT     (5u << 8)
+#define CMOS_INDEX      0x70
+#define CMOS_DATA       0x71
+
+static uint64_t ioapic_base = IOAPIC_BASE;
+
+static uint32_t ioapic_read(unsigned index)
+{
+    *(volatile uint32_t *)(uintptr_t)(ioapic_base + IOAPIC_IOREGSEL) = index;
+    return *(volatile uint32_t *)(uintptr_t)(ioapic_base + IOAPIC_IOWIN);
+}
+
+static void ioapic_write(unsigned index, uint32_t value)
+{
+    *(volatile uint32_t *)(uintptr_t)(ioapic_base + IOAPIC_IOREGSEL) = index;
+    *(volatile uint32_t *)(uintptr_t)(ioapic_base + IOAPIC_IOWIN) = value;
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+    outb(CMOS_INDEX, reg);
+    return inb(CMOS_DATA);
+}
+
+static void cmos_write(uint8_t reg, uint8_t v)
+{
+    outb(CMOS_INDEX, reg);
+    outb(CMOS_DATA, v);
+}
+
+/* The GSI of ISA IRQ 8 and the first I/O APIC's base (the MADT: type 1
+ * I/O APIC, type 2 interrupt source override), as the OS would find them. */
+static unsigned rtc_gsi(void)
+{
+    unsigned gsi = 8;
+    uint64_t t = atk_acpi_table("APIC");
+    if (!t)
+        return gsi;
+    uint32_t len;
+    memcpy(&len, (const void *)(uintptr_t)(t + 4), 4);
+    bool base_seen = false;
+    for (uint64_t p = t + 44; p + 2 <= t + len;) {
+        const uint8_t *e = (const void *)(uintptr_t)p;
+        if (e[1] < 2)
+            break;
+        if (e[0] == 1 && e[1] >= 12 && !base_seen) {
+            uint32_t b, gsib;
+            memcpy(&b, e + 4, 4);
+            memcpy(&gsib, e + 8, 4);
+            if (gsib == 0) {
+                ioapic_base = b;
+                base_seen = true;
+            }
+        }
+        if (e[0] == 2 && e[1] >= 10 && e[3] == 8)
+            memcpy(&gsi, e + 4, 4);
+        p += e[1];
+    }
+    return gsi;
+}
+
+static volatile uint64_t nmi_count __attribute__((used));
+void atk_nmi_entry(void) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+        ".globl atk_nmi_entry\n"
+        ".hidden atk_nmi_entry\n"
+        "atk_nmi_entry:\n"
+        "    lock incq nmi_count(%rip)\n"
+        "    iretq\n");
+
+struct idt_gate {
+    uint16_t off0, sel;
+    uint8_t ist, type;
+    uint16_t off1;
+    uint32_t off2, zero;
+} __attribute__((packed));
+
+/* One RTC edge into RTE `pin`, programmed low/high; the RTE masked again
+ * after. Returns the RTE low the I/O APIC kept after the unmasked write. */
+static uint32_t fire_rte(unsigned pin, uint32_t high, uint32_t low)
+{
+    ioapic_write(0x11 + 2 * pin, high);
+    ioapic_write(0x10 + 2 * pin, low | RTE_MASKED);
+    cmos_read(0x0c); /* line low */
+    ioapic_write(0x10 + 2 * pin, low);
+    uint32_t kept = ioapic_read(0x10 + 2 * pin);
+    uint8_t b = cmos_read(0x0b);
+    cmos_write(0x0b, b | 0x40); /* PIE: the periodic interrupt, an edge */
+    BS->Stall(20000);
+    cmos_write(0x0b, b);
+    ioapic_write(0x10 + 2 * pin, RTE_MASKED);
+    cmos_read(0x0c);
+    BS->Stall(10000);
+    return kept;
+}
+
+void attack_ioapic_rte(void)
+{
+    const char *name = "ioapic-rte";
+    unsigned pin = rtc_gsi();
+    uint32_t ver = ioapic_read(1);
+    unsigned pins = ((ver >> 16) & 0xff) + 1;
+    if (ver == ~0u || pin >= pins) {
+        atk_skip(name, "I/O APIC at 0x%lx: version register 0x%x, RTC on GSI %u", ioapic_base, ver, pin);
+        return;
+    }
+    uint32_t old_lo = ioapic_read(0x10 + 2 * pin), old_hi = ioapic_read(0x11 + 2 * pin);
+    guest_print("attack: ioapic-rte: I/O APIC 0x%lx version 0x%x, RTC on pin %u, RTE 0x%x:%08x", ioapic_base, ver, pin,
+                old_hi, old_lo);
+    uint8_t old_a = cmos_read(0x0a), old_b = cmos_read(0x0b);
+    cmos_write(0x0a, (old_a & 0xf0) | 6); /* 1024 Hz: one period is under 1 ms */
+    uint32_t self_id = env.apic_id[env.self];
+    UINTN other = env.self == 0 ? 1 : 0;
+    /* The NMI gate of this CPU's IDT (the attack IDT: a page of ours). */
+    struct idt_ptr idtr;
+    __asm__ volatile("sidt %0" : "=m"(idtr));
+    struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + 2, saved_gate = *g;
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    uint64_t h = (uint64_t)(uintptr_t)atk_nmi_entry;
+    uint64_t f = atk_irq_save();
+    *g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+    atk_irq_restore(f);
+    struct {
+        const char *what;
+        uint32_t dest, mode;
+    } cases[] = {
+        { "INIT to the other CPU", env.cpus > 1 ? env.apic_id[other] : ~0u, RTE_DM_INIT },
+        { "INIT to self", self_id, RTE_DM_INIT },
+        { "NMI to self", self_id, RTE_DM_NMI },
+        { "SMI to self", self_id, RTE_DM_SMI },
+    };
+    char res[400] = "";
+    size_t used = 0;
+    bool all_ok = true;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        if (cases[i].dest == ~0u)
+            continue;
+        nmi_count = 0;
+        f = atk_irq_save();
+        guest_print("attack: ioapic-rte: %s (RTE %u low 0x%x, high 0x%x), then an RTC edge", cases[i].what, pin,
+                    cases[i].mode | 0x20, cases[i].dest << 24);
+        uint32_t kept = fire_rte(pin, cases[i].dest << 24, cases[i].mode | 0x20 /* vector: ignored by these modes */);
+        atk_irq_restore(f);
+        bool ok = intact();
+        bool refused = (kept & 0x700) != cases[i].mode;
+        bool want_refused = cases[i].mode != RTE_DM_NMI;
+        char d[120];
+        if (cases[i].mode == RTE_DM_NMI)
+            fmt_snprintf(d, sizeof(d), "%s: RTE took it, %lu NMI(s) at the guest's handler", cases[i].what, (uint64_t)nmi_count);
+        else
+            fmt_snprintf(d, sizeof(d), "%s: %s (RTE low reads 0x%x)", cases[i].what,
+                         refused ? "refused" : "the RTE took it", kept);
+        guest_print("attack: ioapic-rte: %s; %s", d, ok ? "every CPU answers" : why);
+        bool good = ok && (want_refused ? refused : !refused && nmi_count >= 1);
+        if (!good) {
+            all_ok = false;
+            used += fmt_snprintf(res + used, sizeof(res) - used, "%s%s%s%s", used ? "; " : "", d,
+                                 ok ? "" : ": ", ok ? "" : why);
+        }
+        if (used >= sizeof(res))
+            used = sizeof(res) - 1;
+        if (!ok)
+            break; /* a CPU is gone: the next cases would say nothing new */
+    }
+    ioapic_write(0x11 + 2 * pin, old_hi);
+    ioapic_write(0x10 + 2 * pin, old_lo);
+    cmos_write(0x0b, old_b);
+    cmos_write(0x0a, old_a);
+    cmos_read(0x0c);
+    f = atk_irq_save();
+    *g = saved_gate;
+    atk_irq_restore(f);
+    if (all_ok)
+        atk_pass(name, "I/O APIC 0x%lx pin %u (RTC): INIT and SMI entries refused, the NMI delivered; RTE restored to 0x%x; %s",
+                 ioapic_base, pin, old_lo, why);
+    else
+        atk_fail(name, "I/O APIC 0x%lx pin %u (RTC): %s", ioapic_base, pin, res);
 }

@@ -1,0 +1,158 @@
+/* See ioapic.h. The register interface (82093AA datasheet 3.1): IOREGSEL
+ * at +0x00 (the index), IOWIN at +0x10 (the selected register), EOI at
+ * +0x40 (version 0x20 and later); redirection entry n at index 0x10 + 2n
+ * (low dword: vector, delivery mode 10:8, mask 16) and 0x11 + 2n (the
+ * destination). QEMU decodes offset bits 7:0 only (+0x110 is IOWIN): so
+ * any write but an aligned dword at those three offsets is dropped. */
+#include <minihv/format.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/decode.h"
+#include "hv/devmodel.h"
+#include "hv/ioapic.h"
+#include "hv/lock.h"
+#include "hv/refuse.h"
+#include "hv/vcpu.h"
+
+#define IOAPIC_IOREGSEL 0x00
+#define IOAPIC_IOWIN    0x10
+#define IOAPIC_EOI      0x40
+
+static struct ioapic_unit {
+    uint64_t base;
+    uint32_t sel; /* IOREGSEL as the guest last wrote it (every write comes here) */
+} units[IOAPIC_MAX_UNITS];
+static unsigned unit_count;
+static struct spinlock lock; /* IOREGSEL then IOWIN is one step for the core */
+
+bool ioapic_rte_low_ok(uint32_t low)
+{
+    switch ((low >> 8) & 7) {
+    case 0: case 1: case 4: case 7: /* fixed, lowest priority, NMI, ExtINT */
+        return true;
+    default: /* SMI (010), INIT (101), reserved (011, 110) */
+        return false;
+    }
+}
+
+static const char *mode_name(uint32_t low)
+{
+    static const char *const names[8] = { "fixed", "lowest-priority", "SMI", "reserved (011)",
+                                          "NMI", "INIT", "reserved (110)", "ExtINT" };
+    return names[(low >> 8) & 7];
+}
+
+static struct ioapic_unit *unit_at(uint64_t gpa)
+{
+    for (unsigned i = 0; i < unit_count; i++)
+        if (gpa >= units[i].base && gpa - units[i].base < PAGE_SIZE)
+            return &units[i];
+    return NULL;
+}
+
+/* The read half of a read-modify-write: the register as the hardware has it. */
+static bool io_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    (void)ctx;
+    volatile void *p = (volatile void *)(uintptr_t)gpa;
+    if ((gpa & 0xfff) + size > PAGE_SIZE) {
+        *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return true;
+    }
+    switch (size) {
+    case 1: *value = *(volatile uint8_t *)p; return true;
+    case 2: *value = *(volatile uint16_t *)p; return true;
+    case 4: *value = *(volatile uint32_t *)p; return true;
+    default: *value = *(volatile uint64_t *)p; return true;
+    }
+}
+
+static bool io_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
+{
+    struct vcpu *v = ctx;
+    struct ioapic_unit *u = unit_at(gpa);
+    unsigned off = (unsigned)(gpa & 0xfff);
+    if (!u)
+        return true;
+    if (size != 4 || (off != IOAPIC_IOREGSEL && off != IOAPIC_IOWIN && off != IOAPIC_EOI)) {
+        hv_refuse(HV_REFUSE_IOAPIC_ACCESS, "cpu %u: %u-byte write at I/O APIC 0x%lx offset 0x%x: dropped", v->index,
+                  size, u->base, off);
+        return true;
+    }
+    volatile uint32_t *reg = (volatile uint32_t *)(uintptr_t)(u->base + off);
+    spin_lock(&lock);
+    if (off == IOAPIC_IOREGSEL) {
+        u->sel = (uint32_t)value;
+        *reg = (uint32_t)value;
+    } else if (off == IOAPIC_IOWIN) {
+        unsigned index = u->sel & 0xff;
+        if (index >= 0x10 && !(index & 1) && !ioapic_rte_low_ok((uint32_t)value)) {
+            spin_unlock(&lock);
+            hv_refuse(HV_REFUSE_IOAPIC_DELIVERY, "cpu %u: I/O APIC 0x%lx RTE %u low 0x%08x: delivery mode %s: "
+                      "dropped (the entry keeps 0x%08x)", v->index, u->base, (index - 0x10) / 2, (uint32_t)value,
+                      mode_name((uint32_t)value), *(volatile uint32_t *)(uintptr_t)(u->base + IOAPIC_IOWIN));
+            return true;
+        }
+        /* The index the guest chose, again: the hardware's IOREGSEL is
+         * only ever written here, but keep the pair one step. */
+        *(volatile uint32_t *)(uintptr_t)(u->base + IOAPIC_IOREGSEL) = u->sel;
+        *reg = (uint32_t)value;
+    } else {
+        *reg = (uint32_t)value;
+    }
+    spin_unlock(&lock);
+    return true;
+}
+
+static bool ioapic_npf(struct vcpu *v, uint64_t gpa, unsigned access)
+{
+    if (!unit_at(gpa))
+        return false;
+    vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
+    if (access & NPF_FETCH) {
+        vcpu_refuse_fetch(v, gpa, "an I/O APIC page");
+        return true;
+    }
+    struct decode_mmio_ops ops = { io_read, io_write, v };
+    struct decoded_insn insn;
+    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
+    if (st != DECODE_OK)
+        vcpu_refuse_insn(v, gpa, st, &insn, "an I/O APIC page");
+    return true;
+}
+
+static void ioapic_summary(void (*emit)(const char *line))
+{
+    char line[160];
+    int n = fmt_snprintf(line, sizeof(line), "ioapic: %u unit(s)", unit_count);
+    for (unsigned i = 0; i < unit_count && n > 0 && (size_t)n < sizeof(line); i++)
+        n += fmt_snprintf(line + n, sizeof(line) - (size_t)n, "%s0x%lx", i ? ", " : " at ", units[i].base);
+    if (n > 0 && (size_t)n < sizeof(line))
+        fmt_snprintf(line + n, sizeof(line) - (size_t)n, "; entries refused %lu",
+                     (unsigned long)hv_refuse_count(HV_REFUSE_IOAPIC_DELIVERY));
+    emit(line);
+}
+
+static const struct devmodel ioapic_devmodel = {
+    .name = "ioapic",
+    .npf = ioapic_npf,
+    .summary = ioapic_summary,
+};
+
+int ioapic_model_add(uint64_t base)
+{
+    if (base & (PAGE_SIZE - 1)) {
+        hv_log("ioapic: base 0x%lx not 4 KiB aligned: not trapped", base);
+        return -1;
+    }
+    if (unit_count >= IOAPIC_MAX_UNITS) {
+        hv_log("ioapic: more than %u I/O APICs: 0x%lx not trapped", IOAPIC_MAX_UNITS, base);
+        return -1;
+    }
+    if (!unit_count && devmodel_register(&ioapic_devmodel))
+        return -1;
+    units[unit_count].base = base;
+    units[unit_count].sel = 0;
+    unit_count++;
+    return 0;
+}
