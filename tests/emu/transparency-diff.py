@@ -2,7 +2,7 @@
 """check-transparency's judge (issue 15): the transparency guest's lines
 bare and under minihv (tests/guests/transparency.c), check by check, with
 the documented differences masked from ONE list (README "What the guest
-sees"). usage: transparency-diff.py BARE.txt HV.txt; prints "same NAME" or
+sees"). usage: transparency-diff.py BARE.txt HV.txt [svm|vmx]; prints "same NAME" or
 "differs NAME: bare ... | minihv ..." per check, "only-bare"/"only-hv" for
 a check one run lacks."""
 import re
@@ -26,6 +26,11 @@ MASKS = [
     (r"msr-FEATURE_CONTROL", None, None, "emulated: locked, VMX off"),
     (r"msr-VM_CR", None, None, "emulated: SVM disabled and locked"),
     (r"msr-VM_HSAVE_PA", None, None, "the core's"),
+]
+# Differences of one backend only: (backend, check-name regex, reason).
+BACKEND_MASKS = [
+    ("svm", r"nmi-iret-fault-second-at", "SVM without vNMI: an NMI held across a faulting IRET comes at the "
+     "next exit, not right after the fault's delivery (docs/design.md, svm_exit.c \"NMIs\")"),
 ]
 
 
@@ -54,8 +59,11 @@ def masked(name, values):
 
 
 bare, hv = load(sys.argv[1]), load(sys.argv[2])
+backend = sys.argv[3] if len(sys.argv) > 3 else ""
 for name in list(bare) + [n for n in hv if n not in bare]:
-    if name not in hv:
+    if any(b == backend and re.fullmatch(pat, name) for b, pat, _ in BACKEND_MASKS):
+        print("same %s (masked on %s)" % (name, backend))
+    elif name not in hv:
         print("only-bare %s: %s" % (name, " ".join(bare[name])))
     elif name not in bare:
         print("only-hv %s: %s" % (name, " ".join(hv[name])))

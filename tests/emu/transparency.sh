@@ -32,7 +32,9 @@ run() {
   if grep -Eq '^minihv: hv: (FATAL|.*parked)' "$log"; then
     fail "$name: no fatal exit" "$(grep -Em1 '^minihv: hv: (FATAL|.*parked)' "$log")"
   fi
-  python3 tests/emu/transparency-diff.py "$dir/bare.txt" "$dir/minihv-guest.txt" > "$dir/diff.txt"
+  local backend=vmx
+  [ "$emu" = qemu ] && backend=svm
+  python3 tests/emu/transparency-diff.py "$dir/bare.txt" "$dir/minihv-guest.txt" "$backend" > "$dir/diff.txt"
   local same differs
   same=$(grep -c '^same ' "$dir/diff.txt")
   differs=$(grep -vc '^same ' "$dir/diff.txt")

@@ -637,6 +637,8 @@ static void nmi_remote_on(struct mp_services *mp, UINTN n, struct cpu_ids *ids)
                  tp_nmi.count && tp_nmi.first_rip == (uint64_t)(uintptr_t)tp_nmi_hlt_after ? "yes" : "no");
 }
 
+static void nmi_window(const char *name);
+
 static void check_nmi(void)
 {
     uint64_t base = 0;
@@ -647,7 +649,501 @@ static void check_nmi(void)
     nmi_apic = base & 0x000ffffffffff000ull;
     nmi_self("self-1", 1, 5000000);
     nmi_self("self-2", 2, 5000000);
+    nmi_window("iret-fault");
     guest_print("tp: nmi-remote %s", nmi_remote_ran ? nmi_remote_line : "one-cpu");
+}
+
+/* ---- IDT copies with gates of the test's own ---- */
+
+/* This CPU's IDT copied into buf (at least `vectors` gates), loaded; the
+ * old one in *saved. False when it does not fit. */
+static bool idt_clone(uint8_t *buf, size_t cap, unsigned vectors, struct idt_ptr *saved)
+{
+    __asm__ volatile("sidt %0" : "=m"(*saved));
+    size_t bytes = (size_t)saved->limit + 1;
+    if (bytes > cap || bytes < vectors * sizeof(struct gate))
+        return false;
+    memcpy(buf, (const void *)(uintptr_t)saved->base, bytes);
+    return true;
+}
+
+static void idt_load(uint8_t *buf, const struct idt_ptr *saved)
+{
+    struct idt_ptr mine = { saved->limit, (uint64_t)(uintptr_t)buf };
+    __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
+}
+
+/* A 64-bit interrupt gate to fn in this CS (SDM Vol. 3A 6.14.1), or a
+ * gate marked not present (fn NULL). */
+static void set_gate(uint8_t *idt, unsigned vector, void (*fn)(void))
+{
+    struct gate *g = (struct gate *)idt + vector;
+    uint64_t off = (uint64_t)(uintptr_t)fn;
+    uint16_t cs;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    if (!fn) {
+        g->type &= 0x7f; /* P clear: delivery through it raises #NP */
+        return;
+    }
+    g->off_lo = (uint16_t)off;
+    g->off_mid = (uint16_t)(off >> 16);
+    g->off_hi = (uint32_t)(off >> 32);
+    g->sel = cs;
+    g->ist = 0;
+    g->type = 0x8e;
+    g->zero = 0;
+}
+
+/* ---- the NMI window across a faulting IRET of the NMI handler ----
+ * Regression for bddc2da (found by the fuzzing guest): on SVM without
+ * vNMI, with an NMI held while the guest's NMIs are blocked, the core
+ * single-steps the guest's IRET (TF) to open the window (svm_exit.c,
+ * "NMIs"). Before bddc2da an IRET that faulted pushed the step's TF in
+ * the fault's frame, and after the handler's IRET the guest took a #DB
+ * (DR6.BS) in its own code. Here the handler of a self-NMI sends itself
+ * a second NMI (held: SDM Vol. 3A 6.7.1), then IRETs with a null CS in
+ * its frame: #GP(0) (SDM Vol. 2A IRET, 64-bit mode). The #GP handler
+ * records its frame (RFLAGS.TF must be 0 as bare), does what the IRET
+ * would have (the frame's RIP/RSP/SS, the CS put back, its own RFLAGS
+ * kept: a leaked TF stays) and returns to the loop. Recorded: NMIs
+ * taken (2: the held one exactly once), #GPs, the #GP's error code and
+ * RIP, TF in its frame, #DBs (none), where the second NMI came. An IRET
+ * unblocks NMIs even if it faults (SDM 6.7.1): the second NMI may come
+ * at the #GP handler's first instruction (Bochs, hardware), after the
+ * #GP handler's IRET (QEMU TCG keeps NMIs blocked over a faulting
+ * IRET), or, on SVM without vNMI, at the next exit (the documented
+ * inexactness): the run ends with a CPUID, which exits under minihv,
+ * and the place is its own check line. Offsets: struct tp_nf. */
+struct tp_nf {
+    uint64_t count, icr, icr_value, cs, gp, gp_err, gp_rflags, gp_rip, second_rip, unused, first_rip, rsp;
+};
+volatile struct tp_nf tp_nf;
+void tp_nf_nmi(void) __attribute__((visibility("hidden")));
+void tp_nf_gp(void) __attribute__((visibility("hidden")));
+void tp_nf_run(void) __attribute__((visibility("hidden")));
+extern const uint8_t tp_nf_iret[], tp_nf_loop[], tp_nf_loop_end[], tp_nf_out[];
+
+__asm__(".text\n"
+        ".globl tp_nf_nmi\n.hidden tp_nf_nmi\n"
+        "tp_nf_nmi:\n"
+        "    push %rax\n"
+        "    push %rcx\n"
+        "    push %rdx\n"                  /* frame: RIP 24, CS 32, RFLAGS 40, RSP 48, SS 56 */
+        "    lea tp_nf(%rip), %rdx\n"
+        "    incq 0(%rdx)\n"
+        "    cmpq $1, 0(%rdx)\n"
+        "    jne 5f\n"
+        "    mov 24(%rsp), %rax\n"
+        "    mov %rax, 80(%rdx)\n"         /* first_rip */
+        "    mov 8(%rdx), %rax\n"          /* ICR low */
+        "1:  testl $0x1000, (%rax)\n"
+        "    pause\n"
+        "    jnz 1b\n"
+        "    mov 16(%rdx), %ecx\n"
+        "    movl %ecx, (%rax)\n"          /* the second NMI: held */
+        "    mov $20000, %ecx\n"
+        "2:  pause\n"
+        "    dec %ecx\n"
+        "    jnz 2b\n"
+        "    mov 32(%rsp), %rax\n"
+        "    mov %rax, 24(%rdx)\n"         /* the CS the #GP handler puts back */
+        "    movq $0, 32(%rsp)\n"          /* null CS: the IRET raises #GP(0) */
+        "    pop %rdx\n    pop %rcx\n    pop %rax\n"
+        ".globl tp_nf_iret\n.hidden tp_nf_iret\n"
+        "tp_nf_iret:\n"
+        "    iretq\n"
+        "5:  cmpq $2, 0(%rdx)\n"
+        "    jne 6f\n"
+        "    mov 24(%rsp), %rax\n"
+        "    mov %rax, 64(%rdx)\n"         /* second_rip */
+        "6:  pop %rdx\n    pop %rcx\n    pop %rax\n"
+        "    iretq\n"
+        ".globl tp_nf_gp\n.hidden tp_nf_gp\n"
+        "tp_nf_gp:\n"
+        "    push %rax\n"
+        "    push %rcx\n"
+        "    push %rdx\n"                  /* error 24, RIP 32, CS 40, RFLAGS 48, RSP 56, SS 64 */
+        "    lea tp_nf(%rip), %rdx\n"
+        "    incq 32(%rdx)\n"
+        "    cmpq $1, 32(%rdx)\n"
+        "    jne 9f\n"
+        "    mov 24(%rsp), %rax\n    mov %rax, 40(%rdx)\n"
+        "    mov 48(%rsp), %rax\n    mov %rax, 48(%rdx)\n"
+        "    mov 32(%rsp), %rax\n    mov %rax, 56(%rdx)\n"
+        "    mov 56(%rsp), %rcx\n"         /* the refused frame: RIP 0, CS 8, RFLAGS 16, RSP 24, SS 32 */
+        "    mov 0(%rcx), %rax\n    mov %rax, 32(%rsp)\n"
+        "    mov 24(%rdx), %rax\n    mov %rax, 40(%rsp)\n"
+        "    mov 32(%rcx), %rax\n    mov %rax, 64(%rsp)\n"
+        "    mov 24(%rcx), %rax\n    mov %rax, 56(%rsp)\n"
+        "    pop %rdx\n    pop %rcx\n    pop %rax\n"
+        "    add $8, %rsp\n"
+        "    iretq\n"
+        "9:  mov 88(%rdx), %rsp\n"         /* a #GP not expected: out */
+        "    jmp tp_nf_out\n"
+        ".globl tp_nf_run\n.hidden tp_nf_run\n"
+        "tp_nf_run:\n"
+        "    push %rbx\n"
+        "    lea tp_nf(%rip), %rdx\n"
+        "    mov %rsp, 88(%rdx)\n"
+        "    mov 8(%rdx), %rax\n"
+        "    mov 16(%rdx), %ecx\n"
+        "    movl %ecx, (%rax)\n"          /* the first NMI */
+        "    mov $100000, %ecx\n"
+        ".globl tp_nf_loop\n.hidden tp_nf_loop\n"
+        "tp_nf_loop:\n"
+        "    add $3, %r8\n"
+        "    dec %ecx\n"
+        "    jnz tp_nf_loop\n"
+        ".globl tp_nf_loop_end\n.hidden tp_nf_loop_end\n"
+        "tp_nf_loop_end:\n"
+        "    xor %eax, %eax\n"
+        "    xor %ecx, %ecx\n"
+        "    cpuid\n"                      /* exits under minihv */
+        "    mov $20000, %ecx\n"
+        "2:  pause\n"
+        "    dec %ecx\n"
+        "    jnz 2b\n"
+        ".globl tp_nf_out\n.hidden tp_nf_out\n"
+        "tp_nf_out:\n"
+        "    pop %rbx\n"
+        "    ret\n");
+
+static uint8_t nf_idt[4096] __attribute__((aligned(16)));
+
+static const char *nf_where(uint64_t rip)
+{
+    if (!rip)
+        return "none";
+    if (rip == (uint64_t)(uintptr_t)tp_nf_gp)
+        return "gp-entry";
+    if (rip == tp_nf.first_rip)
+        return "iret-return";
+    if (rip >= (uint64_t)(uintptr_t)tp_nf_loop && rip <= (uint64_t)(uintptr_t)tp_nf_loop_end)
+        return "loop";
+    if (rip > (uint64_t)(uintptr_t)tp_nf_loop_end && rip <= (uint64_t)(uintptr_t)tp_nf_out)
+        return "after-loop";
+    return "other";
+}
+
+static void nmi_window(const char *name)
+{
+    struct idt_ptr saved;
+    uint64_t flags;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (!idt_clone(nf_idt, sizeof(nf_idt), 14, &saved)) {
+        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+        guest_print("tp: nmi-%s no-idt", name);
+        return;
+    }
+    set_gate(nf_idt, 1, tp_db_entry);
+    set_gate(nf_idt, 2, tp_nf_nmi);
+    set_gate(nf_idt, 13, tp_nf_gp);
+    memset((void *)&tp_nf, 0, sizeof(tp_nf));
+    memset(&tp_db, 0, sizeof(tp_db));
+    tp_nf.icr = nmi_apic + APIC_ICR_LOW;
+    tp_nf.icr_value = ICR_NMI_ASSERT;
+    *apic_reg(APIC_ICR_HIGH) = own_apic_id() << 24;
+    idt_load(nf_idt, &saved);
+    tp_nf_run();
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    guest_print("tp: nmi-%s nmis %lu gp %lu gp-err 0x%lx gp-at-iret %s gp-tf %u db %lu db-bs %u", name,
+                    tp_nf.count, tp_nf.gp, tp_nf.gp_err, tp_nf.gp_rip == (uint64_t)(uintptr_t)tp_nf_iret ? "yes" : "no",
+                    (unsigned)((tp_nf.gp_rflags >> 8) & 1), tp_db.count, (unsigned)((tp_db.dr6 >> 14) & 1));
+    guest_print("tp: nmi-%s-second-at %s", name, nf_where(tp_nf.second_rip));
+}
+
+/* ---- #DF: an exception during delivery of another (issue 15) ----
+ * SDM Vol. 3A 6.15, Table 6-5: a contributory exception (#DE #TS #NP
+ * #SS #GP) raised while a contributory one is delivered becomes #DF with
+ * error code 0; after a benign one (#UD) the second is handled serially.
+ * An IDT gate not present raises #NP(vector*8+2+EXT) (6.13: EXT set, the
+ * event being delivered is not the program's), a gate whose selector is
+ * null #GP(EXT). The exceptions the core injects: #GP for XSETBV of
+ * XCR0 = 0 (x87 clear: SDM Vol. 2C XSETBV, #GP; XSETBV always exits,
+ * the core checks the value, hv/vcpu.c), #UD
+ * for VMXON (VMX) or VMRUN (SVM), whose exits the core answers as a CPU
+ * without VMX/SVM; UD2 as the reference the core never sees. Each goes
+ * through an IDT whose gate for it is not present, or has a null
+ * selector; #DF, #NP and #GP (when not the broken one) recorded: the
+ * vector taken, its error code, whether its RIP is the instruction.
+ * Offsets: struct tp_df. */
+struct tp_df {
+    uint64_t vector, err, rip, rsp, count;
+};
+volatile struct tp_df tp_df;
+void tp_df_8(void) __attribute__((visibility("hidden")));
+void tp_df_11(void) __attribute__((visibility("hidden")));
+void tp_df_13(void) __attribute__((visibility("hidden")));
+void tp_df_run(unsigned kind, void *page) __attribute__((visibility("hidden")));
+extern const uint8_t tp_df_xsetbv[], tp_df_vmxon[], tp_df_vmrun[], tp_df_ud2[];
+
+__asm__(".text\n"
+        ".globl tp_df_8\n.hidden tp_df_8\n"
+        "tp_df_8:\n"
+        "    pushq $8\n"
+        "    jmp 1f\n"
+        ".globl tp_df_11\n.hidden tp_df_11\n"
+        "tp_df_11:\n"
+        "    pushq $11\n"
+        "    jmp 1f\n"
+        ".globl tp_df_13\n.hidden tp_df_13\n"
+        "tp_df_13:\n"
+        "    pushq $13\n"
+        "1:  lea tp_df(%rip), %rdx\n"     /* vector 0, error 8, RIP 16 */
+        "    incq 32(%rdx)\n"
+        "    cmpq $1, 32(%rdx)\n"
+        "    jne 2f\n"
+        "    mov 0(%rsp), %rax\n    mov %rax, 0(%rdx)\n"
+        "    mov 8(%rsp), %rax\n    mov %rax, 8(%rdx)\n"
+        "    mov 16(%rsp), %rax\n    mov %rax, 16(%rdx)\n"
+        "2:  mov 24(%rdx), %rsp\n"
+        "    jmp 9f\n"
+        /* tp_df_run(kind, page): 0 XSETBV XCR0 = 0, 1 VMXON, 2 VMRUN, 3 UD2. */
+        ".globl tp_df_run\n.hidden tp_df_run\n"
+        "tp_df_run:\n"
+        "    push %rbx\n"
+        "    lea tp_df(%rip), %rdx\n"
+        "    mov %rsp, 24(%rdx)\n"
+        "    mov %rsi, %rax\n"
+        "    cmp $1, %edi\n    je 4f\n"
+        "    cmp $2, %edi\n    je 5f\n"
+        "    cmp $3, %edi\n    je 6f\n"
+        "    xor %ecx, %ecx\n"
+        "    xor %eax, %eax\n"
+        "    xor %edx, %edx\n"
+        ".globl tp_df_xsetbv\n.hidden tp_df_xsetbv\n"
+        "tp_df_xsetbv:\n"
+        "    xsetbv\n"
+        "    jmp 9f\n"
+        "4:\n"
+        ".globl tp_df_vmxon\n.hidden tp_df_vmxon\n"
+        "tp_df_vmxon:\n"
+        "    vmxon (%rsi)\n"
+        "    jmp 9f\n"
+        "5:\n"
+        ".globl tp_df_vmrun\n.hidden tp_df_vmrun\n"
+        "tp_df_vmrun:\n"
+        "    vmrun\n"
+        "    jmp 9f\n"
+        "6:\n"
+        ".globl tp_df_ud2\n.hidden tp_df_ud2\n"
+        "tp_df_ud2:\n"
+        "    ud2\n"
+        "9:  pop %rbx\n"
+        "    ret\n");
+
+static uint8_t df_idt[4096] __attribute__((aligned(16)));
+
+/* One case: kind's instruction with vector's gate broken (not present,
+ * or a null selector). */
+static void df_case(const char *name, unsigned kind, unsigned vector, bool null_sel, void *page)
+{
+    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2 };
+    struct idt_ptr saved;
+    uint64_t flags;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (!idt_clone(df_idt, sizeof(df_idt), 14, &saved)) {
+        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+        guest_print("tp: df-%s no-idt", name);
+        return;
+    }
+    set_gate(df_idt, 8, tp_df_8);
+    set_gate(df_idt, 11, tp_df_11);
+    set_gate(df_idt, 13, tp_df_13);
+    set_gate(df_idt, vector, NULL);
+    if (null_sel) {
+        set_gate(df_idt, vector, tp_df_13); /* present, but CS null: #GP(EXT) */
+        ((struct gate *)df_idt + vector)->sel = 0;
+    }
+    memset((void *)&tp_df, 0, sizeof(tp_df));
+    idt_load(df_idt, &saved);
+    tp_df_run(kind, page);
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    if (!tp_df.count)
+        guest_print("tp: df-%s none", name);
+    else
+        guest_print("tp: df-%s vector %lu err 0x%lx at-insn %s count %lu", name, tp_df.vector, tp_df.err,
+                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count);
+}
+
+static void check_double_fault(void)
+{
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    bool amd = r[1] == 0x68747541; /* "Auth" */
+    unsigned virt = amd ? 2 : 1;
+    x86_cpuid(1, 0, r);
+    if (r[2] & (1u << 26)) { /* XSAVE: XSETBV runs with CR4.OSXSAVE set */
+        uint64_t cr4 = read_cr4();
+        write_cr4(cr4 | CR4_OSXSAVE);
+        df_case("xsetbv-gp-np", 0, 13, false, page);
+        df_case("xsetbv-gp-nullsel", 0, 13, true, page);
+        write_cr4(cr4);
+    } else {
+        guest_print("tp: df-xsetbv no-xsave");
+    }
+    df_case("virt-ud-np", virt, 6, false, page);
+    df_case("virt-ud-nullsel", virt, 6, true, page);
+    df_case("ud2-ud-np", 3, 6, false, page);
+}
+
+/* ---- the next IP wraps at 0x10000 in 16-bit code ----
+ * docs/security.md "SVM: the length of an intercepted instruction". In
+ * long mode a code segment with L=0 D=0 runs 16-bit code (compatibility
+ * mode, SDM Vol. 3A 5.2.1; IP is 16 bits: the IP after the last byte
+ * wraps to 0, SDM Vol. 1 3.6). An intercepted instruction ends at offset
+ * 0xffff: CPUID at 0xfffe, IN AL,DX (port 0xcf9, the core's) at 0xffff.
+ * At offset 0 the code sets SI = 0x5a, at 0x10000 (past the limit) SI =
+ * 0x99, then an o32 far return to 64-bit code. Recorded: where it went
+ * on (wrapped, no-wrap, or a fault with its vector and RIP) and the
+ * registers. The segment's base is a buffer below 4 GB (the far return
+ * pops a 32-bit EIP); SS a flat 32-bit data segment while it runs.
+ * Offsets: struct tp_wrap. */
+struct tp_wrap {
+    uint64_t rsp, stack, sel16, seldata, ip, rax, rbx, rcx, rdx, out_rax, out_rbx, out_rcx, out_rdx, ss, cs,
+        fault, fault_rip, fault_cs, out_rsi;
+};
+volatile struct tp_wrap tp_wrap;
+void tp_wrap_run(void) __attribute__((visibility("hidden")));
+void tp_wrap_gp(void) __attribute__((visibility("hidden")));
+void tp_wrap_ud(void) __attribute__((visibility("hidden")));
+extern const uint8_t tp_wrap_back[];
+
+__asm__(".text\n"
+        ".globl tp_wrap_gp\n.hidden tp_wrap_gp\n"
+        "tp_wrap_gp:\n"
+        "    movq $13, tp_wrap+120(%rip)\n"
+        "    add $8, %rsp\n"               /* the error code */
+        "    jmp 1f\n"
+        ".globl tp_wrap_ud\n.hidden tp_wrap_ud\n"
+        "tp_wrap_ud:\n"
+        "    movq $6, tp_wrap+120(%rip)\n"
+        "1:  mov 0(%rsp), %rax\n    mov %rax, tp_wrap+128(%rip)\n"
+        "    mov 8(%rsp), %rax\n    mov %rax, tp_wrap+136(%rip)\n"
+        "    jmp 3f\n"
+        ".globl tp_wrap_run\n.hidden tp_wrap_run\n"
+        "tp_wrap_run:\n"
+        "    push %rbx\n"
+        "    push %rbp\n"
+        "    lea tp_wrap(%rip), %rbp\n"
+        "    mov %rsp, 0(%rbp)\n"
+        "    xor %eax, %eax\n"
+        "    mov %ss, %ax\n    mov %rax, 104(%rbp)\n"
+        "    mov %cs, %ax\n    mov %rax, 112(%rbp)\n"
+        "    mov 24(%rbp), %rax\n    mov %ax, %ss\n"
+        "    mov 8(%rbp), %rsp\n"
+        "    lea tp_wrap_back(%rip), %rax\n"  /* below 4 GB (checked) */
+        "    mov 112(%rbp), %rcx\n"
+        "    shl $32, %rcx\n"
+        "    or %rcx, %rax\n"
+        "    push %rax\n"                  /* EIP, CS for the o32 far return */
+        "    pushq 16(%rbp)\n"
+        "    pushq 32(%rbp)\n"             /* CS:IP of the 16-bit code, for LRETQ */
+        "    mov 40(%rbp), %rax\n"
+        "    mov 48(%rbp), %rbx\n"
+        "    mov 56(%rbp), %rcx\n"
+        "    mov 64(%rbp), %rdx\n"
+        "    xor %esi, %esi\n"
+        "    lretq\n"
+        ".globl tp_wrap_back\n.hidden tp_wrap_back\n"
+        "tp_wrap_back:\n"
+        "    mov %rax, tp_wrap+72(%rip)\n"
+        "    mov %rbx, tp_wrap+80(%rip)\n"
+        "    mov %rcx, tp_wrap+88(%rip)\n"
+        "    mov %rdx, tp_wrap+96(%rip)\n"
+        "    mov %rsi, tp_wrap+144(%rip)\n"
+        "3:  mov tp_wrap+104(%rip), %rax\n"
+        "    mov %ax, %ss\n"
+        "    mov tp_wrap(%rip), %rsp\n"
+        "    pop %rbp\n"
+        "    pop %rbx\n"
+        "    ret\n");
+
+static uint8_t wrap_gdt[4096] __attribute__((aligned(16)));
+static uint8_t wrap_idt[4096] __attribute__((aligned(16)));
+#define WRAP_PAGES 18 /* 64 KiB of segment, the byte past it, a stack page */
+
+static void wrap_case(const char *name, uint64_t base, const uint8_t *bytes, unsigned n, uint16_t ip,
+                      uint32_t eax, uint32_t edx)
+{
+    struct idt_ptr saved;
+    uint64_t flags;
+    memcpy((void *)(uintptr_t)(base + ip), bytes, n);
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (!idt_clone(wrap_idt, sizeof(wrap_idt), 14, &saved)) {
+        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+        guest_print("tp: ipwrap-%s no-idt", name);
+        return;
+    }
+    set_gate(wrap_idt, 6, tp_wrap_ud);
+    set_gate(wrap_idt, 13, tp_wrap_gp);
+    set_gate(wrap_idt, 12, tp_wrap_gp);
+    set_gate(wrap_idt, 11, tp_wrap_gp);
+    tp_wrap.ip = ip;
+    tp_wrap.rax = eax;
+    tp_wrap.rcx = 0;
+    tp_wrap.rdx = edx;
+    tp_wrap.rbx = 0;
+    tp_wrap.fault = 0;
+    tp_wrap.out_rsi = 0;
+    tp_wrap.stack = base + WRAP_PAGES * 4096ull - 64;
+    idt_load(wrap_idt, &saved);
+    tp_wrap_run();
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    if (tp_wrap.fault) {
+        guest_print("tp: ipwrap-%s fault %lu rip 0x%lx", name, tp_wrap.fault, tp_wrap.fault_rip);
+        return;
+    }
+    uint16_t si = (uint16_t)tp_wrap.out_rsi;
+    guest_print("tp: ipwrap-%s %s regs %08x %08x %08x %08x", name,
+                si == 0x5a ? "wrapped" : si == 0x99 ? "no-wrap" : "lost", (uint32_t)tp_wrap.out_rax,
+                (uint32_t)tp_wrap.out_rbx, (uint32_t)tp_wrap.out_rcx, (uint32_t)tp_wrap.out_rdx);
+}
+
+static void check_ip_wrap(void)
+{
+    EFI_PHYSICAL_ADDRESS base = 0xffffffffull;
+    if ((uint64_t)(uintptr_t)tp_wrap_back >> 32 ||
+        EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiLoaderCode, WRAP_PAGES, &base))) {
+        guest_print("tp: ipwrap no-low-memory");
+        return;
+    }
+    struct idt_ptr gdt;
+    __asm__ volatile("sgdt %0" : "=m"(gdt));
+    unsigned idx = ((unsigned)gdt.limit + 1 + 7) / 8;
+    if ((idx + 2) * 8 > sizeof(wrap_gdt)) {
+        guest_print("tp: ipwrap gdt-too-big");
+        BS->FreePages(base, WRAP_PAGES);
+        return;
+    }
+    memset(wrap_gdt, 0, sizeof(wrap_gdt));
+    memcpy(wrap_gdt, (const void *)(uintptr_t)gdt.base, (size_t)gdt.limit + 1);
+    /* SDM Vol. 3A 3.4.5: code, 16-bit (L=0, D=0), base = the buffer,
+     * limit 0xffff, byte granular; data, flat 4 GB, B=1. */
+    uint64_t b = base;
+    uint64_t code16 = 0xffffull | (b & 0xffffff) << 16 | 0x9bull << 40 | ((b >> 24) & 0xff) << 56;
+    uint64_t data32 = 0x00cf93000000ffffull;
+    memcpy(wrap_gdt + idx * 8, &code16, 8);
+    memcpy(wrap_gdt + (idx + 1) * 8, &data32, 8);
+    struct idt_ptr mine = { (uint16_t)((idx + 2) * 8 - 1), (uint64_t)(uintptr_t)wrap_gdt };
+    tp_wrap.sel16 = idx * 8;
+    tp_wrap.seldata = (idx + 1) * 8;
+    uint8_t *seg = (uint8_t *)(uintptr_t)base;
+    static const uint8_t at0[] = { 0xbe, 0x5a, 0x00, 0x66, 0xcb };      /* mov si, 0x5a; o32 retf */
+    static const uint8_t at64k[] = { 0xbe, 0x99, 0x00, 0x66, 0xcb };    /* mov si, 0x99; o32 retf */
+    static const uint8_t cpuid[] = { 0x0f, 0xa2 }, in[] = { 0xec };
+    memset(seg, 0xcc, WRAP_PAGES * 4096ull);
+    memcpy(seg, at0, sizeof(at0));
+    memcpy(seg + 0x10000, at64k, sizeof(at64k));
+    __asm__ volatile("lgdt %0" ::"m"(mine) : "memory");
+    wrap_case("cpuid", base, cpuid, sizeof(cpuid), 0xfffe, 0, 0);
+    wrap_case("in", base, in, sizeof(in), 0xffff, 0x12345678, 0xcf9);
+    __asm__ volatile("lgdt %0" ::"m"(gdt) : "memory");
+    BS->FreePages(base, WRAP_PAGES);
 }
 
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
@@ -662,6 +1158,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     check_msrs();
     check_tsc(hv);
     check_nmi();
+    check_double_fault();
+    check_ip_wrap();
     guest_print("tp: done (%s)", hv ? "minihv" : "bare");
     return EFI_SUCCESS;
 }
