@@ -43,6 +43,20 @@ int madt_cpus_parse(const uint8_t *madt, uint32_t len, struct madt_cpus *out, co
                 return fail(why, "MADT x2APIC entry length");
             id = le32(madt + off + 4);
             flags = le32(madt + off + 8);
+        } else if (type == 1) { /* I/O APIC: ID, reserved, address, GSI base */
+            if (elen < 12)
+                return fail(why, "MADT I/O APIC entry length");
+            uint64_t base = le32(madt + off + 4);
+            if ((base & 0xfff) > 0x1000 - 0x44) {
+                if (!out->ioapic_refusal)
+                    out->ioapic_refusal = "MADT I/O APIC address: its registers cross a page end";
+            } else if (out->ioapic_count == MINIHV_MAX_IOAPICS) {
+                out->ioapic_refusal = "MADT lists more I/O APICs than the core traps (16)";
+            } else {
+                out->ioapic_base[out->ioapic_count++] = base;
+            }
+            off += elen;
+            continue;
         } else {
             off += elen;
             continue;

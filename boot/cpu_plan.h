@@ -28,10 +28,18 @@ struct madt_cpus {
     uint32_t apic_id[CPU_PLAN_MAX_MADT];
     uint8_t flags[CPU_PLAN_MAX_MADT]; /* MADT_LAPIC_* as they count */
     unsigned not_present; /* entries neither: the firmware says no CPU is there */
+    /* I/O APIC entries (type 1): each register address, in MADT order. */
+    unsigned ioapic_count;
+    uint64_t ioapic_base[MINIHV_MAX_IOAPICS];
+    /* NULL, or why an I/O APIC cannot be trapped: the loader then takes no
+     * CPU (the entries of that I/O APIC would reach the hardware unjudged). */
+    const char *ioapic_refusal;
 };
 
 /* Parses a whole MADT (header included, `len` bytes, checksum already
- * checked). 0, or -1 with `why` naming the field. */
+ * checked). 0, or -1 with `why` naming the field. An I/O APIC the core
+ * could not trap (more than MINIHV_MAX_IOAPICS, or its 0x44 bytes of
+ * registers across a page end) sets ioapic_refusal. */
 int madt_cpus_parse(const uint8_t *madt, uint32_t len, struct madt_cpus *out, const char **why);
 
 /* One processor as EFI_MP_SERVICES_PROTOCOL.GetProcessorInfo gives it. */

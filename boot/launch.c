@@ -480,6 +480,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     bi->log_size = log_ring_size();
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
+    bi->ioapic_count = p->ioapic_count;
+    memcpy(bi->ioapic_base, p->ioapic_base, sizeof(bi->ioapic_base));
     fill_mem_ranges(bi);
     fill_fb(bi);
     if (p->have_acpi && p->acpi.has_fadt) {

@@ -248,6 +248,19 @@ void platform_report_cpus(struct platform *p)
         x86_cpuid(1, 0, r);
         mp_list[mp_count++] = (struct mp_cpu){ r[1] >> 24, MP_CPU_BSP | MP_CPU_ENABLED };
     }
+    p->ioapic_count = 0;
+    if (madt) {
+        char bases[MINIHV_MAX_IOAPICS * 20 + 1] = "";
+        size_t k = 0;
+        for (unsigned i = 0; i < madt->ioapic_count; i++) {
+            p->ioapic_base[p->ioapic_count++] = madt->ioapic_base[i];
+            k += (size_t)fmt_snprintf(bases + k, sizeof(bases) - k, "%s0x%lx", i ? ", " : "", madt->ioapic_base[i]);
+        }
+        log_line("ioapic: MADT lists %u I/O APIC(s)%s%s%s%s", madt->ioapic_count, k ? " at " : "", bases,
+                 madt->ioapic_refusal ? "; " : "", madt->ioapic_refusal ? madt->ioapic_refusal : "");
+    }
+    if (madt && madt->ioapic_refusal && !p->cpu_refusal[0])
+        fmt_snprintf(p->cpu_refusal, sizeof(p->cpu_refusal), "%s", madt->ioapic_refusal);
     if (!p->cpu_refusal[0])
         cpu_plan(madt, mp_list, mp_count, MINIHV_MAX_CPUS, p->cpus, &p->cpu_count, p->cpu_refusal,
                  sizeof(p->cpu_refusal));

@@ -26,6 +26,9 @@ struct platform {
     struct minihv_cpu_info cpus[MINIHV_MAX_CPUS];
     /* Not empty: the core may take no CPU (boot/cpu_plan.h), this says why. */
     char cpu_refusal[160];
+    /* The MADT's I/O APICs (boot/cpu_plan.h), for boot_info; 0: none listed. */
+    unsigned ioapic_count;
+    uint64_t ioapic_base[MINIHV_MAX_IOAPICS];
     bool have_acpi;
     struct acpi_info acpi;
     bool ecam;

@@ -181,11 +181,21 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     special_add(&hv_special, SPECIAL_CORE_BLOCK, bi->hv_phys_base, bi->hv_phys_size, SPECIAL_MAP_NONE);
     special_add(&hv_special, SPECIAL_LAPIC, rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull, PAGE_SIZE,
                 SPECIAL_MAP_READ_ONLY);
-    /* The I/O APIC at the PC default (the MADT's list is not handed over
-     * yet): read-only, so that redirection entry writes exit to hv/ioapic.c
-     * (INIT/SMI modes refused); no BAR or hypercall buffer goes over it. */
-    if (!ioapic_model_add(IOAPIC_DEFAULT_BASE))
-        special_add(&hv_special, SPECIAL_IOAPIC, IOAPIC_DEFAULT_BASE, PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
+    /* Every I/O APIC of the MADT (the PC default without one): read-only,
+     * so that redirection entry writes exit to hv/ioapic.c (INIT/SMI modes
+     * refused); no BAR or hypercall buffer goes over it. One the model
+     * cannot take stops the core: its entries would reach the hardware. */
+    unsigned n_ioapic = bi->ioapic_count ? bi->ioapic_count : 1;
+    if (n_ioapic > MINIHV_MAX_IOAPICS) {
+        hv_log("ept: boot_info.ioapic_count %u: more than %u", bi->ioapic_count, MINIHV_MAX_IOAPICS);
+        return -1;
+    }
+    for (unsigned i = 0; i < n_ioapic; i++) {
+        uint64_t base = bi->ioapic_count ? bi->ioapic_base[i] : IOAPIC_DEFAULT_BASE;
+        if (ioapic_model_add(base))
+            return -1;
+        special_add(&hv_special, SPECIAL_IOAPIC, base & ~(PAGE_SIZE - 1), PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
+    }
     for (unsigned i = 0; i < hv_special.count; i++)
         if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))
             return -1;

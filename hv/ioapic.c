@@ -42,10 +42,11 @@ static const char *mode_name(uint32_t low)
     return names[(low >> 8) & 7];
 }
 
+/* The unit whose page holds gpa (a page holds one I/O APIC). */
 static struct ioapic_unit *unit_at(uint64_t gpa)
 {
     for (unsigned i = 0; i < unit_count; i++)
-        if (gpa >= units[i].base && gpa - units[i].base < PAGE_SIZE)
+        if ((gpa & ~(PAGE_SIZE - 1)) == (units[i].base & ~(PAGE_SIZE - 1)))
             return &units[i];
     return NULL;
 }
@@ -71,12 +72,12 @@ static bool io_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct vcpu *v = ctx;
     struct ioapic_unit *u = unit_at(gpa);
-    unsigned off = (unsigned)(gpa & 0xfff);
     if (!u)
         return true;
+    uint64_t off = gpa - u->base; /* below the base: huge, refused */
     if (size != 4 || (off != IOAPIC_IOREGSEL && off != IOAPIC_IOWIN && off != IOAPIC_EOI)) {
-        hv_refuse(HV_REFUSE_IOAPIC_ACCESS, "cpu %u: %u-byte write at I/O APIC 0x%lx offset 0x%x: dropped", v->index,
-                  size, u->base, off);
+        hv_refuse(HV_REFUSE_IOAPIC_ACCESS, "cpu %u: %u-byte write at 0x%lx (I/O APIC 0x%lx): dropped", v->index,
+                  size, gpa, u->base);
         return true;
     }
     volatile uint32_t *reg = (volatile uint32_t *)(uintptr_t)(u->base + off);
@@ -141,8 +142,12 @@ static const struct devmodel ioapic_devmodel = {
 
 int ioapic_model_add(uint64_t base)
 {
-    if (base & (PAGE_SIZE - 1)) {
-        hv_log("ioapic: base 0x%lx not 4 KiB aligned: not trapped", base);
+    if ((base & (PAGE_SIZE - 1)) > PAGE_SIZE - 0x44) {
+        hv_log("ioapic: base 0x%lx: its registers cross a page end", base);
+        return -1;
+    }
+    if (unit_at(base)) {
+        hv_log("ioapic: base 0x%lx: a page shared with I/O APIC 0x%lx: not taken", base, unit_at(base)->base);
         return -1;
     }
     if (unit_count >= IOAPIC_MAX_UNITS) {

@@ -8,12 +8,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <minihv/boot_info.h>
 
-#define IOAPIC_MAX_UNITS 8
+#define IOAPIC_MAX_UNITS MINIHV_MAX_IOAPICS
 
-/* Registers the page at base (4 KiB aligned) with the model; the caller
- * maps it SPECIAL_MAP_READ_ONLY. 0, or -1 when base is not aligned or the
- * table is full (logged). Global init only. */
+/* Registers the I/O APIC at base (its 0x44 bytes of registers inside one
+ * page, alone in that page) with the model; the caller maps the page
+ * SPECIAL_MAP_READ_ONLY. 0, or -1 when it cannot (logged). Global init. */
 int ioapic_model_add(uint64_t base);
 
 /* Whether a redirection entry's low dword may reach the hardware: delivery

@@ -11,6 +11,7 @@
 
 #define MINIHV_MAX_CPUS        256 /* more: the loader refuses (boot/cpu_plan.h) */
 #define MINIHV_MAX_MEM_RANGES  256
+#define MINIHV_MAX_IOAPICS     16 /* more in the MADT: the loader refuses (boot/cpu_plan.h) */
 
 /* Placed by linker.ld at the first byte of the core image; the loader
  * validates it before copying anything. */
@@ -198,6 +199,14 @@ struct minihv_boot_info {
     uint32_t fb_width, fb_height;
     uint32_t fb_stride;  /* pixels per scan line */
     uint32_t fb_format;
+
+    /* ---- the I/O APICs (MADT type 1, ACPI 6.5 5.2.12.3) ----
+     * Each one's register address (IOREGSEL), in MADT order; the core maps
+     * each page read-only and judges the writes (hv/ioapic.c). Count 0: no
+     * MADT, the core takes the PC default 0xFEC00000. */
+    uint32_t ioapic_count;
+    uint32_t pad5;
+    uint64_t ioapic_base[MINIHV_MAX_IOAPICS];
 };
 
 #endif

@@ -592,8 +592,10 @@ struct idt_gate {
 } __attribute__((packed));
 
 /* One RTC edge into RTE `pin`, programmed low/high; the RTE masked again
- * after. Returns the RTE low the I/O APIC kept after the unmasked write. */
-static uint32_t fire_rte(unsigned pin, uint32_t high, uint32_t low)
+ * after. Returns the RTE low the I/O APIC kept after the unmasked write;
+ * *edge: the RTC raised its line (register C's IRQF seen within 500 ms;
+ * reading C lowers the line again, so one edge). */
+static uint32_t fire_rte(unsigned pin, uint32_t high, uint32_t low, bool *edge)
 {
     ioapic_write(0x11 + 2 * pin, high);
     ioapic_write(0x10 + 2 * pin, low | RTE_MASKED);
@@ -602,11 +604,15 @@ static uint32_t fire_rte(unsigned pin, uint32_t high, uint32_t low)
     uint32_t kept = ioapic_read(0x10 + 2 * pin);
     uint8_t b = cmos_read(0x0b);
     cmos_write(0x0b, b | 0x40); /* PIE: the periodic interrupt, an edge */
-    BS->Stall(20000);
+    *edge = false;
+    for (unsigned ms = 0; ms < 500 && !*edge; ms++) {
+        BS->Stall(1000);
+        *edge = cmos_read(0x0c) & 0x80; /* IRQF */
+    }
     cmos_write(0x0b, b);
+    BS->Stall(5000);
     ioapic_write(0x10 + 2 * pin, RTE_MASKED);
     cmos_read(0x0c);
-    BS->Stall(10000);
     return kept;
 }
 
@@ -656,7 +662,8 @@ void attack_ioapic_rte(void)
         f = atk_irq_save();
         guest_print("attack: ioapic-rte: %s (RTE %u low 0x%x, high 0x%x), then an RTC edge", cases[i].what, pin,
                     cases[i].mode | 0x20, cases[i].dest << 24);
-        uint32_t kept = fire_rte(pin, cases[i].dest << 24, cases[i].mode | 0x20 /* vector: ignored by these modes */);
+        bool edge;
+        uint32_t kept = fire_rte(pin, cases[i].dest << 24, cases[i].mode | 0x20 /* vector: ignored by these modes */, &edge);
         atk_irq_restore(f);
         bool ok = intact();
         bool refused = (kept & 0x700) != cases[i].mode;
@@ -667,8 +674,10 @@ void attack_ioapic_rte(void)
         else
             fmt_snprintf(d, sizeof(d), "%s: %s (RTE low reads 0x%x)", cases[i].what,
                          refused ? "refused" : "the RTE took it", kept);
+        if (!edge)
+            fmt_snprintf(d + strlen(d), sizeof(d) - strlen(d), "; no RTC edge in 500 ms");
         guest_print("attack: ioapic-rte: %s; %s", d, ok ? "every CPU answers" : why);
-        bool good = ok && (want_refused ? refused : !refused && nmi_count >= 1);
+        bool good = ok && edge && (want_refused ? refused : !refused && nmi_count >= 1);
         if (!good) {
             all_ok = false;
             used += fmt_snprintf(res + used, sizeof(res) - used, "%s%s%s%s", used ? "; " : "", d,

@@ -1,9 +1,11 @@
 /* The CPU plan (boot/cpu_plan.c): every CPU the firmware runs or lists is
  * taken by the core, or none is. MADT entries built here (ACPI 6.5
  * 5.2.12.2, 5.2.12.12). */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,10 +196,123 @@ static void test_caps(void **state)
     assert_string_equal(cpu_virt_unusable(&none), "neither an Intel nor an AMD CPU");
 }
 
+/* The real MADTs in tests/fixtures/acpi/apic (MADT_FIXTURES to move it):
+ * every I/O APIC address the parser hands to boot_info is the one iasl's
+ * disassembly (`iasl -d`, an independent parser) shows for that table, in
+ * the same order. */
+static unsigned iasl_ioapics(const char *aml, uint64_t *bases, unsigned max)
+{
+    char cmd[1024], dsl[600];
+    snprintf(cmd, sizeof(cmd), "d=$(mktemp -d) && cp '%s' \"$d/t.aml\" && (cd \"$d\" && iasl -d t.aml >/dev/null 2>&1) && "
+             "cat \"$d/t.dsl\"; rm -rf \"$d\"", aml);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        fail_msg("popen for iasl");
+    unsigned n = 0;
+    bool in_ioapic = false, any = false;
+    while (fgets(dsl, sizeof(dsl), f)) {
+        any = true;
+        if (strstr(dsl, "Subtable Type :"))
+            in_ioapic = strstr(dsl, "[I/O APIC]") != NULL;
+        const char *a = strstr(dsl, " Address : ");
+        if (in_ioapic && a && n < max)
+            bases[n++] = strtoull(a + 11, NULL, 16);
+    }
+    pclose(f);
+    if (!any)
+        fail_msg("iasl -d %s gave nothing (acpica-tools: scripts/deps.sh)", aml);
+    return n;
+}
+
+static void test_madt_fixtures(void **state)
+{
+    (void)state;
+    const char *dir = getenv("MADT_FIXTURES");
+    if (!dir)
+        dir = "tests/fixtures/acpi/apic";
+    DIR *d = opendir(dir);
+    if (!d)
+        fail_msg("cannot open %s (run from the repository root, or set MADT_FIXTURES)", dir);
+    struct dirent *e;
+    unsigned files = 0, total = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".aml"))
+            continue;
+        char path[600];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        static uint8_t buf[1 << 16];
+        size_t len = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        uint8_t *t = malloc(len); /* exact size: ASan sees a read past it */
+        memcpy(t, buf, len);
+        const char *why = NULL;
+        if (madt_cpus_parse(t, (uint32_t)len, &parsed, &why))
+            fail_msg("%s: %s", e->d_name, why);
+        uint64_t want[MINIHV_MAX_IOAPICS + 4];
+        unsigned n = iasl_ioapics(path, want, MINIHV_MAX_IOAPICS + 4);
+        if (n != parsed.ioapic_count || parsed.ioapic_refusal)
+            fail_msg("%s: iasl lists %u I/O APIC(s), the parser %u (%s)", e->d_name, n, parsed.ioapic_count,
+                     parsed.ioapic_refusal ? parsed.ioapic_refusal : "no refusal");
+        for (unsigned i = 0; i < n; i++)
+            if (want[i] != parsed.ioapic_base[i])
+                fail_msg("%s: I/O APIC %u: iasl 0x%llx, the parser 0x%llx", e->d_name, i, (unsigned long long)want[i],
+                         (unsigned long long)parsed.ioapic_base[i]);
+        free(t);
+        files++;
+        total += n;
+    }
+    closedir(d);
+    assert_true(files >= 10);
+    assert_true(total >= files); /* every PC MADT has one */
+    printf("madt fixtures: %u tables, %u I/O APIC address(es) as iasl -d shows them\n", files, total);
+}
+
+/* More I/O APICs than the core traps, or registers across a page end: the
+ * parse keeps the CPUs and says why no CPU may be taken. */
+static void ioapic_at(uint32_t base)
+{
+    uint8_t *e = madt + madt_len;
+    ioapic();
+    memcpy(e + 4, &base, 4);
+}
+
+static void test_madt_ioapic_limits(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    madt_start(3);
+    lapic(0, 1);
+    ioapic_at(0xfec00000);
+    ioapic_at(0xfec01000);
+    assert_int_equal(madt_cpus_parse(madt, madt_len, &parsed, &why), 0);
+    assert_int_equal(parsed.ioapic_count, 2);
+    assert_null(parsed.ioapic_refusal);
+    assert_true(parsed.ioapic_base[1] == 0xfec01000);
+    madt_start(3);
+    lapic(0, 1);
+    ioapic_at(0xfec00fc0); /* 0x44 bytes from 0xfc0 cross the page end */
+    assert_int_equal(madt_cpus_parse(madt, madt_len, &parsed, &why), 0);
+    assert_non_null(parsed.ioapic_refusal);
+    assert_int_equal(parsed.count, 1);
+    madt_start(3);
+    lapic(0, 1);
+    for (unsigned i = 0; i <= MINIHV_MAX_IOAPICS; i++)
+        ioapic_at(0xfec00000 + i * 0x1000);
+    assert_int_equal(madt_cpus_parse(madt, madt_len, &parsed, &why), 0);
+    assert_int_equal(parsed.ioapic_count, MINIHV_MAX_IOAPICS);
+    assert_non_null(parsed.ioapic_refusal);
+    assert_non_null(strstr(parsed.ioapic_refusal, "more I/O APICs"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_madt_parse),
+        cmocka_unit_test(test_madt_fixtures),
+        cmocka_unit_test(test_madt_ioapic_limits),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_caps),
     };
