@@ -280,6 +280,8 @@ static bool access_exits(uint64_t addr, bool write, uint32_t value, uint64_t bas
     return best > base_cost;
 }
 
+static uint64_t madt_ioapic(void);
+
 static void fingerprint(uint64_t page, unsigned off1, bool write_ok, struct page_print *p)
 {
     uint64_t base_cost = counter_cost(); /* the GET_STATS calls themselves */
@@ -326,7 +328,7 @@ void attack_bar_placement(void)
         uint64_t page;
         unsigned off1;
         bool write_ok;
-    } targets[4];
+    } targets[5];
     unsigned nt = 0;
     uint64_t apic = 0;
     atk_rdmsr(0x1b, &apic);
@@ -347,6 +349,8 @@ void attack_bar_placement(void)
     if (iommu)
         targets[nt++] = (struct target){ vtd ? "the VT-d register page" : "the AMD-Vi register page", iommu,
                                          vtd ? VTD_GSTS : AMDVI_CONTROL, false };
+    /* The MADT's first I/O APIC (IOREGSEL written back as read: harmless). */
+    targets[nt++] = (struct target){ "the I/O APIC page", madt_ioapic() & ~0xfffull, madt_ioapic() & 0xfff, true };
     unsigned bad = 0, tried = 0;
     char first[200] = "";
     for (unsigned i = 0; i < nt; i++) {
@@ -573,6 +577,12 @@ static unsigned rtc_gsi(void)
         p += e[1];
     }
     return gsi;
+}
+
+static uint64_t madt_ioapic(void)
+{
+    rtc_gsi();
+    return ioapic_base;
 }
 
 static volatile uint64_t nmi_count __attribute__((used));
