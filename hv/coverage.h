@@ -9,14 +9,19 @@
 
 #include <stdint.h>
 
-/* DUMP_STATS with this RBX also prints the map ("COVDUMP"): the fuzzing
- * guest's last call, for Bochs, which has no ACPI power-off (no summary). */
+/* DUMP_STATS with this RBX also prints the map ("COVDUMP"): for a guest
+ * that wants it at its end (Bochs has no ACPI power-off: no summary). */
 #define MINIHV_COV_DUMP_MAGIC 0x434f5644554d50ull
+/* And every this many HV_CHECKSUM calls (the fuzzing guest's digest after
+ * a batch: ~30 a second on QEMU, ~3 on Bochs), with the exit table first. */
+#define MINIHV_COV_CHECKSUM_PERIOD 64u
 
 #if MINIHV_COVERAGE
 void hv_cov_dump(const char *why);
+void hv_cov_hypercall(uint64_t fn, uint64_t rbx);
 #else
 static inline void hv_cov_dump(const char *why) { (void)why; }
+static inline void hv_cov_hypercall(uint64_t fn, uint64_t rbx) { (void)fn; (void)rbx; }
 #endif
 
 #endif

@@ -72,14 +72,7 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         vcpu_dump_stats();
         iommu_hw_summary(line, sizeof(line)); /* polls the fault records too */
         hv_log("%s", line);
-#if MINIHV_COVERAGE
-        /* Coverage build: the map too, when asked (RBX = the magic: the
-         * fuzzing guest's last call) and on every 2nd call otherwise, so a
-         * Bochs run (no power-off, no summary) leaves a recent map. */
-        static unsigned cov_calls;
-        if (*rbx == MINIHV_COV_DUMP_MAGIC || __atomic_fetch_add(&cov_calls, 1, __ATOMIC_RELAXED) % 2 == 1)
-            hv_cov_dump(*rbx == MINIHV_COV_DUMP_MAGIC ? "dump-stats (asked)" : "dump-stats (every 2nd)");
-#endif
+        hv_cov_hypercall(MINIHV_HC_DUMP_STATS, *rbx); /* coverage build: the map when asked */
         return MINIHV_HC_OK;
     }
     case MINIHV_HC_HV_CHECKSUM: {
@@ -92,6 +85,7 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         uint64_t h = 0xcbf29ce484222325ull;
         for (uint64_t i = 0; i < len; i++)
             h = (h ^ p[i]) * 0x100000001b3ull;
+        hv_cov_hypercall(MINIHV_HC_HV_CHECKSUM, *rbx); /* coverage build: the map now and then */
         *rbx = h;
         *rcx = hv_boot->hv_phys_base;
         *rdx = size;

@@ -237,6 +237,11 @@ def report(args):
         backend = "svm" if svm >= vmx else "vmx"
     other = "hv/vmx/" if backend == "svm" else "hv/svm/"
 
+    # A line can have several blocks (an unrolled loop, a peeled copy): it
+    # counts as reached when any of them is.
+    line_hit = collections.defaultdict(bool)
+    for a in sites:
+        line_hit[loc[a][1:]] |= a in hit
     files = collections.defaultdict(lambda: [0, 0])
     funcs = collections.defaultdict(lambda: {"n": 0, "hit": 0, "first": 1 << 30, "miss": []})
     for a in sites:
@@ -248,7 +253,7 @@ def report(args):
         f["n"] += 1
         f["hit"] += h
         f["first"] = min(f["first"], line or f["first"])
-        if not h:
+        if not line_hit[(path, line)]:
             f["miss"].append(line)
 
     def in_path(p):
@@ -274,13 +279,19 @@ def report(args):
                 h, n = files[p]
                 print(f"  {p:32} {h:5} / {n:5}  {100.0 * h / n:5.1f} %")
 
-    print("\nper function (exit path; blocks hit / blocks; lines of the blocks not reached):")
+    print("\nper function (exit path; blocks hit / blocks; lines none of whose blocks was reached):")
     for (p, fn), f in sorted(funcs.items(), key=lambda kv: (kv[0][0], kv[1]["first"])):
         if in_path(p):
             miss = f"  not reached: {collapse(f['miss'])}" if f["miss"] and f["hit"] else ""
             print(f"  {p}:{f['first']} {fn}: {f['hit']} / {f['n']}{miss}")
 
     handlers = [(k, f) for k, f in funcs.items() if in_path(k[0])]
+    top = sorted(handlers, key=lambda kf: (-(kf[1]["n"] - kf[1]["hit"]), kf[0]))[:args.top]
+    print(f"\nexit-path functions with the most blocks not reached (top {len(top)}):")
+    for (p, fn), f in top:
+        if f["n"] > f["hit"]:
+            print(f"  {f['n'] - f['hit']:4} of {f['n']:4} not reached  {p}:{f['first']} {fn}"
+                  f"{'' if f['hit'] else ' (never entered)'}")
     never = sorted((k for k, f in handlers if not f["hit"]), key=lambda k: (k[0], funcs[k]["first"]))
     print(f"\nexit-path functions never reached ({len(never)}):")
     for p, fn in never:
@@ -303,7 +314,7 @@ def report(args):
     cases = []
     for a in sites:
         fn, p, n = loc[a]
-        if a in hit or not in_path(p) or not match(p, POLICY):
+        if line_hit[(p, n)] or not in_path(p) or not match(p, POLICY):
             continue
         for k in (n, n - 1):
             t = src(p, k)
@@ -479,6 +490,7 @@ def main():
     ap.add_argument("--backend", choices=["svm", "vmx"])
     ap.add_argument("--name")
     ap.add_argument("--all-files", action="store_true")
+    ap.add_argument("--top", type=int, default=20, help="how many functions in the most-blocks-not-reached list")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--start", default="hv_image_start", help="the symbol the map's offsets count from")
     ap.add_argument("--self-test", action="store_true")
