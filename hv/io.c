@@ -141,3 +141,31 @@ void io_reset_machine(uint16_t reset_port, uint8_t reset_value)
             settle();
     }
 }
+
+bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refused)
+{
+    *refused = false;
+    switch (port) {
+    case A20_PORT_SCP_A:
+        break;
+    case A20_PORT_KBC:
+        *outport_next = *byte == A20_KBC_WRITE_OUTPORT;
+        if (*byte == A20_KBC_A20_OFF) {
+            *refused = true;
+            return false;
+        }
+        return true;
+    case A20_PORT_KBD:
+        if (!*outport_next)
+            return true; /* a byte for the keyboard */
+        *outport_next = false;
+        break;
+    default:
+        return true;
+    }
+    if (!(*byte & A20_BIT)) {
+        *byte |= A20_BIT;
+        *refused = true;
+    }
+    return true;
+}

@@ -90,4 +90,33 @@ unsigned io_reset_steps(uint16_t reset_port, uint8_t reset_value, struct io_rese
 /* Carries the steps out on the hardware; returns only if none took. */
 void io_reset_machine(uint16_t reset_port, uint8_t reset_value);
 
+/* ---- the A20 gate ----
+ * (issue 14: a path of the kind the list missed). A PC masks
+ * physical address bit 20 when software turns the gate off: port 0x92
+ * (System Control Port A) bit 1, the 8042's output port bit 1 (command
+ * 0xd1 to port 0x64, then the byte to port 0x60) and the 8042 commands
+ * 0xdd (off) / 0xdf (on). VMXON blocks and disables A20M (SDM Vol. 3C,
+ * VMXON "Operation"), but QEMU's TCG masks every access of the CPU the
+ * line is wired to, in host mode too, and the APM promises nothing for
+ * host mode: with the gate off, the core's own page walks and data at
+ * addresses with bit 20 set would go to the page 1 MiB below. The core
+ * keeps the gate on: a write that would turn it off goes to the hardware
+ * with bit 1 set (0xdd is dropped), counted `a20`. Reads, reset bits
+ * (0x92 bit 0, output port bit 0) and every other 8042 command reach the
+ * hardware as written; hv/a20_gate.c intercepts the three ports. */
+#define A20_PORT_SCP_A   0x92 /* System Control Port A: bit 0 INIT_NOW, bit 1 A20 */
+#define A20_PORT_KBC     0x64 /* 8042 command */
+#define A20_PORT_KBD     0x60 /* 8042 data: the output port after command 0xd1 */
+#define A20_KBC_WRITE_OUTPORT 0xd1
+#define A20_KBC_A20_OFF  0xdd
+#define A20_BIT          0x02
+
+/* One byte written to one of the three ports. *outport_next: the 8042's
+ * state (a 0xd1 command was the last thing written to 0x64), updated.
+ * Returns true when the byte goes to the hardware (*byte possibly with
+ * the A20 bit set), false when it is dropped; *refused: the write would
+ * have turned the gate off. */
+bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refused);
+
+
 #endif

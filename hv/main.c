@@ -4,6 +4,7 @@
 #include <minihv/boot_info.h>
 #include <minihv/io.h>
 #include <minihv/x86.h>
+#include "hv/a20_gate.h"
 #include "hv/console.h"
 #include "hv/ept.h"
 #include "hv/ipi.h"
@@ -60,6 +61,7 @@ static int global_init(const struct minihv_boot_info *bi)
     passthrough_register_ports(bi);
     vcpu_register_power_ports(bi);
     console_register_port();
+    a20_gate_register();
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
     const char *vmx_why = NULL, *svm_why = NULL;

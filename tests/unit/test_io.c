@@ -172,6 +172,56 @@ static void test_sleep_decide(void **state)
     assert_int_equal(io_sleep_decide(0x1004, 0, 0x1005, 1, 0xff, true, 5, &typ), IO_SLEEP_NONE);
 }
 
+/* The A20 gate stays on: every way a PC turns it off, and what must pass. */
+static void test_a20_gate(void **state)
+{
+    (void)state;
+    bool next = false, refused;
+    uint8_t b = 0x00; /* 0x92: A20 off */
+    assert_true(a20_gate_write(A20_PORT_SCP_A, &b, &next, &refused));
+    assert_int_equal(b, 0x02);
+    assert_true(refused);
+    b = 0x03; /* INIT_NOW with A20 on: as written */
+    assert_true(a20_gate_write(A20_PORT_SCP_A, &b, &next, &refused));
+    assert_int_equal(b, 0x03);
+    assert_false(refused);
+    b = 0x01; /* INIT_NOW with A20 off: the reset goes through, A20 stays on */
+    assert_true(a20_gate_write(A20_PORT_SCP_A, &b, &next, &refused));
+    assert_int_equal(b, 0x03);
+    assert_true(refused);
+    b = A20_KBC_A20_OFF; /* 8042 "disable A20": dropped */
+    assert_false(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    assert_true(refused);
+    b = 0xdf; /* "enable A20" */
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    assert_false(refused);
+    b = 0xf4; /* a keyboard byte to 0x60, no 0xd1 before it */
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0xf4);
+    assert_false(refused);
+    b = A20_KBC_WRITE_OUTPORT; /* 0xd1, then the output port with A20 off */
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    assert_true(next);
+    b = 0xdd;
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0xdf);
+    assert_true(refused);
+    assert_false(next);
+    b = 0xdd; /* the next byte to 0x60 is the keyboard's again */
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0xdd);
+    assert_false(refused);
+    b = A20_KBC_WRITE_OUTPORT; /* 0xd1, then another command: no output port write */
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    b = 0xae;
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    assert_false(next);
+    b = 0x00; /* the output port with reset asserted and A20 on: as written but A20 */
+    next = true;
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0x02);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_set_range),
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_sleep_decide),
+        cmocka_unit_test(test_a20_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
