@@ -224,6 +224,20 @@ static bool set_keep_logs(const char *v, struct minihv_config *cfg, const char *
     return true;
 }
 
+#ifdef MINIHV_TEST_HOOKS
+/* Test build only (config.h): a release build refuses the key as unknown. */
+static bool set_test_skip_ap(const char *v, struct minihv_config *cfg, const char **why)
+{
+    uint64_t n;
+    if (!parse_uint(v, 255, &n) || !n) {
+        *why = "expected an AP's index in the CPU plan, 1 to 255";
+        return false;
+    }
+    cfg->test_skip_ap = (uint32_t)n;
+    return true;
+}
+#endif
+
 static const struct {
     const char *key;
     config_setter set;
@@ -239,6 +253,9 @@ static const struct {
     { "rom", set_rom },
     { "log_kb", set_log_kb },
     { "keep_logs", set_keep_logs },
+#ifdef MINIHV_TEST_HOOKS
+    { "test_skip_ap", set_test_skip_ap },
+#endif
 };
 
 static int line_error(struct config_error *err, unsigned line, const char *fmt, const char *arg)

@@ -28,6 +28,10 @@ struct minihv_config {
     char rom[CONFIG_MAX_PATH];   /* ROM image on the ESP, the last ROM source; empty: none */
     uint32_t log_kb;             /* the log ring's size in KiB (issue 17): a power of two */
     uint32_t keep_logs;          /* saved logs kept on the ESP (last.log, last.1.log, ...) */
+    /* TEST ONLY, a key only a test build (HV_TEST_HOOKS=1, MINIHV_TEST_HOOKS)
+     * knows: the plan's CPU at this index (an AP, 1..) is not started, so
+     * it stays the firmware's (check-attack's ap-not-entered). 0: none. */
+    uint32_t test_skip_ap;
 };
 
 /* The log ring (issue 17). Default: a Linux boot logs 75-130 lines of

@@ -264,7 +264,8 @@ static EFI_STATUS run_ap(struct mp_services *mp, UINTN n, struct ap_start *a)
 /* Runs the trampoline on every AP of the plan, one at a time. An AP the
  * core cannot take after all stays in the core, halted (hv/main.c
  * park_ap): it never comes back, and the loader goes on without it. */
-static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uint64_t cr3, uint64_t entry)
+static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uint64_t cr3, uint64_t entry,
+                      unsigned skip)
 {
     UINTN total;
     struct mp_services *mp = mp_services(&total);
@@ -276,6 +277,11 @@ static void start_aps(const struct platform *p, struct minihv_boot_info *bi, uin
         if (idx < 0)
             continue;
         tried++;
+        if (skip && (unsigned)idx == skip) { /* test build only: config.h test_skip_ap */
+            log_line("core: test build: cpu %d (APIC id %u) not started (test_skip_ap): it stays the firmware's",
+                     idx, p->cpus[idx].apic_id);
+            continue;
+        }
         struct ap_start a = { bi, (uint64_t)idx, cr3, entry, -1 };
         EFI_STATUS st = run_ap(mp, n, &a);
         if (EFI_ERROR(st))
@@ -529,7 +535,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     if (rc == 0 && core_present()) {
         log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);
         boot_iommu_hide(); /* the core owns the remapping hardware now */
-        start_aps(p, bi, pt.root_pa, entry);
+        start_aps(p, bi, pt.root_pa, entry, cfg->test_skip_ap);
         ap_launch_done();
     }
     return rc;

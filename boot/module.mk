@@ -18,6 +18,10 @@ $(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/sb_allow_weak 2>/dev/null)" = 
 EFI_EXTRA_boot_secureboot := $(if $(filter 1,$(SB_ALLOW_WEAK)),-DMINIHV_SB_ALLOW_WEAK)
 $(BUILD)/efi/boot/secureboot.o: $(BUILD)/sb_allow_weak
 
+# HV_TEST_HOOKS=1 (hv/module.mk): the loader's test-only key test_skip_ap
+# too (boot/config.h); a release build refuses it as an unknown key.
+EFI_EXTRA_boot_config := $(if $(filter 1,$(HV_TEST_HOOKS)),-DMINIHV_TEST_HOOKS=1)
+
 $(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
 $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
 $(eval $(call host_test,test_cpu_plan,tests/unit/test_cpu_plan.c boot/cpu_plan.c lib/format.c))

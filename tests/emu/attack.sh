@@ -19,6 +19,8 @@
 #                a write that reaches QEMU suspends the VM), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
 #                ioapic-delivery, no physical-init)
+#   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
+#                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
 #   q-event      event-delivery (IDT in the core's block, INT3: #GP -> #DF
 #                -> shutdown, the machine must reset as in q-triple)
@@ -44,7 +46,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -78,9 +80,9 @@ run_boot() {
     done
     return 0
   fi
-  local dir=$EMU_ROOT/attack/$name args
-  args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8"
-  make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s' "$pt" "$args")" "$GUEST"
+  local dir=$EMU_ROOT/attack/$name args nl=$'\n'
+  args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8${ATK_ARGS_EXTRA:+ $ATK_ARGS_EXTRA}"
+  BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
   case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
@@ -174,6 +176,19 @@ check_boot() {
       fail "$name: ioapic-rte refused count" "no ioapic-delivery refusal in the core's log (${refused:-no summary}; $result)"
     fi
   fi
+  if [[ " $sel " == *" ap-not-entered "* ]]; then
+    # The loader's line for the CPU it left out, and the core's refusal.
+    local refused=$(grep -am1 '^minihv: hv: summary: refused:' "$hv") n
+    n=$(sed -n 's/.*ipi-not-entered \([0-9][0-9]*\).*/\1/p' <<<"$refused")
+    [ -n "$n" ] || n=$(grep -Eac '^minihv: hv: refused ipi-not-entered: ' "$hv")
+    if ! grep -Eaq 'minihv: core: 1 CPU\(s\) never entered the core' "$hv"; then
+      fail "$name: ap-not-entered loader line" "no 'core: 1 CPU(s) never entered the core' line ($result)"
+    elif [ "${n:-0}" -ge 1 ]; then
+      pass "$name: ap-not-entered refused count (ipi-not-entered $n; the loader: $(grep -Eam1 'minihv: core: 1 CPU\(s\) never entered' "$hv" | sed 's/^minihv: core: //' | cut -c1-60)...)"
+    else
+      fail "$name: ap-not-entered refused count" "no ipi-not-entered refusal in the core's log (${refused:-no summary}; $result)"
+    fi
+  fi
   if [[ " $sel " == *" core-uart "* ]]; then
     # The guest's forged line must not be on the core's serial log, and
     # its bytes are counted (the first-refusal line, or the summary).
@@ -237,6 +252,17 @@ run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
 run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte ioapic-rte" none "" \
   --timeout 150
+# A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
+# builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the
+# core holds it; the guest's INIT-SIPI-SIPI to it must be refused.
+if want_boot q-noap && [ -n "$(selected ap-not-entered)" ]; then
+  if make -s BUILD="${BUILD:-build}-testhooks" HV_TEST_HOOKS=1 -j2 "${BUILD:-build}-testhooks/minihv.efi" >/dev/null; then
+    ATK_MINIHV_BUILD="${BUILD:-build}-testhooks" ATK_CFG_EXTRA='test_skip_ap = 1' ATK_ARGS_EXTRA='skipped=1' \
+      run_boot q-noap qemu 2 "ap-not-entered" none "" --timeout 90
+  else
+    fail "q-noap: build" "make BUILD=${BUILD:-build}-testhooks HV_TEST_HOOKS=1 failed"
+  fi
+fi
 run_boot q-triple qemu 1 "triple-fault" none "" --timeout 60
 run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the

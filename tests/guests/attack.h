@@ -61,6 +61,8 @@ struct atk_env {
     unsigned bus, dev, fn; /* bdf= from the load options: the passthrough device */
     bool edu;              /* an edu device was found (DMA checks) */
     uint16_t uart;         /* uart= from the load options: the core's serial port */
+    bool have_skipped;     /* skipped=N: MP processor N never entered the core (test_skip_ap) */
+    UINTN skipped;
 };
 extern struct atk_env env;
 
@@ -124,5 +126,6 @@ void attack_apic_insn(void);
 void attack_apic_8byte(void);
 void attack_event_delivery(void);
 void attack_ioapic_rte(void);
+void attack_ap_not_entered(void);
 
 #endif

@@ -730,3 +730,48 @@ void attack_event_delivery(void)
     __asm__ volatile("cli; lidt %0; int3" ::"m"(idt) : "memory");
     atk_fail("event-delivery", "execution went on after INT3 with the IDT in the core's block");
 }
+
+/* ---- ap-not-entered: INIT/SIPI to a CPU that never entered the core ----
+ * A test build's loader left one AP unstarted (test_skip_ap, boot/config.h;
+ * load option skipped=N): it stays the firmware's, and after the AP launch
+ * the core holds it with one physical INIT in wait-for-SIPI. The guest's
+ * INIT then SIPI (xAPIC ICR, physical destination) must be refused
+ * (ipi-not-entered): a SIPI that reached it would start it natively, the
+ * stub says "NATV" (no minihv CPUID signature). */
+void attack_ap_not_entered(void)
+{
+    const char *name = "ap-not-entered";
+    if (!env.have_skipped || env.skipped >= env.cpus || env.skipped == env.self) {
+        atk_skip(name, "no skipped=N load option (a test build's test_skip_ap)");
+        return;
+    }
+    uint64_t apic = xapic_for_ipi(name);
+    if (!apic)
+        return;
+    if (!tramp_setup()) {
+        atk_fail(name, "no page below 1 MiB for the SIPI stub");
+        return;
+    }
+    uint8_t vector = (uint8_t)((uintptr_t)tramp >> 12);
+    uint32_t id = env.apic_id[env.skipped];
+    tramp_clear();
+    uint64_t f = atk_irq_save();
+    send_icr(apic, id << 24, ICR_INIT | ICR_ASSERT);
+    atk_irq_restore(f);
+    BS->Stall(10000);
+    for (int k = 0; k < 2; k++) { /* INIT-SIPI-SIPI, as SDM Vol. 3A 8.4.4.1 */
+        f = atk_irq_save();
+        send_icr(apic, id << 24, ICR_STARTUP | ICR_ASSERT | vector);
+        atk_irq_restore(f);
+        BS->Stall(1000);
+    }
+    uint32_t got = wait_stub(1), slot = *tramp_slot(id);
+    bool ok = intact();
+    if (!got && ok)
+        atk_pass(name, "INIT, SIPI, SIPI (vector 0x%x) to cpu%lu (APIC ID %u, never entered the core): the stub never ran; %s",
+                 vector, env.skipped, id, why);
+    else
+        atk_fail(name, "INIT-SIPI-SIPI to cpu%lu (APIC ID %u, never entered the core): %u stub run(s)%s; %s", env.skipped, id,
+                 got, slot == TRAMP_NATIVE ? ", natively (no minihv signature): the CPU runs outside the core" : "",
+                 ok ? "core intact otherwise" : why);
+}
