@@ -1,6 +1,8 @@
 /* See a20_gate.h; the decision is a20_gate_write (hv/io.c). */
 #include "hv/a20_gate.h"
+#include <minihv/format.h>
 #include "hv/console.h"
+#include "hv/devmodel.h"
 #include "hv/io.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
@@ -9,6 +11,9 @@
  * interleaves two CPUs' 0xd1/0x60 pairs gets what the 8042 would give it,
  * the gate stays on either way). */
 static bool kbc_outport_next;
+/* Accesses per port (each one an exit: the cost, in the summary). */
+static uint64_t accesses[3];
+static const uint16_t gate_ports[3] = { A20_PORT_KBD, A20_PORT_KBC, A20_PORT_SCP_A };
 
 static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
@@ -16,7 +21,12 @@ static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, u
     for (unsigned i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         uint32_t byte = (out >> (8 * i)) & 0xff;
-        bool mine = p == A20_PORT_SCP_A || p == A20_PORT_KBC || p == A20_PORT_KBD;
+        bool mine = false;
+        for (unsigned k = 0; k < 3; k++)
+            if (p == gate_ports[k]) {
+                __atomic_add_fetch(&accesses[k], 1, __ATOMIC_RELAXED);
+                mine = true;
+            }
         if (!in && mine) {
             uint8_t b = (uint8_t)byte;
             bool refused, pass = a20_gate_write(p, &b, &kbc_outport_next, &refused);
@@ -36,10 +46,23 @@ static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, u
     return true;
 }
 
+static void a20_gate_summary(void (*emit)(const char *line))
+{
+    char line[120];
+    fmt_snprintf(line, sizeof(line), "a20 gate: port accesses (exits) 0x60 %lu, 0x64 %lu, 0x92 %lu",
+                 accesses[0], accesses[1], accesses[2]);
+    emit(line);
+}
+
+static const struct devmodel a20_gate_devmodel = {
+    .name = "a20 gate",
+    .summary = a20_gate_summary,
+};
+
 void a20_gate_register(void)
 {
-    static const uint16_t ports[] = { A20_PORT_KBD, A20_PORT_KBC, A20_PORT_SCP_A };
-    for (unsigned i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
-        if (io_register(ports[i], 1, a20_gate_io, "the A20 gate"))
-            hv_log("io: cannot intercept port 0x%x (table full): the guest can turn the A20 gate off", ports[i]);
+    for (unsigned i = 0; i < 3; i++)
+        if (io_register(gate_ports[i], 1, a20_gate_io, "the A20 gate"))
+            hv_log("io: cannot intercept port 0x%x (table full): the guest can turn the A20 gate off", gate_ports[i]);
+    devmodel_register(&a20_gate_devmodel);
 }
