@@ -130,3 +130,48 @@ reset_run() {
     fail "$name: the machine reset" "the shell went on after minihv (no reset)"
   fi
 }
+
+# reboot_chain_run NAME SMP [emu.sh args] — issue 15's reset contract: a
+# guest reboot reboots the machine, whichever way it asks. QEMU only (the
+# firmware boots again after a reset; Bochs' OVMF does not, see reset_run).
+# Three boots in one run, each starting minihv with no guest (the shell
+# goes on as its guest) and leaving a flag file for the next: EFI
+# ResetSystem (`reset`: OVMF writes RST_CNT 0xcf9; `reset -w` only writes
+# another value there), the 8042's reset pulse (0xfe to port 0x64, written
+# by the shell's `mm`: through the core's A20 gate intercept,
+# hv/a20_gate.c), then S5 power-off (`reset -s`, caught by the core: its
+# summary, then the hardware). Each step comes after the core runs; the
+# next boot must come. The triple fault is reset_run's.
+reboot_chain_run() {
+  local name=$1 smp=$2; shift 2
+  local dir=$EMU_ROOT/$name
+  make_esp "$dir/esp" 'serial = 0x2f8'
+  printf '%s\r\n' \
+    'if exist fs0:\r2 then' '  fs0:\EFI\minihv\minihv.efi' '  echo "minihv-test: done"' '  reset -s' 'endif' \
+    'if exist fs0:\r1 then' '  echo 1 > fs0:\r2' '  fs0:\EFI\minihv\minihv.efi' '  echo "minihv-test: reset kbc"' \
+    '  mm 64 fe -io -w 1 -n' '  stall 2000000' '  echo "minihv-test: no reset"' '  reset -s' 'endif' \
+    'echo 1 > fs0:\r1' 'fs0:\EFI\minihv\minihv.efi' 'echo "minihv-test: reset cold"' 'reset' \
+    'echo "minihv-test: no reset"' 'reset -s' > "$dir/esp/startup.nsh"
+  boot "$name" qemu "$smp" --done 'minihv: hv: summary: end' "$@"
+  local log=$dir/minihv.txt fw=$dir/firmware.txt
+  clean_log "$dir/com2.log" > "$log"
+  clean_log "$dir/com1.log" > "$fw"
+  local got want='reset cold,reset kbc,done'
+  got=$(sed -n 's/^minihv-test: \(reset cold\|reset kbc\|done\|no reset\)$/\1/p' "$fw" | paste -sd, -)
+  if [ "$got" = "$want" ]; then
+    pass "$name: ResetSystem and the 8042 pulse each rebooted the machine, then S5 powered it off"
+  else
+    fail "$name: the reboot chain" "steps '$got', want '$want' (logs in $dir)"
+  fi
+  expect_log "$name: the last boot's S5 went through the core's summary" "$log" \
+    'minihv: hv: summary: cpu [0-9]+: sleep request: PM1a_CNT 0x[0-9a-f]+ <- 0x[0-9a-f]+ \(SLP_EN, SLP_TYP [0-7]\)$'
+  local launches
+  launches=$(grep -c '^minihv: hv: core running at' "$log")
+  [ "$launches" = 3 ] && pass "$name: the core ran in each of the three boots" \
+    || fail "$name: the core in each boot" "$launches 'core running' lines, want 3"
+  if grep -Eq '^minihv: hv: (FATAL|.*parked)' "$log"; then
+    fail "$name: no FATAL, no parked CPU" "$(grep -Em1 '^minihv: hv: (FATAL|.*parked)' "$log")"
+  else
+    pass "$name: no FATAL, no parked CPU over the three boots"
+  fi
+}

@@ -46,5 +46,7 @@ done
 run svm-bochs-ryzen-smp2 bochs 2 --cpu ryzen --timeout 300
 # A guest triple fault resets the machine (SVM shutdown intercept).
 [[ svm-qemu-reset =~ ${SVM_ONLY:-.} ]] && reset_run svm-qemu-reset qemu 2 --timeout 180 -- -action reboot=reset
+# ResetSystem and the 8042's pulse: each reboots; then S5.
+[[ svm-qemu-reboots =~ ${SVM_ONLY:-.} ]] && reboot_chain_run svm-qemu-reboots 2 --timeout 240 -- -action reboot=reset
 
 summary svm
