@@ -124,7 +124,8 @@ extern uint64_t fz_trace;
 void fz_trace_print(const char *line);
 
 /* ---- fuzzguest_ops.c ---- */
-uint64_t fz_rand(struct fz_cpu *c);
+uint64_t fz_xorshift(uint64_t *state); /* the next value of a stream */
+uint64_t fz_rand(struct fz_cpu *c);   /* of c's main stream */
 /* One operation: chosen from c's stream, logged, run under fz_try. */
 void fz_one(struct fz_cpu *c);
 /* The operation a record describes, for the dump. */

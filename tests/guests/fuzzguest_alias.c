@@ -67,19 +67,9 @@ static uint64_t target_page[FZ_MAX_REGIONS + 1];
 static unsigned targets;
 static uint64_t code_page[2]; /* mov (%rdi),%eax; ret — mov %eax,(%rdi); ret */
 
-static uint64_t rand2(struct fz_cpu *c)
-{
-    uint64_t x = c->rng2;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    c->rng2 = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
 static uint64_t rnd2(struct fz_cpu *c, uint64_t n)
 {
-    return n ? rand2(c) % n : 0;
+    return n ? fz_xorshift(&c->rng2) % n : 0;
 }
 
 static uint64_t read_cr3(void)

@@ -42,14 +42,19 @@ const char *const fz_kind_names[K_KINDS] = {
 };
 
 /* xorshift64* (Marsaglia 2003; Vigna 2016). */
-uint64_t fz_rand(struct fz_cpu *c)
+uint64_t fz_xorshift(uint64_t *state)
 {
-    uint64_t x = c->rng;
+    uint64_t x = *state;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
-    c->rng = x;
+    *state = x;
     return x * 0x2545f4914f6cdd1dull;
+}
+
+uint64_t fz_rand(struct fz_cpu *c)
+{
+    return fz_xorshift(&c->rng);
 }
 
 static uint64_t rnd(struct fz_cpu *c, uint64_t n)
