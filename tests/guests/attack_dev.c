@@ -675,7 +675,14 @@ void attack_ioapic_rte(void)
         bool edge;
         uint32_t kept = fire_rte(pin, cases[i].dest << 24, cases[i].mode | 0x20 /* vector: ignored by these modes */, &edge);
         atk_irq_restore(f);
-        bool ok = intact();
+        /* Every CPU and the block's digests after the INIT aimed at the
+         * other one; after those aimed at this CPU its PING (Bochs hashes
+         * the block slowly: the digests once more at the end). */
+        uint32_t pong = 0;
+        bool ok = cases[i].dest != self_id ? intact()
+                : atk_ping_self(&pong, why, sizeof(why)) && pong == self_id;
+        if (ok && cases[i].dest == self_id)
+            fmt_snprintf(why, sizeof(why), "this CPU answers PING");
         bool refused = (kept & 0x700) != cases[i].mode;
         bool want_refused = cases[i].mode != RTE_DM_NMI;
         char d[120];
@@ -686,7 +693,7 @@ void attack_ioapic_rte(void)
                          refused ? "refused" : "the RTE took it", kept);
         if (!edge)
             fmt_snprintf(d + strlen(d), sizeof(d) - strlen(d), "; no RTC edge in 500 ms");
-        guest_print("attack: ioapic-rte: %s; %s", d, ok ? "every CPU answers" : why);
+        guest_print("attack: ioapic-rte: %s; %s", d, why);
         bool good = ok && edge && (want_refused ? refused : !refused && nmi_count >= 1);
         if (!good) {
             all_ok = false;
@@ -706,6 +713,10 @@ void attack_ioapic_rte(void)
     f = atk_irq_save();
     *g = saved_gate;
     atk_irq_restore(f);
+    if (all_ok && !atk_core_intact_self(why, sizeof(why))) {
+        all_ok = false;
+        fmt_snprintf(res, sizeof(res), "after the cases: %s", why);
+    }
     if (all_ok)
         atk_pass(name, "I/O APIC 0x%lx pin %u (RTC): INIT and SMI entries refused, the NMI delivered; RTE restored to 0x%x; %s",
                  ioapic_base, pin, old_lo, why);
