@@ -214,7 +214,7 @@ __asm__(".text\n"
         "    iretq\n"
         TP_STEP(tp_step_cpuid, "    xor %eax, %eax\n    xor %ecx, %ecx\n", "    cpuid")
         TP_STEP(tp_step_rdmsr, "    mov $0x3a, %ecx\n", "    rdmsr") /* FEATURE_CONTROL: emulated */
-        TP_STEP(tp_step_in, "    mov $0xcf9, %edx\n", "    inb %dx, %al")); /* a port the core registers */
+        TP_STEP(tp_step_in, "    mov $0x92, %edx\n", "    inb %dx, %al")); /* the A20 gate (hv/a20_gate.c) */
 
 static void step(const char *name, void (*fn)(void), const uint8_t *after)
 {
@@ -637,7 +637,7 @@ static void nmi_remote_on(struct mp_services *mp, UINTN n, struct cpu_ids *ids)
                  tp_nmi.count && tp_nmi.first_rip == (uint64_t)(uintptr_t)tp_nmi_hlt_after ? "yes" : "no");
 }
 
-static void nmi_window(const char *name);
+static void nmi_window(const char *name, bool sti);
 
 static void check_nmi(void)
 {
@@ -649,7 +649,8 @@ static void check_nmi(void)
     nmi_apic = base & 0x000ffffffffff000ull;
     nmi_self("self-1", 1, 5000000);
     nmi_self("self-2", 2, 5000000);
-    nmi_window("iret-fault");
+    nmi_window("iret-fault", false);
+    nmi_window("iret-sti", true);
     guest_print("tp: nmi-remote %s", nmi_remote_ran ? nmi_remote_line : "one-cpu");
 }
 
@@ -713,15 +714,21 @@ static void set_gate(uint8_t *idt, unsigned vector, void (*fn)(void))
  * #GP handler's IRET (QEMU TCG keeps NMIs blocked over a faulting
  * IRET), or, on SVM without vNMI, at the next exit (the documented
  * inexactness): the run ends with a CPUID, which exits under minihv,
- * and the place is its own check line. Offsets: struct tp_nf. */
+ * and the place is its own check line. The STI variant: the handler
+ * also sends itself a fixed interrupt (pending, IF clear), then IRETs
+ * with a good frame right after STI (the IRET in the STI shadow, SDM
+ * 6.8.3; it pops IF clear): the interrupt comes after the run, under
+ * the test's IDT; recorded: NMIs, #DBs, interrupts (1). Offsets: struct
+ * tp_nf. */
 struct tp_nf {
-    uint64_t count, icr, icr_value, cs, gp, gp_err, gp_rflags, gp_rip, second_rip, unused, first_rip, rsp;
+    uint64_t count, icr, icr_value, cs, gp, gp_err, gp_rflags, gp_rip, second_rip, ipi, first_rip, rsp, irq;
 };
 volatile struct tp_nf tp_nf;
 void tp_nf_nmi(void) __attribute__((visibility("hidden")));
 void tp_nf_gp(void) __attribute__((visibility("hidden")));
+void tp_nf_irq(void) __attribute__((visibility("hidden")));
 void tp_nf_run(void) __attribute__((visibility("hidden")));
-extern const uint8_t tp_nf_iret[], tp_nf_loop[], tp_nf_loop_end[], tp_nf_out[];
+extern const uint8_t tp_nf_iret[], tp_nf_iret_sti[], tp_nf_loop[], tp_nf_loop_end[], tp_nf_out[];
 
 __asm__(".text\n"
         ".globl tp_nf_nmi\n.hidden tp_nf_nmi\n"
@@ -739,12 +746,21 @@ __asm__(".text\n"
         "1:  testl $0x1000, (%rax)\n"
         "    pause\n"
         "    jnz 1b\n"
-        "    mov 16(%rdx), %ecx\n"
+        "    mov 72(%rdx), %ecx\n"         /* ipi: a fixed interrupt to this CPU, or none */
+        "    test %ecx, %ecx\n"
+        "    jz 7f\n"
+        "    movl %ecx, (%rax)\n"          /* pending: IF is clear */
+        "8:  testl $0x1000, (%rax)\n"
+        "    pause\n"
+        "    jnz 8b\n"
+        "7:  mov 16(%rdx), %ecx\n"
         "    movl %ecx, (%rax)\n"          /* the second NMI: held */
         "    mov $20000, %ecx\n"
         "2:  pause\n"
         "    dec %ecx\n"
         "    jnz 2b\n"
+        "    cmpq $0, 72(%rdx)\n"
+        "    jne 3f\n"
         "    mov 32(%rsp), %rax\n"
         "    mov %rax, 24(%rdx)\n"         /* the CS the #GP handler puts back */
         "    movq $0, 32(%rsp)\n"          /* null CS: the IRET raises #GP(0) */
@@ -752,11 +768,25 @@ __asm__(".text\n"
         ".globl tp_nf_iret\n.hidden tp_nf_iret\n"
         "tp_nf_iret:\n"
         "    iretq\n"
+        "3:  pop %rdx\n    pop %rcx\n    pop %rax\n"
+        "    sti\n"
+        ".globl tp_nf_iret_sti\n.hidden tp_nf_iret_sti\n"
+        "tp_nf_iret_sti:\n"
+        "    iretq\n"                      /* in the STI shadow (SDM 6.8.3) */
         "5:  cmpq $2, 0(%rdx)\n"
         "    jne 6f\n"
         "    mov 24(%rsp), %rax\n"
         "    mov %rax, 64(%rdx)\n"         /* second_rip */
         "6:  pop %rdx\n    pop %rcx\n    pop %rax\n"
+        "    iretq\n"
+        ".globl tp_nf_irq\n.hidden tp_nf_irq\n"
+        "tp_nf_irq:\n"
+        "    push %rax\n"
+        "    lea tp_nf(%rip), %rax\n"
+        "    incq 96(%rax)\n"
+        "    mov 8(%rax), %rax\n"
+        "    movl $0, -0x250(%rax)\n"      /* EOI (ICR low 0x300, EOI 0xb0) */
+        "    pop %rax\n"
         "    iretq\n"
         ".globl tp_nf_gp\n.hidden tp_nf_gp\n"
         "tp_nf_gp:\n"
@@ -809,6 +839,7 @@ __asm__(".text\n"
         "    ret\n");
 
 static uint8_t nf_idt[4096] __attribute__((aligned(16)));
+#define TP_NF_VECTOR 0xf0 /* the fixed interrupt of the STI variant */
 
 static const char *nf_where(uint64_t rip)
 {
@@ -818,6 +849,8 @@ static const char *nf_where(uint64_t rip)
         return "gp-entry";
     if (rip == tp_nf.first_rip)
         return "iret-return";
+    if (rip == (uint64_t)(uintptr_t)tp_nf_iret_sti)
+        return "nmi-handler-iret";
     if (rip >= (uint64_t)(uintptr_t)tp_nf_loop && rip <= (uint64_t)(uintptr_t)tp_nf_loop_end)
         return "loop";
     if (rip > (uint64_t)(uintptr_t)tp_nf_loop_end && rip <= (uint64_t)(uintptr_t)tp_nf_out)
@@ -825,12 +858,12 @@ static const char *nf_where(uint64_t rip)
     return "other";
 }
 
-static void nmi_window(const char *name)
+static void nmi_window(const char *name, bool sti)
 {
     struct idt_ptr saved;
     uint64_t flags;
     __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
-    if (!idt_clone(nf_idt, sizeof(nf_idt), 14, &saved)) {
+    if (!idt_clone(nf_idt, sizeof(nf_idt), TP_NF_VECTOR + 1, &saved)) {
         __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
         guest_print("tp: nmi-%s no-idt", name);
         return;
@@ -838,18 +871,25 @@ static void nmi_window(const char *name)
     set_gate(nf_idt, 1, tp_db_entry);
     set_gate(nf_idt, 2, tp_nf_nmi);
     set_gate(nf_idt, 13, tp_nf_gp);
+    set_gate(nf_idt, TP_NF_VECTOR, tp_nf_irq);
     memset((void *)&tp_nf, 0, sizeof(tp_nf));
+    tp_nf.ipi = sti ? 0x4000u | TP_NF_VECTOR : 0; /* fixed, assert */
     memset(&tp_db, 0, sizeof(tp_db));
     tp_nf.icr = nmi_apic + APIC_ICR_LOW;
     tp_nf.icr_value = ICR_NMI_ASSERT;
     *apic_reg(APIC_ICR_HIGH) = own_apic_id() << 24;
     idt_load(nf_idt, &saved);
     tp_nf_run();
+    __asm__ volatile("sti; nop; nop; cli" ::: "memory"); /* the fixed interrupt, if still pending */
     __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
     __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
-    guest_print("tp: nmi-%s nmis %lu gp %lu gp-err 0x%lx gp-at-iret %s gp-tf %u db %lu db-bs %u", name,
+    if (!sti)
+        guest_print("tp: nmi-%s nmis %lu gp %lu gp-err 0x%lx gp-at-iret %s gp-tf %u db %lu db-bs %u", name,
                     tp_nf.count, tp_nf.gp, tp_nf.gp_err, tp_nf.gp_rip == (uint64_t)(uintptr_t)tp_nf_iret ? "yes" : "no",
                     (unsigned)((tp_nf.gp_rflags >> 8) & 1), tp_db.count, (unsigned)((tp_db.dr6 >> 14) & 1));
+    else
+        guest_print("tp: nmi-%s nmis %lu gp %lu db %lu db-bs %u irq %lu", name, tp_nf.count, tp_nf.gp, tp_db.count,
+                    (unsigned)((tp_db.dr6 >> 14) & 1), tp_nf.irq);
     guest_print("tp: nmi-%s-second-at %s", name, nf_where(tp_nf.second_rip));
 }
 
@@ -995,12 +1035,14 @@ static void check_double_fault(void)
  * long mode a code segment with L=0 D=0 runs 16-bit code (compatibility
  * mode, SDM Vol. 3A 5.2.1; IP is 16 bits: the IP after the last byte
  * wraps to 0, SDM Vol. 1 3.6). An intercepted instruction ends at offset
- * 0xffff: CPUID at 0xfffe, IN AL,DX (port 0xcf9, the core's) at 0xffff.
- * At offset 0 the code sets SI = 0x5a, at 0x10000 (past the limit) SI =
- * 0x99, then an o32 far return to 64-bit code. Recorded: where it went
- * on (wrapped, no-wrap, or a fault with its vector and RIP) and the
- * registers. The segment's base is a buffer below 4 GB (the far return
- * pops a 32-bit EIP); SS a flat 32-bit data segment while it runs.
+ * 0xffff: CPUID at 0xfffe, IN AL,DX at 0xffff (port 0x92, the A20 gate,
+ * which the core intercepts). At offset 0 the code sets SI = 0x5a, at
+ * 0x10000 (past the limit) SI = 0x99, then an o32 far return to 64-bit
+ * code. Recorded: where it went on (wrapped, no-wrap, or a fault with its
+ * vector and RIP) and the registers. QEMU wraps; Bochs does not (bare,
+ * #GP at IP 0x10000): the check is the core against each emulator. The
+ * segment's base is a buffer below 4 GB (the far return pops a 32-bit
+ * EIP); SS a flat 32-bit data segment while it runs.
  * Offsets: struct tp_wrap. */
 struct tp_wrap {
     uint64_t rsp, stack, sel16, seldata, ip, rax, rbx, rcx, rdx, out_rax, out_rbx, out_rcx, out_rdx, ss, cs,
@@ -1141,7 +1183,7 @@ static void check_ip_wrap(void)
     memcpy(seg + 0x10000, at64k, sizeof(at64k));
     __asm__ volatile("lgdt %0" ::"m"(mine) : "memory");
     wrap_case("cpuid", base, cpuid, sizeof(cpuid), 0xfffe, 0, 0);
-    wrap_case("in", base, in, sizeof(in), 0xffff, 0x12345678, 0xcf9);
+    wrap_case("in", base, in, sizeof(in), 0xffff, 0x12345678, 0x92);
     __asm__ volatile("lgdt %0" ::"m"(gdt) : "memory");
     BS->FreePages(base, WRAP_PAGES);
 }
