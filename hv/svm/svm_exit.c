@@ -267,6 +267,7 @@ static bool nmi_step_end(struct vcpu *v)
         return false;
     c->nmi_step = false;
     c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
+    c->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_INTR;
     if (v->regs.rip == c->nmi_step_rip || !c->nmi_step_iret)
         v->regs.rflags = (v->regs.rflags & ~RFLAGS_TF) | c->nmi_step_tf;
     return true;
@@ -356,6 +357,26 @@ static void nmi_before_entry(struct vcpu *v)
     c->nmi_step_dr6 = vmcb->save.dr6;
     vmcb->save.rflags |= RFLAGS_TF;
     vmcb->control.intercept_exceptions |= (1u << VECTOR_DB) | STEP_FAULT_VECTORS;
+    /* With the guest's IF set a physical interrupt may come before the
+     * stepped IRET runs, and its frame would hold the step's TF: it exits
+     * first (nmi_step_intr). */
+    vmcb->control.intercept_misc1 |= SVM_INTERCEPT_INTR;
+}
+
+/* A physical interrupt before the stepped IRET ran (the guest's IF set
+ * masks them, V_INTR_MASKING clear, 15.21.1): the intercept exits before
+ * its delivery (15.21.2) and nmi_step_end has put the guest's TF back.
+ * It is delivered at this entry without the step; the IRET intercept is
+ * armed again, since the interrupt handler's IRET unblocks NMIs as any
+ * IRET does (SDM Vol. 3A 6.7.1): that one is stepped instead. */
+static void nmi_step_intr(struct vcpu *v, bool stepped)
+{
+    struct svm_cpu *c = svm_of(v);
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    if (stepped && c->nmi_step_iret && v->regs.rip == c->nmi_step_rip) {
+        c->nmi_iret = false;
+        c->vmcb->control.intercept_misc1 |= SVM_INTERCEPT_IRET;
+    }
 }
 
 /* The VINTR exit (15.21.4): the shadow is over; the window's virtual
@@ -391,7 +412,7 @@ static void nmi_reset(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
     c->nmi_blocked = c->nmi_iret = c->nmi_step = false;
-    c->vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_IRET | SVM_INTERCEPT_VINTR);
+    c->vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_IRET | SVM_INTERCEPT_VINTR | SVM_INTERCEPT_INTR);
     c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
     c->vmcb->control.int_control &= ~(SVM_V_NMI_PENDING | SVM_V_NMI_MASK | SVM_V_IRQ | SVM_V_IGN_TPR);
     v->nmi_pending = false;
@@ -470,6 +491,7 @@ static const char *exit_name(uint64_t code)
     case SVM_EXIT_EXCP_UD: return "#UD";
     case SVM_EXIT_NMI: return "NMI";
     case SVM_EXIT_IRET: return "IRET";
+    case SVM_EXIT_INTR: return "INTR";
     case SVM_EXIT_EXCP_DB: return "#DB";
     case SVM_EXIT_INIT: return "INIT";
     case SVM_EXIT_SMI: return "SMI";
@@ -597,6 +619,9 @@ int svm_handle_exit(struct vcpu *v)
         break;
     case SVM_EXIT_VINTR:
         handle_vintr(v);
+        break;
+    case SVM_EXIT_INTR:
+        nmi_step_intr(v, stepped);
         break;
     case SVM_EXIT_INIT:
         /* A physical INIT: the core never sends one to a virtualized CPU
