@@ -28,7 +28,8 @@
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC);
 #                ioapic-rte (an I/O APIC INIT to cpu1 stays refused: the
-#                AP is not woken for it)
+#                AP is not woken for it); task-switch (a JMP to a TSS in
+#                32-bit legacy mode: #GP(0x20); SVM does not intercept it)
 #
 # ATTACKS_IN_CHECK (below, the one place) lists the attacks `make check`
 # runs: those the core already refuses. Environment:
@@ -46,7 +47,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -189,6 +190,14 @@ check_boot() {
       fail "$name: ap-not-entered refused count" "no ipi-not-entered refusal in the core's log (${refused:-no summary}; $result)"
     fi
   fi
+  if [[ " $sel " == *" task-switch "* ]]; then
+    # The core's own account of the JMP: a task switch to TSS 0x20, #GP.
+    if grep -Eaq '^minihv: hv: refused task-switch: .*JMP to TSS 0x20 .*: #GP' "$hv"; then
+      pass "$name: task-switch refused (the core: $(grep -Eam1 '^minihv: hv: refused task-switch: ' "$hv" | sed 's/^minihv: hv: refused task-switch: //' | cut -c1-70))"
+    else
+      fail "$name: task-switch refused" "no 'refused task-switch: ... JMP to TSS 0x20 ...: #GP' line in the core's log ($result)"
+    fi
+  fi
   if [[ " $sel " == *" core-uart "* ]]; then
     # The guest's forged line must not be on the core's serial log, and
     # its bytes are counted (the first-refusal line, or the summary).
@@ -268,7 +277,7 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte x2apic-icr-reserved ioapic-rte" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte x2apic-icr-reserved ioapic-rte task-switch" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 

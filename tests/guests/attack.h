@@ -127,5 +127,6 @@ void attack_apic_8byte(void);
 void attack_event_delivery(void);
 void attack_ioapic_rte(void);
 void attack_ap_not_entered(void);
+void attack_task_switch(void);
 
 #endif

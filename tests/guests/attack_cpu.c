@@ -775,3 +775,145 @@ void attack_ap_not_entered(void)
                  got, slot == TRAMP_NATIVE ? ", natively (no minihv signature): the CPU runs outside the core" : "",
                  ok ? "core intact otherwise" : why);
 }
+
+/* ---- task-switch (VMX): a JMP to a TSS selector in 32-bit legacy mode ----
+ * A task switch exits unconditionally (SDM Vol. 3C 25.1.2); the core does
+ * not emulate it and gives #GP(selector) (counted task-switch). Only in
+ * legacy protected mode: in IA-32e mode the CPU itself raises #GP. The
+ * guest leaves long mode (compatibility mode, CR0.PG off: SDM Vol. 3A
+ * 9.8.5.4), loads a 32-bit IDT whose #GP gate records the error code,
+ * jumps to its TSS, and comes back (CR0.PG on, EFER.LME still set). SVM
+ * does not intercept task switches: the CPU would carry it out, so this
+ * runs on VMX only. Layout of the page below 4 GiB (all set up in C):
+ * +0 GDT (0x08 code32, 0x10 data32, 0x18 code64, 0x20 TSS), +0x100 the
+ * TSS, +0x200 IDT32, +0x300 far pointers and results, +0x1000 stack. */
+#define TS_GDT    0x000
+#define TS_TSS    0x100
+#define TS_IDT    0x200
+#define TS_FAR64  0x300 /* m16:32 to the 64-bit return, selector 0x18 */
+#define TS_RESULT 0x308 /* the #GP error code | 0x80000000, or 0xffffffff */
+#define TS_GP32   0x310 /* the 32-bit #GP handler's address */
+#define TS_TSSPTR 0x318 /* m16:32 JMP target: offset 0, selector 0x20 */
+#define TS_SAVE   0x320 /* GDTR, IDTR (10 bytes each), RSP, CS, SS */
+
+uint64_t atk_ts_run(uint64_t page) __attribute__((visibility("hidden")));
+void atk_ts_gp32(void) __attribute__((visibility("hidden")));
+void atk_ts_back64(void) __attribute__((visibility("hidden")));
+__asm__(
+    ".text\n"
+    ".globl atk_ts_run, atk_ts_gp32, atk_ts_back64\n"
+    ".hidden atk_ts_run, atk_ts_gp32, atk_ts_back64\n"
+    "atk_ts_run:\n"
+    "    push %rbx\n"
+    "    push %rbp\n"
+    "    push %r12\n"
+    "    mov %rdi, %rbx\n"
+    "    sgdt 0x320(%rbx)\n"
+    "    sidt 0x330(%rbx)\n"
+    "    mov %rsp, 0x340(%rbx)\n"
+    "    mov %cs, %ax\n"
+    "    mov %ax, 0x348(%rbx)\n"
+    "    mov %ss, %ax\n"
+    "    mov %ax, 0x34a(%rbx)\n"
+    "    mov %ds, %ax\n"
+    "    mov %ax, 0x34c(%rbx)\n"
+    "    mov %es, %ax\n"
+    "    mov %ax, 0x34e(%rbx)\n"
+    "    movw $0x27, 0x350(%rbx)\n"   /* the new GDTR: limit, base */
+    "    mov %rbx, 0x352(%rbx)\n"
+    "    lgdt 0x350(%rbx)\n"
+    "    pushq $0x08\n"
+    "    lea 1f(%rip), %rax\n"
+    "    push %rax\n"
+    "    lretq\n"
+    ".code32\n"
+    "1:  mov $0x10, %eax\n"
+    "    mov %eax, %ds\n"
+    "    mov %eax, %es\n"
+    "    mov %eax, %ss\n"
+    "    lea 0x1000(%ebx), %esp\n"
+    "    mov %cr0, %eax\n"
+    "    and $0x7fffffff, %eax\n"
+    "    mov %eax, %cr0\n"          /* long mode off: 32-bit protected mode */
+    "    movw $0xff, 0x358(%ebx)\n"  /* IDTR: 32 gates of 8 bytes */
+    "    lea 0x200(%ebx), %eax\n"
+    "    mov %eax, 0x35a(%ebx)\n"
+    "    lidt 0x358(%ebx)\n"
+    "    movl $0xffffffff, 0x308(%ebx)\n"
+    "    ljmp *0x318(%ebx)\n"       /* the task switch */
+    "    jmp 2f\n"
+    "atk_ts_gp32:\n"
+    "    pop %eax\n"                /* error code */
+    "    or $0x80000000, %eax\n"
+    "    mov %eax, 0x308(%ebx)\n"
+    "2:  lea 0x1000(%ebx), %esp\n"
+    "    mov %cr0, %eax\n"
+    "    or $0x80000000, %eax\n"
+    "    mov %eax, %cr0\n"          /* long mode again (EFER.LME, CR4.PAE, CR3 kept) */
+    "    ljmp *0x300(%ebx)\n"
+    ".code64\n"
+    "atk_ts_back64:\n"
+    "    lgdt 0x320(%rbx)\n"
+    "    lidt 0x330(%rbx)\n"
+    "    mov 0x340(%rbx), %rsp\n"
+    "    movzwl 0x34a(%rbx), %eax\n"
+    "    mov %eax, %ss\n"
+    "    movzwl 0x34c(%rbx), %eax\n"
+    "    mov %eax, %ds\n"
+    "    movzwl 0x34e(%rbx), %eax\n"
+    "    mov %eax, %es\n"
+    "    movzwl 0x348(%rbx), %eax\n"
+    "    push %rax\n"
+    "    lea 3f(%rip), %rax\n"
+    "    push %rax\n"
+    "    lretq\n"
+    "3:  mov 0x308(%rbx), %eax\n"
+    "    pop %r12\n"
+    "    pop %rbp\n"
+    "    pop %rbx\n"
+    "    ret\n");
+
+void attack_task_switch(void)
+{
+    const char *name = "task-switch";
+    if (!env.intel) {
+        atk_skip(name, "SVM does not intercept task switches (the CPU carries them out): VMX only");
+        return;
+    }
+    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, gp = (uint64_t)(uintptr_t)atk_ts_gp32,
+             back = (uint64_t)(uintptr_t)atk_ts_back64;
+    EFI_PHYSICAL_ADDRESS pa = 0xfffff000;
+    if (code >= 0xfffff000ull || back >= 0xfffff000ull ||
+        EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesData, 1, &pa))) {
+        atk_skip(name, "the attack's code or a page not below 4 GiB");
+        return;
+    }
+    uint8_t *p = (uint8_t *)(uintptr_t)pa;
+    SetMem(p, 4096, 0);
+    uint64_t *gdt = (uint64_t *)(p + TS_GDT);
+    gdt[1] = 0x00cf9a000000ffffull; /* 0x08: code, 32-bit, base 0, 4 GiB */
+    gdt[2] = 0x00cf92000000ffffull; /* 0x10: data */
+    gdt[3] = 0x00af9a000000ffffull; /* 0x18: code, 64-bit */
+    uint64_t tss = pa + TS_TSS;     /* 0x20: 32-bit available TSS (type 9), limit 0x67 */
+    gdt[4] = 0x67 | (tss & 0xffffff) << 16 | 0x89ull << 40 | ((tss >> 24) & 0xff) << 56;
+    uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
+    far64[0] = (uint32_t)back;
+    far64[1] = 0x18;
+    uint32_t *tssptr = (uint32_t *)(p + TS_TSSPTR);
+    tssptr[0] = 0;
+    tssptr[1] = 0x20;
+    uint64_t *idt = (uint64_t *)(p + TS_IDT); /* vector 13: 32-bit interrupt gate, selector 0x08 */
+    idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
+    uint64_t f = atk_irq_save();
+    uint32_t r = (uint32_t)atk_ts_run(pa);
+    atk_irq_restore(f);
+    bool ok = intact_self();
+    if ((r & 0x80000000u) && (r & 0xffff) == 0x20 && ok)
+        atk_pass(name, "JMP 0x20:0 (a 32-bit TSS) in legacy protected mode raised #GP(0x20); back in long mode; %s", why);
+    else
+        atk_fail(name, "JMP 0x20:0 (a 32-bit TSS) in legacy protected mode: %s (want #GP(0x20)); %s",
+                 r == 0xffffffffu ? "no fault" : (r & 0x80000000u) ? "#GP with another error code" : "?",
+                 ok ? "core intact" : why);
+    if (r & 0x80000000u)
+        guest_print("attack: task-switch: #GP error code 0x%x", r & 0xffff);
+}
