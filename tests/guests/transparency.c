@@ -1188,6 +1188,91 @@ static void check_ip_wrap(void)
     BS->FreePages(base, WRAP_PAGES);
 }
 
+/* ---- the TSC-deadline timer (issue 15: "TSC deadline timer works") ----
+ * SDM Vol. 3A 11.5.4.1: LVT timer mode 10b arms the timer by a write of
+ * IA32_TSC_DEADLINE (0x6e0, passed through by the core); the interrupt
+ * comes once the TSC reaches it (the SDM has the MSR read 0 then; Bochs
+ * keeps the deadline). Recorded: whether it fired (once), not before the
+ * deadline, and the MSR after. QEMU TCG has no TSC-deadline mode.
+ * The firmware's LVT timer, divide and initial count are put back. */
+volatile uint64_t tp_tdl_count, tp_tdl_tsc, tp_tdl_eoi;
+void tp_tdl_entry(void) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+        ".globl tp_tdl_entry\n.hidden tp_tdl_entry\n"
+        "tp_tdl_entry:\n"
+        "    push %rax\n"
+        "    push %rdx\n"
+        "    cmpq $0, tp_tdl_count(%rip)\n"
+        "    jne 1f\n"
+        "    rdtsc\n"
+        "    shl $32, %rdx\n"
+        "    or %rdx, %rax\n"
+        "    mov %rax, tp_tdl_tsc(%rip)\n"
+        "1:  incq tp_tdl_count(%rip)\n"
+        "    mov tp_tdl_eoi(%rip), %rax\n"
+        "    movl $0, (%rax)\n"            /* EOI */
+        "    pop %rdx\n"
+        "    pop %rax\n"
+        "    iretq\n");
+
+#define TP_TDL_VECTOR 0xf1
+#define TP_TDL_DELTA 2000000ull
+
+static void wrmsr64(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+static void check_tsc_deadline(void)
+{
+    static uint8_t idt[4096] __attribute__((aligned(16)));
+    uint32_t r[4];
+    uint64_t base = 0, flags, after = 1;
+    struct idt_ptr saved;
+    x86_cpuid(1, 0, r);
+    if (!(r[2] & (1u << 24))) {
+        guest_print("tp: tsc-deadline not-supported");
+        return;
+    }
+    if (!tp_rdmsr(0x1b, &base) || (base & (1ull << 10)) || !(base & (1ull << 11))) {
+        guest_print("tp: tsc-deadline not-xapic");
+        return;
+    }
+    nmi_apic = base & 0x000ffffffffff000ull;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    if (!idt_clone(idt, sizeof(idt), TP_TDL_VECTOR + 1, &saved)) {
+        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+        guest_print("tp: tsc-deadline no-idt");
+        return;
+    }
+    set_gate(idt, TP_TDL_VECTOR, tp_tdl_entry);
+    idt_load(idt, &saved);
+    uint32_t lvt = *apic_reg(0x320), divide = *apic_reg(0x3e0), initial = *apic_reg(0x380);
+    tp_tdl_eoi = nmi_apic + 0xb0;
+    tp_tdl_count = 0;
+    tp_tdl_tsc = 0;
+    *apic_reg(0x320) = (2u << 17) | TP_TDL_VECTOR; /* TSC-deadline mode, not masked */
+    __asm__ volatile("mfence" ::: "memory");       /* the LVT write before the MSR's (11.5.4.1) */
+    uint64_t deadline = rdtsc() + TP_TDL_DELTA;
+    wrmsr64(0x6e0, deadline);
+    __asm__ volatile("sti" ::: "memory");
+    while (!tp_tdl_count && rdtsc() < deadline + 50 * TP_TDL_DELTA)
+        __asm__ volatile("pause");
+    for (unsigned i = 0; i < 1000; i++) /* a second interrupt would come now */
+        __asm__ volatile("pause");
+    __asm__ volatile("cli" ::: "memory");
+    tp_rdmsr(0x6e0, &after);
+    wrmsr64(0x6e0, 0);
+    *apic_reg(0x320) = lvt | (1u << 16); /* masked while the rest goes back */
+    *apic_reg(0x3e0) = divide;
+    *apic_reg(0x320) = lvt;
+    *apic_reg(0x380) = initial;
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    guest_print("tp: tsc-deadline fired %lu not-early %s msr-after %s", tp_tdl_count,
+                tp_tdl_count && tp_tdl_tsc >= deadline ? "yes" : "no", after ? "nonzero" : "zero");
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     InitializeLib(image, systab);
@@ -1202,6 +1287,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     check_nmi();
     check_double_fault();
     check_ip_wrap();
+    check_tsc_deadline();
     guest_print("tp: done (%s)", hv ? "minihv" : "bare");
     return EFI_SUCCESS;
 }
