@@ -7,7 +7,10 @@
  * there), once with CR4.OSXSAVE clear; leaf 1/0xb/0x1f APIC IDs on every
  * CPU (MP services); leaf 7.0 with CR4.PKE set and clear; single-step
  * over CPUID, RDMSR and IN (the #DB count, where, DR6.BS); RDMSR of
- * architectural MSRs (value or #GP); RDTSC monotonic. Under minihv only ("tp-hv:" lines, not diffed): the exits
+ * architectural MSRs (value or #GP); RDTSC monotonic; NMIs (held,
+ * nested, remote, across a faulting or STI-shadowed IRET); #DF and #NP
+ * during delivery of injected exceptions; the IP wrap in 16-bit code
+ * after intercepted instructions; the TSC-deadline timer. Under minihv only ("tp-hv:" lines, not diffed): the exits
  * the core took over 100000 RDTSCs. */
 #include <efi.h>
 #include <efilib.h>
@@ -718,8 +721,11 @@ static void set_gate(uint8_t *idt, unsigned vector, void (*fn)(void))
  * also sends itself a fixed interrupt (pending, IF clear), then IRETs
  * with a good frame right after STI (the IRET in the STI shadow, SDM
  * 6.8.3; it pops IF clear): the interrupt comes after the run, under
- * the test's IDT; recorded: NMIs, #DBs, interrupts (1). Offsets: struct
- * tp_nf. */
+ * the test's IDT; recorded: NMIs, #DBs, interrupts (1). QEMU TCG drops
+ * the VMCB's interrupt shadow at VMRUN, so under minihv there the
+ * interrupt comes before the stepped IRET: until 81e0978 its frame held
+ * the step's TF (db 1, DR6.BS); the core now intercepts INTR during the
+ * step. Offsets: struct tp_nf. */
 struct tp_nf {
     uint64_t count, icr, icr_value, cs, gp, gp_err, gp_rflags, gp_rip, second_rip, ipi, first_rip, rsp, irq;
 };
