@@ -10,8 +10,9 @@
  * architectural MSRs (value or #GP); RDTSC monotonic; NMIs (held,
  * nested, remote, across a faulting or STI-shadowed IRET); #DF and #NP
  * during delivery of injected exceptions; the IP wrap in 16-bit code
- * after intercepted instructions; the TSC-deadline timer. Under minihv only ("tp-hv:" lines, not diffed): the exits
- * the core took over 100000 RDTSCs. */
+ * after intercepted instructions; the TSC-deadline timer. Under minihv
+ * only ("tp-hv:" lines, not diffed): the exits the core took over 100000
+ * RDTSCs. */
 #include <efi.h>
 #include <efilib.h>
 #include <minihv/format.h>
