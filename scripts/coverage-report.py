@@ -56,13 +56,16 @@ EXIT_PATH = [
     "hv/io.c", "hv/emulate.c", "hv/decode.c", "hv/ipi.c", "hv/ipi_route.c",
     "hv/passthrough*.c", "hv/hypercall.c", "hv/devmodel.c",
     "hv/exit_rules.c", "hv/event_rules.c", "hv/refuse.c", "hv/summary.c",
-    "hv/special_pages.c", "hv/iommu_hw.c", "hv/log_ring.c",
+    "hv/special_pages.c", "hv/iommu_hw.c", "hv/log_ring.c", "hv/ioapic.c", "hv/a20_gate.c",
+    "vfio/*.c",  # the passthrough device's model: config space, MSI, MSI-X
 ]
+PT_FILES = ["hv/passthrough*.c", "vfio/*.c"]
 # Files whose switch cases are policy (a row the fuzzer should reach).
 POLICY = [
     "hv/msr_policy.c", "hv/svm/svm_policy.c", "hv/vcpu_policy.c", "hv/io.c",
     "hv/exit_rules.c", "hv/event_rules.c", "hv/devmodel.c", "hv/hypercall.c",
-    "hv/svm/svm_exit.c", "hv/vmx/vmx_exit.c", "hv/emulate.c", "hv/passthrough*.c",
+    "hv/svm/svm_exit.c", "hv/vmx/vmx_exit.c", "hv/emulate.c", "hv/passthrough*.c", "hv/ioapic.c",
+    "hv/a20_gate.c", "vfio/config.c", "vfio/msi.c", "vfio/msix.c",
 ]
 
 
@@ -117,7 +120,7 @@ def locate(elf, addrs, root):
     return res
 
 
-def read_map(log):
+def read_map(log, index=-1):
     """The last complete map in the log: (set of granule indices, begin
     line, end line, exit kinds in the core's exit table printed last before
     that map (None when none))."""
@@ -157,9 +160,9 @@ def read_map(log):
                     for i in range(8):
                         if b >> i & 1:
                             cur.add(base + 8 * j + i)
-    if not dumps:
+    if not dumps or not -len(dumps) <= index < len(dumps):
         return None, None, None, None
-    return dumps[-1]
+    return dumps[index]
 
 
 # The core's own exit counters (the exit table, printed just before the
@@ -219,7 +222,7 @@ def report(args):
     start = symbol(args.elf, args.start)
     if start is None:
         sys.exit(f"coverage-report: {args.elf}: no symbol {args.start}")
-    marks, head, tail, kinds = read_map(args.log)
+    marks, head, tail, kinds = read_map(args.log, args.map)
     if marks is None:
         print(f"coverage-report: {args.log}: no complete `cov: begin` ... `cov: end` map", file=sys.stderr)
         return 2
@@ -261,7 +264,7 @@ def report(args):
     no_pt = not any(loc[a][0] == "ptdev_init" for a in hit)
 
     def in_path(p):
-        return match(p, EXIT_PATH) and not p.startswith(other) and not (no_pt and match(p, ["hv/passthrough*.c"]))
+        return match(p, EXIT_PATH) and not p.startswith(other) and not (no_pt and match(p, PT_FILES))
 
     name = args.name or os.path.basename(os.path.dirname(os.path.abspath(args.log)))
     print(f"coverage report: {name}, backend {backend}; map: {head}; {tail}")
@@ -272,8 +275,8 @@ def report(args):
         print(f"  fuzzing guest: {rate[0]} operations in {rate[1]} s of guest time: {rate[2]}/s (all CPUs)")
 
     if no_pt:
-        n_pt = sum(1 for a in sites if match(loc[a][1], ["hv/passthrough*.c"]))
-        print(f"  no device passed through (ptdev_init never ran): hv/passthrough*.c ({n_pt} blocks) left out "
+        n_pt = sum(1 for a in sites if match(loc[a][1], PT_FILES))
+        print(f"  no device passed through (ptdev_init never ran): hv/passthrough*.c, vfio/ ({n_pt} blocks) left out "
               "of the exit path")
     print("\nper file (exit path; blocks hit / blocks):")
     for p in sorted(files):
@@ -501,6 +504,8 @@ def main():
     ap.add_argument("--top", type=int, default=20, help="how many functions in the most-blocks-not-reached list")
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     ap.add_argument("--start", default="hv_image_start", help="the symbol the map's offsets count from")
+    ap.add_argument("--map", type=int, default=-1,
+                    help="which complete map of the log (0: the first; default -1, the last and widest)")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     if args.self_test:
