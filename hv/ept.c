@@ -192,9 +192,9 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     }
     for (unsigned i = 0; i < n_ioapic; i++) {
         uint64_t base = bi->ioapic_count ? bi->ioapic_base[i] : IOAPIC_DEFAULT_BASE;
-        if (ioapic_model_add(base))
+        if (ioapic_model_add(base) ||
+            special_add(&hv_special, SPECIAL_IOAPIC, base & ~(PAGE_SIZE - 1), PAGE_SIZE, SPECIAL_MAP_READ_ONLY))
             return -1;
-        special_add(&hv_special, SPECIAL_IOAPIC, base & ~(PAGE_SIZE - 1), PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
     }
     for (unsigned i = 0; i < hv_special.count; i++)
         if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))

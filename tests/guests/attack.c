@@ -799,6 +799,7 @@ static const struct attack attacks[] = {
     { "sleep-s3", attack_sleep_s3, true },
     { "core-uart", attack_core_uart, true },
     { "a20", attack_a20, true },
+    { "ioapic-dma", attack_ioapic_dma, true },
     { "ioapic-rte", attack_ioapic_rte, true },
     { "task-switch", attack_task_switch, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */

@@ -129,5 +129,6 @@ void attack_ioapic_rte(void);
 void attack_ap_not_entered(void);
 void attack_task_switch(void);
 void attack_a20(void);
+void attack_ioapic_dma(void);
 
 #endif
