@@ -645,6 +645,14 @@ void vmx_handle_exit(struct vcpu *v)
         vcpu_fatal(v, "unexpected VM exit");
     }
 
+    /* Past the instruction, in its address size, as SVM does (an intercepted
+     * instruction at IP 0xFFFF of 16-bit code continues at 0: SDM Vol. 1
+     * 3.6); only an advance across a 64 KiB line can wrap, so the mode is
+     * read only then (check-transparency ipwrap-*). */
+    if ((v->regs.rip ^ rip_before) >> 16) {
+        uint64_t cs_ar = vmread(VMCS_GUEST_CS_AR);
+        v->regs.rip &= ip_mask((vmread(VMCS_GUEST_EFER) & EFER_LMA) && (cs_ar & VMX_AR_L), cs_ar & VMX_AR_DB);
+    }
     if (v->regs.rip != rip_before && !c->injected)
         db_due = vmx_insn_done(v);
 
