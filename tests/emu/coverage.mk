@@ -21,17 +21,17 @@ fuzz-guest-coverage:
 	$(Q)objcopy -O binary -j .text $(COV_BUILD)/hv-debug.elf $(COV_BUILD)/hv-debug-text.bin
 	$(Q)cmp -s $(COV_BUILD)/hv-text.bin $(COV_BUILD)/hv-debug-text.bin || \
 	  { echo "fuzz-guest-coverage: hv-debug.elf's text differs from hv.elf's"; exit 1; }
-	$(Q)set -e; for emu in $(or $(EMU),qemu bochs); do \
+	$(Q)rc=0; for emu in $(or $(EMU),qemu bochs); do \
 	  e=$$(echo $$emu | cut -c1); dir=$(COV_BUILD)/emu/fuzzguest/$$e-$(if $(SEED),seed,fixed)-cov; \
 	  BUILD=$(COV_BUILD) FUZZGUEST_EMU=$$emu FUZZGUEST_SECONDS=$(or $(SECONDS),60) \
 	    FUZZGUEST_BOCHS_SECONDS=$(or $(SECONDS),60) FUZZGUEST_RANDOM=0 $(if $(SEED),FUZZGUEST_SEED=$(SEED)) \
 	    FUZZGUEST_NAME=cov bash tests/emu/fuzzguest.sh || true; \
 	  python3 scripts/coverage-report.py --elf $(COV_BUILD)/hv-debug.elf --log $$dir/minihv.txt \
 	    --firmware $$dir/firmware.txt --name "$$emu $$(basename $$dir)" > $(COV_BUILD)/coverage-$$emu.txt || \
-	    echo "fuzz-guest-coverage: the report failed (no map in $$dir/minihv.txt?)"; \
+	    { echo "fuzz-guest-coverage: $$emu: the report failed (exit 2: no map or not this ELF; 3: the cross-check)"; rc=1; }; \
 	  grep '^coverage: ' $(COV_BUILD)/coverage-$$emu.txt | sed "s/^/$$emu: /"; \
 	  echo "fuzz-guest-coverage: $(COV_BUILD)/coverage-$$emu.txt"; \
-	done
+	done; exit $$rc
 
 check-coverage-report:
 	$(Q)python3 scripts/coverage-report.py --self-test
