@@ -4,13 +4,17 @@
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/io.h"
+#include "hv/lock.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
 
-/* The 8042 is one device: one state for every CPU (a guest that
- * interleaves two CPUs' 0xd1/0x60 pairs gets what the 8042 would give it,
- * the gate stays on either way). */
+/* The 8042 is one device: one state for every CPU, and the decision and
+ * the write to the hardware under one lock, so the 8042 sees the writes in
+ * the order the state saw them (two CPUs racing 0xd1 and another command
+ * could leave it expecting the output port while the state did not:
+ * review R). */
 static bool kbc_outport_next;
+static struct spinlock gate_lock;
 /* Accesses per port (each one an exit: the cost, in the summary). */
 static uint64_t accesses[3];
 static const uint16_t gate_ports[3] = { A20_PORT_KBD, A20_PORT_KBC, A20_PORT_SCP_A };
@@ -18,6 +22,10 @@ static const uint16_t gate_ports[3] = { A20_PORT_KBD, A20_PORT_KBC, A20_PORT_SCP
 static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
     uint32_t result = 0, out = in ? 0 : *value;
+    int refused_port = -1; /* logged after the lock: the first refused byte */
+    uint32_t refused_byte = 0;
+    bool refused_dropped = false;
+    spin_lock(&gate_lock);
     for (unsigned i = 0; i < size; i++) {
         uint16_t p = (uint16_t)(port + i);
         uint32_t byte = (out >> (8 * i)) & 0xff;
@@ -30,10 +38,11 @@ static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, u
         if (!in && mine) {
             uint8_t b = (uint8_t)byte;
             bool refused, pass = a20_gate_write(p, &b, &kbc_outport_next, &refused);
-            if (refused)
-                hv_refuse(HV_REFUSE_A20, "cpu %u: write of 0x%x to port 0x%x would turn the A20 gate off "
-                          "(address bit 20 masked, the core's memory too): %s", v->index, (unsigned)byte, p,
-                          pass ? "written with A20 on" : "dropped");
+            if (refused && refused_port < 0) {
+                refused_port = p;
+                refused_byte = byte;
+                refused_dropped = !pass;
+            }
             byte = b;
             if (!pass)
                 continue;
@@ -41,6 +50,11 @@ static bool a20_gate_io(struct vcpu *v, uint16_t port, unsigned size, bool in, u
         io_hw(p, 1, in, &byte);
         result |= (byte & 0xff) << (8 * i);
     }
+    spin_unlock(&gate_lock);
+    if (refused_port >= 0)
+        hv_refuse(HV_REFUSE_A20, "cpu %u: write of 0x%x to port 0x%x would turn the A20 gate off (address bit 20 "
+                  "masked, the core's memory too): %s", v->index, (unsigned)refused_byte, (unsigned)refused_port,
+                  refused_dropped ? "dropped" : "written with A20 on");
     if (in)
         *value = result;
     return true;

@@ -149,7 +149,13 @@ bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refu
     case A20_PORT_SCP_A:
         break;
     case A20_PORT_KBC:
-        *outport_next = *byte == A20_KBC_WRITE_OUTPORT;
+        /* A 0xd1 stays pending until a byte goes to 0x60 or another command
+         * that takes one replaces it: QEMU's 8042 keeps it across any other
+         * command (d1, ad, then 0x01 to 0x60 was A20 off: review R). */
+        if (*byte == A20_KBC_WRITE_OUTPORT)
+            *outport_next = true;
+        else if (*byte == 0x60 || *byte == 0xd2 || *byte == 0xd3 || *byte == 0xd4)
+            *outport_next = false;
         if (*byte == A20_KBC_A20_OFF) {
             *refused = true;
             return false;

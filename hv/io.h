@@ -116,7 +116,9 @@ void io_reset_machine(uint16_t reset_port, uint8_t reset_value);
 #define A20_BIT          0x02
 
 /* One byte written to one of the three ports. *outport_next: the 8042's
- * state (a 0xd1 command was the last thing written to 0x64), updated.
+ * state (a 0xd1 command is pending: the next byte to 0x60 is the output
+ * port; some 8042s drop it at any other command, QEMU's only at one that
+ * takes a byte, so only those end it here), updated.
  * Returns true when the byte goes to the hardware (*byte possibly with
  * the A20 bit set), false when it is dropped; *refused: the write would
  * have turned the gate off. */

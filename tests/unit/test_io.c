@@ -211,11 +211,23 @@ static void test_a20_gate(void **state)
     assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
     assert_int_equal(b, 0xdd);
     assert_false(refused);
-    b = A20_KBC_WRITE_OUTPORT; /* 0xd1, then another command: no output port write */
+    b = A20_KBC_WRITE_OUTPORT; /* 0xd1, then a command without a byte: QEMU's 8042 still waits (review R) */
     assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
-    b = 0xae;
+    b = 0xad;
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    assert_true(next);
+    b = 0x01;
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0x03);
+    assert_true(refused);
+    b = A20_KBC_WRITE_OUTPORT; /* 0xd1, then a command that takes a byte: that byte is not the output port */
+    assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
+    b = 0xd4;
     assert_true(a20_gate_write(A20_PORT_KBC, &b, &next, &refused));
     assert_false(next);
+    b = 0xf4;
+    assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
+    assert_int_equal(b, 0xf4);
     b = 0x00; /* the output port with reset asserted and A20 on: as written but A20 */
     next = true;
     assert_true(a20_gate_write(A20_PORT_KBD, &b, &next, &refused));
