@@ -1,7 +1,8 @@
 /* Attack a20 (issue 14, hv/io.h "the A20 gate"): the guest turns the A20
  * gate off every way a PC has — port 0x92 bit 1, the 8042's "disable A20"
  * command 0xdd, and the 8042 output port (command 0xd1, then the byte with
- * bit 1 clear) — and asks the core to answer with the gate (it hopes) off.
+ * bit 1 clear, also with another command between the two) — and asks the
+ * core to answer with the gate (it hopes) off.
  * QEMU masks address bit 20 of every access of CPU 0, in host mode too, so
  * an unprotected core then walks its page tables and reads its data 1 MiB
  * off wherever bit 20 is set; so does Bochs (VMX), though VMXON disables
@@ -49,6 +50,25 @@ void attack_a20(void)
             kbc = kbc_wait_input_empty();
         }
     }
+    /* 0xd1, then a command that takes no byte (0xad: keyboard off), then
+     * the output port: QEMU's 8042 still takes it (review R). */
+    if (kbc) {
+        outb(0x64, 0xd1);
+        kbc = kbc_wait_input_empty();
+        if (kbc) {
+            outb(0x64, 0xad);
+            kbc = kbc_wait_input_empty();
+        }
+        if (kbc) {
+            outb(0x60, 0x01);
+            kbc = kbc_wait_input_empty();
+        }
+        if (kbc) {
+            outb(0x64, 0xae); /* keyboard on again */
+            kbc = kbc_wait_input_empty();
+        }
+    }
+    uint8_t scp_d1 = inb(0x92);
     bool intact_d1 = intact_dd && atk_core_intact_self(why, sizeof(why));
     if (kbc) {
         outb(0x64, 0xdf);
@@ -57,8 +77,8 @@ void attack_a20(void)
     outb(0x92, scp);
     uint8_t scp_end = inb(0x92);
     atk_irq_restore(flags);
-    atk_note(name, "port 0x92 was 0x%x, 0x%x after writing A20 off, 0x%x at the end; 8042 %s", scp, scp_now, scp_end,
-             kbc ? "answered" : "did not drain its input buffer");
+    atk_note(name, "port 0x92 was 0x%x, 0x%x after writing A20 off, 0x%x after the 8042's, 0x%x at the end; 8042 %s",
+             scp, scp_now, scp_d1, scp_end, kbc ? "answered" : "did not drain its input buffer");
     if (!intact_d1)
         atk_fail(name, "with A20 off (%s): %s", !intact_92 ? "port 0x92" : !intact_dd ? "8042 0xdd" : "8042 output port",
                  why);
