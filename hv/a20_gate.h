@@ -4,7 +4,10 @@
 #ifndef MINIHV_HV_A20_GATE_H
 #define MINIHV_HV_A20_GATE_H
 
-/* Before the backend builds its I/O bitmap (hv_main's global init). */
-void a20_gate_register(void);
+/* Before the power ports (the FADT's RESET_REG may be 0x64 or 0x92: the
+ * gate's handler judges it, hv/summary.c leaves it) and before the
+ * backend builds its I/O bitmap (hv_main's global init). 0, or -1 when a
+ * port cannot be taken (the core does not start: the gate would be open). */
+int a20_gate_register(void);
 
 #endif

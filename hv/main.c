@@ -59,9 +59,10 @@ static int global_init(const struct minihv_boot_info *bi)
     /* The port-I/O intercepts: before the backend turns them into its
      * I/O bitmap. */
     passthrough_register_ports(bi);
+    if (a20_gate_register())
+        return -1;
     vcpu_register_power_ports(bi);
     console_register_port();
-    a20_gate_register();
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
     const char *vmx_why = NULL, *svm_why = NULL;

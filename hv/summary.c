@@ -229,15 +229,19 @@ static bool sleep_ctl_io(struct vcpu *v, uint16_t port, unsigned size, bool in, 
  * reset is the machine's: the guest's own write first, then the core's (a
  * soft reset, RST_CPU without SYS_RST, would only INIT the CPUs, and an
  * INIT never restarts a virtualized CPU at the reset vector). */
-bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+bool vcpu_reset_write(uint16_t port, unsigned size, uint32_t value)
 {
     uint8_t rst = 0, reg = 0;
     bool conf_addr = port == RST_CNT_PORT - 1 && size == 4;
-    bool reset = !in && !conf_addr &&
-                 ((port_write_covers(port, size, *value, RST_CNT_PORT, &rst) && (rst & RST_CNT_RST_CPU)) ||
-                  (hv_boot->acpi_reset_port &&
-                   port_write_covers(port, size, *value, hv_boot->acpi_reset_port, &reg) &&
-                   reg == hv_boot->acpi_reset_value));
+    return !conf_addr && ((port_write_covers(port, size, value, RST_CNT_PORT, &rst) && (rst & RST_CNT_RST_CPU)) ||
+                          (hv_boot->acpi_reset_port &&
+                           port_write_covers(port, size, value, hv_boot->acpi_reset_port, &reg) &&
+                           reg == hv_boot->acpi_reset_value));
+}
+
+bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    bool reset = !in && vcpu_reset_write(port, size, *value);
     if (!reset) {
         io_hw(port, size, in, value);
         return true;
@@ -280,11 +284,15 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi)
      * passthrough device but no ECAM, 0xcf8-0xcff are the PCI intercept's,
      * which hands 0xcf9 back here (hv/passthrough_hw.c). */
     bool conf1 = bi->acpi_reset_port >= RST_CNT_PORT - 1 && bi->acpi_reset_port < RST_CNT_PORT + 7;
-    if (bi->acpi_reset_port && !conf1)
+    /* RESET_REG at 0x60, 0x64 (0xfe: the 8042's pulse) or 0x92: the A20
+     * gate's intercept has the port and judges the reset (hv/a20_gate.c). */
+    bool a20_port = bi->acpi_reset_port == A20_PORT_KBD || bi->acpi_reset_port == A20_PORT_KBC ||
+                    bi->acpi_reset_port == A20_PORT_SCP_A;
+    if (bi->acpi_reset_port && !conf1 && !a20_port)
         register_port(bi->acpi_reset_port, 1, vcpu_reset_port_io, "RESET_REG");
     hv_log("io: %u port range(s) intercepted: PM1a_CNT 0x%x, PM1b_CNT 0x%x, RESET_REG 0x%x (value 0x%x)%s; "
            "0 = none; 0xcf8-0xcff: %s", io_range_count(), bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt,
-           bi->acpi_reset_port, bi->acpi_reset_value, conf1 ? " not intercepted" : "",
+           bi->acpi_reset_port, bi->acpi_reset_value, conf1 ? " not intercepted" : a20_port ? " (the A20 gate's)" : "",
            io_lookup(RST_CNT_PORT, 1, NULL) ? "intercepted (passthrough, no ECAM)"
            : io_lookup(0xcfc, 1, NULL) ? "0xcfc-0xcff only (passthrough)" : "none");
 }

@@ -159,6 +159,10 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi);
  * passthrough device without ECAM): summary on a reset write, then the
  * hardware. An io_handler_fn (hv/io.h). */
 bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value);
+/* Whether an OUT of size bytes at port is a reset request (RST_CNT with
+ * RST_CPU, or RESET_REG's byte with RESET_VALUE): vcpu_reset_port_io's
+ * test, for a handler that shares the port (hv/a20_gate.c). */
+bool vcpu_reset_write(uint16_t port, unsigned size, uint32_t value);
 /* The guest reset (a triple fault, a reset write the hardware did not
  * act on): the summary (once), then the machine's reset (hv/io.h
  * io_reset_machine), then a triple fault of the core. Never returns and
