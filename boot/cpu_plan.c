@@ -47,9 +47,23 @@ int madt_cpus_parse(const uint8_t *madt, uint32_t len, struct madt_cpus *out, co
             if (elen < 12)
                 return fail(why, "MADT I/O APIC entry length");
             uint64_t base = le32(madt + off + 4);
+            /* The same unit listed twice (firmware does) counts once; two
+             * in one page cannot each have the page's model (hv/ioapic.c). */
+            bool twice = false, shared_page = false;
+            for (unsigned k = 0; k < out->ioapic_count; k++) {
+                twice |= out->ioapic_base[k] == base;
+                shared_page |= out->ioapic_base[k] != base && (out->ioapic_base[k] >> 12) == (base >> 12);
+            }
+            if (twice) {
+                off += elen;
+                continue;
+            }
             if ((base & 0xfff) > 0x1000 - 0x44) {
                 if (!out->ioapic_refusal)
                     out->ioapic_refusal = "MADT I/O APIC address: its registers cross a page end";
+            } else if (shared_page) {
+                if (!out->ioapic_refusal)
+                    out->ioapic_refusal = "MADT I/O APIC address: two I/O APICs in one page";
             } else if (out->ioapic_count == MINIHV_MAX_IOAPICS) {
                 out->ioapic_refusal = "MADT lists more I/O APICs than the core traps (16)";
             } else {

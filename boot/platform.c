@@ -200,8 +200,11 @@ void platform_read_virt_caps(struct cpu_virt_caps *c)
     }
 }
 
-/* The MADT's processors, when the firmware has a MADT. */
-static const struct madt_cpus *read_madt(const struct platform *p)
+/* The MADT's processors, when the firmware has a MADT. One it has but
+ * that does not parse takes every CPU away (p->cpu_refusal): without it
+ * the core would trap only the default I/O APIC page and check no CPU
+ * against the list (review R). */
+static const struct madt_cpus *read_madt(struct platform *p)
 {
     static struct madt_cpus madt;
     if (!p->have_acpi || !p->acpi.has_madt)
@@ -213,6 +216,8 @@ static const struct madt_cpus *read_madt(const struct platform *p)
         const char *why = NULL;
         if (madt_cpus_parse((const uint8_t *)(uintptr_t)t->address, t->length, &madt, &why)) {
             log_line("cpus: MADT at 0x%lx unusable: %s", t->address, why);
+            if (!p->cpu_refusal[0])
+                fmt_snprintf(p->cpu_refusal, sizeof(p->cpu_refusal), "the MADT does not parse (%s)", why);
             return NULL;
         }
         return &madt;

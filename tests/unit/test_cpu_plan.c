@@ -305,6 +305,20 @@ static void test_madt_ioapic_limits(void **state)
     assert_int_equal(parsed.ioapic_count, MINIHV_MAX_IOAPICS);
     assert_non_null(parsed.ioapic_refusal);
     assert_non_null(strstr(parsed.ioapic_refusal, "more I/O APICs"));
+    madt_start(3); /* the same unit twice (review R): once, no refusal */
+    lapic(0, 1);
+    ioapic_at(0xfec00000);
+    ioapic_at(0xfec00000);
+    assert_int_equal(madt_cpus_parse(madt, madt_len, &parsed, &why), 0);
+    assert_int_equal(parsed.ioapic_count, 1);
+    assert_null(parsed.ioapic_refusal);
+    madt_start(3); /* two units in one page: refused */
+    lapic(0, 1);
+    ioapic_at(0xfec00000);
+    ioapic_at(0xfec00100);
+    assert_int_equal(madt_cpus_parse(madt, madt_len, &parsed, &why), 0);
+    assert_non_null(parsed.ioapic_refusal);
+    assert_non_null(strstr(parsed.ioapic_refusal, "one page"));
 }
 
 int main(void)
