@@ -25,6 +25,14 @@ HV_ASMS := hv/entry.asm hv/isr.asm hv/msr_safe.asm hv/vmx/vmx_entry.asm hv/svm/s
 
 HV_OBJS = $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(patsubst %.asm,$(BUILD)/hv/%.o,$(HV_ASMS))
 
+# A stamp holding the build's flavour (HV_TEST_HOOKS, HV_COVERAGE): the
+# core's objects and the loader's config.o are rebuilt when it changes, so
+# a release build made after a test build in the same BUILD never keeps the
+# test hooks (review R; boot/module.mk's sb_allow_weak does the same).
+HV_FLAVOUR := hooks=$(HV_TEST_HOOKS) coverage=$(HV_COVERAGE)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(BUILD)/hv_flavour 2>/dev/null)" = "$(HV_FLAVOUR)" ] || echo "$(HV_FLAVOUR)" > $(BUILD)/hv_flavour; })
+$(patsubst %.c,$(BUILD)/hv/%.o,$(HV_SRCS)) $(BUILD)/efi/boot/config.o: $(BUILD)/hv_flavour
+
 $(BUILD)/hv.elf: $$(HV_OBJS) linker.ld
 	@echo "  HVLD    $@"
 	$(Q)ld $(HV_LDFLAGS) -T linker.ld -o $@ $(HV_OBJS)
