@@ -108,9 +108,10 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
     case MINIHV_HC_LOADER_LOG:
         return log_ring_loader_hypercall(v, *rbx, *rcx);
     case MINIHV_HC_PT_MSIX_CHECK: {
-        unsigned bad;
-        *rbx = passthrough_msix_check(&bad);
+        unsigned bad, unmasked;
+        *rbx = passthrough_msix_check(&bad, &unmasked);
         *rcx = bad;
+        *rdx = unmasked;
         return MINIHV_HC_OK;
     }
     default:

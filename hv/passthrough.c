@@ -685,10 +685,10 @@ int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len)
     return n;
 }
 
-unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad)
+unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad, unsigned *unmasked)
 {
     const struct vfio_msix *m = &d->vfio.msix;
-    *bad = 0;
+    *bad = *unmasked = 0;
     if (!d->present || !m->present)
         return 0;
     unsigned n = m->entries < VFIO_MSIX_MAX_ENTRIES ? m->entries : VFIO_MSIX_MAX_ENTRIES;
@@ -698,6 +698,7 @@ unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad)
          * it (msix_write_entry), so an unmasked one is whole. */
         if (d->hw.mmio_read(d->hw.opaque, e + 12, 4) & VFIO_MSIX_CTRL_MASKBIT)
             continue;
+        (*unmasked)++;
         uint64_t addr = d->hw.mmio_read(d->hw.opaque, e, 4) | d->hw.mmio_read(d->hw.opaque, e + 4, 4) << 32;
         if (vfio_msi_check(addr, (uint32_t)d->hw.mmio_read(d->hw.opaque, e + 8, 4)) != VFIO_MSI_OK)
             (*bad)++;

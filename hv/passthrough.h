@@ -167,9 +167,10 @@ int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len);
 /* "passthrough msix: ..." (the guest-programmed MSI-X entries); 0 without MSI-X. */
 int ptdev_format_msix(const struct pt_device *d, char *buf, unsigned len);
 /* The device's MSI-X table as the hardware holds it (through d->hw):
- * returns the entries read, *bad the unmasked ones whose message
+ * returns the entries read, *unmasked those whose vector control has the
+ * mask bit clear (the ones judged), *bad those of them whose message
  * vfio_msi_check refuses. 0 without a device or MSI-X. */
-unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad);
+unsigned ptdev_msix_physical_check(const struct pt_device *d, unsigned *bad, unsigned *unmasked);
 /* True where the model drops every write to gpa: a host window the guest
  * left or one that does not decode, the ROM window. A string store there
  * may be dropped element by element (vcpu_drop_string_store). */

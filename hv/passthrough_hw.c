@@ -474,10 +474,10 @@ static const struct devmodel passthrough_model = {
     .summary = passthrough_summary_lines,
 };
 
-unsigned passthrough_msix_check(unsigned *bad)
+unsigned passthrough_msix_check(unsigned *bad, unsigned *unmasked)
 {
     spin_lock(&pt_lock); /* the device's state (a BAR moving) stays put meanwhile */
-    unsigned n = ptdev_msix_physical_check(&pt, bad);
+    unsigned n = ptdev_msix_physical_check(&pt, bad, unmasked);
     spin_unlock(&pt_lock);
     return n;
 }

@@ -20,7 +20,7 @@ void passthrough_register_ports(const struct minihv_boot_info *bi);
  * summary's `passthrough ...` and `passthrough regions: ...` lines. */
 int passthrough_init(const struct minihv_boot_info *bi);
 /* MINIHV_HC_PT_MSIX_CHECK: ptdev_msix_physical_check on the device. */
-unsigned passthrough_msix_check(unsigned *bad);
+unsigned passthrough_msix_check(unsigned *bad, unsigned *unmasked);
 
 
 /* Guards config registers [lo, hi) of seg:bus:dev.fn (ptdev_guard_config:

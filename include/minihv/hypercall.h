@@ -52,7 +52,8 @@ enum minihv_hypercall {
      * 16's invariant) -> RBX = entries read (0: no device or no MSI-X),
      * RCX = entries the hardware holds unmasked with a message the core
      * refuses (address outside 0xFEEx_xxxx or a delivery mode other than
-     * fixed and lowest priority, vfio/msi.h): 0 unless the core is wrong. */
+     * fixed and lowest priority, vfio/msi.h): 0 unless the core is wrong;
+     * RDX = entries unmasked (the ones judged). */
     MINIHV_HC_PT_MSIX_CHECK = 9,
 };
 #define MINIHV_HC_PONG 0x676e6f50u /* "Pong" */

@@ -328,17 +328,19 @@ static void test_msix_table_goes_to_the_device_validated(void **state)
     for (unsigned i = 0; i < 65; i++)
         if (i != 1)
             fk.bar0[0x2000 + i * 16 + 12] |= 1;
-    unsigned bad = 99;
-    assert_int_equal(ptdev_msix_physical_check(&dev, &bad), 65);
+    unsigned bad = 99, unmasked = 99;
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
     assert_int_equal(bad, 0);
+    assert_int_equal(unmasked, 1);
     uint32_t forged[4] = { 0x40000000, 0, 0x55, 0 };
     memcpy(fk.bar0 + 0x2030, forged, 16);
-    assert_int_equal(ptdev_msix_physical_check(&dev, &bad), 65);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
     assert_int_equal(bad, 1);
+    assert_int_equal(unmasked, 2);
     forged[0] = 0xfee00000;
     forged[2] = 0x500; /* INIT */
     memcpy(fk.bar0 + 0x2030, forged, 16);
-    ptdev_msix_physical_check(&dev, &bad);
+    ptdev_msix_physical_check(&dev, &bad, &unmasked);
     assert_int_equal(bad, 1);
 }
 
