@@ -7,6 +7,7 @@
 #include "hv/hv.h"
 #include "hv/ipi.h"
 #include "hv/ipi_route.h"
+#include "hv/msr_policy.h"
 #include "hv/refuse.h"
 #include "hv/svm/svm_policy.h"
 #include "hv/vcpu.h"
@@ -252,6 +253,14 @@ static bool apic_reg_writable(unsigned off)
     }
 }
 
+/* The local vector table (SDM Vol. 3A 10.5.1, Figure 10-8): CMCI, timer,
+ * thermal, performance, LINT0, LINT1, error; AMD's extended LVTs (APM
+ * Vol. 2 16.4.5; apic_reg_writable admits only those the APIC has). */
+static bool apic_lvt(unsigned off)
+{
+    return off == 0x2f0 || (off >= 0x320 && off <= 0x370) || (off >= 0x500 && off < 0x540);
+}
+
 static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct vcpu *v = ctx;
@@ -273,6 +282,11 @@ static bool apic_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
      * 0). Dropped, counted. */
     if (size != 4 || (off & 15) || !apic_reg_writable(off)) {
         hv_refuse(HV_REFUSE_APIC_ACCESS, "cpu %u: %u-byte write at APIC offset 0x%x: dropped", v->index, size, off);
+        return true;
+    }
+    if (apic_lvt(off) && !apic_lvt_ok((uint32_t)value)) {
+        hv_refuse(HV_REFUSE_LVT_DELIVERY, "cpu %u: LVT at APIC offset 0x%x value 0x%08x: delivery mode %u: dropped",
+                  v->index, off, (uint32_t)value, ((uint32_t)value >> 8) & 7);
         return true;
     }
     if (off == APIC_ICR_LOW && interrupt_command(v, (uint32_t)value, *apic_reg(APIC_ICR_HIGH) >> 24, false))

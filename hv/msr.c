@@ -99,6 +99,11 @@ static void hw_write(struct vcpu *v, const struct msr_rule *r, uint32_t msr, uin
     case MSR_WRITE_REFUSE:
         refuse(v, r, true, msr, value);
         return;
+    case MSR_WRITE_DROP: /* MSR_CHECK_LVT: an x2APIC LVT with SMI/INIT/reserved mode */
+        hv_refuse(HV_REFUSE_LVT_DELIVERY, "cpu %u: WRMSR 0x%x (x2APIC LVT) = 0x%lx: delivery mode %u: dropped",
+                  v->index, msr, value, (unsigned)(value >> 8) & 7);
+        vcpu_skip_insn(v);
+        return;
     }
 }
 

@@ -120,12 +120,17 @@ const struct msr_rule msr_rules[] = {
     ROW(0x6e1, 0x6e1, MSR_ON_VMX, P, P, MSR_CHECK_NONE, 0,
         "IA32_PKRS: protection keys of the guest's own supervisor pages"),
     ROW(0x770, 0x777, MSR_ON_VMX, P, H, MSR_CHECK_NONE, 0, "IA32_PM_ENABLE, IA32_HWP_*: P-state hints"),
-    ROW(0x800, 0x82f, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
+    ROW(0x800, 0x82e, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
         "x2APIC: ID, version, TPR, EOI, LDR, SVR, ISR/TMR/IRR, ESR: this CPU's APIC"),
+    ROW(0x82f, 0x82f, MSR_ON_BOTH, P, H, MSR_CHECK_LVT, 0,
+        "x2APIC LVT CMCI: SMI/INIT delivery modes dropped (lvt-delivery)"),
     ROW(0x830, 0x830, MSR_ON_BOTH, P, E, MSR_CHECK_NONE, MSR_EMUL_X2APIC_ICR,
         "x2APIC ICR: INIT/SIPI for virtualized CPUs are the core's (hv/ipi.c)"),
-    ROW(0x831, 0x8ff, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
-        "x2APIC: LVTs, timer, SELF IPI (fixed vectors to this CPU only)"),
+    ROW(0x831, 0x831, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0, "x2APIC 0x831: reserved (the hardware's #GP)"),
+    ROW(0x832, 0x837, MSR_ON_BOTH, P, H, MSR_CHECK_LVT, 0,
+        "x2APIC LVTs (timer, thermal, perf, LINT0/1, error): SMI/INIT delivery modes dropped (lvt-delivery)"),
+    ROW(0x838, 0x8ff, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
+        "x2APIC: timer counts and divide, SELF IPI (fixed vectors to this CPU only)"),
     ROW(0xc80, 0xc80, MSR_ON_VMX, D, D, MSR_CHECK_NONE, 0, "IA32_DEBUG_INTERFACE: silicon debug"),
     ROW(0xc8f, 0xc8f, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
         "IA32_PQR_ASSOC: resctrl class of service (RMID/CLOS), on every context switch"),
@@ -303,6 +308,16 @@ bool msr_pat_valid(uint64_t value)
 #define HWCR_CPB_DIS    (1ull << 25)
 #define HWCR_IRPERF_EN  (1ull << 30)
 
+bool apic_lvt_ok(uint32_t value)
+{
+    switch ((value >> 8) & 7) {
+    case 0: case 4: case 7: /* fixed, NMI, ExtINT */
+        return true;
+    default: /* SMI (010), INIT (101), reserved (001, 011, 110) */
+        return false;
+    }
+}
+
 enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_t hw, uint64_t value,
                                  const struct msr_env *env)
 {
@@ -333,6 +348,8 @@ enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_
         if ((value ^ hw) & ~(HWCR_FFDIS | HWCR_CPB_DIS | HWCR_IRPERF_EN))
             return MSR_WRITE_REFUSE;
         return MSR_WRITE_OK;
+    case MSR_CHECK_LVT:
+        return apic_lvt_ok((uint32_t)value) ? MSR_WRITE_OK : MSR_WRITE_DROP;
     }
     return MSR_WRITE_REFUSE;
 }

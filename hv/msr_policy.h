@@ -30,6 +30,7 @@ enum msr_check {
     MSR_CHECK_MC_STATUS,  /* MCi_STATUS: only 0 (clearing), no fake errors */
     MSR_CHECK_MISC_ENABLE,/* IA32_MISC_ENABLE: XD disable may not be set */
     MSR_CHECK_AMD_HWCR,   /* HWCR: only FFDIS, CpbDis and IRPERF_EN may change */
+    MSR_CHECK_LVT,        /* x2APIC LVT: apic_lvt_ok, else dropped (MSR_WRITE_DROP) */
 };
 
 /* Who answers an MSR_EMUL direction. */
@@ -81,13 +82,24 @@ void msr_bitmap_fill_vmx(uint8_t *bitmap);
  * raise #GP (inject it, nothing refused); WRITE_REFUSE: the hardware would
  * accept it, the core does not (#GP and hv_refuse). `hw` is the current
  * hardware value, `phys_bits` MAXPHYADDR, `mtrr_vcnt` IA32_MTRRCAP.VCNT. */
-enum msr_verdict { MSR_WRITE_OK, MSR_WRITE_GP, MSR_WRITE_REFUSE };
+/* WRITE_DROP: the hardware would accept it, the core drops it without a
+ * fault (the register keeps its value; counted lvt-delivery). */
+enum msr_verdict { MSR_WRITE_OK, MSR_WRITE_GP, MSR_WRITE_REFUSE, MSR_WRITE_DROP };
 struct msr_env {
     unsigned phys_bits;
     unsigned mtrr_vcnt;
 };
 enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_t hw, uint64_t value,
                                 const struct msr_env *env);
+
+/* Whether a local APIC LVT value (xAPIC 0x2f0, 0x320-0x370, AMD's
+ * 0x500-0x530; x2APIC 0x82f, 0x832-0x837) may reach the APIC: delivery
+ * mode (bits 10:8, SDM Vol. 3A 10.5.1) fixed (000), NMI (100) or ExtINT
+ * (111). SMI (010) and INIT (101, allowed on LINT0/LINT1) would deliver a
+ * physical SMI/INIT to the CPU; 001/011/110 are reserved. The timer and
+ * error LVTs have no mode field (reserved bits, Linux writes 000): checked
+ * the same. One predicate for hv/ipi.c (xAPIC) and MSR_CHECK_LVT. */
+bool apic_lvt_ok(uint32_t value);
 
 /* IA32_APIC_BASE (SDM Vol. 3A 10.4.4 "Local APIC Status and Location",
  * 10.12.5 "x2APIC State Transitions"): BSP bit 8, EXTD

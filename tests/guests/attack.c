@@ -795,7 +795,9 @@ static const struct attack attacks[] = {
     /* the xAPIC attacks before x2apic-icr-reserved, which leaves x2APIC on */
     { "apic-insn", attack_apic_insn, true },
     { "apic-8byte", attack_apic_8byte, true },
+    { "lvt-delivery", attack_lvt_delivery, true }, /* xAPIC page: before x2apic-icr-reserved */
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
+    { "lvt-x2apic", attack_lvt_x2apic, true }, /* x2APIC mode: after x2apic-icr-reserved */
     { "sleep-s3", attack_sleep_s3, true },
     { "core-uart", attack_core_uart, true },
     { "a20", attack_a20, true },

@@ -130,5 +130,7 @@ void attack_ap_not_entered(void);
 void attack_task_switch(void);
 void attack_a20(void);
 void attack_ioapic_dma(void);
+void attack_lvt_delivery(void);
+void attack_lvt_x2apic(void);
 
 #endif

@@ -74,6 +74,7 @@ static void test_deny_list(void **state)
         0x600,                                  /* DS_AREA */
         0x6a2, 0x6a4, 0x6a8,                    /* S_CET, PL0_SSP, ISST */
         0x830,                                  /* x2APIC ICR */
+        0x82f, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837, /* x2APIC LVTs (delivery mode checked) */
         0xc0010010, 0xc0010015,                 /* SYSCFG, HWCR */
         0xc0010016, 0xc0010017, 0xc0010018, 0xc0010019, /* IORRs */
         0xc001001a, 0xc001001d, 0xc001001f,     /* TOP_MEM, TOM2, NB_CFG */
@@ -301,6 +302,41 @@ static void test_write_checks(void **state)
     assert_int_equal(msr_write_check(tsc, 0x10, 5, 7, &env), MSR_WRITE_OK);
 }
 
+/* LVT delivery modes (SDM Vol. 3A 10.5.1, Figure 10-8): fixed, NMI and
+ * ExtINT reach the APIC; SMI, INIT and the reserved encodings are dropped
+ * (no #GP: the hardware takes them). Every x2APIC LVT has the check, reads
+ * stay native, the timer counts and SELF IPI around them stay native. */
+static void test_lvt_check(void **state)
+{
+    (void)state;
+    const struct msr_env env = { .phys_bits = 39, .mtrr_vcnt = 8 };
+    assert_true(apic_lvt_ok(0x00000030));  /* fixed, vector 0x30 */
+    assert_true(apic_lvt_ok(0x00010400));  /* NMI, masked */
+    assert_true(apic_lvt_ok(0x00000700));  /* ExtINT (LINT0 in virtual-wire mode) */
+    assert_true(apic_lvt_ok(0x000200ef));  /* timer: TSC-deadline mode, vector 0xef */
+    assert_false(apic_lvt_ok(0x00010200)); /* SMI, even masked */
+    assert_false(apic_lvt_ok(0x00010500)); /* INIT, even masked */
+    assert_false(apic_lvt_ok(0x00000100)); /* 001: lowest priority is not an LVT mode */
+    assert_false(apic_lvt_ok(0x00000300)); /* reserved */
+    assert_false(apic_lvt_ok(0x00000600)); /* reserved (SIPI in an ICR) */
+    static const uint32_t lvts[] = { 0x82f, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837 };
+    for (unsigned b = 0; b < 2; b++) {
+        for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++) {
+            const struct msr_rule *r = msr_rule_find(lvts[i], backends[b]);
+            assert_int_equal(r->check, MSR_CHECK_LVT);
+            assert_int_equal(r->write, MSR_HW);
+            assert_false(msr_exits(lvts[i], false, backends[b]));
+            assert_true(msr_exits(lvts[i], true, backends[b]));
+            assert_int_equal(msr_write_check(r, lvts[i], 0x10000, 0x10400, &env), MSR_WRITE_OK);
+            assert_int_equal(msr_write_check(r, lvts[i], 0x10000, 0x10500, &env), MSR_WRITE_DROP);
+            assert_int_equal(msr_write_check(r, lvts[i], 0x10000, 0x10200, &env), MSR_WRITE_DROP);
+        }
+        assert_false(msr_exits(0x82e, true, backends[b]));
+        assert_false(msr_exits(0x838, true, backends[b]));
+        assert_false(msr_exits(0x83f, true, backends[b]));
+    }
+}
+
 static void test_pat(void **state)
 {
     (void)state;
@@ -320,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_hot_path_native),  cmocka_unit_test(test_default_row),
         cmocka_unit_test(test_vmx_bitmap),       cmocka_unit_test(test_apic_base_check),
         cmocka_unit_test(test_write_checks),     cmocka_unit_test(test_pat),
+        cmocka_unit_test(test_lvt_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
