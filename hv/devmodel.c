@@ -29,3 +29,18 @@ void devmodel_summary(void (*emit)(const char *line))
         if (models[i]->summary)
             models[i]->summary(emit);
 }
+
+bool devmodel_read_in_page(uint64_t gpa, unsigned size, uint64_t *value)
+{
+    volatile void *p = (volatile void *)(uintptr_t)gpa;
+    if ((gpa & 0xfff) + size > 0x1000) {
+        *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+        return true;
+    }
+    switch (size) {
+    case 1: *value = *(volatile uint8_t *)p; return true;
+    case 2: *value = *(volatile uint16_t *)p; return true;
+    case 4: *value = *(volatile uint32_t *)p; return true;
+    default: *value = *(volatile uint64_t *)p; return true;
+    }
+}

@@ -31,5 +31,9 @@ int devmodel_register(const struct devmodel *m);
 bool devmodel_npf(struct vcpu *v, uint64_t gpa, unsigned access);
 /* Every model's summary lines, in registration order. */
 void devmodel_summary(void (*emit)(const char *line));
+/* The read half of a read-modify-write on a trapped register page (the
+ * xAPIC's, an I/O APIC's): the hardware's value at gpa, or all-ones when
+ * the access would reach past the page (the next page untouched). True. */
+bool devmodel_read_in_page(uint64_t gpa, unsigned size, uint64_t *value);
 
 #endif

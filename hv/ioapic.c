@@ -55,17 +55,7 @@ static struct ioapic_unit *unit_at(uint64_t gpa)
 static bool io_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 {
     (void)ctx;
-    volatile void *p = (volatile void *)(uintptr_t)gpa;
-    if ((gpa & 0xfff) + size > PAGE_SIZE) {
-        *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-        return true;
-    }
-    switch (size) {
-    case 1: *value = *(volatile uint8_t *)p; return true;
-    case 2: *value = *(volatile uint16_t *)p; return true;
-    case 4: *value = *(volatile uint32_t *)p; return true;
-    default: *value = *(volatile uint64_t *)p; return true;
-    }
+    return devmodel_read_in_page(gpa, size, value);
 }
 
 static bool io_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)

@@ -3,6 +3,7 @@
 #include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/devmodel.h"
 #include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/ipi.h"
@@ -210,20 +211,7 @@ unsigned ipi_ap_launch_done(struct vcpu *v)
 static bool apic_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
 {
     (void)ctx;
-    volatile void *p = (volatile void *)(uintptr_t)gpa;
-    /* The read half of a read-modify-write that would reach past the
-     * APIC page (8 bytes at 0xffc): all-ones, the next page untouched
-     * (SDM 10.4.1: only aligned dwords are defined). */
-    if ((gpa & 0xfff) + size > PAGE_SIZE) {
-        *value = size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-        return true;
-    }
-    switch (size) {
-    case 1: *value = *(volatile uint8_t *)p; return true;
-    case 2: *value = *(volatile uint16_t *)p; return true;
-    case 4: *value = *(volatile uint32_t *)p; return true;
-    default: *value = *(volatile uint64_t *)p; return true;
-    }
+    return devmodel_read_in_page(gpa, size, value); /* 8 bytes at 0xffc: all-ones (SDM 10.4.1: aligned dwords) */
 }
 
 /* The xAPIC registers software writes (SDM Vol. 3A Table 10-1, "Read/
