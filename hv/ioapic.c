@@ -11,6 +11,7 @@
 #include "hv/devmodel.h"
 #include "hv/ioapic.h"
 #include "hv/lock.h"
+#include "hv/msr_policy.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
 
@@ -25,14 +26,11 @@ static struct ioapic_unit {
 static unsigned unit_count;
 static struct spinlock lock; /* IOREGSEL then IOWIN is one step for the core */
 
+/* What an LVT may hold (apic_lvt_ok: fixed, NMI, ExtINT; never SMI, INIT
+ * or a reserved mode), and lowest priority, which an RTE may ask for. */
 bool ioapic_rte_low_ok(uint32_t low)
 {
-    switch ((low >> 8) & 7) {
-    case 0: case 1: case 4: case 7: /* fixed, lowest priority, NMI, ExtINT */
-        return true;
-    default: /* SMI (010), INIT (101), reserved (011, 110) */
-        return false;
-    }
+    return apic_lvt_ok(low) || ((low >> 8) & 7) == 1;
 }
 
 static const char *mode_name(uint32_t low)
