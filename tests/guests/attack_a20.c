@@ -22,6 +22,16 @@ static bool kbc_wait_input_empty(void)
     return false;
 }
 
+/* A byte to the 8042 (port 0x64 or 0x60) when the steps before went
+ * through, then its input buffer drained: false once one never drains. */
+static bool kbc_send(bool ok, uint16_t port, uint8_t byte)
+{
+    if (!ok)
+        return false;
+    outb(port, byte);
+    return kbc_wait_input_empty();
+}
+
 void attack_a20(void)
 {
     const char *name = "a20";
@@ -32,48 +42,20 @@ void attack_a20(void)
     uint8_t scp_now = inb(0x92);
     bool intact_92 = atk_core_intact_self(why, sizeof(why));
     outb(0x92, scp);
-    bool kbc = kbc_wait_input_empty();
-    if (kbc) {
-        outb(0x64, 0xdd); /* disable A20 */
-        kbc = kbc_wait_input_empty();
-    }
+    bool kbc = kbc_send(kbc_wait_input_empty(), 0x64, 0xdd); /* disable A20 */
     bool intact_dd = intact_92 && atk_core_intact_self(why, sizeof(why));
-    if (kbc) {
-        outb(0x64, 0xdf); /* enable A20 */
-        kbc = kbc_wait_input_empty();
-    }
-    if (kbc) {
-        outb(0x64, 0xd1); /* write the output port: reset line high (bit 0), A20 (bit 1) clear */
-        kbc = kbc_wait_input_empty();
-        if (kbc) {
-            outb(0x60, 0x01);
-            kbc = kbc_wait_input_empty();
-        }
-    }
+    kbc = kbc_send(kbc, 0x64, 0xdf); /* enable A20 */
+    kbc = kbc_send(kbc, 0x64, 0xd1); /* write the output port: reset line high (bit 0), A20 (bit 1) clear */
+    kbc = kbc_send(kbc, 0x60, 0x01);
     /* 0xd1, then a command that takes no byte (0xad: keyboard off), then
      * the output port: QEMU's 8042 still takes it (review R). */
-    if (kbc) {
-        outb(0x64, 0xd1);
-        kbc = kbc_wait_input_empty();
-        if (kbc) {
-            outb(0x64, 0xad);
-            kbc = kbc_wait_input_empty();
-        }
-        if (kbc) {
-            outb(0x60, 0x01);
-            kbc = kbc_wait_input_empty();
-        }
-        if (kbc) {
-            outb(0x64, 0xae); /* keyboard on again */
-            kbc = kbc_wait_input_empty();
-        }
-    }
+    kbc = kbc_send(kbc, 0x64, 0xd1);
+    kbc = kbc_send(kbc, 0x64, 0xad);
+    kbc = kbc_send(kbc, 0x60, 0x01);
+    kbc = kbc_send(kbc, 0x64, 0xae); /* keyboard on again */
     uint8_t scp_d1 = inb(0x92);
     bool intact_d1 = intact_dd && atk_core_intact_self(why, sizeof(why));
-    if (kbc) {
-        outb(0x64, 0xdf);
-        kbc_wait_input_empty();
-    }
+    (void)kbc_send(kbc, 0x64, 0xdf); /* A20 on again */
     outb(0x92, scp);
     uint8_t scp_end = inb(0x92);
     atk_irq_restore(flags);
