@@ -8,6 +8,7 @@
 #include "hv/ioapic.h"
 #include "hv/heap.h"
 #include "hv/special_pages.h"
+#include "hv/typed_map.h"
 
 #define MSR_IA32_APIC_BASE 0x1b
 #define IOAPIC_DEFAULT_BASE 0xfec00000ull
@@ -57,62 +58,6 @@ static void *identity(void *opaque, uint64_t pa)
     return (void *)(uintptr_t)pa;
 }
 
-enum coverage { COVER_NONE, COVER_ALL, COVER_PART };
-
-/* How much of [base, base+size) the firmware's memory map calls memory
- * (RAM or reserved RAM) rather than MMIO or a hole. */
-static enum coverage memory_coverage(const struct minihv_boot_info *bi, uint64_t base, uint64_t size)
-{
-    if (!bi->mem_range_count)
-        return COVER_ALL; /* no map: trust the MTRRs */
-    uint64_t covered = 0, end = base + size;
-    for (unsigned i = 0; i < bi->mem_range_count && i < MINIHV_MAX_MEM_RANGES; i++) {
-        const struct minihv_mem_range *r = &bi->mem[i];
-        if (r->type != MINIHV_MEM_RAM && r->type != MINIHV_MEM_RESERVED)
-            continue;
-        uint64_t lo = MAX(base, r->base), hi = MIN(end, r->base + r->size);
-        if (lo < hi)
-            covered += hi - lo;
-    }
-    return covered == 0 ? COVER_NONE : covered >= size ? COVER_ALL : COVER_PART;
-}
-
-static unsigned valid_type(unsigned t)
-{
-    return (t == MEMTYPE_UC || t == MEMTYPE_WC || t == MEMTYPE_WT || t == MEMTYPE_WP ||
-            t == MEMTYPE_WB) ? t : MEMTYPE_UC;
-}
-
-/* Level 3 = 1 GiB, 2 = 2 MiB, 1 = 4 KiB: maps [base, base + size) with
- * one leaf when the type is the same over it, else splits. */
-static int map_block(const struct minihv_boot_info *bi, const struct mtrr_state *mtrr,
-                     uint64_t base, uint64_t size, int level)
-{
-    uint64_t hv_lo = bi->hv_phys_base, hv_hi = bi->hv_phys_base + bi->hv_phys_size;
-    if (base >= hv_lo && base + size <= hv_hi)
-        return 0; /* the core's memory: never mapped for the guest */
-    bool touches_hv = base < hv_hi && hv_lo < base + size;
-    unsigned type = MEMTYPE_UC;
-    bool uniform = mtrr_block_type(mtrr, base, size, &type);
-    enum coverage cov = memory_coverage(bi, base, size);
-    bool leaf_ok = level == 1 || (level == 2) || (level == 3 && ept.allow_1g);
-    if (level == 1 || (leaf_ok && uniform && !touches_hv && cov != COVER_PART)) {
-        if (!uniform)
-            type = MEMTYPE_UC; /* cannot happen at 4 KiB: MTRRs are page-granular */
-        type = valid_type(type);
-        if (cov != COVER_ALL && type == MEMTYPE_WB)
-            type = MEMTYPE_UC; /* MMIO or a hole: never WB */
-        return pt_map(&ept, base, base, size, PT_ATTRS(PT_RWX, type));
-    }
-    uint64_t sub = size / 512;
-    for (uint64_t a = base; a < base + size; a += sub) {
-        int rc = map_block(bi, mtrr, a, sub, level - 1);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
 /* One registry entry onto the map: not present, read-only identity, or
  * identity as built (hv/special_pages.h). [gpa, +size) inside the entry. */
 static int apply_special(void *opaque, const struct special_page *e, uint64_t gpa, uint64_t size);
@@ -127,7 +72,7 @@ static int identity_run(void *opaque, uint64_t gpa, uint64_t size)
         bool big = !(gpa & (SIZE_2M - 1)) && end - gpa >= SIZE_2M;
         uint64_t chunk = big ? SIZE_2M : PAGE_SIZE;
         int rc = gpa >= ept_bi->phys_top ? pt_map(&ept, gpa, gpa, chunk, PT_ATTRS(PT_RWX, MEMTYPE_UC))
-                                         : map_block(ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1);
+                                         : typed_map_block(&ept, ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1, true);
         if (rc)
             return rc;
         gpa += chunk;
@@ -173,7 +118,7 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
     ept_bi = bi;
     ept_mtrr = *mtrr;
     for (uint64_t base = 0; base < bi->phys_top; base += SIZE_1G)
-        if (map_block(bi, mtrr, base, SIZE_1G, 3))
+        if (typed_map_block(&ept, bi, mtrr, base, SIZE_1G, 3, true))
             return -1;
     /* The special pages known now (others register later through
      * ept_reserve): the block (never mapped above) and the local APIC
@@ -252,4 +197,30 @@ void ept_count_leaves(struct pt_stats *out)
     if (copy.root_pa)
         pt_count_leaves(&copy);
     *out = copy.stats;
+}
+
+/* The core's own identity map (the loader built it WB over [0, phys_top),
+ * boot/launch.c) gets the guest map's types: UC through the PAT (PCD|PWT,
+ * PAT3) wherever the launch MTRRs or the memory map say MMIO or a hole.
+ * A UC PAT entry is UC whatever the MTRRs say (SDM Vol. 3A 12.5.2.2,
+ * Table 12-7), so a guest that rewrites the MTRRs (native writes after
+ * msr_mtrr_check) cannot make the core's accesses to the APIC, the I/O
+ * APIC, the IOMMU's registers, ECAM or a BAR cacheable. Memory stays PAT0
+ * (WB): its type follows the MTRRs, which the core keeps WB or UC over its
+ * own memory (hv/msr.c). On the BSP before any AP enters the core. */
+int host_map_retype(const struct minihv_boot_info *bi, const struct mtrr_state *mtrr, bool allow_1g)
+{
+    uint64_t pat = rdmsr(MSR_IA32_PAT);
+    if ((pat & 0xff) != MEMTYPE_WB || ((pat >> 8) & 0xff) != MEMTYPE_WT || ((pat >> 24) & 0xff) != MEMTYPE_UC)
+        hv_log("host map: IA32_PAT 0x%lx is not the power-on layout (PAT0 WB, PAT1 WT, PAT3 UC): "
+               "the core's memory types may differ from the MTRRs'", pat);
+    struct pt_ctx host = {
+        .fmt = &pt_format_host, .root_pa = bi->host_cr3, .allow_1g = allow_1g,
+        .alloc_page = alloc_page, .phys_to_virt = identity,
+    };
+    for (uint64_t base = 0; base < bi->phys_top; base += SIZE_1G)
+        if (typed_map_block(&host, bi, mtrr, base, SIZE_1G, 3, false))
+            return -1;
+    __asm__ volatile("mov %%cr3, %%rax\n\tmov %%rax, %%cr3" : : : "rax", "memory");
+    return (int)host.stats.tables;
 }

@@ -57,6 +57,11 @@ int ept_restore_identity(uint64_t gpa, uint64_t size);
 void ept_changed(void);
 uint64_t ept_generation(void);
 uint64_t ept_root_pa(void);
+/* Gives the core's own identity map (boot_info.host_cr3) the guest map's
+ * memory types, UC through the PAT over MMIO and holes, so that the guest's
+ * MTRR writes cannot make the core's MMIO accesses cacheable. The number
+ * of table pages it added, or -1 (out of memory). */
+int host_map_retype(const struct minihv_boot_info *bi, const struct mtrr_state *mtrr, bool allow_1g);
 uint64_t ept_table_bytes(void);
 void ept_count_leaves(struct pt_stats *out);
 

@@ -31,7 +31,8 @@ static int global_status;
 
 /* The guest-physical map, one for all CPUs: identity with the MTRRs'
  * types minus the core's block, then the local APIC page read-only (the
- * INIT/SIPI intercept, hv/ipi.h). */
+ * INIT/SIPI intercept, hv/ipi.h). The core's own identity map gets the
+ * same types (UC over MMIO through the PAT, not the MTRRs). */
 static int guest_map_build(const struct minihv_boot_info *bi, const struct guest_map_spec *map)
 {
     struct mtrr_state mtrr;
@@ -45,6 +46,15 @@ static int guest_map_build(const struct minihv_boot_info *bi, const struct guest
         return -1;
     }
     hv_footprint.npt_bytes = ept_table_bytes();
+    uint32_t r[4];
+    x86_cpuid(0x80000001u, 0, r);
+    int tables = host_map_retype(bi, &mtrr, r[3] & (1u << 26)); /* CPUID 0x80000001 EDX[26]: 1 GiB pages */
+    if (tables < 0) {
+        hv_log("out of memory typing the core's own map");
+        return -1;
+    }
+    hv_footprint.host_pt_bytes += (uint64_t)tables * PAGE_SIZE;
+    hv_log("host map: MMIO and holes UC through the PAT, memory by the MTRRs (%d table pages added)", tables);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 # The freestanding core: build/hv.elf, linked by linker.ld, and build/hv.bin,
 # the flat image the loader carries inside minihv.efi.
 HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
-           hv/heap.c hv/host.c hv/mtrr.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
+           hv/heap.c hv/host.c hv/mtrr.c hv/typed_map.c hv/ept.c hv/vcpu.c hv/vcpu_policy.c hv/vmx/vmx.c hv/vmx/vmx_exit.c \
            hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_exit.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
@@ -43,6 +43,7 @@ $(BUILD)/hv.bin: $(BUILD)/hv.elf
 
 $(eval $(call host_test,test_format,tests/unit/test_format.c lib/format.c))
 $(eval $(call host_test,test_mtrr,tests/unit/test_mtrr.c hv/mtrr.c))
+$(eval $(call host_test,test_typed_map,tests/unit/test_typed_map.c hv/typed_map.c hv/mtrr.c paging/paging.c))
 $(eval $(call host_test,test_vcpu_policy,tests/unit/test_vcpu_policy.c hv/vcpu_policy.c hv/special_pages.c lib/format.c))
 $(eval $(call host_test,test_special_pages,tests/unit/test_special_pages.c hv/special_pages.c lib/format.c))
 $(eval $(call host_test,test_svm_policy,tests/unit/test_svm_policy.c hv/svm/svm_policy.c hv/msr_policy.c))
