@@ -2,6 +2,8 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
+#include "hv/ept.h"
+#include "hv/hv.h"
 #include "hv/extable.h"
 #include "hv/ipi.h"
 #include "hv/msr.h"
@@ -47,6 +49,32 @@ static void tell_mtrr(struct vcpu *v, uint32_t msr, uint64_t value)
                "MTRRs at launch and stay so (logged once)", v->index, msr, value);
 }
 
+/* The MTRRs are the hardware's for host and guest alike (only the guest
+ * map's types were fixed at launch): a write that would turn part of the
+ * core's block or its log ring WC, WT or WP is refused with #GP (WC's
+ * weakly ordered stores would break the core's locks). WB and UC pass (an
+ * OS turns the MTRRs off while it rewrites them, SDM 11.11.7.2). The core's
+ * MMIO is UC through the PAT whatever the MTRRs say (host_map_retype). */
+static bool mtrr_write_keeps_core(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+    struct mtrr_state before, after;
+    mtrr_read_cpu(&before);
+    after = before;
+    if (!mtrr_state_write(&after, msr, value))
+        return true; /* not one the model holds (a pair beyond VCNT #GPs in msr_mtrr_check) */
+    const uint64_t range[2][2] = {
+        { hv_boot->hv_phys_base, hv_boot->hv_phys_size },
+        { hv_boot->log_phys, hv_boot->log_size },
+    };
+    for (unsigned i = 0; i < 2; i++)
+        if (range[i][1] && !mtrr_write_keeps_range(&before, &after, range[i][0], range[i][1])) {
+            hv_refuse(HV_REFUSE_MTRR, "cpu %u: WRMSR 0x%x = 0x%lx would make the core's %s at 0x%lx WC, WT or WP",
+                      v->index, msr, value, i ? "log ring" : "block", range[i][0]);
+            return false;
+        }
+    return true;
+}
+
 static void refuse(struct vcpu *v, const struct msr_rule *r, bool write, uint32_t msr, uint64_t value)
 {
     enum hv_refuse_kind kind = r->check == MSR_CHECK_APIC_BASE ? HV_REFUSE_APIC_BASE : HV_REFUSE_MSR;
@@ -83,6 +111,10 @@ static void hw_write(struct vcpu *v, const struct msr_rule *r, uint32_t msr, uin
          * SMM_ADDR would #GP on the write itself). */
         if (r->check != MSR_CHECK_NONE && value == hw) {
             vcpu_skip_insn(v);
+            return;
+        }
+        if (r->check == MSR_CHECK_MTRR && !mtrr_write_keeps_core(v, msr, value)) {
+            inject_gp(v);
             return;
         }
         if (msr_safe_write(msr, value)) {

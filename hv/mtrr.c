@@ -129,3 +129,63 @@ bool mtrr_block_type(const struct mtrr_state *s, uint64_t base, uint64_t size, u
     *type = combine(seen, (unsigned)(s->def_type & 0xff));
     return true;
 }
+
+bool mtrr_state_write(struct mtrr_state *s, uint32_t msr, uint64_t value)
+{
+    if (msr == MSR_IA32_MTRR_DEF_TYPE) {
+        s->def_type = value;
+        return true;
+    }
+    for (unsigned i = 0; i < MTRR_FIXED_MSRS; i++)
+        if (msr == mtrr_fixed_msr(i)) {
+            s->fixed[i] = value;
+            return true;
+        }
+    if (msr >= MSR_MTRR_PHYSBASE0 && msr < MSR_MTRR_PHYSBASE0 + 2 * var_count(s)) {
+        struct mtrr_var *v = &s->var[(msr - MSR_MTRR_PHYSBASE0) / 2];
+        if ((msr - MSR_MTRR_PHYSBASE0) & 1)
+            v->mask = value;
+        else
+            v->base = value;
+        return true;
+    }
+    return false;
+}
+
+/* WB, and UC: the type of every byte while the MTRRs are off, as an OS has
+ * them while it rewrites them (SDM 11.11.7.2); UC accesses snoop the
+ * caches, so both stay coherent with the core's other mappings. */
+static bool core_type_ok(unsigned t)
+{
+    return t == MEMTYPE_WB || t == MEMTYPE_UC;
+}
+
+bool mtrr_write_keeps_range(const struct mtrr_state *before, const struct mtrr_state *after, uint64_t base,
+                            uint64_t size)
+{
+    uint64_t a = base & PAGE_MASK, end = (base + size + PAGE_SIZE - 1) & PAGE_MASK;
+    if (!size || end < a)
+        return false;
+    while (a < end) {
+        /* The largest naturally aligned power-of-two block at `a` that
+         * fits; the types are taken per block, split until uniform. */
+        uint64_t blk = a ? (a & -a) : (1ull << 62);
+        while (blk > end - a)
+            blk >>= 1;
+        for (;;) {
+            unsigned t_before, t_after;
+            bool u_before = mtrr_block_type(before, a, blk, &t_before);
+            bool u_after = mtrr_block_type(after, a, blk, &t_after);
+            if (u_before && u_after) {
+                if (t_after != t_before && !core_type_ok(t_after))
+                    return false;
+                break;
+            }
+            if (blk == PAGE_SIZE)
+                return false; /* cannot happen: MTRRs are page-granular */
+            blk >>= 1;
+        }
+        a += blk;
+    }
+    return true;
+}

@@ -45,4 +45,15 @@ unsigned mtrr_type_at(const struct mtrr_state *s, uint64_t pa);
  * variable range whose mask cuts the block counts as a change. */
 bool mtrr_block_type(const struct mtrr_state *s, uint64_t base, uint64_t size, unsigned *type);
 
+/* Applies one WRMSR to the model: IA32_MTRR_DEF_TYPE, a fixed-range MSR,
+ * or PHYSBASEn/PHYSMASKn below VCNT. False: not an MTRR of this state. */
+bool mtrr_state_write(struct mtrr_state *s, uint32_t msr, uint64_t value);
+
+/* Whether going from `before` to `after` keeps [base, base + size) in
+ * types the core can run on (issue 14): every part either keeps its type
+ * or becomes WB or UC. WC (weakly ordered stores: the core's locks),
+ * WT and WP are refused. */
+bool mtrr_write_keeps_range(const struct mtrr_state *before, const struct mtrr_state *after, uint64_t base,
+                            uint64_t size);
+
 #endif

@@ -22,6 +22,7 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_APIC_ICR_ACCESS] = "apic-icr-access",
     [HV_REFUSE_X2APIC_ICR] = "x2apic-icr-reserved",
     [HV_REFUSE_PHYSICAL_INIT] = "physical-init",
+    [HV_REFUSE_MTRR] = "mtrr",
     [HV_REFUSE_INSN_CHANGED] = "insn-changed",
     [HV_REFUSE_STRING_IO] = "string-io",
     [HV_REFUSE_EVENT_DELIVERY] = "event-delivery",

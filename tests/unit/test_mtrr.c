@@ -162,6 +162,93 @@ static void test_blocks_match_addresses(void **state)
     }
 }
 
+/* mtrr_state_write: each MSR lands where the model reads it. */
+static void test_state_write(void **state)
+{
+    (void)state;
+    struct mtrr_state s = typical();
+    assert_true(mtrr_state_write(&s, 0x2ff, E | MEMTYPE_WB));
+    assert_int_equal(s.def_type, E | MEMTYPE_WB);
+    assert_true(mtrr_state_write(&s, 0x259, bytes8(MEMTYPE_WC)));
+    assert_int_equal(s.fixed[2], bytes8(MEMTYPE_WC));
+    assert_true(mtrr_state_write(&s, 0x26f, 7));
+    assert_int_equal(s.fixed[10], 7);
+    assert_true(mtrr_state_write(&s, 0x20e, 0x1234000 | MEMTYPE_WT)); /* PHYSBASE7 */
+    assert_true(mtrr_state_write(&s, 0x20f, 0xfff000 | VALID));      /* PHYSMASK7 */
+    assert_int_equal(s.var[7].base, 0x1234000 | MEMTYPE_WT);
+    assert_int_equal(s.var[7].mask, 0xfff000 | VALID);
+    assert_false(mtrr_state_write(&s, 0x210, 0)); /* pair 8: beyond VCNT 8 */
+    assert_false(mtrr_state_write(&s, 0x277, 0)); /* PAT: not an MTRR */
+}
+
+/* The reference: page by page, the type after either equals the type
+ * before or is WB or UC. */
+static bool keeps_by_pages(const struct mtrr_state *b, const struct mtrr_state *a, uint64_t base, uint64_t size)
+{
+    for (uint64_t pa = base & ~(PAGE_SIZE - 1); pa < base + size; pa += PAGE_SIZE) {
+        unsigned tb = mtrr_type_at(b, pa), ta = mtrr_type_at(a, pa);
+        if (ta != tb && ta != MEMTYPE_WB && ta != MEMTYPE_UC)
+            return false;
+    }
+    return true;
+}
+
+/* The core's block in the middle of WB RAM (not a power of two, not
+ * aligned to its size) against one MTRR write each. A range of another
+ * type over WB is UC (WB with WC or WP is undefined: the model's UC), so
+ * only WT over WB, or changing the WB range itself, reaches WC/WT/WP. */
+static void test_write_keeps_range(void **state)
+{
+    (void)state;
+    const uint64_t block = 0x7b000000, block_size = 0x1a00000; /* 26 MiB at 1968 MiB */
+    const uint64_t mask40 = (1ull << 40) - 1;
+    struct {
+        uint32_t msr;
+        uint64_t value;
+        bool keeps;
+    } cases[] = {
+        { 0x200, 0 | MEMTYPE_WC, false },                                   /* var[0], the WB RAM, made WC */
+        { 0x200, 0 | MEMTYPE_WP, false },
+        { 0x200, 0 | MEMTYPE_UC, true },
+        { 0x200, 0 | MEMTYPE_WB, true },                                    /* unchanged */
+        { 0x200, 0x80000000ull | MEMTYPE_WC, true },                        /* var[0] moved off: the block is UC */
+        { 0x201, (~(1 * GIB - 1) & mask40) | VALID, true },                 /* var[0] 1 GiB: the block UC */
+        { 0x2ff, FE | MEMTYPE_WB, true },                                   /* MTRRs off: all UC */
+        { 0x2ff, E | FE | MEMTYPE_WC, true },                               /* default WC: var[0] still covers it */
+        { 0x2ff, E | FE | MEMTYPE_WT, true },
+    };
+    struct mtrr_state before = typical();
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct mtrr_state after = before;
+        assert_true(mtrr_state_write(&after, cases[i].msr, cases[i].value));
+        assert_int_equal(keeps_by_pages(&before, &after, block, block_size), cases[i].keeps);
+        assert_int_equal(mtrr_write_keeps_range(&before, &after, block, block_size), cases[i].keeps);
+    }
+    /* Pairs written one MSR at a time, each judged against the state the
+     * previous ones left: a WT pair over part of the block. */
+    struct mtrr_state s1 = before, s2;
+    assert_true(mtrr_state_write(&s1, 0x202, (block + 24 * MIB) | MEMTYPE_WT)); /* mask not valid yet */
+    assert_true(mtrr_write_keeps_range(&before, &s1, block, block_size));
+    s2 = s1;
+    assert_true(mtrr_state_write(&s2, 0x203, (~(2 * MIB - 1) & mask40) | VALID)); /* the last 2 MiB WB+WT = WT */
+    assert_false(keeps_by_pages(&s1, &s2, block, block_size));
+    assert_false(mtrr_write_keeps_range(&s1, &s2, block, block_size));
+    assert_true(mtrr_write_keeps_range(&s1, &s2, block, 24 * MIB)); /* the part below it: unchanged */
+    /* Off, then the default WC with var[0] invalid: the second write is the one refused. */
+    struct mtrr_state off = before, wc;
+    mtrr_state_write(&off, 0x201, 0);
+    assert_true(mtrr_write_keeps_range(&before, &off, block, block_size)); /* default UC */
+    wc = off;
+    mtrr_state_write(&wc, 0x2ff, E | FE | MEMTYPE_WC);
+    assert_false(mtrr_write_keeps_range(&off, &wc, block, block_size));
+    /* A range that already is WT stays allowed while it keeps that type. */
+    struct mtrr_state wt = s2, wt2 = s2;
+    mtrr_state_write(&wt2, 0x204, 0x80000000ull | MEMTYPE_WC);
+    mtrr_state_write(&wt2, 0x205, (~(MIB - 1) & mask40) | VALID);
+    assert_true(mtrr_write_keeps_range(&wt, &wt2, block, block_size));
+    assert_false(mtrr_write_keeps_range(&before, &before, block, 0)); /* an empty range is an error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_overlaps),
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_blocks_match_addresses),
+        cmocka_unit_test(test_state_write),
+        cmocka_unit_test(test_write_keeps_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
