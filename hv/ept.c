@@ -12,6 +12,8 @@
 
 #define MSR_IA32_APIC_BASE 0x1b
 #define IOAPIC_DEFAULT_BASE 0xfec00000ull
+#define MSI_WINDOW_BASE 0xfee00000ull
+#define MSI_WINDOW_END  0xfef00000ull
 
 static struct pt_ctx ept;
 static const struct minihv_boot_info *ept_bi;
@@ -124,8 +126,19 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
      * ept_reserve): the block (never mapped above) and the local APIC
      * page, read-only so that ICR writes exit (hv/ipi.c, SDM 10.4.4). */
     special_add(&hv_special, SPECIAL_CORE_BLOCK, bi->hv_phys_base, bi->hv_phys_size, SPECIAL_MAP_NONE);
-    special_add(&hv_special, SPECIAL_LAPIC, rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull, PAGE_SIZE,
-                SPECIAL_MAP_READ_ONLY);
+    uint64_t lapic = rdmsr(MSR_IA32_APIC_BASE) & 0x000ffffffffff000ull;
+    special_add(&hv_special, SPECIAL_LAPIC, lapic, PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
+    /* The rest of the interrupt message window (SDM Vol. 3A 11.11.1: a
+     * write there is an MSI, not memory): not present, so no CPU write
+     * becomes a message (QEMU's APIC takes a dword anywhere in the 1 MiB
+     * for an MSI of any delivery mode, apic_mem_write) and no BAR lands
+     * there. The APIC page keeps its own entry around it. */
+    if (lapic > MSI_WINDOW_BASE)
+        special_add(&hv_special, SPECIAL_MSI_WINDOW, MSI_WINDOW_BASE, MIN(lapic, MSI_WINDOW_END) - MSI_WINDOW_BASE,
+                    SPECIAL_MAP_NONE);
+    if (lapic + PAGE_SIZE < MSI_WINDOW_END)
+        special_add(&hv_special, SPECIAL_MSI_WINDOW, MAX(lapic + PAGE_SIZE, MSI_WINDOW_BASE),
+                    MSI_WINDOW_END - MAX(lapic + PAGE_SIZE, MSI_WINDOW_BASE), SPECIAL_MAP_NONE);
     /* Every I/O APIC of the MADT (the PC default without one): read-only,
      * so that redirection entry writes exit to hv/ioapic.c (INIT/SMI modes
      * refused); no BAR or hypercall buffer goes over it. One the model

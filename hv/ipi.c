@@ -139,7 +139,8 @@ static const char *icr_kind(const struct apic_icr *icr)
 }
 
 /* An interrupt command from vCPU v. False: not INIT or SIPI, the caller
- * writes it to the real APIC unchanged. INIT and SIPI never reach the
+ * writes it to the real APIC unchanged. SMI and the reserved modes are
+ * dropped (apic_icr_delivery_ok). INIT and SIPI never reach the
  * hardware as the guest wrote them, whatever the destination mode or
  * shorthand: each CPU of the boot list the command targets (ipi_route.h)
  * gets it from the core, virtualized ones through their mailbox; a CPU
@@ -151,6 +152,13 @@ static const char *icr_kind(const struct apic_icr *icr)
 static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, bool x2apic)
 {
     struct apic_icr icr = apic_icr_parse(icr_low);
+    if (!apic_icr_delivery_ok(&icr)) {
+        /* Dropped whole, whatever the destination (review R: an SMI IPI
+         * ran guest RAM in SMM under the emulators' SMM-less OVMF). */
+        hv_refuse(HV_REFUSE_ICR_DELIVERY, "cpu %u: interrupt command 0x%08x (destination 0x%x): delivery mode %u: "
+                  "dropped", v->index, icr_low, dest, icr.delivery);
+        return true;
+    }
     if (icr.delivery != APIC_DM_INIT && icr.delivery != APIC_DM_STARTUP)
         return false;
     unsigned count = hv_boot->cpu_count < MINIHV_MAX_CPUS ? hv_boot->cpu_count : MINIHV_MAX_CPUS;

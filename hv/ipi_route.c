@@ -12,6 +12,11 @@ struct apic_icr apic_icr_parse(uint32_t icr_low)
     };
 }
 
+bool apic_icr_delivery_ok(const struct apic_icr *icr)
+{
+    return icr->delivery != 2 && icr->delivery != 3 && icr->delivery != 7;
+}
+
 uint32_t x2apic_logical_id(uint32_t apic_id)
 {
     return ((apic_id >> 4) & 0xffffu) << 16 | 1u << (apic_id & 0xf);

@@ -21,6 +21,12 @@ struct apic_icr {
     uint8_t shorthand; /* enum apic_shorthand */
 };
 struct apic_icr apic_icr_parse(uint32_t icr_low);
+/* Whether an interrupt command of this delivery mode may reach the APIC
+ * (SDM Vol. 3A 11.6.1): fixed, lowest priority, NMI, INIT and start-up
+ * (the last two the core carries out itself). SMI (010) would run the
+ * firmware's SMM handler under the core, on a firmware without one the
+ * code at SMBASE + 0x8000 in guest RAM; 011 and 111 are reserved. */
+bool apic_icr_delivery_ok(const struct apic_icr *icr);
 
 /* xAPIC DFR bits 31:28 (SDM 10.6.2.2): flat 1111b, cluster 0000b. */
 #define APIC_DFR_FLAT    0xf0000000u

@@ -45,6 +45,8 @@ enum hv_refuse_kind {
     HV_REFUSE_A20,               /* a port write that would turn the A20 gate off: written with A20 on, or dropped */
     HV_REFUSE_LVT_DELIVERY,      /* local APIC LVT write with SMI/INIT/reserved delivery mode: dropped */
     HV_REFUSE_MTRR,              /* MTRR write that would make the core's memory WC, WT or WP: #GP */
+    HV_REFUSE_ICR_DELIVERY,      /* interrupt command with SMI or a reserved delivery mode: dropped */
+    HV_REFUSE_MSI_WINDOW,        /* CPU access to 0xFEEx_xxxx outside the local APIC page: all-ones, dropped */
     HV_REFUSE_KINDS
 };
 

@@ -395,7 +395,9 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     bool block = in_hv_block(gpa);
     const struct special_page *sp = block ? NULL : special_find(&hv_special, gpa, 1);
     bool iommu = sp && sp->kind == SPECIAL_IOMMU_REGS;
-    const char *what = block ? "the core's memory" : iommu ? "an IOMMU register page" : "an unmapped address";
+    bool msi = sp && sp->kind == SPECIAL_MSI_WINDOW;
+    const char *what = block ? "the core's memory" : iommu ? "an IOMMU register page"
+                       : msi ? "the interrupt message window" : "an unmapped address";
     vcpu_count(v, block ? MINIHV_EXIT_NPF_HV_MEMORY : MINIHV_EXIT_NPF_MMIO);
     if (access & NPF_FETCH) {
         vcpu_refuse_fetch(v, gpa, what);
@@ -419,7 +421,7 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     const char *done = (access & NPF_WRITE) ? "dropped" : "all-ones";
     if (!block) {
         /* Counted and logged by kind, rate-limited (hv/refuse.h). */
-        hv_refuse(iommu ? HV_REFUSE_IOMMU_REGS : HV_REFUSE_UNMAPPED_GPA, "cpu %u: %s of %s at 0x%lx (RIP 0x%lx): %s",
+        hv_refuse(iommu ? HV_REFUSE_IOMMU_REGS : msi ? HV_REFUSE_MSI_WINDOW : HV_REFUSE_UNMAPPED_GPA, "cpu %u: %s of %s at 0x%lx (RIP 0x%lx): %s",
                   v->index, (access & NPF_WRITE) ? "write" : "read", what, gpa, rip, done);
         return;
     }

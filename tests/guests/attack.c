@@ -792,6 +792,8 @@ static const struct attack attacks[] = {
     { "movss-tf", attack_movss_tf, true },
     { "xsetbv-17-18", attack_xsetbv_17_18, true },
     { "mtrr-block", attack_mtrr_block, true },
+    { "icr-smi", attack_icr_smi, true },
+    { "msi-window", attack_msi_window, true },
     { "unmapped-gpa", attack_unmapped_gpa, true },
     /* the xAPIC attacks before x2apic-icr-reserved, which leaves x2APIC on */
     { "apic-insn", attack_apic_insn, true },

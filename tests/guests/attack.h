@@ -133,5 +133,7 @@ void attack_ioapic_dma(void);
 void attack_lvt_delivery(void);
 void attack_lvt_x2apic(void);
 void attack_mtrr_block(void);
+void attack_icr_smi(void);
+void attack_msi_window(void);
 
 #endif

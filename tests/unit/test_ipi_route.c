@@ -39,6 +39,18 @@ static void test_icr_parse(void **state)
     assert_int_equal(nmi_self.shorthand, APIC_DEST_SELF);
 }
 
+/* SDM Vol. 3A 11.6.1, ICR bits 10:8: only SMI and the two reserved
+ * encodings are refused. */
+static void test_icr_delivery_ok(void **state)
+{
+    (void)state;
+    const bool ok[8] = { true, true, false, false, true, true, true, false };
+    for (unsigned m = 0; m < 8; m++) {
+        struct apic_icr icr = apic_icr_parse(m << 8 | 0x4000 | 0x30);
+        assert_int_equal(apic_icr_delivery_ok(&icr), ok[m]);
+    }
+}
+
 static void test_physical_and_shorthands(void **state)
 {
     (void)state;
@@ -107,6 +119,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_icr_parse),
+        cmocka_unit_test(test_icr_delivery_ok),
         cmocka_unit_test(test_physical_and_shorthands),
         cmocka_unit_test(test_xapic_logical),
         cmocka_unit_test(test_x2apic_logical),
