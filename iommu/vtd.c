@@ -331,13 +331,21 @@ static void disable_unit(struct vtd *v, unsigned u)
     v->units[u].enabled = false;
 }
 
-/* Root table pointer, invalidate, translation on, protected memory
- * regions off (10.4.6, 10.4.4, 10.4.16). Register-based invalidation
+/* Interrupt remapping off, root table pointer, invalidate, translation
+ * on, protected memory regions off (10.4.6, 10.4.4, 10.4.16). Register-based invalidation
  * must not be used while queued invalidation is on (6.5.2): a firmware
  * that left it on gets it turned off first. */
 static int enable_unit(struct vtd *v, unsigned u, struct field_error *err)
 {
     int rc;
+    /* Interrupt remapping a firmware left on (for x2APIC) translates
+     * remappable-format messages through its table, in memory the guest
+     * writes: off, before queued invalidation (which it uses) goes. The
+     * passthrough device's messages are compatibility format only
+     * (vfio_msi_addr_valid). Review R, finding 7. */
+    if ((rd32(v, u, VTD_REG_GSTS) & VTD_GCMD_IRE) &&
+        (rc = global_command(v, u, VTD_GCMD_IRE, false, "GSTS.IRES", err)))
+        return rc;
     if ((rd32(v, u, VTD_REG_GSTS) & VTD_GCMD_QIE) &&
         (rc = global_command(v, u, VTD_GCMD_QIE, false, "GSTS.QIES", err)))
         return rc;

@@ -26,6 +26,7 @@
 #define VTD_GCMD_SRTP (1u << 30)
 #define VTD_GCMD_WBF  (1u << 27)
 #define VTD_GCMD_QIE  (1u << 26)
+#define VTD_GCMD_IRE  (1u << 25) /* interrupt remapping enable (10.4.4); GSTS.IRES */
 #define VTD_GCMD_ONE_SHOT_MASK 0x96ffffffu /* clears SRTP, SFL, WBF, SIRTP */
 
 #define VTD_FSTS_PFO (1u << 0)

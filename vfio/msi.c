@@ -7,7 +7,11 @@
 
 bool vfio_msi_addr_valid(uint64_t addr)
 {
-    return (addr >> 32) == 0 && ((uint32_t)addr & VFIO_MSI_ADDR_MASK) == VFIO_MSI_ADDR_BASE;
+    /* Compatibility format only: bit 4 set is the VT-d remappable format
+     * (VT-d 5.1.5.2), whose delivery mode is in a table entry, not in the
+     * data this model checks. */
+    return (addr >> 32) == 0 && ((uint32_t)addr & VFIO_MSI_ADDR_MASK) == VFIO_MSI_ADDR_BASE &&
+           !(addr & VFIO_MSI_ADDR_REMAPPABLE);
 }
 
 bool vfio_msi_data_valid(uint32_t data)

@@ -12,6 +12,7 @@
  * (SDM Vol. 3A 10.11.1). */
 #define VFIO_MSI_ADDR_BASE 0xfee00000u
 #define VFIO_MSI_ADDR_MASK 0xfff00000u
+#define VFIO_MSI_ADDR_REMAPPABLE (1u << 4) /* VT-d interrupt format bit */
 
 /* Message data bits 10:8, the delivery mode (SDM Vol. 3A 10.11.2). */
 #define VFIO_MSI_DATA_DM_SHIFT 8

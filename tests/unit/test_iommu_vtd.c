@@ -66,7 +66,7 @@ static void f_write32(void *unit, uint32_t off, uint32_t v)
         if (u->stuck)
             return;
         /* TE (and the other persistent bits) are state; SRTP/WBF one-shot. */
-        uint32_t state = VTD_GCMD_TE | VTD_GCMD_QIE;
+        uint32_t state = VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_IRE;
         u->gsts = (u->gsts & ~state) | (v & state);
         if (v & VTD_GCMD_SRTP) {
             u->srtp++;
@@ -375,13 +375,14 @@ static void test_enable_timeout(void **state)
     assert_false(v.units[0].enabled);
 }
 
-/* Firmware left protected memory regions and queued invalidation on. */
+/* Firmware left protected memory regions, interrupt remapping and queued
+ * invalidation on. */
 static void test_firmware_state_undone(void **state)
 {
     (void)state;
     build_dmar(true);
     fake_unit_init(&units[0], 0xfed90000, 0x4, 48, 0x3, true);
-    units[0].gsts = VTD_GCMD_QIE;
+    units[0].gsts = VTD_GCMD_QIE | VTD_GCMD_IRE;
     put64(&units[0], VTD_REG_CAP, get64(&units[0], VTD_REG_CAP) | 3 << 5); /* PLMR, PHMR */
     f_write32(&units[0], VTD_REG_PMEN, VTD_PMEN_EPM); /* firmware left them on */
     setup_provider(4 * GiB);
@@ -389,6 +390,7 @@ static void test_firmware_state_undone(void **state)
     assert_int_equal(prov.enable(prov.ctx, &err), 0);
     assert_int_equal(f_read32(&units[0], VTD_REG_PMEN), 0);
     assert_int_equal(units[0].gsts & VTD_GCMD_QIE, 0);
+    assert_int_equal(units[0].gsts & VTD_GCMD_IRE, 0);
     assert_int_equal(units[0].ccmd_global, 1);
 }
 
