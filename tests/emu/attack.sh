@@ -140,6 +140,17 @@ check_boot() {
   else
     pass "$name: no FATAL, no parked CPU in the core's log"
   fi
+  # Attacks whose refusal only the core's count shows (the guest cannot
+  # see it when the canary page is the core's): the summary's refused count.
+  local kind a
+  for a in icr-smi:icr-delivery msi-window:msi-window; do
+    kind=${a#*:}; a=${a%%:*}
+    [[ " $sel " == *" $a "* ]] || continue
+    grep -Eaq "^attack: SKIP $a" "$fw" && continue
+    local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n "s/.*[ ,]$kind \([0-9][0-9]*\).*/\1/p")
+    [ "${n:-0}" -ge 1 ] && pass "$name: $a refused count (summary: $kind $n)" ||
+      fail "$name: $a refused count" "summary has $kind ${n:-none}, want >= 1 ($result)"
+  done
   if [[ " $sel " == *" sleep-s3 "* ]]; then
     # The guest's 3 S3 writes (word, byte, dword) each refused and counted.
     local n
