@@ -9,8 +9,10 @@
  * over CPUID, RDMSR and IN (the #DB count, where, DR6.BS); RDMSR of
  * architectural MSRs (value or #GP); RDTSC monotonic; NMIs (held,
  * nested, remote, across a faulting or STI-shadowed IRET); #DF and #NP
- * during delivery of injected exceptions; the IP wrap in 16-bit code
- * after intercepted instructions; the TSC-deadline timer. Under minihv
+ * during delivery of injected exceptions, #PF then #DF with the IDT on a
+ * missing page; the IP wrap in 16-bit code after intercepted
+ * instructions; the TSC-deadline timer; the x2APIC LVT MSRs while the
+ * APIC is in xAPIC mode. Under minihv
  * only ("tp-hv:" lines, not diffed): the exits the core took over 100000
  * RDTSCs. */
 #include <efi.h>
@@ -1103,7 +1105,8 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     uint64_t mine_cr3 = (uint64_t)(uintptr_t)pf_pml4 | (cr3 & 0xfff);
     memset((void *)&tp_df, 0, sizeof(tp_df));
     __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
-    __asm__ volatile("mov %0, %%cr3; lidt %1" ::"r"(mine_cr3), "m"(mine) : "memory");
+    /* CR2 cleared: a #DF no #PF led to shows 0, not an earlier run's. */
+    __asm__ volatile("mov %0, %%cr2; mov %1, %%cr3; lidt %2" ::"r"(0ull), "r"(mine_cr3), "m"(mine) : "memory");
     tp_df_run(kind, arg);
     __asm__ volatile("lidt %0; mov %1, %%cr3" ::"m"(saved), "r"(cr3) : "memory");
     __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
