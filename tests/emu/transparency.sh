@@ -45,24 +45,6 @@ run() {
   done < <(grep -v '^same ' "$dir/diff.txt")
   grep -q '^tp: cpuid-xon-1.0 ' "$dir/bare.txt" && ! grep -q '^differs cpuid-xon-1.0' "$dir/diff.txt" \
     && pass "$name: CPUID.1 OSXSAVE follows the guest's CR4 (set)"
-  # Under minihv only: a #GP the core injects (a denied RDMSR) through the
-  # broken gates of the df-xsetbv-* cases ends as the CPU's own #GP does
-  # bare (SDM Vol. 3A Table 6-5; APM Vol. 2 15.20: an injected event is
-  # delivered as if it occurred in the guest). QEMU TCG does not take
-  # SVM's XSETBV intercept, so df-xsetbv-* compare its own #GP there.
-  local c b h
-  for c in np nullsel pf; do
-    b=$(sed -n "s/^tp: df-xsetbv-gp-$c //p" "$dir/bare.txt")
-    h=$(sed -n "s/^tp-hv: df-deny-gp-$c //p" "$dir/minihv-guest.txt")
-    [ -n "$b" ] || continue
-    if [ "$b" = "$h" ]; then
-      pass "$name: an injected #GP through the $c gate as the CPU's own bare: $h"
-    elif [ "$backend:$c" = svm:np ] && [[ $h == "vector 11 "* ]]; then
-      pass "$name: an injected #GP through the $c gate (masked: QEMU TCG takes the #NP of an EVENTINJ #GP serially, bare: $b, minihv: $h)"
-    else
-      fail "$name: an injected #GP through the $c gate" "bare (the CPU's own #GP) $b | minihv (the core's) ${h:-none}"
-    fi
-  done
   # Under minihv only: RDTSC never exits (100000 of them; the timer may
   # still cause an exit or two).
   local n
