@@ -784,10 +784,11 @@ void attack_ap_not_entered(void)
  * Only in legacy protected mode: in IA-32e mode the CPU itself raises
  * #GP. The guest leaves long mode (compatibility mode, CR0.PG off: SDM
  * Vol. 3A 9.8.5.4), loads a 32-bit IDT whose #GP gate records the error
- * code and whose gate 0x1f is a task gate to TSS 0x20, does one of: JMP
- * 0x20:0 (kind 0), INT 0x1f (kind 1), or LTR 0x30 (a TSS whose previous-
- * task link is 0x28, a busy TSS) then IRET with EFLAGS.NT (kind 2: a
- * return to the linked task, SDM Vol. 3A 7.3), and comes back (CR0.PG on,
+ * code and whose gates 0x1f and 6 (#UD) are task gates to TSS 0x20, does
+ * one of: JMP 0x20:0 (kind 0), INT 0x1f (kind 1), UD2 (kind 3), or LTR
+ * 0x30 (a TSS whose previous-task link is 0x28, a busy TSS) then IRET
+ * with EFLAGS.NT (kind 2: a return to the linked task, SDM Vol. 3A 7.3),
+ * and comes back (CR0.PG on,
  * EFER.LME still set). SVM does not intercept task switches: the CPU
  * would carry them out, so this runs on VMX only. Layout of the page
  * below 4 GiB (all set up in C): +0 GDT (0x08 code32, 0x10 data32, 0x18
@@ -851,9 +852,12 @@ __asm__(
     "    movl $0xffffffff, 0x308(%ebx)\n"
     "    cmp $1, %esi\n    je 5f\n"
     "    cmp $2, %esi\n    je 6f\n"
+    "    cmp $3, %esi\n    je 8f\n"
     "    ljmp *0x318(%ebx)\n"       /* the task switch */
     "    jmp 2f\n"
     "5:  int $0x1f\n"              /* through the task gate to 0x20 */
+    "    jmp 2f\n"
+    "8:  ud2\n"                    /* #UD through the task gate at 6 */
     "    jmp 2f\n"
     "6:  mov $0x30, %eax\n"
     "    ltr %ax\n"
@@ -939,25 +943,31 @@ void attack_task_switch(void)
     uint64_t *idt = (uint64_t *)(p + TS_IDT); /* vector 13: 32-bit interrupt gate, selector 0x08 */
     idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
     idt[0x1f] = 0x20ull << 16 | 0x85ull << 40; /* task gate (type 5, 6.11) to TSS 0x20 */
-    uint32_t r[3];
-    for (unsigned kind = 0; kind < 3; kind++) {
+    idt[6] = idt[0x1f];                        /* #UD too */
+    /* JMP, INT 0x1f, #UD (a hardware exception: EXT in the error code,
+     * 6.13), then IRET with NT (last: it leaves TR loaded). */
+    static const unsigned kinds[4] = { 0, 1, 3, 2 };
+    static const char *const what[4] = { "JMP", "INT 0x1f", "#UD", "IRET" };
+    static const uint32_t want[4] = { 0x20, 0x20, 0x21, 0x28 };
+    uint32_t r[4];
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned kind = kinds[i];
         uint64_t f = atk_irq_save();
-        r[kind] = (uint32_t)atk_ts_run(pa, kind);
+        r[i] = (uint32_t)atk_ts_run(pa, kind);
         atk_irq_restore(f);
-        if (r[kind] & 0x80000000u)
-            guest_print("attack: task-switch: %s: #GP error code 0x%x", kind == 0 ? "JMP" : kind == 1 ? "INT 0x1f" : "IRET",
-                        r[kind] & 0xffff);
+        if (r[i] & 0x80000000u)
+            guest_print("attack: task-switch: %s: #GP error code 0x%x", what[i], r[i] & 0xffff);
     }
     bool ok = intact_self();
-    static const uint32_t want[3] = { 0x20, 0x20, 0x28 };
     bool all = true;
-    for (unsigned kind = 0; kind < 3; kind++)
-        all = all && (r[kind] & 0x80000000u) && (r[kind] & 0xffff) == want[kind];
+    for (unsigned i = 0; i < 4; i++)
+        all = all && (r[i] & 0x80000000u) && (r[i] & 0xffff) == want[i];
     if (all && ok)
-        atk_pass(name, "in legacy protected mode JMP 0x20:0 (a 32-bit TSS) and INT 0x1f (a task gate to it) raised "
-                 "#GP(0x20), IRET with NT (link 0x28) #GP(0x28); back in long mode; %s", why);
+        atk_pass(name, "legacy mode: JMP to TSS 0x20, INT 0x1f, #UD via task gates to it, IRET with NT (link 0x28): "
+                 "#GP 0x20, 0x20, 0x21, 0x28; %s", why);
     else
-        atk_fail(name, "in legacy protected mode: JMP 0x20:0 %s 0x%x, INT 0x1f (task gate) %s 0x%x, IRET with NT %s 0x%x "
-                 "(want #GP 0x20, 0x20, 0x28); %s", ts_result(r[0]), r[0] & 0xffff, ts_result(r[1]), r[1] & 0xffff,
-                 ts_result(r[2]), r[2] & 0xffff, ok ? "core intact" : why);
+        atk_fail(name, "in legacy protected mode: JMP 0x20:0 %s 0x%x, INT 0x1f (task gate) %s 0x%x, #UD (task gate) %s 0x%x, "
+                 "IRET with NT %s 0x%x (want #GP 0x20, 0x20, 0x21, 0x28); %s", ts_result(r[0]), r[0] & 0xffff,
+                 ts_result(r[1]), r[1] & 0xffff, ts_result(r[2]), r[2] & 0xffff, ts_result(r[3]), r[3] & 0xffff,
+                 ok ? "core intact" : why);
 }
