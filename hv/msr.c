@@ -98,7 +98,11 @@ static void hw_write(struct vcpu *v, const struct msr_rule *r, uint32_t msr, uin
     uint64_t hw = 0;
     struct msr_env env = { 0, 0 };
     if (r->check != MSR_CHECK_NONE) {
-        /* The hardware's #GP for an MSR it lacks (SYSCFG on Intel). */
+        /* The hardware's #GP for an MSR it lacks (SYSCFG on Intel), and
+         * for an x2APIC LVT while the APIC is in xAPIC mode (SDM Vol. 3A
+         * 10.12.1.2): before the row's check, so that an LVT write the
+         * check would drop #GPs there as on hardware (check-transparency
+         * x2apic-off-*). */
         if (msr_safe_read(msr, &hw)) {
             inject_gp(v);
             return;

@@ -28,8 +28,9 @@
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC);
 #                ioapic-rte (an I/O APIC INIT to cpu1 stays refused: the
-#                AP is not woken for it); task-switch (a JMP to a TSS in
-#                32-bit legacy mode: #GP(0x20); SVM does not intercept it)
+#                AP is not woken for it); task-switch (a JMP to a TSS, INT n and #UD through
+#                a task gate, IRET with NT in 32-bit legacy mode: #GP(0x20),
+#                #GP(0x20), #GP(0x21), #GP(0x28); SVM does not intercept them)
 #
 # ATTACKS_IN_CHECK (below, the one place) lists the attacks `make check`
 # runs: those the core already refuses. Environment:
@@ -217,11 +218,22 @@ check_boot() {
     fi
   fi
   if [[ " $sel " == *" task-switch "* ]]; then
-    # The core's own account of the JMP: a task switch to TSS 0x20, #GP.
-    if grep -Eaq '^minihv: hv: refused task-switch: .*JMP to TSS 0x20 .*: #GP' "$hv"; then
-      pass "$name: task-switch refused (the core: $(grep -Eam1 '^minihv: hv: refused task-switch: ' "$hv" | sed 's/^minihv: hv: refused task-switch: //' | cut -c1-70))"
-    else
+    # The core's own account of the JMP (its first task-switch line: a
+    # task switch to TSS 0x20, #GP; later ones are only counted, and Bochs
+    # prints no summary), and the guest's #GP for each (JMP; INT n and #UD
+    # through a task gate; IRET with NT): bare, the CPU would switch tasks.
+    local n
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*task-switch \([0-9][0-9]*\).*/\1/p')
+    if ! grep -Eaq '^minihv: hv: refused task-switch: .*JMP to TSS 0x20 .*: #GP' "$hv"; then
       fail "$name: task-switch refused" "no 'refused task-switch: ... JMP to TSS 0x20 ...: #GP' line in the core's log ($result)"
+    elif [ -n "$n" ] && [ "$n" -lt 4 ]; then
+      fail "$name: task-switch refused count" "want task-switch >= 4 in the summary (JMP, INT n and #UD through a task gate, IRET with NT): '$n' ($result)"
+    elif ! grep -aq '^attack: task-switch: INT 0x1f: #GP error code 0x20' "$fw" ||
+         ! grep -aq '^attack: task-switch: #UD: #GP error code 0x21' "$fw" ||
+         ! grep -aq '^attack: task-switch: IRET: #GP error code 0x28' "$fw"; then
+      fail "$name: task-switch refused" "no #GP(0x20) for INT 0x1f or #GP(0x21) for #UD through the task gate, or #GP(0x28) for IRET with NT in the guest's log ($result)"
+    else
+      pass "$name: task-switch refused (JMP, INT n and #UD through a task gate, IRET with NT: #GP 0x20, 0x20, 0x21, 0x28${n:+; summary task-switch $n}; the core: $(grep -Eam1 '^minihv: hv: refused task-switch: ' "$hv" | sed 's/^minihv: hv: refused task-switch: //' | cut -c1-50))"
     fi
   fi
   if [[ " $sel " == *" core-uart "* ]]; then

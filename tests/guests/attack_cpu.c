@@ -776,19 +776,29 @@ void attack_ap_not_entered(void)
                  ok ? "core intact otherwise" : why);
 }
 
-/* ---- task-switch (VMX): a JMP to a TSS selector in 32-bit legacy mode ----
+/* ---- task-switch (VMX): JMP to a TSS, INT n through a task gate, IRET
+ * with NT, in 32-bit legacy mode ----
  * A task switch exits unconditionally (SDM Vol. 3C 25.1.2); the core does
- * not emulate it and gives #GP(selector) (counted task-switch). Only in
- * legacy protected mode: in IA-32e mode the CPU itself raises #GP. The
- * guest leaves long mode (compatibility mode, CR0.PG off: SDM Vol. 3A
- * 9.8.5.4), loads a 32-bit IDT whose #GP gate records the error code,
- * jumps to its TSS, and comes back (CR0.PG on, EFER.LME still set). SVM
- * does not intercept task switches: the CPU would carry it out, so this
- * runs on VMX only. Layout of the page below 4 GiB (all set up in C):
- * +0 GDT (0x08 code32, 0x10 data32, 0x18 code64, 0x20 TSS), +0x100 the
- * TSS, +0x200 IDT32, +0x300 far pointers and results, +0x1000 stack. */
+ * not emulate it and gives #GP(selector) (counted task-switch); through a
+ * task gate the #GP combines with the event (INT n: benign, the #GP).
+ * Only in legacy protected mode: in IA-32e mode the CPU itself raises
+ * #GP. The guest leaves long mode (compatibility mode, CR0.PG off: SDM
+ * Vol. 3A 9.8.5.4), loads a 32-bit IDT whose #GP gate records the error
+ * code and whose gates 0x1f and 6 (#UD) are task gates to TSS 0x20, does
+ * one of: JMP 0x20:0 (kind 0), INT 0x1f (kind 1), UD2 (kind 3), or LTR
+ * 0x30 (a TSS whose previous-task link is 0x28, a busy TSS) then IRET
+ * with EFLAGS.NT (kind 2: a return to the linked task, SDM Vol. 3A 7.3),
+ * and comes back (CR0.PG on,
+ * EFER.LME still set). SVM does not intercept task switches: the CPU
+ * would carry them out, so this runs on VMX only. Layout of the page
+ * below 4 GiB (all set up in C): +0 GDT (0x08 code32, 0x10 data32, 0x18
+ * code64, 0x20 TSS, 0x28 busy TSS, 0x30 TSS for LTR), +0x100 the TSS,
+ * +0x180 the LTR one, +0x200 IDT32, +0x300 far pointers and results,
+ * +0x1000 stack. TR stays 0x30 afterwards (a busy TSS, type 11: what
+ * VM entry wants in IA-32e mode; the page is never freed). */
 #define TS_GDT    0x000
 #define TS_TSS    0x100
+#define TS_TSS2   0x180 /* TR's TSS for the IRET: link 0x28 */
 #define TS_IDT    0x200
 #define TS_FAR64  0x300 /* m16:32 to the 64-bit return, selector 0x18 */
 #define TS_RESULT 0x308 /* the #GP error code | 0x80000000, or 0xffffffff */
@@ -796,7 +806,7 @@ void attack_ap_not_entered(void)
 #define TS_TSSPTR 0x318 /* m16:32 JMP target: offset 0, selector 0x20 */
 #define TS_SAVE   0x320 /* GDTR, IDTR (10 bytes each), RSP, CS, SS */
 
-uint64_t atk_ts_run(uint64_t page) __attribute__((visibility("hidden")));
+uint64_t atk_ts_run(uint64_t page, uint64_t kind) __attribute__((visibility("hidden")));
 void atk_ts_gp32(void) __attribute__((visibility("hidden")));
 void atk_ts_back64(void) __attribute__((visibility("hidden")));
 __asm__(
@@ -819,7 +829,7 @@ __asm__(
     "    mov %ax, 0x34c(%rbx)\n"
     "    mov %es, %ax\n"
     "    mov %ax, 0x34e(%rbx)\n"
-    "    movw $0x27, 0x350(%rbx)\n"   /* the new GDTR: limit, base */
+    "    movw $0x37, 0x350(%rbx)\n"   /* the new GDTR: limit, base */
     "    mov %rbx, 0x352(%rbx)\n"
     "    lgdt 0x350(%rbx)\n"
     "    pushq $0x08\n"
@@ -840,7 +850,25 @@ __asm__(
     "    mov %eax, 0x35a(%ebx)\n"
     "    lidt 0x358(%ebx)\n"
     "    movl $0xffffffff, 0x308(%ebx)\n"
+    "    cmp $1, %esi\n    je 5f\n"
+    "    cmp $2, %esi\n    je 6f\n"
+    "    cmp $3, %esi\n    je 8f\n"
     "    ljmp *0x318(%ebx)\n"       /* the task switch */
+    "    jmp 2f\n"
+    "5:  int $0x1f\n"              /* through the task gate to 0x20 */
+    "    jmp 2f\n"
+    "8:  ud2\n"                    /* #UD through the task gate at 6 */
+    "    jmp 2f\n"
+    "6:  mov $0x30, %eax\n"
+    "    ltr %ax\n"
+    "    pushl $0x2\n"              /* a frame back to 2f, if NT were ignored */
+    "    pushl $0x08\n"
+    "    call 7f\n"
+    "7:  addl $(2f - 7b), (%esp)\n"
+    "    pushfl\n"
+    "    orl $0x4000, (%esp)\n"     /* NT */
+    "    popfl\n"
+    "    iret\n"                   /* the task switch back to TR's link, 0x28 */
     "    jmp 2f\n"
     "atk_ts_gp32:\n"
     "    pop %eax\n"                /* error code */
@@ -873,6 +901,11 @@ __asm__(
     "    pop %rbx\n"
     "    ret\n");
 
+static const char *ts_result(uint32_t r)
+{
+    return r == 0xffffffffu ? "no fault" : (r & 0x80000000u) ? "#GP" : "?";
+}
+
 void attack_task_switch(void)
 {
     const char *name = "task-switch";
@@ -894,8 +927,13 @@ void attack_task_switch(void)
     gdt[1] = 0x00cf9a000000ffffull; /* 0x08: code, 32-bit, base 0, 4 GiB */
     gdt[2] = 0x00cf92000000ffffull; /* 0x10: data */
     gdt[3] = 0x00af9a000000ffffull; /* 0x18: code, 64-bit */
-    uint64_t tss = pa + TS_TSS;     /* 0x20: 32-bit available TSS (type 9), limit 0x67 */
+    /* 32-bit TSS descriptors, limit 0x67 (SDM Vol. 3A 7.2.2): 0x20
+     * available (type 9), 0x28 busy (type 11), 0x30 available, for LTR. */
+    uint64_t tss = pa + TS_TSS, tss2 = pa + TS_TSS2;
     gdt[4] = 0x67 | (tss & 0xffffff) << 16 | 0x89ull << 40 | ((tss >> 24) & 0xff) << 56;
+    gdt[5] = 0x67 | (tss & 0xffffff) << 16 | 0x8bull << 40 | ((tss >> 24) & 0xff) << 56;
+    gdt[6] = 0x67 | (tss2 & 0xffffff) << 16 | 0x89ull << 40 | ((tss2 >> 24) & 0xff) << 56;
+    *(uint16_t *)(p + TS_TSS2) = 0x28; /* previous task link (7.2.1) */
     uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
     far64[0] = (uint32_t)back;
     far64[1] = 0x18;
@@ -904,16 +942,32 @@ void attack_task_switch(void)
     tssptr[1] = 0x20;
     uint64_t *idt = (uint64_t *)(p + TS_IDT); /* vector 13: 32-bit interrupt gate, selector 0x08 */
     idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
-    uint64_t f = atk_irq_save();
-    uint32_t r = (uint32_t)atk_ts_run(pa);
-    atk_irq_restore(f);
+    idt[0x1f] = 0x20ull << 16 | 0x85ull << 40; /* task gate (type 5, 6.11) to TSS 0x20 */
+    idt[6] = idt[0x1f];                        /* #UD too */
+    /* JMP, INT 0x1f, #UD (a hardware exception: EXT in the error code,
+     * 6.13), then IRET with NT (last: it leaves TR loaded). */
+    static const unsigned kinds[4] = { 0, 1, 3, 2 };
+    static const char *const what[4] = { "JMP", "INT 0x1f", "#UD", "IRET" };
+    static const uint32_t want[4] = { 0x20, 0x20, 0x21, 0x28 };
+    uint32_t r[4];
+    for (unsigned i = 0; i < 4; i++) {
+        unsigned kind = kinds[i];
+        uint64_t f = atk_irq_save();
+        r[i] = (uint32_t)atk_ts_run(pa, kind);
+        atk_irq_restore(f);
+        if (r[i] & 0x80000000u)
+            guest_print("attack: task-switch: %s: #GP error code 0x%x", what[i], r[i] & 0xffff);
+    }
     bool ok = intact_self();
-    if ((r & 0x80000000u) && (r & 0xffff) == 0x20 && ok)
-        atk_pass(name, "JMP 0x20:0 (a 32-bit TSS) in legacy protected mode raised #GP(0x20); back in long mode; %s", why);
+    bool all = true;
+    for (unsigned i = 0; i < 4; i++)
+        all = all && (r[i] & 0x80000000u) && (r[i] & 0xffff) == want[i];
+    if (all && ok)
+        atk_pass(name, "legacy mode: JMP to TSS 0x20, INT 0x1f, #UD via task gates to it, IRET with NT (link 0x28): "
+                 "#GP 0x20, 0x20, 0x21, 0x28; %s", why);
     else
-        atk_fail(name, "JMP 0x20:0 (a 32-bit TSS) in legacy protected mode: %s (want #GP(0x20)); %s",
-                 r == 0xffffffffu ? "no fault" : (r & 0x80000000u) ? "#GP with another error code" : "?",
+        atk_fail(name, "in legacy protected mode: JMP 0x20:0 %s 0x%x, INT 0x1f (task gate) %s 0x%x, #UD (task gate) %s 0x%x, "
+                 "IRET with NT %s 0x%x (want #GP 0x20, 0x20, 0x21, 0x28); %s", ts_result(r[0]), r[0] & 0xffff,
+                 ts_result(r[1]), r[1] & 0xffff, ts_result(r[2]), r[2] & 0xffff, ts_result(r[3]), r[3] & 0xffff,
                  ok ? "core intact" : why);
-    if (r & 0x80000000u)
-        guest_print("attack: task-switch: #GP error code 0x%x", r & 0xffff);
 }

@@ -9,8 +9,10 @@
  * over CPUID, RDMSR and IN (the #DB count, where, DR6.BS); RDMSR of
  * architectural MSRs (value or #GP); RDTSC monotonic; NMIs (held,
  * nested, remote, across a faulting or STI-shadowed IRET); #DF and #NP
- * during delivery of injected exceptions; the IP wrap in 16-bit code
- * after intercepted instructions; the TSC-deadline timer. Under minihv
+ * during delivery of injected exceptions, #PF then #DF with the IDT on a
+ * missing page; the IP wrap in 16-bit code after intercepted
+ * instructions; the TSC-deadline timer; the x2APIC LVT MSRs while the
+ * APIC is in xAPIC mode. Under minihv
  * only ("tp-hv:" lines, not diffed): the exits the core took over 100000
  * RDTSCs. */
 #include <efi.h>
@@ -70,6 +72,29 @@ static bool tp_rdmsr(uint32_t msr, uint64_t *value)
     __asm__ volatile("cli; lidt %2; rdmsr; lidt %3; sti"
                      : "=&a"(lo), "=&d"(hi) : "m"(mine), "m"(saved), "c"(msr) : "memory");
     *value = (uint64_t)hi << 32 | lo;
+    return !tp_gp_hit;
+}
+
+/* WRMSR under the same #GP handler (0f 30: two bytes as RDMSR). */
+static bool tp_wrmsr(uint32_t msr, uint64_t value)
+{
+    struct idt_ptr saved, mine;
+    __asm__ volatile("sidt %0" : "=m"(saved));
+    size_t bytes = (size_t)saved.limit + 1;
+    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
+        return false;
+    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
+    struct gate *g = (struct gate *)idt_copy + 13;
+    uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
+    g->off_lo = (uint16_t)off;
+    g->off_mid = (uint16_t)(off >> 16);
+    g->off_hi = (uint32_t)(off >> 32);
+    mine.limit = saved.limit;
+    mine.base = (uint64_t)(uintptr_t)idt_copy;
+    tp_gp_hit = 0;
+    __asm__ volatile("cli; lidt %0; wrmsr; lidt %1; sti" ::"m"(mine), "m"(saved), "c"(msr), "a"((uint32_t)value),
+                     "d"((uint32_t)(value >> 32))
+                     : "memory");
     return !tp_gp_hit;
 }
 
@@ -916,14 +941,14 @@ static void nmi_window(const char *name, bool sti)
  * vector taken, its error code, whether its RIP is the instruction.
  * Offsets: struct tp_df. */
 struct tp_df {
-    uint64_t vector, err, rip, rsp, count;
+    uint64_t vector, err, rip, rsp, count, cr2;
 };
 volatile struct tp_df tp_df;
 void tp_df_8(void) __attribute__((visibility("hidden")));
 void tp_df_11(void) __attribute__((visibility("hidden")));
 void tp_df_13(void) __attribute__((visibility("hidden")));
 void tp_df_run(unsigned kind, void *page) __attribute__((visibility("hidden")));
-extern const uint8_t tp_df_xsetbv[], tp_df_vmxon[], tp_df_vmrun[], tp_df_ud2[];
+extern const uint8_t tp_df_xsetbv[], tp_df_vmxon[], tp_df_vmrun[], tp_df_ud2[], tp_df_noncanon[], tp_df_rdmsr[];
 
 __asm__(".text\n"
         ".globl tp_df_8\n.hidden tp_df_8\n"
@@ -944,9 +969,13 @@ __asm__(".text\n"
         "    mov 0(%rsp), %rax\n    mov %rax, 0(%rdx)\n"
         "    mov 8(%rsp), %rax\n    mov %rax, 8(%rdx)\n"
         "    mov 16(%rsp), %rax\n    mov %rax, 16(%rdx)\n"
+        "    mov %cr2, %rax\n    mov %rax, 40(%rdx)\n"
         "2:  mov 24(%rdx), %rsp\n"
         "    jmp 9f\n"
-        /* tp_df_run(kind, page): 0 XSETBV XCR0 = 0, 1 VMXON, 2 VMRUN, 3 UD2. */
+        /* tp_df_run(kind, page): 0 XSETBV XCR0 = 0, 1 VMXON, 2 VMRUN, 3 UD2,
+         * 4 a load from `page` (non-canonical: #GP(0), the reference), 5 RDMSR
+         * of the MSR numbered `page` (under minihv only: one the core denies,
+         * its #GP injected on both backends). */
         ".globl tp_df_run\n.hidden tp_df_run\n"
         "tp_df_run:\n"
         "    push %rbx\n"
@@ -956,6 +985,8 @@ __asm__(".text\n"
         "    cmp $1, %edi\n    je 4f\n"
         "    cmp $2, %edi\n    je 5f\n"
         "    cmp $3, %edi\n    je 6f\n"
+        "    cmp $4, %edi\n    je 7f\n"
+        "    cmp $5, %edi\n    je 8f\n"
         "    xor %ecx, %ecx\n"
         "    xor %eax, %eax\n"
         "    xor %edx, %edx\n"
@@ -977,22 +1008,34 @@ __asm__(".text\n"
         ".globl tp_df_ud2\n.hidden tp_df_ud2\n"
         "tp_df_ud2:\n"
         "    ud2\n"
+        "    jmp 9f\n"
+        "7:\n"
+        ".globl tp_df_noncanon\n.hidden tp_df_noncanon\n"
+        "tp_df_noncanon:\n"
+        "    mov (%rsi), %rax\n"
+        "    jmp 9f\n"
+        "8:  mov %esi, %ecx\n"
+        ".globl tp_df_rdmsr\n.hidden tp_df_rdmsr\n"
+        "tp_df_rdmsr:\n"
+        "    rdmsr\n"
         "9:  pop %rbx\n"
         "    ret\n");
 
 static uint8_t df_idt[4096] __attribute__((aligned(16)));
+/* "tp" (diffed), or "tp-hv" for the cases run under minihv only. */
+static const char *df_prefix = "tp";
 
 /* One case: kind's instruction with vector's gate broken (not present,
  * or a null selector). */
 static void df_case(const char *name, unsigned kind, unsigned vector, bool null_sel, void *page)
 {
-    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2 };
+    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2, tp_df_noncanon, tp_df_rdmsr };
     struct idt_ptr saved;
     uint64_t flags;
     __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
     if (!idt_clone(df_idt, sizeof(df_idt), 14, &saved)) {
         __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
-        guest_print("tp: df-%s no-idt", name);
+        guest_print("%s: df-%s no-idt", df_prefix, name);
         return;
     }
     set_gate(df_idt, 8, tp_df_8);
@@ -1009,13 +1052,88 @@ static void df_case(const char *name, unsigned kind, unsigned vector, bool null_
     __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
     __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
     if (!tp_df.count)
-        guest_print("tp: df-%s none", name);
+        guest_print("%s: df-%s none", df_prefix, name);
     else
-        guest_print("tp: df-%s vector %lu err 0x%lx at-insn %s count %lu", name, tp_df.vector, tp_df.err,
+        guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu", df_prefix, name, tp_df.vector, tp_df.err,
                     tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count);
 }
 
-static void check_double_fault(void)
+/* ---- a #PF during delivery (SDM Vol. 3A 6.15, Table 6-5) ----
+ * A page fault while a contributory exception is delivered is handled
+ * serially (the #PF is taken); a page fault while a #PF is delivered is
+ * a #DF(0). The IDT is moved to a linear page of the test's own (a PML4
+ * slot the firmware left empty, in a copy of its PML4: page tables 4 KiB
+ * each, identity addresses) so that gate 13 starts the next page, which
+ * is not present: delivering #GP reads gate 13: #PF, taken; its delivery
+ * reads gate 14, on the same missing page: #PF during #PF, #DF through
+ * gate 8 on the present page, CR2 = gate 14 (the second fault's
+ * address). The #GP injected by the core (XSETBV of XCR0 = 0) against
+ * the CPU's own (a non-canonical load). Recorded as the df-* cases, plus
+ * which gate CR2 names. The #PF handled on its own (gate 14 present,
+ * the event's gate missing) cannot be built this way: 14 is above every
+ * contributory vector, and the gates span at most two pages. */
+static uint64_t pf_pml4[512] __attribute__((aligned(4096)));
+static uint64_t pf_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pf_pd[512] __attribute__((aligned(4096)));
+static uint64_t pf_pt[512] __attribute__((aligned(4096)));
+static uint8_t pf_idt[4096] __attribute__((aligned(4096)));
+#define CR4_LA57 (1ull << 12)
+#define PF_VECTOR 13 /* the gate on the missing page */
+
+static void df_pf_case(const char *name, unsigned kind, void *arg)
+{
+    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2, tp_df_noncanon, tp_df_rdmsr };
+    uint64_t cr3, flags;
+    struct idt_ptr saved;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    const uint64_t *fw = (const uint64_t *)(uintptr_t)(cr3 & 0x000ffffffffff000ull);
+    unsigned slot = 0;
+    for (unsigned i = 1; i < 256 && !slot; i++)
+        if (!(fw[i] & 1))
+            slot = i;
+    __asm__ volatile("sidt %0" : "=m"(saved));
+    if ((read_cr4() & CR4_LA57) || !slot || ((uintptr_t)pf_pml4 | (uintptr_t)pf_pdpt | (uintptr_t)pf_pd |
+                                             (uintptr_t)pf_pt | (uintptr_t)pf_idt) & 0xfff ||
+        (size_t)saved.limit + 1 < PF_VECTOR * sizeof(struct gate)) {
+        guest_print("%s: df-%s no-mapping", df_prefix, name);
+        return;
+    }
+    memcpy(pf_pml4, fw, sizeof(pf_pml4));
+    memset(pf_pdpt, 0, sizeof(pf_pdpt));
+    memset(pf_pd, 0, sizeof(pf_pd));
+    memset(pf_pt, 0, sizeof(pf_pt));
+    pf_pml4[slot] = (uint64_t)(uintptr_t)pf_pdpt | 3; /* present, writable */
+    pf_pdpt[0] = (uint64_t)(uintptr_t)pf_pd | 3;
+    pf_pd[0] = (uint64_t)(uintptr_t)pf_pt | 3;
+    pf_pt[0] = (uint64_t)(uintptr_t)pf_idt | 3; /* pf_pt[1]: not present */
+    uint64_t page = (uint64_t)slot << 39, gates = 4096 - PF_VECTOR * sizeof(struct gate);
+    memset(pf_idt, 0, sizeof(pf_idt));
+    memcpy(pf_idt + gates, (const void *)(uintptr_t)saved.base, PF_VECTOR * sizeof(struct gate));
+    set_gate(pf_idt + gates, 8, tp_df_8);
+    set_gate(pf_idt + gates, 11, tp_df_11);
+    struct idt_ptr mine = { 0xfff, page + gates };
+    uint64_t mine_cr3 = (uint64_t)(uintptr_t)pf_pml4 | (cr3 & 0xfff);
+    memset((void *)&tp_df, 0, sizeof(tp_df));
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    /* CR2 cleared: a #DF no #PF led to shows 0, not an earlier run's. */
+    __asm__ volatile("mov %0, %%cr2; mov %1, %%cr3; lidt %2" ::"r"(0ull), "r"(mine_cr3), "m"(mine) : "memory");
+    tp_df_run(kind, arg);
+    __asm__ volatile("lidt %0; mov %1, %%cr3" ::"m"(saved), "r"(cr3) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    if (!tp_df.count)
+        guest_print("%s: df-%s none", df_prefix, name);
+    else if (tp_df.cr2 - (page + 4096) < 4096) /* on the missing page: which gate */
+        guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 gate-%lu", df_prefix, name, tp_df.vector,
+                    tp_df.err,
+                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count,
+                    PF_VECTOR + (tp_df.cr2 - (page + 4096)) / sizeof(struct gate));
+    else
+        guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 0x%lx", df_prefix, name, tp_df.vector,
+                    tp_df.err,
+                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count, tp_df.cr2);
+}
+
+static void check_double_fault(bool hv)
 {
     static uint8_t page[4096] __attribute__((aligned(4096)));
     uint32_t r[4];
@@ -1028,6 +1146,7 @@ static void check_double_fault(void)
         write_cr4(cr4 | CR4_OSXSAVE);
         df_case("xsetbv-gp-np", 0, 13, false, page);
         df_case("xsetbv-gp-nullsel", 0, 13, true, page);
+        df_pf_case("xsetbv-gp-pf", 0, page);
         write_cr4(cr4);
     } else {
         guest_print("tp: df-xsetbv no-xsave");
@@ -1035,6 +1154,18 @@ static void check_double_fault(void)
     df_case("virt-ud-np", virt, 6, false, page);
     df_case("virt-ud-nullsel", virt, 6, true, page);
     df_case("ud2-ud-np", 3, 6, false, page);
+    df_pf_case("noncanon-gp-pf", 4, (void *)0x8000000000000000ull);
+    /* Under minihv only: a #GP the core injects on both backends (RDMSR of
+     * IA32_BIOS_UPDT_TRIG, 0x79, denied; bare, the emulators read 0): QEMU
+     * does not take SVM's XSETBV intercept, so the xsetbv cases compare
+     * its own #GP there. What the SDM wants: as the xsetbv cases bare. */
+    if (hv) {
+        df_prefix = "tp-hv";
+        df_case("deny-gp-np", 5, 13, false, (void *)0x79);
+        df_case("deny-gp-nullsel", 5, 13, true, (void *)0x79);
+        df_pf_case("deny-gp-pf", 5, (void *)0x79);
+        df_prefix = "tp";
+    }
 }
 
 /* ---- the next IP wraps at 0x10000 in 16-bit code ----
@@ -1280,6 +1411,31 @@ static void check_tsc_deadline(void)
                 tp_tdl_count && tp_tdl_tsc >= deadline ? "yes" : "no", after ? "nonzero" : "zero");
 }
 
+/* ---- x2APIC LVT MSRs while the APIC is in xAPIC mode ----
+ * SDM Vol. 3A 10.12.1.2: with IA32_APIC_BASE.EXTD clear, RDMSR and WRMSR
+ * of the x2APIC MSRs raise #GP. The LVTs (CMCI 0x82f, timer to error
+ * 0x832-0x837; the core intercepts their writes, MSR_CHECK_LVT): read;
+ * write a masked SMI delivery mode (the core drops that in x2APIC mode);
+ * write the register's xAPIC value back (nothing changes if it lands). */
+static void check_x2apic_lvt_off(void)
+{
+    static const uint32_t lvts[] = { 0x82f, 0x832, 0x833, 0x834, 0x835, 0x836, 0x837 };
+    uint64_t base = 0;
+    if (!tp_rdmsr(0x1b, &base) || (base & (1ull << 10)) || !(base & (1ull << 11))) {
+        guest_print("tp: x2apic-off not-xapic");
+        return;
+    }
+    nmi_apic = base & 0x000ffffffffff000ull;
+    for (unsigned i = 0; i < sizeof(lvts) / sizeof(lvts[0]); i++) {
+        uint64_t v = 0;
+        bool rd = tp_rdmsr(lvts[i], &v);
+        bool smi = tp_wrmsr(lvts[i], 0x10200); /* masked, SMI (010) */
+        bool same = tp_wrmsr(lvts[i], *apic_reg((lvts[i] - 0x800) << 4));
+        guest_print("tp: x2apic-off-%x rd %s wr-smi %s wr-same %s", lvts[i], rd ? "ok" : "#GP", smi ? "ok" : "#GP",
+                    same ? "ok" : "#GP");
+    }
+}
+
 EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 {
     InitializeLib(image, systab);
@@ -1292,9 +1448,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     check_msrs();
     check_tsc(hv);
     check_nmi();
-    check_double_fault();
+    check_double_fault(hv);
     check_ip_wrap();
     check_tsc_deadline();
+    check_x2apic_lvt_off();
     guest_print("tp: done (%s)", hv ? "minihv" : "bare");
     return EFI_SUCCESS;
 }
