@@ -52,23 +52,32 @@ struct gate {
 
 static uint8_t idt_copy[4096] __attribute__((aligned(16)));
 
-static bool tp_rdmsr(uint32_t msr, uint64_t *value)
+/* A copy of the current IDT with gate 13 on tp_gp_entry: *mine to load
+ * around one instruction, *saved to put back. False: no room for it. */
+static bool gp_idt(struct idt_ptr *saved, struct idt_ptr *mine)
 {
-    struct idt_ptr saved, mine;
-    __asm__ volatile("sidt %0" : "=m"(saved));
-    size_t bytes = (size_t)saved.limit + 1;
+    __asm__ volatile("sidt %0" : "=m"(*saved));
+    size_t bytes = (size_t)saved->limit + 1;
     if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
         return false;
-    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
+    memcpy(idt_copy, (const void *)(uintptr_t)saved->base, bytes);
     struct gate *g = (struct gate *)idt_copy + 13;
     uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
     g->off_lo = (uint16_t)off;
     g->off_mid = (uint16_t)(off >> 16);
     g->off_hi = (uint32_t)(off >> 32);
-    mine.limit = saved.limit;
-    mine.base = (uint64_t)(uintptr_t)idt_copy;
-    uint32_t lo = 0, hi = 0;
+    mine->limit = saved->limit;
+    mine->base = (uint64_t)(uintptr_t)idt_copy;
     tp_gp_hit = 0;
+    return true;
+}
+
+static bool tp_rdmsr(uint32_t msr, uint64_t *value)
+{
+    struct idt_ptr saved, mine;
+    if (!gp_idt(&saved, &mine))
+        return false;
+    uint32_t lo = 0, hi = 0;
     __asm__ volatile("cli; lidt %2; rdmsr; lidt %3; sti"
                      : "=&a"(lo), "=&d"(hi) : "m"(mine), "m"(saved), "c"(msr) : "memory");
     *value = (uint64_t)hi << 32 | lo;
@@ -79,19 +88,8 @@ static bool tp_rdmsr(uint32_t msr, uint64_t *value)
 static bool tp_wrmsr(uint32_t msr, uint64_t value)
 {
     struct idt_ptr saved, mine;
-    __asm__ volatile("sidt %0" : "=m"(saved));
-    size_t bytes = (size_t)saved.limit + 1;
-    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
+    if (!gp_idt(&saved, &mine))
         return false;
-    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
-    struct gate *g = (struct gate *)idt_copy + 13;
-    uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
-    mine.limit = saved.limit;
-    mine.base = (uint64_t)(uintptr_t)idt_copy;
-    tp_gp_hit = 0;
     __asm__ volatile("cli; lidt %0; wrmsr; lidt %1; sti" ::"m"(mine), "m"(saved), "c"(msr), "a"((uint32_t)value),
                      "d"((uint32_t)(value >> 32))
                      : "memory");
