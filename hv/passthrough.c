@@ -328,7 +328,8 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     return 0;
 }
 
-int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+static int guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                        bool path)
 {
     if (!d->present || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
         (bus == d->bus && dev == d->dev && fn == d->fn))
@@ -337,7 +338,7 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
         struct pt_guarded *g = &d->guarded[k];
         if (g->present)
             continue;
-        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi };
+        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi, path };
         uint64_t page = ptdev_ecam_page(d, bus, dev, fn);
         /* An IGD bridge's page is trapped already (its writes all dropped). */
         if (page && !(d->hw.special && special_find(d->hw.special, page, PT_PAGE))) {
@@ -350,6 +351,16 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
         return 0;
     }
     return -1;
+}
+
+int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+{
+    return guard_config(d, bus, dev, fn, lo, hi, false);
+}
+
+int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+{
+    return guard_config(d, bus, dev, fn, lo, hi, true);
 }
 
 /* ---- guest accesses ---- */
@@ -387,17 +398,21 @@ static void config_access(struct pt_device *d, enum target t, uint8_t bus, uint8
                           uint16_t off, unsigned size, bool write, uint64_t *value)
 {
     if (t == TARGET_GUARDED) {
-        bool hit = false;
+        bool hit = false, path = false;
         for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
             const struct pt_guarded *g = &d->guarded[k];
-            hit |= g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size;
+            bool h = g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size;
+            hit |= h;
+            path |= h && g->path;
         }
-        if (!write)
+        if (!write) {
             *value = d->hw.cfg_read(d->hw.opaque, bus, dev, fn, off, size);
-        else if (hit)
+        } else if (hit) {
             d->count.guarded_writes_dropped++;
-        else
+            d->count.path_writes_dropped += path;
+        } else {
             d->hw.cfg_write(d->hw.opaque, bus, dev, fn, off, size, (uint32_t)*value);
+        }
         return;
     }
     if (t == TARGET_BRIDGE) {

@@ -72,6 +72,7 @@ struct pt_counters {
     uint64_t placement_refused;           /* windows over the block, a special page or another window */
     uint64_t bounds_refused;              /* accesses across the end of a trapped page */
     uint64_t guarded_writes_dropped;      /* writes to another function's guarded registers */
+    uint64_t path_writes_dropped;         /* of those, to registers that move the config path */
     uint64_t remaps;                      /* BAR windows mapped or unmapped */
 };
 
@@ -89,13 +90,15 @@ struct pt_bridge {
 };
 
 /* Config registers [lo, hi) of another function the guest may read but
- * never write: where an IOMMU's registers are placed (ptdev_guard_config). */
+ * never write: where an IOMMU's registers are placed (ptdev_guard_config),
+ * where config space itself decodes (path: ptdev_guard_config_path). */
 struct pt_guarded {
     bool present;
     uint8_t bus, dev, fn;
     uint16_t lo, hi;
+    bool path;
 };
-#define PT_MAX_GUARDED 4
+#define PT_MAX_GUARDED 8
 
 struct pt_device;
 /* What a BAR's vfio region ops get: the device and which BAR. */
@@ -139,6 +142,10 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const
  * whose window holds GFXVTBAR/VTDBAR). 0, or -1 (no device, the device
  * itself, bad range, table full). */
 int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
+/* The same for registers that move the config path to the device (Intel's
+ * PCIEXBAR, host bridge 0x60): a dropped write is counted in
+ * path_writes_dropped as well (the core's refusal kind config-guard). */
+int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
 
 /* The ECAM page of bus:dev.fn, 0 when there is no ECAM or it is outside. */
 uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn);

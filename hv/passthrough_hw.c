@@ -194,7 +194,7 @@ static const struct pt_platform platform = {
  * the last look goes to the core's refused counts (hv/refuse.h) outside
  * the lock. */
 struct refusals {
-    uint64_t placement, bounds, guarded;
+    uint64_t placement, bounds, guarded, path; /* path: of guarded, config-path registers (config-guard) */
     uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
@@ -202,9 +202,11 @@ static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
     struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped,
+                            pt.count.path_writes_dropped,
                             pt.vfio.config.msi_refused + pt.vfio.msix.refused,
                             pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
     struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
+                          now.path - seen.path,
                           now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
@@ -216,7 +218,9 @@ static void refusals_report(struct refusals d)
                   "a passthrough BAR placed over the core's block, a special page or another window: not mapped");
     hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
-    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
+    hv_refuse_add(HV_REFUSE_CONFIG_GUARD, d.path,
+                  "a config write to the registers that move where config space decodes (PCIEXBAR): dropped");
+    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded - d.path,
                   "a config write to the registers that place an IOMMU's register set: dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
                   "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
@@ -343,6 +347,26 @@ static void report_line(void *opaque, const char *line)
     hv_log("%s", line);
 }
 
+/* Intel's PCIEXBAR (host bridge 00:00.0 config 0x60-0x67, 64-bit; Intel
+ * client chipsets' datasheets, QEMU q35's MCH_HOST_BRIDGE_PCIEXBAR) says
+ * where ECAM decodes. Moved by the guest into a hole (identity in the
+ * EPT/NPT), the device's physical config space would answer there without
+ * an exit (BARs, MSI, MSI-X past the model), and the core's own ECAM
+ * accesses would go nowhere (review R, finding 2). Guarded whenever the
+ * host bridge is Intel's, with an MCFG or not (the guest could enable it).
+ * Not covered: server parts whose MMCONFIG base is in another function. */
+static void guard_pciexbar(void)
+{
+    uint32_t id = hw_cfg_read(NULL, 0, 0, 0, 0x00, 4), class = hw_cfg_read(NULL, 0, 0, 0, 0x08, 4) >> 16;
+    if ((id & 0xffff) != 0x8086 || class != 0x0600)
+        return; /* not an Intel host bridge: no PCIEXBAR there */
+    spin_lock(&pt_lock);
+    int rc = ptdev_guard_config_path(&pt, 0, 0, 0, 0x60, 0x68);
+    spin_unlock(&pt_lock);
+    hv_log("passthrough: PCIEXBAR of the host bridge %04x:00:00.0 (0x%08x) config [0x60,0x68): %s",
+           hv_boot->pt.segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
+}
+
 int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
@@ -358,6 +382,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
+    guard_pciexbar();
     ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
     return 0;
 }

@@ -785,6 +785,7 @@ static const struct attack attacks[] = {
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },
+    { "ecam-move", attack_ecam_move, true },
     { "msr-sweep", attack_msr_sweep, true },
     { "apic-base", attack_apic_base, true },
     { "init-logical", attack_init_logical, true },

@@ -618,6 +618,39 @@ static void test_guarded_config(void **state)
     /* A BAR may not go onto that ECAM page now. */
     conf1_write(5, 0x10, 4, (uint32_t)ECAM | 4);
     assert_int_equal(count_op(OP_MAP, ECAM, BAR0_SZ), 0);
+    assert_int_equal(dev.count.path_writes_dropped, 0);
+}
+
+/* Review R, finding 2: PCIEXBAR (00:00.0 0x60-0x67) moves ECAM, and with it
+ * the device's config path: read through, writes dropped and counted as
+ * path writes too (the core's config-guard), next to an IOMMU guard on the
+ * same function. */
+static void test_guarded_config_path(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x48;
+    fk.guard_hi = 0x68; /* the fake's own check: both guards, and the gap between them unwritten here */
+    fk.bridge_cfg[0x60] = 0x01;
+    fk.bridge_cfg[0x63] = 0xb0;
+    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50), 0);
+    assert_int_equal(ptdev_guard_config_path(&dev, 0, 0, 0, 0x60, 0x68), 0);
+    assert_int_equal(conf1_read(0, 0x60, 4), 0xb0000001);
+    assert_int_equal(conf1_write(0, 0x60, 4, 0xe0000001), MINIHV_EXIT_PT_CONFIG);
+    uint64_t v = 1;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x64, 4, true, &v, &k)); /* the high dword */
+    v = 0xe0;
+    assert_true(mmio(ECAM + 0x63, 1, true, &v, &k));
+    assert_int_equal(fk.bridge_cfg[0x63], 0xb0);
+    assert_int_equal(fk.bridge_cfg[0x64], 0);
+    assert_int_equal(dev.count.path_writes_dropped, 3);
+    /* The IOMMU guard's drops are not path writes. */
+    assert_int_equal(conf1_write(0, 0x48, 4, 0), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(dev.count.guarded_writes_dropped, 4);
+    assert_int_equal(dev.count.path_writes_dropped, 3);
 }
 
 int main(void)
@@ -633,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_bar_placement_special),
         cmocka_unit_test(test_subpage_page_bound),
         cmocka_unit_test(test_guarded_config),
+        cmocka_unit_test(test_guarded_config_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
