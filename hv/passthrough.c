@@ -588,10 +588,14 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
     /* The rest of a page trapped for a sub-page BAR: the hardware there,
      * bound to that page and to what no window covers. An access that
      * crosses the page end (8 bytes at page end - 4: the next page may be
-     * the block) or runs into a window is refused: all-ones, dropped. */
+     * the block), runs into a window or lies at or above host_top is
+     * refused: all-ones, dropped. */
     if (in_subpage_bar_page(d, gpa)) {
         d->count.bar_exits++;
         bool inside = mmio_size_ok(size) && page_down(gpa) == page_down(gpa + size - 1);
+        /* A 64-bit BAR the guest put above the core's map (review R,
+         * finding 5): the core cannot reach the rest of that page. */
+        inside = inside && (!d->hw.host_top || gpa + size <= d->hw.host_top);
         for (unsigned i = 0; inside && i < VFIO_CONFIG_BARS; i++)
             inside = !(d->win[i].mapped && pt_overlaps(gpa, size, d->win[i].guest, d->win[i].size));
         if (!inside) {

@@ -58,6 +58,9 @@ struct pt_platform {
      * no window is placed over one, a window leaving one gives back what
      * the registry says there; the model adds its ECAM pages. NULL: none. */
     struct special_pages *special;
+    /* mmio_read/mmio_write reach only [0, host_top) (the core: its identity
+     * map, phys_top); 0: anywhere. */
+    uint64_t host_top;
 };
 
 /* Counted for the summary; each also shows in the exit table by kind. */

@@ -187,7 +187,7 @@ static void hw_log(void *o, const char *msg)
 
 static const struct pt_platform platform = {
     hw_map, hw_trap, hw_identity, hw_flush, hw_cfg_read, hw_cfg_write, hw_conf1,
-    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL, &hv_special,
+    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL, &hv_special, 0, /* host_top: phys_top, at init */
 };
 
 /* The model's own refusal counters, seen under pt_lock; what moved since
@@ -375,7 +375,9 @@ int passthrough_init(const struct minihv_boot_info *bi)
         hv_log("passthrough: none configured");
         return 0;
     }
-    if (ptdev_init(&pt, s, &platform, bi->hv_phys_base, bi->hv_phys_size)) {
+    struct pt_platform hw = platform;
+    hw.host_top = bi->phys_top; /* hw_mmio_read/write: the core's identity map */
+    if (ptdev_init(&pt, s, &hw, bi->hv_phys_base, bi->hv_phys_size)) {
         hv_log("passthrough: %02x:%02x.%x not passed through (see above); the guest sees it as it is", s->bus,
                s->dev, s->fn);
         return 0;

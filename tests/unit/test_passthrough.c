@@ -150,7 +150,7 @@ static void f_log(void *o, const char *msg)
 
 static const struct pt_platform fake_platform = {
     f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
-    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &fk_special,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &fk_special, 0,
 };
 
 /* NVMe at 00:05.0 as QEMU has it: BAR0 16 KiB, MSI-X 65 entries, table
@@ -576,6 +576,42 @@ static void test_subpage_page_bound(void **state)
     assert_int_equal(fk.host_accesses, 2);
 }
 
+/* Review R, finding 5: a sub-page BAR the guest moves above the core's
+ * map (host_top; a 64-bit BAR may go up to 2^52) leaves the rest of its
+ * page trapped, and the core cannot reach the hardware there: refused
+ * (all-ones, dropped, bounds_refused), never an access (in the core a
+ * page fault under pt_lock). */
+static void test_subpage_above_host_top(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    cfg_w32(s.cfg, 0x18, (uint32_t)BAR2);
+    memcpy(fk.dev_cfg, s.cfg, sizeof(fk.dev_cfg));
+    s.bars[2] = (struct minihv_pt_bar){ BAR2, BAR2_SZ, 0, 0, 0, { 0 } };
+    struct pt_platform hw = fake_platform;
+    hw.host_top = BAR2 + 0x1000; /* the original page is inside, the next ones are not */
+    assert_int_equal(ptdev_init(&dev, &s, &hw, HV_BASE, HV_SIZE), 0);
+    const uint64_t high = BAR2 + 0x2000;
+    conf1_write(5, 0x18, 4, (uint32_t)high);
+    assert_true(dev.win[2].mapped);
+    assert_int_equal(dev.win[2].guest, high);
+    assert_true(ptdev_claims(&dev, high + 0xffc));
+    enum minihv_exit_kind k;
+    uint64_t v = 0;
+    fk.host_accesses = 0;
+    /* The rest of the page, above host_top: refused, nothing touched. */
+    assert_true(mmio(high + 0xffc, 4, false, &v, &k));
+    assert_int_equal(v, 0xffffffffull);
+    v = 0x55;
+    assert_true(mmio(high + 0x800, 1, true, &v, &k));
+    assert_int_equal(fk.host_accesses, 0);
+    assert_int_equal(dev.count.bounds_refused, 2);
+    /* Inside the window: the region, at the host BAR (below host_top). */
+    assert_true(mmio(high + 0x10, 4, false, &v, &k));
+    assert_int_equal(fk.host_accesses, 1);
+}
+
 /* Issue 14, path 1: the registers that place an IOMMU's register set (here
  * Intel's MCHBAR, 00:00.0 0x48) read through and never take a write, by
  * CF8/CFC or by the ECAM page, which is trapped and registered; other
@@ -665,6 +701,7 @@ int main(void)
         cmocka_unit_test(test_bad_snapshot_refused_with_reason),
         cmocka_unit_test(test_bar_placement_special),
         cmocka_unit_test(test_subpage_page_bound),
+        cmocka_unit_test(test_subpage_above_host_top),
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
     };
