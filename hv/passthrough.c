@@ -24,6 +24,21 @@ void pt_say(struct pt_device *d, const char *fmt, ...)
         d->hw.log(d->hw.opaque, msg);
 }
 
+void pt_say_limited(struct pt_device *d, enum pt_say_kind kind, const char *fmt, ...)
+{
+    if ((unsigned)kind >= PT_SAY_KINDS || d->said[kind] >= PT_SAY_LIMIT)
+        return;
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (++d->said[kind] == PT_SAY_LIMIT && n >= 0 && (unsigned)n < sizeof(msg))
+        fmt_snprintf(msg + n, sizeof(msg) - (unsigned)n, " (later ones only counted)");
+    if (d->hw.log)
+        d->hw.log(d->hw.opaque, msg);
+}
+
 /* ---- the region ops: BARs to the host BAR, the ROM to the core's copy ---- */
 
 static bool mmio_size_ok(size_t len)

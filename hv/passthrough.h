@@ -103,6 +103,12 @@ struct pt_guarded {
 };
 #define PT_MAX_GUARDED 8
 
+/* Lines a guest can cause again and again (pt_say_limited): each kind says
+ * its first PT_SAY_LIMIT, then only the counters move (review R, finding 8:
+ * the serial log is slow and the lines are said under pt_lock). */
+enum pt_say_kind { PT_SAY_IO_BAR_MOVE, PT_SAY_PLACEMENT, PT_SAY_MAP_MEMORY, PT_SAY_KINDS };
+#define PT_SAY_LIMIT 8
+
 struct pt_device;
 /* What a BAR's vfio region ops get: the device and which BAR. */
 struct pt_bar_ctx {
@@ -124,6 +130,7 @@ struct pt_device {
     struct pt_window win[VFIO_CONFIG_BARS];
     uint64_t host_bar[VFIO_CONFIG_BARS]; /* where the hardware decodes each BAR */
     struct pt_counters count;
+    uint8_t said[PT_SAY_KINDS];  /* guest-caused lines said so far, by kind */
     struct pt_bar_ctx bar_ctx[6];
     struct pt_platform hw;
     struct vfio_device vfio;     /* large: the struct lives in .bss */

@@ -576,6 +576,26 @@ static void test_subpage_page_bound(void **state)
     assert_int_equal(fk.host_accesses, 2);
 }
 
+/* Review R, finding 8: a guest that moves BAR0 onto the APIC page again
+ * and again gets each move refused and counted, but only the first
+ * PT_SAY_LIMIT lines (said under pt_lock, on a slow serial log). */
+static void test_refusal_lines_limited(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    unsigned lines = fk.nlog;
+    uint64_t before = dev.count.placement_refused;
+    for (unsigned k = 0; k < 3 * PT_SAY_LIMIT; k++) {
+        conf1_write(5, 0x10, 4, (uint32_t)LAPIC | 4);
+        conf1_write(5, 0x10, 4, (uint32_t)BAR0 | 4); /* back, mapped */
+    }
+    assert_int_equal(dev.count.placement_refused, before + 3 * PT_SAY_LIMIT);
+    assert_int_equal(fk.nlog - lines, PT_SAY_LIMIT);
+    assert_non_null(strstr(fk.log[(fk.nlog - 1) % 8], "lapic (later ones only counted)"));
+}
+
 /* Review R, finding 5: a sub-page BAR the guest moves above the core's
  * map (host_top; a 64-bit BAR may go up to 2^52) leaves the rest of its
  * page trapped, and the core cannot reach the hardware there: refused
@@ -702,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_bar_placement_special),
         cmocka_unit_test(test_subpage_page_bound),
         cmocka_unit_test(test_subpage_above_host_top),
+        cmocka_unit_test(test_refusal_lines_limited),
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
     };
