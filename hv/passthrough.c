@@ -357,7 +357,8 @@ static int guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t f
         uint64_t page = ptdev_ecam_page(d, bus, dev, fn);
         /* An IGD bridge's page is trapped already (its writes all dropped). */
         if (page && !(d->hw.special && special_find(d->hw.special, page, PT_PAGE))) {
-            if (d->hw.special && special_add(d->hw.special, SPECIAL_ECAM_IOMMU, page, PT_PAGE, SPECIAL_MAP_NONE))
+            if (d->hw.special && special_add(d->hw.special, path ? SPECIAL_ECAM_BRIDGE : SPECIAL_ECAM_IOMMU, page,
+                                             PT_PAGE, SPECIAL_MAP_NONE))
                 pt_say(d, "passthrough: ECAM page 0x%lx not in the special-page registry (full)", page);
             d->hw.trap(d->hw.opaque, page, PT_PAGE);
             if (d->hw.flush)
@@ -376,6 +377,54 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
 int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
 {
     return guard_config(d, bus, dev, fn, lo, hi, true);
+}
+
+/* The bridge on `bus` whose secondary..subordinate range holds `target`
+ * (secondary > bus: a sane firmware numbering); false when none. */
+static bool bridge_towards(struct pt_device *d, uint8_t bus, uint8_t target, uint8_t *dev, uint8_t *fn,
+                           uint8_t *secondary)
+{
+    for (unsigned dv = 0; dv < 32; dv++)
+        for (unsigned f = 0; f < 8; f++) {
+            uint32_t id = d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x00, 4);
+            if ((id & 0xffff) == 0xffff || !(id & 0xffff)) {
+                if (!f)
+                    break; /* no function 0: no device */
+                continue;
+            }
+            uint8_t header = (uint8_t)d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x0e, 1);
+            if ((header & 0x7f) == 1) { /* type 1: a PCI-to-PCI bridge */
+                uint32_t nums = d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x18, 4);
+                uint8_t sec = (uint8_t)(nums >> 8), sub = (uint8_t)(nums >> 16);
+                if (sec > bus && sec <= target && target <= sub) {
+                    *dev = (uint8_t)dv;
+                    *fn = (uint8_t)f;
+                    *secondary = sec;
+                    return true;
+                }
+            }
+            if (!f && !(header & 0x80))
+                break; /* not multi-function */
+        }
+    return false;
+}
+
+int ptdev_guard_bridge_path(struct pt_device *d)
+{
+    if (!d->present)
+        return -1;
+    uint8_t bus = d->ecam_base ? d->ecam_bus_start : 0;
+    int n = 0;
+    while (bus != d->bus) {
+        uint8_t dev, fn, sec;
+        if (n >= 32 || !bridge_towards(d, bus, d->bus, &dev, &fn, &sec))
+            return -1;
+        if (guard_config(d, bus, dev, fn, 0x18, 0x34, true) || guard_config(d, bus, dev, fn, 0x3e, 0x40, true))
+            return -1;
+        n++;
+        bus = sec;
+    }
+    return n;
 }
 
 /* ---- guest accesses ---- */

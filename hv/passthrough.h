@@ -101,7 +101,7 @@ struct pt_guarded {
     uint16_t lo, hi;
     bool path;
 };
-#define PT_MAX_GUARDED 8
+#define PT_MAX_GUARDED 16
 
 /* Lines a guest can cause again and again (pt_say_limited): each kind says
  * its first PT_SAY_LIMIT, then only the counters move (review R, finding 8:
@@ -156,6 +156,18 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
  * PCIEXBAR, host bridge 0x60): a dropped write is counted in
  * path_writes_dropped as well (the core's refusal kind config-guard). */
 int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
+
+/* The bridges above the device (PCI-to-PCI Bridge Architecture 1.2,
+ * 3.2.5.3-3.2.5.10, 3.2.5.18), found from the segment's first bus down by
+ * each bridge's secondary and subordinate bus numbers as the firmware left
+ * them, guarded as ptdev_guard_config_path: [0x18,0x34) (bus numbers; I/O,
+ * memory and prefetchable windows with their upper halves) and [0x3e,0x40)
+ * (Bridge Control: secondary bus reset). Renumbered, the device would
+ * answer at another bus whose ECAM page is identity-mapped: its config past
+ * the model. Before any CPU enters the guest. Returns the number of
+ * bridges guarded (0: the device is on the first bus), -1 when the path is
+ * broken (no bridge leads to the device's bus) or the table is full. */
+int ptdev_guard_bridge_path(struct pt_device *d);
 
 /* The ECAM page of bus:dev.fn, 0 when there is no ECAM or it is outside. */
 uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn);

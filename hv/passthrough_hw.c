@@ -385,6 +385,15 @@ int passthrough_init(const struct minihv_boot_info *bi)
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
     guard_pciexbar();
+    spin_lock(&pt_lock);
+    int bridges = ptdev_guard_bridge_path(&pt);
+    spin_unlock(&pt_lock);
+    if (bridges < 0)
+        hv_log("passthrough: the bridges above the device NOT all guarded (no bridge leads to its bus, or the guard "
+               "table is full): the guest may renumber them");
+    else if (bridges)
+        hv_log("passthrough: %d bridge(s) above the device: bus numbers, windows [0x18,0x34) and Bridge Control "
+               "[0x3e,0x40): writes dropped, reads through", bridges);
     ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
     return 0;
 }

@@ -842,6 +842,7 @@ static const struct attack attacks[] = {
     { "subpage-bar", attack_subpage_bar, true },
     { "ecam-move", attack_ecam_move, true },
     { "bar-above-top", attack_bar_above_top, true },
+    { "bridge-renumber", attack_bridge_renumber, true },
     { "msr-sweep", attack_msr_sweep, true },
     { "apic-base", attack_apic_base, true },
     { "init-logical", attack_init_logical, true },

@@ -143,5 +143,6 @@ void attack_lvt_delivery(void);
 void attack_lvt_x2apic(void);
 void attack_ecam_move(void);
 void attack_bar_above_top(void);
+void attack_bridge_renumber(void);
 
 #endif

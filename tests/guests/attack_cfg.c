@@ -128,3 +128,113 @@ void attack_ecam_move(void)
     else
         atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
 }
+
+/* bridge-renumber (review R, finding 3): the bridge right above the device
+ * (a root port in QEMU) gets other secondary/subordinate bus numbers, a
+ * closed memory window and a secondary bus reset, through CF8/CFC and
+ * through its ECAM page. Renumbered, the device would answer at a bus whose
+ * ECAM page is identity-mapped: its config past the model. Each register
+ * must read back unchanged and the device must not show at the new bus;
+ * whatever happened is put back through CF8/CFC (the bridge stays where it
+ * is either way). */
+
+#define BRIDGE_BUSES   0x18 /* primary, secondary, subordinate, latency */
+#define BRIDGE_MEMORY  0x20 /* memory base, limit */
+#define BRIDGE_CONTROL 0x3c /* dword with Bridge Control in bits 31:16 */
+#define BRIDGE_SBR     (1u << 22) /* Bridge Control bit 6: secondary bus reset */
+#define SPARE_BUS      0x40u
+
+/* The bridge whose secondary bus is the device's, found from bus 0 down. */
+static bool bridge_above(unsigned *bb, unsigned *bd, unsigned *bf)
+{
+    unsigned bus = 0;
+    for (unsigned depth = 0; depth < 16; depth++) {
+        bool next = false;
+        for (unsigned d = 0; d < 32 && !next; d++)
+            for (unsigned f = 0; f < 8 && !next; f++) {
+                uint32_t id = atk_cfg_read32(bus, d, f, 0);
+                if ((id & 0xffff) == 0xffff)
+                    break;
+                uint32_t hdr = atk_cfg_read32(bus, d, f, 0x0c) >> 16 & 0xff;
+                if ((hdr & 0x7f) == 1) {
+                    uint32_t nums = atk_cfg_read32(bus, d, f, BRIDGE_BUSES);
+                    unsigned sec = nums >> 8 & 0xff, sub = nums >> 16 & 0xff;
+                    if (sec == env.bus) {
+                        *bb = bus, *bd = d, *bf = f;
+                        return true;
+                    }
+                    if (sec > bus && sec < env.bus && env.bus <= sub)
+                        bus = sec, next = true;
+                }
+                if (!f && !(hdr & 0x80))
+                    break;
+            }
+        if (!next)
+            return false;
+    }
+    return false;
+}
+
+void attack_bridge_renumber(void)
+{
+    const char *name = "bridge-renumber";
+    if (!env.have_bdf || !env.ecam || !env.bus) {
+        atk_skip(name, "needs a passthrough device behind a bridge (bdf= on a bus other than 0) and an MCFG");
+        return;
+    }
+    unsigned bb, bd, bf;
+    if (!bridge_above(&bb, &bd, &bf)) {
+        atk_skip(name, "no bridge with secondary bus %02x found from bus 0", env.bus);
+        return;
+    }
+    uint64_t bridge_page = ecam_fn(env.ecam, bb, bd, bf);
+    uint64_t spare_page = ecam_fn(env.ecam, SPARE_BUS, env.dev, env.fn);
+    uint32_t nums = atk_cfg_read32(bb, bd, bf, BRIDGE_BUSES), mem = atk_cfg_read32(bb, bd, bf, BRIDGE_MEMORY);
+    uint32_t ctl = atk_cfg_read32(bb, bd, bf, BRIDGE_CONTROL);
+    if ((nums >> 16 & 0xff) >= SPARE_BUS || read32(spare_page) != ~0u) {
+        atk_skip(name, "bus 0x%x is in use (bridge buses 0x%08x)", SPARE_BUS, nums);
+        return;
+    }
+    struct {
+        unsigned off;
+        uint32_t orig, bad;
+        const char *what;
+    } regs[] = {
+        { BRIDGE_BUSES, nums, (nums & 0xff0000ffu) | SPARE_BUS << 8 | SPARE_BUS << 16, "bus numbers" },
+        { BRIDGE_MEMORY, mem, 0x0000fff0u, "memory window (closed)" },
+        { BRIDGE_CONTROL, ctl, ctl | BRIDGE_SBR, "Bridge Control (secondary bus reset)" },
+    };
+    unsigned bad = 0, tries = 0;
+    char first[240] = "";
+    for (unsigned way = 0; way < 2; way++)
+        for (unsigned r = 0; r < ARRAY_SIZE(regs); r++) {
+            uint64_t f = atk_irq_save();
+            if (way)
+                atk_write32(bridge_page + regs[r].off, regs[r].bad);
+            else
+                atk_cfg_write32(bb, bd, bf, regs[r].off, regs[r].bad);
+            uint32_t rb = atk_cfg_read32(bb, bd, bf, regs[r].off);
+            uint32_t seen = regs[r].off == BRIDGE_BUSES ? read32(spare_page) : ~0u;
+            atk_cfg_write32(bb, bd, bf, regs[r].off, regs[r].orig);
+            atk_irq_restore(f);
+            tries++;
+            const char *how = way ? "its ECAM page" : "CF8/CFC";
+            guest_print("attack: bridge-renumber: %02x:%02x.%x %s 0x%08x -> 0x%08x through %s: reads back 0x%08x%s",
+                        bb, bd, bf, regs[r].what, regs[r].orig, regs[r].bad, how, rb,
+                        regs[r].off == BRIDGE_BUSES ? "; the device at the spare bus reads" : "");
+            if (regs[r].off == BRIDGE_BUSES)
+                guest_print("attack: bridge-renumber:   0x%08x at 0x%lx", seen, spare_page);
+            bool reached = seen != ~0u && seen != 0;
+            if ((rb != regs[r].orig || reached) && !bad++)
+                fmt_snprintf(first, sizeof(first), "bridge %02x:%02x.%x %s written 0x%08x through %s reads back "
+                             "0x%08x (want 0x%08x unchanged)%s", bb, bd, bf, regs[r].what, regs[r].bad, how, rb,
+                             regs[r].orig, reached ? "; the device answers at the spare bus" : "");
+        }
+    char why[240];
+    bool ok = atk_core_intact(why, sizeof(why));
+    if (!bad && ok)
+        atk_pass(name, "bridge %02x:%02x.%x: %u writes (bus numbers, memory window, secondary bus reset) through "
+                 "CF8/CFC and ECAM, each unchanged; %s", bb, bd, bf, tries, why);
+    else
+        atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
+}
