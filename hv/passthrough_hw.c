@@ -106,6 +106,21 @@ static void hw_cfg_write(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t
     spin_unlock(&conf1_lock);
 }
 
+bool passthrough_bridge_buses(void *opaque, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint8_t *secondary,
+                              uint8_t *subordinate)
+{
+    (void)opaque;
+    if (segment != (hv_boot && hv_boot->pt.present ? hv_boot->pt.segment : 0) || dev > 31 || fn > 7)
+        return false;
+    uint32_t id = hw_cfg_read(NULL, bus, dev, fn, 0x00, 4);
+    if ((id & 0xffff) == 0xffff || (hw_cfg_read(NULL, bus, dev, fn, 0x0e, 1) & 0x7f) != 1)
+        return false;
+    uint32_t nums = hw_cfg_read(NULL, bus, dev, fn, 0x18, 4); /* PCI-to-PCI Bridge Arch 1.2, 3.2.5.3-5 */
+    *secondary = (uint8_t)(nums >> 8);
+    *subordinate = (uint8_t)(nums >> 16);
+    return true;
+}
+
 /* A CONFIG_DATA access the model leaves to the hardware (not the device's,
  * not a bridge's or guarded function's), through ECAM when only the data
  * ports exit: CONFIG_ADDRESS is then the guest's to write at any time from

@@ -13,8 +13,10 @@
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
 #                msi-delivery, bar-placement, ecam-move, bar-above-top; an edu (not passed through)
 #                for the final check: its DMA into the block still blocked
-#   q-subpage    QEMU's pci-ohci (a 256-byte BAR) behind a PCIe root port
-#                passed through: subpage-bar, bridge-renumber (the root port)
+#   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
+#                PCIe root port passed through (QEMU's DMAR names the root
+#                port in a bridge scope, no INCLUDE_PCI_ALL): subpage-bar,
+#                bridge-renumber (the root port); an edu for the final check
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
@@ -296,6 +298,7 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeout 120 -- \
+  -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
 run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20" none "" \
