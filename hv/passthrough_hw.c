@@ -234,7 +234,7 @@ static void refusals_report(struct refusals d)
     hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
     hv_refuse_add(HV_REFUSE_CONFIG_GUARD, d.path,
-                  "a config write to the registers that move where config space decodes (PCIEXBAR): dropped");
+                  "a config write to the registers that move where config space decodes (PCIEXBAR, a bridge above the device): dropped");
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded - d.path,
                   "a config write to the registers that place an IOMMU's register set: dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
@@ -367,19 +367,31 @@ static void report_line(void *opaque, const char *line)
  * where ECAM decodes. Moved by the guest into a hole (identity in the
  * EPT/NPT), the device's physical config space would answer there without
  * an exit (BARs, MSI, MSI-X past the model), and the core's own ECAM
- * accesses would go nowhere (review R, finding 2). Guarded whenever the
- * host bridge is Intel's, with an MCFG or not (the guest could enable it).
- * Not covered: server parts whose MMCONFIG base is in another function. */
+ * accesses would go nowhere (review R, finding 2). Guarded when the host
+ * bridge is Intel's and 0x60 holds the MCFG's window. Not covered: server
+ * parts whose MMCONFIG base is in another function; a PCIEXBAR the
+ * firmware left off with no MCFG (the guest could turn it on). */
 static void guard_pciexbar(void)
 {
     uint32_t id = hw_cfg_read(NULL, 0, 0, 0, 0x00, 4), class = hw_cfg_read(NULL, 0, 0, 0, 0x08, 4) >> 16;
     if ((id & 0xffff) != 0x8086 || class != 0x0600)
         return; /* not an Intel host bridge: no PCIEXBAR there */
+    /* Only where 0x60 is PCIEXBAR: enabled (bit 0) at the MCFG's bus 0
+     * (base in bits 38:26, by its length field; an i440FX keeps DRAM row
+     * boundaries there, a server part its own registers). */
+    const struct minihv_passthrough *s = &hv_boot->pt;
+    uint64_t bar = (uint64_t)hw_cfg_read(NULL, 0, 0, 0, 0x64, 4) << 32 | hw_cfg_read(NULL, 0, 0, 0, 0x60, 4);
+    uint64_t bus0 = s->ecam_base - ((uint64_t)s->ecam_bus_start << 20);
+    if (!s->ecam_base || !(bar & 1) || (bar & 0x7ffc000000ull) != bus0) {
+        hv_log("passthrough: host bridge %04x:00:00.0 (0x%08x) config 0x60 = 0x%lx: no PCIEXBAR at the MCFG's 0x%lx, "
+               "not guarded", s->segment, id, bar, s->ecam_base ? bus0 : 0);
+        return;
+    }
     spin_lock(&pt_lock);
     int rc = ptdev_guard_config_path(&pt, 0, 0, 0, 0x60, 0x68);
     spin_unlock(&pt_lock);
-    hv_log("passthrough: PCIEXBAR of the host bridge %04x:00:00.0 (0x%08x) config [0x60,0x68): %s",
-           hv_boot->pt.segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
+    hv_log("passthrough: PCIEXBAR 0x%lx of the host bridge %04x:00:00.0 (0x%08x) config [0x60,0x68): %s", bar,
+           s->segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
 }
 
 int passthrough_init(const struct minihv_boot_info *bi)
