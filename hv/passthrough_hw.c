@@ -234,7 +234,8 @@ static void refusals_report(struct refusals d)
     hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
     hv_refuse_add(HV_REFUSE_CONFIG_GUARD, d.path,
-                  "a config write to the registers that move where config space decodes (PCIEXBAR, a bridge above the device): dropped");
+                  "a config write to the registers that move where config space decodes (PCIEXBAR, a bridge above "
+                  "the device): dropped");
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded - d.path,
                   "a config write to the registers that place an IOMMU's register set: dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
