@@ -73,7 +73,10 @@ static int identity_run(void *opaque, uint64_t gpa, uint64_t size)
     while (gpa < end) {
         bool big = !(gpa & (SIZE_2M - 1)) && end - gpa >= SIZE_2M;
         uint64_t chunk = big ? SIZE_2M : PAGE_SIZE;
-        int rc = gpa >= ept_bi->phys_top ? pt_map(&ept, gpa, gpa, chunk, PT_ATTRS(PT_RWX, MEMTYPE_UC))
+        /* At or above phys_top ept_build mapped nothing: a BAR moved up
+         * there and away leaves it not present (accesses exit, refused
+         * unmapped-gpa), never identity RWX (review R, finding 6). */
+        int rc = gpa >= ept_bi->phys_top ? pt_unmap(&ept, gpa, chunk)
                                          : typed_map_block(&ept, ept_bi, &ept_mtrr, gpa, chunk, big ? 2 : 1, true);
         if (rc)
             return rc;

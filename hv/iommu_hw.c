@@ -186,6 +186,11 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
     plat.table = bi->dmar_phys ? (const void *)(uintptr_t)bi->dmar_phys : NULL;
     plat.table_len = bi->dmar_phys ? bi->dmar_len : 0;
     vtd_provider_init(&vtd, &plat, &providers[0]);
+    /* A device below a DRHD's bridge scope (QEMU names each root-bus
+     * device, a root port as a bridge, instead of INCLUDE_PCI_ALL) is found
+     * through the bridge's bus numbers (VT-d 8.3.1); without them attach
+     * failed and auto went on without an IOMMU. */
+    vtd.bridge = passthrough_bridge_buses;
     plat.table = bi->ivrs_phys ? (const void *)(uintptr_t)bi->ivrs_phys : NULL;
     plat.table_len = bi->ivrs_phys ? bi->ivrs_len : 0;
     amdvi_provider_init(&amdvi, &plat, &providers[1]);

@@ -24,6 +24,21 @@ void pt_say(struct pt_device *d, const char *fmt, ...)
         d->hw.log(d->hw.opaque, msg);
 }
 
+void pt_say_limited(struct pt_device *d, enum pt_say_kind kind, const char *fmt, ...)
+{
+    if ((unsigned)kind >= PT_SAY_KINDS || d->said[kind] >= PT_SAY_LIMIT)
+        return;
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (++d->said[kind] == PT_SAY_LIMIT && n >= 0 && (unsigned)n < sizeof(msg))
+        fmt_snprintf(msg + n, sizeof(msg) - (unsigned)n, " (later ones only counted)");
+    if (d->hw.log)
+        d->hw.log(d->hw.opaque, msg);
+}
+
 /* ---- the region ops: BARs to the host BAR, the ROM to the core's copy ---- */
 
 static bool mmio_size_ok(size_t len)
@@ -328,7 +343,8 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     return 0;
 }
 
-int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+static int guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                        bool path)
 {
     if (!d->present || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
         (bus == d->bus && dev == d->dev && fn == d->fn))
@@ -337,11 +353,12 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
         struct pt_guarded *g = &d->guarded[k];
         if (g->present)
             continue;
-        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi };
+        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi, path };
         uint64_t page = ptdev_ecam_page(d, bus, dev, fn);
         /* An IGD bridge's page is trapped already (its writes all dropped). */
         if (page && !(d->hw.special && special_find(d->hw.special, page, PT_PAGE))) {
-            if (d->hw.special && special_add(d->hw.special, SPECIAL_ECAM_IOMMU, page, PT_PAGE, SPECIAL_MAP_NONE))
+            if (d->hw.special && special_add(d->hw.special, path ? SPECIAL_ECAM_BRIDGE : SPECIAL_ECAM_IOMMU, page,
+                                             PT_PAGE, SPECIAL_MAP_NONE))
                 pt_say(d, "passthrough: ECAM page 0x%lx not in the special-page registry (full)", page);
             d->hw.trap(d->hw.opaque, page, PT_PAGE);
             if (d->hw.flush)
@@ -350,6 +367,64 @@ int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn
         return 0;
     }
     return -1;
+}
+
+int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+{
+    return guard_config(d, bus, dev, fn, lo, hi, false);
+}
+
+int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
+{
+    return guard_config(d, bus, dev, fn, lo, hi, true);
+}
+
+/* The bridge on `bus` whose secondary..subordinate range holds `target`
+ * (secondary > bus: a sane firmware numbering); false when none. */
+static bool bridge_towards(struct pt_device *d, uint8_t bus, uint8_t target, uint8_t *dev, uint8_t *fn,
+                           uint8_t *secondary)
+{
+    for (unsigned dv = 0; dv < 32; dv++)
+        for (unsigned f = 0; f < 8; f++) {
+            uint32_t id = d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x00, 4);
+            if ((id & 0xffff) == 0xffff || !(id & 0xffff)) {
+                if (!f)
+                    break; /* no function 0: no device */
+                continue;
+            }
+            uint8_t header = (uint8_t)d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x0e, 1);
+            if ((header & 0x7f) == 1) { /* type 1: a PCI-to-PCI bridge */
+                uint32_t nums = d->hw.cfg_read(d->hw.opaque, bus, (uint8_t)dv, (uint8_t)f, 0x18, 4);
+                uint8_t sec = (uint8_t)(nums >> 8), sub = (uint8_t)(nums >> 16);
+                if (sec > bus && sec <= target && target <= sub) {
+                    *dev = (uint8_t)dv;
+                    *fn = (uint8_t)f;
+                    *secondary = sec;
+                    return true;
+                }
+            }
+            if (!f && !(header & 0x80))
+                break; /* not multi-function */
+        }
+    return false;
+}
+
+int ptdev_guard_bridge_path(struct pt_device *d)
+{
+    if (!d->present)
+        return -1;
+    uint8_t bus = d->ecam_base ? d->ecam_bus_start : 0;
+    int n = 0;
+    while (bus != d->bus) {
+        uint8_t dev, fn, sec;
+        if (n >= 32 || !bridge_towards(d, bus, d->bus, &dev, &fn, &sec))
+            return -1;
+        if (guard_config(d, bus, dev, fn, 0x18, 0x34, true) || guard_config(d, bus, dev, fn, 0x3e, 0x40, true))
+            return -1;
+        n++;
+        bus = sec;
+    }
+    return n;
 }
 
 /* ---- guest accesses ---- */
@@ -387,17 +462,21 @@ static void config_access(struct pt_device *d, enum target t, uint8_t bus, uint8
                           uint16_t off, unsigned size, bool write, uint64_t *value)
 {
     if (t == TARGET_GUARDED) {
-        bool hit = false;
+        bool hit = false, path = false;
         for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
             const struct pt_guarded *g = &d->guarded[k];
-            hit |= g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size;
+            bool h = g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size;
+            hit |= h;
+            path |= h && g->path;
         }
-        if (!write)
+        if (!write) {
             *value = d->hw.cfg_read(d->hw.opaque, bus, dev, fn, off, size);
-        else if (hit)
+        } else if (hit) {
             d->count.guarded_writes_dropped++;
-        else
+            d->count.path_writes_dropped += path;
+        } else {
             d->hw.cfg_write(d->hw.opaque, bus, dev, fn, off, size, (uint32_t)*value);
+        }
         return;
     }
     if (t == TARGET_BRIDGE) {
@@ -573,10 +652,14 @@ bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, ui
     /* The rest of a page trapped for a sub-page BAR: the hardware there,
      * bound to that page and to what no window covers. An access that
      * crosses the page end (8 bytes at page end - 4: the next page may be
-     * the block) or runs into a window is refused: all-ones, dropped. */
+     * the block), runs into a window or lies at or above host_top is
+     * refused: all-ones, dropped. */
     if (in_subpage_bar_page(d, gpa)) {
         d->count.bar_exits++;
         bool inside = mmio_size_ok(size) && page_down(gpa) == page_down(gpa + size - 1);
+        /* A 64-bit BAR the guest put above the core's map (review R,
+         * finding 5): the core cannot reach the rest of that page. */
+        inside = inside && (!d->hw.host_top || gpa + size <= d->hw.host_top);
         for (unsigned i = 0; inside && i < VFIO_CONFIG_BARS; i++)
             inside = !(d->win[i].mapped && pt_overlaps(gpa, size, d->win[i].guest, d->win[i].size));
         if (!inside) {

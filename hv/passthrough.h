@@ -58,6 +58,9 @@ struct pt_platform {
      * no window is placed over one, a window leaving one gives back what
      * the registry says there; the model adds its ECAM pages. NULL: none. */
     struct special_pages *special;
+    /* mmio_read/mmio_write reach only [0, host_top) (the core: its identity
+     * map, phys_top); 0: anywhere. */
+    uint64_t host_top;
 };
 
 /* Counted for the summary; each also shows in the exit table by kind. */
@@ -72,6 +75,7 @@ struct pt_counters {
     uint64_t placement_refused;           /* windows over the block, a special page or another window */
     uint64_t bounds_refused;              /* accesses across the end of a trapped page */
     uint64_t guarded_writes_dropped;      /* writes to another function's guarded registers */
+    uint64_t path_writes_dropped;         /* of those, to registers that move the config path */
     uint64_t remaps;                      /* BAR windows mapped or unmapped */
 };
 
@@ -89,13 +93,21 @@ struct pt_bridge {
 };
 
 /* Config registers [lo, hi) of another function the guest may read but
- * never write: where an IOMMU's registers are placed (ptdev_guard_config). */
+ * never write: where an IOMMU's registers are placed (ptdev_guard_config),
+ * where config space itself decodes (path: ptdev_guard_config_path). */
 struct pt_guarded {
     bool present;
     uint8_t bus, dev, fn;
     uint16_t lo, hi;
+    bool path;
 };
-#define PT_MAX_GUARDED 4
+#define PT_MAX_GUARDED 16
+
+/* Lines a guest can cause again and again (pt_say_limited): each kind says
+ * its first PT_SAY_LIMIT, then only the counters move (review R, finding 8:
+ * the serial log is slow and the lines are said under pt_lock). */
+enum pt_say_kind { PT_SAY_IO_BAR_MOVE, PT_SAY_PLACEMENT, PT_SAY_MAP_MEMORY, PT_SAY_KINDS };
+#define PT_SAY_LIMIT 8
 
 struct pt_device;
 /* What a BAR's vfio region ops get: the device and which BAR. */
@@ -118,6 +130,7 @@ struct pt_device {
     struct pt_window win[VFIO_CONFIG_BARS];
     uint64_t host_bar[VFIO_CONFIG_BARS]; /* where the hardware decodes each BAR */
     struct pt_counters count;
+    uint8_t said[PT_SAY_KINDS];  /* guest-caused lines said so far, by kind */
     struct pt_bar_ctx bar_ctx[6];
     struct pt_platform hw;
     struct vfio_device vfio;     /* large: the struct lives in .bss */
@@ -139,6 +152,22 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const
  * whose window holds GFXVTBAR/VTDBAR). 0, or -1 (no device, the device
  * itself, bad range, table full). */
 int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
+/* The same for registers that move the config path to the device (Intel's
+ * PCIEXBAR, host bridge 0x60): a dropped write is counted in
+ * path_writes_dropped as well (the core's refusal kind config-guard). */
+int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
+
+/* The bridges above the device (PCI-to-PCI Bridge Architecture 1.2,
+ * 3.2.5.3-3.2.5.10, 3.2.5.18), found from the segment's first bus down by
+ * each bridge's secondary and subordinate bus numbers as the firmware left
+ * them, guarded as ptdev_guard_config_path: [0x18,0x34) (bus numbers; I/O,
+ * memory and prefetchable windows with their upper halves) and [0x3e,0x40)
+ * (Bridge Control: secondary bus reset). Renumbered, the device would
+ * answer at another bus whose ECAM page is identity-mapped: its config past
+ * the model. Before any CPU enters the guest. Returns the number of
+ * bridges guarded (0: the device is on the first bus), -1 when the path is
+ * broken (no bridge leads to the device's bus) or the table is full. */
+int ptdev_guard_bridge_path(struct pt_device *d);
 
 /* The ECAM page of bus:dev.fn, 0 when there is no ECAM or it is outside. */
 uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn);

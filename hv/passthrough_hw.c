@@ -106,6 +106,21 @@ static void hw_cfg_write(void *o, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t
     spin_unlock(&conf1_lock);
 }
 
+bool passthrough_bridge_buses(void *opaque, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint8_t *secondary,
+                              uint8_t *subordinate)
+{
+    (void)opaque;
+    if (segment != (hv_boot && hv_boot->pt.present ? hv_boot->pt.segment : 0) || dev > 31 || fn > 7)
+        return false;
+    uint32_t id = hw_cfg_read(NULL, bus, dev, fn, 0x00, 4);
+    if ((id & 0xffff) == 0xffff || (hw_cfg_read(NULL, bus, dev, fn, 0x0e, 1) & 0x7f) != 1)
+        return false;
+    uint32_t nums = hw_cfg_read(NULL, bus, dev, fn, 0x18, 4); /* PCI-to-PCI Bridge Arch 1.2, 3.2.5.3-5 */
+    *secondary = (uint8_t)(nums >> 8);
+    *subordinate = (uint8_t)(nums >> 16);
+    return true;
+}
+
 /* A CONFIG_DATA access the model leaves to the hardware (not the device's,
  * not a bridge's or guarded function's), through ECAM when only the data
  * ports exit: CONFIG_ADDRESS is then the guest's to write at any time from
@@ -187,14 +202,14 @@ static void hw_log(void *o, const char *msg)
 
 static const struct pt_platform platform = {
     hw_map, hw_trap, hw_identity, hw_flush, hw_cfg_read, hw_cfg_write, hw_conf1,
-    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL, &hv_special,
+    hw_mmio_read, hw_mmio_write, hw_phys_ptr, hw_log, NULL, &hv_special, 0, /* host_top: phys_top, at init */
 };
 
 /* The model's own refusal counters, seen under pt_lock; what moved since
  * the last look goes to the core's refused counts (hv/refuse.h) outside
  * the lock. */
 struct refusals {
-    uint64_t placement, bounds, guarded;
+    uint64_t placement, bounds, guarded, path; /* path: of guarded, config-path registers (config-guard) */
     uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
@@ -202,9 +217,11 @@ static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
     struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped,
+                            pt.count.path_writes_dropped,
                             pt.vfio.config.msi_refused + pt.vfio.msix.refused,
                             pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
     struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
+                          now.path - seen.path,
                           now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
@@ -216,7 +233,10 @@ static void refusals_report(struct refusals d)
                   "a passthrough BAR placed over the core's block, a special page or another window: not mapped");
     hv_refuse_add(HV_REFUSE_MMIO_BOUNDS, d.bounds,
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
-    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
+    hv_refuse_add(HV_REFUSE_CONFIG_GUARD, d.path,
+                  "a config write to the registers that move where config space decodes (PCIEXBAR, a bridge above "
+                  "the device): dropped");
+    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded - d.path,
                   "a config write to the registers that place an IOMMU's register set: dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
                   "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
@@ -343,6 +363,38 @@ static void report_line(void *opaque, const char *line)
     hv_log("%s", line);
 }
 
+/* Intel's PCIEXBAR (host bridge 00:00.0 config 0x60-0x67, 64-bit; Intel
+ * client chipsets' datasheets, QEMU q35's MCH_HOST_BRIDGE_PCIEXBAR) says
+ * where ECAM decodes. Moved by the guest into a hole (identity in the
+ * EPT/NPT), the device's physical config space would answer there without
+ * an exit (BARs, MSI, MSI-X past the model), and the core's own ECAM
+ * accesses would go nowhere (review R, finding 2). Guarded when the host
+ * bridge is Intel's and 0x60 holds the MCFG's window. Not covered: server
+ * parts whose MMCONFIG base is in another function; a PCIEXBAR the
+ * firmware left off with no MCFG (the guest could turn it on). */
+static void guard_pciexbar(void)
+{
+    uint32_t id = hw_cfg_read(NULL, 0, 0, 0, 0x00, 4), class = hw_cfg_read(NULL, 0, 0, 0, 0x08, 4) >> 16;
+    if ((id & 0xffff) != 0x8086 || class != 0x0600)
+        return; /* not an Intel host bridge: no PCIEXBAR there */
+    /* Only where 0x60 is PCIEXBAR: enabled (bit 0) at the MCFG's bus 0
+     * (base in bits 38:26, by its length field; an i440FX keeps DRAM row
+     * boundaries there, a server part its own registers). */
+    const struct minihv_passthrough *s = &hv_boot->pt;
+    uint64_t bar = (uint64_t)hw_cfg_read(NULL, 0, 0, 0, 0x64, 4) << 32 | hw_cfg_read(NULL, 0, 0, 0, 0x60, 4);
+    uint64_t bus0 = s->ecam_base - ((uint64_t)s->ecam_bus_start << 20);
+    if (!s->ecam_base || !(bar & 1) || (bar & 0x7ffc000000ull) != bus0) {
+        hv_log("passthrough: host bridge %04x:00:00.0 (0x%08x) config 0x60 = 0x%lx: no PCIEXBAR at the MCFG's 0x%lx, "
+               "not guarded", s->segment, id, bar, s->ecam_base ? bus0 : 0);
+        return;
+    }
+    spin_lock(&pt_lock);
+    int rc = ptdev_guard_config_path(&pt, 0, 0, 0, 0x60, 0x68);
+    spin_unlock(&pt_lock);
+    hv_log("passthrough: PCIEXBAR 0x%lx of the host bridge %04x:00:00.0 (0x%08x) config [0x60,0x68): %s", bar,
+           s->segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
+}
+
 int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
@@ -351,13 +403,25 @@ int passthrough_init(const struct minihv_boot_info *bi)
         hv_log("passthrough: none configured");
         return 0;
     }
-    if (ptdev_init(&pt, s, &platform, bi->hv_phys_base, bi->hv_phys_size)) {
+    struct pt_platform hw = platform;
+    hw.host_top = bi->phys_top; /* hw_mmio_read/write: the core's identity map */
+    if (ptdev_init(&pt, s, &hw, bi->hv_phys_base, bi->hv_phys_size)) {
         hv_log("passthrough: %02x:%02x.%x not passed through (see above); the guest sees it as it is", s->bus,
                s->dev, s->fn);
         return 0;
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
+    guard_pciexbar();
+    spin_lock(&pt_lock);
+    int bridges = ptdev_guard_bridge_path(&pt);
+    spin_unlock(&pt_lock);
+    if (bridges < 0)
+        hv_log("passthrough: the bridges above the device NOT all guarded (no bridge leads to its bus, or the guard "
+               "table is full): the guest may renumber them");
+    else if (bridges)
+        hv_log("passthrough: %d bridge(s) above the device: bus numbers, windows [0x18,0x34) and Bridge Control "
+               "[0x3e,0x40): writes dropped, reads through", bridges);
     ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
     return 0;
 }

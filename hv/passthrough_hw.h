@@ -30,4 +30,11 @@ unsigned passthrough_msix_check(unsigned *bad, unsigned *unmasked);
 int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
                              const char *what);
 
+/* Secondary and subordinate bus numbers of the type 1 (bridge) function at
+ * seg:bus:dev.fn, read from the hardware (ECAM or CF8/CFC): for the VT-d
+ * provider's bridge scopes (iommu/dmar.h dmar_bridge_fn). false when it is
+ * not a bridge or not on the passthrough device's segment (0 without one). */
+bool passthrough_bridge_buses(void *opaque, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint8_t *secondary,
+                              uint8_t *subordinate);
+
 #endif

@@ -209,8 +209,9 @@ void pt_bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool
          * firmware put it. */
         if (decode && addr != d->host_bar[bar]) {
             d->count.refused++;
-            pt_say(d, "passthrough: guest moved I/O BAR%u to 0x%lx: not followed (device stays at 0x%lx)", bar,
-                addr, d->host_bar[bar]);
+            pt_say_limited(d, PT_SAY_IO_BAR_MOVE,
+                           "passthrough: guest moved I/O BAR%u to 0x%lx: not followed (device stays at 0x%lx)", bar,
+                           addr, d->host_bar[bar]);
         }
         return;
     }
@@ -226,10 +227,10 @@ void pt_bar_remap(void *opaque, uint32_t bar, uint64_t addr, uint64_t size, bool
         if (!placement_ok(d, bar, addr, size, &why)) {
             d->count.refused++;
             d->count.placement_refused++;
-            pt_say(d, "passthrough: %s%u at 0x%lx (%lu KiB) not mapped: %s", bar == 6 ? "ROM" : "BAR",
-                bar == 6 ? 0 : bar, addr, size >> 10, why);
+            pt_say_limited(d, PT_SAY_PLACEMENT, "passthrough: %s%u at 0x%lx (%lu KiB) not mapped: %s",
+                           bar == 6 ? "ROM" : "BAR", bar == 6 ? 0 : bar, addr, size >> 10, why);
         } else if (window_map(d, bar)) {
-            pt_say(d, "passthrough: BAR%u at 0x%lx: out of memory for the map", bar, addr);
+            pt_say_limited(d, PT_SAY_MAP_MEMORY, "passthrough: BAR%u at 0x%lx: out of memory for the map", bar, addr);
         }
     }
     trap_host_windows(d);

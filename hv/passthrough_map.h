@@ -15,6 +15,11 @@
 
 /* A line through the platform's log (d->hw.log). */
 void pt_say(struct pt_device *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a line the guest can cause at will: said while fewer than
+ * PT_SAY_LIMIT of its kind were, the last of them saying that later ones
+ * are only counted. */
+void pt_say_limited(struct pt_device *d, enum pt_say_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static inline bool pt_overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {

@@ -47,6 +47,7 @@ enum hv_refuse_kind {
     HV_REFUSE_MTRR,              /* MTRR write that would make the core's memory WC, WT or WP: #GP */
     HV_REFUSE_ICR_DELIVERY,      /* interrupt command with SMI or a reserved delivery mode: dropped */
     HV_REFUSE_MSI_WINDOW,        /* CPU access to 0xFEEx_xxxx outside the local APIC page: all-ones, dropped */
+    HV_REFUSE_CONFIG_GUARD,      /* config write that moves the device's config path (PCIEXBAR, bridges above): dropped */
     HV_REFUSE_KINDS
 };
 

@@ -22,7 +22,8 @@ enum special_kind {
     SPECIAL_IOAPIC,      /* an I/O APIC's register page */
     SPECIAL_IOMMU_REGS,  /* a VT-d DRHD or AMD-Vi IVHD register set */
     SPECIAL_ECAM_DEVICE, /* the passthrough device's ECAM page: its vfio config */
-    SPECIAL_ECAM_BRIDGE, /* an IGD bridge's ECAM page (00:00.0, 00:1f.0): writes dropped */
+    SPECIAL_ECAM_BRIDGE, /* an IGD bridge's ECAM page (00:00.0, 00:1f.0), a bridge above the device or
+                          * the host bridge with PCIEXBAR: trapped, (guarded) writes dropped */
     SPECIAL_ECAM_IOMMU,  /* the ECAM page of an IOMMU's own PCI function (AMD-Vi) */
     SPECIAL_LOG_RING,    /* the log ring (issue 17, include/minihv/logring.h): the guest reads it, never writes */
     SPECIAL_MSI_WINDOW,  /* 0xFEE00000-0xFEEFFFFF but the local APIC page: interrupt messages, not memory */
@@ -44,7 +45,7 @@ struct special_page {
     enum special_map map;
 };
 
-#define SPECIAL_MAX 48
+#define SPECIAL_MAX 64
 #define SPECIAL_ADDR_LIMIT (1ull << 52) /* MAXPHYADDR at most 52 (SDM 4.1.4) */
 
 struct special_pages {

@@ -11,9 +11,12 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs
 #   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
-#                msi-delivery, bar-placement; an edu (not passed through)
+#                msi-delivery, bar-placement, ecam-move, bar-above-top; an edu (not passed through)
 #                for the final check: its DMA into the block still blocked
-#   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
+#   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
+#                PCIe root port passed through (QEMU's DMAR names the root
+#                port in a bridge scope, no INCLUDE_PCI_ALL): subpage-bar,
+#                bridge-renumber (the root port); an edu for the final check
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
@@ -48,7 +51,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -204,6 +207,28 @@ check_boot() {
       fail "$name: lvt-delivery refused count" "no lvt-delivery refusal in the core's log (${refused:-no summary}; $result)"
     fi
   fi
+  if [[ " $sel " == *" ecam-move "* ]] && ! grep -Eaq '^attack: SKIP ecam-move' "$fw"; then
+    # The guest's 4 PCIEXBAR writes (low and high dword, CF8/CFC and ECAM)
+    # dropped and counted config-guard (the put-back writes count too).
+    local n
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*config-guard \([0-9][0-9]*\).*/\1/p')
+    if [ "${n:-0}" -ge 4 ]; then
+      pass "$name: ecam-move refused count (config-guard $n >= 4 PCIEXBAR writes)"
+    else
+      fail "$name: ecam-move refused count" "summary has config-guard ${n:-none} for 4 PCIEXBAR writes ($result)"
+    fi
+  fi
+  if [[ " $sel " == *" bridge-renumber "* ]] && ! grep -Eaq '^attack: SKIP bridge-renumber' "$fw"; then
+    # The guest's 6 writes to the root port (bus numbers, memory window,
+    # Bridge Control; CF8/CFC and ECAM) dropped and counted config-guard.
+    local n
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*config-guard \([0-9][0-9]*\).*/\1/p')
+    if [ "${n:-0}" -ge 6 ]; then
+      pass "$name: bridge-renumber refused count (config-guard $n >= 6 bridge writes)"
+    else
+      fail "$name: bridge-renumber refused count" "summary has config-guard ${n:-none} for 6 bridge writes ($result)"
+    fi
+  fi
   if [[ " $sel " == *" ap-not-entered "* ]]; then
     # The loader's line for the CPU it left out, and the core's refusal.
     local refused=$(grep -am1 '^minihv: hv: summary: refused:' "$hv") n
@@ -291,11 +316,13 @@ Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
-run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
-run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
+run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeout 120 -- \
+  -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
+  -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
 run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20" none "" \
   --timeout 150

@@ -200,7 +200,7 @@ static void f_log(void *o, const char *msg)
 
 static const struct pt_platform platform = {
     f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
-    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &special,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &special, 0,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

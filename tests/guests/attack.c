@@ -644,6 +644,61 @@ void atk_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint
     atk_irq_restore(f);
 }
 
+static void cr0_write(uint64_t v)
+{
+    __asm__ volatile("mov %0, %%cr0" ::"r"(v) : "memory");
+}
+
+static uint64_t *pt_entry(uint64_t table, unsigned index)
+{
+    return (uint64_t *)(uintptr_t)((table & 0x000ffffffffff000ull) + index * 8);
+}
+
+bool atk_high_map(uint64_t va, struct atk_high_map *m, char *why, size_t why_size)
+{
+    *m = (struct atk_high_map){ NULL, 0, false };
+    if (read_cr4() & CR4_LA57) {
+        fmt_snprintf(why, why_size, "5-level paging");
+        return false;
+    }
+    uint64_t *pml4e = pt_entry(read_cr3(), (unsigned)((va >> 39) & 511));
+    if (!(*pml4e & PTE_P)) {
+        fmt_snprintf(why, why_size, "PML4 entry for 0x%lx not present", va);
+        return false;
+    }
+    m->pdpte = pt_entry(*pml4e, (unsigned)((va >> 30) & 511));
+    m->saved = *m->pdpte;
+    if (m->saved & PTE_P)
+        return true;
+    uint32_t r[4];
+    x86_cpuid(0x80000001u, 0, r);
+    if (!(r[3] & (1u << 26))) {
+        fmt_snprintf(why, why_size, "0x%lx unmapped in the guest's page tables and no 1 GiB pages", va);
+        return false;
+    }
+    uint64_t cr0 = read_cr0(), f = atk_irq_save();
+    cr0_write(cr0 & ~(1ull << 16)); /* CR0.WP: OVMF may map its tables read-only */
+    *m->pdpte = (va & ~(SIZE_1G - 1)) | PTE_PS | PTE_RW | PTE_P | PTE_PCD | PTE_PWT;
+    cr0_write(cr0);
+    __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+    atk_irq_restore(f);
+    m->added = true;
+    return true;
+}
+
+void atk_high_unmap(uint64_t va, struct atk_high_map *m)
+{
+    if (!m->added)
+        return;
+    uint64_t cr0 = read_cr0(), f = atk_irq_save();
+    cr0_write(cr0 & ~(1ull << 16));
+    *m->pdpte = m->saved;
+    cr0_write(cr0);
+    __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
+    atk_irq_restore(f);
+    m->added = false;
+}
+
 static void find_ecam(void)
 {
     uint64_t t = atk_acpi_table("MCFG");
@@ -785,6 +840,9 @@ static const struct attack attacks[] = {
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },
+    { "ecam-move", attack_ecam_move, true },
+    { "bar-above-top", attack_bar_above_top, true },
+    { "bridge-renumber", attack_bridge_renumber, true },
     { "msr-sweep", attack_msr_sweep, true },
     { "apic-base", attack_apic_base, true },
     { "init-logical", attack_init_logical, true },

@@ -96,6 +96,15 @@ uint64_t atk_acpi_table(const char *sig);
 /* Config space: CF8/CFC. */
 uint32_t atk_cfg_read32(unsigned bus, unsigned dev, unsigned fn, unsigned off);
 void atk_cfg_write32(unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v);
+/* A guest-virtual = guest-physical 1 GiB mapping (UC) of va's GiB in the
+ * current page tables when OVMF's identity map does not reach it (4-level
+ * paging, 1 GiB pages). false with why; atk_high_unmap undoes it. */
+struct atk_high_map {
+    uint64_t *pdpte, saved;
+    bool added;
+};
+bool atk_high_map(uint64_t va, struct atk_high_map *m, char *why, size_t why_size);
+void atk_high_unmap(uint64_t va, struct atk_high_map *m);
 uint64_t atk_irq_save(void);
 void atk_irq_restore(uint64_t flags);
 
@@ -135,5 +144,8 @@ void attack_lvt_x2apic(void);
 void attack_mtrr_block(void);
 void attack_icr_smi(void);
 void attack_msi_window(void);
+void attack_ecam_move(void);
+void attack_bar_above_top(void);
+void attack_bridge_renumber(void);
 
 #endif

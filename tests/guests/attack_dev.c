@@ -389,6 +389,72 @@ void attack_bar_placement(void)
         atk_fail(name, "%s%s%s", first, first[0] ? "; " : "", ok ? "core intact otherwise" : why);
 }
 
+/* ---- bar-above-top (review R, finding 6): BAR0 moved to an address above
+ * phys_top and back. The core's map has nothing there (ept_build), so an
+ * access exits and reads all-ones (unmapped-gpa); leaving the window must
+ * not give back an identity mapping there (RWX, UC: no exit). ---- */
+
+/* Where to try: past BAR0's GiB (OVMF may put 64-bit BARs high, and
+ * phys_top covers every BAR), just under 2^40 (QEMU TCG's phys-bits), the
+ * unmapped-gpa attack's address; the first whose access exits now. */
+static uint64_t above_top_gpa(uint64_t bar, struct page_print *before, struct atk_high_map *m)
+{
+    const uint64_t tries[] = { (bar & ~(SIZE_1G - 1)) + 16 * SIZE_1G, 0xfff0000000ull, 0x7ffff00000ull };
+    for (unsigned i = 0; i < ARRAY_SIZE(tries); i++) {
+        if (!atk_high_map(tries[i], m, why, sizeof(why)))
+            continue;
+        fingerprint(tries[i], 0x10, true, before);
+        if (before->read_exits && before->write_exits)
+            return tries[i];
+        atk_high_unmap(tries[i], m);
+    }
+    return 0;
+}
+
+void attack_bar_above_top(void)
+{
+    const char *name = "bar-above-top";
+    if (!env.have_bdf) {
+        atk_skip(name, "no bdf= (passthrough device) given");
+        return;
+    }
+    bool is64;
+    uint64_t bar = bar_addr(0, &is64);
+    if (!bar || !is64) {
+        atk_skip(name, "BAR0 is not a 64-bit memory BAR");
+        return;
+    }
+    struct atk_high_map m;
+    struct page_print before, after;
+    uint64_t at = above_top_gpa(bar, &before, &m);
+    if (!at) {
+        atk_skip(name, "no address above the core's map whose accesses exit (BAR0 at 0x%lx)", bar);
+        return;
+    }
+    uint32_t lo = cfg_read(0x10), hi = cfg_read(0x14);
+    uint64_t f = atk_irq_save();
+    cfg_write(0x10, (uint32_t)at | (lo & 0xf));
+    cfg_write(0x14, (uint32_t)(at >> 32));
+    uint64_t placed = (uint64_t)cfg_read(0x14) << 32 | (cfg_read(0x10) & ~0xfu);
+    cfg_write(0x10, lo);
+    cfg_write(0x14, hi);
+    atk_irq_restore(f);
+    fingerprint(at, 0x10, true, &after);
+    atk_high_unmap(at, &m);
+    guest_print("attack: bar-above-top: BAR0 0x%lx -> 0x%lx (reads 0x%lx) and back: 0x%lx reads 0x%08x/0x%08x "
+                "read-exit %d write-exit %d -> 0x%08x/0x%08x read-exit %d write-exit %d", bar, at, placed, at,
+                before.v0, before.v1, before.read_exits, before.write_exits, after.v0, after.v1, after.read_exits,
+                after.write_exits);
+    bool ok = intact();
+    bool unmapped = after.v0 == ~0u && after.v1 == ~0u && after.read_exits && after.write_exits;
+    if (unmapped && ok)
+        atk_pass(name, "0x%lx after BAR0 sat there: reads all-ones, reads and writes exit, as before; %s", at, why);
+    else
+        atk_fail(name, "0x%lx after BAR0 sat there: reads 0x%08x, read-exit %s, write-exit %s (want all-ones and "
+                 "both exits, as before the move: not mapped)%s%s", at, after.v0, after.read_exits ? "yes" : "no",
+                 after.write_exits ? "yes" : "no", ok ? "" : "; ", ok ? "" : why);
+}
+
 /* ---- subpage-bar ---- */
 
 void attack_subpage_bar(void)

@@ -46,6 +46,8 @@ struct fake {
     uint8_t page2[4096];        /* the page that holds BAR2 (identity around it) */
     unsigned host_accesses;
     uint16_t guard_lo, guard_hi; /* 00:00.0 registers guarded by the test */
+    uint8_t dev_bus;            /* the device's bus (0, or 1 behind rp_cfg) */
+    uint8_t rp_cfg[256];        /* a root port at 00:1c.0 when dev_bus is 1 */
     unsigned conf1_hw;          /* accesses for other functions */
     uint32_t conf1_hw_addr;
     char log[8][200];
@@ -80,10 +82,12 @@ static void f_flush(void *o)
 }
 static uint8_t *cfg_of(uint8_t bus, uint8_t d, uint8_t fn)
 {
-    if (bus == 0 && d == 5 && fn == 0)
+    if (bus == fk.dev_bus && d == 5 && fn == 0)
         return fk.dev_cfg;
     if (bus == 0 && d == 0 && fn == 0)
         return fk.bridge_cfg;
+    if (fk.dev_bus && bus == 0 && d == 0x1c && fn == 0)
+        return fk.rp_cfg;
     return NULL;
 }
 static uint32_t f_cfg_read(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t off, unsigned size)
@@ -91,6 +95,8 @@ static uint32_t f_cfg_read(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t
     (void)o;
     uint8_t *c = cfg_of(bus, d, fn);
     uint32_t v = 0;
+    if (!c && fk.dev_bus)
+        return ~0u; /* the bridge walk's scan: nothing there */
     assert_non_null(c);
     memcpy(&v, c + off, size);
     return v;
@@ -101,7 +107,7 @@ static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t of
     uint8_t *c = cfg_of(bus, d, fn);
     /* Never the IGD bridge; the host bridge only when the test guards it
      * (an IOMMU's relocation registers) and never inside the guard. */
-    assert_true(c == fk.dev_cfg ||
+    assert_true(c == fk.dev_cfg || (c == fk.rp_cfg && (off >= 0x40 || off + size <= 0x18)) ||
                 (c == fk.bridge_cfg && fk.guard_hi && (off >= fk.guard_hi || off + size <= fk.guard_lo)));
     memcpy(c + off, &v, size);
 }
@@ -150,7 +156,7 @@ static void f_log(void *o, const char *msg)
 
 static const struct pt_platform fake_platform = {
     f_map, f_trap, f_identity, f_flush, f_cfg_read, f_cfg_write, f_conf1,
-    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &fk_special,
+    f_mmio_read, f_mmio_write, f_phys_ptr, f_log, NULL, &fk_special, 0,
 };
 
 /* NVMe at 00:05.0 as QEMU has it: BAR0 16 KiB, MSI-X 65 entries, table
@@ -576,6 +582,105 @@ static void test_subpage_page_bound(void **state)
     assert_int_equal(fk.host_accesses, 2);
 }
 
+/* Review R, finding 3: the device at 01:05.0 behind a root port at 00:1c.0
+ * (secondary = subordinate = 1). The root port's bus numbers, windows and
+ * Bridge Control take no write (path writes), through CF8/CFC or its ECAM
+ * page (trapped, in the registry as ecam-bridge); its command register
+ * does. */
+static void test_bridge_path_guarded(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    s.bus = 1;
+    fk.dev_bus = 1;
+    fk.rp_cfg[0] = 0x86, fk.rp_cfg[1] = 0x80, fk.rp_cfg[0x0e] = 0x01;
+    fk.rp_cfg[0x19] = 1, fk.rp_cfg[0x1a] = 1;
+    fk.bridge_cfg[0] = 0x86, fk.bridge_cfg[1] = 0x80;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_int_equal(ptdev_guard_bridge_path(&dev), 1);
+    const uint64_t rp_page = ECAM + (0x1cull << 15);
+    const struct special_page *e = special_find(&fk_special, rp_page, 1);
+    assert_non_null(e);
+    assert_int_equal(e->kind, SPECIAL_ECAM_BRIDGE);
+    uint32_t a = 0x80000000u | 0x1cu << 11 | 0x18, v = 0x00404000;
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    ptdev_conf1_io(&dev, 0xcfc, 4, false, &v); /* renumber */
+    uint64_t w = 0x40;
+    enum minihv_exit_kind k;
+    assert_true(mmio(rp_page + 0x3e, 1, true, &w, &k)); /* secondary bus reset */
+    w = 0xfff0;
+    assert_true(mmio(rp_page + 0x20, 4, true, &w, &k)); /* memory window */
+    assert_int_equal(fk.rp_cfg[0x19], 1);
+    assert_int_equal(fk.rp_cfg[0x3e], 0);
+    assert_int_equal(fk.rp_cfg[0x20], 0);
+    assert_int_equal(dev.count.path_writes_dropped, 3);
+    w = 0x0006;
+    assert_true(mmio(rp_page + 0x04, 2, true, &w, &k)); /* command: the hardware's */
+    assert_int_equal(fk.rp_cfg[0x04], 6);
+    assert_true(mmio(rp_page + 0x18, 4, false, &w, &k));
+    assert_int_equal(w, 0x00010100);
+    /* No bridge leads to the device's bus: -1. */
+    fk.rp_cfg[0x19] = 2, fk.rp_cfg[0x1a] = 2;
+    assert_int_equal(ptdev_guard_bridge_path(&dev), -1);
+}
+
+/* Review R, finding 8: a guest that moves BAR0 onto the APIC page again
+ * and again gets each move refused and counted, but only the first
+ * PT_SAY_LIMIT lines (said under pt_lock, on a slow serial log). */
+static void test_refusal_lines_limited(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    unsigned lines = fk.nlog;
+    uint64_t before = dev.count.placement_refused;
+    for (unsigned k = 0; k < 3 * PT_SAY_LIMIT; k++) {
+        conf1_write(5, 0x10, 4, (uint32_t)LAPIC | 4);
+        conf1_write(5, 0x10, 4, (uint32_t)BAR0 | 4); /* back, mapped */
+    }
+    assert_int_equal(dev.count.placement_refused, before + 3 * PT_SAY_LIMIT);
+    assert_int_equal(fk.nlog - lines, PT_SAY_LIMIT);
+    assert_non_null(strstr(fk.log[(fk.nlog - 1) % 8], "lapic (later ones only counted)"));
+}
+
+/* Review R, finding 5: a sub-page BAR the guest moves above the core's
+ * map (host_top; a 64-bit BAR may go up to 2^52) leaves the rest of its
+ * page trapped, and the core cannot reach the hardware there: refused
+ * (all-ones, dropped, bounds_refused), never an access (in the core a
+ * page fault under pt_lock). */
+static void test_subpage_above_host_top(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    cfg_w32(s.cfg, 0x18, (uint32_t)BAR2);
+    memcpy(fk.dev_cfg, s.cfg, sizeof(fk.dev_cfg));
+    s.bars[2] = (struct minihv_pt_bar){ BAR2, BAR2_SZ, 0, 0, 0, { 0 } };
+    struct pt_platform hw = fake_platform;
+    hw.host_top = BAR2 + 0x1000; /* the original page is inside, the next ones are not */
+    assert_int_equal(ptdev_init(&dev, &s, &hw, HV_BASE, HV_SIZE), 0);
+    const uint64_t high = BAR2 + 0x2000;
+    conf1_write(5, 0x18, 4, (uint32_t)high);
+    assert_true(dev.win[2].mapped);
+    assert_int_equal(dev.win[2].guest, high);
+    assert_true(ptdev_claims(&dev, high + 0xffc));
+    enum minihv_exit_kind k;
+    uint64_t v = 0;
+    fk.host_accesses = 0;
+    /* The rest of the page, above host_top: refused, nothing touched. */
+    assert_true(mmio(high + 0xffc, 4, false, &v, &k));
+    assert_int_equal(v, 0xffffffffull);
+    v = 0x55;
+    assert_true(mmio(high + 0x800, 1, true, &v, &k));
+    assert_int_equal(fk.host_accesses, 0);
+    assert_int_equal(dev.count.bounds_refused, 2);
+    /* Inside the window: the region, at the host BAR (below host_top). */
+    assert_true(mmio(high + 0x10, 4, false, &v, &k));
+    assert_int_equal(fk.host_accesses, 1);
+}
+
 /* Issue 14, path 1: the registers that place an IOMMU's register set (here
  * Intel's MCHBAR, 00:00.0 0x48) read through and never take a write, by
  * CF8/CFC or by the ECAM page, which is trapped and registered; other
@@ -618,6 +723,39 @@ static void test_guarded_config(void **state)
     /* A BAR may not go onto that ECAM page now. */
     conf1_write(5, 0x10, 4, (uint32_t)ECAM | 4);
     assert_int_equal(count_op(OP_MAP, ECAM, BAR0_SZ), 0);
+    assert_int_equal(dev.count.path_writes_dropped, 0);
+}
+
+/* Review R, finding 2: PCIEXBAR (00:00.0 0x60-0x67) moves ECAM, and with it
+ * the device's config path: read through, writes dropped and counted as
+ * path writes too (the core's config-guard), next to an IOMMU guard on the
+ * same function. */
+static void test_guarded_config_path(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x48;
+    fk.guard_hi = 0x68; /* the fake's own check: both guards, and the gap between them unwritten here */
+    fk.bridge_cfg[0x60] = 0x01;
+    fk.bridge_cfg[0x63] = 0xb0;
+    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50), 0);
+    assert_int_equal(ptdev_guard_config_path(&dev, 0, 0, 0, 0x60, 0x68), 0);
+    assert_int_equal(conf1_read(0, 0x60, 4), 0xb0000001);
+    assert_int_equal(conf1_write(0, 0x60, 4, 0xe0000001), MINIHV_EXIT_PT_CONFIG);
+    uint64_t v = 1;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x64, 4, true, &v, &k)); /* the high dword */
+    v = 0xe0;
+    assert_true(mmio(ECAM + 0x63, 1, true, &v, &k));
+    assert_int_equal(fk.bridge_cfg[0x63], 0xb0);
+    assert_int_equal(fk.bridge_cfg[0x64], 0);
+    assert_int_equal(dev.count.path_writes_dropped, 3);
+    /* The IOMMU guard's drops are not path writes. */
+    assert_int_equal(conf1_write(0, 0x48, 4, 0), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(dev.count.guarded_writes_dropped, 4);
+    assert_int_equal(dev.count.path_writes_dropped, 3);
 }
 
 int main(void)
@@ -632,7 +770,11 @@ int main(void)
         cmocka_unit_test(test_bad_snapshot_refused_with_reason),
         cmocka_unit_test(test_bar_placement_special),
         cmocka_unit_test(test_subpage_page_bound),
+        cmocka_unit_test(test_subpage_above_host_top),
+        cmocka_unit_test(test_refusal_lines_limited),
+        cmocka_unit_test(test_bridge_path_guarded),
         cmocka_unit_test(test_guarded_config),
+        cmocka_unit_test(test_guarded_config_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
