@@ -194,18 +194,19 @@ static const struct pt_platform platform = {
  * the last look goes to the core's refused counts (hv/refuse.h) outside
  * the lock. */
 struct refusals {
-    uint64_t placement, bounds, guarded;
+    uint64_t placement, bounds, guarded, pm_block;
     uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
 static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
-    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped,
-                            pt.vfio.config.msi_refused + pt.vfio.msix.refused,
+    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused,
+                            pt.count.guarded_writes_dropped[PT_GUARD_IOMMU],
+                            pt.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], pt.vfio.config.msi_refused + pt.vfio.msix.refused,
                             pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
     struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
-                          now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
+                          now.pm_block - seen.pm_block, now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
 }
@@ -218,6 +219,9 @@ static void refusals_report(struct refusals d)
                   "an access in a sub-page BAR's page that crosses the page end or runs into a window: refused");
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
                   "a config write to the registers that place an IOMMU's register set: dropped");
+    hv_refuse_add(HV_REFUSE_PM_RELOCATE, d.pm_block,
+                  "a config write to PMBASE/ACPI_CNTL (0x40-0x47 of the Intel LPC bridge or PMC), which move or "
+                  "disable the ACPI I/O block and its PM1_CNT: dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
                   "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
     hv_refuse_add(HV_REFUSE_MSI_DELIVERY_MODE, d.msi_delivery,
@@ -225,8 +229,8 @@ static void refusals_report(struct refusals d)
                   "keeps it masked");
 }
 
-int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
-                             const char *what)
+static int guard_config(enum pt_guard_kind kind, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo,
+                        uint16_t hi, const char *what)
 {
     if (!pt_active || segment != hv_boot->pt.segment) {
         hv_log("passthrough: %s at %04x:%02x:%02x.%x [0x%x,0x%x) NOT guarded: config space is trapped only with a "
@@ -234,11 +238,53 @@ int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t
         return -1;
     }
     spin_lock(&pt_lock);
-    int rc = ptdev_guard_config(&pt, bus, dev, fn, lo, hi);
+    int rc = ptdev_guard_config(&pt, kind, bus, dev, fn, lo, hi);
     spin_unlock(&pt_lock);
     hv_log("passthrough: %s at %04x:%02x:%02x.%x config [0x%x,0x%x): %s", what, segment, bus, dev, fn, lo, hi,
            rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
     return rc;
+}
+
+int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                             const char *what)
+{
+    return guard_config(PT_GUARD_IOMMU, segment, bus, dev, fn, lo, hi, what);
+}
+
+/* The ACPI I/O block (PM1a_CNT among its registers) is placed by config
+ * registers of the Intel south bridge: PMBASE (ACPI_BASE) at 0x40 and
+ * ACPI_CNTL at 0x44 (ACPI_EN, bit 7) of the LPC bridge 00:1f.0 (ICH/PCH
+ * up to 9-series; QEMU q35's ICH9 8086:2918, hw/isa/lpc_ich9.c), of the
+ * PMC 00:1f.2 from the 100-series PCH on (ABASE 0x40, ACTL 0x44; coreboot
+ * soc/intel/.../pmc.h). A guest that moves the block writes SLP_EN at a
+ * PM1_CNT no intercept covers (docs/security.md, "Sleep states"), so
+ * 0x40-0x47 of those functions are guarded: reads through, writes
+ * dropped and counted pm-relocate. Segment 0 bus 0, where the chipset
+ * has them. PCI class codes: 0x0601 ISA bridge, 0x0580 other memory
+ * controller (the PMC's). */
+#define PM_GUARD_LO 0x40
+#define PM_GUARD_HI 0x48
+static void guard_acpi_block(void)
+{
+    static const struct {
+        uint8_t fn;
+        uint16_t class_code;
+        const char *what;
+    } fns[] = {
+        { 0, 0x0601, "ACPI I/O block: PMBASE/ACPI_CNTL of the Intel LPC bridge" },
+        { 2, 0x0580, "ACPI I/O block: ABASE/ACTL of the Intel PMC" },
+    };
+    if (hv_boot->pt.segment != 0)
+        return;
+    for (unsigned k = 0; k < sizeof(fns) / sizeof(fns[0]); k++) {
+        spin_lock(&pt_lock);
+        uint32_t id = hw_cfg_read(NULL, 0, 31, fns[k].fn, 0x00, 4);
+        uint32_t class_rev = hw_cfg_read(NULL, 0, 31, fns[k].fn, 0x08, 4);
+        spin_unlock(&pt_lock);
+        if ((id & 0xffff) != 0x8086 || class_rev >> 16 != fns[k].class_code)
+            continue;
+        guard_config(PT_GUARD_PM_BLOCK, 0, 0, 31, fns[k].fn, PM_GUARD_LO, PM_GUARD_HI, fns[k].what);
+    }
 }
 
 /* One CONFIG_DATA access of size 1, 2 or 4 within 0xcfc-0xcff, with the
@@ -359,6 +405,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
     ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
+    guard_acpi_block();
     return 0;
 }
 

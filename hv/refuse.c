@@ -36,6 +36,7 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_IOAPIC_ACCESS] = "ioapic-access",
     [HV_REFUSE_A20] = "a20",
     [HV_REFUSE_LVT_DELIVERY] = "lvt-delivery",
+    [HV_REFUSE_PM_RELOCATE] = "pm-relocate",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

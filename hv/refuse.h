@@ -44,6 +44,7 @@ enum hv_refuse_kind {
     HV_REFUSE_IOAPIC_ACCESS,     /* I/O APIC page write outside IOREGSEL/IOWIN/EOI or not a dword: dropped */
     HV_REFUSE_A20,               /* a port write that would turn the A20 gate off: written with A20 on, or dropped */
     HV_REFUSE_LVT_DELIVERY,      /* local APIC LVT write with SMI/INIT/reserved delivery mode: dropped */
+    HV_REFUSE_PM_RELOCATE,       /* config write that moves or disables the ACPI I/O block (Intel PMBASE/ACPI_CNTL): dropped */
     HV_REFUSE_KINDS
 };
 

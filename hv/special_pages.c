@@ -15,6 +15,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_ECAM_DEVICE] = "ecam-device",
     [SPECIAL_ECAM_BRIDGE] = "ecam-bridge",
     [SPECIAL_ECAM_IOMMU] = "ecam-iommu",
+    [SPECIAL_ECAM_PM] = "ecam-pm",
     [SPECIAL_LOG_RING] = "log-ring",
 };
 

@@ -11,7 +11,9 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs
 #   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
-#                msi-delivery, bar-placement; an edu (not passed through)
+#                msi-delivery, bar-placement, pmbase-move (ICH9 PMBASE and
+#                ACPI_EN by CF8/CFC and ECAM, then S3 at the moved PM1_CNT:
+#                pm-relocate); an edu (not passed through)
 #                for the final check: its DMA into the block still blocked
 #   q-subpage    QEMU's pci-ohci (a 256-byte BAR) passed through: subpage-bar
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
@@ -47,7 +49,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic pmbase-move"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -149,6 +151,12 @@ check_boot() {
     else
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
     fi
+  fi
+  if [[ " $sel " == *" pmbase-move "* ]] && ! grep -Eaq '^attack: SKIP pmbase-move' "$fw"; then
+    # 6 config writes to PMBASE/ACPI_CNTL (3 by CF8/CFC, 3 by ECAM) dropped.
+    local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*pm-relocate \([0-9][0-9]*\).*/\1/p')
+    [ "${n:-0}" -ge 6 ] && pass "$name: pmbase-move refused count (pm-relocate $n >= 6)" ||
+      fail "$name: pmbase-move refused count" "summary has pm-relocate ${n:-none} for 6 writes ($result)"
   fi
   if [[ " $sel " == *" icr-alias "* ]]; then
     # The INIT at ICR low + 8 refused (apic-icr-access), none reached a CPU
@@ -268,7 +276,7 @@ Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
-run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff

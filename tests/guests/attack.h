@@ -132,5 +132,6 @@ void attack_a20(void);
 void attack_ioapic_dma(void);
 void attack_lvt_delivery(void);
 void attack_lvt_x2apic(void);
+void attack_pmbase_move(void);
 
 #endif

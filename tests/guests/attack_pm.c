@@ -1,0 +1,171 @@
+/* The ACPI I/O block attacks of the attack guest (issue 14, docs/security.md
+ * "Sleep states"). The core refuses S3 at the FADT's PM1a_CNT (sleep-s3),
+ * but on Intel chipsets the block itself is placed by config registers of
+ * the LPC bridge 00:1f.0 (PMBASE 0x40, bits 15:7; ACPI_CNTL 0x44, ACPI_EN
+ * bit 7; QEMU q35's ICH9 hw/isa/lpc_ich9.c moves its PM I/O region on a
+ * write there). A guest that moves it writes SLP_EN at the moved PM1_CNT,
+ * which no intercept covers, and the machine sleeps with every CPU
+ * resuming natively. */
+#include <minihv/format.h>
+#include <minihv/io.h>
+#include <minihv/libc.h>
+#include "tests/guests/attack.h"
+
+#define LPC_DEV      31
+#define LPC_PMBASE   0x40
+#define LPC_ACPI_CNT 0x44
+#define PMBASE_MASK  0xff80u /* 128-byte block, bits 15:7 */
+#define ACPI_EN      0x80u
+#define PM1_CNT      4       /* PM1a_CNT at PMBASE + 4 on ICH9 (the FADT says 0x604 for 0x600) */
+#define PM_TMR       8
+#define SLP_EN       (1u << 13)
+#define SLP_TYP(t)   ((uint32_t)(t) << 10)
+#define QEMU_S3      1       /* SLP_TYP 1 is S3 in QEMU's DSDT (\_S3 {1, 1}) */
+
+static inline void outw16(uint16_t port, uint16_t v)
+{
+    __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port));
+}
+
+static inline uint16_t inw16(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint64_t tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+/* A wait that needs no timer of the firmware's: OVMF's Stall reads the PM
+ * timer at the PMBASE it cached, which floats once the block has moved. */
+static void spin_ticks(uint64_t ticks)
+{
+    uint64_t end = tsc() + ticks;
+    while (tsc() < end)
+        __asm__ volatile("pause");
+}
+
+/* PMBASE and ACPI_CNTL (dword 0x44) of 00:1f.0, by CF8/CFC or ECAM. */
+struct lpc_pm {
+    uint32_t pmbase, acpi_cnt;
+};
+
+static struct lpc_pm read_cf8(void)
+{
+    return (struct lpc_pm){ atk_cfg_read32(0, LPC_DEV, 0, LPC_PMBASE), atk_cfg_read32(0, LPC_DEV, 0, LPC_ACPI_CNT) };
+}
+
+static bool read_ecam(uint64_t page, struct lpc_pm *p)
+{
+    return !atk_read32(page + LPC_PMBASE, &p->pmbase) && !atk_read32(page + LPC_ACPI_CNT, &p->acpi_cnt);
+}
+
+/* The attacker's sequence (as firmware moves the block): ACPI_EN off,
+ * PMBASE to the new base, ACPI_EN on. 3 config writes. */
+static void move_cf8(struct lpc_pm old, uint16_t to)
+{
+    atk_cfg_write32(0, LPC_DEV, 0, LPC_ACPI_CNT, old.acpi_cnt & ~ACPI_EN);
+    atk_cfg_write32(0, LPC_DEV, 0, LPC_PMBASE, (old.pmbase & ~PMBASE_MASK) | to);
+    atk_cfg_write32(0, LPC_DEV, 0, LPC_ACPI_CNT, old.acpi_cnt | ACPI_EN);
+}
+
+static void move_ecam(uint64_t page, struct lpc_pm old, uint16_t to)
+{
+    atk_write32(page + LPC_ACPI_CNT, old.acpi_cnt & ~ACPI_EN);
+    atk_write32(page + LPC_PMBASE, (old.pmbase & ~PMBASE_MASK) | to);
+    atk_write32(page + LPC_ACPI_CNT, old.acpi_cnt | ACPI_EN);
+}
+
+/* pmbase-move: through CF8/CFC, then through ECAM, the guest moves the
+ * block from PMBASE (0x600 under OVMF on q35) to PMBASE ^ 0x800 with
+ * ACPI_EN toggled off and on; both read back unchanged (6 writes
+ * refused, `pm-relocate`). Then SLP_TYP(S3) | SLP_EN at the new base + 4:
+ * had the block moved, QEMU suspends the VM there and this guest never
+ * prints its line (the boot times out). Then at the old PM1a_CNT, which
+ * the core refuses as before (`sleep-state`). */
+void attack_pmbase_move(void)
+{
+    const char *name = "pmbase-move";
+    static char why[240];
+    uint32_t id = atk_cfg_read32(0, LPC_DEV, 0, 0), class_rev = atk_cfg_read32(0, LPC_DEV, 0, 8);
+    if ((id & 0xffff) != 0x8086 || class_rev >> 16 != 0x0601) {
+        atk_skip(name, "00:1f.0 is %08x class %04x, not an Intel LPC/ISA bridge", id, class_rev >> 16);
+        return;
+    }
+    uint64_t page = env.ecam ? env.ecam + ((uint64_t)LPC_DEV << 15) : 0;
+    struct lpc_pm old = read_cf8(), now;
+    uint16_t base = (uint16_t)(old.pmbase & PMBASE_MASK), to = base ^ 0x800;
+    if (!base || !(old.acpi_cnt & ACPI_EN)) {
+        atk_skip(name, "PMBASE 0x%x, ACPI_CNTL 0x%x: no enabled ACPI block to move", old.pmbase, old.acpi_cnt);
+        return;
+    }
+    atk_note(name, "00:1f.0 %08x: PMBASE 0x%x (block 0x%x), ACPI_CNTL 0x%x; moving it to 0x%x", id, old.pmbase,
+             base, old.acpi_cnt, to);
+    bool ok = true;
+    why[0] = 0;
+    uint64_t flags = atk_irq_save();
+    move_cf8(old, to);
+    now = read_cf8();
+    atk_note(name, "after the CF8/CFC writes: PMBASE 0x%x, ACPI_CNTL 0x%x", now.pmbase, now.acpi_cnt);
+    if (now.pmbase != old.pmbase || now.acpi_cnt != old.acpi_cnt) {
+        ok = false;
+        fmt_snprintf(why, sizeof(why), "CF8/CFC: PMBASE 0x%x -> 0x%x, ACPI_CNTL 0x%x -> 0x%x", old.pmbase,
+                     now.pmbase, old.acpi_cnt, now.acpi_cnt);
+    }
+    unsigned paths = 1;
+    if (page) {
+        move_ecam(page, old, to);
+        paths++;
+        if (!read_ecam(page, &now)) {
+            ok = false;
+            fmt_snprintf(why, sizeof(why), "ECAM page 0x%lx of 00:1f.0 faulted on a read", page);
+        } else {
+            atk_note(name, "after the ECAM writes (page 0x%lx): PMBASE 0x%x, ACPI_CNTL 0x%x", page, now.pmbase,
+                     now.acpi_cnt);
+            if (ok && (now.pmbase != old.pmbase || now.acpi_cnt != old.acpi_cnt)) {
+                ok = false;
+                fmt_snprintf(why, sizeof(why), "ECAM: PMBASE 0x%x -> 0x%x, ACPI_CNTL 0x%x -> 0x%x", old.pmbase,
+                             now.pmbase, old.acpi_cnt, now.acpi_cnt);
+            }
+        }
+    }
+    /* Does the PM timer tick at the new base? (It floats there unless the
+     * block moved.) */
+    uint32_t t0 = inl((uint16_t)(to + PM_TMR));
+    spin_ticks(20000000);
+    uint32_t t1 = inl((uint16_t)(to + PM_TMR));
+    atk_note(name, "PM timer at the new base 0x%x reads 0x%x, then 0x%x", to + PM_TMR, t0, t1);
+    /* S3 at the moved PM1a_CNT: the write no intercept covers. */
+    uint16_t s3 = (uint16_t)(SLP_TYP(QEMU_S3) | SLP_EN);
+    atk_note(name, "outw 0x%x (new base + 4) <- 0x%x (SLP_TYP %u = QEMU's S3, SLP_EN)", to + PM1_CNT, s3, QEMU_S3);
+    outw16((uint16_t)(to + PM1_CNT), s3);
+    spin_ticks(500000000);
+    /* Had it moved and not suspended: put it back for the firmware. */
+    if (!ok) {
+        atk_cfg_write32(0, LPC_DEV, 0, LPC_PMBASE, old.pmbase);
+        atk_cfg_write32(0, LPC_DEV, 0, LPC_ACPI_CNT, old.acpi_cnt);
+    }
+    /* And at the old one: refused (sleep-state) as in sleep-s3. */
+    uint16_t keep = inw16((uint16_t)(base + PM1_CNT)) & ~(SLP_EN | SLP_TYP(7));
+    atk_note(name, "outw 0x%x (old base + 4) <- 0x%x", base + PM1_CNT, keep | s3);
+    outw16((uint16_t)(base + PM1_CNT), (uint16_t)(keep | s3));
+    spin_ticks(500000000);
+    atk_irq_restore(flags);
+    if (!ok) {
+        atk_fail(name, "the ACPI block moved: %s (the S3 write at the new base 0x%x did not suspend QEMU)", why,
+                 to + PM1_CNT);
+        return;
+    }
+    if (!atk_core_intact(why, sizeof(why))) {
+        atk_fail(name, "PMBASE/ACPI_CNTL unchanged, but: %s", why);
+        return;
+    }
+    atk_pass(name, "PMBASE 0x%x and ACPI_CNTL 0x%x unchanged after %u writes by %s; S3 at the new base's PM1_CNT "
+             "0x%x and at the old 0x%x: the guest goes on; core intact", old.pmbase, old.acpi_cnt, 3 * paths,
+             page ? "CF8/CFC and ECAM" : "CF8/CFC (no ECAM)", to + PM1_CNT, base + PM1_CNT);
+}
