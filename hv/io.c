@@ -175,3 +175,17 @@ bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refu
     }
     return true;
 }
+
+bool fch_pm_index_guarded(uint8_t index)
+{
+    return (index >= 0x60 && index < 0x70) || (index >= 0x74 && index < 0x78);
+}
+
+bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index)
+{
+    if (port == FCH_PM_INDEX) {
+        *index = byte;
+        return true;
+    }
+    return port != FCH_PM_DATA || !fch_pm_index_guarded(*index);
+}

@@ -124,5 +124,32 @@ void io_reset_machine(uint16_t reset_port, uint8_t reset_value);
  * have turned the gate off. */
 bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refused);
 
+/* ---- the AMD FCH's PM index/data ports ----
+ * (issue 14, docs/security.md "Sleep states"). On AMD FCH south bridges
+ * (SB800 on, every Family 15h-19h FCH) the ACPI I/O block is placed by PM
+ * registers reached through index 0xcd6 / data 0xcd7, one byte each:
+ * PMx60 AcpiPm1EvtBlk, PMx62 AcpiPm1CntBlk, PMx64 AcpiPmTmrBlk, PMx66
+ * CpuCntBlk, PMx68 AcpiGpe0Blk, PMx6A AcpiSmiCmd, PMx6C-0x6F (SB800's
+ * AcpiPm2CntBlk at 0x6E), 16 bits each, and PMx74 AcpiConfig (bit 0
+ * decode the block, bit 1 ACPI global enable, bit 9 reduced hardware)
+ * (AMD BKDG Family 15h/16h FCH "PMx60"-"PMx74"; coreboot soc/amd
+ * southbridge.h PM_EVT_BLK ... PM_ACPI_CONF). A guest that rewrites
+ * AcpiPm1CntBlk writes SLP_EN at a PM1_CNT no intercept covers. The core
+ * intercepts both ports on AMD CPUs (hv/fch_pm.c): the index is one
+ * register of the machine, shadowed under a lock and forwarded; a data
+ * write whose index is in [0x60, 0x70) or [0x74, 0x78) is dropped, counted
+ * `fch-pm`; reads and every other index reach the hardware as written. */
+#define FCH_PM_INDEX 0xcd6
+#define FCH_PM_DATA  0xcd7
+
+/* Does a data write at PM register `index` move or switch off the ACPI
+ * block? */
+bool fch_pm_index_guarded(uint8_t index);
+/* One byte written to FCH_PM_INDEX or FCH_PM_DATA; *index: the shadowed
+ * index register, set by a write to FCH_PM_INDEX. True when the byte goes
+ * to the hardware, false when it is dropped (a data write at a guarded
+ * index). Other ports: true. */
+bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index);
+
 
 #endif

@@ -45,6 +45,7 @@ enum hv_refuse_kind {
     HV_REFUSE_A20,               /* a port write that would turn the A20 gate off: written with A20 on, or dropped */
     HV_REFUSE_LVT_DELIVERY,      /* local APIC LVT write with SMI/INIT/reserved delivery mode: dropped */
     HV_REFUSE_PM_RELOCATE,       /* config write that moves or disables the ACPI I/O block (Intel PMBASE/ACPI_CNTL): dropped */
+    HV_REFUSE_FCH_PM,            /* AMD FCH PM data write (0xcd6/0xcd7) at a register that places the ACPI I/O block: dropped */
     HV_REFUSE_KINDS
 };
 

@@ -20,7 +20,8 @@
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
-#                ioapic-delivery, no physical-init)
+#                ioapic-delivery, no physical-init), fch-pm (AMD FCH PM
+#                index/data writes to the ACPI block's registers: fch-pm 4)
 #   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
 #                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
@@ -49,7 +50,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic pmbase-move"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic pmbase-move fch-pm"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -157,6 +158,12 @@ check_boot() {
     local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*pm-relocate \([0-9][0-9]*\).*/\1/p')
     [ "${n:-0}" -ge 6 ] && pass "$name: pmbase-move refused count (pm-relocate $n >= 6)" ||
       fail "$name: pmbase-move refused count" "summary has pm-relocate ${n:-none} for 6 writes ($result)"
+  fi
+  if [[ " $sel " == *" fch-pm "* ]] && ! grep -Eaq '^attack: SKIP fch-pm' "$fw"; then
+    # Exactly the guest's 4 writes at the ACPI block's indices; PMx00's not.
+    local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*fch-pm \([0-9][0-9]*\).*/\1/p')
+    [ "${n:-0}" = 4 ] && pass "$name: fch-pm refused count (fch-pm 4; PMx00 not counted)" ||
+      fail "$name: fch-pm refused count" "summary has fch-pm ${n:-none}, want 4 ($result)"
   fi
   if [[ " $sel " == *" icr-alias "* ]]; then
     # The INIT at ICR low + 8 refused (apic-icr-access), none reached a CPU
@@ -282,7 +289,7 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement pmbase-move" 0
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 run_boot q-subpage qemu 1 "subpage-bar" 00:06.0 00:06.0 --timeout 120 -- -device pci-ohci,addr=0x6
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
   --timeout 150
 # A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
 # builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the

@@ -133,5 +133,6 @@ void attack_ioapic_dma(void);
 void attack_lvt_delivery(void);
 void attack_lvt_x2apic(void);
 void attack_pmbase_move(void);
+void attack_fch_pm(void);
 
 #endif

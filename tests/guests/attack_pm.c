@@ -169,3 +169,73 @@ void attack_pmbase_move(void)
              "0x%x and at the old 0x%x: the guest goes on; core intact", old.pmbase, old.acpi_cnt, 3 * paths,
              page ? "CF8/CFC and ECAM" : "CF8/CFC (no ECAM)", to + PM1_CNT, base + PM1_CNT);
 }
+
+/* fch-pm: the AMD FCH's PM registers behind index 0xcd6 / data 0xcd7
+ * place the ACPI block (PMx60-0x6F, AcpiConfig PMx74; hv/io.h). The guest
+ * writes AcpiPm1CntBlk and AcpiConfig as a driver would (outb index, outb
+ * data), as one word at 0xcd6 (index and data in one access), as a dword
+ * at 0xcd4 (BIOS RAM index/data, then the PM pair), and with the index
+ * on this CPU and the data on another (the index is one register of the
+ * machine). Each data byte is what the register read: harmless where an
+ * FCH answers. QEMU has none (the ports float): the harness checks the
+ * core's count, fch-pm exactly 4, so the write at PMx00 (DecodeEn, not
+ * the block's) is not among them. */
+struct fch_data_job {
+    uint8_t index, value;
+};
+
+static void fch_data_on_ap(void *arg)
+{
+    const struct fch_data_job *j = arg;
+    outb(0xcd7, j->value);
+    (void)j->index;
+}
+
+static uint8_t fch_read(uint8_t index)
+{
+    outb(0xcd6, index);
+    return inb(0xcd7);
+}
+
+void attack_fch_pm(void)
+{
+    const char *name = "fch-pm";
+    static char why[240];
+    if (env.intel) {
+        atk_skip(name, "an Intel CPU: the core intercepts the FCH ports on AMD CPUs only");
+        return;
+    }
+    uint64_t flags = atk_irq_save();
+    uint8_t cnt_lo = fch_read(0x62), conf = fch_read(0x74), cnt_hi = fch_read(0x63), dec = fch_read(0x00);
+    /* 1: AcpiPm1CntBlk low byte, byte by byte. */
+    outb(0xcd6, 0x62);
+    outb(0xcd7, cnt_lo);
+    /* 2: AcpiPm1CntBlk high byte, index and data as one word. */
+    __asm__ volatile("outw %0, %1" ::"a"((uint16_t)(0x63 | cnt_hi << 8)), "Nd"((uint16_t)0xcd6));
+    /* 3: AcpiConfig as a dword at 0xcd4 (0xcd4/0xcd5 get BIOS RAM index 0 and what it reads). */
+    outb(0xcd4, 0);
+    uint8_t bios0 = inb(0xcd5);
+    __asm__ volatile("outl %0, %1" ::"a"((uint32_t)(0 | bios0 << 8 | 0x74u << 16 | (uint32_t)conf << 24)),
+                     "Nd"((uint16_t)0xcd4));
+    /* PMx00 (DecodeEn): not the ACPI block's, written through. */
+    outb(0xcd6, 0x00);
+    outb(0xcd7, dec);
+    /* 4: the index here, the data on another CPU. */
+    outb(0xcd6, 0x62);
+    atk_irq_restore(flags);
+    struct fch_data_job job = { 0x62, cnt_lo };
+    UINTN ap = env.cpus > 1 ? (env.self == 0 ? 1 : 0) : env.self;
+    EFI_STATUS st = atk_on_cpu(ap, fch_data_on_ap, &job, 30000);
+    atk_note(name, "PMx62 0x%x, PMx63 0x%x, PMx74 0x%x, PMx00 0x%x read; 4 writes to the ACPI block's registers "
+             "(byte pair, word at 0xcd6, dword at 0xcd4, data on processor %lu: %s), 1 to PMx00", cnt_lo, cnt_hi,
+             conf, dec, (unsigned long)ap, st == EFI_SUCCESS ? "ran" : "did not run");
+    if (st != EFI_SUCCESS) {
+        atk_fail(name, "the data write on processor %lu did not run (0x%lx)", (unsigned long)ap, (unsigned long)st);
+        return;
+    }
+    if (atk_core_intact(why, sizeof(why)))
+        atk_pass(name, "4 data writes to FCH PM registers of the ACPI block and 1 to PMx00; the guest goes on; core "
+                 "intact (the harness checks the count: fch-pm 4)");
+    else
+        atk_fail(name, "after the FCH PM writes: %s", why);
+}

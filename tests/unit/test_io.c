@@ -234,6 +234,39 @@ static void test_a20_gate(void **state)
     assert_int_equal(b, 0x02);
 }
 
+/* The FCH PM ports: the ACPI block's registers (PMx60-0x6F, PMx74-0x77)
+ * never take a data write; the index is tracked across the two ports;
+ * every other index and port passes. */
+static void test_fch_pm(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 256; i++) {
+        bool want = (i >= 0x60 && i <= 0x6f) || (i >= 0x74 && i <= 0x77);
+        assert_int_equal(fch_pm_index_guarded((uint8_t)i), want);
+    }
+    uint8_t index = 0;
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x62, &index)); /* AcpiPm1CntBlk: the index itself goes through */
+    assert_int_equal(index, 0x62);
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index)); /* its data: dropped */
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x08, &index)); /* again: the index stays */
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x74, &index)); /* AcpiConfig */
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x77, &index));
+    assert_false(fch_pm_write(FCH_PM_DATA, 0xff, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x5f, &index)); /* just below the block */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x70, &index)); /* between 0x6F and 0x74 */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x78, &index));
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x00, &index)); /* PMx00 DecodeEn */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    index = 0x60;
+    assert_true(fch_pm_write(0xcd5, 0x00, &index)); /* the BIOS RAM data port beside them */
+    assert_true(fch_pm_write(0xcd4, 0x62, &index));
+    assert_int_equal(index, 0x60);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_sleep_decide),
         cmocka_unit_test(test_a20_gate),
+        cmocka_unit_test(test_fch_pm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

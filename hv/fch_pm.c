@@ -1,0 +1,89 @@
+/* See fch_pm.h; the decision is fch_pm_write (hv/io.c). */
+#include "hv/fch_pm.h"
+#include <minihv/format.h>
+#include <minihv/x86.h>
+#include "hv/console.h"
+#include "hv/devmodel.h"
+#include "hv/io.h"
+#include "hv/lock.h"
+#include "hv/refuse.h"
+#include "hv/vcpu.h"
+
+/* The PM index is one register of the FCH, shared by every CPU: a guest
+ * may write it on one CPU and the data on another. The shadow and each
+ * data access to the hardware go under one lock; before a data access the
+ * core writes the index it judged back to the hardware (SMM, which does
+ * not exit, may have changed it in between), so the data always lands at
+ * the register that was judged. */
+static uint8_t pm_index;
+static struct spinlock pm_lock;
+static uint64_t accesses, dropped;
+
+static bool fch_pm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
+{
+    uint32_t out = in ? 0 : *value, result = 0;
+    int refused_index = -1;
+    uint8_t refused_byte = 0;
+    spin_lock(&pm_lock);
+    /* Per byte, as the bus carries an access that spans both ports (a
+     * word at 0xcd6: index then data) or ports beside them (0xcd4-0xcd5:
+     * the BIOS RAM index/data, to the hardware). */
+    for (unsigned i = 0; i < size; i++) {
+        uint16_t p = (uint16_t)(port + i);
+        uint32_t byte = (out >> (8 * i)) & 0xff;
+        if (p == FCH_PM_INDEX || p == FCH_PM_DATA)
+            accesses++;
+        if (p == FCH_PM_DATA) {
+            uint32_t idx = pm_index;
+            io_hw(FCH_PM_INDEX, 1, false, &idx);
+        }
+        if (!in && !fch_pm_write(p, (uint8_t)byte, &pm_index)) {
+            dropped++;
+            if (refused_index < 0) {
+                refused_index = pm_index;
+                refused_byte = (uint8_t)byte;
+            }
+            continue;
+        }
+        io_hw(p, 1, in, &byte);
+        result |= (byte & 0xff) << (8 * i);
+    }
+    spin_unlock(&pm_lock);
+    if (refused_index >= 0)
+        hv_refuse(HV_REFUSE_FCH_PM, "cpu %u: write of 0x%x to FCH PM register 0x%x (through 0xcd6/0xcd7), which "
+                  "places or enables the ACPI I/O block: dropped", v->index, (unsigned)refused_byte,
+                  (unsigned)refused_index);
+    if (in)
+        *value = result;
+    return true;
+}
+
+static void fch_pm_summary(void (*emit)(const char *line))
+{
+    char line[120];
+    fmt_snprintf(line, sizeof(line), "fch pm: port accesses (exits) 0xcd6-0xcd7 %lu, ACPI-block writes dropped %lu",
+                 accesses, dropped);
+    emit(line);
+}
+
+static const struct devmodel fch_pm_devmodel = {
+    .name = "fch pm",
+    .summary = fch_pm_summary,
+};
+
+int fch_pm_register(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163;   /* AuthenticAMD */
+    bool hygon = r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975; /* HygonGenuine */
+    if (!amd && !hygon)
+        return 0;
+    if (io_register(FCH_PM_INDEX, 2, fch_pm_io, "the FCH PM index/data")) {
+        hv_log("io: cannot intercept ports 0xcd6-0xcd7 (table full or taken): the guest could move the ACPI "
+               "block; not virtualizing");
+        return -1;
+    }
+    devmodel_register(&fch_pm_devmodel);
+    return 0;
+}
