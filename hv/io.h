@@ -151,5 +151,22 @@ bool fch_pm_index_guarded(uint8_t index);
  * index). Other ports: true. */
 bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index);
 
+/* The same registers in the FCH's AcpiMmio page (0xFED80000; AMD BKDG
+ * Family 16h "FCH ... AcpiMmio": PM block at +0x300, PMx60 at +0x360; the
+ * ACPI block at +0x800 on Family 17h and later, coreboot soc/amd
+ * amdblocks/acpi.h MMIO_ACPI_PM1_CNT_BLK: PM1_CNT at +0x804, a memory
+ * alias of PM1a_CNT that no port intercept covers). The page is mapped
+ * read-only; hv/fch_pm.c judges each write at page offset `off`:
+ * FCH_MMIO_DROP_PM when it touches PMx60-0x6F or PMx74-0x77 (counted
+ * fch-pm), else io_sleep_decide on PM1_CNT's byte 1 against \_S5's
+ * SLP_TYPa: FCH_MMIO_DROP_SLEEP (counted sleep-state) or FCH_MMIO_S5;
+ * anything else FCH_MMIO_PASS (SMBus at +0xA00, the rest of the PM
+ * block). size 1, 2, 4 or 8, off + size within the page. */
+#define FCH_ACPIMMIO_BASE   ((uint64_t)0xfed80000)
+#define FCH_ACPIMMIO_PM     0x300
+#define FCH_ACPIMMIO_PM1_CNT 0x804
+enum fch_mmio_verdict { FCH_MMIO_PASS, FCH_MMIO_DROP_PM, FCH_MMIO_DROP_SLEEP, FCH_MMIO_S5 };
+enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value, bool s5_found, uint8_t s5_typ);
+
 
 #endif

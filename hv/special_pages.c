@@ -16,6 +16,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_ECAM_BRIDGE] = "ecam-bridge",
     [SPECIAL_ECAM_IOMMU] = "ecam-iommu",
     [SPECIAL_ECAM_PM] = "ecam-pm",
+    [SPECIAL_FCH_ACPIMMIO] = "fch-acpimmio",
     [SPECIAL_LOG_RING] = "log-ring",
 };
 

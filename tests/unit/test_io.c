@@ -267,6 +267,35 @@ static void test_fch_pm(void **state)
     assert_int_equal(index, 0x60);
 }
 
+/* The AcpiMmio page's writes: the PM block's ACPI registers (+0x360-0x36F,
+ * +0x374-0x377) dropped at any width that touches them; PM1_CNT's memory
+ * alias (+0x804) judged as the port is (\_S5's SLP_TYP 5 here: S3 = 1
+ * refused, 5 power-off); SMBus (+0xA00) and the PM block's other
+ * registers pass. */
+static void test_fch_mmio(void **state)
+{
+    (void)state;
+    assert_int_equal(fch_mmio_judge(0x362, 2, 0x1004, true, 5), FCH_MMIO_DROP_PM); /* AcpiPm1CntBlk */
+    assert_int_equal(fch_mmio_judge(0x360, 4, 0x10041000, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x35c, 8, 0, true, 5), FCH_MMIO_DROP_PM);          /* reaches 0x360 */
+    assert_int_equal(fch_mmio_judge(0x36f, 1, 0, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x374, 4, 0, true, 5), FCH_MMIO_DROP_PM);          /* AcpiConfig */
+    assert_int_equal(fch_mmio_judge(0x377, 1, 0, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x35c, 4, 0, true, 5), FCH_MMIO_PASS);             /* just below */
+    assert_int_equal(fch_mmio_judge(0x370, 4, 0, true, 5), FCH_MMIO_PASS);             /* between */
+    assert_int_equal(fch_mmio_judge(0x378, 4, 0, true, 5), FCH_MMIO_PASS);
+    assert_int_equal(fch_mmio_judge(0x300, 4, 0, true, 5), FCH_MMIO_PASS);             /* PMx00 DecodeEn */
+    assert_int_equal(fch_mmio_judge(0xa00, 1, 0xff, true, 5), FCH_MMIO_PASS);          /* SMBus */
+    uint16_t s3 = 1u << 10 | 1u << 13, s5 = 5u << 10 | 1u << 13;
+    assert_int_equal(fch_mmio_judge(0x804, 2, s3, true, 5), FCH_MMIO_DROP_SLEEP);
+    assert_int_equal(fch_mmio_judge(0x805, 1, s3 >> 8, true, 5), FCH_MMIO_DROP_SLEEP);
+    assert_int_equal(fch_mmio_judge(0x800, 8, (uint64_t)s3 << 32, true, 5), FCH_MMIO_DROP_SLEEP); /* high half */
+    assert_int_equal(fch_mmio_judge(0x804, 2, s5, true, 5), FCH_MMIO_S5);
+    assert_int_equal(fch_mmio_judge(0x804, 2, s5, false, 5), FCH_MMIO_DROP_SLEEP);    /* no \_S5: refused */
+    assert_int_equal(fch_mmio_judge(0x804, 2, 1u << 10, true, 5), FCH_MMIO_PASS);     /* no SLP_EN */
+    assert_int_equal(fch_mmio_judge(0x804, 1, 0xff, true, 5), FCH_MMIO_PASS);         /* byte 0 only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_sleep_decide),
         cmocka_unit_test(test_a20_gate),
         cmocka_unit_test(test_fch_pm),
+        cmocka_unit_test(test_fch_mmio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
