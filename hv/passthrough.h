@@ -104,7 +104,7 @@ struct pt_guarded {
     uint16_t lo, hi;
     enum pt_guard_kind kind;
 };
-#define PT_MAX_GUARDED 6
+#define PT_MAX_GUARDED 8
 
 struct pt_device;
 /* What a BAR's vfio region ops get: the device and which BAR. */
@@ -147,7 +147,8 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const
  * AMD-Vi IOMMU function's capability base (cap + 4 .. cap + 11), Intel's
  * MCHBAR (00:00.0 0x48, whose window holds GFXVTBAR/VTDBAR).
  * PT_GUARD_PM_BLOCK: Intel's PMBASE/ABASE and ACPI_CNTL (LPC 00:1f.0 or
- * PMC 00:1f.2, 0x40-0x47), which move or disable the ACPI I/O block. A
+ * PMC 00:1f.2, 0x40-0x47; PIIX4 PMBA 0x40 and PMREGMISC 0x80), which
+ * move or disable the ACPI I/O block. A
  * write that touches ranges of two kinds counts as the first guarded. 0,
  * or -1 (no device, the device itself, bad range or kind, table full). */
 int ptdev_guard_config(struct pt_device *d, enum pt_guard_kind kind, uint8_t bus, uint8_t dev, uint8_t fn,

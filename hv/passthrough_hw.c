@@ -220,8 +220,8 @@ static void refusals_report(struct refusals d)
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
                   "a config write to the registers that place an IOMMU's register set: dropped");
     hv_refuse_add(HV_REFUSE_PM_RELOCATE, d.pm_block,
-                  "a config write to PMBASE/ACPI_CNTL (0x40-0x47 of the Intel LPC bridge or PMC), which move or "
-                  "disable the ACPI I/O block and its PM1_CNT: dropped");
+                  "a config write to the south bridge registers that place or enable the ACPI I/O block and its "
+                  "PM1_CNT (Intel LPC PMBASE/ACPI_CNTL, PMC ABASE/ACTL, PIIX4 PMBA/PMREGMISC): dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
                   "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
     hv_refuse_add(HV_REFUSE_MSI_DELIVERY_MODE, d.msi_delivery,
@@ -256,34 +256,41 @@ int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t
  * ACPI_CNTL at 0x44 (ACPI_EN, bit 7) of the LPC bridge 00:1f.0 (ICH/PCH
  * up to 9-series; QEMU q35's ICH9 8086:2918, hw/isa/lpc_ich9.c), of the
  * PMC 00:1f.2 from the 100-series PCH on (ABASE 0x40, ACTL 0x44; coreboot
- * soc/intel/.../pmc.h). A guest that moves the block writes SLP_EN at a
- * PM1_CNT no intercept covers (docs/security.md, "Sleep states"), so
- * 0x40-0x47 of those functions are guarded: reads through, writes
- * dropped and counted pm-relocate. Segment 0 bus 0, where the chipset
- * has them. PCI class codes: 0x0601 ISA bridge, 0x0580 other memory
- * controller (the PMC's). */
-#define PM_GUARD_LO 0x40
-#define PM_GUARD_HI 0x48
+ * soc/intel/.../pmc.h); on the PIIX4 (440BX boards, QEMU pc and Bochs at
+ * 00:01.3, 8086:7113) PMBA at 0x40 and PMREGMISC 0x80 (PMIOSE, bit 0;
+ * 82371AB datasheet 7.1; QEMU hw/acpi/piix4.c pm_io_space_update). A
+ * guest that moves the block writes SLP_EN at a PM1_CNT no intercept
+ * covers (docs/security.md, "Sleep states"), so those registers are
+ * guarded: reads through, writes dropped and counted pm-relocate. Bus 0
+ * of segment 0, where the chipset has them. PCI class codes: 0x0601 ISA
+ * bridge, 0x0580 other memory controller (the PMC's). */
 static void guard_acpi_block(void)
 {
     static const struct {
-        uint8_t fn;
+        uint8_t dev, fn;
+        uint32_t id;        /* vendor | device << 16; device 0: any Intel device of the class */
         uint16_t class_code;
+        uint16_t lo, hi;
         const char *what;
     } fns[] = {
-        { 0, 0x0601, "ACPI I/O block: PMBASE/ACPI_CNTL of the Intel LPC bridge" },
-        { 2, 0x0580, "ACPI I/O block: ABASE/ACTL of the Intel PMC" },
+        { 31, 0, 0x8086, 0x0601, 0x40, 0x48, "ACPI I/O block: PMBASE/ACPI_CNTL of the Intel LPC bridge" },
+        { 31, 2, 0x8086, 0x0580, 0x40, 0x48, "ACPI I/O block: ABASE/ACTL of the Intel PMC" },
+        { 1, 3, 0x71138086, 0, 0x40, 0x44, "ACPI I/O block: PMBA of the PIIX4 PM function" },
+        { 1, 3, 0x71138086, 0, 0x80, 0x81, "ACPI I/O block: PMREGMISC (PMIOSE) of the PIIX4 PM function" },
+        { 7, 3, 0x71138086, 0, 0x40, 0x44, "ACPI I/O block: PMBA of the PIIX4 PM function" },
+        { 7, 3, 0x71138086, 0, 0x80, 0x81, "ACPI I/O block: PMREGMISC (PMIOSE) of the PIIX4 PM function" },
     };
     if (hv_boot->pt.segment != 0)
         return;
     for (unsigned k = 0; k < sizeof(fns) / sizeof(fns[0]); k++) {
         spin_lock(&pt_lock);
-        uint32_t id = hw_cfg_read(NULL, 0, 31, fns[k].fn, 0x00, 4);
-        uint32_t class_rev = hw_cfg_read(NULL, 0, 31, fns[k].fn, 0x08, 4);
+        uint32_t id = hw_cfg_read(NULL, 0, fns[k].dev, fns[k].fn, 0x00, 4);
+        uint32_t class_rev = hw_cfg_read(NULL, 0, fns[k].dev, fns[k].fn, 0x08, 4);
         spin_unlock(&pt_lock);
-        if ((id & 0xffff) != 0x8086 || class_rev >> 16 != fns[k].class_code)
-            continue;
-        guard_config(PT_GUARD_PM_BLOCK, 0, 0, 31, fns[k].fn, PM_GUARD_LO, PM_GUARD_HI, fns[k].what);
+        bool match = fns[k].id >> 16 ? id == fns[k].id
+                                     : (id & 0xffff) == fns[k].id && class_rev >> 16 == fns[k].class_code;
+        if (match)
+            guard_config(PT_GUARD_PM_BLOCK, 0, 0, fns[k].dev, fns[k].fn, fns[k].lo, fns[k].hi, fns[k].what);
     }
 }
 

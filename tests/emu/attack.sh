@@ -41,6 +41,8 @@
 #   ATTACK_ONLY=REGEX   only the boots whose name matches
 #   ATTACK_SPLIT=1      each attack in a boot of its own (a failing attack
 #                       that parks a CPU then hides no other)
+#   ATTACK_PIIX4=1      also the b-piix4 boot (Bochs, pcivga passed through:
+#                       pmbase-move on the PIIX4; ~75 s, not in make check)
 # Prints per attack "PASS boot: name (detail)" / "FAIL boot: name: why" and
 # ends with "attack: N passed, N failed".
 set -u
@@ -154,10 +156,16 @@ check_boot() {
     fi
   fi
   if [[ " $sel " == *" pmbase-move "* ]] && ! grep -Eaq '^attack: SKIP pmbase-move' "$fw"; then
-    # 6 config writes to PMBASE/ACPI_CNTL (3 by CF8/CFC, 3 by ECAM) dropped.
+    # Its writes to the base/enable registers (3 per path: CF8/CFC, ECAM) dropped.
     local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*pm-relocate \([0-9][0-9]*\).*/\1/p')
-    [ "${n:-0}" -ge 6 ] && pass "$name: pmbase-move refused count (pm-relocate $n >= 6)" ||
-      fail "$name: pmbase-move refused count" "summary has pm-relocate ${n:-none} for 6 writes ($result)"
+    local w=$(sed -n 's/^attack: PASS pmbase-move .* after \([0-9]*\) writes.*/\1/p' "$fw" | head -1)
+    if [ -n "$n" ] && [ "$n" -ge "${w:-6}" ]; then
+      pass "$name: pmbase-move refused count (pm-relocate $n >= ${w:-6} writes)"
+    elif [ -z "$n" ] && [ "$emu" = bochs ] && grep -Eaq '^minihv: hv: refused pm-relocate: ' "$hv"; then
+      pass "$name: pmbase-move refused (the core's first pm-relocate line; Bochs ends before the summary)"
+    else
+      fail "$name: pmbase-move refused count" "summary has pm-relocate ${n:-none} for ${w:-6} writes ($result)"
+    fi
   fi
   if [[ " $sel " == *" fch-pm "* ]] && ! grep -Eaq '^attack: SKIP fch-pm' "$fw"; then
     # Exactly the guest's 4 writes at the ACPI block's indices; PMx00's not.
@@ -310,5 +318,9 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
+# Opt-in (Bochs is slow: not in make check): pmbase-move on the PIIX4 (PMBA,
+# PMREGMISC) with Bochs' pcivga passed through (CF8-CFF trapped, no ECAM).
+[ "${ATTACK_PIIX4:-0}" = 1 ] && BOCHS_EXTRA=$(printf '%s\n' 'pci: enabled=1, chipset=i440fx, slot1=pcivga' 'vga: extension=vbe') \
+  run_boot b-piix4 bochs 1 "pmbase-move" 00:02.0 00:02.0 --timeout 300
 
 summary attack
