@@ -175,3 +175,40 @@ bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refu
     }
     return true;
 }
+
+bool fch_pm_index_guarded(uint8_t index)
+{
+    return (index >= 0x60 && index < 0x70) || (index >= 0x74 && index < 0x78);
+}
+
+bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index)
+{
+    if (port == FCH_PM_INDEX) {
+        *index = byte;
+        return true;
+    }
+    return port != FCH_PM_DATA || !fch_pm_index_guarded(*index);
+}
+
+enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value, bool s5_found, uint8_t s5_typ)
+{
+    for (unsigned i = 0; i < size; i++) {
+        uint32_t at = off + i;
+        if (at >= FCH_ACPIMMIO_PM && at < FCH_ACPIMMIO_PM + 0x100 && fch_pm_index_guarded((uint8_t)(at - FCH_ACPIMMIO_PM)))
+            return FCH_MMIO_DROP_PM;
+    }
+    /* PM1_CNT's sleep byte, judged on the dword half of the write that holds it. */
+    for (unsigned half = 0; half < size; half += 4) {
+        unsigned n = size - half < 4 ? size - half : 4;
+        if (off + half > 0xffff)
+            break;
+        uint8_t typ;
+        enum io_sleep d = io_sleep_decide(FCH_ACPIMMIO_PM1_CNT, 1, (uint16_t)(off + half), n,
+                                          (uint32_t)(value >> (8 * half)), s5_found, s5_typ, &typ);
+        if (d == IO_SLEEP_REFUSE)
+            return FCH_MMIO_DROP_SLEEP;
+        if (d == IO_SLEEP_S5)
+            return FCH_MMIO_S5;
+    }
+    return FCH_MMIO_PASS;
+}

@@ -124,5 +124,49 @@ void io_reset_machine(uint16_t reset_port, uint8_t reset_value);
  * have turned the gate off. */
 bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refused);
 
+/* ---- the AMD FCH's PM index/data ports ----
+ * (issue 14, docs/security.md "Sleep states"). On AMD FCH south bridges
+ * (SB800 on, every Family 15h-19h FCH) the ACPI I/O block is placed by PM
+ * registers reached through index 0xcd6 / data 0xcd7, one byte each:
+ * PMx60 AcpiPm1EvtBlk, PMx62 AcpiPm1CntBlk, PMx64 AcpiPmTmrBlk, PMx66
+ * CpuCntBlk, PMx68 AcpiGpe0Blk, PMx6A AcpiSmiCmd, PMx6C-0x6F (SB800's
+ * AcpiPm2CntBlk at 0x6E), 16 bits each, and PMx74 AcpiConfig (bit 0
+ * decode the block, bit 1 ACPI global enable, bit 9 reduced hardware)
+ * (AMD BKDG Family 15h/16h FCH "PMx60"-"PMx74"; coreboot soc/amd
+ * southbridge.h PM_EVT_BLK ... PM_ACPI_CONF). A guest that rewrites
+ * AcpiPm1CntBlk writes SLP_EN at a PM1_CNT no intercept covers. The core
+ * intercepts both ports on AMD CPUs (hv/fch_pm.c): the index is one
+ * register of the machine, shadowed under a lock and forwarded; a data
+ * write whose index is in [0x60, 0x70) or [0x74, 0x78) is dropped, counted
+ * `fch-pm`; reads and every other index reach the hardware as written. */
+#define FCH_PM_INDEX 0xcd6
+#define FCH_PM_DATA  0xcd7
+
+/* Does a data write at PM register `index` move or switch off the ACPI
+ * block? */
+bool fch_pm_index_guarded(uint8_t index);
+/* One byte written to FCH_PM_INDEX or FCH_PM_DATA; *index: the shadowed
+ * index register, set by a write to FCH_PM_INDEX. True when the byte goes
+ * to the hardware, false when it is dropped (a data write at a guarded
+ * index). Other ports: true. */
+bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index);
+
+/* The same registers in the FCH's AcpiMmio page (0xFED80000; AMD BKDG
+ * Family 16h "FCH ... AcpiMmio": PM block at +0x300, PMx60 at +0x360; the
+ * ACPI block at +0x800 on Family 17h and later, coreboot soc/amd
+ * amdblocks/acpi.h MMIO_ACPI_PM1_CNT_BLK: PM1_CNT at +0x804, a memory
+ * alias of PM1a_CNT that no port intercept covers). The page is mapped
+ * read-only; hv/fch_pm.c judges each write at page offset `off`:
+ * FCH_MMIO_DROP_PM when it touches PMx60-0x6F or PMx74-0x77 (counted
+ * fch-pm), else io_sleep_decide on PM1_CNT's byte 1 against \_S5's
+ * SLP_TYPa: FCH_MMIO_DROP_SLEEP (counted sleep-state) or FCH_MMIO_S5;
+ * anything else FCH_MMIO_PASS (SMBus at +0xA00, the rest of the PM
+ * block). size 1, 2, 4 or 8, off + size within the page. */
+#define FCH_ACPIMMIO_BASE   ((uint64_t)0xfed80000)
+#define FCH_ACPIMMIO_PM     0x300
+#define FCH_ACPIMMIO_PM1_CNT 0x804
+enum fch_mmio_verdict { FCH_MMIO_PASS, FCH_MMIO_DROP_PM, FCH_MMIO_DROP_SLEEP, FCH_MMIO_S5 };
+enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value, bool s5_found, uint8_t s5_typ);
+
 
 #endif

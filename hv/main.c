@@ -5,6 +5,7 @@
 #include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/a20_gate.h"
+#include "hv/fch_pm.h"
 #include "hv/console.h"
 #include "hv/ept.h"
 #include "hv/ipi.h"
@@ -69,7 +70,7 @@ static int global_init(const struct minihv_boot_info *bi)
     /* The port-I/O intercepts: before the backend turns them into its
      * I/O bitmap. */
     passthrough_register_ports(bi);
-    if (a20_gate_register())
+    if (a20_gate_register() || fch_pm_register())
         return -1;
     vcpu_register_power_ports(bi);
     console_register_port();

@@ -343,22 +343,24 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     return 0;
 }
 
-static int guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
-                        bool path)
+int ptdev_guard_config(struct pt_device *d, enum pt_guard_kind kind, uint8_t bus, uint8_t dev, uint8_t fn,
+                       uint16_t lo, uint16_t hi)
 {
-    if (!d->present || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
+    if (!d->present || (unsigned)kind >= PT_GUARD_KINDS || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
         (bus == d->bus && dev == d->dev && fn == d->fn))
         return -1;
     for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
         struct pt_guarded *g = &d->guarded[k];
         if (g->present)
             continue;
-        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi, path };
+        *g = (struct pt_guarded){ true, bus, dev, fn, lo, hi, kind };
         uint64_t page = ptdev_ecam_page(d, bus, dev, fn);
         /* An IGD bridge's page is trapped already (its writes all dropped). */
         if (page && !(d->hw.special && special_find(d->hw.special, page, PT_PAGE))) {
-            if (d->hw.special && special_add(d->hw.special, path ? SPECIAL_ECAM_BRIDGE : SPECIAL_ECAM_IOMMU, page,
-                                             PT_PAGE, SPECIAL_MAP_NONE))
+            enum special_kind sk = kind == PT_GUARD_PM_BLOCK ? SPECIAL_ECAM_PM
+                                   : kind == PT_GUARD_PATH  ? SPECIAL_ECAM_BRIDGE
+                                                            : SPECIAL_ECAM_IOMMU;
+            if (d->hw.special && special_add(d->hw.special, sk, page, PT_PAGE, SPECIAL_MAP_NONE))
                 pt_say(d, "passthrough: ECAM page 0x%lx not in the special-page registry (full)", page);
             d->hw.trap(d->hw.opaque, page, PT_PAGE);
             if (d->hw.flush)
@@ -367,16 +369,6 @@ static int guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t f
         return 0;
     }
     return -1;
-}
-
-int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
-{
-    return guard_config(d, bus, dev, fn, lo, hi, false);
-}
-
-int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi)
-{
-    return guard_config(d, bus, dev, fn, lo, hi, true);
 }
 
 /* The bridge on `bus` whose secondary..subordinate range holds `target`
@@ -419,7 +411,8 @@ int ptdev_guard_bridge_path(struct pt_device *d)
         uint8_t dev, fn, sec;
         if (n >= 32 || !bridge_towards(d, bus, d->bus, &dev, &fn, &sec))
             return -1;
-        if (guard_config(d, bus, dev, fn, 0x18, 0x34, true) || guard_config(d, bus, dev, fn, 0x3e, 0x40, true))
+        if (ptdev_guard_config(d, PT_GUARD_PATH, bus, dev, fn, 0x18, 0x34) ||
+            ptdev_guard_config(d, PT_GUARD_PATH, bus, dev, fn, 0x3e, 0x40))
             return -1;
         n++;
         bus = sec;
@@ -462,18 +455,16 @@ static void config_access(struct pt_device *d, enum target t, uint8_t bus, uint8
                           uint16_t off, unsigned size, bool write, uint64_t *value)
 {
     if (t == TARGET_GUARDED) {
-        bool hit = false, path = false;
-        for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
+        const struct pt_guarded *hit = NULL;
+        for (unsigned k = 0; k < PT_MAX_GUARDED && !hit; k++) {
             const struct pt_guarded *g = &d->guarded[k];
-            bool h = g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size;
-            hit |= h;
-            path |= h && g->path;
+            if (g->present && bus == g->bus && dev == g->dev && fn == g->fn && off < g->hi && g->lo < off + size)
+                hit = g;
         }
         if (!write) {
             *value = d->hw.cfg_read(d->hw.opaque, bus, dev, fn, off, size);
         } else if (hit) {
-            d->count.guarded_writes_dropped++;
-            d->count.path_writes_dropped += path;
+            d->count.guarded_writes_dropped[hit->kind]++;
         } else {
             d->hw.cfg_write(d->hw.opaque, bus, dev, fn, off, size, (uint32_t)*value);
         }
@@ -728,11 +719,12 @@ int ptdev_format_summary(const struct pt_device *d, char *buf, unsigned len)
                         "passthrough %02x:%02x.%x %04x:%04x cfg-reads=%lu cfg-writes=%lu msix-reads=%lu "
                         "msix-writes=%lu msix-bytes=%lu bar-exits=%lu bar-bytes=%lu rom-writes-dropped=%lu "
                         "bridge-writes-dropped=%lu refused=%lu remaps=%lu msi-refused=%lu msix-refused=%lu "
-                        "placement-refused=%lu bounds-refused=%lu guarded-writes-dropped=%lu",
+                        "placement-refused=%lu bounds-refused=%lu guarded-writes-dropped=%lu pm-writes-dropped=%lu",
                         d->bus, d->dev, d->fn, d->vendor, d->device, c->cfg_reads, c->cfg_writes, c->msix_reads,
                         c->msix_writes, c->msix_bytes, c->bar_exits, c->bar_bytes, c->rom_writes_dropped,
                         c->bridge_writes_dropped, c->refused, c->remaps, d->vfio.config.msi_refused,
-                        d->vfio.msix.refused, c->placement_refused, c->bounds_refused, c->guarded_writes_dropped);
+                        d->vfio.msix.refused, c->placement_refused, c->bounds_refused, c->guarded_writes_dropped[PT_GUARD_IOMMU],
+                        c->guarded_writes_dropped[PT_GUARD_PM_BLOCK]);
 }
 
 /* The guest's MSI-X table as it programmed it (issue 19): the capability's

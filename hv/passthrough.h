@@ -63,6 +63,15 @@ struct pt_platform {
     uint64_t host_top;
 };
 
+/* Why another function's config registers are guarded: each has its own
+ * refusal count (hv/refuse.h: iommu-regs, pm-relocate, config-guard). */
+enum pt_guard_kind {
+    PT_GUARD_IOMMU,     /* they place an IOMMU's register set (issue 14, path 1) */
+    PT_GUARD_PM_BLOCK,  /* they place or enable the ACPI I/O block (PM1_CNT: sleep states) */
+    PT_GUARD_PATH,      /* they move where config space decodes: PCIEXBAR, bridges above the device */
+    PT_GUARD_KINDS
+};
+
 /* Counted for the summary; each also shows in the exit table by kind. */
 struct pt_counters {
     uint64_t cfg_reads, cfg_writes;       /* the device's config space */
@@ -74,8 +83,7 @@ struct pt_counters {
     uint64_t refused;                     /* accesses refused (bad size, straddling, I/O BAR moves) */
     uint64_t placement_refused;           /* windows over the block, a special page or another window */
     uint64_t bounds_refused;              /* accesses across the end of a trapped page */
-    uint64_t guarded_writes_dropped;      /* writes to another function's guarded registers */
-    uint64_t path_writes_dropped;         /* of those, to registers that move the config path */
+    uint64_t guarded_writes_dropped[PT_GUARD_KINDS]; /* writes to another function's guarded registers, by why */
     uint64_t remaps;                      /* BAR windows mapped or unmapped */
 };
 
@@ -93,13 +101,12 @@ struct pt_bridge {
 };
 
 /* Config registers [lo, hi) of another function the guest may read but
- * never write: where an IOMMU's registers are placed (ptdev_guard_config),
- * where config space itself decodes (path: ptdev_guard_config_path). */
+ * never write (ptdev_guard_config), and why. */
 struct pt_guarded {
     bool present;
     uint8_t bus, dev, fn;
     uint16_t lo, hi;
-    bool path;
+    enum pt_guard_kind kind;
 };
 #define PT_MAX_GUARDED 16
 
@@ -144,23 +151,27 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const
 
 /* Guards config registers [lo, hi) (lo < hi <= 4096) of bus:dev.fn, a
  * function other than the device: through CF8/CFC and its ECAM page
- * (trapped, in the special-page registry as ecam-iommu) reads reach the
- * hardware, writes reach it unless they touch [lo, hi), which are dropped
- * and counted (guarded_writes_dropped). For the registers that move an
- * IOMMU's register set (issue 14, path 1): the AMD-Vi IOMMU function's
- * capability base (cap + 4 .. cap + 11), Intel's MCHBAR (00:00.0 0x48,
- * whose window holds GFXVTBAR/VTDBAR). 0, or -1 (no device, the device
- * itself, bad range, table full). */
-int ptdev_guard_config(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
-/* The same for registers that move the config path to the device (Intel's
- * PCIEXBAR, host bridge 0x60): a dropped write is counted in
- * path_writes_dropped as well (the core's refusal kind config-guard). */
-int ptdev_guard_config_path(struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi);
+ * (trapped, in the special-page registry as ecam-iommu or ecam-pm) reads
+ * reach the hardware, writes reach it unless they touch [lo, hi), which
+ * are dropped and counted (guarded_writes_dropped[kind]). PT_GUARD_IOMMU:
+ * the registers that move an IOMMU's register set (issue 14, path 1): the
+ * AMD-Vi IOMMU function's capability base (cap + 4 .. cap + 11), Intel's
+ * MCHBAR (00:00.0 0x48, whose window holds GFXVTBAR/VTDBAR).
+ * PT_GUARD_PATH: the registers that move where config space decodes
+ * (Intel's PCIEXBAR, host bridge 0x60; the bridges above the device,
+ * ptdev_guard_bridge_path), their ECAM page registered as ecam-bridge.
+ * PT_GUARD_PM_BLOCK: Intel's PMBASE/ABASE and ACPI_CNTL (LPC 00:1f.0 or
+ * PMC 00:1f.2, 0x40-0x47; PIIX4 PMBA 0x40 and PMREGMISC 0x80), which
+ * move or disable the ACPI I/O block. A
+ * write that touches ranges of two kinds counts as the first guarded. 0,
+ * or -1 (no device, the device itself, bad range or kind, table full). */
+int ptdev_guard_config(struct pt_device *d, enum pt_guard_kind kind, uint8_t bus, uint8_t dev, uint8_t fn,
+                       uint16_t lo, uint16_t hi);
 
 /* The bridges above the device (PCI-to-PCI Bridge Architecture 1.2,
  * 3.2.5.3-3.2.5.10, 3.2.5.18), found from the segment's first bus down by
  * each bridge's secondary and subordinate bus numbers as the firmware left
- * them, guarded as ptdev_guard_config_path: [0x18,0x34) (bus numbers; I/O,
+ * them, guarded as PT_GUARD_PATH: [0x18,0x34) (bus numbers; I/O,
  * memory and prefetchable windows with their upper halves) and [0x3e,0x40)
  * (Bridge Control: secondary bus reset). Renumbered, the device would
  * answer at another bus whose ECAM page is identity-mapped: its config past

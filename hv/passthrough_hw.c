@@ -209,19 +209,21 @@ static const struct pt_platform platform = {
  * the last look goes to the core's refused counts (hv/refuse.h) outside
  * the lock. */
 struct refusals {
-    uint64_t placement, bounds, guarded, path; /* path: of guarded, config-path registers (config-guard) */
+    uint64_t placement, bounds, guarded, pm_block, path; /* guarded config writes dropped, by pt_guard_kind */
     uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
 static struct refusals refusals_taken(void)
 {
     static struct refusals seen;
-    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused, pt.count.guarded_writes_dropped,
-                            pt.count.path_writes_dropped,
+    struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused,
+                            pt.count.guarded_writes_dropped[PT_GUARD_IOMMU],
+                            pt.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK],
+                            pt.count.guarded_writes_dropped[PT_GUARD_PATH],
                             pt.vfio.config.msi_refused + pt.vfio.msix.refused,
                             pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
     struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
-                          now.path - seen.path,
+                          now.pm_block - seen.pm_block, now.path - seen.path,
                           now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
@@ -236,8 +238,11 @@ static void refusals_report(struct refusals d)
     hv_refuse_add(HV_REFUSE_CONFIG_GUARD, d.path,
                   "a config write to the registers that move where config space decodes (PCIEXBAR, a bridge above "
                   "the device): dropped");
-    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded - d.path,
+    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
                   "a config write to the registers that place an IOMMU's register set: dropped");
+    hv_refuse_add(HV_REFUSE_PM_RELOCATE, d.pm_block,
+                  "a config write to the south bridge registers that place or enable the ACPI I/O block and its "
+                  "PM1_CNT (Intel LPC PMBASE/ACPI_CNTL, PMC ABASE/ACTL, PIIX4 PMBA/PMREGMISC): dropped");
     hv_refuse_add(HV_REFUSE_MSI_ADDRESS, d.msi_address,
                   "an MSI/MSI-X message addressed outside 0xFEEx_xxxx: the device keeps it masked");
     hv_refuse_add(HV_REFUSE_MSI_DELIVERY_MODE, d.msi_delivery,
@@ -245,8 +250,8 @@ static void refusals_report(struct refusals d)
                   "keeps it masked");
 }
 
-int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
-                             const char *what)
+static int guard_config(enum pt_guard_kind kind, uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo,
+                        uint16_t hi, const char *what)
 {
     if (!pt_active || segment != hv_boot->pt.segment) {
         hv_log("passthrough: %s at %04x:%02x:%02x.%x [0x%x,0x%x) NOT guarded: config space is trapped only with a "
@@ -254,11 +259,60 @@ int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t
         return -1;
     }
     spin_lock(&pt_lock);
-    int rc = ptdev_guard_config(&pt, bus, dev, fn, lo, hi);
+    int rc = ptdev_guard_config(&pt, kind, bus, dev, fn, lo, hi);
     spin_unlock(&pt_lock);
     hv_log("passthrough: %s at %04x:%02x:%02x.%x config [0x%x,0x%x): %s", what, segment, bus, dev, fn, lo, hi,
            rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
     return rc;
+}
+
+int passthrough_guard_config(uint16_t segment, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t lo, uint16_t hi,
+                             const char *what)
+{
+    return guard_config(PT_GUARD_IOMMU, segment, bus, dev, fn, lo, hi, what);
+}
+
+/* The ACPI I/O block (PM1a_CNT among its registers) is placed by config
+ * registers of the Intel south bridge: PMBASE (ACPI_BASE) at 0x40 and
+ * ACPI_CNTL at 0x44 (ACPI_EN, bit 7) of the LPC bridge 00:1f.0 (ICH/PCH
+ * up to 9-series; QEMU q35's ICH9 8086:2918, hw/isa/lpc_ich9.c), of the
+ * PMC 00:1f.2 from the 100-series PCH on (ABASE 0x40, ACTL 0x44; coreboot
+ * soc/intel/.../pmc.h); on the PIIX4 (440BX boards, QEMU pc and Bochs at
+ * 00:01.3, 8086:7113) PMBA at 0x40 and PMREGMISC 0x80 (PMIOSE, bit 0;
+ * 82371AB datasheet 7.1; QEMU hw/acpi/piix4.c pm_io_space_update). A
+ * guest that moves the block writes SLP_EN at a PM1_CNT no intercept
+ * covers (docs/security.md, "Sleep states"), so those registers are
+ * guarded: reads through, writes dropped and counted pm-relocate. Bus 0
+ * of segment 0, where the chipset has them. PCI class codes: 0x0601 ISA
+ * bridge, 0x0580 other memory controller (the PMC's). */
+static void guard_acpi_block(void)
+{
+    static const struct {
+        uint8_t dev, fn;
+        uint32_t id;        /* vendor | device << 16; device 0: any Intel device of the class */
+        uint16_t class_code;
+        uint16_t lo, hi;
+        const char *what;
+    } fns[] = {
+        { 31, 0, 0x8086, 0x0601, 0x40, 0x48, "ACPI I/O block: PMBASE/ACPI_CNTL of the Intel LPC bridge" },
+        { 31, 2, 0x8086, 0x0580, 0x40, 0x48, "ACPI I/O block: ABASE/ACTL of the Intel PMC" },
+        { 1, 3, 0x71138086, 0, 0x40, 0x44, "ACPI I/O block: PMBA of the PIIX4 PM function" },
+        { 1, 3, 0x71138086, 0, 0x80, 0x81, "ACPI I/O block: PMREGMISC (PMIOSE) of the PIIX4 PM function" },
+        { 7, 3, 0x71138086, 0, 0x40, 0x44, "ACPI I/O block: PMBA of the PIIX4 PM function" },
+        { 7, 3, 0x71138086, 0, 0x80, 0x81, "ACPI I/O block: PMREGMISC (PMIOSE) of the PIIX4 PM function" },
+    };
+    if (hv_boot->pt.segment != 0)
+        return;
+    for (unsigned k = 0; k < sizeof(fns) / sizeof(fns[0]); k++) {
+        spin_lock(&pt_lock);
+        uint32_t id = hw_cfg_read(NULL, 0, fns[k].dev, fns[k].fn, 0x00, 4);
+        uint32_t class_rev = hw_cfg_read(NULL, 0, fns[k].dev, fns[k].fn, 0x08, 4);
+        spin_unlock(&pt_lock);
+        bool match = fns[k].id >> 16 ? id == fns[k].id
+                                     : (id & 0xffff) == fns[k].id && class_rev >> 16 == fns[k].class_code;
+        if (match)
+            guard_config(PT_GUARD_PM_BLOCK, 0, 0, fns[k].dev, fns[k].fn, fns[k].lo, fns[k].hi, fns[k].what);
+    }
 }
 
 /* One CONFIG_DATA access of size 1, 2 or 4 within 0xcfc-0xcff, with the
@@ -389,7 +443,7 @@ static void guard_pciexbar(void)
         return;
     }
     spin_lock(&pt_lock);
-    int rc = ptdev_guard_config_path(&pt, 0, 0, 0, 0x60, 0x68);
+    int rc = ptdev_guard_config(&pt, PT_GUARD_PATH, 0, 0, 0, 0x60, 0x68);
     spin_unlock(&pt_lock);
     hv_log("passthrough: PCIEXBAR 0x%lx of the host bridge %04x:00:00.0 (0x%08x) config [0x60,0x68): %s", bar,
            s->segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
@@ -423,6 +477,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
         hv_log("passthrough: %d bridge(s) above the device: bus numbers, windows [0x18,0x34) and Bridge Control "
                "[0x3e,0x40): writes dropped, reads through", bridges);
     ptdev_report(&pt, report_line, NULL); /* the lines minihv-preflight prints for its candidate */
+    guard_acpi_block();
     return 0;
 }
 

@@ -40,6 +40,8 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_A20] = "a20",
     [HV_REFUSE_LVT_DELIVERY] = "lvt-delivery",
     [HV_REFUSE_CONFIG_GUARD] = "config-guard",
+    [HV_REFUSE_PM_RELOCATE] = "pm-relocate",
+    [HV_REFUSE_FCH_PM] = "fch-pm",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

@@ -48,6 +48,8 @@ enum hv_refuse_kind {
     HV_REFUSE_ICR_DELIVERY,      /* interrupt command with SMI or a reserved delivery mode: dropped */
     HV_REFUSE_MSI_WINDOW,        /* CPU access to 0xFEEx_xxxx outside the local APIC page: all-ones, dropped */
     HV_REFUSE_CONFIG_GUARD,      /* config write that moves the device's config path (PCIEXBAR, bridges above): dropped */
+    HV_REFUSE_PM_RELOCATE,       /* config write that moves or disables the ACPI I/O block (Intel PMBASE/ACPI_CNTL): dropped */
+    HV_REFUSE_FCH_PM,            /* AMD FCH PM data write (0xcd6/0xcd7) at a register that places the ACPI I/O block: dropped */
     HV_REFUSE_KINDS
 };
 

@@ -15,6 +15,8 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_ECAM_DEVICE] = "ecam-device",
     [SPECIAL_ECAM_BRIDGE] = "ecam-bridge",
     [SPECIAL_ECAM_IOMMU] = "ecam-iommu",
+    [SPECIAL_ECAM_PM] = "ecam-pm",
+    [SPECIAL_FCH_ACPIMMIO] = "fch-acpimmio",
     [SPECIAL_LOG_RING] = "log-ring",
     [SPECIAL_MSI_WINDOW] = "msi-window",
 };

@@ -27,6 +27,8 @@ enum special_kind {
     SPECIAL_ECAM_IOMMU,  /* the ECAM page of an IOMMU's own PCI function (AMD-Vi) */
     SPECIAL_LOG_RING,    /* the log ring (issue 17, include/minihv/logring.h): the guest reads it, never writes */
     SPECIAL_MSI_WINDOW,  /* 0xFEE00000-0xFEEFFFFF but the local APIC page: interrupt messages, not memory */
+    SPECIAL_ECAM_PM,     /* the ECAM page of the function that places the ACPI I/O block (Intel LPC/PMC) */
+    SPECIAL_FCH_ACPIMMIO, /* the AMD FCH's AcpiMmio page (0xFED80000): read-only, writes judged (hv/fch_pm.c) */
     SPECIAL_KINDS
 };
 

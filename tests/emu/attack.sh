@@ -11,7 +11,9 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs
 #   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
-#                msi-delivery, bar-placement, ecam-move, bar-above-top; an edu (not passed through)
+#                msi-delivery, bar-placement, ecam-move, bar-above-top,
+#                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
+#                then S3 at the moved PM1_CNT: pm-relocate); an edu (not passed through)
 #                for the final check: its DMA into the block still blocked
 #   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
 #                PCIe root port passed through (QEMU's DMAR names the root
@@ -21,7 +23,8 @@
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
-#                ioapic-delivery, no physical-init)
+#                ioapic-delivery, no physical-init), fch-pm (AMD FCH PM
+#                index/data writes to the ACPI block's registers: fch-pm 4)
 #   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
 #                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
@@ -42,6 +45,8 @@
 #   ATTACK_ONLY=REGEX   only the boots whose name matches
 #   ATTACK_SPLIT=1      each attack in a boot of its own (a failing attack
 #                       that parks a CPU then hides no other)
+#   ATTACK_PIIX4=1      also the b-piix4 boot (Bochs, pcivga passed through:
+#                       pmbase-move on the PIIX4; ~75 s, not in make check)
 # Prints per attack "PASS boot: name (detail)" / "FAIL boot: name: why" and
 # ends with "attack: N passed, N failed".
 set -u
@@ -51,7 +56,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -164,6 +169,24 @@ check_boot() {
     else
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
     fi
+  fi
+  if [[ " $sel " == *" pmbase-move "* ]] && ! grep -Eaq '^attack: SKIP pmbase-move' "$fw"; then
+    # Its writes to the base/enable registers (3 per path: CF8/CFC, ECAM) dropped.
+    local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*pm-relocate \([0-9][0-9]*\).*/\1/p')
+    local w=$(sed -n 's/^attack: PASS pmbase-move .* after \([0-9]*\) writes.*/\1/p' "$fw" | head -1)
+    if [ -n "$n" ] && [ "$n" -ge "${w:-6}" ]; then
+      pass "$name: pmbase-move refused count (pm-relocate $n >= ${w:-6} writes)"
+    elif [ -z "$n" ] && [ "$emu" = bochs ] && grep -Eaq '^minihv: hv: refused pm-relocate: ' "$hv"; then
+      pass "$name: pmbase-move refused (the core's first pm-relocate line; Bochs ends before the summary)"
+    else
+      fail "$name: pmbase-move refused count" "summary has pm-relocate ${n:-none} for ${w:-6} writes ($result)"
+    fi
+  fi
+  if [[ " $sel " == *" fch-pm "* ]] && ! grep -Eaq '^attack: SKIP fch-pm' "$fw"; then
+    # Exactly the guest's 4 writes at the ACPI block's indices; PMx00's not.
+    local n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*fch-pm \([0-9][0-9]*\).*/\1/p')
+    [ "${n:-0}" = 4 ] && pass "$name: fch-pm refused count (fch-pm 4; PMx00 not counted)" ||
+      fail "$name: fch-pm refused count" "summary has fch-pm ${n:-none}, want 4 ($result)"
   fi
   if [[ " $sel " == *" icr-alias "* ]]; then
     # The INIT at ICR low + 8 refused (apic-icr-access), none reached a CPU
@@ -316,7 +339,7 @@ Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
-run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
@@ -324,7 +347,7 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeou
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
   --timeout 150
 # A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
 # builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the
@@ -345,5 +368,9 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
+# Opt-in (Bochs is slow: not in make check): pmbase-move on the PIIX4 (PMBA,
+# PMREGMISC) with Bochs' pcivga passed through (CF8-CFF trapped, no ECAM).
+[ "${ATTACK_PIIX4:-0}" = 1 ] && BOCHS_EXTRA=$(printf '%s\n' 'pci: enabled=1, chipset=i440fx, slot1=pcivga' 'vga: extension=vbe') \
+  run_boot b-piix4 bochs 1 "pmbase-move" 00:02.0 00:02.0 --timeout 300
 
 summary attack

@@ -246,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ptdev_init(&dev, &snap, &platform, HV_BASE, HV_SIZE))
         return 0;
     guarded = (flags & 0x10) && !(flags & 8);
-    if (guarded && ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50))
+    if (guarded && ptdev_guard_config(&dev, PT_GUARD_IOMMU, 0, 0, 0, 0x48, 0x50))
         abort();
     while (s.n) {
         uint8_t kind = (uint8_t)take(&s, 1);

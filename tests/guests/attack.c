@@ -860,6 +860,8 @@ static const struct attack attacks[] = {
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
     { "lvt-x2apic", attack_lvt_x2apic, true }, /* x2APIC mode: after x2apic-icr-reserved */
     { "sleep-s3", attack_sleep_s3, true },
+    { "pmbase-move", attack_pmbase_move, true },
+    { "fch-pm", attack_fch_pm, true },
     { "core-uart", attack_core_uart, true },
     { "a20", attack_a20, true },
     { "ioapic-dma", attack_ioapic_dma, true },

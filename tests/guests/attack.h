@@ -91,6 +91,8 @@ uint64_t atk_exits_self(void);
 /* Runs fn(arg) on processor n (n == self: here) and waits at most
  * timeout_ms. */
 EFI_STATUS atk_on_cpu(UINTN n, void (*fn)(void *), void *arg, unsigned timeout_ms);
+/* PM1a_CNT from the FADT when in System I/O, 0 when none (attack_sleep.c). */
+uint16_t atk_fadt_pm1a_cnt(void);
 /* ACPI table by signature from the XSDT (RSDT), 0 when none. */
 uint64_t atk_acpi_table(const char *sig);
 /* Config space: CF8/CFC. */
@@ -147,5 +149,7 @@ void attack_msi_window(void);
 void attack_ecam_move(void);
 void attack_bar_above_top(void);
 void attack_bridge_renumber(void);
+void attack_pmbase_move(void);
+void attack_fch_pm(void);
 
 #endif

@@ -31,7 +31,7 @@ static inline uint16_t inw16(uint16_t port)
 
 /* PM1a_CNT from the FADT (ACPI 6.5 5.2.9): X_PM1a_CNT_BLK at 172 when it
  * is System I/O and nonzero, else PM1a_CNT_BLK at 64; 0: none. */
-static uint16_t pm1a_cnt(void)
+uint16_t atk_fadt_pm1a_cnt(void)
 {
     uint64_t facp = atk_acpi_table("FACP");
     if (!facp)
@@ -50,7 +50,7 @@ void attack_sleep_s3(void)
 {
     const char *name = "sleep-s3";
     static char why[240];
-    uint16_t cnt = pm1a_cnt();
+    uint16_t cnt = atk_fadt_pm1a_cnt();
     if (!cnt || cnt < 2) {
         atk_skip(name, "no PM1a_CNT in System I/O in the FADT");
         return;

@@ -234,6 +234,68 @@ static void test_a20_gate(void **state)
     assert_int_equal(b, 0x02);
 }
 
+/* The FCH PM ports: the ACPI block's registers (PMx60-0x6F, PMx74-0x77)
+ * never take a data write; the index is tracked across the two ports;
+ * every other index and port passes. */
+static void test_fch_pm(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 256; i++) {
+        bool want = (i >= 0x60 && i <= 0x6f) || (i >= 0x74 && i <= 0x77);
+        assert_int_equal(fch_pm_index_guarded((uint8_t)i), want);
+    }
+    uint8_t index = 0;
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x62, &index)); /* AcpiPm1CntBlk: the index itself goes through */
+    assert_int_equal(index, 0x62);
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index)); /* its data: dropped */
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x08, &index)); /* again: the index stays */
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x74, &index)); /* AcpiConfig */
+    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x77, &index));
+    assert_false(fch_pm_write(FCH_PM_DATA, 0xff, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x5f, &index)); /* just below the block */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x70, &index)); /* between 0x6F and 0x74 */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x78, &index));
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_PM_INDEX, 0x00, &index)); /* PMx00 DecodeEn */
+    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    index = 0x60;
+    assert_true(fch_pm_write(0xcd5, 0x00, &index)); /* the BIOS RAM data port beside them */
+    assert_true(fch_pm_write(0xcd4, 0x62, &index));
+    assert_int_equal(index, 0x60);
+}
+
+/* The AcpiMmio page's writes: the PM block's ACPI registers (+0x360-0x36F,
+ * +0x374-0x377) dropped at any width that touches them; PM1_CNT's memory
+ * alias (+0x804) judged as the port is (\_S5's SLP_TYP 5 here: S3 = 1
+ * refused, 5 power-off); SMBus (+0xA00) and the PM block's other
+ * registers pass. */
+static void test_fch_mmio(void **state)
+{
+    (void)state;
+    assert_int_equal(fch_mmio_judge(0x362, 2, 0x1004, true, 5), FCH_MMIO_DROP_PM); /* AcpiPm1CntBlk */
+    assert_int_equal(fch_mmio_judge(0x360, 4, 0x10041000, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x35c, 8, 0, true, 5), FCH_MMIO_DROP_PM);          /* reaches 0x360 */
+    assert_int_equal(fch_mmio_judge(0x36f, 1, 0, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x374, 4, 0, true, 5), FCH_MMIO_DROP_PM);          /* AcpiConfig */
+    assert_int_equal(fch_mmio_judge(0x377, 1, 0, true, 5), FCH_MMIO_DROP_PM);
+    assert_int_equal(fch_mmio_judge(0x35c, 4, 0, true, 5), FCH_MMIO_PASS);             /* just below */
+    assert_int_equal(fch_mmio_judge(0x370, 4, 0, true, 5), FCH_MMIO_PASS);             /* between */
+    assert_int_equal(fch_mmio_judge(0x378, 4, 0, true, 5), FCH_MMIO_PASS);
+    assert_int_equal(fch_mmio_judge(0x300, 4, 0, true, 5), FCH_MMIO_PASS);             /* PMx00 DecodeEn */
+    assert_int_equal(fch_mmio_judge(0xa00, 1, 0xff, true, 5), FCH_MMIO_PASS);          /* SMBus */
+    uint16_t s3 = 1u << 10 | 1u << 13, s5 = 5u << 10 | 1u << 13;
+    assert_int_equal(fch_mmio_judge(0x804, 2, s3, true, 5), FCH_MMIO_DROP_SLEEP);
+    assert_int_equal(fch_mmio_judge(0x805, 1, s3 >> 8, true, 5), FCH_MMIO_DROP_SLEEP);
+    assert_int_equal(fch_mmio_judge(0x800, 8, (uint64_t)s3 << 32, true, 5), FCH_MMIO_DROP_SLEEP); /* high half */
+    assert_int_equal(fch_mmio_judge(0x804, 2, s5, true, 5), FCH_MMIO_S5);
+    assert_int_equal(fch_mmio_judge(0x804, 2, s5, false, 5), FCH_MMIO_DROP_SLEEP);    /* no \_S5: refused */
+    assert_int_equal(fch_mmio_judge(0x804, 2, 1u << 10, true, 5), FCH_MMIO_PASS);     /* no SLP_EN */
+    assert_int_equal(fch_mmio_judge(0x804, 1, 0xff, true, 5), FCH_MMIO_PASS);         /* byte 0 only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +305,8 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_sleep_decide),
         cmocka_unit_test(test_a20_gate),
+        cmocka_unit_test(test_fch_pm),
+        cmocka_unit_test(test_fch_mmio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

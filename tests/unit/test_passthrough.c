@@ -614,7 +614,7 @@ static void test_bridge_path_guarded(void **state)
     assert_int_equal(fk.rp_cfg[0x19], 1);
     assert_int_equal(fk.rp_cfg[0x3e], 0);
     assert_int_equal(fk.rp_cfg[0x20], 0);
-    assert_int_equal(dev.count.path_writes_dropped, 3);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PATH], 3);
     w = 0x0006;
     assert_true(mmio(rp_page + 0x04, 2, true, &w, &k)); /* command: the hardware's */
     assert_int_equal(fk.rp_cfg[0x04], 6);
@@ -696,7 +696,7 @@ static void test_guarded_config(void **state)
     fk.bridge_cfg[0x48] = 0x01;
     fk.bridge_cfg[0x4a] = 0xd1;
     fk.ncalls = 0;
-    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50), 0);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_IOMMU, 0, 0, 0, 0x48, 0x50), 0);
     assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
     const struct special_page *e = special_find(&fk_special, ECAM, 1);
     assert_non_null(e);
@@ -713,17 +713,19 @@ static void test_guarded_config(void **state)
     assert_true(mmio(ECAM + 0x4c, 1, true, &v, &k));
     assert_int_equal(fk.bridge_cfg[0x4a], 0xd1);
     assert_int_equal(fk.bridge_cfg[0x4c], 0);
-    assert_int_equal(dev.count.guarded_writes_dropped, 2);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_IOMMU], 2);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 0);
     /* Outside the guard: the hardware. */
     assert_int_equal(conf1_write(0, 0x50, 1, 0x42), MINIHV_EXIT_PT_CONFIG);
     assert_int_equal(fk.bridge_cfg[0x50], 0x42);
     /* The device itself, a bad range: refused. */
-    assert_int_equal(ptdev_guard_config(&dev, 0, 5, 0, 0x40, 0x44), -1);
-    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x50, 0x48), -1);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_IOMMU, 0, 5, 0, 0x40, 0x44), -1);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_IOMMU, 0, 0, 0, 0x50, 0x48), -1);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_KINDS, 0, 0, 0, 0x40, 0x48), -1);
     /* A BAR may not go onto that ECAM page now. */
     conf1_write(5, 0x10, 4, (uint32_t)ECAM | 4);
     assert_int_equal(count_op(OP_MAP, ECAM, BAR0_SZ), 0);
-    assert_int_equal(dev.count.path_writes_dropped, 0);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PATH], 0);
 }
 
 /* Review R, finding 2: PCIEXBAR (00:00.0 0x60-0x67) moves ECAM, and with it
@@ -740,8 +742,8 @@ static void test_guarded_config_path(void **state)
     fk.guard_hi = 0x68; /* the fake's own check: both guards, and the gap between them unwritten here */
     fk.bridge_cfg[0x60] = 0x01;
     fk.bridge_cfg[0x63] = 0xb0;
-    assert_int_equal(ptdev_guard_config(&dev, 0, 0, 0, 0x48, 0x50), 0);
-    assert_int_equal(ptdev_guard_config_path(&dev, 0, 0, 0, 0x60, 0x68), 0);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_IOMMU, 0, 0, 0, 0x48, 0x50), 0);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PATH, 0, 0, 0, 0x60, 0x68), 0);
     assert_int_equal(conf1_read(0, 0x60, 4), 0xb0000001);
     assert_int_equal(conf1_write(0, 0x60, 4, 0xe0000001), MINIHV_EXIT_PT_CONFIG);
     uint64_t v = 1;
@@ -751,11 +753,50 @@ static void test_guarded_config_path(void **state)
     assert_true(mmio(ECAM + 0x63, 1, true, &v, &k));
     assert_int_equal(fk.bridge_cfg[0x63], 0xb0);
     assert_int_equal(fk.bridge_cfg[0x64], 0);
-    assert_int_equal(dev.count.path_writes_dropped, 3);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PATH], 3);
     /* The IOMMU guard's drops are not path writes. */
     assert_int_equal(conf1_write(0, 0x48, 4, 0), MINIHV_EXIT_PT_CONFIG);
-    assert_int_equal(dev.count.guarded_writes_dropped, 4);
-    assert_int_equal(dev.count.path_writes_dropped, 3);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_IOMMU], 1);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PATH], 3);
+}
+
+/* The ACPI I/O block's placement (Intel PMBASE 0x40 and ACPI_CNTL 0x44 of
+ * the LPC bridge or PMC; the fake has config space for 00:00.0 only, the
+ * model does not care which function): writes to 0x40-0x47 by CF8/CFC
+ * (dword, byte at ACPI_CNTL) and by ECAM (word at PMBASE)
+ * dropped and counted as the PM block's, not the IOMMU's; the page is
+ * ecam-pm in the registry; 0x48 on is written. */
+static void test_guarded_pm_block(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x40;
+    fk.guard_hi = 0x48;
+    fk.bridge_cfg[0x40] = 0x01;
+    fk.bridge_cfg[0x41] = 0x06; /* PMBASE 0x600, I/O space */
+    fk.bridge_cfg[0x44] = 0x80; /* ACPI_EN */
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    const struct special_page *e = special_find(&fk_special, ECAM, 1);
+    assert_non_null(e);
+    assert_int_equal(e->kind, SPECIAL_ECAM_PM);
+    assert_string_equal(special_kind_name(e->kind), "ecam-pm");
+    assert_int_equal(conf1_read(0, 0x40, 4), 0x0601);
+    assert_int_equal(conf1_write(0, 0x40, 4, 0x0701), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(conf1_write(0, 0x44, 1, 0x00), MINIHV_EXIT_PT_CONFIG);
+    uint64_t v = 0x0701;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x40, 2, true, &v, &k));
+    assert_int_equal(fk.bridge_cfg[0x41], 0x06);
+    assert_int_equal(fk.bridge_cfg[0x44], 0x80);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 3);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_IOMMU], 0);
+    assert_int_equal(conf1_write(0, 0x48, 1, 0x5a), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_cfg[0x48], 0x5a);
+    char line[400];
+    ptdev_format_summary(&dev, line, sizeof(line));
+    assert_non_null(strstr(line, "guarded-writes-dropped=0 pm-writes-dropped=3"));
 }
 
 int main(void)
@@ -775,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_bridge_path_guarded),
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
+        cmocka_unit_test(test_guarded_pm_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
