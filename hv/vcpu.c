@@ -74,6 +74,9 @@ bool vcpu_gpa_ok(uint64_t gpa, uint64_t size)
  * through this CPU's cache of pages found good (the same answer). */
 static bool gpa_readable(struct vcpu *v, uint64_t gpa, unsigned len)
 {
+    unsigned specials = __atomic_load_n(&hv_special.count, __ATOMIC_ACQUIRE);
+    if (guest_page_cache_hit(&v->read_pages, gpa, len, true, specials))
+        return true; /* the common case: no map to build, no call */
     if (!hv_boot)
         return false;
     struct guest_memory g = guest_memory(true, &v->read_hint);
@@ -84,7 +87,13 @@ static bool read_gpa(struct vcpu *v, uint64_t gpa, void *buf, unsigned len)
 {
     if (!gpa_readable(v, gpa, len))
         return false;
-    memcpy(buf, (const void *)(uintptr_t)gpa, len);
+    /* Eight bytes a move, then the rest (the core's memcpy copies bytes). */
+    const uint8_t *from = (const uint8_t *)(uintptr_t)gpa;
+    uint8_t *to = buf;
+    for (; len >= 8; len -= 8, from += 8, to += 8)
+        __builtin_memcpy(to, from, 8);
+    while (len--)
+        *to++ = *from++;
     return true;
 }
 

@@ -142,11 +142,12 @@ bool guest_buffer_ok_cached(uint64_t gpa, uint64_t size, const struct guest_memo
             c->tag[i][0] = c->tag[i][1] = 0;
         c->special_count = count;
     }
-    uint64_t tag = page | GUEST_PAGE_CACHED | (uint64_t)g->reserved_ok << 1, pfn = page / GUEST_PAGE;
-    /* Page-table pages sit at aligned addresses: fold the higher bits in. */
-    uint64_t *set = c->tag[(pfn ^ pfn >> 5 ^ pfn >> 10) % GUEST_PAGE_CACHE_SETS];
-    if (set[0] == tag || set[1] == tag)
+    if (guest_page_cache_hit(c, gpa, size, g->reserved_ok, count))
         return true;
+    /* Page-table pages sit at aligned addresses: the set folds higher
+     * bits of the page number in (guest_page_cache_hit). */
+    uint64_t tag = page | GUEST_PAGE_CACHED | (uint64_t)g->reserved_ok << 1, pfn = page / GUEST_PAGE;
+    uint64_t *set = c->tag[(pfn ^ pfn >> 5 ^ pfn >> 10) % GUEST_PAGE_CACHE_SETS];
     if (guest_buffer_ok(page, GUEST_PAGE, g)) {
         set[1] = set[0];
         set[0] = tag;

@@ -89,6 +89,18 @@ struct guest_page_cache {
     unsigned special_count;                 /* the registry's count when the tags were filled */
 };
 
+/* The cache's fast answer: true when [gpa, gpa + size) lies in one page
+ * c holds for reserved_ok, filled while the registry held special_count
+ * entries (as now); false means "ask guest_buffer_ok_cached". */
+static inline bool guest_page_cache_hit(const struct guest_page_cache *c, uint64_t gpa, uint64_t size,
+                                        bool reserved_ok, unsigned special_count)
+{
+    uint64_t offset = gpa & 4095, page = gpa - offset, pfn = page >> 12;
+    uint64_t tag = page | 1 | (uint64_t)reserved_ok << 1;
+    const uint64_t *set = c->tag[(pfn ^ pfn >> 5 ^ pfn >> 10) % GUEST_PAGE_CACHE_SETS];
+    return size && size <= 4096 - offset && c->special_count == special_count && (set[0] == tag || set[1] == tag);
+}
+
 /* guest_buffer_ok(gpa, size, g), answered from c where the range lies in
  * one page that passed whole with the same g->reserved_ok; a page that
  * passes whole is remembered. The same answer as guest_buffer_ok for
