@@ -52,53 +52,83 @@ __attribute__((noreturn)) void cpu_park(void)
 /* Guest memory by the firmware's memory map, minus the block and the
  * special pages (hv/special_pages.h): RAM, and with reserved_ok the
  * firmware's Reserved ranges (runtime code, ACPI) too. Never MMIO. */
-static bool gpa_in_memory(uint64_t gpa, uint64_t size, bool reserved_ok)
+static struct guest_memory guest_memory(bool reserved_ok, unsigned *hint)
 {
-    static unsigned hint[2]; /* RAM only, RAM or Reserved */
-    if (!hv_boot)
-        return false;
-    struct guest_memory g = {
+    return (struct guest_memory){
         hv_boot->mem, MIN(hv_boot->mem_range_count, (uint32_t)MINIHV_MAX_MEM_RANGES), reserved_ok,
-        hv_boot->hv_phys_base, hv_boot->hv_phys_size, &hv_special, &hint[reserved_ok],
+        hv_boot->hv_phys_base, hv_boot->hv_phys_size, &hv_special, hint,
     };
-    return guest_buffer_ok(gpa, size, &g);
 }
 
 bool vcpu_gpa_ok(uint64_t gpa, uint64_t size)
 {
-    return gpa_in_memory(gpa, size, false);
+    if (!hv_boot)
+        return false;
+    struct guest_memory g = guest_memory(false, NULL);
+    return guest_buffer_ok(gpa, size, &g);
 }
 
 /* Guest-physical = host-physical (identity EPT), the core's identity map
  * reaches all of it. The guest's page tables and code: RAM or Reserved,
- * never a device's registers (a read can have side effects). */
-static bool read_gpa(uint64_t gpa, void *buf, unsigned len)
+ * never a device's registers (a read can have side effects). Checked
+ * through this CPU's cache of pages found good (the same answer). */
+static bool gpa_readable(struct vcpu *v, uint64_t gpa, unsigned len)
 {
-    if (!gpa_in_memory(gpa, len, true))
+    unsigned specials = __atomic_load_n(&hv_special.count, __ATOMIC_ACQUIRE);
+    if (guest_page_cache_hit(&v->read_pages, gpa, len, true, specials))
+        return true; /* the common case: no map to build, no call */
+    if (!hv_boot)
         return false;
-    memcpy(buf, (const void *)(uintptr_t)gpa, len);
+    struct guest_memory g = guest_memory(true, &v->read_hint);
+    return guest_buffer_ok_cached(gpa, len, &g, &v->read_pages);
+}
+
+static bool read_gpa(struct vcpu *v, uint64_t gpa, void *buf, unsigned len)
+{
+    if (!gpa_readable(v, gpa, len))
+        return false;
+    /* Eight bytes a move, then the rest (the core's memcpy copies bytes). */
+    const uint8_t *from = (const uint8_t *)(uintptr_t)gpa;
+    uint8_t *to = buf;
+    for (; len >= 8; len -= 8, from += 8, to += 8)
+        __builtin_memcpy(to, from, 8);
+    while (len--)
+        *to++ = *from++;
+    return true;
+}
+
+/* A paging-structure entry (4 or 8 bytes, naturally aligned): one load,
+ * so an entry the guest rewrites meanwhile is read whole, old or new
+ * (SDM Vol. 3A 9.1.1: aligned quadword accesses are atomic), never torn
+ * as a byte copy could. */
+static bool read_entry(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *e)
+{
+    if ((gpa & (size - 1)) || !gpa_readable(v, gpa, size))
+        return false;
+    *e = size == 8 ? __atomic_load_n((const uint64_t *)(uintptr_t)gpa, __ATOMIC_RELAXED)
+                   : __atomic_load_n((const uint32_t *)(uintptr_t)gpa, __ATOMIC_RELAXED);
     return true;
 }
 
 #define ADDR_MASK_52 0x000ffffffffff000ull
 
 /* The guest's paging (SDM Vol. 3A 4.3 32-bit, 4.4 PAE, 4.5 4-level). */
-static bool translate(const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *gpa)
+static bool translate(struct vcpu *v, const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *gpa)
 {
     if (!(m->cr0 & CR0_PG)) {
         *gpa = gla & 0xffffffffull;
         return true;
     }
     if (!(m->cr4 & CR4_PAE)) {
-        uint32_t pde, pte;
+        uint64_t pde, pte;
         gla &= 0xffffffffull;
-        if (!read_gpa((m->cr3 & 0xfffff000ull) + ((gla >> 22) & 0x3ff) * 4, &pde, 4) || !(pde & PTE_P))
+        if (!read_entry(v, (m->cr3 & 0xfffff000ull) + ((gla >> 22) & 0x3ff) * 4, 4, &pde) || !(pde & PTE_P))
             return false;
         if ((pde & PTE_PS) && (m->cr4 & CR4_PSE)) {
             *gpa = (pde & 0xffc00000ull) | (uint64_t)((pde >> 13) & 0xff) << 32 | (gla & 0x3fffff);
             return true;
         }
-        if (!read_gpa((pde & 0xfffff000ull) + ((gla >> 12) & 0x3ff) * 4, &pte, 4) || !(pte & PTE_P))
+        if (!read_entry(v, (pde & 0xfffff000ull) + ((gla >> 12) & 0x3ff) * 4, 4, &pte) || !(pte & PTE_P))
             return false;
         *gpa = (pte & 0xfffff000ull) | (gla & 0xfff);
         return true;
@@ -112,14 +142,14 @@ static bool translate(const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *g
         level = (m->cr4 & CR4_LA57) ? 5 : 4;
     } else {
         gla &= 0xffffffffull;
-        if (!read_gpa((m->cr3 & 0xffffffe0ull) + ((gla >> 30) & 3) * 8, &e, 8) || !(e & PTE_P))
+        if (!read_entry(v, (m->cr3 & 0xffffffe0ull) + ((gla >> 30) & 3) * 8, 8, &e) || !(e & PTE_P))
             return false;
         table = e & ADDR_MASK_52;
         level = 2;
     }
     for (; level >= 1; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
-        if (!read_gpa(table + ((gla >> shift) & 0x1ff) * 8, &e, 8) || !(e & PTE_P))
+        if (!read_entry(v, table + ((gla >> shift) & 0x1ff) * 8, 8, &e) || !(e & PTE_P))
             return false;
         if (level == 1 || ((e & PTE_PS) && level <= 3)) {
             uint64_t size = 1ull << shift;
@@ -133,13 +163,14 @@ static bool translate(const struct vcpu_guest_mode *m, uint64_t gla, uint64_t *g
 
 /* Copies up to len bytes at gla, page by page; the count copied (it stops
  * at the first page that is not mapped or not the guest's). */
-static unsigned read_linear(const struct vcpu_guest_mode *m, uint64_t gla, uint8_t *out, unsigned len)
+static unsigned read_linear(struct vcpu *v, const struct vcpu_guest_mode *m, uint64_t gla, uint8_t *out,
+                            unsigned len)
 {
     unsigned done = 0;
     while (done < len) {
         uint64_t gpa;
         unsigned chunk = (unsigned)MIN((uint64_t)(len - done), PAGE_SIZE - (gla & (PAGE_SIZE - 1)));
-        if (!translate(m, gla, &gpa) || !read_gpa(gpa, out + done, chunk))
+        if (!translate(v, m, gla, &gpa) || !read_gpa(v, gpa, out + done, chunk))
             break;
         done += chunk;
         gla += chunk;
@@ -151,7 +182,7 @@ bool vcpu_read_guest_linear(struct vcpu *v, uint64_t gla, void *buf, unsigned le
 {
     struct vcpu_guest_mode m;
     v->ops->get_mode(v, &m);
-    return read_linear(&m, gla, buf, len) == len;
+    return read_linear(v, &m, gla, buf, len) == len;
 }
 
 static uint64_t guest_rip_linear(struct vcpu *v, const struct vcpu_guest_mode *m)
@@ -169,11 +200,9 @@ static enum decode_mode guest_decode_mode(const struct vcpu_guest_mode *m)
 
 /* Up to 15 bytes at the guest's RIP; the count read (a fetch can end at an
  * unmapped page). */
-static unsigned fetch_insn(struct vcpu *v, uint8_t *bytes)
+static unsigned fetch_insn(struct vcpu *v, const struct vcpu_guest_mode *m, uint8_t *bytes)
 {
-    struct vcpu_guest_mode m;
-    v->ops->get_mode(v, &m);
-    return read_linear(&m, guest_rip_linear(v, &m), bytes, DECODE_MAX_INSN_LEN);
+    return read_linear(v, m, guest_rip_linear(v, m), bytes, DECODE_MAX_INSN_LEN);
 }
 
 void vcpu_reset_regs_to_init(struct vcpu *v)
@@ -199,7 +228,7 @@ __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)
     char hex[DECODE_MAX_INSN_LEN * 3 + 1] = "";
     hv_log_flag(MINIHV_LOG_FLAG_FATAL); /* the ring says so before the report (issue 17) */
     v->ops->get_mode(v, &m);
-    unsigned n = fetch_insn(v, bytes);
+    unsigned n = fetch_insn(v, &m, bytes);
     for (unsigned i = 0; i < n; i++)
         fmt_snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x ", bytes[i]);
 
@@ -478,7 +507,7 @@ unsigned vcpu_fetch_insn(struct vcpu *v, uint8_t *bytes, enum decode_mode *mode)
     struct vcpu_guest_mode m;
     v->ops->get_mode(v, &m);
     *mode = guest_decode_mode(&m);
-    return fetch_insn(v, bytes);
+    return fetch_insn(v, &m, bytes);
 }
 
 enum decode_status vcpu_emulate_mmio(struct vcpu *v, uint64_t gpa, const struct decode_mmio_ops *ops,

@@ -11,6 +11,7 @@
 #include <minihv/boot_info.h>
 #include <minihv/hypercall.h>
 #include "hv/decode.h"
+#include "hv/vcpu_policy.h"
 
 struct vcpu;
 
@@ -58,6 +59,11 @@ struct vcpu {
     uint64_t exits[MINIHV_EXIT_KINDS];
     uint64_t hv_reads, hv_writes; /* guest accesses to the core's memory */
     uint64_t ept_gen_seen;        /* ept_generation() at this CPU's last flush */
+    /* The reads of the guest's page walks and code (hv/vcpu.c read_gpa):
+     * the memory-map range last hit and the pages found good, this CPU's
+     * own (guest_memory.hint, guest_page_cache in hv/vcpu_policy.h). */
+    unsigned read_hint;
+    struct guest_page_cache read_pages;
 };
 
 /* Handlers called by the backend. Each either advances RIP past the

@@ -127,3 +127,31 @@ bool guest_buffer_ok(uint64_t gpa, uint64_t size, const struct guest_memory *g)
         return false; /* MMIO the core traps, the APIC page, IOMMU registers, ECAM */
     return covered_by_memory(gpa, end, g);
 }
+
+#define GUEST_PAGE 4096ull
+#define GUEST_PAGE_CACHED 1ull
+
+bool guest_buffer_ok_cached(uint64_t gpa, uint64_t size, const struct guest_memory *g, struct guest_page_cache *c)
+{
+    uint64_t offset = gpa & (GUEST_PAGE - 1), page = gpa - offset;
+    if (!c || !g || size == 0 || size > GUEST_PAGE - offset)
+        return guest_buffer_ok(gpa, size, g);
+    unsigned count = g->special ? __atomic_load_n(&g->special->count, __ATOMIC_ACQUIRE) : 0;
+    if (c->special_count != count) {
+        for (unsigned i = 0; i < GUEST_PAGE_CACHE_SETS; i++)
+            c->tag[i][0] = c->tag[i][1] = 0;
+        c->special_count = count;
+    }
+    if (guest_page_cache_hit(c, gpa, size, g->reserved_ok, count))
+        return true;
+    /* Page-table pages sit at aligned addresses: the set folds higher
+     * bits of the page number in (guest_page_cache_hit). */
+    uint64_t tag = page | GUEST_PAGE_CACHED | (uint64_t)g->reserved_ok << 1, pfn = page / GUEST_PAGE;
+    uint64_t *set = c->tag[(pfn ^ pfn >> 5 ^ pfn >> 10) % GUEST_PAGE_CACHE_SETS];
+    if (guest_buffer_ok(page, GUEST_PAGE, g)) {
+        set[1] = set[0];
+        set[0] = tag;
+        return true;
+    }
+    return guest_buffer_ok(gpa, size, g); /* part of the page may still be */
+}

@@ -70,10 +70,44 @@ struct guest_memory {
      * ended in, tried first. The guest's page walks and instruction
      * fetches hit the same few ranges exit after exit; a full scan of
      * the firmware's map per table level was most of an exit's cost
-     * (docs/bench.md). Shared between CPUs without a lock: only a hint,
-     * checked like any range before it is believed. */
+     * (docs/bench.md). The core keeps one per CPU (struct vcpu); only a
+     * hint, checked like any range before it is believed. */
     unsigned *hint;
 };
+
+/* Whole 4 KiB pages guest_buffer_ok already accepted, two ways per set
+ * (the most recent first): the pages of the guest's page walk and code, read again
+ * exit after exit (an emulated xAPIC write or CPUID reads five table
+ * entries and the instruction, each checked against the map and the
+ * special pages: most of the exit's cost, docs/bench.md). One per CPU,
+ * no lock. What decides (the memory map, the core's block) does not
+ * change once the guest runs; special pages are only ever added, so a
+ * changed registry count empties the cache. */
+#define GUEST_PAGE_CACHE_SETS 32
+struct guest_page_cache {
+    uint64_t tag[GUEST_PAGE_CACHE_SETS][2]; /* page | 1 (| reserved_ok << 1); 0: empty */
+    unsigned special_count;                 /* the registry's count when the tags were filled */
+};
+
+/* The cache's fast answer: true when [gpa, gpa + size) lies in one page
+ * c holds for reserved_ok, filled while the registry held special_count
+ * entries (as now); false means "ask guest_buffer_ok_cached". */
+static inline bool guest_page_cache_hit(const struct guest_page_cache *c, uint64_t gpa, uint64_t size,
+                                        bool reserved_ok, unsigned special_count)
+{
+    uint64_t offset = gpa & 4095, page = gpa - offset, pfn = page >> 12;
+    uint64_t tag = page | 1 | (uint64_t)reserved_ok << 1;
+    const uint64_t *set = c->tag[(pfn ^ pfn >> 5 ^ pfn >> 10) % GUEST_PAGE_CACHE_SETS];
+    return size && size <= 4096 - offset && c->special_count == special_count && (set[0] == tag || set[1] == tag);
+}
+
+/* guest_buffer_ok(gpa, size, g), answered from c where the range lies in
+ * one page that passed whole with the same g->reserved_ok; a page that
+ * passes whole is remembered. The same answer as guest_buffer_ok for
+ * every range (a range across pages, or in a page that does not pass
+ * whole, is checked as is). c must be used with one memory map and
+ * block only. */
+bool guest_buffer_ok_cached(uint64_t gpa, uint64_t size, const struct guest_memory *g, struct guest_page_cache *c);
 
 /* A guest buffer [gpa, gpa + size) the core may touch (issue 14, path 5):
  * wholly inside ranges of type RAM (or RESERVED with reserved_ok), not

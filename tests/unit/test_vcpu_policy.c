@@ -228,6 +228,88 @@ static void test_guest_buffers_ram_only(void **state)
     assert_false(guest_buffer_ok(0x1000, 64, &none));
 }
 
+/* A map whose ranges are not whole pages (the firmware's are, the check
+ * must not depend on it): a page partly RAM, partly a hole. */
+static const struct minihv_mem_range ragged_map[] = {
+    { 0x0, 0x9f800, MINIHV_MEM_RAM, 0 },                      /* ends mid-page */
+    { 0x100000, 0x7ff00000, MINIHV_MEM_RAM, 0 },
+    { 0x80000000, 0x00800000, MINIHV_MEM_RESERVED, 0 },
+    { 0x100000000ull, 0x40000000, MINIHV_MEM_RAM, 0 },
+};
+
+/* The per-CPU cache of pages found good (the guest's walk and code,
+ * docs/bench.md) answers every range as guest_buffer_ok does: ranges in
+ * one page, across pages, in a page that is good only in part, both
+ * memory kinds through one cache, a special page added after the page
+ * was cached, sets that overflow their two ways. */
+static void test_guest_buffers_cached(void **state)
+{
+    (void)state;
+    const uint64_t hv = 0x17e00800, hv_size = 64ull << 20; /* the block's ends mid-page here */
+    static const struct { const struct minihv_mem_range *map; unsigned count; } maps[] = {
+        { q35_map, sizeof(q35_map) / sizeof(q35_map[0]) },
+        { ragged_map, sizeof(ragged_map) / sizeof(ragged_map[0]) },
+    };
+    static const uint64_t sizes[] = { 1, 4, 8, 15, 16, 64, 2048, 4095, 4096, 4097, 8192 };
+    static const uint64_t pages[] = {
+        0x0, 0x1000, 0x5000, 0x6000, 0x9e000, 0x9f000, 0xa0000, 0xff000, 0x100000,
+        0x17e00000, 0x17e01000, 0x1be00000, 0x7ffff000, 0x80000000, 0x807ff000, 0x80800000,
+        0xb0028000, 0xfee00000, 0x13ffff000ull, 0x17ffff000ull, 0x200000000ull, 0xfffffffffffff000ull,
+        /* same set (bits 0-4 of pfn ^ pfn >> 5 ^ pfn >> 10), three ways' worth */
+        0x120000000ull, 0x120020000ull, 0x120040000ull,
+    };
+    static const uint64_t offsets[] = { 0, 8, 0x7f8, 0x800, 0xff0, 0xff8, 0xfff };
+    for (unsigned mi = 0; mi < 2; mi++) {
+        struct special_pages sp = { 0 };
+        assert_int_equal(special_add(&sp, SPECIAL_LAPIC, 0xfee00000, 4096, SPECIAL_MAP_READ_ONLY), 0);
+        assert_int_equal(special_add(&sp, SPECIAL_ECAM_DEVICE, 0xb0028000, 4096, SPECIAL_MAP_NONE), 0);
+        struct guest_page_cache cache = { 0 };
+        unsigned hint = 0, checked = 0;
+        struct guest_memory g = { maps[mi].map, maps[mi].count, true, hv, hv_size, &sp, &hint };
+        for (int round = 0; round < 4; round++) {
+            if (round == 2) /* after the first two rounds filled the cache */
+                assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x6000, 4096, SPECIAL_MAP_NONE), 0);
+            g.reserved_ok = round & 1;
+            for (unsigned p = 0; p < sizeof(pages) / sizeof(pages[0]); p++)
+                for (unsigned o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+                    for (unsigned z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+                        uint64_t gpa = pages[p] + offsets[o];
+                        bool want = guest_buffer_ok(gpa, sizes[z], &g);
+                        /* twice: filling the cache, then from it */
+                        for (int again = 0; again < 2; again++)
+                            if (guest_buffer_ok_cached(gpa, sizes[z], &g, &cache) != want)
+                                fail_msg("map %u round %d: 0x%llx + %llu: cached %d, want %d", mi, round,
+                                         (unsigned long long)gpa, (unsigned long long)sizes[z], !want, want);
+                        checked++;
+                    }
+        }
+        assert_true(checked > 1000);
+    }
+    /* Specific answers through the cache. */
+    struct special_pages sp = { 0 };
+    assert_int_equal(special_add(&sp, SPECIAL_LAPIC, 0xfee00000, 4096, SPECIAL_MAP_READ_ONLY), 0);
+    struct guest_page_cache cache = { 0 };
+    struct guest_memory g = { ragged_map, sizeof(ragged_map) / sizeof(ragged_map[0]), true, hv, hv_size, &sp,
+                              NULL };
+    assert_true(guest_buffer_ok_cached(0x9f000, 8, &g, &cache));     /* RAM part of a ragged page */
+    assert_false(guest_buffer_ok_cached(0x9f800, 8, &g, &cache));    /* its hole part */
+    assert_true(guest_buffer_ok_cached(0x9f7f8, 8, &g, &cache));
+    assert_false(guest_buffer_ok_cached(0x9f7f8, 9, &g, &cache));
+    assert_true(guest_buffer_ok_cached(0x80000000, 8, &g, &cache));  /* Reserved, read */
+    g.reserved_ok = false;
+    assert_false(guest_buffer_ok_cached(0x80000000, 8, &g, &cache)); /* Reserved, buffer: the same page cached */
+    g.reserved_ok = true;
+    assert_true(guest_buffer_ok_cached(0x2000, 8, &g, &cache));
+    assert_int_equal(special_add(&sp, SPECIAL_IOMMU_REGS, 0x2000, 4096, SPECIAL_MAP_NONE), 0);
+    assert_false(guest_buffer_ok_cached(0x2000, 8, &g, &cache));     /* added since: cache emptied */
+    assert_false(guest_buffer_ok_cached(0xfee00300, 4, &g, &cache));
+    assert_false(guest_buffer_ok_cached(0x17e00800, 8, &g, &cache)); /* the block, from mid-page */
+    assert_true(guest_buffer_ok_cached(0x17e00000, 8, &g, &cache));  /* the same page below it */
+    assert_false(guest_buffer_ok_cached(0x1000, 0, &g, &cache));
+    assert_false(guest_buffer_ok_cached(0xfffffffffffffff8ull, 16, &g, &cache)); /* wraps */
+    assert_true(guest_buffer_ok_cached(0x1000, 8, &g, NULL));        /* no cache: the plain check */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_xsetbv),
         cmocka_unit_test(test_guest_buffers),
         cmocka_unit_test(test_guest_buffers_ram_only),
+        cmocka_unit_test(test_guest_buffers_cached),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
