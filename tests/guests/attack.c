@@ -752,6 +752,11 @@ bool atk_edu_dma_to(uint64_t dst, uint32_t bytes)
     return edu_dma(EDU_BUFFER, dst, bytes, EDU_CMD_TO_RAM);
 }
 
+bool atk_edu_dma_from(uint64_t dst, uint64_t src, uint32_t bytes)
+{
+    return edu_bar && edu_dma(src, EDU_BUFFER, bytes, 0) && edu_dma(EDU_BUFFER, dst, bytes, EDU_CMD_TO_RAM);
+}
+
 bool atk_edu_dma_into_block(char *why, size_t why_size)
 {
     uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
@@ -803,6 +808,10 @@ static const struct attack attacks[] = {
     { "a20", attack_a20, true },
     { "ioapic-dma", attack_ioapic_dma, true },
     { "ioapic-rte", attack_ioapic_rte, true },
+    { "msi-dma", attack_msi_dma, true },
+    { "log-dma", attack_log_dma, true },
+    { "msi-dma-init", attack_msi_dma_init, false }, /* only when named: QEMU TCG resets the CPU at any INIT */
+    { "smm-open", attack_smm_open, false }, /* only when named: open SMM runs guest code (finding) */
     { "task-switch", attack_task_switch, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */

@@ -101,6 +101,8 @@ void atk_irq_restore(uint64_t flags);
 
 /* edu (QEMU docs/specs/edu.txt): a DMA of `bytes` from its buffer to `dst`. */
 bool atk_edu_dma_to(uint64_t dst, uint32_t bytes);
+/* edu: `bytes` (at most 4096) from guest RAM at src to dst. */
+bool atk_edu_dma_from(uint64_t dst, uint64_t src, uint32_t bytes);
 /* A DMA into the core's block: true when the digest of the block's last
  * MiB stayed the same (detail in why). */
 bool atk_edu_dma_into_block(char *why, size_t why_size);
@@ -132,5 +134,9 @@ void attack_a20(void);
 void attack_ioapic_dma(void);
 void attack_lvt_delivery(void);
 void attack_lvt_x2apic(void);
+void attack_msi_dma(void);
+void attack_msi_dma_init(void);
+void attack_log_dma(void);
+void attack_smm_open(void);
 
 #endif
