@@ -866,6 +866,10 @@ static bool parse_bdf(const CHAR16 *s, size_t len)
     return true;
 }
 
+/* bare=1: no minihv under the guest (a reference run): only smm-open,
+ * which needs no hypercall. */
+static bool bare_run;
+
 static void parse_args(void)
 {
     EFI_LOADED_IMAGE *li = NULL;
@@ -895,6 +899,8 @@ static void parse_args(void)
                                     : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10) : 0u);
             }
             env.uart = (uint16_t)port;
+        } else if (len == 6 && !memcmp(w, L"bare=1", 12)) {
+            bare_run = true;
         } else if (len > 8 && !memcmp(w, L"skipped=", 16) && w[8] >= L'0' && w[8] <= L'9') {
             env.have_skipped = true;
             env.skipped = (UINTN)(w[8] - L'0');
@@ -951,6 +957,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     guest_print("attack: started: %lu CPU(s), BSP processor %lu, %s; only=%s; ECAM 0x%lx; RAM below 4 GiB ends 0x%lx%s",
                 env.cpus, env.self, env.intel ? "Intel (VMCALL)" : "AMD (VMMCALL)", only[0] ? "(given)" : "(default)",
                 env.ecam, env.ram_top, env.edu ? "; edu present" : "");
+    if (!hv_present() && bare_run) {
+        attack_smm_open();
+        goto out;
+    }
     if (!hv_present()) {
         atk_fail("minihv", "no MiniHv CPUID signature: not running under minihv");
         goto out;
