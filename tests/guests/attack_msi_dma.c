@@ -212,7 +212,6 @@ void attack_msi_dma_init(void)
 
 #define SMBASE_DEFAULT   0x30000u
 #define SMM_ENTRY        (SMBASE_DEFAULT + 0x8000u) /* SDM Vol. 3C 32.5.1 */
-#define SMM_MARKER       (SMBASE_DEFAULT + 0x100u)
 #define SMM_SAVE_AREA    (SMBASE_DEFAULT + 0xfc00u) /* to +0xffff, written by the CPU */
 #define ICH9_LPC_PMBASE  0x40
 #define ICH9_SMI_EN      0x30
@@ -232,19 +231,25 @@ void attack_smm_open(void)
                 smram >> 8 & 0xff, smram >> 16 & 0xff, smram >> 12 & 1, smram >> 16 & 1,
                 owned ? "allocated to the guest" : "not free (saved and restored)");
     volatile uint8_t *entry = (volatile uint8_t *)(uintptr_t)SMM_ENTRY;
-    volatile uint32_t *marker = (volatile uint32_t *)(uintptr_t)SMM_MARKER;
-    uint32_t saved_marker = *marker;
+    /* The stub's counter: in a page of ours below 4 GiB (the default
+     * SMRAM range may be the firmware's: an SMM firmware uses it). */
+    if (!msg_page()) {
+        atk_skip(name, "out of memory");
+        return;
+    }
+    volatile uint32_t *marker = msg_buf + 64;
+    uint32_t marker_pa = (uint32_t)(uintptr_t)marker;
     memcpy(saved_entry, (const void *)(uintptr_t)SMM_ENTRY, sizeof(saved_entry));
     memcpy(saved_area, (const void *)(uintptr_t)SMM_SAVE_AREA, sizeof(saved_area));
     /* 16-bit SMM code, data segments flat (base 0, 4 GiB): inc dword
-     * [SMM_MARKER]; mov dword [the block's last MiB], a marker (only when
+     * [marker]; mov dword [the block's last MiB], a marker (only when
      * the block is below 4 GiB); rsm. */
     uint64_t target = env.fp.block_base + env.fp.block_size - 0x20000;
     uint8_t stub[32];
     size_t n = 0;
     stub[n++] = 0x66; stub[n++] = 0x67; stub[n++] = 0xff; stub[n++] = 0x05;
     for (unsigned b = 0; b < 4; b++)
-        stub[n++] = (uint8_t)(SMM_MARKER >> 8 * b);
+        stub[n++] = (uint8_t)(marker_pa >> 8 * b);
     if (target + 4 <= 0x100000000ull) {
         stub[n++] = 0x66; stub[n++] = 0x67; stub[n++] = 0xc7; stub[n++] = 0x05;
         for (unsigned b = 0; b < 4; b++)
@@ -259,7 +264,7 @@ void attack_smm_open(void)
     __asm__ volatile("wbinvd" ::: "memory");
     /* 1: the edu's SMI message to this CPU. */
     uint32_t self_id = env.apic_id[env.self];
-    bool ran = env.edu && msg_page() && send_msi(self_id, MSI_DATA(MSI_DM_SMI, 0));
+    bool ran = env.edu && send_msi(self_id, MSI_DATA(MSI_DM_SMI, 0));
     BS->Stall(2000);
     uint32_t by_msi = *marker;
     /* 2: APM_CNT (0xb2) with SMI_EN.APMC_EN and GBL_SMI_EN set. */
@@ -275,7 +280,6 @@ void attack_smm_open(void)
     for (size_t i = 0; i < sizeof(saved_entry); i++)
         entry[i] = saved_entry[i];
     memcpy((void *)(uintptr_t)SMM_SAVE_AREA, saved_area, sizeof(saved_area));
-    *marker = saved_marker;
     if (owned)
         BS->FreePages(SMBASE_DEFAULT, 16);
     bool ok = true;
