@@ -16,6 +16,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_ECAM_BRIDGE] = "ecam-bridge",
     [SPECIAL_ECAM_IOMMU] = "ecam-iommu",
     [SPECIAL_LOG_RING] = "log-ring",
+    [SPECIAL_SMM_DEFAULT] = "smm-default",
 };
 
 static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };

@@ -25,6 +25,7 @@ enum special_kind {
     SPECIAL_ECAM_BRIDGE, /* an IGD bridge's ECAM page (00:00.0, 00:1f.0): writes dropped */
     SPECIAL_ECAM_IOMMU,  /* the ECAM page of an IOMMU's own PCI function (AMD-Vi) */
     SPECIAL_LOG_RING,    /* the log ring (issue 17, include/minihv/logring.h): the guest reads it, never writes */
+    SPECIAL_SMM_DEFAULT, /* the default SMRAM the loader took (open SMM, boot_info.h smm_default_phys) */
     SPECIAL_KINDS
 };
 

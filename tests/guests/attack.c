@@ -811,7 +811,7 @@ static const struct attack attacks[] = {
     { "msi-dma", attack_msi_dma, true },
     { "log-dma", attack_log_dma, true },
     { "msi-dma-init", attack_msi_dma_init, false }, /* only when named: QEMU TCG resets the CPU at any INIT */
-    { "smm-open", attack_smm_open, false }, /* only when named: open SMM runs guest code (finding) */
+    { "smm-open", attack_smm_open, true },
     { "task-switch", attack_task_switch, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */

@@ -16,9 +16,12 @@
  * SMBASE, so an SMI enters SMM at the default SMBASE 0x30000 and runs the
  * code at 0x38000 (SDM Vol. 3C 32.5.1, 32.11), which is ordinary guest
  * RAM: a CPU running guest code outside the core, with no EPT/NPT, able
- * to write the core's block. The guest plants a stub there (count, then
- * RSM) and triggers SMIs by the edu's SMI message and by APM port 0xB2
- * (ICH9 SMI_EN.APMC_EN at PMBASE+0x30). Passes when no stub ran.
+ * to write the core's block. The guest plants a stub there (count, write
+ * the block's last MiB, RSM), with the CPU and then by the edu's DMA, and
+ * triggers SMIs by the edu's SMI message and by APM port 0xB2 (ICH9
+ * SMI_EN.APMC_EN at PMBASE+0x30). Passes when no stub ran: the loader
+ * takes that range when q35 shows SMM open (boot/launch.c,
+ * take_default_smram), the core keeps it from the guest and device DMA.
  *
  * log-dma: the log ring (boot_info.log_phys, found by the OS through the
  * ACPI table MHVL) is read-only for the CPU and left out of the IOMMU's
@@ -239,8 +242,13 @@ void attack_smm_open(void)
     }
     volatile uint32_t *marker = msg_buf + 64;
     uint32_t marker_pa = (uint32_t)(uintptr_t)marker;
-    memcpy(saved_entry, (const void *)(uintptr_t)SMM_ENTRY, sizeof(saved_entry));
-    memcpy(saved_area, (const void *)(uintptr_t)SMM_SAVE_AREA, sizeof(saved_area));
+    /* Byte by byte, plain MOVs: the range may be the core's (not present:
+     * reads all-ones, writes dropped) or the firmware's. */
+    volatile uint8_t *area = (volatile uint8_t *)(uintptr_t)SMM_SAVE_AREA;
+    for (size_t i = 0; i < sizeof(saved_entry); i++)
+        saved_entry[i] = entry[i];
+    for (size_t i = 0; i < sizeof(saved_area); i++)
+        saved_area[i] = area[i];
     /* 16-bit SMM code, data segments flat (base 0, 4 GiB): inc dword
      * [marker]; mov dword [the block's last MiB], a marker (only when
      * the block is below 4 GiB); rsm. */
@@ -261,7 +269,6 @@ void attack_smm_open(void)
     *marker = 0;
     for (size_t i = 0; i < n; i++)
         entry[i] = stub[i];
-    __asm__ volatile("wbinvd" ::: "memory");
     /* 1: the edu's SMI message to this CPU. */
     uint32_t self_id = env.apic_id[env.self];
     bool ran = env.edu && send_msi(self_id, MSI_DATA(MSI_DM_SMI, 0));
@@ -277,9 +284,23 @@ void attack_smm_open(void)
         outl(pmbase + ICH9_SMI_EN, smi_en);
     }
     uint32_t by_apm = *marker - by_msi;
+    /* 3: the stub written by the edu's DMA instead of the CPU (the range
+     * must be out of the IOMMU's domain too), then APM_CNT again. */
+    volatile uint8_t *dma_src = (volatile uint8_t *)msg_buf + 1024; /* past the counter */
+    for (size_t i = 0; i < n; i++)
+        dma_src[i] = stub[i];
+    bool dma_ran = env.edu && atk_edu_dma_from(SMM_ENTRY, (uint64_t)(uintptr_t)dma_src, (uint32_t)n);
+    if (pmbase) {
+        outl(pmbase + ICH9_SMI_EN, smi_en | SMI_EN_GBL | SMI_EN_APMC);
+        outb(APM_CNT, 0x5a);
+        BS->Stall(2000);
+        outl(pmbase + ICH9_SMI_EN, smi_en);
+    }
+    uint32_t by_dma = *marker - by_msi - by_apm;
     for (size_t i = 0; i < sizeof(saved_entry); i++)
         entry[i] = saved_entry[i];
-    memcpy((void *)(uintptr_t)SMM_SAVE_AREA, saved_area, sizeof(saved_area));
+    for (size_t i = 0; i < sizeof(saved_area); i++)
+        area[i] = saved_area[i];
     if (owned)
         BS->FreePages(SMBASE_DEFAULT, 16);
     bool ok = true;
@@ -288,14 +309,15 @@ void attack_smm_open(void)
     else
         fmt_snprintf(why, sizeof(why), "bare run, no core");
     guest_print("attack: smm-open: the stub at 0x%x ran %u time(s) after the edu's SMI message (DMA %s), %u after "
-                "APM_CNT (PMBASE 0x%x, SMI_EN 0x%x); %s", SMM_ENTRY, by_msi, ran ? "ran" : "did not run", by_apm,
-                pmbase, smi_en, why);
-    if (!by_msi && !by_apm && ok)
+                "APM_CNT (PMBASE 0x%x, SMI_EN 0x%x), %u after APM_CNT with the stub put there by the edu's DMA (%s); %s",
+                SMM_ENTRY, by_msi, ran ? "ran" : "did not run", by_apm, pmbase, smi_en, by_dma,
+                dma_ran ? "ran" : "did not run", why);
+    if (!by_msi && !by_apm && !by_dma && ok)
         atk_pass(name, "no SMI ran the guest's code at 0x%x (SMI message DMA %s, APM_CNT with PMBASE 0x%x); %s", SMM_ENTRY,
                  ran ? "ran" : "did not run", pmbase, why);
     else
         atk_fail(name, "an SMI ran the guest's code at SMBASE+0x8000 = 0x%x in SMM, outside the core: %u time(s) by the "
-                 "edu's SMI message, %u by APM_CNT 0xb2; %s", SMM_ENTRY, by_msi, by_apm,
+                 "edu's SMI message, %u by APM_CNT 0xb2, %u with the stub DMA'd there; %s", SMM_ENTRY, by_msi, by_apm, by_dma,
                  ok ? "core intact otherwise" : why);
 }
 
