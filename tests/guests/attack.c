@@ -393,18 +393,30 @@ bool atk_ping_self(uint32_t *apic_id, char *why, size_t why_size)
     return true;
 }
 
+/* This CPU's GET_STATS into *st; false when not available. */
+static bool stats_self(struct minihv_stats *st)
+{
+    uint32_t id = atk_apic_id();
+    for (uint32_t i = 0; i < MINIHV_MAX_CPUS; i++) {
+        struct hc_regs r = { MINIHV_HC_GET_STATS, i, (uint64_t)(uintptr_t)st, sizeof(*st) };
+        if (hv_call(&r) || r.rax != MINIHV_HC_OK)
+            return false;
+        if (st->apic_id == id)
+            return true;
+    }
+    return false;
+}
+
 uint64_t atk_exits_self(void)
 {
     static struct minihv_stats st;
-    uint32_t id = atk_apic_id();
-    for (uint32_t i = 0; i < MINIHV_MAX_CPUS; i++) {
-        struct hc_regs r = { MINIHV_HC_GET_STATS, i, (uint64_t)(uintptr_t)&st, sizeof(st) };
-        if (hv_call(&r) || r.rax != MINIHV_HC_OK)
-            return ~0ull;
-        if (st.apic_id == id)
-            return st.total_exits;
-    }
-    return ~0ull;
+    return stats_self(&st) ? st.total_exits : ~0ull;
+}
+
+uint64_t atk_exits_self_of(unsigned kind)
+{
+    static struct minihv_stats st;
+    return kind < MINIHV_EXIT_KINDS && stats_self(&st) ? st.exits[kind] : ~0ull;
 }
 
 bool atk_block_digest(uint64_t off, uint64_t len, uint64_t *digest)

@@ -88,6 +88,8 @@ bool atk_core_intact(char *why, size_t why_size);
 bool atk_core_intact_self(char *why, size_t why_size);
 /* Core exits on this CPU (GET_STATS total), ~0 when not available. */
 uint64_t atk_exits_self(void);
+/* The same for one kind (MINIHV_EXIT_*). */
+uint64_t atk_exits_self_of(unsigned kind);
 /* Runs fn(arg) on processor n (n == self: here) and waits at most
  * timeout_ms. */
 EFI_STATUS atk_on_cpu(UINTN n, void (*fn)(void *), void *arg, unsigned timeout_ms);
