@@ -350,6 +350,38 @@ static void fill_mem_ranges(struct minihv_boot_info *bi)
 /* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
  * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
  * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
+/* The default SMRAM (boot_info.h smm_default_phys). Only q35 says
+ * whether SMM is open (the MCH's SMRAMC, 00:00.0 0x9d, D_LCK bit 4:
+ * QEMU's hw/pci-host/q35.c; OVMF with SMM sets it, without SMM not);
+ * elsewhere the firmware is taken to own SMM. */
+#define Q35_MCH_ID   0x29c08086u
+#define Q35_SMRAMC   0x9d
+#define SMRAMC_D_LCK 0x10u
+#define SMM_RSM      0xaa0fu /* 0F AA */
+
+static uint64_t take_default_smram(const struct platform *p)
+{
+    if (platform_cfg_read32(p, 0, 0, 0, 0) != Q35_MCH_ID)
+        return 0;
+    uint32_t smramc = platform_cfg_read32(p, 0, 0, 0, Q35_SMRAMC & ~3u) >> 8 & 0xff;
+    if (smramc & SMRAMC_D_LCK)
+        return 0;
+    EFI_PHYSICAL_ADDRESS pa = MINIHV_SMBASE_DEFAULT;
+    EFI_STATUS st = BS->AllocatePages(AllocateAddress, EfiReservedMemoryType, MINIHV_SMM_DEFAULT_SIZE / 4096, &pa);
+    if (EFI_ERROR(st)) {
+        log_line("smm: q35 SMRAMC 0x%02x: SMM open (not locked: the firmware has no SMM handler), and "
+                 "0x%lx-0x%lx is not free (status 0x%lx): an SMI runs what is there, NOT protected",
+                 smramc, MINIHV_SMBASE_DEFAULT, MINIHV_SMBASE_DEFAULT + MINIHV_SMM_DEFAULT_SIZE - 1, st);
+        return 0;
+    }
+    memset((void *)(uintptr_t)pa, 0, MINIHV_SMM_DEFAULT_SIZE);
+    *(volatile uint16_t *)(uintptr_t)(pa + 0x8000) = SMM_RSM;
+    log_line("smm: q35 SMRAMC 0x%02x: SMM open (not locked: the firmware has no SMM handler): 0x%lx-0x%lx taken "
+             "(Reserved), RSM at 0x%lx; the core keeps it from the guest and device DMA",
+             smramc, pa, pa + MINIHV_SMM_DEFAULT_SIZE - 1, pa + 0x8000);
+    return pa;
+}
+
 static void fill_fb(struct minihv_boot_info *bi)
 {
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
@@ -484,6 +516,7 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     bi->serial_port = cfg->serial_port;
     bi->log_phys = log_ring_phys(); /* the log ring (issue 17): the core appends to it */
     bi->log_size = log_ring_size();
+    bi->smm_default_phys = take_default_smram(p);
     bi->cpu_count = p->cpu_count;
     memcpy(bi->cpus, p->cpus, sizeof(bi->cpus));
     bi->ioapic_count = p->ioapic_count;

@@ -8,6 +8,9 @@
 
 #define FB_REPORT_TITLE "minihv: FATAL, this machine has stopped. The next boot saves the log as \\EFI\\minihv\\last.log"
 #define FB_REPORT_TAIL_TITLE "the last log lines before it:"
+/* Bytes the core keeps of each tail line, NUL included (two rows at 1024
+ * pixels): a longer line is cut, on the screen and in a rendering. */
+#define FB_REPORT_TAIL_LINE 256
 
 /* Clears the screen, draws the title, the head lines (the FATAL report:
  * reason, exit, RIP and instruction bytes) and, below, as many of the

@@ -157,6 +157,15 @@ int ept_build(const struct minihv_boot_info *bi, const struct pt_format *fmt, bo
             special_add(&hv_special, SPECIAL_IOAPIC, base & ~(PAGE_SIZE - 1), PAGE_SIZE, SPECIAL_MAP_READ_ONLY))
             return -1;
     }
+    /* The default SMRAM the loader took (open SMM): not present, only SMM
+     * (no EPT/NPT there) runs its RSM; any other address is a loader bug. */
+    if (bi->smm_default_phys && (bi->smm_default_phys != MINIHV_SMBASE_DEFAULT ||
+                                 special_add(&hv_special, SPECIAL_SMM_DEFAULT, bi->smm_default_phys,
+                                             MINIHV_SMM_DEFAULT_SIZE, SPECIAL_MAP_NONE))) {
+        hv_log("ept: boot_info.smm_default_phys 0x%lx: not 0x%lx or not registered", bi->smm_default_phys,
+               MINIHV_SMBASE_DEFAULT);
+        return -1;
+    }
     for (unsigned i = 0; i < hv_special.count; i++)
         if (apply_special(NULL, &hv_special.e[i], hv_special.e[i].base, hv_special.e[i].size))
             return -1;

@@ -18,7 +18,7 @@
 #include "log/ring_read.h"
 
 #define TAIL_MAX 64        /* lines kept: more than a 1080-line screen's 67 rows is not needed */
-#define TAIL_LINE 256      /* bytes per line: two rows at 1024 pixels, the rest cut */
+#define TAIL_LINE FB_REPORT_TAIL_LINE /* bytes per line: two rows at 1024 pixels, the rest cut */
 
 static struct spinlock screen_lock;
 static char tail_text[TAIL_MAX][TAIL_LINE];

@@ -47,6 +47,9 @@ static uint32_t *render(uint32_t w, uint32_t h, const char *head_path, const cha
     int nh = read_lines(head_path, &head), nt = read_lines(tail_path, &tail);
     if (nh < 0 || nt < 0)
         return NULL;
+    for (int i = 0; i < nt; i++) /* cut as the core cuts them (hv/fatal_screen.c) */
+        if (strlen(tail[i]) >= FB_REPORT_TAIL_LINE)
+            tail[i][FB_REPORT_TAIL_LINE - 1] = 0;
     uint32_t *px = calloc((size_t)w * h, 4);
     struct fb fb;
     const char *why;

@@ -207,6 +207,18 @@ struct minihv_boot_info {
     uint32_t ioapic_count;
     uint32_t pad5;
     uint64_t ioapic_base[MINIHV_MAX_IOAPICS];
+
+    /* ---- the default SMRAM (SDM Vol. 3C 32.5.1, 32.11; issue 14) ----
+     * A firmware with no SMM handler never relocates SMBASE: an SMI runs
+     * the code at MINIHV_SMBASE_DEFAULT + 0x8000 and saves the state at
+     * + 0xFE00, in RAM the guest could write. Where the chipset shows SMM
+     * open (q35: SMRAMC D_LCK clear) the loader takes that 64 KiB
+     * (Reserved) and puts RSM at + 0x8000; the core keeps it from the guest
+     * and from device DMA. 0: not taken (SMM locked, or not known). */
+    uint64_t smm_default_phys;
 };
+
+#define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)
+#define MINIHV_SMM_DEFAULT_SIZE ((uint64_t)0x10000)
 
 #endif

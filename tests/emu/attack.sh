@@ -8,8 +8,14 @@
 # summary's refused count (msi-delivery), the machine reset (triple-fault).
 #
 # Boots (each a QEMU q35 TCG -cpu max = SVM + NPT, or Bochs = VMX + EPT):
-#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs
-#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs
+#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, ioapic-dma,
+#                msi-dma (edu's MSI writes: NMI, fixed, ExtINT), log-dma,
+#                smm-open (SMIs with a stub at the default SMBASE's entry
+#                0x38000: the test OVMF leaves SMM open, the loader took
+#                the range); when named: msi-dma-init (QEMU TCG resets a
+#                CPU at any physical INIT, even in host mode)
+#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, ioapic-dma,
+#                msi-dma, log-dma, smm-open
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
 #                msi-delivery, bar-placement, ecam-move, bar-above-top,
 #                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
@@ -24,7 +30,10 @@
 #                a write that reaches QEMU suspends the VM), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
 #                ioapic-delivery, no physical-init), fch-pm (AMD FCH PM
-#                index/data writes to the ACPI block's registers: fch-pm 4)
+#                index/data writes to the ACPI block's registers: fch-pm 4),
+#                mtrr-block (the block made WC/WT by the MTRRs: #GP),
+#                icr-smi, msi-window (an SMI by the ICR and by a CPU write
+#                at 0xFEE01000: icr-delivery, msi-window)
 #   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
 #                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
@@ -56,7 +65,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -337,8 +346,8 @@ check_boot() {
 
 Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
-run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
-run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
+run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
+run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \

@@ -393,18 +393,30 @@ bool atk_ping_self(uint32_t *apic_id, char *why, size_t why_size)
     return true;
 }
 
+/* This CPU's GET_STATS into *st; false when not available. */
+static bool stats_self(struct minihv_stats *st)
+{
+    uint32_t id = atk_apic_id();
+    for (uint32_t i = 0; i < MINIHV_MAX_CPUS; i++) {
+        struct hc_regs r = { MINIHV_HC_GET_STATS, i, (uint64_t)(uintptr_t)st, sizeof(*st) };
+        if (hv_call(&r) || r.rax != MINIHV_HC_OK)
+            return false;
+        if (st->apic_id == id)
+            return true;
+    }
+    return false;
+}
+
 uint64_t atk_exits_self(void)
 {
     static struct minihv_stats st;
-    uint32_t id = atk_apic_id();
-    for (uint32_t i = 0; i < MINIHV_MAX_CPUS; i++) {
-        struct hc_regs r = { MINIHV_HC_GET_STATS, i, (uint64_t)(uintptr_t)&st, sizeof(st) };
-        if (hv_call(&r) || r.rax != MINIHV_HC_OK)
-            return ~0ull;
-        if (st.apic_id == id)
-            return st.total_exits;
-    }
-    return ~0ull;
+    return stats_self(&st) ? st.total_exits : ~0ull;
+}
+
+uint64_t atk_exits_self_of(unsigned kind)
+{
+    static struct minihv_stats st;
+    return kind < MINIHV_EXIT_KINDS && stats_self(&st) ? st.exits[kind] : ~0ull;
 }
 
 bool atk_block_digest(uint64_t off, uint64_t len, uint64_t *digest)
@@ -807,6 +819,11 @@ bool atk_edu_dma_to(uint64_t dst, uint32_t bytes)
     return edu_dma(EDU_BUFFER, dst, bytes, EDU_CMD_TO_RAM);
 }
 
+bool atk_edu_dma_from(uint64_t dst, uint64_t src, uint32_t bytes)
+{
+    return edu_bar && edu_dma(src, EDU_BUFFER, bytes, 0) && edu_dma(EDU_BUFFER, dst, bytes, EDU_CMD_TO_RAM);
+}
+
 bool atk_edu_dma_into_block(char *why, size_t why_size)
 {
     uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
@@ -866,6 +883,10 @@ static const struct attack attacks[] = {
     { "a20", attack_a20, true },
     { "ioapic-dma", attack_ioapic_dma, true },
     { "ioapic-rte", attack_ioapic_rte, true },
+    { "msi-dma", attack_msi_dma, true },
+    { "log-dma", attack_log_dma, true },
+    { "msi-dma-init", attack_msi_dma_init, false }, /* only when named: QEMU TCG resets the CPU at any INIT */
+    { "smm-open", attack_smm_open, true },
     { "task-switch", attack_task_switch, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
@@ -920,6 +941,10 @@ static bool parse_bdf(const CHAR16 *s, size_t len)
     return true;
 }
 
+/* bare=1: no minihv under the guest (a reference run): only smm-open,
+ * which needs no hypercall. */
+static bool bare_run;
+
 static void parse_args(void)
 {
     EFI_LOADED_IMAGE *li = NULL;
@@ -949,6 +974,8 @@ static void parse_args(void)
                                     : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10) : 0u);
             }
             env.uart = (uint16_t)port;
+        } else if (len == 6 && !memcmp(w, L"bare=1", 12)) {
+            bare_run = true;
         } else if (len > 8 && !memcmp(w, L"skipped=", 16) && w[8] >= L'0' && w[8] <= L'9') {
             env.have_skipped = true;
             env.skipped = (UINTN)(w[8] - L'0');
@@ -1005,6 +1032,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     guest_print("attack: started: %lu CPU(s), BSP processor %lu, %s; only=%s; ECAM 0x%lx; RAM below 4 GiB ends 0x%lx%s",
                 env.cpus, env.self, env.intel ? "Intel (VMCALL)" : "AMD (VMMCALL)", only[0] ? "(given)" : "(default)",
                 env.ecam, env.ram_top, env.edu ? "; edu present" : "");
+    if (!hv_present() && bare_run) {
+        attack_smm_open();
+        goto out;
+    }
     if (!hv_present()) {
         atk_fail("minihv", "no MiniHv CPUID signature: not running under minihv");
         goto out;

@@ -88,6 +88,8 @@ bool atk_core_intact(char *why, size_t why_size);
 bool atk_core_intact_self(char *why, size_t why_size);
 /* Core exits on this CPU (GET_STATS total), ~0 when not available. */
 uint64_t atk_exits_self(void);
+/* The same for one kind (MINIHV_EXIT_*). */
+uint64_t atk_exits_self_of(unsigned kind);
 /* Runs fn(arg) on processor n (n == self: here) and waits at most
  * timeout_ms. */
 EFI_STATUS atk_on_cpu(UINTN n, void (*fn)(void *), void *arg, unsigned timeout_ms);
@@ -112,6 +114,8 @@ void atk_irq_restore(uint64_t flags);
 
 /* edu (QEMU docs/specs/edu.txt): a DMA of `bytes` from its buffer to `dst`. */
 bool atk_edu_dma_to(uint64_t dst, uint32_t bytes);
+/* edu: `bytes` (at most 4096) from guest RAM at src to dst. */
+bool atk_edu_dma_from(uint64_t dst, uint64_t src, uint32_t bytes);
 /* A DMA into the core's block: true when the digest of the block's last
  * MiB stayed the same (detail in why). */
 bool atk_edu_dma_into_block(char *why, size_t why_size);
@@ -151,5 +155,9 @@ void attack_bar_above_top(void);
 void attack_bridge_renumber(void);
 void attack_pmbase_move(void);
 void attack_fch_pm(void);
+void attack_msi_dma(void);
+void attack_msi_dma_init(void);
+void attack_log_dma(void);
+void attack_smm_open(void);
 
 #endif
