@@ -660,13 +660,6 @@ __asm__(".text\n"
         "    lock incq nmi_count(%rip)\n"
         "    iretq\n");
 
-struct idt_gate {
-    uint16_t off0, sel;
-    uint8_t ist, type;
-    uint16_t off1;
-    uint32_t off2, zero;
-} __attribute__((packed));
-
 /* One RTC edge into RTE `pin`, programmed low/high; the RTE masked again
  * after. Returns the RTE low the I/O APIC kept after the unmasked write;
  * *edge: the RTC raised its line (register C's IRQF seen within 500 ms;
@@ -712,12 +705,12 @@ void attack_ioapic_rte(void)
     /* The NMI gate of this CPU's IDT (the attack IDT: a page of ours). */
     struct idt_ptr idtr;
     __asm__ volatile("sidt %0" : "=m"(idtr));
-    struct idt_gate *g = (struct idt_gate *)(uintptr_t)idtr.base + 2, saved_gate = *g;
+    struct atk_idt_gate *g = (struct atk_idt_gate *)(uintptr_t)idtr.base + 2, saved_gate = *g;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     uint64_t h = (uint64_t)(uintptr_t)atk_nmi_entry;
     uint64_t f = atk_irq_save();
-    *g = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+    *g = (struct atk_idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
     atk_irq_restore(f);
     struct {
         const char *what;

@@ -46,13 +46,6 @@
 #define FIXED_VECTOR     0xec
 #define MSR_APIC_BASE    0x1b
 
-struct idt_gate {
-    uint16_t off0, sel;
-    uint8_t ist, type;
-    uint16_t off1;
-    uint32_t off2, zero;
-} __attribute__((packed));
-
 static volatile uint64_t msi_nmi_count __attribute__((used)), msi_fixed_count __attribute__((used));
 static volatile uint64_t msi_eoi_addr __attribute__((used));
 void atk_msi_nmi_entry(void) __attribute__((visibility("hidden")));
@@ -71,11 +64,11 @@ __asm__(".text\n"
         "    popq %rax\n"
         "    iretq\n");
 
-static struct idt_gate *gate_of(unsigned vector)
+static struct atk_idt_gate *gate_of(unsigned vector)
 {
     struct idt_ptr idtr;
     __asm__ volatile("sidt %0" : "=m"(idtr));
-    return (struct idt_gate *)(uintptr_t)idtr.base + vector;
+    return (struct atk_idt_gate *)(uintptr_t)idtr.base + vector;
 }
 
 static void set_gate(unsigned vector, void (*fn)(void))
@@ -83,7 +76,7 @@ static void set_gate(unsigned vector, void (*fn)(void))
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     uint64_t h = (uint64_t)(uintptr_t)fn;
-    *gate_of(vector) = (struct idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+    *gate_of(vector) = (struct atk_idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 }
 
 /* A dword below 4 GiB the edu reads the message data from. */
@@ -127,7 +120,7 @@ static void msi_dma(const char *name, bool with_init)
         { "ExtINT to self", self_id, MSI_DATA(MSI_DM_EXTINT, 0) },
     };
     uint64_t f = atk_irq_save();
-    struct idt_gate saved_nmi = *gate_of(2), saved_fixed = *gate_of(FIXED_VECTOR);
+    struct atk_idt_gate saved_nmi = *gate_of(2), saved_fixed = *gate_of(FIXED_VECTOR);
     set_gate(2, atk_msi_nmi_entry);
     set_gate(FIXED_VECTOR, atk_msi_fixed_entry);
     atk_irq_restore(f);

@@ -33,18 +33,6 @@ static const struct pm_chip pm_chips[] = {
 #define SLP_TYP(t)   ((uint32_t)(t) << 10)
 #define QEMU_S3      1       /* SLP_TYP 1 is S3 in QEMU's DSDT (\_S3 {1, 1}) */
 
-static inline void outw16(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port));
-}
-
-static inline uint16_t inw16(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
 static inline uint64_t tsc(void)
 {
     uint32_t lo, hi;
@@ -172,7 +160,7 @@ void attack_pmbase_move(void)
     uint32_t t0 = inl((uint16_t)(to + PM_TMR));
     spin_ticks(20000000);
     uint32_t t1 = inl((uint16_t)(to + PM_TMR));
-    outw16((uint16_t)(to + PM1_CNT), s3);
+    outw((uint16_t)(to + PM1_CNT), s3);
     spin_ticks(500000000);
     if (moved) {
         atk_cfg_write32(0, c->dev, c->fn, c->base_reg, old.pmbase);
@@ -185,9 +173,9 @@ void attack_pmbase_move(void)
      * Bochs' firmware has none and Bochs quits on the write). */
     uint16_t fadt_cnt = atk_fadt_pm1a_cnt();
     if (fadt_cnt == base + PM1_CNT) {
-        uint16_t keep = inw16((uint16_t)(base + PM1_CNT)) & ~(SLP_EN | SLP_TYP(7));
+        uint16_t keep = inw((uint16_t)(base + PM1_CNT)) & ~(SLP_EN | SLP_TYP(7));
         atk_note(name, "outw 0x%x (old base + 4) <- 0x%x", base + PM1_CNT, keep | s3);
-        outw16((uint16_t)(base + PM1_CNT), (uint16_t)(keep | s3));
+        outw((uint16_t)(base + PM1_CNT), (uint16_t)(keep | s3));
         spin_ticks(500000000);
     } else {
         atk_note(name, "no S3 write at the old base + 4: the FADT's PM1a_CNT is 0x%x", fadt_cnt);

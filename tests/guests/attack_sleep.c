@@ -17,18 +17,6 @@
 #define SLP_TYP(t) ((uint32_t)(t) << 10)
 #define QEMU_S3    1
 
-static inline void outw16(uint16_t port, uint16_t v)
-{
-    __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port));
-}
-
-static inline uint16_t inw16(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
-
 /* PM1a_CNT from the FADT (ACPI 6.5 5.2.9): X_PM1a_CNT_BLK at 172 when it
  * is System I/O and nonzero, else PM1a_CNT_BLK at 64; 0: none. */
 uint16_t atk_fadt_pm1a_cnt(void)
@@ -55,12 +43,12 @@ void attack_sleep_s3(void)
         atk_skip(name, "no PM1a_CNT in System I/O in the FADT");
         return;
     }
-    uint16_t keep = inw16(cnt) & ~(SLP_EN | SLP_TYP(7));
+    uint16_t keep = inw(cnt) & ~(SLP_EN | SLP_TYP(7));
     uint16_t s3 = (uint16_t)(keep | SLP_TYP(QEMU_S3) | SLP_EN);
     uint64_t flags = atk_irq_save();
     /* The word write an OS makes. */
     atk_note(name, "outw 0x%x <- 0x%x (SLP_TYP %u = QEMU's S3, SLP_EN)", cnt, s3, QEMU_S3);
-    outw16(cnt, s3);
+    outw(cnt, s3);
     BS->Stall(200000);
     /* A byte at PM1a_CNT + 1: SLP_TYP and SLP_EN are all in it. */
     atk_note(name, "outb 0x%x <- 0x%x", cnt + 1, s3 >> 8);
@@ -73,7 +61,7 @@ void attack_sleep_s3(void)
     outl((uint16_t)(cnt - 2), low | (uint32_t)s3 << 16);
     BS->Stall(200000);
     atk_irq_restore(flags);
-    uint16_t now = inw16(cnt);
+    uint16_t now = inw(cnt);
     bool ok = atk_core_intact(why, sizeof(why));
     if (ok)
         atk_pass(name, "3 writes of SLP_TYP %u | SLP_EN to PM1a_CNT 0x%x (word, byte at +1, dword at -2) refused: "

@@ -175,13 +175,6 @@ static void mmio_copy(void *dst, uint64_t pa, size_t n)
 #define VBE_LFB_ENABLED 0x40
 #define VBE_NOCLEARMEM 0x80
 
-static void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
-static uint16_t inw(uint16_t port)
-{
-    uint16_t v;
-    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-    return v;
-}
 static uint16_t vbe_read(uint16_t index)
 {
     outw(VBE_DISPI_INDEX, index);
