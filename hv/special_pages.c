@@ -20,6 +20,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_LOG_RING] = "log-ring",
     [SPECIAL_MSI_WINDOW] = "msi-window",
     [SPECIAL_SMM_DEFAULT] = "smm-default",
+    [SPECIAL_SLEEP_REG] = "sleep-reg",
 };
 
 static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };
