@@ -27,7 +27,9 @@
 #                bridge-renumber (the root port); an edu for the final check
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
-#                a write that reaches QEMU suspends the VM), apic-insn,
+#                a write that reaches QEMU suspends the VM), sleep-mmio (S3
+#                at SLEEP_CONTROL_REG and X_PM1b_CNT_BLK, which the
+#                fadtmem.efi pre-step puts in a Reserved page), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
 #                ioapic-delivery, no physical-init), fch-pm (AMD FCH PM
 #                index/data writes to the ACPI block's registers: fch-pm 4),
@@ -65,7 +67,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -101,7 +103,7 @@ run_boot() {
   fi
   local dir=$EMU_ROOT/attack/$name args nl=$'\n'
   args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8${ATK_ARGS_EXTRA:+ $ATK_ARGS_EXTRA}"
-  BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
+  ESP_PRESTEP=${ATK_PRESTEP:-} BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
   case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
@@ -177,6 +179,22 @@ check_boot() {
       pass "$name: sleep-s3 refused count (summary: sleep-state $n >= 3 writes)"
     else
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
+    fi
+  fi
+  if [[ " $sel " == *" sleep-mmio "* ]] && ! grep -Eaq '^attack: SKIP sleep-mmio' "$fw"; then
+    # The pre-step's two registers handed to the core by the loader, and
+    # the guest's 6 S3 writes there dropped by the judged page (its
+    # summary line) and counted sleep-state (with sleep-s3's 3).
+    local n d want=6
+    [[ " $sel " == *" sleep-s3 "* ]] && want=9
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*sleep-state \([0-9][0-9]*\).*/\1/p')
+    d=$(grep -am1 '^minihv: hv: summary: judged page sleep-reg ' "$hv" | sed -n 's/.*dropped \([0-9][0-9]*\).*/\1/p')
+    if [ "$(grep -Eac '^minihv: core: sleep: FADT (SLEEP_CONTROL_REG|X_PM1b_CNT_BLK) in System Memory .*its page read-only' "$hv")" != 2 ]; then
+      fail "$name: sleep-mmio loader lines" "want the loader's line for SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in System Memory: $(grep -Eam2 'sleep: FADT|FADT ports' "$hv" | tr '\n' ';')"
+    elif [ "${n:-0}" -ge "$want" ] && [ "${d:-0}" = 6 ]; then
+      pass "$name: sleep-mmio refused count (summary: sleep-state $n >= $want, judged page sleep-reg dropped $d)"
+    else
+      fail "$name: sleep-mmio refused count" "summary has sleep-state ${n:-none} (want >= $want) and sleep-reg dropped ${d:-none} (want 6) ($result)"
     fi
   fi
   if [[ " $sel " == *" pmbase-move "* ]] && ! grep -Eaq '^attack: SKIP pmbase-move' "$fw"; then
@@ -356,7 +374,9 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeou
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
+# fadtmem.efi first: the FADT's SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in System Memory (sleep-mmio).
+ATK_PRESTEP=${BUILD:-build}/fadtmem.efi \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 sleep-mmio core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
   --timeout 150
 # A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
 # builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the

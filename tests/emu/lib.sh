@@ -8,14 +8,20 @@ EMU_ROOT=${BUILD:-build}/emu
 # with minihv.cfg beside it; the guest (if any) at \EFI\minihv\guest.efi.
 # The shell's startup.nsh runs minihv, then memmap and pci (the firmware
 # still working afterwards), prints the done marker and powers off.
+# ESP_PRESTEP=FILE.efi: an EFI application startup.nsh runs first, before
+# minihv's loader (\EFI\minihv\prestep.efi; e.g. build/fadtmem.efi).
 make_esp() {
-  local dir=$1 cfg=$2 guest=${3:-}
+  local dir=$1 cfg=$2 guest=${3:-} pre=
   rm -rf "$dir"
   mkdir -p "$dir/EFI/minihv"
   cp "${BUILD:-build}/minihv.efi" "$dir/EFI/minihv/minihv.efi"
   printf '%s\n' "$cfg" > "$dir/EFI/minihv/minihv.cfg"
   [ -n "$guest" ] && cp "$guest" "$dir/EFI/minihv/guest.efi"
-  printf '%s\r\n' 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' 'reset -s' \
+  if [ -n "${ESP_PRESTEP:-}" ]; then
+    cp "$ESP_PRESTEP" "$dir/EFI/minihv/prestep.efi"
+    pre='fs0:\EFI\minihv\prestep.efi'
+  fi
+  printf '%s\r\n' ${pre:+"$pre"} 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' 'reset -s' \
     > "$dir/startup.nsh"
 }
 
