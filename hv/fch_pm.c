@@ -95,10 +95,7 @@ static const struct devmodel fch_pm_devmodel = {
  * at global init, before any guest runs. */
 static bool fch_present(uint32_t *id)
 {
-    uint32_t saved = inl(0xcf8);
-    outl(0xcf8, 0x80000000u | 0x14u << 11);
-    *id = inl(0xcfc);
-    outl(0xcf8, saved);
+    *id = io_pci_read32(0x14, 0, 0);
     return *id == 0x43851002 || *id == 0x780b1022 || *id == 0x790b1022;
 }
 

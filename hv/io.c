@@ -91,6 +91,15 @@ void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value)
         outl(port, *value);
 }
 
+uint32_t io_pci_read32(uint8_t dev, uint8_t fn, uint8_t reg)
+{
+    uint32_t saved = inl(0xcf8);
+    outl(0xcf8, 0x80000000u | (uint32_t)(dev & 31) << 11 | (uint32_t)(fn & 7) << 8 | (reg & 0xfc));
+    uint32_t v = inl(0xcfc);
+    outl(0xcf8, saved);
+    return v;
+}
+
 enum io_sleep io_sleep_decide(uint64_t reg, unsigned slp_byte, uint64_t port, unsigned size, uint64_t value,
                               bool s5_found, uint8_t s5_typ, uint8_t *typ)
 {

@@ -49,6 +49,10 @@ void io_bitmap_fill(uint8_t *map, size_t map_bytes);
 
 /* The access done on the hardware (IN/OUT of size 1, 2, 4). */
 void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
+/* A dword of bus 0's config space through CONFIG_ADDRESS/DATA (0xcf8/
+ * 0xcfc, PCI Local Bus 3.0 3.2.2.3.2), CONFIG_ADDRESS put back as it was:
+ * for the core's global init (no guest runs yet), on the hardware. */
+uint32_t io_pci_read32(uint8_t dev, uint8_t fn, uint8_t reg);
 
 /* ---- sleep requests (issue 14) ----
  * Only power-off may reach the hardware: a sleep state that keeps RAM
