@@ -43,6 +43,37 @@ enum x86_memtype {
     MEMTYPE_WB = 6,
 };
 
+/* A 64-bit IDT gate descriptor (SDM Vol. 3A 6.14.1, Figure 6-8). */
+struct x86_idt_gate {
+    uint16_t offset_low, selector;
+    uint8_t ist, type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high, reserved;
+} __attribute__((packed));
+
+#define X86_GATE_INTR64 0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define X86_GATE_P      0x80
+
+static inline uint64_t x86_idt_gate_offset(const struct x86_idt_gate *g)
+{
+    return (uint64_t)g->offset_low | (uint64_t)g->offset_mid << 16 | (uint64_t)g->offset_high << 32;
+}
+
+static inline void x86_idt_gate_set_offset(struct x86_idt_gate *g, uint64_t offset)
+{
+    g->offset_low = (uint16_t)offset;
+    g->offset_mid = (uint16_t)(offset >> 16);
+    g->offset_high = (uint32_t)(offset >> 32);
+}
+
+/* A present DPL-0 interrupt gate to offset through selector, IST ist. */
+static inline struct x86_idt_gate x86_idt_gate_intr(uint64_t offset, uint16_t selector, uint8_t ist)
+{
+    struct x86_idt_gate g = { .selector = selector, .ist = ist, .type_attr = X86_GATE_INTR64 };
+    x86_idt_gate_set_offset(&g, offset);
+    return g;
+}
+
 static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));

@@ -309,25 +309,6 @@ __asm__(
     "    .long atk_movnti32_site - atk_sites, atk_movnti32_resume - atk_sites\n"
     "    .long 0, 0\n");
 
-struct idt_gate64 {
-    uint16_t offset_low, selector;
-    uint8_t ist, type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-};
-
-static uint64_t gate_get(const struct idt_gate64 *g)
-{
-    return (uint64_t)g->offset_low | (uint64_t)g->offset_mid << 16 | (uint64_t)g->offset_high << 32;
-}
-
-static void gate_put(struct idt_gate64 *g, uint64_t off)
-{
-    g->offset_low = (uint16_t)off;
-    g->offset_mid = (uint16_t)(off >> 16);
-    g->offset_high = (uint32_t)(off >> 32);
-}
-
 static struct idt_ptr atk_saved_idt;
 static struct guard bsp_guard;
 static uint8_t *atk_idt_page;
@@ -337,18 +318,18 @@ int atk_idt_install(void)
     struct idt_ptr cur, mine;
     __asm__ volatile("sidt %0" : "=m"(cur));
     size_t bytes = (size_t)cur.limit + 1;
-    if (!atk_idt_page || !cur.base || bytes < 15 * sizeof(struct idt_gate64) || bytes > 4096)
+    if (!atk_idt_page || !cur.base || bytes < 15 * sizeof(struct x86_idt_gate) || bytes > 4096)
         return -1;
     memcpy(atk_idt_page, (const void *)(uintptr_t)cur.base, bytes);
-    struct idt_gate64 *g = (struct idt_gate64 *)atk_idt_page;
-    atk_orig_db = gate_get(&g[1]);
-    atk_orig_ud = gate_get(&g[VEC_UD]);
-    atk_orig_gp = gate_get(&g[VEC_GP]);
-    atk_orig_pf = gate_get(&g[VEC_PF]);
-    gate_put(&g[1], (uint64_t)(uintptr_t)atk_db_entry);
-    gate_put(&g[VEC_UD], (uint64_t)(uintptr_t)atk_ud_entry);
-    gate_put(&g[VEC_GP], (uint64_t)(uintptr_t)atk_gp_entry);
-    gate_put(&g[VEC_PF], (uint64_t)(uintptr_t)atk_pf_entry);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)atk_idt_page;
+    atk_orig_db = x86_idt_gate_offset(&g[1]);
+    atk_orig_ud = x86_idt_gate_offset(&g[VEC_UD]);
+    atk_orig_gp = x86_idt_gate_offset(&g[VEC_GP]);
+    atk_orig_pf = x86_idt_gate_offset(&g[VEC_PF]);
+    x86_idt_gate_set_offset(&g[1], (uint64_t)(uintptr_t)atk_db_entry);
+    x86_idt_gate_set_offset(&g[VEC_UD], (uint64_t)(uintptr_t)atk_ud_entry);
+    x86_idt_gate_set_offset(&g[VEC_GP], (uint64_t)(uintptr_t)atk_gp_entry);
+    x86_idt_gate_set_offset(&g[VEC_PF], (uint64_t)(uintptr_t)atk_pf_entry);
     atk_saved_idt = cur;
     mine.limit = cur.limit;
     mine.base = (uint64_t)(uintptr_t)atk_idt_page;

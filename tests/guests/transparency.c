@@ -43,13 +43,6 @@ __asm__(".text\n"
         "    movb $1, tp_gp_hit(%rip)\n"
         "    iretq\n");
 
-struct gate {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-} __attribute__((packed));
-
 static uint8_t idt_copy[4096] __attribute__((aligned(16)));
 
 /* A copy of the current IDT with gate 13 on tp_gp_entry: *mine to load
@@ -58,14 +51,11 @@ static bool gp_idt(struct idt_ptr *saved, struct idt_ptr *mine)
 {
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
+    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct x86_idt_gate))
         return false;
     memcpy(idt_copy, (const void *)(uintptr_t)saved->base, bytes);
-    struct gate *g = (struct gate *)idt_copy + 13;
-    uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt_copy + 13;
+    x86_idt_gate_set_offset(g, (uint64_t)(uintptr_t)tp_gp_entry);
     mine->limit = saved->limit;
     mine->base = (uint64_t)(uintptr_t)idt_copy;
     tp_gp_hit = 0;
@@ -248,16 +238,13 @@ static void step(const char *name, void (*fn)(void), const uint8_t *after)
     struct idt_ptr saved, mine;
     __asm__ volatile("sidt %0" : "=m"(saved));
     size_t bytes = (size_t)saved.limit + 1;
-    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct gate)) {
+    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct x86_idt_gate)) {
         guest_print("tp: step-%s no-idt", name);
         return;
     }
     memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
-    struct gate *g = (struct gate *)idt_copy + 1;
-    uint64_t off = (uint64_t)(uintptr_t)tp_db_entry;
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt_copy + 1;
+    x86_idt_gate_set_offset(g, (uint64_t)(uintptr_t)tp_db_entry);
     mine.limit = saved.limit;
     mine.base = (uint64_t)(uintptr_t)idt_copy;
     memset(&tp_db, 0, sizeof(tp_db));
@@ -531,20 +518,13 @@ static bool nmi_idt_load(struct idt_ptr *saved)
     struct idt_ptr mine;
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > sizeof(nmi_idt) || bytes < 3 * sizeof(struct gate))
+    if (bytes > sizeof(nmi_idt) || bytes < 3 * sizeof(struct x86_idt_gate))
         return false;
     memcpy(nmi_idt, (const void *)(uintptr_t)saved->base, bytes);
-    struct gate *g = (struct gate *)nmi_idt + 2;
-    uint64_t off = (uint64_t)(uintptr_t)tp_nmi_entry;
+    struct x86_idt_gate *g = (struct x86_idt_gate *)nmi_idt + 2;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
-    g->sel = cs;
-    g->ist = 0;
-    g->type = 0x8e;
-    g->zero = 0;
+    *g = x86_idt_gate_intr((uint64_t)(uintptr_t)tp_nmi_entry, cs, 0);
     mine.limit = saved->limit;
     mine.base = (uint64_t)(uintptr_t)nmi_idt;
     __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
@@ -689,7 +669,7 @@ static bool idt_clone(uint8_t *buf, size_t cap, unsigned vectors, struct idt_ptr
 {
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > cap || bytes < vectors * sizeof(struct gate))
+    if (bytes > cap || bytes < vectors * sizeof(struct x86_idt_gate))
         return false;
     memcpy(buf, (const void *)(uintptr_t)saved->base, bytes);
     return true;
@@ -705,21 +685,14 @@ static void idt_load(uint8_t *buf, const struct idt_ptr *saved)
  * gate marked not present (fn NULL). */
 static void set_gate(uint8_t *idt, unsigned vector, void (*fn)(void))
 {
-    struct gate *g = (struct gate *)idt + vector;
-    uint64_t off = (uint64_t)(uintptr_t)fn;
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt + vector;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     if (!fn) {
-        g->type &= 0x7f; /* P clear: delivery through it raises #NP */
+        g->type_attr &= (uint8_t)~X86_GATE_P; /* delivery through it raises #NP */
         return;
     }
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
-    g->sel = cs;
-    g->ist = 0;
-    g->type = 0x8e;
-    g->zero = 0;
+    *g = x86_idt_gate_intr((uint64_t)(uintptr_t)fn, cs, 0);
 }
 
 /* ---- the NMI window across a faulting IRET of the NMI handler ----
@@ -1042,7 +1015,7 @@ static void df_case(const char *name, unsigned kind, unsigned vector, bool null_
     set_gate(df_idt, vector, NULL);
     if (null_sel) {
         set_gate(df_idt, vector, tp_df_13); /* present, but CS null: #GP(EXT) */
-        ((struct gate *)df_idt + vector)->sel = 0;
+        ((struct x86_idt_gate *)df_idt + vector)->selector = 0;
     }
     memset((void *)&tp_df, 0, sizeof(tp_df));
     idt_load(df_idt, &saved);
@@ -1092,7 +1065,7 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     __asm__ volatile("sidt %0" : "=m"(saved));
     if ((read_cr4() & CR4_LA57) || !slot || ((uintptr_t)pf_pml4 | (uintptr_t)pf_pdpt | (uintptr_t)pf_pd |
                                              (uintptr_t)pf_pt | (uintptr_t)pf_idt) & 0xfff ||
-        (size_t)saved.limit + 1 < PF_VECTOR * sizeof(struct gate)) {
+        (size_t)saved.limit + 1 < PF_VECTOR * sizeof(struct x86_idt_gate)) {
         guest_print("%s: df-%s no-mapping", df_prefix, name);
         return;
     }
@@ -1104,9 +1077,9 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     pf_pdpt[0] = (uint64_t)(uintptr_t)pf_pd | 3;
     pf_pd[0] = (uint64_t)(uintptr_t)pf_pt | 3;
     pf_pt[0] = (uint64_t)(uintptr_t)pf_idt | 3; /* pf_pt[1]: not present */
-    uint64_t page = (uint64_t)slot << 39, gates = 4096 - PF_VECTOR * sizeof(struct gate);
+    uint64_t page = (uint64_t)slot << 39, gates = 4096 - PF_VECTOR * sizeof(struct x86_idt_gate);
     memset(pf_idt, 0, sizeof(pf_idt));
-    memcpy(pf_idt + gates, (const void *)(uintptr_t)saved.base, PF_VECTOR * sizeof(struct gate));
+    memcpy(pf_idt + gates, (const void *)(uintptr_t)saved.base, PF_VECTOR * sizeof(struct x86_idt_gate));
     set_gate(pf_idt + gates, 8, tp_df_8);
     set_gate(pf_idt + gates, 11, tp_df_11);
     struct idt_ptr mine = { 0xfff, page + gates };
@@ -1124,7 +1097,7 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
         guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 gate-%lu", df_prefix, name, tp_df.vector,
                     tp_df.err,
                     tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count,
-                    PF_VECTOR + (tp_df.cr2 - (page + 4096)) / sizeof(struct gate));
+                    PF_VECTOR + (tp_df.cr2 - (page + 4096)) / sizeof(struct x86_idt_gate));
     else
         guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 0x%lx", df_prefix, name, tp_df.vector,
                     tp_df.err,
