@@ -18,6 +18,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
+#include "tests/guests/args.h"
 #include "tests/guests/attack.h"
 #include "tests/guests/hvcall.h"
 #include "tests/guests/print.h"
@@ -899,67 +900,29 @@ static bool selected(const char *name, bool by_default)
     return false;
 }
 
-static bool parse_bdf(const CHAR16 *s, size_t len)
-{
-    unsigned v[3] = { 0, 0, 0 }, k = 0;
-    for (size_t i = 0; i < len; i++) {
-        CHAR16 c = s[i];
-        if ((c == L':' && k == 0) || (c == L'.' && k == 1)) {
-            k++;
-            continue;
-        }
-        unsigned x = c >= L'0' && c <= L'9' ? (unsigned)(c - L'0') : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10)
-                   : c >= L'A' && c <= L'F' ? (unsigned)(c - L'A' + 10) : 16u;
-        if (x == 16)
-            return false;
-        v[k] = v[k] * 16 + x;
-    }
-    if (k != 2 || v[0] > 255 || v[1] > 31 || v[2] > 7)
-        return false;
-    env.bus = v[0];
-    env.dev = v[1];
-    env.fn = v[2];
-    return true;
-}
-
 /* bare=1: no minihv under the guest (a reference run): only smm-open,
  * which needs no hypercall. */
 static bool bare_run;
 
 static void parse_args(void)
 {
-    EFI_LOADED_IMAGE *li = NULL;
-    if (EFI_ERROR(BS->HandleProtocol(env.image, &LoadedImageProtocol, (void **)&li)) || !li || !li->LoadOptions)
+    struct guest_args a;
+    const CHAR16 *w, *v;
+    size_t len, vl;
+    if (!guest_args_open(env.image, &a))
         return;
-    const CHAR16 *s = li->LoadOptions;
-    size_t n = li->LoadOptionsSize / sizeof(CHAR16), i = 0;
-    while (i < n && s[i]) {
-        while (i < n && s[i] == L' ')
-            i++;
-        size_t start = i;
-        while (i < n && s[i] && s[i] != L' ')
-            i++;
-        const CHAR16 *w = s + start;
-        size_t len = i - start;
-        if (len > 5 && !memcmp(w, L"only=", 10)) {
-            size_t m = len - 5 < ARRAY_SIZE(only) - 1 ? len - 5 : ARRAY_SIZE(only) - 1;
-            memcpy(only, w + 5, m * sizeof(CHAR16));
-            only[m] = 0;
-        } else if (len > 4 && !memcmp(w, L"bdf=", 8)) {
-            env.have_bdf = parse_bdf(w + 4, len - 4);
-        } else if (len > 7 && !memcmp(w, L"uart=0x", 14)) {
-            unsigned port = 0;
-            for (size_t k = 7; k < len && k < 11; k++) {
-                CHAR16 c = w[k];
-                port = port * 16 + (c >= L'0' && c <= L'9' ? (unsigned)(c - L'0')
-                                    : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10) : 0u);
-            }
-            env.uart = (uint16_t)port;
-        } else if (len == 6 && !memcmp(w, L"bare=1", 12)) {
+    while (guest_args_next(&a, &w, &len)) {
+        if (guest_arg_value(w, len, "only=", &v, &vl))
+            guest_arg_copy(only, ARRAY_SIZE(only), v, vl);
+        else if (guest_arg_value(w, len, "bdf=", &v, &vl))
+            env.have_bdf = guest_arg_bdf(v, vl, &env.bus, &env.dev, &env.fn);
+        else if (guest_arg_value(w, len, "uart=", &v, &vl))
+            env.uart = (uint16_t)guest_arg_num(v, vl);
+        else if (guest_arg_is(w, len, "bare=1"))
             bare_run = true;
-        } else if (len > 8 && !memcmp(w, L"skipped=", 16) && w[8] >= L'0' && w[8] <= L'9') {
+        else if (guest_arg_value(w, len, "skipped=", &v, &vl) && v[0] >= L'0' && v[0] <= L'9') {
             env.have_skipped = true;
-            env.skipped = (UINTN)(w[8] - L'0');
+            env.skipped = (UINTN)guest_arg_num(v, vl);
         }
     }
 }
