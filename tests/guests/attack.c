@@ -870,6 +870,7 @@ static const struct attack attacks[] = {
     { "msi-dma-init", attack_msi_dma_init, false }, /* only when named: QEMU TCG resets the CPU at any INIT */
     { "smm-open", attack_smm_open, true },
     { "task-switch", attack_task_switch, true },
+    { "db-intercept", attack_db_intercept, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
