@@ -28,3 +28,10 @@ bool insn_matches_exit(const struct decoded_insn *insn, bool exit_write, bool ex
         return false;
     }
 }
+
+bool exception_sets_rf(unsigned vector)
+{
+    static const uint32_t faults = 1u << 0 | 1u << 5 | 1u << 6 | 1u << 7 | 1u << 9 | 1u << 10 | 1u << 11 | 1u << 12 |
+                                   1u << 13 | 1u << 14 | 1u << 16 | 1u << 17 | 1u << 19 | 1u << 20 | 1u << 21;
+    return vector < 32 && (faults >> vector & 1u);
+}

@@ -18,8 +18,12 @@
 
 #define RFLAGS_TF    (1ull << 8)  /* SDM Vol. 1 3.4.3.3 */
 #define RFLAGS_IF    (1ull << 9)
+#define RFLAGS_RF    (1ull << 16) /* resume flag */
 #define DEBUGCTL_BTF (1ull << 1)  /* SDM Vol. 3B 18.4.1: TF traps on branches only */
+#define DR6_BD       (1ull << 13) /* SDM Vol. 3B 18.2.3: debug-register access detected */
 #define DR6_BS       (1ull << 14) /* SDM Vol. 3B 18.2.3: single step */
+#define DR6_RTM      (1ull << 16) /* SDM Vol. 3B 18.2.3: active low, 0 in an RTM region */
+#define DR7_GD       (1ull << 13) /* SDM Vol. 3B 18.2.4: general detect */
 
 /* ---- after an instruction the core completed (RIP advanced) ----
  * Hardware ends the STI and MOV SS shadows after the one instruction they
@@ -51,6 +55,19 @@ struct insn_done_out {
 };
 
 struct insn_done_out insn_done(const struct insn_done_in *in);
+
+/* ---- an exception the core delivers ----
+ * A fault pushes RF set (SDM Vol. 3B 17.3.1.1: "for any fault-class
+ * exception except a debug exception generated in response to an
+ * instruction breakpoint, the value pushed for RF is 1"), so that the
+ * IRET back to the faulting instruction does not take its instruction
+ * breakpoint again. An injection (VM entry, EVENTINJ) pushes the guest's
+ * RFLAGS as they are, so the core sets RF for the faults it injects
+ * (ACRN's and KVM's injection do the same). Fault class per SDM Vol. 3A
+ * Table 6-1: #DE #BR #UD #NM, 9, #TS #NP #SS #GP #PF #MF #AC #XM #VE #CP;
+ * not the traps (#BP, #OF, #DB as the core raises it: single step, data
+ * breakpoint), NMI or the aborts (#DF, #MC). */
+bool exception_sets_rf(unsigned vector);
 
 /* ---- the decode against the exit ----
  * An EPT violation (SDM Vol. 3C 28.2.1 Table 28-7: bit 0 read, bit 1

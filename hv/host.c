@@ -19,32 +19,18 @@ struct tss64 {
     uint16_t iomap_base;
 } __attribute__((packed));
 
-struct idt_gate {
-    uint16_t offset_low, selector;
-    uint8_t ist, type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-} __attribute__((packed));
-
 #define IST_STACK_PAGES 2
 #define IDT_VECTORS 256
 
-static struct idt_gate host_idt[IDT_VECTORS] __attribute__((aligned(4096)));
+static struct x86_idt_gate host_idt[IDT_VECTORS] __attribute__((aligned(4096)));
 extern const uint64_t isr_stub_table[IDT_VECTORS]; /* hv/isr.asm */
 
 void host_idt_init(void)
 {
     for (unsigned v = 0; v < IDT_VECTORS; v++) {
-        uint64_t a = isr_stub_table[v];
-        struct idt_gate *g = &host_idt[v];
-        g->offset_low = (uint16_t)a;
-        g->selector = HOST_CS;
         /* NMI, #DF and #MC switch to IST1 (SDM 6.14.5): they must not
          * depend on the stack they interrupted. */
-        g->ist = (v == 2 || v == 8 || v == 18) ? 1 : 0;
-        g->type_attr = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-        g->offset_mid = (uint16_t)(a >> 16);
-        g->offset_high = (uint32_t)(a >> 32);
+        host_idt[v] = x86_idt_gate_intr(isr_stub_table[v], HOST_CS, (v == 2 || v == 8 || v == 18) ? 1 : 0);
     }
 }
 

@@ -26,18 +26,10 @@ static struct ioapic_unit {
 static unsigned unit_count;
 static struct spinlock lock; /* IOREGSEL then IOWIN is one step for the core */
 
-/* What an LVT may hold (apic_lvt_ok: fixed, NMI, ExtINT; never SMI, INIT
- * or a reserved mode), and lowest priority, which an RTE may ask for. */
+/* Fixed, lowest priority, NMI or ExtINT (include/minihv/x86.h's table). */
 bool ioapic_rte_low_ok(uint32_t low)
 {
-    return apic_lvt_ok(low) || ((low >> 8) & 7) == 1;
-}
-
-static const char *mode_name(uint32_t low)
-{
-    static const char *const names[8] = { "fixed", "lowest-priority", "SMI", "reserved (011)",
-                                          "NMI", "INIT", "reserved (110)", "ExtINT" };
-    return names[(low >> 8) & 7];
+    return x86_delivery_mode_allowed(X86_SRC_IOAPIC_RTE, X86_DELIVERY_MODE(low));
 }
 
 /* The unit whose page holds gpa (a page holds one I/O APIC). */
@@ -79,7 +71,7 @@ static bool io_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
             spin_unlock(&lock);
             hv_refuse(HV_REFUSE_IOAPIC_DELIVERY, "cpu %u: I/O APIC 0x%lx RTE %u low 0x%08x: delivery mode %s: "
                       "dropped (the entry keeps 0x%08x)", v->index, u->base, (index - 0x10) / 2, (uint32_t)value,
-                      mode_name((uint32_t)value), *(volatile uint32_t *)(uintptr_t)(u->base + IOAPIC_IOWIN));
+                      x86_delivery_mode_name(X86_DELIVERY_MODE((uint32_t)value)), *(volatile uint32_t *)(uintptr_t)(u->base + IOAPIC_IOWIN));
             return true;
         }
         /* The index the guest chose, again: the hardware's IOREGSEL is

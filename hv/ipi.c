@@ -118,7 +118,7 @@ static void post_init(unsigned index, uint32_t apic_id)
     /* A target already between INIT and SIPI is in the core (or has an
      * NMI on its way): no second kick, it would reach the guest. */
     if (old == SIPI_RUNNING)
-        send_command((APIC_DM_NMI << 8) | APIC_ICR_ASSERT, apic_id);
+        send_command((X86_DM_NMI << 8) | APIC_ICR_ASSERT, apic_id);
 }
 
 static void post_sipi(unsigned index, uint8_t vector)
@@ -135,7 +135,7 @@ static void post_sipi(unsigned index, uint8_t vector)
 
 static const char *icr_kind(const struct apic_icr *icr)
 {
-    return icr->delivery == APIC_DM_INIT ? "INIT" : "SIPI";
+    return icr->delivery == X86_DM_INIT ? "INIT" : "SIPI";
 }
 
 /* An interrupt command from vCPU v. False: not INIT or SIPI, the caller
@@ -159,7 +159,7 @@ static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, b
                   "dropped", v->index, icr_low, dest, icr.delivery);
         return true;
     }
-    if (icr.delivery != APIC_DM_INIT && icr.delivery != APIC_DM_STARTUP)
+    if (icr.delivery != X86_DM_INIT && icr.delivery != X86_DM_STARTUP)
         return false;
     unsigned count = hv_boot->cpu_count < MINIHV_MAX_CPUS ? hv_boot->cpu_count : MINIHV_MAX_CPUS;
     uint32_t self = hv_boot->cpus[v->index].apic_id;
@@ -181,7 +181,7 @@ static bool interrupt_command(struct vcpu *v, uint32_t icr_low, uint32_t dest, b
                       "the core", v->index, icr_kind(&icr), i, id);
         else if (!virtualized(i))
             send_command(icr_low, id);
-        else if (icr.delivery == APIC_DM_STARTUP)
+        else if (icr.delivery == X86_DM_STARTUP)
             post_sipi(i, icr.vector);
         else if (icr.assert_level)
             post_init(i, id);
@@ -208,7 +208,7 @@ unsigned ipi_ap_launch_done(struct vcpu *v)
         /* Still the firmware's (its start timed out): whatever it runs,
          * an INIT stops it, and in wait-for-SIPI (SDM Vol. 3A 8.4.3) only
          * a SIPI restarts it; the core refuses those from now on. */
-        send_command((APIC_DM_INIT << 8) | APIC_ICR_ASSERT | APIC_ICR_LEVEL, hv_boot->cpus[i].apic_id);
+        send_command((X86_DM_INIT << 8) | APIC_ICR_ASSERT | APIC_ICR_LEVEL, hv_boot->cpus[i].apic_id);
         held++;
         hv_log("cpu %u: AP launch over; cpu %u (APIC id %u) never entered the core: INIT sent, held in "
                "wait-for-SIPI, every INIT/SIPI to it refused", v->index, i, hv_boot->cpus[i].apic_id);

@@ -14,7 +14,7 @@ struct apic_icr apic_icr_parse(uint32_t icr_low)
 
 bool apic_icr_delivery_ok(const struct apic_icr *icr)
 {
-    return icr->delivery != 2 && icr->delivery != 3 && icr->delivery != 7;
+    return x86_delivery_mode_allowed(X86_SRC_ICR, icr->delivery);
 }
 
 uint32_t x2apic_logical_id(uint32_t apic_id)

@@ -9,13 +9,13 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <minihv/x86.h>
 
 /* ---- local APIC interrupt command (Intel SDM Vol. 3A 11.6.1, APM Vol. 2 16.5) ---- */
-enum apic_delivery { APIC_DM_FIXED = 0, APIC_DM_NMI = 4, APIC_DM_INIT = 5, APIC_DM_STARTUP = 6 };
 enum apic_shorthand { APIC_DEST_FIELD = 0, APIC_DEST_SELF = 1, APIC_DEST_ALL = 2, APIC_DEST_OTHERS = 3 };
 struct apic_icr {
     uint8_t vector;
-    uint8_t delivery;  /* enum apic_delivery */
+    uint8_t delivery;  /* enum x86_delivery_mode */
     bool logical;      /* destination mode */
     bool assert_level; /* bit 14: INIT with it clear is "INIT level de-assert" */
     uint8_t shorthand; /* enum apic_shorthand */

@@ -310,12 +310,7 @@ bool msr_pat_valid(uint64_t value)
 
 bool apic_lvt_ok(uint32_t value)
 {
-    switch ((value >> 8) & 7) {
-    case 0: case 4: case 7: /* fixed, NMI, ExtINT */
-        return true;
-    default: /* SMI (010), INIT (101), reserved (001, 011, 110) */
-        return false;
-    }
+    return x86_delivery_mode_allowed(X86_SRC_LVT, X86_DELIVERY_MODE(value));
 }
 
 enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_t hw, uint64_t value,

@@ -1,5 +1,6 @@
 /* The x86 MSI message rules and the virtual MSI capability: see msi.h. */
 #include <minihv/libc.h>
+#include <minihv/x86.h>
 
 #include "config.h"
 #include "msi.h"
@@ -16,8 +17,7 @@ bool vfio_msi_addr_valid(uint64_t addr)
 
 bool vfio_msi_data_valid(uint32_t data)
 {
-    uint32_t dm = (data & VFIO_MSI_DATA_DM_MASK) >> VFIO_MSI_DATA_DM_SHIFT;
-    return dm == VFIO_MSI_DM_FIXED || dm == VFIO_MSI_DM_LOWEST;
+    return x86_delivery_mode_allowed(X86_SRC_MSI, X86_DELIVERY_MODE(data));
 }
 
 enum vfio_msi_fault vfio_msi_check(uint64_t addr, uint32_t data)

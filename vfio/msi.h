@@ -14,16 +14,6 @@
 #define VFIO_MSI_ADDR_MASK 0xfff00000u
 #define VFIO_MSI_ADDR_REMAPPABLE (1u << 4) /* VT-d interrupt format bit */
 
-/* Message data bits 10:8, the delivery mode (SDM Vol. 3A 10.11.2). */
-#define VFIO_MSI_DATA_DM_SHIFT 8
-#define VFIO_MSI_DATA_DM_MASK  0x700u
-#define VFIO_MSI_DM_FIXED      0
-#define VFIO_MSI_DM_LOWEST     1
-#define VFIO_MSI_DM_SMI        2
-#define VFIO_MSI_DM_NMI        4
-#define VFIO_MSI_DM_INIT       5
-#define VFIO_MSI_DM_EXTINT     7
-
 /* What is wrong with a message (0: nothing). */
 enum vfio_msi_fault {
     VFIO_MSI_OK = 0,

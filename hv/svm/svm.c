@@ -188,8 +188,8 @@ static void setup_controls(struct vmcb *vmcb, struct vcpu *v)
 {
     struct vmcb_control *c = &vmcb->control;
     /* #UD: the guest's VMCALL (Intel's hypercall) becomes ours, any other
-     * #UD goes back to the guest. */
-    c->intercept_exceptions = 1u << VECTOR_UD;
+     * #UD goes back to the guest; #DB and #AC: see svm_cpu.h. */
+    c->intercept_exceptions = ALWAYS_INTERCEPTED_VECTORS;
     /* NMI: the kick that carries INIT (ipi.h). INIT: a physical INIT
      * must never reset a virtualized CPU silently. Shutdown: a triple
      * fault is a fatal report, not a reset of the machine (15.13). */
@@ -254,6 +254,8 @@ void svm_inject_exception(struct vcpu *v, unsigned vector, bool has_error, uint3
         ev |= SVM_EVENT_ERR_VALID | (uint64_t)error << 32;
     svm_of(v)->vmcb->control.event_inj = ev;
     svm_of(v)->injected = true;
+    if (exception_sets_rf(vector)) /* as a fault pushes it (hv/exit_rules.h) */
+        v->regs.rflags |= RFLAGS_RF;
 }
 
 static void svm_dump(struct vcpu *v)

@@ -17,12 +17,21 @@
 #define PAT_POWER_ON 0x0007040600070406ull /* APM Vol. 2 7.8.2 */
 #define VECTOR_DB 1
 #define VECTOR_UD 6
+#define VECTOR_AC 17
 #define VECTOR_NMI 2
 #define VECTOR_PF 14
 /* Exceptions that push an error code (SDM Vol. 3A 6.13, Table 6-1):
  * #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP. */
 #define ERROR_CODE_VECTORS ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
                             (1u << 14) | (1u << 17) | (1u << 21))
+/* Intercepted always: #UD (the guest's VMCALL is the core's hypercall);
+ * #DB and #AC, so that an exception whose delivery raises the same
+ * exception again (a data breakpoint on the #DB frame, an #AC frame on a
+ * misaligned CPL-3 stack) is one #VMEXIT per delivery, where the core's
+ * kick and the summary still reach the CPU, instead of a microcode loop
+ * that nothing interrupts (CVE-2015-8104, CVE-2015-5307; KVM and Xen,
+ * XSA-156, intercept both). Each goes back to the guest as it came. */
+#define ALWAYS_INTERCEPTED_VECTORS ((1u << VECTOR_UD) | (1u << VECTOR_DB) | (1u << VECTOR_AC))
 /* The faults an instruction may raise while the core single-steps it
  * (svm_exit.c): #DE #BR #NM #TS #NP #SS #GP #PF #MF #AC #XM #CP. #UD is
  * always intercepted; #DB is the step's own. */

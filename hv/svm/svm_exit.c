@@ -259,25 +259,29 @@ static void handle_ioio(struct vcpu *v)
 
 /* Undoes the single step at the exit that follows it, whatever the exit
  * is: TF back to the guest's own (unless the IRET ran: RFLAGS is then the
- * one it popped), #DB no longer intercepted. True if a step was armed. */
+ * one it popped), its faults no longer intercepted. True if a step was
+ * armed. */
 static bool nmi_step_end(struct vcpu *v)
 {
     struct svm_cpu *c = svm_of(v);
     if (!c->nmi_step)
         return false;
     c->nmi_step = false;
-    c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
+    c->vmcb->control.intercept_exceptions &= ~(STEP_FAULT_VECTORS & ~ALWAYS_INTERCEPTED_VECTORS);
     c->vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_INTR;
     if (v->regs.rip == c->nmi_step_rip || !c->nmi_step_iret)
         v->regs.rflags = (v->regs.rflags & ~RFLAGS_TF) | c->nmi_step_tf;
     return true;
 }
 
-/* The #DB intercept, armed only for the step: the step's own trap is not
- * the guest's (DR6 as it was, nothing delivered); with the guest's own
- * TF set or a breakpoint hit as well, the guest gets its #DB, BS in DR6
- * only if its TF was set (SDM Vol. 3B 18.2.3). */
-static void handle_nmi_step_db(struct vcpu *v, bool stepped)
+/* The #DB intercept (always, svm_cpu.h). After the core's step: the
+ * step's own trap is not the guest's (DR6 as it was, nothing delivered);
+ * with the guest's own TF set or a breakpoint hit as well, the guest gets
+ * its #DB, BS in DR6 only if its TF was set (SDM Vol. 3B 18.2.3).
+ * Otherwise it is the guest's, with DR6 as the CPU wrote it in the VMCB
+ * (15.12; the VMCB's DR6 is the guest's, 15.5.1), and DR7.GD cleared as
+ * the delivery of a general-detect #DB clears it (SDM Vol. 3B 18.2.4). */
+static void handle_db(struct vcpu *v, bool stepped)
 {
     struct svm_cpu *c = svm_of(v);
     struct vmcb_save *s = &c->vmcb->save;
@@ -288,6 +292,8 @@ static void handle_nmi_step_db(struct vcpu *v, bool stepped)
     }
     if (stepped && !c->nmi_step_tf)
         s->dr6 = (s->dr6 & ~DR6_BS) | (c->nmi_step_dr6 & DR6_BS);
+    if (s->dr6 & DR6_BD)
+        s->dr7 &= ~DR7_GD;
     svm_inject_exception(v, VECTOR_DB, false, 0);
 }
 
@@ -356,7 +362,7 @@ static void nmi_before_entry(struct vcpu *v)
     c->nmi_step_tf = vmcb->save.rflags & RFLAGS_TF;
     c->nmi_step_dr6 = vmcb->save.dr6;
     vmcb->save.rflags |= RFLAGS_TF;
-    vmcb->control.intercept_exceptions |= (1u << VECTOR_DB) | STEP_FAULT_VECTORS;
+    vmcb->control.intercept_exceptions |= STEP_FAULT_VECTORS;
     /* With the guest's IF set a physical interrupt may come before the
      * stepped IRET runs, and its frame would hold the step's TF: it exits
      * first (nmi_step_intr). */
@@ -406,6 +412,19 @@ static void nmi_step_fault(struct vcpu *v, unsigned vector)
     svm_inject_exception(v, vector, (1u << vector) & ERROR_CODE_VECTORS, (uint32_t)vmcb->control.exit_info1);
 }
 
+/* The #AC intercept (always, svm_cpu.h): the guest's, back as it came
+ * (error code 0, SDM Vol. 3A 6.15 "Interrupt 17"); a step's fault is
+ * nmi_step_fault's. Each delivery that raises #AC again exits again. */
+static void handle_ac(struct vcpu *v, bool stepped)
+{
+    if (stepped) {
+        nmi_step_fault(v, VECTOR_AC);
+        return;
+    }
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    svm_inject_exception(v, VECTOR_AC, true, 0);
+}
+
 /* A virtual INIT ends whatever NMI state the guest had (SDM Vol. 3A
  * 9.1.1: INIT resets the CPU; nothing blocked after it). */
 static void nmi_reset(struct vcpu *v)
@@ -413,7 +432,7 @@ static void nmi_reset(struct vcpu *v)
     struct svm_cpu *c = svm_of(v);
     c->nmi_blocked = c->nmi_iret = c->nmi_step = false;
     c->vmcb->control.intercept_misc1 &= ~(SVM_INTERCEPT_IRET | SVM_INTERCEPT_VINTR | SVM_INTERCEPT_INTR);
-    c->vmcb->control.intercept_exceptions &= ~((1u << VECTOR_DB) | STEP_FAULT_VECTORS);
+    c->vmcb->control.intercept_exceptions &= ~(STEP_FAULT_VECTORS & ~ALWAYS_INTERCEPTED_VECTORS);
     c->vmcb->control.int_control &= ~(SVM_V_NMI_PENDING | SVM_V_NMI_MASK | SVM_V_IRQ | SVM_V_IGN_TPR);
     v->nmi_pending = false;
 }
@@ -615,7 +634,10 @@ int svm_handle_exit(struct vcpu *v)
         handle_iret(v);
         break;
     case SVM_EXIT_EXCP_DB:
-        handle_nmi_step_db(v, stepped);
+        handle_db(v, stepped);
+        break;
+    case SVM_EXIT_EXCP_BASE + VECTOR_AC:
+        handle_ac(v, stepped);
         break;
     case SVM_EXIT_VINTR:
         handle_vintr(v);

@@ -187,6 +187,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COU
 #define INTR_TYPE_EXT_INT       (0u << 8)
 #define INTR_TYPE_NMI           (2u << 8)
 #define INTR_TYPE_HW_EXCEPTION  (3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC   (5u << 8) /* ICEBP (INT1), Table 24-17 */
 #define INTR_TYPE_MASK          (7u << 8)
 #define INTR_INFO_NMI_UNBLOCKED (1u << 12) /* exit info: NMI unblocking by IRET (28.2.2) */
 #define EPT_QUAL_NMI_UNBLOCKED  (1ull << 12) /* the same in an EPT violation's qualification (28.2.3) */

@@ -306,7 +306,10 @@ static int setup_controls(struct vmx_cpu *c, struct vcpu *v)
     vmwrite(VMCS_PROC2_CONTROLS, (uint64_t)proc2);
     vmwrite(VMCS_EXIT_CONTROLS, (uint64_t)exit);
     vmwrite(VMCS_ENTRY_CONTROLS, (uint64_t)entry);
-    vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+    /* #DB and #AC always: an exception whose delivery raises it again is
+     * then one exit per delivery, not a microcode loop that nothing
+     * interrupts (CVE-2015-8104, CVE-2015-5307; KVM, Xen XSA-156). */
+    vmwrite(VMCS_EXCEPTION_BITMAP, (1u << 1) | (1u << 17));
     vmwrite(VMCS_CR3_TARGET_COUNT, 0);
     vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);
     vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);

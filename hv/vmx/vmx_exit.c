@@ -49,6 +49,8 @@ static void vmx_inject_exception(struct vcpu *v, unsigned vector, bool has_error
     }
     vmwrite(VMCS_ENTRY_INTR_INFO, info);
     vmx_of(v)->injected = true;
+    if (exception_sets_rf(vector)) /* as a fault pushes it (hv/exit_rules.h) */
+        v->regs.rflags |= RFLAGS_RF;
 }
 
 static void vmx_dump(struct vcpu *v)
@@ -318,6 +320,47 @@ static void handle_nmi(struct vcpu *v)
     }
     vcpu_count(v, MINIHV_EXIT_EXCEPTION);
     v->nmi_pending = true;
+}
+
+static uint64_t read_dr6(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%dr6, %0" : "=r"(v));
+    return v;
+}
+
+/* #DB and #AC, intercepted always (vmx.c's exception bitmap): the guest's,
+ * back as the CPU raised them. A #DB that exits leaves DR6 alone (SDM Vol.
+ * 3C 27.1) and reports its B0-B3, BD, BS and RTM bits in the exit
+ * qualification (Table 28-1): they go to DR6 (live: VMX does not switch
+ * it; RTM is active low, 18.2.3) as the delivery would have written them,
+ * and DR7.GD is cleared as a general-detect #DB's delivery does (18.2.4).
+ * ICEBP (INT1, type 5) exits on the instruction itself: past it first,
+ * its #DB is a trap. Otherwise, with TF set under an STI/MOV SS shadow, BS
+ * pending, which VM entry requires then (26.3.1.5) and the exit did not
+ * save (KVM's handle_exception_nmi). */
+static void handle_exception(struct vcpu *v, uint32_t info)
+{
+    unsigned vector = info & 0xff;
+    vcpu_count(v, MINIHV_EXIT_EXCEPTION);
+    if (vector != 1) {
+        vmx_inject_exception(v, vector, info & INTR_INFO_ERR_VALID, (uint32_t)vmread(VMCS_EXIT_INTR_ERR));
+        return;
+    }
+    const uint64_t trap_bits = 0xfull | DR6_BD | DR6_BS | DR6_RTM;
+    uint64_t q = v->exit.qualification, dr6 = (read_dr6() & ~trap_bits) | DR6_RTM;
+    dr6 |= q & (0xfull | DR6_BD | DR6_BS);
+    if (q & DR6_RTM)
+        dr6 &= ~DR6_RTM;
+    __asm__ volatile("mov %0, %%dr6" ::"r"(dr6));
+    if (q & DR6_BD)
+        vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_GD);
+    uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC)
+        v->regs.rip += v->exit.insn_len;
+    else if ((v->regs.rflags & RFLAGS_TF) && (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)))
+        vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
+    vmx_inject_exception(v, 1, false, 0);
 }
 
 /* SIPI in wait-for-SIPI (25.2, 28.2.1): start at vector << 12, real mode. */
@@ -624,8 +667,8 @@ void vmx_handle_exit(struct vcpu *v)
             handle_nmi(v);
             break;
         }
-        vcpu_count(v, MINIHV_EXIT_EXCEPTION);
-        vcpu_fatal(v, "unexpected exception exit (the exception bitmap is empty)");
+        handle_exception(v, (uint32_t)vmread(VMCS_EXIT_INTR_INFO));
+        break;
     case VMX_EXIT_TASK_SWITCH: {
         /* Qualification (Table 28-2): bits 15:0 the new TSS selector,
          * 31:30 the source (0 CALL, 1 IRET, 2 JMP, 3 a task gate in the

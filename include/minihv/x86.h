@@ -3,6 +3,7 @@
 #ifndef MINIHV_X86_H
 #define MINIHV_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PAGE_SIZE 4096ull
@@ -42,6 +43,82 @@ enum x86_memtype {
     MEMTYPE_WP = 5,
     MEMTYPE_WB = 6,
 };
+
+/* A 64-bit IDT gate descriptor (SDM Vol. 3A 6.14.1, Figure 6-8). */
+struct x86_idt_gate {
+    uint16_t offset_low, selector;
+    uint8_t ist, type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high, reserved;
+} __attribute__((packed));
+
+#define X86_GATE_INTR64 0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define X86_GATE_P      0x80
+
+static inline uint64_t x86_idt_gate_offset(const struct x86_idt_gate *g)
+{
+    return (uint64_t)g->offset_low | (uint64_t)g->offset_mid << 16 | (uint64_t)g->offset_high << 32;
+}
+
+static inline void x86_idt_gate_set_offset(struct x86_idt_gate *g, uint64_t offset)
+{
+    g->offset_low = (uint16_t)offset;
+    g->offset_mid = (uint16_t)(offset >> 16);
+    g->offset_high = (uint32_t)(offset >> 32);
+}
+
+/* A present DPL-0 interrupt gate to offset through selector, IST ist. */
+static inline struct x86_idt_gate x86_idt_gate_intr(uint64_t offset, uint16_t selector, uint8_t ist)
+{
+    struct x86_idt_gate g = { .selector = selector, .ist = ist, .type_attr = X86_GATE_INTR64 };
+    x86_idt_gate_set_offset(&g, offset);
+    return g;
+}
+
+/* Interrupt delivery modes: bits 10:8 of an interrupt command, an LVT
+ * entry, an I/O APIC redirection entry and MSI data (SDM Vol. 3A 11.5.1,
+ * 11.6.1, 11.11.2; 82093AA datasheet 3.2.4). */
+#define X86_DELIVERY_MODE(reg) (((reg) >> 8) & 7u)
+enum x86_delivery_mode {
+    X86_DM_FIXED = 0,
+    X86_DM_LOWEST = 1,
+    X86_DM_SMI = 2,
+    X86_DM_NMI = 4,
+    X86_DM_INIT = 5,
+    X86_DM_STARTUP = 6,
+    X86_DM_EXTINT = 7,
+};
+
+/* Who asks for a delivery mode: the guest's interrupt command, its LVT
+ * entries, the I/O APIC's redirection entries, the passthrough device's
+ * MSI/MSI-X data. */
+enum x86_interrupt_source { X86_SRC_ICR, X86_SRC_LVT, X86_SRC_IOAPIC_RTE, X86_SRC_MSI, X86_SRC_COUNT };
+
+/* The core's one table of delivery modes each source may reach the
+ * hardware with (docs/security.md, "interrupt delivery modes"). SMI never:
+ * it runs SMM outside the core; reserved modes (011, 110 outside the ICR)
+ * never. INIT and SIPI only by command, whose destinations hv/ipi.c routes
+ * itself. ExtINT only where the 8259 sits (LINT0, an RTE); lowest priority
+ * not in an LVT (no such mode there); a device message only fixed or
+ * lowest priority (an NMI or INIT from a device is the guest's DMA). */
+static inline bool x86_delivery_mode_allowed(enum x86_interrupt_source source, unsigned mode)
+{
+    static const uint8_t allowed[X86_SRC_COUNT] = {
+        [X86_SRC_ICR] = 1u << X86_DM_FIXED | 1u << X86_DM_LOWEST | 1u << X86_DM_NMI | 1u << X86_DM_INIT |
+                        1u << X86_DM_STARTUP,
+        [X86_SRC_LVT] = 1u << X86_DM_FIXED | 1u << X86_DM_NMI | 1u << X86_DM_EXTINT,
+        [X86_SRC_IOAPIC_RTE] = 1u << X86_DM_FIXED | 1u << X86_DM_LOWEST | 1u << X86_DM_NMI | 1u << X86_DM_EXTINT,
+        [X86_SRC_MSI] = 1u << X86_DM_FIXED | 1u << X86_DM_LOWEST,
+    };
+    return source < X86_SRC_COUNT && mode < 8 && (allowed[source] >> mode & 1u);
+}
+
+static inline const char *x86_delivery_mode_name(unsigned mode)
+{
+    static const char *const names[8] = { "fixed", "lowest-priority", "SMI",    "reserved (011)",
+                                          "NMI",   "INIT",            "reserved (110)", "ExtINT" };
+    return names[mode & 7];
+}
 
 static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {

@@ -19,8 +19,10 @@
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
 #                msi-delivery, bar-placement, ecam-move, bar-above-top,
 #                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
-#                then S3 at the moved PM1_CNT: pm-relocate); an edu (not passed through)
-#                for the final check: its DMA into the block still blocked
+#                then S3 at the moved PM1_CNT: pm-relocate), db-intercept
+#                (the guest's #DBs each exit to the core: CVE-2015-8104);
+#                an edu (not passed through) for the final check: its DMA
+#                into the block still blocked
 #   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
 #                PCIe root port passed through (QEMU's DMAR names the root
 #                port in a bridge scope, no INCLUDE_PCI_ALL): subpage-bar,
@@ -43,6 +45,7 @@
 #                -> shutdown, the machine must reset as in q-triple)
 #   b-event      Bochs: event-delivery on VMX (the core's summary ends it)
 #   b-vmx        Bochs Skylake-X -smp 2: the CPU attacks on the BSP, on VMX
+#                (db-intercept too)
 #                (x2apic-icr-reserved only here: QEMU TCG has no x2APIC);
 #                ioapic-rte (an I/O APIC INIT to cpu1 stays refused: the
 #                AP is not woken for it); task-switch (a JMP to a TSS, INT n and #UD through
@@ -67,7 +70,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -366,7 +369,7 @@ Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
-run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move db-intercept" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
@@ -396,7 +399,7 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf db-intercept xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 # Opt-in (Bochs is slow: not in make check): pmbase-move on the PIIX4 (PMBA,

@@ -38,6 +38,8 @@ BACKEND_MASKS = [
     ("svm", r"df-deny-gp-np", "QEMU TCG takes the #NP raised while it delivers an EVENTINJ #GP serially (#NP, "
      "not #DF: it does not record the injected exception as the first one); APM Vol. 2 15.20 delivers an "
      "injected event as if it occurred in the guest, and the CPU's own #GP there gives #DF"),
+    ("svm", r"fault-rf-(ud2-ud|virt-ud|deny-gp)", "QEMU TCG pushes RF = 0 for every fault (SDM Vol. 3B 17.3.1.1: 1, "
+     "as Bochs does bare); the #UDs and #GPs the core injects push 1 (on SVM every #UD is the core's: intercepted)"),
     ("vmx", r"ipwrap-(cpuid|in)", "Bochs does not wrap IP in 16-bit code: bare, the instruction at 0xfffe/0xffff "
      "ends in #GP at 0x10000; hardware (and QEMU bare, and minihv on both backends) goes on at 0"),
 ]
@@ -49,6 +51,9 @@ BACKEND_MASKS = [
 # Vol. 3A Table 6-5). QEMU TCG does not take SVM's XSETBV intercept, so
 # df-xsetbv-* alone compare its own #GP there.
 CROSS = [("df-deny-gp-%s" % c, "df-xsetbv-gp-%s" % c) for c in ("np", "nullsel", "pf")]
+# The core's #GP for a denied RDMSR pushes RF as the CPU's own #GP(0) does
+# (SDM Vol. 3B 17.3.1.1; hv/exit_rules.h exception_sets_rf).
+CROSS += [("fault-rf-deny-gp", "fault-rf-noncanon-gp")]
 
 
 def load(path, prefix="tp"):

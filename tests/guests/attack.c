@@ -18,6 +18,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
+#include "tests/guests/args.h"
 #include "tests/guests/attack.h"
 #include "tests/guests/guest_acpi.h"
 #include "tests/guests/hvcall.h"
@@ -310,25 +311,6 @@ __asm__(
     "    .long atk_movnti32_site - atk_sites, atk_movnti32_resume - atk_sites\n"
     "    .long 0, 0\n");
 
-struct idt_gate64 {
-    uint16_t offset_low, selector;
-    uint8_t ist, type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high, reserved;
-};
-
-static uint64_t gate_get(const struct idt_gate64 *g)
-{
-    return (uint64_t)g->offset_low | (uint64_t)g->offset_mid << 16 | (uint64_t)g->offset_high << 32;
-}
-
-static void gate_put(struct idt_gate64 *g, uint64_t off)
-{
-    g->offset_low = (uint16_t)off;
-    g->offset_mid = (uint16_t)(off >> 16);
-    g->offset_high = (uint32_t)(off >> 32);
-}
-
 static struct idt_ptr atk_saved_idt;
 static struct guard bsp_guard;
 static uint8_t *atk_idt_page;
@@ -338,18 +320,18 @@ int atk_idt_install(void)
     struct idt_ptr cur, mine;
     __asm__ volatile("sidt %0" : "=m"(cur));
     size_t bytes = (size_t)cur.limit + 1;
-    if (!atk_idt_page || !cur.base || bytes < 15 * sizeof(struct idt_gate64) || bytes > 4096)
+    if (!atk_idt_page || !cur.base || bytes < 15 * sizeof(struct x86_idt_gate) || bytes > 4096)
         return -1;
     memcpy(atk_idt_page, (const void *)(uintptr_t)cur.base, bytes);
-    struct idt_gate64 *g = (struct idt_gate64 *)atk_idt_page;
-    atk_orig_db = gate_get(&g[1]);
-    atk_orig_ud = gate_get(&g[VEC_UD]);
-    atk_orig_gp = gate_get(&g[VEC_GP]);
-    atk_orig_pf = gate_get(&g[VEC_PF]);
-    gate_put(&g[1], (uint64_t)(uintptr_t)atk_db_entry);
-    gate_put(&g[VEC_UD], (uint64_t)(uintptr_t)atk_ud_entry);
-    gate_put(&g[VEC_GP], (uint64_t)(uintptr_t)atk_gp_entry);
-    gate_put(&g[VEC_PF], (uint64_t)(uintptr_t)atk_pf_entry);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)atk_idt_page;
+    atk_orig_db = x86_idt_gate_offset(&g[1]);
+    atk_orig_ud = x86_idt_gate_offset(&g[VEC_UD]);
+    atk_orig_gp = x86_idt_gate_offset(&g[VEC_GP]);
+    atk_orig_pf = x86_idt_gate_offset(&g[VEC_PF]);
+    x86_idt_gate_set_offset(&g[1], (uint64_t)(uintptr_t)atk_db_entry);
+    x86_idt_gate_set_offset(&g[VEC_UD], (uint64_t)(uintptr_t)atk_ud_entry);
+    x86_idt_gate_set_offset(&g[VEC_GP], (uint64_t)(uintptr_t)atk_gp_entry);
+    x86_idt_gate_set_offset(&g[VEC_PF], (uint64_t)(uintptr_t)atk_pf_entry);
     atk_saved_idt = cur;
     mine.limit = cur.limit;
     mine.base = (uint64_t)(uintptr_t)atk_idt_page;
@@ -863,6 +845,7 @@ static const struct attack attacks[] = {
     { "msi-dma-init", attack_msi_dma_init, false }, /* only when named: QEMU TCG resets the CPU at any INIT */
     { "smm-open", attack_smm_open, true },
     { "task-switch", attack_task_switch, true },
+    { "db-intercept", attack_db_intercept, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */
@@ -893,67 +876,29 @@ static bool selected(const char *name, bool by_default)
     return false;
 }
 
-static bool parse_bdf(const CHAR16 *s, size_t len)
-{
-    unsigned v[3] = { 0, 0, 0 }, k = 0;
-    for (size_t i = 0; i < len; i++) {
-        CHAR16 c = s[i];
-        if ((c == L':' && k == 0) || (c == L'.' && k == 1)) {
-            k++;
-            continue;
-        }
-        unsigned x = c >= L'0' && c <= L'9' ? (unsigned)(c - L'0') : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10)
-                   : c >= L'A' && c <= L'F' ? (unsigned)(c - L'A' + 10) : 16u;
-        if (x == 16)
-            return false;
-        v[k] = v[k] * 16 + x;
-    }
-    if (k != 2 || v[0] > 255 || v[1] > 31 || v[2] > 7)
-        return false;
-    env.bus = v[0];
-    env.dev = v[1];
-    env.fn = v[2];
-    return true;
-}
-
 /* bare=1: no minihv under the guest (a reference run): only smm-open,
  * which needs no hypercall. */
 static bool bare_run;
 
 static void parse_args(void)
 {
-    EFI_LOADED_IMAGE *li = NULL;
-    if (EFI_ERROR(BS->HandleProtocol(env.image, &LoadedImageProtocol, (void **)&li)) || !li || !li->LoadOptions)
+    struct guest_args a;
+    const CHAR16 *w, *v;
+    size_t len, vl;
+    if (!guest_args_open(env.image, &a))
         return;
-    const CHAR16 *s = li->LoadOptions;
-    size_t n = li->LoadOptionsSize / sizeof(CHAR16), i = 0;
-    while (i < n && s[i]) {
-        while (i < n && s[i] == L' ')
-            i++;
-        size_t start = i;
-        while (i < n && s[i] && s[i] != L' ')
-            i++;
-        const CHAR16 *w = s + start;
-        size_t len = i - start;
-        if (len > 5 && !memcmp(w, L"only=", 10)) {
-            size_t m = len - 5 < ARRAY_SIZE(only) - 1 ? len - 5 : ARRAY_SIZE(only) - 1;
-            memcpy(only, w + 5, m * sizeof(CHAR16));
-            only[m] = 0;
-        } else if (len > 4 && !memcmp(w, L"bdf=", 8)) {
-            env.have_bdf = parse_bdf(w + 4, len - 4);
-        } else if (len > 7 && !memcmp(w, L"uart=0x", 14)) {
-            unsigned port = 0;
-            for (size_t k = 7; k < len && k < 11; k++) {
-                CHAR16 c = w[k];
-                port = port * 16 + (c >= L'0' && c <= L'9' ? (unsigned)(c - L'0')
-                                    : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10) : 0u);
-            }
-            env.uart = (uint16_t)port;
-        } else if (len == 6 && !memcmp(w, L"bare=1", 12)) {
+    while (guest_args_next(&a, &w, &len)) {
+        if (guest_arg_value(w, len, "only=", &v, &vl))
+            guest_arg_copy(only, ARRAY_SIZE(only), v, vl);
+        else if (guest_arg_value(w, len, "bdf=", &v, &vl))
+            env.have_bdf = guest_arg_bdf(v, vl, &env.bus, &env.dev, &env.fn);
+        else if (guest_arg_value(w, len, "uart=", &v, &vl))
+            env.uart = (uint16_t)guest_arg_num(v, vl);
+        else if (guest_arg_is(w, len, "bare=1"))
             bare_run = true;
-        } else if (len > 8 && !memcmp(w, L"skipped=", 16) && w[8] >= L'0' && w[8] <= L'9') {
+        else if (guest_arg_value(w, len, "skipped=", &v, &vl) && v[0] >= L'0' && v[0] <= L'9') {
             env.have_skipped = true;
-            env.skipped = (UINTN)(w[8] - L'0');
+            env.skipped = (UINTN)guest_arg_num(v, vl);
         }
     }
 }

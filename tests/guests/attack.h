@@ -45,15 +45,6 @@ extern volatile uint64_t atk_db_rip, atk_db_count;
 int atk_idt_install(void);
 void atk_idt_remove(void);
 
-/* A 64-bit IDT gate (SDM Vol. 3A 6.14.1), for attacks that point one
- * vector of the current IDT at a handler of their own. */
-struct atk_idt_gate {
-    uint16_t off0, sel;
-    uint8_t ist, type;
-    uint16_t off1;
-    uint32_t off2, zero;
-} __attribute__((packed));
-
 /* ---- environment ---- */
 struct atk_env {
     EFI_HANDLE image;
@@ -169,5 +160,6 @@ void attack_msi_dma(void);
 void attack_msi_dma_init(void);
 void attack_log_dma(void);
 void attack_smm_open(void);
+void attack_db_intercept(void);
 
 #endif

@@ -705,12 +705,12 @@ void attack_ioapic_rte(void)
     /* The NMI gate of this CPU's IDT (the attack IDT: a page of ours). */
     struct idt_ptr idtr;
     __asm__ volatile("sidt %0" : "=m"(idtr));
-    struct atk_idt_gate *g = (struct atk_idt_gate *)(uintptr_t)idtr.base + 2, saved_gate = *g;
+    struct x86_idt_gate *g = (struct x86_idt_gate *)(uintptr_t)idtr.base + 2, saved_gate = *g;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     uint64_t h = (uint64_t)(uintptr_t)atk_nmi_entry;
     uint64_t f = atk_irq_save();
-    *g = (struct atk_idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+    *g = x86_idt_gate_intr(h, cs, 0);
     atk_irq_restore(f);
     struct {
         const char *what;

@@ -32,6 +32,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/logring.h>
+#include <minihv/x86.h>
 #include "tests/guests/attack.h"
 #include "tests/guests/hvcall.h"
 #include "tests/guests/print.h"
@@ -64,11 +65,11 @@ __asm__(".text\n"
         "    popq %rax\n"
         "    iretq\n");
 
-static struct atk_idt_gate *gate_of(unsigned vector)
+static struct x86_idt_gate *gate_of(unsigned vector)
 {
     struct idt_ptr idtr;
     __asm__ volatile("sidt %0" : "=m"(idtr));
-    return (struct atk_idt_gate *)(uintptr_t)idtr.base + vector;
+    return (struct x86_idt_gate *)(uintptr_t)idtr.base + vector;
 }
 
 static void set_gate(unsigned vector, void (*fn)(void))
@@ -76,7 +77,7 @@ static void set_gate(unsigned vector, void (*fn)(void))
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     uint64_t h = (uint64_t)(uintptr_t)fn;
-    *gate_of(vector) = (struct atk_idt_gate){ (uint16_t)h, cs, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+    *gate_of(vector) = x86_idt_gate_intr(h, cs, 0);
 }
 
 /* A dword below 4 GiB the edu reads the message data from. */
@@ -120,7 +121,7 @@ static void msi_dma(const char *name, bool with_init)
         { "ExtINT to self", self_id, MSI_DATA(MSI_DM_EXTINT, 0) },
     };
     uint64_t f = atk_irq_save();
-    struct atk_idt_gate saved_nmi = *gate_of(2), saved_fixed = *gate_of(FIXED_VECTOR);
+    struct x86_idt_gate saved_nmi = *gate_of(2), saved_fixed = *gate_of(FIXED_VECTOR);
     set_gate(2, atk_msi_nmi_entry);
     set_gate(FIXED_VECTOR, atk_msi_fixed_entry);
     atk_irq_restore(f);

@@ -37,6 +37,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "boot/mp_services.h"
+#include "tests/guests/args.h"
 #include "tests/guests/fuzzguest.h"
 #include "tests/guests/guard.h"
 #include "tests/guests/print.h"
@@ -480,105 +481,41 @@ static void find_device(void)
     }
 }
 
-static bool parse_bdf(const CHAR16 *s, size_t len)
-{
-    unsigned v[3] = { 0, 0, 0 }, k = 0;
-    for (size_t i = 0; i < len; i++) {
-        CHAR16 ch = s[i];
-        if ((ch == L':' && k == 0) || (ch == L'.' && k == 1)) {
-            k++;
-            continue;
-        }
-        unsigned x = ch >= L'0' && ch <= L'9' ? (unsigned)(ch - L'0') : ch >= L'a' && ch <= L'f' ? (unsigned)(ch - L'a' + 10)
-                   : ch >= L'A' && ch <= L'F' ? (unsigned)(ch - L'A' + 10) : 16u;
-        if (x == 16)
-            return false;
-        v[k] = v[k] * 16 + x;
-    }
-    if (k != 2 || v[0] > 255 || v[1] > 31 || v[2] > 7)
-        return false;
-    fz.bus = v[0];
-    fz.dev = v[1];
-    fz.fn = v[2];
-    return true;
-}
-
-/* A number: decimal, or hex with 0x. */
-static uint64_t parse_num(const CHAR16 *s, size_t len)
-{
-    uint64_t v = 0;
-    unsigned base = 10;
-    size_t i = 0;
-    if (len > 2 && s[0] == L'0' && (s[1] == L'x' || s[1] == L'X')) {
-        base = 16;
-        i = 2;
-    }
-    for (; i < len; i++) {
-        CHAR16 ch = s[i];
-        unsigned x = ch >= L'0' && ch <= L'9' ? (unsigned)(ch - L'0') : ch >= L'a' && ch <= L'f' ? (unsigned)(ch - L'a' + 10)
-                   : ch >= L'A' && ch <= L'F' ? (unsigned)(ch - L'A' + 10) : 99u;
-        if (x >= base)
-            break;
-        v = v * base + x;
-    }
-    return v;
-}
-
-static bool word_is(const CHAR16 *w, size_t len, const char *key, const CHAR16 **val, size_t *vlen)
-{
-    size_t k = strlen(key);
-    if (len <= k)
-        return false;
-    for (size_t i = 0; i < k; i++)
-        if (w[i] != (CHAR16)key[i])
-            return false;
-    *val = w + k;
-    *vlen = len - k;
-    return true;
-}
-
 static void parse_args(EFI_HANDLE image)
 {
-    EFI_LOADED_IMAGE *li = NULL;
-    if (EFI_ERROR(BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&li)) || !li || !li->LoadOptions)
+    struct guest_args a;
+    const CHAR16 *w, *v;
+    size_t len, vl;
+    if (!guest_args_open(image, &a))
         return;
-    const CHAR16 *s = li->LoadOptions;
-    size_t n = li->LoadOptionsSize / sizeof(CHAR16), i = 0;
-    while (i < n && s[i]) {
-        while (i < n && s[i] == L' ')
-            i++;
-        size_t start = i;
-        while (i < n && s[i] && s[i] != L' ')
-            i++;
-        const CHAR16 *w = s + start, *v;
-        size_t len = i - start, vl;
-        if (word_is(w, len, "seed=", &v, &vl)) {
-            fz.seed = parse_num(v, vl);
+    while (guest_args_next(&a, &w, &len)) {
+        if (guest_arg_value(w, len, "seed=", &v, &vl)) {
+            fz.seed = guest_arg_num(v, vl);
             seed_given = true;
-        } else if (word_is(w, len, "seconds=", &v, &vl)) {
-            seconds = parse_num(v, vl);
-        } else if (word_is(w, len, "until=", &v, &vl)) {
-            until = parse_num(v, vl);
-        } else if (word_is(w, len, "cpus=", &v, &vl)) {
-            max_cpus = (unsigned)parse_num(v, vl);
-        } else if (word_is(w, len, "batch=", &v, &vl)) {
-            batch = parse_num(v, vl);
-        } else if (word_is(w, len, "tf=", &v, &vl)) {
-            fz.tf_permille = (unsigned)parse_num(v, vl);
-        } else if (word_is(w, len, "kinds=", &v, &vl)) {
-            fz.kind_mask = (uint32_t)parse_num(v, vl);
-        } else if (word_is(w, len, "bdf=", &v, &vl)) {
-            fz.have_bdf = parse_bdf(v, vl);
-        } else if (word_is(w, len, "ro=", &v, &vl)) {
-            ro_bytes = parse_num(v, vl) & ~0xfffull;
-        } else if (word_is(w, len, "trace=", &v, &vl)) {
-            fz_trace = parse_num(v, vl);
-        } else if (word_is(w, len, "stream=", &v, &vl)) {
-            stream = (unsigned)parse_num(v, vl);
-        } else if (word_is(w, len, "stall=", &v, &vl)) {
-            stall_secs = parse_num(v, vl);
-        } else if (word_is(w, len, "alias=", &v, &vl)) {
-            fz_alias_on = parse_num(v, vl) != 0;
+        } else if (guest_arg_value(w, len, "seconds=", &v, &vl)) {
+            seconds = guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "until=", &v, &vl)) {
+            until = guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "cpus=", &v, &vl)) {
+            max_cpus = (unsigned)guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "batch=", &v, &vl)) {
+            batch = guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "tf=", &v, &vl)) {
+            fz.tf_permille = (unsigned)guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "kinds=", &v, &vl)) {
+            fz.kind_mask = (uint32_t)guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "bdf=", &v, &vl)) {
+            fz.have_bdf = guest_arg_bdf(v, vl, &fz.bus, &fz.dev, &fz.fn);
+        } else if (guest_arg_value(w, len, "ro=", &v, &vl)) {
+            ro_bytes = guest_arg_num(v, vl) & ~0xfffull;
+        } else if (guest_arg_value(w, len, "trace=", &v, &vl)) {
+            fz_trace = guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "stream=", &v, &vl)) {
+            stream = (unsigned)guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "stall=", &v, &vl)) {
+            stall_secs = guest_arg_num(v, vl);
+        } else if (guest_arg_value(w, len, "alias=", &v, &vl)) {
+            fz_alias_on = guest_arg_num(v, vl) != 0;
         }
     }
 }

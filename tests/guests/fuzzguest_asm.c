@@ -9,6 +9,7 @@
  * counts (the IPI also EOIs, the xAPIC EOI register, SDM 10.8.5); anything
  * else goes on to the handler that was there. */
 #include <minihv/libc.h>
+#include <minihv/x86.h>
 #include "tests/guests/fuzzguest.h"
 #include "tests/guests/guard.h"
 
@@ -142,29 +143,10 @@ FZ_DECL(9) FZ_DECL(10) FZ_DECL(11) FZ_DECL(12) FZ_DECL(13) FZ_DECL(14) FZ_DECL(1
 FZ_DECL(17) FZ_DECL(19) FZ_DECL(20) FZ_DECL(21) FZ_DECL(22) FZ_DECL(23) FZ_DECL(24) FZ_DECL(25)
 FZ_DECL(26) FZ_DECL(27) FZ_DECL(28) FZ_DECL(29) FZ_DECL(30) FZ_DECL(31) FZ_DECL(0xf1)
 
-/* A 64-bit IDT gate (SDM Vol. 3A 6.14.1, Figure 6-8). */
-struct fz_gate {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-};
-
-static uint64_t gate_get(const struct fz_gate *g)
+/* A present DPL-0 interrupt gate to fn in selector cs. */
+static void gate_set(struct x86_idt_gate *g, const void *fn, uint16_t cs)
 {
-    return (uint64_t)g->off_lo | (uint64_t)g->off_mid << 16 | (uint64_t)g->off_hi << 32;
-}
-
-static void gate_set(struct fz_gate *g, const void *fn, uint16_t cs)
-{
-    uint64_t a = (uint64_t)(uintptr_t)fn;
-    g->off_lo = (uint16_t)a;
-    g->off_mid = (uint16_t)(a >> 16);
-    g->off_hi = (uint32_t)(a >> 32);
-    g->sel = cs;
-    g->ist = 0;
-    g->type = 0x8e; /* present, DPL 0, 64-bit interrupt gate */
-    g->zero = 0;
+    *g = x86_idt_gate_intr((uint64_t)(uintptr_t)fn, cs, 0);
 }
 
 int fz_idt_install(void *idt)
@@ -181,19 +163,19 @@ int fz_idt_install(void *idt)
     __asm__ volatile("sidt %0" : "=m"(cur));
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     size_t bytes = (size_t)cur.limit + 1;
-    if (!cur.base || bytes < 32 * sizeof(struct fz_gate) || bytes > 4096)
+    if (!cur.base || bytes < 32 * sizeof(struct x86_idt_gate) || bytes > 4096)
         return -1;
     memset(idt, 0, 4096);
     memcpy(idt, (const void *)(uintptr_t)cur.base, bytes);
     c->idt_saved_base = cur.base;
     c->idt_saved_limit = cur.limit;
-    struct fz_gate *g = idt;
+    struct x86_idt_gate *g = idt;
     for (unsigned v = 0; v < 32; v++) {
-        c->orig[v] = gate_get(&g[v]);
+        c->orig[v] = x86_idt_gate_offset(&g[v]);
         if (stubs[v])
             gate_set(&g[v], stubs[v], cs);
     }
-    if (bytes >= (FZ_IPI_VEC + 1) * sizeof(struct fz_gate))
+    if (bytes >= (FZ_IPI_VEC + 1) * sizeof(struct x86_idt_gate))
         gate_set(&g[FZ_IPI_VEC], fz_stub_0xf1, cs);
     mine.limit = cur.limit;
     mine.base = (uint64_t)(uintptr_t)idt;

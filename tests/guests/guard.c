@@ -5,6 +5,7 @@
  * the sites clear R11 before the instruction and return it afterwards. */
 #include <minihv/format.h>
 #include <minihv/libc.h>
+#include <minihv/x86.h>
 #include "tests/guests/guard.h"
 
 /* The firmware's handlers for the three vectors: faults outside a guarded
@@ -167,46 +168,23 @@ __asm__(
     "    .long guard_write64_site - guard_sites, guard_write64_resume - guard_sites\n"
     "    .long 0, 0\n");
 
-/* A 64-bit IDT gate descriptor (SDM Vol. 3 6.14.1, Figure 6-8). */
-struct idt_gate {
-    uint16_t offset_low;
-    uint16_t selector;
-    uint8_t ist;
-    uint8_t type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_high;
-    uint32_t reserved;
-};
-
-static uint64_t gate_offset(const struct idt_gate *g)
-{
-    return (uint64_t)g->offset_low | (uint64_t)g->offset_mid << 16 | (uint64_t)g->offset_high << 32;
-}
-
-static void gate_set_offset(struct idt_gate *g, uint64_t offset)
-{
-    g->offset_low = (uint16_t)offset;
-    g->offset_mid = (uint16_t)(offset >> 16);
-    g->offset_high = (uint32_t)(offset >> 32);
-}
-
 int guard_install(struct guard *g, void *buf, size_t buf_size)
 {
     struct idt_ptr copy;
     g->active = false;
     __asm__ volatile("sidt %0" : "=m"(g->saved));
     size_t bytes = (size_t)g->saved.limit + 1;
-    if (!g->saved.base || bytes < (VEC_PF + 1) * sizeof(struct idt_gate) || bytes > buf_size)
+    if (!g->saved.base || bytes < (VEC_PF + 1) * sizeof(struct x86_idt_gate) || bytes > buf_size)
         return -1;
     memcpy(buf, (const void *)(uintptr_t)g->saved.base, bytes);
-    struct idt_gate *gates = buf;
-    guard_orig_ud = gate_offset(&gates[VEC_UD]);
-    guard_orig_gp = gate_offset(&gates[VEC_GP]);
-    guard_orig_pf = gate_offset(&gates[VEC_PF]);
+    struct x86_idt_gate *gates = buf;
+    guard_orig_ud = x86_idt_gate_offset(&gates[VEC_UD]);
+    guard_orig_gp = x86_idt_gate_offset(&gates[VEC_GP]);
+    guard_orig_pf = x86_idt_gate_offset(&gates[VEC_PF]);
     /* Present 64-bit interrupt gates keep their selector, IST and type. */
-    gate_set_offset(&gates[VEC_UD], (uint64_t)(uintptr_t)guard_ud_entry);
-    gate_set_offset(&gates[VEC_GP], (uint64_t)(uintptr_t)guard_gp_entry);
-    gate_set_offset(&gates[VEC_PF], (uint64_t)(uintptr_t)guard_pf_entry);
+    x86_idt_gate_set_offset(&gates[VEC_UD], (uint64_t)(uintptr_t)guard_ud_entry);
+    x86_idt_gate_set_offset(&gates[VEC_GP], (uint64_t)(uintptr_t)guard_gp_entry);
+    x86_idt_gate_set_offset(&gates[VEC_PF], (uint64_t)(uintptr_t)guard_pf_entry);
     copy.limit = g->saved.limit;
     copy.base = (uint64_t)(uintptr_t)buf;
     __asm__ volatile("lidt %0" ::"m"(copy) : "memory");

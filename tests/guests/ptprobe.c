@@ -33,6 +33,7 @@
 #include <minihv/hypercall.h>
 #include <minihv/io.h>
 #include <minihv/libc.h>
+#include "tests/guests/args.h"
 #include "tests/guests/guard.h"
 #include "tests/guests/hvcall.h"
 #include "tests/guests/print.h"
@@ -216,63 +217,26 @@ struct args {
     CHAR16 rom[128], vbt[128];
 };
 
-static bool parse_bdf(const CHAR16 *s, struct bdf *d)
-{
-    unsigned v[3] = { 0, 0, 0 }, k = 0, digits = 0;
-    for (; *s && *s != L' '; s++) {
-        CHAR16 c = *s;
-        if ((c == L':' && k == 0) || (c == L'.' && k == 1)) {
-            if (!digits)
-                return false;
-            k++;
-            digits = 0;
-            continue;
-        }
-        unsigned x = c >= L'0' && c <= L'9' ? (unsigned)(c - L'0') : c >= L'a' && c <= L'f' ? (unsigned)(c - L'a' + 10)
-                   : c >= L'A' && c <= L'F' ? (unsigned)(c - L'A' + 10) : 16u;
-        if (x == 16)
-            return false;
-        v[k] = v[k] * 16 + x;
-        digits++;
-    }
-    if (k != 2 || !digits || v[0] > 255 || v[1] > 31 || v[2] > 7)
-        return false;
-    *d = (struct bdf){ v[0], v[1], v[2] };
-    return true;
-}
-
 /* key=value words of the load options (UCS-2); words without '=' (the
  * shell's program name) are ignored. */
-static void parse_args(EFI_LOADED_IMAGE *li, struct args *a)
+static void parse_args(EFI_HANDLE image, struct args *a)
 {
-    const CHAR16 *s = li->LoadOptions;
-    size_t n = li->LoadOptionsSize / sizeof(CHAR16);
-    size_t i = 0;
-    while (s && i < n && s[i]) {
-        while (i < n && s[i] == L' ')
-            i++;
-        size_t start = i;
-        while (i < n && s[i] && s[i] != L' ')
-            i++;
-        const CHAR16 *w = s + start;
-        size_t len = i - start;
-        CHAR16 *dst = NULL;
-        size_t klen = 0;
-        if (len > 4 && !memcmp(w, L"bdf=", 8))
-            a->have_bdf = parse_bdf(w + 4, &a->bdf);
-        else if (len > 4 && !memcmp(w, L"bar=", 8) && w[4] >= L'0' && w[4] <= L'5')
-            a->bar = w[4] - L'0';
-        else if (len == 7 && !memcmp(w, L"noreset", 14))
+    struct guest_args it;
+    const CHAR16 *w, *v;
+    size_t len, vl;
+    if (!guest_args_open(image, &it))
+        return;
+    while (guest_args_next(&it, &w, &len)) {
+        if (guest_arg_value(w, len, "bdf=", &v, &vl))
+            a->have_bdf = guest_arg_bdf(v, vl, &a->bdf.bus, &a->bdf.dev, &a->bdf.fn);
+        else if (guest_arg_value(w, len, "bar=", &v, &vl) && v[0] >= L'0' && v[0] <= L'5')
+            a->bar = v[0] - L'0';
+        else if (guest_arg_is(w, len, "noreset"))
             a->noreset = true;
-        else if (len > 4 && !memcmp(w, L"rom=", 8))
-            dst = a->rom, klen = 4;
-        else if (len > 4 && !memcmp(w, L"vbt=", 8))
-            dst = a->vbt, klen = 4;
-        if (dst) {
-            size_t m = len - klen < 127 ? len - klen : 127;
-            memcpy(dst, w + klen, m * sizeof(CHAR16));
-            dst[m] = 0;
-        }
+        else if (guest_arg_value(w, len, "rom=", &v, &vl))
+            guest_arg_copy(a->rom, ARRAY_SIZE(a->rom), v, vl);
+        else if (guest_arg_value(w, len, "vbt=", &v, &vl))
+            guest_arg_copy(a->vbt, ARRAY_SIZE(a->vbt), v, vl);
     }
 }
 
@@ -817,7 +781,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
         fail("args", "no loaded image protocol");
         goto out;
     }
-    parse_args(li, &a);
+    parse_args(image, &a);
     if (!a.have_bdf) {
         fail("args", "no valid bdf=BB:DD.F in the load options");
         goto out;

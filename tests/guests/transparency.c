@@ -43,13 +43,6 @@ __asm__(".text\n"
         "    movb $1, tp_gp_hit(%rip)\n"
         "    iretq\n");
 
-struct gate {
-    uint16_t off_lo, sel;
-    uint8_t ist, type;
-    uint16_t off_mid;
-    uint32_t off_hi, zero;
-} __attribute__((packed));
-
 static uint8_t idt_copy[4096] __attribute__((aligned(16)));
 
 /* A copy of the current IDT with gate 13 on tp_gp_entry: *mine to load
@@ -58,14 +51,11 @@ static bool gp_idt(struct idt_ptr *saved, struct idt_ptr *mine)
 {
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct gate))
+    if (bytes > sizeof(idt_copy) || bytes < 14 * sizeof(struct x86_idt_gate))
         return false;
     memcpy(idt_copy, (const void *)(uintptr_t)saved->base, bytes);
-    struct gate *g = (struct gate *)idt_copy + 13;
-    uint64_t off = (uint64_t)(uintptr_t)tp_gp_entry;
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt_copy + 13;
+    x86_idt_gate_set_offset(g, (uint64_t)(uintptr_t)tp_gp_entry);
     mine->limit = saved->limit;
     mine->base = (uint64_t)(uintptr_t)idt_copy;
     tp_gp_hit = 0;
@@ -212,7 +202,10 @@ void tp_db_entry(void) __attribute__((visibility("hidden")));
 void tp_step_cpuid(void) __attribute__((visibility("hidden")));
 void tp_step_rdmsr(void) __attribute__((visibility("hidden")));
 void tp_step_in(void) __attribute__((visibility("hidden")));
-extern const uint8_t tp_step_cpuid_after[], tp_step_rdmsr_after[], tp_step_in_after[];
+void tp_step_nop(void) __attribute__((visibility("hidden")));
+void tp_watch_writes(volatile uint64_t *word) __attribute__((visibility("hidden")));
+extern const uint8_t tp_step_cpuid_after[], tp_step_rdmsr_after[], tp_step_in_after[], tp_step_nop_after[],
+    tp_watch_first_after[];
 
 #define TP_STEP(name, setup, insn)                                                                          \
     ".globl " #name "\n.hidden " #name "\n" #name ":\n"                                                    \
@@ -241,23 +234,31 @@ __asm__(".text\n"
         "    iretq\n"
         TP_STEP(tp_step_cpuid, "    xor %eax, %eax\n    xor %ecx, %ecx\n", "    cpuid")
         TP_STEP(tp_step_rdmsr, "    mov $0x3a, %ecx\n", "    rdmsr") /* FEATURE_CONTROL: emulated */
-        TP_STEP(tp_step_in, "    mov $0x92, %edx\n", "    inb %dx, %al")); /* the A20 gate (hv/a20_gate.c) */
+        TP_STEP(tp_step_in, "    mov $0x92, %edx\n", "    inb %dx, %al") /* the A20 gate (hv/a20_gate.c) */
+        /* No exit: the CPU's own #DB, which the core intercepts (hv/svm/svm_cpu.h) */
+        TP_STEP(tp_step_nop, "", "    nop")
+        /* Three writes to a watched word (DR0), a trap-like #DB after each */
+        ".globl tp_watch_writes\n.hidden tp_watch_writes\n"
+        "tp_watch_writes:\n"
+        "    movq $1, (%rdi)\n"
+        ".globl tp_watch_first_after\n.hidden tp_watch_first_after\n"
+        "tp_watch_first_after:\n"
+        "    movq $2, (%rdi)\n"
+        "    movq $3, (%rdi)\n"
+        "    ret\n");
 
 static void step(const char *name, void (*fn)(void), const uint8_t *after)
 {
     struct idt_ptr saved, mine;
     __asm__ volatile("sidt %0" : "=m"(saved));
     size_t bytes = (size_t)saved.limit + 1;
-    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct gate)) {
+    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct x86_idt_gate)) {
         guest_print("tp: step-%s no-idt", name);
         return;
     }
     memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
-    struct gate *g = (struct gate *)idt_copy + 1;
-    uint64_t off = (uint64_t)(uintptr_t)tp_db_entry;
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt_copy + 1;
+    x86_idt_gate_set_offset(g, (uint64_t)(uintptr_t)tp_db_entry);
     mine.limit = saved.limit;
     mine.base = (uint64_t)(uintptr_t)idt_copy;
     memset(&tp_db, 0, sizeof(tp_db));
@@ -274,6 +275,43 @@ static void check_single_step(void)
     step("cpuid", tp_step_cpuid, tp_step_cpuid_after);
     step("rdmsr", tp_step_rdmsr, tp_step_rdmsr_after);
     step("in", tp_step_in, tp_step_in_after);
+    step("nop", tp_step_nop, tp_step_nop_after);
+}
+
+/* A data breakpoint (DR0, writes, 8 bytes: SDM Vol. 3B 18.2.4): how many
+ * #DBs, the first one's RIP and its DR6 (B0-B3, BS). An emulator without
+ * data breakpoints shows none, bare and under minihv alike. */
+static void check_watch(void)
+{
+    static volatile uint64_t word __attribute__((aligned(8)));
+    struct idt_ptr saved, mine;
+    __asm__ volatile("sidt %0" : "=m"(saved));
+    size_t bytes = (size_t)saved.limit + 1;
+    if (bytes > sizeof(idt_copy) || bytes < 2 * sizeof(struct x86_idt_gate)) {
+        guest_print("tp: watch no-idt");
+        return;
+    }
+    memcpy(idt_copy, (const void *)(uintptr_t)saved.base, bytes);
+    x86_idt_gate_set_offset((struct x86_idt_gate *)idt_copy + 1, (uint64_t)(uintptr_t)tp_db_entry);
+    mine.limit = saved.limit;
+    mine.base = (uint64_t)(uintptr_t)idt_copy;
+    memset(&tp_db, 0, sizeof(tp_db));
+    uint64_t dr0, dr7, flags;
+    __asm__ volatile("mov %%dr0, %0; mov %%dr7, %1" : "=r"(dr0), "=r"(dr7));
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
+    __asm__ volatile("mov %0, %%dr6; mov %1, %%dr0; mov %2, %%dr7" ::"r"(0xffff0ff0ull),
+                     "r"((uint64_t)(uintptr_t)&word), "r"(0x400ull | 1 | 1ull << 16 | 2ull << 18) : "memory");
+    tp_watch_writes(&word);
+    __asm__ volatile("mov %0, %%dr7; mov %1, %%dr0" ::"r"(dr7), "r"(dr0) : "memory");
+    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    if (!tp_db.count)
+        guest_print("tp: watch db 0");
+    else
+        guest_print("tp: watch db %lu first-after-write %s dr6-b0 %u bs %u", tp_db.count,
+                    tp_db.rip == (uint64_t)(uintptr_t)tp_watch_first_after ? "yes" : "no", (unsigned)(tp_db.dr6 & 1),
+                    (unsigned)((tp_db.dr6 >> 14) & 1));
 }
 
 /* ---- APIC IDs per CPU ---- */
@@ -531,20 +569,13 @@ static bool nmi_idt_load(struct idt_ptr *saved)
     struct idt_ptr mine;
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > sizeof(nmi_idt) || bytes < 3 * sizeof(struct gate))
+    if (bytes > sizeof(nmi_idt) || bytes < 3 * sizeof(struct x86_idt_gate))
         return false;
     memcpy(nmi_idt, (const void *)(uintptr_t)saved->base, bytes);
-    struct gate *g = (struct gate *)nmi_idt + 2;
-    uint64_t off = (uint64_t)(uintptr_t)tp_nmi_entry;
+    struct x86_idt_gate *g = (struct x86_idt_gate *)nmi_idt + 2;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
-    g->sel = cs;
-    g->ist = 0;
-    g->type = 0x8e;
-    g->zero = 0;
+    *g = x86_idt_gate_intr((uint64_t)(uintptr_t)tp_nmi_entry, cs, 0);
     mine.limit = saved->limit;
     mine.base = (uint64_t)(uintptr_t)nmi_idt;
     __asm__ volatile("lidt %0" ::"m"(mine) : "memory");
@@ -689,7 +720,7 @@ static bool idt_clone(uint8_t *buf, size_t cap, unsigned vectors, struct idt_ptr
 {
     __asm__ volatile("sidt %0" : "=m"(*saved));
     size_t bytes = (size_t)saved->limit + 1;
-    if (bytes > cap || bytes < vectors * sizeof(struct gate))
+    if (bytes > cap || bytes < vectors * sizeof(struct x86_idt_gate))
         return false;
     memcpy(buf, (const void *)(uintptr_t)saved->base, bytes);
     return true;
@@ -705,21 +736,14 @@ static void idt_load(uint8_t *buf, const struct idt_ptr *saved)
  * gate marked not present (fn NULL). */
 static void set_gate(uint8_t *idt, unsigned vector, void (*fn)(void))
 {
-    struct gate *g = (struct gate *)idt + vector;
-    uint64_t off = (uint64_t)(uintptr_t)fn;
+    struct x86_idt_gate *g = (struct x86_idt_gate *)idt + vector;
     uint16_t cs;
     __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     if (!fn) {
-        g->type &= 0x7f; /* P clear: delivery through it raises #NP */
+        g->type_attr &= (uint8_t)~X86_GATE_P; /* delivery through it raises #NP */
         return;
     }
-    g->off_lo = (uint16_t)off;
-    g->off_mid = (uint16_t)(off >> 16);
-    g->off_hi = (uint32_t)(off >> 32);
-    g->sel = cs;
-    g->ist = 0;
-    g->type = 0x8e;
-    g->zero = 0;
+    *g = x86_idt_gate_intr((uint64_t)(uintptr_t)fn, cs, 0);
 }
 
 /* ---- the NMI window across a faulting IRET of the NMI handler ----
@@ -939,12 +963,13 @@ static void nmi_window(const char *name, bool sti)
  * vector taken, its error code, whether its RIP is the instruction.
  * Offsets: struct tp_df. */
 struct tp_df {
-    uint64_t vector, err, rip, rsp, count, cr2;
+    uint64_t vector, err, rip, rsp, count, cr2, rflags;
 };
 volatile struct tp_df tp_df;
 void tp_df_8(void) __attribute__((visibility("hidden")));
 void tp_df_11(void) __attribute__((visibility("hidden")));
 void tp_df_13(void) __attribute__((visibility("hidden")));
+void tp_df_6(void) __attribute__((visibility("hidden")));
 void tp_df_run(unsigned kind, void *page) __attribute__((visibility("hidden")));
 extern const uint8_t tp_df_xsetbv[], tp_df_vmxon[], tp_df_vmrun[], tp_df_ud2[], tp_df_noncanon[], tp_df_rdmsr[];
 
@@ -957,10 +982,15 @@ __asm__(".text\n"
         "tp_df_11:\n"
         "    pushq $11\n"
         "    jmp 1f\n"
+        ".globl tp_df_6\n.hidden tp_df_6\n"
+        "tp_df_6:\n"
+        "    pushq $0\n"                 /* #UD pushes no error code */
+        "    pushq $6\n"
+        "    jmp 1f\n"
         ".globl tp_df_13\n.hidden tp_df_13\n"
         "tp_df_13:\n"
         "    pushq $13\n"
-        "1:  lea tp_df(%rip), %rdx\n"     /* vector 0, error 8, RIP 16 */
+        "1:  lea tp_df(%rip), %rdx\n"     /* vector 0, error 8, RIP 16, CS 24, RFLAGS 32 */
         "    incq 32(%rdx)\n"
         "    cmpq $1, 32(%rdx)\n"
         "    jne 2f\n"
@@ -968,6 +998,7 @@ __asm__(".text\n"
         "    mov 8(%rsp), %rax\n    mov %rax, 8(%rdx)\n"
         "    mov 16(%rsp), %rax\n    mov %rax, 16(%rdx)\n"
         "    mov %cr2, %rax\n    mov %rax, 40(%rdx)\n"
+        "    mov 32(%rsp), %rax\n    mov %rax, 48(%rdx)\n"
         "2:  mov 24(%rdx), %rsp\n"
         "    jmp 9f\n"
         /* tp_df_run(kind, page): 0 XSETBV XCR0 = 0, 1 VMXON, 2 VMRUN, 3 UD2,
@@ -1023,16 +1054,37 @@ static uint8_t df_idt[4096] __attribute__((aligned(16)));
 /* "tp" (diffed), or "tp-hv" for the cases run under minihv only. */
 static const char *df_prefix = "tp";
 
+/* The instructions tp_df_run runs, by kind. */
+static const uint8_t *const df_insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2, tp_df_noncanon, tp_df_rdmsr };
+
+/* Interrupts off and a clone of the IDT in df_idt for the caller's gates;
+ * false (and everything put back) if the IDT does not fit. */
+static bool case_begin(struct idt_ptr *saved, uint64_t *flags)
+{
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(*flags)::"memory");
+    if (idt_clone(df_idt, sizeof(df_idt), 14, saved))
+        return true;
+    __asm__ volatile("push %0; popfq" ::"r"(*flags) : "memory", "cc");
+    return false;
+}
+
+/* kind's instruction under df_idt, then the IDT and flags put back. */
+static void case_run(unsigned kind, void *page, const struct idt_ptr *saved, uint64_t flags)
+{
+    memset((void *)&tp_df, 0, sizeof(tp_df));
+    idt_load(df_idt, saved);
+    tp_df_run(kind, page);
+    __asm__ volatile("lidt %0" ::"m"(*saved) : "memory");
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+}
+
 /* One case: kind's instruction with vector's gate broken (not present,
  * or a null selector). */
 static void df_case(const char *name, unsigned kind, unsigned vector, bool null_sel, void *page)
 {
-    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2, tp_df_noncanon, tp_df_rdmsr };
     struct idt_ptr saved;
     uint64_t flags;
-    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
-    if (!idt_clone(df_idt, sizeof(df_idt), 14, &saved)) {
-        __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    if (!case_begin(&saved, &flags)) {
         guest_print("%s: df-%s no-idt", df_prefix, name);
         return;
     }
@@ -1042,18 +1094,63 @@ static void df_case(const char *name, unsigned kind, unsigned vector, bool null_
     set_gate(df_idt, vector, NULL);
     if (null_sel) {
         set_gate(df_idt, vector, tp_df_13); /* present, but CS null: #GP(EXT) */
-        ((struct gate *)df_idt + vector)->sel = 0;
+        ((struct x86_idt_gate *)df_idt + vector)->selector = 0;
     }
-    memset((void *)&tp_df, 0, sizeof(tp_df));
-    idt_load(df_idt, &saved);
-    tp_df_run(kind, page);
-    __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
-    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
+    case_run(kind, page, &saved, flags);
     if (!tp_df.count)
         guest_print("%s: df-%s none", df_prefix, name);
     else
         guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu", df_prefix, name, tp_df.vector, tp_df.err,
-                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count);
+                    tp_df.rip == (uint64_t)(uintptr_t)df_insn[kind] ? "yes" : "no", tp_df.count);
+}
+
+/* ---- the RF a fault pushes ----
+ * SDM Vol. 3B 17.3.1.1: for every fault-class exception but an
+ * instruction breakpoint's #DB the RFLAGS image pushed has RF set. The
+ * faults the core injects (hv/exit_rules.h exception_sets_rf) against the
+ * CPU's own: #UD for VMXON/VMRUN (the core's answer as a CPU without
+ * VMX/SVM) against UD2 (the CPU's on VMX; on SVM every #UD is
+ * intercepted and re-injected), #GP for XSETBV of XCR0 = 0 (the core's on
+ * VMX) against a non-canonical load (the CPU's). Gates 6 and 13 present. */
+static void rf_case(const char *name, unsigned kind, void *page)
+{
+    struct idt_ptr saved;
+    uint64_t flags;
+    if (!case_begin(&saved, &flags)) {
+        guest_print("%s: fault-rf-%s no-idt", df_prefix, name);
+        return;
+    }
+    set_gate(df_idt, 6, tp_df_6);
+    set_gate(df_idt, 13, tp_df_13);
+    case_run(kind, page, &saved, flags);
+    if (!tp_df.count)
+        guest_print("%s: fault-rf-%s none", df_prefix, name);
+    else
+        guest_print("%s: fault-rf-%s vector %lu err 0x%lx rf %lu at-insn %s", df_prefix, name, tp_df.vector, tp_df.err,
+                    (tp_df.rflags >> 16) & 1, tp_df.rip == (uint64_t)(uintptr_t)df_insn[kind] ? "yes" : "no");
+}
+
+static void check_fault_rf(bool hv)
+{
+    static uint8_t page[4096] __attribute__((aligned(4096)));
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    bool amd = r[1] == 0x68747541; /* "Auth" */
+    rf_case("ud2-ud", 3, page);
+    rf_case("virt-ud", amd ? 2 : 1, page);
+    rf_case("noncanon-gp", 4, (void *)0x8000000000000000ull);
+    x86_cpuid(1, 0, r);
+    if (r[2] & (1u << 26)) {
+        uint64_t cr4 = read_cr4();
+        write_cr4(cr4 | CR4_OSXSAVE);
+        rf_case("xsetbv-gp", 0, page);
+        write_cr4(cr4);
+    }
+    if (hv) { /* the core's #GP for a denied RDMSR, on both backends */
+        df_prefix = "tp-hv";
+        rf_case("deny-gp", 5, (void *)0x79);
+        df_prefix = "tp";
+    }
 }
 
 /* ---- a #PF during delivery (SDM Vol. 3A 6.15, Table 6-5) ----
@@ -1080,7 +1177,6 @@ static uint8_t pf_idt[4096] __attribute__((aligned(4096)));
 
 static void df_pf_case(const char *name, unsigned kind, void *arg)
 {
-    static const uint8_t *const insn[] = { tp_df_xsetbv, tp_df_vmxon, tp_df_vmrun, tp_df_ud2, tp_df_noncanon, tp_df_rdmsr };
     uint64_t cr3, flags;
     struct idt_ptr saved;
     __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
@@ -1092,7 +1188,7 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     __asm__ volatile("sidt %0" : "=m"(saved));
     if ((read_cr4() & CR4_LA57) || !slot || ((uintptr_t)pf_pml4 | (uintptr_t)pf_pdpt | (uintptr_t)pf_pd |
                                              (uintptr_t)pf_pt | (uintptr_t)pf_idt) & 0xfff ||
-        (size_t)saved.limit + 1 < PF_VECTOR * sizeof(struct gate)) {
+        (size_t)saved.limit + 1 < PF_VECTOR * sizeof(struct x86_idt_gate)) {
         guest_print("%s: df-%s no-mapping", df_prefix, name);
         return;
     }
@@ -1104,9 +1200,9 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     pf_pdpt[0] = (uint64_t)(uintptr_t)pf_pd | 3;
     pf_pd[0] = (uint64_t)(uintptr_t)pf_pt | 3;
     pf_pt[0] = (uint64_t)(uintptr_t)pf_idt | 3; /* pf_pt[1]: not present */
-    uint64_t page = (uint64_t)slot << 39, gates = 4096 - PF_VECTOR * sizeof(struct gate);
+    uint64_t page = (uint64_t)slot << 39, gates = 4096 - PF_VECTOR * sizeof(struct x86_idt_gate);
     memset(pf_idt, 0, sizeof(pf_idt));
-    memcpy(pf_idt + gates, (const void *)(uintptr_t)saved.base, PF_VECTOR * sizeof(struct gate));
+    memcpy(pf_idt + gates, (const void *)(uintptr_t)saved.base, PF_VECTOR * sizeof(struct x86_idt_gate));
     set_gate(pf_idt + gates, 8, tp_df_8);
     set_gate(pf_idt + gates, 11, tp_df_11);
     struct idt_ptr mine = { 0xfff, page + gates };
@@ -1123,12 +1219,12 @@ static void df_pf_case(const char *name, unsigned kind, void *arg)
     else if (tp_df.cr2 - (page + 4096) < 4096) /* on the missing page: which gate */
         guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 gate-%lu", df_prefix, name, tp_df.vector,
                     tp_df.err,
-                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count,
-                    PF_VECTOR + (tp_df.cr2 - (page + 4096)) / sizeof(struct gate));
+                    tp_df.rip == (uint64_t)(uintptr_t)df_insn[kind] ? "yes" : "no", tp_df.count,
+                    PF_VECTOR + (tp_df.cr2 - (page + 4096)) / sizeof(struct x86_idt_gate));
     else
         guest_print("%s: df-%s vector %lu err 0x%lx at-insn %s count %lu cr2 0x%lx", df_prefix, name, tp_df.vector,
                     tp_df.err,
-                    tp_df.rip == (uint64_t)(uintptr_t)insn[kind] ? "yes" : "no", tp_df.count, tp_df.cr2);
+                    tp_df.rip == (uint64_t)(uintptr_t)df_insn[kind] ? "yes" : "no", tp_df.count, tp_df.cr2);
 }
 
 static void check_double_fault(bool hv)
@@ -1442,6 +1538,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
     check_cpuid();
     check_ospke();
     check_single_step();
+    check_watch();
+    check_fault_rf(hv);
     check_apic_ids();
     check_msrs();
     check_tsc(hv);

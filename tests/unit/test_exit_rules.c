@@ -97,6 +97,20 @@ static void test_decode_matches(void **state)
 
 /* The exit said write, the bytes now say read (another CPU rewrote a MOV
  * store into a load), and the reverse; a fetch is never a data access. */
+/* SDM Vol. 3A Table 6-1's class column, vector by vector. */
+static void test_fault_rf(void **state)
+{
+    (void)state;
+    static const char cls[32] = "FTNTTFFFAFFFFFF-FFAFFF----------"; /* F fault, T trap, A abort, N NMI, - reserved */
+    for (unsigned v = 0; v < 32; v++)
+        assert_int_equal(exception_sets_rf(v), cls[v] == 'F' && v != 1);
+    assert_false(exception_sets_rf(1));  /* #DB: trap as the core raises it */
+    assert_true(exception_sets_rf(13));  /* #GP */
+    assert_true(exception_sets_rf(17));  /* #AC */
+    assert_false(exception_sets_rf(8));  /* #DF: abort */
+    assert_false(exception_sets_rf(32)); /* an interrupt */
+}
+
 static void test_decode_mismatch(void **state)
 {
     (void)state;
@@ -122,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_btf),
         cmocka_unit_test(test_decode_matches),
         cmocka_unit_test(test_decode_mismatch),
+        cmocka_unit_test(test_fault_rf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,20 +22,20 @@ static void test_icr_parse(void **state)
 {
     (void)state;
     struct apic_icr init = apic_icr_parse(0x00004500); /* INIT assert, physical */
-    assert_int_equal(init.delivery, APIC_DM_INIT);
+    assert_int_equal(init.delivery, X86_DM_INIT);
     assert_true(init.assert_level);
     assert_false(init.logical);
     assert_int_equal(init.shorthand, APIC_DEST_FIELD);
     struct apic_icr deassert = apic_icr_parse(0x00008500); /* level 0: de-assert */
-    assert_int_equal(deassert.delivery, APIC_DM_INIT);
+    assert_int_equal(deassert.delivery, X86_DM_INIT);
     assert_false(deassert.assert_level);
     struct apic_icr sipi = apic_icr_parse(0x000c469f); /* SIPI 0x9f, all excluding self */
-    assert_int_equal(sipi.delivery, APIC_DM_STARTUP);
+    assert_int_equal(sipi.delivery, X86_DM_STARTUP);
     assert_int_equal(sipi.vector, 0x9f);
     assert_int_equal(sipi.shorthand, APIC_DEST_OTHERS);
     assert_true(apic_icr_parse(0x00000d00).logical);
     struct apic_icr nmi_self = apic_icr_parse(0x00044400);
-    assert_int_equal(nmi_self.delivery, APIC_DM_NMI);
+    assert_int_equal(nmi_self.delivery, X86_DM_NMI);
     assert_int_equal(nmi_self.shorthand, APIC_DEST_SELF);
 }
 
