@@ -65,8 +65,9 @@ static enum smm_state check(struct machine *m, bool cpu_amd, struct smm_verdict 
 }
 
 /* q35 with the test OVMF (no SMM): the loader's log on every q-* boot,
- * "smm: q35 SMRAMC 0x02: SMM open"; with OVMF built SMM_REQUIRE (the
- * secboot boot): OvmfPkg/SmmAccess sets D_LCK and G_SMRAME, 0x1a. */
+ * "smm: q35 SMRAMC 0x02: SMM open"; with Debian's OVMF_CODE_4M.secboot.fd
+ * on q35,smm=on (the secboot boots' firmware): the loader's log there,
+ * "SMRAMC 0x1a (D_LCK 1, G_SMRAME 1, D_OPEN 0), SMM locked". */
 static void test_q35(void **state)
 {
     (void)state;
