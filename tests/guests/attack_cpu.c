@@ -113,7 +113,7 @@ void attack_msr_sweep(void)
         { 0xc001001a, "TOP_MEM (the block becomes MMIO)", 2, blk & ~0x7fffffull, false },
         { 0xc001001d, "TOM2", 2, 0x100000000ull, false },
         { 0xc0010058, "MMIO_CFG_BASE (ECAM moved)", 2, 0xe0000000ull | (8u << 2) | 1, false },
-        { 0xc0010015, "HWCR (SMMLOCK set)", 2, ~0ull, true },
+        { 0xc0010015, "HWCR (SMMLOCK flipped)", 2, ~0ull, true },
         { 0xc0010111, "SMM_BASE (the SMI entry into the block)", 2, blk, true },
         { 0xc0010112, "SMM_ADDR (TSEG base)", 2, blk, true },
         { 0xc0010113, "SMM_MASK", 2, blk_mask | 3, true },
@@ -133,7 +133,7 @@ void attack_msr_sweep(void)
         if (t->msr == 0xc0010010)
             value = old | (3ull << 18);
         if (t->msr == 0xc0010015)
-            value = old | 1; /* HWCR.SMMLOCK: would freeze what the firmware left */
+            value = old ^ 1; /* HWCR.SMMLOCK flipped: set, it freezes what the firmware left; clear, it unlocks SMM */
         uint64_t wf = atk_wrmsr(t->msr, value);
         uint64_t nf = atk_rdmsr(t->msr, &now);
         tried++;
