@@ -2,8 +2,8 @@
 #include <minihv/format.h>
 #include "boot/smm_open.h"
 
-/* SMRAMC, one byte (the same layout on the q35 MCH at 0x9d and on the
- * Intel Core host bridges at 0x88): C_BASE_SEG 2:0 read-only 010b (the
+/* SMRAMC, one byte (the same layout on the q35 MCH at 0x9d, the i440FX
+ * at 0x72 and the Intel Core host bridges at 0x88): C_BASE_SEG 2:0 read-only 010b (the
  * compatible SMRAM at 0xA0000), G_SMRAME 3, D_LCK 4, D_CLS 5, D_OPEN 6.
  * Intel 2nd-13th gen Core datasheets vol. 2, "SMRAMC"; coreboot
  * src/northbridge/intel/sandybridge/sandybridge.h, src/soc/intel/
@@ -32,8 +32,8 @@
 enum smm_rule_kind { SMM_BY_SMRAMC, SMM_BY_AMD_MSRS };
 
 /* The chipset rules: the first row whose vendor/device match 00:00.0
- * (a host bridge by class) decides. The q35 row comes before the Intel
- * one: its SMRAMC is elsewhere. The AMD rows read the CPU's MSRs: QEMU
+ * (a host bridge by class) decides. The q35 and i440FX rows come before
+ * the Intel one: their SMRAMC is elsewhere. The AMD rows read the CPU's MSRs: QEMU
  * TCG returns 0 for them (target/i386/tcg/sysemu/misc_helper.c
  * helper_rdmsr, default case), which is why no AMD rule keys on the CPU
  * alone: an AMD CPU model on q35 stays with the q35 row. */
@@ -45,6 +45,9 @@ static const struct smm_chipset_rule {
     uint8_t tsegmb_off;  /* SMM_BY_SMRAMC: 0, none */
 } smm_chipset_rules[] = {
     { "q35 MCH SMRAMC 0x9d", 0x8086, 0x29c0, SMM_BY_SMRAMC, 0x9d, 0 },
+    /* 82441FX (QEMU -machine pc, Bochs): SMRAM at 0x72, the same layout
+     * (QEMU hw/pci-host/i440fx.c I440FX_SMRAM; SeaBIOS fw/smm.c). */
+    { "i440FX SMRAM 0x72", 0x8086, 0x1237, SMM_BY_SMRAMC, 0x72, 0 },
     { "Intel host bridge SMRAMC 0x88", 0x8086, PCI_ANY_DEVICE, SMM_BY_SMRAMC, 0x88, 0xb8 },
     { "AMD host bridge, CPU SMM MSRs", 0x1022, PCI_ANY_DEVICE, SMM_BY_AMD_MSRS, 0, 0 },
     { "AMD (ATI) northbridge, CPU SMM MSRs", 0x1002, PCI_ANY_DEVICE, SMM_BY_AMD_MSRS, 0, 0 },

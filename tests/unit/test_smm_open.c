@@ -127,8 +127,9 @@ static void test_intel_core(void **state)
 
 /* A chipsec log whose config reads all came back 0 (TSEGMB, TOLUD, TOM
  * 0; "PCI0.0.0_SMRAMC = 0x00 ... Compatible SMRAM is not enabled"), and
- * QEMU's i440FX (8086:1237: SMRAM at 0x72, nothing at 0x88: zeros) and a
- * register reading all-ones: no SMRAMC there, nothing decided. */
+ * a register reading all-ones: no SMRAMC there, nothing decided. Before
+ * the i440FX row, Bochs' i440FX met the Intel row and read 0x00 at 0x88
+ * (the loader's log on b-vmx: "SMRAMC 0x00: C_BASE_SEG not 010b"). */
 static void test_intel_not_smramc(void **state)
 {
     (void)state;
@@ -137,11 +138,25 @@ static void test_intel_not_smramc(void **state)
     host_bridge(&m, 0x8086, 0x0c00);
     assert_int_equal(check(&m, false, &v), SMM_NOT_KNOWN);
     assert_non_null(strstr(v.detail, "not an SMRAMC"));
-    host_bridge(&m, 0x8086, 0x1237);
-    m.cfg[0x72] = 0x02;
-    assert_int_equal(check(&m, false, &v), SMM_NOT_KNOWN);
     m.cfg[0x88] = 0xff;
     assert_int_equal(check(&m, false, &v), SMM_NOT_KNOWN);
+}
+
+/* The i440FX (QEMU -machine pc, Bochs): SMRAM at 0x72, 0x02 at reset
+ * (QEMU hw/pci-host/i440fx.c), 0x1a once SeaBIOS/OVMF with SMM lock it;
+ * 0x88 is not looked at. */
+static void test_i440fx(void **state)
+{
+    (void)state;
+    struct machine m;
+    struct smm_verdict v;
+    host_bridge(&m, 0x8086, 0x1237);
+    m.cfg[0x72] = 0x02;
+    assert_int_equal(check(&m, false, &v), SMM_OPEN);
+    assert_string_equal(v.rule, "i440FX SMRAM 0x72");
+    m.cfg[0x72] = 0x1a;
+    m.cfg[0x88] = 0x02;
+    assert_int_equal(check(&m, false, &v), SMM_LOCKED);
 }
 
 /* AMD, VirtualBox's CPU database (src/VBox/VMM/VMMR3/cpus/), values read
@@ -214,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_q35_amd_cpu_msrs_not_read),
         cmocka_unit_test(test_intel_core),
         cmocka_unit_test(test_intel_not_smramc),
+        cmocka_unit_test(test_i440fx),
         cmocka_unit_test(test_amd_recorded),
         cmocka_unit_test(test_amd_open),
         cmocka_unit_test(test_no_rule),
