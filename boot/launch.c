@@ -19,6 +19,7 @@
 #include "boot/log.h"
 #include "boot/mp_services.h"
 #include "boot/pt_snapshot.h"
+#include "boot/smm_open.h"
 #include "paging/paging.h"
 
 /* The core image, embedded by boot/hv_image.S. */
@@ -347,38 +348,49 @@ static void fill_mem_ranges(struct minihv_boot_info *bi)
     FreePool(map);
 }
 
-/* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
- * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
- * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
-/* The default SMRAM (boot_info.h smm_default_phys). Only q35 says
- * whether SMM is open (the MCH's SMRAMC, 00:00.0 0x9d, D_LCK bit 4:
- * QEMU's hw/pci-host/q35.c; OVMF with SMM sets it, without SMM not);
- * elsewhere the firmware is taken to own SMM. */
-#define Q35_MCH_ID   0x29c08086u
-#define Q35_SMRAMC   0x9d
-#define SMRAMC_D_LCK 0x10u
-#define SMM_RSM      0xaa0fu /* 0F AA */
+/* The default SMRAM (boot_info.h smm_default_phys): taken when the host
+ * bridge's rule (boot/smm_open.c smm_chipset_rules: q35's SMRAMC 0x9d,
+ * Intel's SMRAMC 0x88, AMD's HWCR.SMMLOCK and SMM_BASE) says SMM is open;
+ * locked, moved or not known, the firmware is taken to own SMM. */
+#define SMM_RSM 0xaa0fu /* 0F AA */
+
+static uint32_t smm_cfg_read32(void *ctx, uint16_t off)
+{
+    return platform_cfg_read32(ctx, 0, 0, 0, off);
+}
+
+/* Asked only on an AMD CPU, where HWCR and SMM_BASE/MASK exist since K8
+ * (APM Vol. 2 A.8): a plain RDMSR. */
+static bool smm_msr_read(void *ctx, uint32_t msr, uint64_t *value)
+{
+    (void)ctx;
+    *value = rdmsr(msr);
+    return true;
+}
 
 static uint64_t take_default_smram(const struct platform *p)
 {
-    if (platform_cfg_read32(p, 0, 0, 0, 0) != Q35_MCH_ID)
+    struct smm_probe probe = { smm_cfg_read32, smm_msr_read, (void *)p, p->cpu.amd };
+    struct smm_verdict v;
+    smm_open_check(&probe, &v);
+    if (v.state != SMM_OPEN) {
+        log_line("smm: %s: %s, SMM %s: the firmware's, nothing taken", v.rule ? v.rule : "no chipset rule", v.detail,
+                 smm_state_name(v.state));
         return 0;
-    uint32_t smramc = platform_cfg_read32(p, 0, 0, 0, Q35_SMRAMC & ~3u) >> 8 & 0xff;
-    if (smramc & SMRAMC_D_LCK)
-        return 0;
+    }
     EFI_PHYSICAL_ADDRESS pa = MINIHV_SMBASE_DEFAULT;
     EFI_STATUS st = BS->AllocatePages(AllocateAddress, EfiReservedMemoryType, MINIHV_SMM_DEFAULT_SIZE / 4096, &pa);
     if (EFI_ERROR(st)) {
-        log_line("smm: q35 SMRAMC 0x%02x: SMM open (not locked: the firmware has no SMM handler), and "
+        log_line("smm: %s: %s: SMM open (not locked: the firmware has no SMM handler), and "
                  "0x%lx-0x%lx is not free (status 0x%lx): an SMI runs what is there, NOT protected",
-                 smramc, MINIHV_SMBASE_DEFAULT, MINIHV_SMBASE_DEFAULT + MINIHV_SMM_DEFAULT_SIZE - 1, st);
+                 v.rule, v.detail, MINIHV_SMBASE_DEFAULT, MINIHV_SMBASE_DEFAULT + MINIHV_SMM_DEFAULT_SIZE - 1, st);
         return 0;
     }
     memset((void *)(uintptr_t)pa, 0, MINIHV_SMM_DEFAULT_SIZE);
     *(volatile uint16_t *)(uintptr_t)(pa + 0x8000) = SMM_RSM;
-    log_line("smm: q35 SMRAMC 0x%02x: SMM open (not locked: the firmware has no SMM handler): 0x%lx-0x%lx taken "
+    log_line("smm: %s: %s: SMM open (not locked: the firmware has no SMM handler): 0x%lx-0x%lx taken "
              "(Reserved), RSM at 0x%lx; the core keeps it from the guest and device DMA",
-             smramc, pa, pa + MINIHV_SMM_DEFAULT_SIZE - 1, pa + 0x8000);
+             v.rule, v.detail, pa, pa + MINIHV_SMM_DEFAULT_SIZE - 1, pa + 0x8000);
     return pa;
 }
 
@@ -409,6 +421,9 @@ static void fill_sleep_mmio(struct minihv_boot_info *bi, const struct acpi_info 
     }
 }
 
+/* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
+ * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
+ * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
 static void fill_fb(struct minihv_boot_info *bi)
 {
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;

@@ -1,6 +1,6 @@
 # The UEFI loader: build/minihv.efi, carrying build/hv.bin inside.
 BOOT_SRCS := boot/main.c boot/log.c log/ring_write.c boot/config.c boot/acpi.c boot/pci.c boot/platform.c boot/cpu_plan.c \
-             boot/launch.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
+             boot/launch.c boot/smm_open.c boot/hv_image.c boot/passthrough.c boot/pt_snapshot.c paging/paging.c \
              boot/iommu.c iommu/iommu.c boot/lastlog.c log/ring_read.c \
              boot/secureboot.c boot/measure.c boot/sb_policy.c boot/sb_siglist.c \
              lib/string.c lib/format.c drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c
@@ -25,6 +25,7 @@ EFI_EXTRA_boot_config := $(if $(filter 1,$(HV_TEST_HOOKS)),-DMINIHV_TEST_HOOKS=1
 $(eval $(call host_test,test_config,tests/unit/test_config.c boot/config.c lib/format.c))
 $(eval $(call host_test,test_acpi,tests/unit/test_acpi.c boot/acpi.c))
 $(eval $(call host_test,test_cpu_plan,tests/unit/test_cpu_plan.c boot/cpu_plan.c lib/format.c))
+$(eval $(call host_test,test_smm_open,tests/unit/test_smm_open.c boot/smm_open.c lib/format.c))
 $(eval $(call host_test,test_pci,tests/unit/test_pci.c boot/pci.c lib/format.c))
 # drivers/igd/module.mk comes after this file: name the parsers here.
 BOOT_IGD_SRCS := drivers/igd/vbt.c drivers/igd/opregion.c drivers/igd/rom.c

@@ -199,6 +199,32 @@ bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index)
     return port != FCH_PM_DATA || !fch_pm_index_guarded(*index);
 }
 
+enum fch_layout fch_layout_of(uint32_t smbus_id, uint8_t revision)
+{
+    switch (smbus_id) {
+    case 0x43851002: return revision >= 0x40 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
+    case 0x780b1022: return revision < 0x41 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
+    case 0x790b1022: return revision < 0x49 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
+    default:         return FCH_LAYOUT_OTHER;
+    }
+}
+
+#define FCH_PM_ACPIMMIO_EN      0x24
+#define FCH_ACPIMMIO_DECODE_EN  0x01u
+
+bool fch_pm_bits_judged(enum fch_layout layout, uint8_t index)
+{
+    return layout == FCH_LAYOUT_SB800 && index >= FCH_PM_ACPIMMIO_EN && index <= FCH_PM_ACPIMMIO_EN + 3;
+}
+
+bool fch_pm_bits_ok(enum fch_layout layout, uint8_t index, uint8_t now, uint8_t value)
+{
+    if (!fch_pm_bits_judged(layout, index))
+        return true;
+    uint8_t free = index == FCH_PM_ACPIMMIO_EN ? FCH_ACPIMMIO_DECODE_EN : 0;
+    return !((now ^ value) & (uint8_t)~free);
+}
+
 enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value, bool s5_found, uint8_t s5_typ)
 {
     for (unsigned i = 0; i < size; i++) {

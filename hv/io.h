@@ -158,6 +158,30 @@ bool fch_pm_index_guarded(uint8_t index);
  * index). Other ports: true. */
 bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index);
 
+/* The FCH's PM register layout, told by its SMBus controller at 00:14.0
+ * as Linux's drivers/watchdog/sp5100_tco.c tco_reg_layout tells it:
+ * SB800 for 1002:4385 revision 0x40 on, 1022:780b below 0x41, 1022:790b
+ * below 0x49; the later FCHs (and SB7x0/SP5100, below 0x40) OTHER. */
+enum fch_layout { FCH_LAYOUT_OTHER, FCH_LAYOUT_SB800 };
+enum fch_layout fch_layout_of(uint32_t smbus_id, uint8_t revision);
+
+/* On the SB800 layout AcpiMmioEn, PMx24-0x27 (sp5100_tco.h
+ * SB800_PM_ACPI_MMIO_EN: bit 0 AcpiMmioDecodeEn, bit 1 AcpiMmioSel (I/O
+ * instead of memory), the page's address above: sp5100_tco.c takes it as
+ * the value & ~0xfff; coreboot amdblocks/acpimmio.h: "all discrete FCHs
+ * and the Kabini SoC" decode AcpiMmio by PMx24, Mullins on by PMx04 at the
+ * fixed 0xFED80000) places the AcpiMmio page, the PM block among it: moved
+ * or switched to I/O, the PM registers are reached where the core traps
+ * nothing. A data byte `value` for PM register `index` whose hardware value
+ * is `now`: false when it changes a bit but AcpiMmioDecodeEn there. Every
+ * other index and layout: true (PMx00 DecodeEn, whose bit 7 WdtEn Linux's
+ * sp5100_tco sets, and PMx04 place nothing: their blocks sit at fixed
+ * addresses). */
+bool fch_pm_bits_ok(enum fch_layout layout, uint8_t index, uint8_t now, uint8_t value);
+/* Is `index` one whose bits fch_pm_bits_ok judges (so that its hardware
+ * value must be read first)? */
+bool fch_pm_bits_judged(enum fch_layout layout, uint8_t index);
+
 /* The same registers in the FCH's AcpiMmio page (0xFED80000; AMD BKDG
  * Family 16h "FCH ... AcpiMmio": PM block at +0x300, PMx60 at +0x360; the
  * ACPI block at +0x800 on Family 17h and later, coreboot soc/amd

@@ -132,8 +132,13 @@ static void handle_msr(struct vcpu *v)
         return;
     case MSR_EMUL_VM_CR:
     case MSR_EMUL_VM_HSAVE_PA: {
+        /* The policy call first: passed as two arguments of one call, `out`
+         * may be read before the policy writes it (the order of argument
+         * evaluation is unspecified, C11 6.5.2.2p10), and GCC did so: the
+         * guest read VM_CR as 0, SVM enabled and unlocked. */
         uint64_t out = 0;
-        msr_done(v, write ? svm_msr_write_policy(msr, value) : svm_msr_read_policy(msr, &out), !write, out);
+        enum msr_result rc = write ? svm_msr_write_policy(msr, value) : svm_msr_read_policy(msr, &out);
+        msr_done(v, rc, !write, out);
         return;
     }
     case MSR_EMUL_PAT:

@@ -50,7 +50,9 @@
 #                ioapic-rte (an I/O APIC INIT to cpu1 stays refused: the
 #                AP is not woken for it); task-switch (a JMP to a TSS, INT n and #UD through
 #                a task gate, IRET with NT in 32-bit legacy mode: #GP(0x20),
-#                #GP(0x20), #GP(0x21), #GP(0x28); SVM does not intercept them)
+#                #GP(0x20), #GP(0x21), #GP(0x28); SVM does not intercept them);
+#                smm-open on the i440FX (SMRAM 0x72 open: the loader takes the
+#                default SMRAM; the SMI by PIIX4 APM_CNT, counted by MSR_SMI_COUNT)
 #
 # ATTACKS_IN_CHECK (below, the one place) lists the attacks `make check`
 # runs: those the core already refuses. Environment:
@@ -399,7 +401,7 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "msr-sweep movss-tf db-intercept xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20" none "" \
+run_boot b-vmx bochs 2 "msr-sweep movss-tf db-intercept xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20 smm-open" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 # Opt-in (Bochs is slow: not in make check): pmbase-move on the PIIX4 (PMBA,

@@ -87,6 +87,11 @@ struct msr_try {
     const char *name;
     int vendor;        /* 1 Intel, 2 AMD, 0 both */
     uint64_t value;    /* what a hostile kernel writes; ~0: computed */
+    /* Hardware with the firmware's lock set faults the write (SMM_BASE,
+     * SMM_ADDR/MASK and HWCR.SMMLOCK once HWCR.SMMLOCK is set: APM Vol. 2
+     * 10.2.5, "Error-on-write" in the PPRs): a write dropped in silence is
+     * not enough, it may have reached an emulator that drops it too. */
+    bool must_gp;
 };
 
 void attack_msr_sweep(void)
@@ -98,19 +103,22 @@ void attack_msr_sweep(void)
     uint64_t blk = env.fp.block_base;
     uint64_t blk_mask = (~(env.fp.block_size - 1)) & 0x000ffffffffff000ull;
     const struct msr_try list[] = {
-        { 0x560, "IA32_RTIT_OUTPUT_BASE (trace output into the block)", 1, blk },
-        { 0x570, "IA32_RTIT_CTL (TraceEn|BranchEn)", 1, 0x2001 },
-        { 0xc0010010, "SYSCFG (MtrrFixDramEn|MtrrFixDramModEn)", 2, ~0ull },
-        { 0xc0010016, "IORR_BASE0 (the block, RdDram|WrDram off)", 2, blk },
-        { 0xc0010017, "IORR_MASK0 (valid)", 2, blk_mask | 0x800 },
-        { 0xc0010018, "IORR_BASE1", 2, blk | 0x18 },
-        { 0xc0010019, "IORR_MASK1", 2, blk_mask | 0x800 },
-        { 0xc001001a, "TOP_MEM (the block becomes MMIO)", 2, blk & ~0x7fffffull },
-        { 0xc001001d, "TOM2", 2, 0x100000000ull },
-        { 0xc0010058, "MMIO_CFG_BASE (ECAM moved)", 2, 0xe0000000ull | (8u << 2) | 1 },
-        { 0xc0010112, "SMM_ADDR (TSEG base)", 2, blk },
-        { 0xc0010113, "SMM_MASK", 2, blk_mask | 3 },
-        { 0xc0010117, "VM_HSAVE_PA", 2, blk },
+        { 0x560, "IA32_RTIT_OUTPUT_BASE (trace output into the block)", 1, blk, false },
+        { 0x570, "IA32_RTIT_CTL (TraceEn|BranchEn)", 1, 0x2001, false },
+        { 0xc0010010, "SYSCFG (MtrrFixDramEn|MtrrFixDramModEn)", 2, ~0ull, false },
+        { 0xc0010016, "IORR_BASE0 (the block, RdDram|WrDram off)", 2, blk, false },
+        { 0xc0010017, "IORR_MASK0 (valid)", 2, blk_mask | 0x800, false },
+        { 0xc0010018, "IORR_BASE1", 2, blk | 0x18, false },
+        { 0xc0010019, "IORR_MASK1", 2, blk_mask | 0x800, false },
+        { 0xc001001a, "TOP_MEM (the block becomes MMIO)", 2, blk & ~0x7fffffull, false },
+        { 0xc001001d, "TOM2", 2, 0x100000000ull, false },
+        { 0xc0010058, "MMIO_CFG_BASE (ECAM moved)", 2, 0xe0000000ull | (8u << 2) | 1, false },
+        { 0xc0010015, "HWCR (SMMLOCK flipped)", 2, ~0ull, true },
+        { 0xc0010111, "SMM_BASE (the SMI entry into the block)", 2, blk, true },
+        { 0xc0010112, "SMM_ADDR (TSEG base)", 2, blk, true },
+        { 0xc0010113, "SMM_MASK", 2, blk_mask | 3, true },
+        { 0xc0010114, "VM_CR (LOCK and SVMDIS cleared)", 2, 0, false },
+        { 0xc0010117, "VM_HSAVE_PA", 2, blk, false },
     };
     unsigned tried = 0, refused = 0, kept = 0, bad = 0;
     char first_bad[200] = "";
@@ -124,11 +132,22 @@ void attack_msr_sweep(void)
         uint64_t rf = atk_rdmsr(t->msr, &old);
         if (t->msr == 0xc0010010)
             value = old | (3ull << 18);
+        if (t->msr == 0xc0010015)
+            value = old ^ 1; /* HWCR.SMMLOCK flipped: set, it freezes what the firmware left; clear, it unlocks SMM */
         uint64_t wf = atk_wrmsr(t->msr, value);
         uint64_t nf = atk_rdmsr(t->msr, &now);
         tried++;
         if (wf && GUARD_VECTOR(wf) == VEC_GP) {
             refused++;
+            continue;
+        }
+        if (t->must_gp) {
+            bad++;
+            if (!first_bad[0])
+                fmt_snprintf(first_bad, sizeof(first_bad), "0x%x %s: WRMSR 0x%lx did not #GP (0x%lx -> 0x%lx)",
+                             t->msr, t->name, value, old, now);
+            if (!rf && !wf)
+                atk_wrmsr(t->msr, old);
             continue;
         }
         if (!wf && !rf && !nf && now == old && now != value) {
@@ -148,6 +167,19 @@ void attack_msr_sweep(void)
                          value, old, now);
         if (!rf)
             atk_wrmsr(t->msr, old);
+    }
+    /* VM_CR (SVM): the core answers SVM disabled and locked (SVMDIS and
+     * LOCK, APM Vol. 2 15.30.1) whatever was written above: a guest that
+     * reads SVM as usable and unlocked goes on to try it. */
+    uint64_t vm_cr = 0;
+    if (!env.intel) {
+        uint64_t f = atk_rdmsr(0xc0010114, &vm_cr);
+        if (f || (vm_cr & 0x18) != 0x18) {
+            bad++;
+            if (!first_bad[0])
+                fmt_snprintf(first_bad, sizeof(first_bad), "VM_CR reads 0x%lx%s: not SVMDIS|LOCK (0x18)", vm_cr,
+                             f ? " (faulted)" : "");
+        }
     }
     /* IA32_PAT (VMX: the core must load its own on every exit): a PAT of all
      * UC and a weird mix the guest may legally use, then the core intact. */
@@ -170,7 +202,8 @@ void attack_msr_sweep(void)
     bool ok = intact_self();
     if (!bad && ok)
         atk_pass(name, "%u MSR writes: %u refused with #GP, %u kept their value%s; %s", tried, refused, kept,
-                 env.intel ? (pt ? "; IA32_PAT all-UC and all-WC taken, core intact" : "; no Intel PT; IA32_PAT all-UC and all-WC taken, core intact") : "",
+                 env.intel ? (pt ? "; IA32_PAT all-UC and all-WC taken, core intact" : "; no Intel PT; IA32_PAT all-UC and all-WC taken, core intact")
+                           : vm_cr == 0x18 ? "; VM_CR reads 0x18" : "; VM_CR reads SVMDIS|LOCK",
                  why);
     else
         atk_fail(name, "%s%s%s", first_bad[0] ? first_bad : "", first_bad[0] && !ok ? "; " : "", ok ? "" : why);

@@ -284,6 +284,41 @@ static void test_fch_pm(void **state)
     assert_int_equal(index, 0x60);
 }
 
+/* The FCH generations by SMBus controller as Linux's sp5100_tco tells
+ * them, and AcpiMmioEn (PMx24-0x27) on the SB800 layout: only
+ * AcpiMmioDecodeEn (PMx24 bit 0) may change; AcpiMmioSel (bit 1) and the
+ * address (PMx25-0x27, PMx24's upper bits) stay. The values: AcpiMmio at
+ * 0xFED80000 decoded in memory, PMx24-0x27 = 01 00 d8 fe. */
+static void test_fch_pm_bits(void **state)
+{
+    (void)state;
+    assert_int_equal(fch_layout_of(0x43851002, 0x3c), FCH_LAYOUT_OTHER); /* SB7x0/SP5100 */
+    assert_int_equal(fch_layout_of(0x43851002, 0x42), FCH_LAYOUT_SB800); /* SB8x0/SB9x0 */
+    assert_int_equal(fch_layout_of(0x780b1022, 0x14), FCH_LAYOUT_SB800); /* Hudson-2 */
+    assert_int_equal(fch_layout_of(0x780b1022, 0x42), FCH_LAYOUT_OTHER); /* efch: PMx04 */
+    assert_int_equal(fch_layout_of(0x790b1022, 0x4a), FCH_LAYOUT_OTHER);
+    assert_int_equal(fch_layout_of(0x790b1022, 0x61), FCH_LAYOUT_OTHER); /* Family 17h on */
+    assert_int_equal(fch_layout_of(0x790b1022, 0x42), FCH_LAYOUT_SB800);
+    assert_int_equal(fch_layout_of(0xffffffff, 0xff), FCH_LAYOUT_OTHER); /* no FCH (QEMU) */
+    for (unsigned i = 0; i < 256; i++)
+        assert_int_equal(fch_pm_bits_judged(FCH_LAYOUT_SB800, (uint8_t)i), i >= 0x24 && i <= 0x27);
+    for (unsigned i = 0; i < 256; i++)
+        assert_false(fch_pm_bits_judged(FCH_LAYOUT_OTHER, (uint8_t)i));
+    const enum fch_layout sb = FCH_LAYOUT_SB800;
+    assert_true(fch_pm_bits_ok(sb, 0x24, 0x01, 0x01));  /* as it is */
+    assert_true(fch_pm_bits_ok(sb, 0x24, 0x01, 0x00));  /* decode off: the guest's own loss */
+    assert_true(fch_pm_bits_ok(sb, 0x24, 0x00, 0x01));  /* decode on, in place */
+    assert_false(fch_pm_bits_ok(sb, 0x24, 0x01, 0x03)); /* AcpiMmioSel: the page into I/O space */
+    assert_false(fch_pm_bits_ok(sb, 0x24, 0x01, 0x11)); /* a bit of the address / reserved */
+    assert_false(fch_pm_bits_ok(sb, 0x26, 0xd8, 0x00)); /* the page moved */
+    assert_false(fch_pm_bits_ok(sb, 0x27, 0xfe, 0x7e));
+    assert_false(fch_pm_bits_ok(sb, 0x25, 0x00, 0x10));
+    assert_true(fch_pm_bits_ok(sb, 0x27, 0xfe, 0xfe));
+    assert_true(fch_pm_bits_ok(sb, 0x28, 0x00, 0xff));  /* beside it */
+    assert_true(fch_pm_bits_ok(sb, 0x00, 0x00, 0x80));  /* PMx00 WdtEn (sp5100_tco) */
+    assert_true(fch_pm_bits_ok(FCH_LAYOUT_OTHER, 0x26, 0xd8, 0x00)); /* PMx24 is not AcpiMmioEn there */
+}
+
 /* The AcpiMmio page's writes: the PM block's ACPI registers (+0x360-0x36F,
  * +0x374-0x377) dropped at any width that touches them; PM1_CNT's memory
  * alias (+0x804) judged as the port is (\_S5's SLP_TYP 5 here: S3 = 1
@@ -323,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_sleep_decide),
         cmocka_unit_test(test_a20_gate),
         cmocka_unit_test(test_fch_pm),
+        cmocka_unit_test(test_fch_pm_bits),
         cmocka_unit_test(test_fch_mmio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
