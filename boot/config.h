@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_LINE 256
+#define CONFIG_MAX_LINE 1024
 #define CONFIG_MAX_PATH 200
+/* The guest's command line: a Linux one (initrd=, root=, console=, ...)
+ * passes 200 characters easily; x86 Linux takes up to 2048. */
+#define CONFIG_MAX_ARGS 1024
 
 enum passthrough_kind { PASSTHROUGH_NONE, PASSTHROUGH_IGD, PASSTHROUGH_BDF };
 /* IOMMU_AUTO_REQUIRED is no config value: boot/main.c turns auto into it
@@ -19,7 +22,7 @@ struct minihv_config {
     uint16_t pt_segment;
     uint8_t pt_bus, pt_dev, pt_fn;
     char guest[CONFIG_MAX_PATH]; /* empty: return to the firmware */
-    char guest_args[CONFIG_MAX_PATH]; /* the guest's load options (its command line) */
+    char guest_args[CONFIG_MAX_ARGS]; /* the guest's load options (its command line) */
     uint16_t serial_port;        /* 0: off */
     uint32_t hv_mem_mb;
     enum iommu_mode iommu;

@@ -79,7 +79,7 @@ static void to_wide(CHAR16 *dst, size_t n, const char *src, bool path)
 /* Starts the guest sb_load_guest loaded (and checked) before the core ran. */
 static EFI_STATUS chain_load(EFI_HANDLE child, const char *guest, const char *args)
 {
-    static CHAR16 wide_args[CONFIG_MAX_PATH];
+    static CHAR16 wide_args[CONFIG_MAX_ARGS];
     EFI_STATUS st;
     /* The guest's command line: LoadOptions of its loaded image, as the
      * shell passes it (UEFI 2.7 9.1; an EFI-stub kernel reads initrd= here). */
