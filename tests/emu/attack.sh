@@ -376,8 +376,7 @@ run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
 # fadtmem.efi first: the FADT's SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in
-# System Memory (sleep-mmio; here, as q-cpu's only= list is at the
-# loader's 199-character guest_args limit).
+# System Memory (sleep-mmio).
 ATK_PRESTEP=${BUILD:-build}/fadtmem.efi \
 run_boot q-subpage qemu 1 "subpage-bar bridge-renumber sleep-mmio" 01:00.0 01:00.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \

@@ -53,8 +53,8 @@ exit_sum() {
                                                             END { if (NR == 0) print 0 }'
 }
 
-# display_esp DIR CFG_EXTRA ARGS_EXTRA — (guest_args: at most 199 characters,
-# boot/config.c) the check-linux guest (NVMe disk
+# display_esp DIR CFG_EXTRA ARGS_EXTRA — (guest_args: at most 1023
+# characters, boot/config.c) the check-linux guest (NVMe disk
 # for its own checks) with the display initramfs.
 display_esp() {
   local dir=$1 cfg=$2 args=$3
