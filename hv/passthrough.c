@@ -199,6 +199,16 @@ uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, ui
            ((uint64_t)fn << 12);
 }
 
+/* Config space through the model from now on: the snapshot's ECAM window
+ * (0: CF8/CFC only). */
+static void ecam_from_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
+{
+    d->ecam_base = s->ecam_base;
+    d->ecam_bus_start = s->ecam_bus_start;
+    d->ecam_bus_end = s->ecam_bus_end;
+    d->config_trapped = true;
+}
+
 static int check_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
 {
     if (s->cfg_len != 256 && s->cfg_len != MINIHV_PT_CFG_MAX) {
@@ -251,8 +261,11 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     d->hw = *hw;
     d->forbid_base = forbid_base;
     d->forbid_size = forbid_size;
-    if (!s->present)
+    if (!s->present) {
+        if (s->flags & MINIHV_PT_CONFIG_GUARD)
+            ecam_from_snapshot(d, s);
         return 0;
+    }
     int rom_ok = check_snapshot(d, s);
     if (rom_ok < 0)
         return -1;
@@ -280,9 +293,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     d->vendor = le16(s->cfg + PCI_VENDOR_ID);
     d->device = le16(s->cfg + PCI_DEVICE_ID);
     d->flags = s->flags;
-    d->ecam_base = s->ecam_base;
-    d->ecam_bus_start = s->ecam_bus_start;
-    d->ecam_bus_end = s->ecam_bus_end;
+    ecam_from_snapshot(d, s);
     vfio_config_set_ops(&d->vfio.config, &config_ops, d);
     if (d->vfio.msix.present)
         vfio_msix_set_ops(&d->vfio.msix, &msix_ops, d);
@@ -346,8 +357,8 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
 int ptdev_guard_config(struct pt_device *d, enum pt_guard_kind kind, uint8_t bus, uint8_t dev, uint8_t fn,
                        uint16_t lo, uint16_t hi)
 {
-    if (!d->present || (unsigned)kind >= PT_GUARD_KINDS || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
-        (bus == d->bus && dev == d->dev && fn == d->fn))
+    if (!d->config_trapped || (unsigned)kind >= PT_GUARD_KINDS || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
+        (d->present && bus == d->bus && dev == d->dev && fn == d->fn))
         return -1;
     for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
         struct pt_guarded *g = &d->guarded[k];
@@ -426,9 +437,9 @@ enum target { TARGET_OTHER, TARGET_DEVICE, TARGET_BRIDGE, TARGET_GUARDED };
 
 static enum target classify(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn)
 {
-    if (!d->present)
+    if (!d->config_trapped)
         return TARGET_OTHER;
-    if (bus == d->bus && dev == d->dev && fn == d->fn)
+    if (d->present && bus == d->bus && dev == d->dev && fn == d->fn)
         return TARGET_DEVICE;
     for (unsigned k = 0; k < 2; k++)
         if (d->bridges[k].present && bus == d->bridges[k].bus && dev == d->bridges[k].dev &&
@@ -557,7 +568,7 @@ static bool in_subpage_bar_page(const struct pt_device *d, uint64_t gpa)
 bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
 {
     uint8_t bus, dev, fn;
-    if (!d->present)
+    if (!d->config_trapped)
         return false;
     if (ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
         return true;
@@ -570,7 +581,7 @@ bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
 bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa)
 {
     uint8_t bus, dev, fn;
-    if (!d->present || ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
+    if (!d->config_trapped || ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
         return false;
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++)
         if (in_window(&d->win[i], gpa))
@@ -581,7 +592,7 @@ bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa)
 bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
              enum minihv_exit_kind *kind)
 {
-    if (!d->present)
+    if (!d->config_trapped)
         return false;
     *kind = MINIHV_EXIT_PT_BAR;
     if (!write)

@@ -799,6 +799,62 @@ static void test_guarded_pm_block(void **state)
     assert_non_null(strstr(line, "guarded-writes-dropped=0 pm-writes-dropped=3"));
 }
 
+/* config_guard = on without a passthrough device (MINIHV_PT_CONFIG_GUARD,
+ * present 0): the same guards as with one, on CF8/CFC and the guarded
+ * function's ECAM page; every other function, 00:05.0 included, is the
+ * hardware's and no page of it is the model's. */
+static void test_guarded_without_device(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    s.present = 0;
+    s.flags = MINIHV_PT_CONFIG_GUARD;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_false(dev.present);
+    assert_int_equal(fk.ncalls, 0); /* no window mapped, no device page trapped */
+    fk.guard_lo = 0x40;
+    fk.guard_hi = 0x48;
+    fk.bridge_cfg[0x40] = 0x01;
+    fk.bridge_cfg[0x41] = 0x06; /* PMBASE 0x600 */
+    fk.bridge_cfg[0x44] = 0x80; /* ACPI_EN */
+    /* 00:00.0 is bus/dev/fn 0 like the absent device's fields: guarded. */
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
+    const struct special_page *e = special_find(&fk_special, ECAM, 1);
+    assert_non_null(e);
+    assert_int_equal(e->kind, SPECIAL_ECAM_PM);
+    assert_true(ptdev_claims(&dev, ECAM + 0x40));
+    assert_int_equal(conf1_read(0, 0x40, 4), 0x0601);
+    assert_int_equal(conf1_write(0, 0x40, 4, 0x0e01), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(conf1_write(0, 0x44, 1, 0x00), MINIHV_EXIT_PT_CONFIG);
+    uint64_t v = 0x0e01;
+    enum minihv_exit_kind k;
+    assert_true(mmio(ECAM + 0x40, 2, true, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_cfg[0x41], 0x06);
+    assert_int_equal(fk.bridge_cfg[0x44], 0x80);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 3);
+    assert_int_equal(conf1_write(0, 0x48, 1, 0x5a), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_cfg[0x48], 0x5a);
+    /* 00:05.0 is no device of the model's: the hardware's, no exit kind. */
+    unsigned hw = fk.conf1_hw;
+    assert_int_equal(conf1_write(5, 0x10, 4, 0xffffffff), MINIHV_EXIT_IO);
+    assert_int_equal(fk.conf1_hw, hw + 1);
+    assert_false(ptdev_claims(&dev, ECAM + (5 << 15)));
+    assert_false(mmio(ECAM + (5 << 15) + 0x10, 4, false, &v, &k));
+    assert_false(ptdev_claims(&dev, BAR0));
+    char line[400];
+    ptdev_format_summary(&dev, line, sizeof(line));
+    assert_string_equal(line, "passthrough none");
+    /* Without the flag (config_guard = auto) no guard can be set. */
+    snapshot(&s, false, false);
+    s.present = 0;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), -1);
+    assert_false(ptdev_claims(&dev, ECAM + 0x40));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -817,6 +873,7 @@ int main(void)
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
         cmocka_unit_test(test_guarded_pm_block),
+        cmocka_unit_test(test_guarded_without_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
