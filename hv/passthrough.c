@@ -186,6 +186,44 @@ static void msix_set_control(void *opaque, bool enable, bool function_mask)
     dev_cfg_write(d, pos, 2, f);
 }
 
+/* Every physical MSI-X entry masked before the guest runs (review R,
+ * finding 11): the firmware or a previous OS may have left one unmasked
+ * with any address and data, which the device would send as soon as the
+ * guest sets MSI-X Enable, before the guest writes that entry through the
+ * trapped table. Address and data stay; only msix_write_entry unmasks an
+ * entry, after writing the validated ones (vfio/msix.c sync_entry). The
+ * mask bit is bit 0 of Vector Control (PCI 3.0 6.8.2.9); the other bits
+ * are kept. The table's BAR must decode for it: Memory Space (PCI 3.0
+ * 6.2.2) is turned on meanwhile if the firmware left it off. */
+static void msix_mask_physical(struct pt_device *d)
+{
+    const struct vfio_msix *m = &d->vfio.msix;
+    if (!m->present)
+        return;
+    uint64_t first = msix_entry_hpa(d, 0), end = msix_entry_hpa(d, m->entries);
+    if (!d->host_bar[m->table_bar] || (d->hw.host_top && end > d->hw.host_top)) {
+        pt_say(d, "passthrough: MSI-X table at 0x%lx (BAR%u) out of the core's reach: its physical entries NOT masked",
+               first, m->table_bar);
+        return;
+    }
+    uint16_t cmd = (uint16_t)dev_cfg_read(d, PCI_COMMAND, 2);
+    if (!(cmd & PCI_COMMAND_MEMORY))
+        dev_cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+    unsigned unmasked = 0;
+    for (uint32_t i = 0; i < m->entries; i++) {
+        uint64_t ctrl_pa = msix_entry_hpa(d, i) + 12;
+        uint32_t ctrl = (uint32_t)d->hw.mmio_read(d->hw.opaque, ctrl_pa, 4);
+        if (ctrl & VFIO_MSIX_CTRL_MASKBIT)
+            continue;
+        d->hw.mmio_write(d->hw.opaque, ctrl_pa, 4, ctrl | VFIO_MSIX_CTRL_MASKBIT);
+        unmasked++;
+    }
+    if (!(cmd & PCI_COMMAND_MEMORY))
+        dev_cfg_write(d, PCI_COMMAND, 2, cmd);
+    pt_say(d, "passthrough: MSI-X: %u of %u physical entries were unmasked before the core: all masked until the "
+           "guest programs them", unmasked, m->entries);
+}
+
 static const struct vfio_config_ops config_ops = { phys_read, phys_write, pt_bar_remap, msi_update };
 static const struct vfio_msix_ops msix_ops = { msix_write_entry, msix_read_pba, msix_set_control };
 
@@ -303,6 +341,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         if (is_mem_bar(d, i))
             vfio_device_set_region_ops(&d->vfio, i, &bar_ops, &d->bar_ctx[i]);
     }
+    msix_mask_physical(d);
     if (rom) {
         d->host_bar[VFIO_CONFIG_ROM_BAR] = 0; /* the hardware's ROM BAR is never used */
         d->win[VFIO_CONFIG_ROM_BAR].host = s->rom_phys;

@@ -799,6 +799,55 @@ static void test_guarded_pm_block(void **state)
     assert_non_null(strstr(line, "guarded-writes-dropped=0 pm-writes-dropped=3"));
 }
 
+/* Review R, finding 11: an entry the firmware left unmasked in the
+ * physical MSI-X table (here an address in the core's block) is masked at
+ * init, with Memory Space on meanwhile; the guest's MSI-X Enable sends
+ * nothing from it, and only the guest's validated entry unmasks it. */
+static void test_msix_physical_masked_at_init(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    uint32_t left[4] = { 0x40000000, 0, 0x55, 0x0 }; /* unmasked, into the block */
+    memcpy(fk.bar0 + 0x2000 + 3 * 16, left, 16);
+    fk.bar0[0x2000 + 7 * 16 + 12] = 0x1; /* one already masked */
+    fk.dev_cfg[0x04] = 0x04;             /* Memory Space off, as a firmware may leave it */
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    for (unsigned i = 0; i < 65; i++)
+        assert_int_equal(fk.bar0[0x2000 + i * 16 + 12] & 1, 1);
+    assert_int_equal(*(uint32_t *)(fk.bar0 + 0x2000 + 3 * 16), 0x40000000); /* left, masked */
+    assert_int_equal(fk.dev_cfg[0x04], 0x04);                                /* put back */
+    unsigned bad = 99, unmasked = 99;
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 0);
+    bool said = false;
+    for (unsigned i = 0; i < 8; i++)
+        said |= strstr(fk.log[i], "MSI-X: 64 of 65 physical entries were unmasked") != NULL;
+    assert_true(said);
+    /* MSI-X Enable: entry 3 stays masked on the device. */
+    uint8_t pos = dev.vfio.config.msix_pos;
+    assert_int_equal(conf1_write(5, pos + 2, 2, 0x8000 | 64), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bar0[0x2000 + 3 * 16 + 12] & 1, 1);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 0);
+    /* The guest's own entry 3: its address and data, then unmasked. */
+    enum minihv_exit_kind k;
+    uint64_t e3 = BAR0 + 0x2000 + 3 * 16, v = 0xfee00000;
+    assert_true(mmio(e3, 4, true, &v, &k));
+    v = 0x4031;
+    assert_true(mmio(e3 + 8, 4, true, &v, &k));
+    v = 0;
+    assert_true(mmio(e3 + 12, 4, true, &v, &k));
+    uint32_t phys[4];
+    memcpy(phys, fk.bar0 + 0x2000 + 3 * 16, 16);
+    assert_int_equal(phys[0], 0xfee00000);
+    assert_int_equal(phys[2], 0x4031);
+    assert_int_equal(phys[3] & 1, 0);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 1);
+    assert_int_equal(bad, 0);
+}
+
 /* config_guard = on without a passthrough device (MINIHV_PT_CONFIG_GUARD,
  * present 0): the same guards as with one, on CF8/CFC and the guarded
  * function's ECAM page; every other function, 00:05.0 included, is the
@@ -874,6 +923,7 @@ int main(void)
         cmocka_unit_test(test_guarded_config_path),
         cmocka_unit_test(test_guarded_pm_block),
         cmocka_unit_test(test_guarded_without_device),
+        cmocka_unit_test(test_msix_physical_masked_at_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
