@@ -33,9 +33,11 @@
 #                index/data writes to the ACPI block's registers: fch-pm 4),
 #                mtrr-block (the block made WC/WT by the MTRRs: #GP),
 #                icr-smi, msi-window (an SMI by the ICR and by a CPU write
-#                at 0xFEE01000: icr-delivery, msi-window); with
-#                `config_guard = on` and no passthrough device: pmbase-move,
-#                ecam-move (the same guards as q-nvme's, by CF8/CFC and ECAM)
+#                at 0xFEE01000: icr-delivery, msi-window)
+#   q-cfgguard   `config_guard = on`, no passthrough device: pmbase-move,
+#                ecam-move (the same guards as q-nvme's, by CF8/CFC and
+#                ECAM; a boot of its own: q-cpu's guest_args are at the
+#                config's 199-character limit)
 #   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
 #                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
@@ -358,10 +360,10 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeou
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-# config_guard = on: config space trapped without a passthrough device.
-ATK_CFG_EXTRA='config_guard = on' \
-  run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm pmbase-move ecam-move" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
   --timeout 150
+# config_guard = on: config space trapped without a passthrough device.
+ATK_CFG_EXTRA='config_guard = on' run_boot q-cfgguard qemu 1 "pmbase-move ecam-move" none "" --timeout 90
 # A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
 # builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the
 # core holds it; the guest's INIT-SIPI-SIPI to it must be refused.
