@@ -467,11 +467,12 @@ int passthrough_init(const struct minihv_boot_info *bi)
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
+    /* config_guard = on without a device: the same guards (the IOMMU's
+     * come from iommu_hw_init through passthrough_guard_config). */
+    if (!s->present)
+        hv_log("passthrough: none configured; config_guard = on: config space trapped for the guarded functions");
     guard_pciexbar();
     if (!s->present) {
-        /* config_guard = on: the same guards, no device (the IOMMU's
-         * come from iommu_hw_init through passthrough_guard_config). */
-        hv_log("passthrough: none configured; config_guard = on: config space trapped for the guarded functions");
         guard_acpi_block();
         return 0;
     }
