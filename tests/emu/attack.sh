@@ -17,7 +17,9 @@
 #   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, ioapic-dma,
 #                msi-dma, log-dma, smm-open
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
-#                msi-delivery, bar-placement, ecam-move, bar-above-top,
+#                msix-left (MSI-X entry 0 unmasked by the shell before
+#                minihv: masked at init, PT_MSIX_CHECK finds none unmasked
+#                after the guest's MSI-X Enable), msi-delivery, bar-placement, ecam-move, bar-above-top,
 #                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
 #                then S3 at the moved PM1_CNT: pm-relocate); an edu (not passed through)
 #                for the final check: its DMA into the block still blocked
@@ -69,7 +71,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -105,7 +107,7 @@ run_boot() {
   fi
   local dir=$EMU_ROOT/attack/$name args nl=$'\n'
   args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8${ATK_ARGS_EXTRA:+ $ATK_ARGS_EXTRA}"
-  BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
+  ESP_NSH_PRE=${ATK_NSH_PRE:-} BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
   case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
@@ -322,6 +324,16 @@ check_boot() {
       fail "$name: apic-8byte refused count" "summary has apic-access ${n:-none} for the 8-byte write ($result)"
     fi
   fi
+  if [[ " $sel " == *" msix-left "* ]] && ! grep -Eaq '^attack: SKIP msix-left' "$fw"; then
+    # The pre-step took: the core found the entry unmasked at init (no
+    # such line before the fix; the guest's line then says what fired).
+    local n=$(sed -n 's/^minihv: hv: passthrough: MSI-X: \([0-9]*\) of [0-9]* physical entries were unmasked.*/\1/p' "$hv" | head -1)
+    if [ "${n:-0}" -ge 1 ]; then
+      pass "$name: msix-left masked at init (the core: $n entry unmasked before it)"
+    else
+      fail "$name: msix-left masked at init" "the core's init line says ${n:-nothing} of the entries were unmasked (want >= 1: did the shell's mm reach the table?) ($result)"
+    fi
+  fi
   if [[ " $sel " == *" msi-delivery "* ]]; then
     # The passthrough line's MSI-X and MSI refusals (msix-refused=,
     # msi-refused=): `refused=` also counts other kinds (BAR placement).
@@ -352,7 +364,11 @@ Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
-run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
+# The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
+# firmware's leftover, review R finding 11): Vector Control at BAR0 (OVMF
+# puts it at 0xe000000000 on this machine) + 0x2000 + 12.
+ATK_NSH_PRE='mm E00000200C 0 -w 4 -MMIO -n' \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff

@@ -15,8 +15,10 @@ make_esp() {
   cp "${BUILD:-build}/minihv.efi" "$dir/EFI/minihv/minihv.efi"
   printf '%s\n' "$cfg" > "$dir/EFI/minihv/minihv.cfg"
   [ -n "$guest" ] && cp "$guest" "$dir/EFI/minihv/guest.efi"
-  printf '%s\r\n' 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' 'reset -s' \
-    > "$dir/startup.nsh"
+  # ESP_NSH_PRE: shell lines before minihv (a firmware's leftovers, e.g. an
+  # `mm` that unmasks an MSI-X entry).
+  printf '%s\r\n' ${ESP_NSH_PRE:+"$ESP_NSH_PRE"} 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' \
+    'reset -s' > "$dir/startup.nsh"
 }
 
 # boot NAME EMU SMP [emu.sh args...] — boots $EMU_ROOT/NAME/esp; logs in
