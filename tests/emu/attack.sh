@@ -62,6 +62,8 @@
 #                       that parks a CPU then hides no other)
 #   ATTACK_PIIX4=1      also the b-piix4 boot (Bochs, pcivga passed through:
 #                       pmbase-move on the PIIX4; ~75 s, not in make check)
+#                       and b-piix4-cfgguard (the same, no passthrough
+#                       device, config_guard = on: CF8-CFF all trapped)
 # Prints per attack "PASS boot: name (detail)" / "FAIL boot: name: why" and
 # ends with "attack: N passed, N failed".
 set -u
@@ -403,5 +405,9 @@ run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 # PMREGMISC) with Bochs' pcivga passed through (CF8-CFF trapped, no ECAM).
 [ "${ATTACK_PIIX4:-0}" = 1 ] && BOCHS_EXTRA=$(printf '%s\n' 'pci: enabled=1, chipset=i440fx, slot1=pcivga' 'vga: extension=vbe') \
   run_boot b-piix4 bochs 1 "pmbase-move" 00:02.0 00:02.0 --timeout 300
+# The same without a passthrough device under config_guard = on: no ECAM,
+# so every port of 0xcf8-0xcff exits (the model keeps CONFIG_ADDRESS).
+[ "${ATTACK_PIIX4:-0}" = 1 ] && BOCHS_EXTRA=$(printf '%s\n' 'pci: enabled=1, chipset=i440fx') ATK_CFG_EXTRA='config_guard = on' \
+  run_boot b-piix4-cfgguard bochs 1 "pmbase-move" none "" --timeout 300
 
 summary attack
