@@ -198,8 +198,8 @@ static void msix_set_control(void *opaque, bool enable, bool function_mask)
 static void msix_mask_physical(struct pt_device *d)
 {
     const struct vfio_msix *m = &d->vfio.msix;
-    if (!m->present)
-        return;
+    if (!m->present || !d->hw.mmio_write || !d->hw.cfg_write)
+        return; /* a platform that never writes the hardware (minihv-preflight's model) */
     uint64_t first = msix_entry_hpa(d, 0), end = msix_entry_hpa(d, m->entries);
     if (!d->host_bar[m->table_bar] || (d->hw.host_top && end > d->hw.host_top)) {
         pt_say(d, "passthrough: MSI-X table at 0x%lx (BAR%u) out of the core's reach: its physical entries NOT masked",
