@@ -77,6 +77,37 @@ static uint16_t gas_port(const uint8_t *g, unsigned bytes)
     return (uint16_t)a;
 }
 
+/* A sleep control register whose GAS is System Memory (space 0): listed
+ * with the field that makes it untrappable, if any. The register must be
+ * the whole of its `bytes` at bit offset 0 (bit width `bytes` * 8, or 32
+ * for a PM1x_CNT some firmware widen; access size 0-4, 5.2.3.2 Table
+ * 5.1), below 2^52 (MAXPHYADDR, SDM 4.1.4); the caller saw a nonzero address. */
+#define GAS_SYSTEM_MEMORY 0
+#define ACPI_ADDR_LIMIT (1ull << 52)
+static void note_sleep_mmio(const uint8_t *g, enum acpi_sleep_reg reg, unsigned bytes, unsigned slp_byte,
+                            struct acpi_info *out)
+{
+    if (g[0] != GAS_SYSTEM_MEMORY || out->sleep_mmio_count >= ACPI_SLEEP_MMIO_MAX)
+        return;
+    struct acpi_sleep_mmio *m = &out->sleep_mmio[out->sleep_mmio_count++];
+    uint64_t a = le64(g + 4);
+    *m = (struct acpi_sleep_mmio){ a, (uint8_t)reg, (uint8_t)bytes, (uint8_t)slp_byte, NULL };
+    if (g[1] != bytes * 8 && !(bytes == 2 && g[1] == 32))
+        m->why = "GAS bit width not the register's";
+    else if (g[2] != 0)
+        m->why = "GAS bit offset not 0";
+    else if (g[3] > 4)
+        m->why = "GAS access size above 4 (QWORD)";
+    else if (a >= ACPI_ADDR_LIMIT - bytes)
+        m->why = "address at or above 2^52";
+}
+
+const char *acpi_sleep_reg_name(unsigned reg)
+{
+    static const char *const names[] = { "X_PM1a_CNT_BLK", "X_PM1b_CNT_BLK", "SLEEP_CONTROL_REG" };
+    return reg < 3 ? names[reg] : "?";
+}
+
 /* A 32-bit PM1x_CNT_BLK (offsets 64/68): a port when nonzero and 2 bytes
  * fit below 0x10000. */
 static uint16_t blk_port(uint32_t a)
@@ -97,10 +128,14 @@ static void parse_fadt(const uint8_t *t, uint32_t len, struct acpi_info *out)
         goto reset; /* no PM1 control block (or hardware-reduced ACPI) */
     out->pm1a_cnt = blk_port(le32(t + 64));
     out->pm1b_cnt = blk_port(le32(t + 68));
-    if (len >= 184 && le64(t + 172 + 4))
+    if (len >= 184 && le64(t + 172 + 4)) {
         out->pm1a_cnt = gas_port(t + 172, 2);
-    if (len >= 196 && le64(t + 184 + 4))
+        note_sleep_mmio(t + 172, ACPI_SLEEP_PM1A_CNT, 2, 1, out);
+    }
+    if (len >= 196 && le64(t + 184 + 4)) {
         out->pm1b_cnt = gas_port(t + 184, 2);
+        note_sleep_mmio(t + 184, ACPI_SLEEP_PM1B_CNT, 2, 1, out);
+    }
 reset:
     /* RESET_REG: 8 bits wide at bit offset 0 (4.8.4.6). */
     if (len >= 129 && (flags & (1u << 10)) && t[116 + 1] == 8 && t[116 + 2] == 0) {
@@ -115,6 +150,7 @@ reset:
             out->sleep_ctl_port = gas_port(t + 244, 1);
         if (!out->sleep_ctl_port)
             out->sleep_ctl_mmio = true;
+        note_sleep_mmio(t + 244, ACPI_SLEEP_CONTROL, 1, 0, out);
     }
 }
 

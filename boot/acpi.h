@@ -25,6 +25,19 @@ struct acpi_mcfg_segment {
     uint8_t bus_start, bus_end;
 };
 
+/* A sleep control register in System Memory (ACPI 6.5 4.8.3.7, 4.8.4.2):
+ * reg says which (enum acpi_sleep_reg); bytes its width (PM1x_CNT 2,
+ * SLEEP_CONTROL_REG 1); slp_byte the byte holding SLP_TYP and SLP_EN. */
+enum acpi_sleep_reg { ACPI_SLEEP_PM1A_CNT, ACPI_SLEEP_PM1B_CNT, ACPI_SLEEP_CONTROL };
+#define ACPI_SLEEP_MMIO_MAX 3
+struct acpi_sleep_mmio {
+    uint64_t address;
+    uint8_t reg, bytes, slp_byte;
+    const char *why;
+};
+/* "X_PM1a_CNT_BLK", "X_PM1b_CNT_BLK", "SLEEP_CONTROL_REG". */
+const char *acpi_sleep_reg_name(unsigned reg);
+
 struct acpi_info {
     uint8_t revision;
     char oem_id[7];
@@ -52,7 +65,13 @@ struct acpi_info {
     /* SLEEP_CONTROL_REG (FADT offset 244, hardware-reduced ACPI, 4.8.3.7):
      * the port when it is an 8-bit System I/O register; 0: none. */
     uint16_t sleep_ctl_port;
-    bool sleep_ctl_mmio; /* present but not in System I/O: not trapped */
+    bool sleep_ctl_mmio; /* present but not in System I/O */
+    /* The sleep control registers the FADT puts in System Memory (GAS
+     * space 0): X_PM1a_CNT_BLK, X_PM1b_CNT_BLK, SLEEP_CONTROL_REG. Each
+     * found one is listed, usable or not: why NULL when the core can trap
+     * it (address, width and offset checked), else the field at fault. */
+    unsigned sleep_mmio_count;
+    struct acpi_sleep_mmio sleep_mmio[ACPI_SLEEP_MMIO_MAX];
     unsigned skipped; /* tables with a bad header or checksum, not used */
 };
 

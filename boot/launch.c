@@ -382,6 +382,33 @@ static uint64_t take_default_smram(const struct platform *p)
     return pa;
 }
 
+/* The FADT's sleep control registers in System Memory (issue 14): a
+ * sleep that keeps RAM written there resumes every CPU without the core.
+ * Each usable one goes to the core, which traps its page; one line each
+ * either way. One inside the block (memory the loader took from RAM,
+ * never a register) is not handed on. */
+_Static_assert(ACPI_SLEEP_PM1A_CNT == MINIHV_SLEEP_PM1A && ACPI_SLEEP_PM1B_CNT == MINIHV_SLEEP_PM1B &&
+               ACPI_SLEEP_CONTROL == MINIHV_SLEEP_CONTROL && ACPI_SLEEP_MMIO_MAX == MINIHV_MAX_SLEEP_MMIO,
+               "boot_info.sleep_mmio reg values");
+static void fill_sleep_mmio(struct minihv_boot_info *bi, const struct acpi_info *acpi, uint64_t block_base,
+                            uint64_t block_size)
+{
+    for (unsigned i = 0; i < acpi->sleep_mmio_count; i++) {
+        const struct acpi_sleep_mmio *m = &acpi->sleep_mmio[i];
+        const char *why = m->why;
+        if (!why && m->address < block_base + block_size && block_base < m->address + m->bytes)
+            why = "inside the core's block";
+        if (!why) {
+            bi->sleep_mmio[bi->sleep_mmio_count++] = (struct minihv_sleep_mmio){
+                .address = m->address, .reg = m->reg, .bytes = m->bytes, .slp_byte = m->slp_byte,
+            };
+        }
+        log_line("core: sleep: FADT %s in System Memory at 0x%lx (%u bytes): %s%s", acpi_sleep_reg_name(m->reg),
+                 m->address, m->bytes, why ? "NOT trapped: " : "its page read-only, each write judged by the core",
+                 why ? why : "");
+    }
+}
+
 static void fill_fb(struct minihv_boot_info *bi)
 {
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
@@ -532,7 +559,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
         log_line("core: FADT ports for the core: PM1a_CNT 0x%x, PM1b_CNT 0x%x, reset register 0x%x "
                  "(value 0x%x), SLEEP_CONTROL_REG 0x%x%s; 0 = none", bi->acpi_pm1a_cnt, bi->acpi_pm1b_cnt,
                  bi->acpi_reset_port, bi->acpi_reset_value, bi->acpi_sleep_ctl_port,
-                 p->acpi.sleep_ctl_mmio ? " (one in memory space: not trapped)" : "");
+                 p->acpi.sleep_ctl_mmio ? " (SLEEP_CONTROL_REG not in System I/O)" : "");
+        fill_sleep_mmio(bi, &p->acpi, block_base, block_size);
         /* Only power-off may reach the hardware (issue 14): its SLP_TYP. */
         if (p->acpi.s5_found) {
             bi->acpi_s5_flags = MINIHV_S5_FOUND;

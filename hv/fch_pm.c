@@ -4,11 +4,10 @@
 #include <minihv/io.h>
 #include <minihv/x86.h>
 #include "hv/console.h"
-#include "hv/decode.h"
 #include "hv/devmodel.h"
-#include "hv/ept.h"
 #include "hv/hv.h"
 #include "hv/io.h"
+#include "hv/judged_mmio.h"
 #include "hv/lock.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
@@ -22,9 +21,6 @@
 static uint8_t pm_index;
 static struct spinlock pm_lock;
 static uint64_t accesses, dropped;
-/* The AcpiMmio page, when an FCH is there: read-only, writes judged. */
-static bool mmio_trapped;
-static uint64_t mmio_writes, mmio_dropped;
 
 static bool fch_pm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
@@ -65,77 +61,32 @@ static bool fch_pm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uin
     return true;
 }
 
-/* ---- the AcpiMmio page (hv/io.h fch_mmio_judge) ---- */
+/* ---- the AcpiMmio page (hv/io.h fch_mmio_judge): a judged page ---- */
 
-static bool mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+static bool acpimmio_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value)
 {
-    (void)ctx;
-    return devmodel_read_in_page(gpa, size, value);
-}
-
-static bool mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
-{
-    struct vcpu *v = ctx;
     uint32_t off = (uint32_t)(gpa - FCH_ACPIMMIO_BASE);
-    enum fch_mmio_verdict d = fch_mmio_judge(off, size, value, hv_boot->acpi_s5_flags & MINIHV_S5_FOUND,
-                                             hv_boot->acpi_s5_slp_typ_a);
-    __atomic_add_fetch(&mmio_writes, 1, __ATOMIC_RELAXED);
-    if (d == FCH_MMIO_DROP_PM || d == FCH_MMIO_DROP_SLEEP) {
-        __atomic_add_fetch(&mmio_dropped, 1, __ATOMIC_RELAXED);
-        if (d == FCH_MMIO_DROP_PM)
-            hv_refuse(HV_REFUSE_FCH_PM, "cpu %u: %u-byte write of 0x%lx at AcpiMmio +0x%x (FCH PM register 0x%x on): "
-                      "places or enables the ACPI I/O block: dropped", v->index, size, value, off,
-                      off - FCH_ACPIMMIO_PM);
-        else
-            hv_refuse(HV_REFUSE_SLEEP_STATE, "cpu %u: %u-byte write of 0x%lx at AcpiMmio +0x%x (PM1_CNT's memory "
-                      "alias): SLP_EN with an SLP_TYP other than \\_S5's: dropped", v->index, size, value, off);
-        return true;
-    }
-    /* FCH_MMIO_S5 (power-off) and the rest: the hardware, as written. */
-    volatile void *p = (volatile void *)(uintptr_t)gpa;
-    if (size == 1)
-        *(volatile uint8_t *)p = (uint8_t)value;
-    else if (size == 2)
-        *(volatile uint16_t *)p = (uint16_t)value;
-    else if (size == 4)
-        *(volatile uint32_t *)p = (uint32_t)value;
-    else
-        *(volatile uint64_t *)p = value;
-    return true;
-}
-
-static bool fch_mmio_npf(struct vcpu *v, uint64_t gpa, unsigned access)
-{
-    if (!mmio_trapped || (gpa & ~(PAGE_SIZE - 1)) != FCH_ACPIMMIO_BASE)
+    if (fch_mmio_judge(off, size, value, hv_boot->acpi_s5_flags & MINIHV_S5_FOUND, hv_boot->acpi_s5_slp_typ_a) ==
+        FCH_MMIO_DROP_PM) {
+        hv_refuse(HV_REFUSE_FCH_PM, "cpu %u: %u-byte write of 0x%lx at AcpiMmio +0x%x (FCH PM register 0x%x on): "
+                  "places or enables the ACPI I/O block: dropped", v->index, size, value, off, off - FCH_ACPIMMIO_PM);
         return false;
-    vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
-    if (access & NPF_FETCH) {
-        vcpu_refuse_fetch(v, gpa, "the FCH AcpiMmio page");
-        return true;
     }
-    struct decode_mmio_ops ops = { mmio_read, mmio_write, v };
-    struct decoded_insn insn;
-    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    if (st != DECODE_OK)
-        vcpu_refuse_insn(v, gpa, st, &insn, "the FCH AcpiMmio page");
-    return true;
+    /* PM1_CNT's memory alias: the sleep judge of the ports (summary before S5). */
+    return vcpu_sleep_write(v, "AcpiMmio PM1_CNT", FCH_ACPIMMIO_BASE + FCH_ACPIMMIO_PM1_CNT, 1,
+                            hv_boot->acpi_s5_slp_typ_a, gpa, size, value);
 }
 
 static void fch_pm_summary(void (*emit)(const char *line))
 {
-    char line[200];
-    int n = fmt_snprintf(line, sizeof(line),
-                         "fch pm: port accesses (exits) 0xcd6-0xcd7 %lu, ACPI-block writes dropped %lu", accesses,
-                         dropped);
-    if (mmio_trapped && n > 0 && (size_t)n < sizeof(line))
-        fmt_snprintf(line + n, sizeof(line) - (size_t)n, "; AcpiMmio page writes (exits) %lu, dropped %lu",
-                     mmio_writes, mmio_dropped);
+    char line[160];
+    fmt_snprintf(line, sizeof(line), "fch pm: port accesses (exits) 0xcd6-0xcd7 %lu, ACPI-block writes dropped %lu",
+                 accesses, dropped);
     emit(line);
 }
 
 static const struct devmodel fch_pm_devmodel = {
     .name = "fch pm",
-    .npf = fch_mmio_npf,
     .summary = fch_pm_summary,
 };
 
@@ -144,10 +95,7 @@ static const struct devmodel fch_pm_devmodel = {
  * at global init, before any guest runs. */
 static bool fch_present(uint32_t *id)
 {
-    uint32_t saved = inl(0xcf8);
-    outl(0xcf8, 0x80000000u | 0x14u << 11);
-    *id = inl(0xcfc);
-    outl(0xcf8, saved);
+    *id = io_pci_read32(0x14, 0, 0);
     return *id == 0x43851002 || *id == 0x780b1022 || *id == 0x790b1022;
 }
 
@@ -166,8 +114,8 @@ int fch_pm_register(void)
     }
     uint32_t id;
     if (fch_present(&id)) {
-        /* Before the guest map is built: ept_build applies the entry. */
-        mmio_trapped = !ept_reserve(SPECIAL_FCH_ACPIMMIO, FCH_ACPIMMIO_BASE, PAGE_SIZE, SPECIAL_MAP_READ_ONLY);
+        bool mmio_trapped = !judged_mmio_add(SPECIAL_FCH_ACPIMMIO, FCH_ACPIMMIO_BASE, "the FCH AcpiMmio page",
+                                             acpimmio_write);
         hv_log("fch: SMBus %04x:%04x at 00:14.0: AcpiMmio page 0x%lx %s", id & 0xffff, id >> 16, FCH_ACPIMMIO_BASE,
                mmio_trapped ? "read-only, writes judged (PM block, PM1_CNT)" : "NOT trapped (registry full)");
     }

@@ -91,12 +91,21 @@ void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value)
         outl(port, *value);
 }
 
-enum io_sleep io_sleep_decide(uint16_t reg, unsigned slp_byte, uint16_t port, unsigned size, uint32_t value,
+uint32_t io_pci_read32(uint8_t dev, uint8_t fn, uint8_t reg)
+{
+    uint32_t saved = inl(0xcf8);
+    outl(0xcf8, 0x80000000u | (uint32_t)(dev & 31) << 11 | (uint32_t)(fn & 7) << 8 | (reg & 0xfc));
+    uint32_t v = inl(0xcfc);
+    outl(0xcf8, saved);
+    return v;
+}
+
+enum io_sleep io_sleep_decide(uint64_t reg, unsigned slp_byte, uint64_t port, unsigned size, uint64_t value,
                               bool s5_found, uint8_t s5_typ, uint8_t *typ)
 {
-    uint32_t at = (uint32_t)reg + slp_byte;
+    uint64_t at = reg + slp_byte;
     *typ = 0;
-    if (size > 4 || at < port || at - port >= size)
+    if (size > 8 || at < port || at - port >= size)
         return IO_SLEEP_NONE; /* the access leaves the sleep byte alone */
     uint8_t byte = (uint8_t)(value >> (8 * (at - port)));
     *typ = (byte >> 2) & 7;
@@ -197,18 +206,8 @@ enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value
         if (at >= FCH_ACPIMMIO_PM && at < FCH_ACPIMMIO_PM + 0x100 && fch_pm_index_guarded((uint8_t)(at - FCH_ACPIMMIO_PM)))
             return FCH_MMIO_DROP_PM;
     }
-    /* PM1_CNT's sleep byte, judged on the dword half of the write that holds it. */
-    for (unsigned half = 0; half < size; half += 4) {
-        unsigned n = size - half < 4 ? size - half : 4;
-        if (off + half > 0xffff)
-            break;
-        uint8_t typ;
-        enum io_sleep d = io_sleep_decide(FCH_ACPIMMIO_PM1_CNT, 1, (uint16_t)(off + half), n,
-                                          (uint32_t)(value >> (8 * half)), s5_found, s5_typ, &typ);
-        if (d == IO_SLEEP_REFUSE)
-            return FCH_MMIO_DROP_SLEEP;
-        if (d == IO_SLEEP_S5)
-            return FCH_MMIO_S5;
-    }
-    return FCH_MMIO_PASS;
+    /* PM1_CNT's sleep byte, judged as the port's. */
+    uint8_t typ;
+    enum io_sleep d = io_sleep_decide(FCH_ACPIMMIO_PM1_CNT, 1, off, size, value, s5_found, s5_typ, &typ);
+    return d == IO_SLEEP_REFUSE ? FCH_MMIO_DROP_SLEEP : d == IO_SLEEP_S5 ? FCH_MMIO_S5 : FCH_MMIO_PASS;
 }

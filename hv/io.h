@@ -49,6 +49,10 @@ void io_bitmap_fill(uint8_t *map, size_t map_bytes);
 
 /* The access done on the hardware (IN/OUT of size 1, 2, 4). */
 void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
+/* A dword of bus 0's config space through CONFIG_ADDRESS/DATA (0xcf8/
+ * 0xcfc, PCI Local Bus 3.0 3.2.2.3.2), CONFIG_ADDRESS put back as it was:
+ * for the core's global init (no guest runs yet), on the hardware. */
+uint32_t io_pci_read32(uint8_t dev, uint8_t fn, uint8_t reg);
 
 /* ---- sleep requests (issue 14) ----
  * Only power-off may reach the hardware: a sleep state that keeps RAM
@@ -63,7 +67,10 @@ void io_hw(uint16_t port, unsigned size, bool in, uint32_t *value);
  * core cannot tell power-off from suspend: every request is refused (the
  * machine then powers off by its button). *typ: the SLP_TYP written. */
 enum io_sleep { IO_SLEEP_NONE, IO_SLEEP_S5, IO_SLEEP_REFUSE };
-enum io_sleep io_sleep_decide(uint16_t reg, unsigned slp_byte, uint16_t port, unsigned size, uint32_t value,
+/* The one judge of every path: ports (hv/summary.c), a register in System
+ * Memory (its address as reg, the write's as port, size up to 8: a MOV of
+ * 8 bytes) and the FCH's PM1_CNT alias (page offsets). */
+enum io_sleep io_sleep_decide(uint64_t reg, unsigned slp_byte, uint64_t port, unsigned size, uint64_t value,
                               bool s5_found, uint8_t s5_typ, uint8_t *typ);
 #define IO_SLP_EN_BIT 5 /* in the sleep byte */
 

@@ -12,9 +12,12 @@
 #include "hv/ept.h"
 #include "hv/devmodel.h"
 #include "hv/heap.h"
+#include "hv/io.h"
+#include "hv/judged_mmio.h"
 #include "hv/iommu_hw.h"
 #include "hv/log_ring.h"
 #include "hv/passthrough_hw.h"
+#include "hv/refuse.h"
 #include "hv/special_pages.h"
 #include "hv/lock.h"
 #include "iommu/amdvi.h"
@@ -115,6 +118,39 @@ static const struct devmodel iommu_model = { .name = "iommu", .summary = iommu_h
  * path, counted `iommu-regs`). The core reaches them through its own page
  * tables. From the loader's copies, parsed here again (the providers
  * parse their own and only the chosen one keeps its result). */
+/* GFXVTBAR and VTDPVC0BAR inside the MCHBAR window (iommu/vtd.h): the
+ * page that holds them becomes a judged read-only page (hv/judged_mmio.h);
+ * a write that touches either is dropped, counted `iommu-regs`, any other
+ * write there (the MCH's power and memory registers) reaches the hardware.
+ * Only on an Intel host bridge with MCHBAR enabled, read through CF8/CFC
+ * at global init (segment 0; QEMU's q35 has no MCHBAR: nothing). */
+static uint64_t mchbar_window;
+
+static bool mchbar_vtd_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value)
+{
+    (void)v;
+    uint64_t off = gpa - mchbar_window;
+    if (!vtd_mchbar_guarded(off, size))
+        return true;
+    hv_refuse(HV_REFUSE_IOMMU_REGS, "%u-byte write of 0x%lx at MCHBAR +0x%lx (GFXVTBAR/VTDBAR: moves a VT-d unit): "
+              "dropped", size, value, off);
+    return false;
+}
+
+static void judge_mchbar_vtd(uint16_t segment)
+{
+    if (segment != 0 || (io_pci_read32(0, 0, 0) & 0xffff) != 0x8086)
+        return;
+    uint64_t mchbar = io_pci_read32(0, 0, VTD_MCHBAR_CFG) | (uint64_t)io_pci_read32(0, 0, VTD_MCHBAR_CFG + 4) << 32;
+    mchbar_window = vtd_mchbar_base(mchbar);
+    if (!mchbar_window)
+        return;
+    int rc = judged_mmio_add(SPECIAL_MCHBAR_VTD, mchbar_window + VTD_MCHBAR_GFXVTBAR,
+                             "the MCHBAR page with GFXVTBAR/VTDBAR", mchbar_vtd_write);
+    hv_log("iommu: MCHBAR 0x%lx: GFXVTBAR/VTDBAR page 0x%lx %s", mchbar_window,
+           mchbar_window + VTD_MCHBAR_GFXVTBAR, rc ? "NOT trapped" : "read-only, writes to those registers dropped");
+}
+
 static void reserve_register_pages(const struct minihv_boot_info *bi)
 {
     static struct dmar_info dmar;
@@ -130,6 +166,8 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
     /* Relocation. Intel client chipsets: MCHBAR (host bridge 0x48, 64-bit)
      * places the MCH window that holds GFXVTBAR (+0x5400) and VTDBAR
      * (+0x5410); the guest must not move it (nor, through it, the units). */
+    if (bi->dmar_phys && dmar.unit_count)
+        judge_mchbar_vtd(dmar.units[0].segment);
     /* Firmware bugs Linux accepts with a warning (an RMRR 0-0, an IVMD of
      * length 1): skipped or rounded by the parser, said once here in
      * preflight's words (tools/minihv-preflight.c). */

@@ -20,6 +20,8 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_LOG_RING] = "log-ring",
     [SPECIAL_MSI_WINDOW] = "msi-window",
     [SPECIAL_SMM_DEFAULT] = "smm-default",
+    [SPECIAL_SLEEP_REG] = "sleep-reg",
+    [SPECIAL_MCHBAR_VTD] = "mchbar-vtd",
 };
 
 static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };

@@ -30,6 +30,8 @@ enum special_kind {
     SPECIAL_ECAM_PM,     /* the ECAM page of the function that places the ACPI I/O block (Intel LPC/PMC) */
     SPECIAL_FCH_ACPIMMIO, /* the AMD FCH's AcpiMmio page (0xFED80000): read-only, writes judged (hv/fch_pm.c) */
     SPECIAL_SMM_DEFAULT, /* the default SMRAM the loader took (open SMM, boot_info.h smm_default_phys) */
+    SPECIAL_SLEEP_REG,   /* a FADT sleep control register's page in System Memory: read-only, writes judged */
+    SPECIAL_MCHBAR_VTD,  /* the MCHBAR page holding GFXVTBAR/VTDBAR (Intel client): read-only, writes judged */
     SPECIAL_KINDS
 };
 

@@ -14,6 +14,7 @@
 #include "hv/hv.h"
 #include "hv/io.h"
 #include "hv/ipi.h"
+#include "hv/judged_mmio.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
 
@@ -180,26 +181,31 @@ __attribute__((noreturn)) void vcpu_reset_machine(struct vcpu *v, const char *wh
  * only with the DSDT's \_S5 SLP_TYP for that register (summary first);
  * any other is dropped and counted `sleep-state`, and the guest goes on
  * as after a failed suspend (Linux reports the error and resumes). */
-static bool sleep_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value, uint16_t reg,
-                     unsigned slp_byte, uint8_t s5_typ, const char *name)
+bool vcpu_sleep_write(struct vcpu *v, const char *name, uint64_t reg, unsigned slp_byte, uint8_t s5_typ,
+                      uint64_t at, unsigned size, uint64_t value)
 {
     uint8_t typ;
-    enum io_sleep d = in ? IO_SLEEP_NONE
-                         : io_sleep_decide(reg, slp_byte, port, size, *value,
-                                           hv_boot->acpi_s5_flags & MINIHV_S5_FOUND, s5_typ, &typ);
+    bool s5_found = hv_boot->acpi_s5_flags & MINIHV_S5_FOUND;
+    enum io_sleep d = io_sleep_decide(reg, slp_byte, at, size, value, s5_found, s5_typ, &typ);
     if (d == IO_SLEEP_REFUSE) {
-        hv_refuse(HV_REFUSE_SLEEP_STATE, "cpu %u: %s 0x%x <- 0x%x (%u bytes at 0x%x): SLP_EN with SLP_TYP %u, %s",
-                  v->index, name, reg, *value, size, port, typ,
-                  hv_boot->acpi_s5_flags & MINIHV_S5_FOUND ? "not the DSDT's \\_S5" : "no \\_S5 known");
-        return true;
+        hv_refuse(HV_REFUSE_SLEEP_STATE, "cpu %u: %s 0x%lx <- 0x%lx (%u bytes at 0x%lx): SLP_EN with SLP_TYP %u, %s",
+                  v->index, name, reg, value, size, at, typ, s5_found ? "not the DSDT's \\_S5" : "no \\_S5 known");
+        return false;
     }
     if (d == IO_SLEEP_S5) {
         char what[120];
-        fmt_snprintf(what, sizeof(what), "sleep request: %s 0x%x <- 0x%x (SLP_EN, SLP_TYP %u)", name, reg,
-                     *value, typ); /* \_S5 (power-off) */
+        fmt_snprintf(what, sizeof(what), "sleep request: %s 0x%lx <- 0x%lx (SLP_EN, SLP_TYP %u)", name, reg, value,
+                     typ); /* \_S5 (power-off) */
         print_summary(v, what, "the write goes to the hardware now");
     }
-    io_hw(port, size, in, value);
+    return true;
+}
+
+static bool sleep_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value, uint16_t reg,
+                     unsigned slp_byte, uint8_t s5_typ, const char *name)
+{
+    if (in || vcpu_sleep_write(v, name, reg, slp_byte, s5_typ, port, size, *value))
+        io_hw(port, size, in, value);
     return true;
 }
 
@@ -253,6 +259,38 @@ bool vcpu_reset_port_io(struct vcpu *v, uint16_t port, unsigned size, bool in, u
     vcpu_reset_machine(v, what);
 }
 
+/* The FADT's sleep control registers in System Memory (boot_info
+ * sleep_mmio): a judged page each (hv/judged_mmio.h). A write anywhere in
+ * the page is judged against every such register it covers, as the
+ * port's; the rest of the page is written as is. */
+static const char *const sleep_reg_names[] = { "X_PM1a_CNT", "X_PM1b_CNT", "SLEEP_CONTROL_REG" };
+
+static bool sleep_mmio_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value)
+{
+    for (unsigned i = 0; i < hv_boot->sleep_mmio_count && i < MINIHV_MAX_SLEEP_MMIO; i++) {
+        const struct minihv_sleep_mmio *r = &hv_boot->sleep_mmio[i];
+        uint8_t s5_typ = r->reg == MINIHV_SLEEP_PM1B ? hv_boot->acpi_s5_slp_typ_b : hv_boot->acpi_s5_slp_typ_a;
+        if (!vcpu_sleep_write(v, sleep_reg_names[r->reg % 3], r->address, r->slp_byte, s5_typ, gpa, size, value))
+            return false;
+    }
+    return true;
+}
+
+static void register_sleep_mmio(const struct minihv_boot_info *bi)
+{
+    for (unsigned i = 0; i < bi->sleep_mmio_count && i < MINIHV_MAX_SLEEP_MMIO; i++) {
+        const struct minihv_sleep_mmio *r = &bi->sleep_mmio[i];
+        /* A register across a page end: both pages (the loader checked its width). */
+        uint64_t last = r->address + (r->bytes ? r->bytes : 1) - 1;
+        int rc = judged_mmio_add(SPECIAL_SLEEP_REG, r->address, "a FADT sleep control register", sleep_mmio_write);
+        if (!rc && (last ^ r->address) >= PAGE_SIZE)
+            rc = judged_mmio_add(SPECIAL_SLEEP_REG, last, "a FADT sleep control register", sleep_mmio_write);
+        hv_log("io: sleep: FADT %s in System Memory at 0x%lx (%u bytes, SLP_EN in byte %u): %s",
+               sleep_reg_names[r->reg % 3], r->address, r->bytes, r->slp_byte,
+               rc ? "NOT trapped (see above)" : "page read-only, each write judged as the port's");
+    }
+}
+
 static void register_port(uint16_t port, uint32_t count, io_handler_fn fn, const char *name)
 {
     if (io_register(port, count, fn, name))
@@ -267,6 +305,7 @@ void vcpu_register_power_ports(const struct minihv_boot_info *bi)
         register_port(bi->acpi_pm1b_cnt, 2, pm1b_cnt_io, "PM1b_CNT");
     if (bi->acpi_sleep_ctl_port)
         register_port(bi->acpi_sleep_ctl_port, 1, sleep_ctl_io, "SLEEP_CONTROL_REG");
+    register_sleep_mmio(bi);
     if (bi->acpi_s5_flags & MINIHV_S5_FOUND)
         hv_log("io: sleep: only power-off reaches the hardware: SLP_TYP %u (PM1a, SLEEP_CONTROL_REG), %u (PM1b) "
                "from \\_S5; any other SLP_EN write is refused", bi->acpi_s5_slp_typ_a, bi->acpi_s5_slp_typ_b);

@@ -161,6 +161,14 @@ void vcpu_dump_stats(void);
  * hv/devmodel.h), then goes to the hardware. Before the
  * backend's global init, which builds its I/O bitmap from the table. */
 void vcpu_register_power_ports(const struct minihv_boot_info *bi);
+/* One write that may touch a sleep control register (`name` at `reg`, its
+ * SLP_TYP/SLP_EN in byte slp_byte, \_S5's value s5_typ for it): the
+ * decision every path shares (hv/io.h io_sleep_decide; ports, the FADT's
+ * registers in System Memory, the FCH's PM1_CNT alias). Another sleep:
+ * counted `sleep-state`, false (drop the write); \_S5: the summary, then
+ * true; a write that sets no SLP_EN there: true. */
+bool vcpu_sleep_write(struct vcpu *v, const char *name, uint64_t reg, unsigned slp_byte, uint8_t s5_typ,
+                      uint64_t at, unsigned size, uint64_t value);
 /* RESET_REG, and RST_CNT (0xcf9) when the PCI intercept hands it over (a
  * passthrough device without ECAM): summary on a reset write, then the
  * hardware. An io_handler_fn (hv/io.h). */

@@ -421,3 +421,17 @@ void vtd_provider_init(struct vtd *v, const struct iommu_platform *plat, struct 
         .protect = vtd_protect, .enable = vtd_enable, .read_faults = vtd_read_faults,
     };
 }
+
+uint64_t vtd_mchbar_base(uint64_t mchbar)
+{
+    return mchbar & 1 ? mchbar & (((1ull << 39) - 1) & ~0x7fffull) : 0; /* bits 38:15 */
+}
+
+bool vtd_mchbar_guarded(uint64_t off, unsigned size)
+{
+    static const uint64_t reg[] = { VTD_MCHBAR_GFXVTBAR, VTD_MCHBAR_VTDBAR };
+    for (unsigned i = 0; i < 2; i++)
+        if (size && off < reg[i] + 8 && reg[i] < off + size)
+            return true;
+    return false;
+}

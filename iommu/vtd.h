@@ -91,4 +91,18 @@ void vtd_context_entry(uint64_t slpt_pa, int levels, uint16_t domain_id, uint64_
 /* One fault recording register (10.4.14): lo = bits 63:0, hi = 127:64. */
 void vtd_decode_fault(uint64_t lo, uint64_t hi, uint16_t segment, struct iommu_fault *f);
 
+/* Relocating the units on Intel client chipsets: the host bridge's
+ * MCHBAR (00:00.0 config 0x48, 64-bit; bit 0 MCHBAREN, bits 38:15 the
+ * 32 KiB window's base: Intel 6th-12th Gen Core datasheet Vol. 2, Host
+ * Bridge "MCHBAR") holds GFXVTBAR at +0x5400 and VTDPVC0BAR at +0x5410,
+ * 64-bit each: the base and enable of the graphics and the other VT-d
+ * unit. vtd_mchbar_base: the window's base from the register, 0 when it
+ * is off. vtd_mchbar_guarded: whether a write of `size` bytes at window
+ * offset `off` touches either register (the core drops it). */
+#define VTD_MCHBAR_CFG      0x48
+#define VTD_MCHBAR_GFXVTBAR 0x5400
+#define VTD_MCHBAR_VTDBAR   0x5410
+uint64_t vtd_mchbar_base(uint64_t mchbar);
+bool vtd_mchbar_guarded(uint64_t off, unsigned size);
+
 #endif

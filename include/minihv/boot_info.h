@@ -45,6 +45,20 @@ struct minihv_cpu_info {
 };
 #define MINIHV_CPU_BSP 1u
 
+/* One sleep control register in System Memory: reg is
+ * MINIHV_SLEEP_PM1A/PM1B (SLP_TYP bits 12:10, SLP_EN 13: slp_byte 1,
+ * \_S5's SLP_TYPa/b) or MINIHV_SLEEP_CONTROL (bits 4:2 and 5 of byte 0,
+ * \_S5's SLP_TYPa; ACPI 6.5 4.8.3.7). */
+#define MINIHV_MAX_SLEEP_MMIO 3
+#define MINIHV_SLEEP_PM1A    0
+#define MINIHV_SLEEP_PM1B    1
+#define MINIHV_SLEEP_CONTROL 2
+struct minihv_sleep_mmio {
+    uint64_t address;
+    uint8_t reg, bytes, slp_byte;
+    uint8_t pad[5];
+};
+
 #define MINIHV_S5_FOUND 1u /* acpi_s5_flags: \_S5 read from the DSDT */
 
 /* What the loader's trampoline (boot/launch.c) records before it calls the
@@ -220,6 +234,16 @@ struct minihv_boot_info {
      * (Reserved) and puts RSM at + 0x8000; the core keeps it from the guest
      * and from device DMA. 0: not taken (SMM locked, or not known). */
     uint64_t smm_default_phys;
+
+    /* ---- sleep control registers in System Memory (issue 14) ----
+     * The FADT's X_PM1a_CNT_BLK, X_PM1b_CNT_BLK or SLEEP_CONTROL_REG when
+     * its GAS is System Memory (ACPI 6.5 5.2.9 Table 5.9, 5.2.3.2), checked
+     * by the loader (width, offset, not in the block). The core maps each
+     * one's page read-only and judges every write as the port's (hv/io.h
+     * io_sleep_decide). */
+    uint32_t sleep_mmio_count;
+    uint32_t pad6;
+    struct minihv_sleep_mmio sleep_mmio[MINIHV_MAX_SLEEP_MMIO];
 };
 
 #define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)

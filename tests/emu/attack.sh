@@ -26,7 +26,9 @@
 #   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
 #                PCIe root port passed through (QEMU's DMAR names the root
 #                port in a bridge scope, no INCLUDE_PCI_ALL): subpage-bar,
-#                bridge-renumber (the root port); an edu for the final check
+#                bridge-renumber (the root port); an edu for the final check;
+#                sleep-mmio (S3 at SLEEP_CONTROL_REG and X_PM1b_CNT_BLK, which
+#                the fadtmem.efi pre-step puts in a Reserved page)
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
@@ -73,7 +75,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -109,7 +111,7 @@ run_boot() {
   fi
   local dir=$EMU_ROOT/attack/$name args nl=$'\n'
   args="only=$(echo $sel | tr ' ' ',')${bdf:+ bdf=$bdf} uart=0x2f8${ATK_ARGS_EXTRA:+ $ATK_ARGS_EXTRA}"
-  ESP_NSH_PRE=${ATK_NSH_PRE:-} BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
+  ESP_PRESTEP=${ATK_PRESTEP:-} BUILD=${ATK_MINIHV_BUILD:-${BUILD:-build}} make_esp "$dir/esp" "$(printf 'serial = 0x2f8\npassthrough = %s\nguest = \\EFI\\minihv\\guest.efi\nguest_args = %s%s' "$pt" "$args" "${ATK_CFG_EXTRA:+$nl$ATK_CFG_EXTRA}")" "$GUEST"
   local done_re='minihv: hv: summary: end|minihv: hv: cpu 0 parked'
   [ "$emu" = bochs ] && done_re="$done_re|minihv-test: done"
   case $sel in triple-fault|event-delivery) done_re='minihv: hv: cpu [0-9]+ parked|attack: FAIL' ;; esac
@@ -185,6 +187,22 @@ check_boot() {
       pass "$name: sleep-s3 refused count (summary: sleep-state $n >= 3 writes)"
     else
       fail "$name: sleep-s3 refused count" "summary has sleep-state ${n:-none} for 3 S3 writes ($result)"
+    fi
+  fi
+  if [[ " $sel " == *" sleep-mmio "* ]] && ! grep -Eaq '^attack: SKIP sleep-mmio' "$fw"; then
+    # The pre-step's two registers handed to the core by the loader, and
+    # the guest's 6 S3 writes there dropped by the judged page (its
+    # summary line) and counted sleep-state (with sleep-s3's 3).
+    local n d want=6
+    [[ " $sel " == *" sleep-s3 "* ]] && want=9
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n 's/.*sleep-state \([0-9][0-9]*\).*/\1/p')
+    d=$(grep -am1 '^minihv: hv: summary: judged page sleep-reg ' "$hv" | sed -n 's/.*dropped \([0-9][0-9]*\).*/\1/p')
+    if [ "$(grep -Eac '^minihv: core: sleep: FADT (SLEEP_CONTROL_REG|X_PM1b_CNT_BLK) in System Memory .*its page read-only' "$hv")" != 2 ]; then
+      fail "$name: sleep-mmio loader lines" "want the loader's line for SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in System Memory: $(grep -Eam2 'sleep: FADT|FADT ports' "$hv" | tr '\n' ';')"
+    elif [ "${n:-0}" -ge "$want" ] && [ "${d:-0}" = 6 ]; then
+      pass "$name: sleep-mmio refused count (summary: sleep-state $n >= $want, judged page sleep-reg dropped $d)"
+    else
+      fail "$name: sleep-mmio refused count" "summary has sleep-state ${n:-none} (want >= $want) and sleep-reg dropped ${d:-none} (want 6) ($result)"
     fi
   fi
   if [[ " $sel " == *" pmbase-move "* ]] && ! grep -Eaq '^attack: SKIP pmbase-move' "$fw"; then
@@ -367,14 +385,17 @@ mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 # The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
-# firmware's leftover, review R finding 11): Vector Control at BAR0 (OVMF
-# puts it at 0xe000000000 on this machine) + 0x2000 + 12.
-ATK_NSH_PRE='mm E00000200C 0 -w 4 -MMIO -n' \
+# firmware's leftover, review R finding 11; tests/emu/msix-unmask.nsh).
+ATK_PRESTEP=tests/emu/msix-unmask.nsh \
 run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
-run_boot q-subpage qemu 1 "subpage-bar bridge-renumber" 01:00.0 01:00.0 --timeout 120 -- \
+# fadtmem.efi first: the FADT's SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in
+# System Memory (sleep-mmio; here, as q-cpu's only= list is at the
+# loader's 199-character guest_args limit).
+ATK_PRESTEP=${BUILD:-build}/fadtmem.efi \
+run_boot q-subpage qemu 1 "subpage-bar bridge-renumber sleep-mmio" 01:00.0 01:00.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.

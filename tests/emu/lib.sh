@@ -8,17 +8,23 @@ EMU_ROOT=${BUILD:-build}/emu
 # with minihv.cfg beside it; the guest (if any) at \EFI\minihv\guest.efi.
 # The shell's startup.nsh runs minihv, then memmap and pci (the firmware
 # still working afterwards), prints the done marker and powers off.
+# ESP_PRESTEP=FILE.efi or FILE.nsh: an EFI application or a shell script
+# startup.nsh runs first, before minihv's loader (\EFI\minihv\prestep.efi,
+# .nsh; e.g. build/fadtmem.efi, tests/emu/msix-unmask.nsh).
 make_esp() {
-  local dir=$1 cfg=$2 guest=${3:-}
+  local dir=$1 cfg=$2 guest=${3:-} pre=
   rm -rf "$dir"
   mkdir -p "$dir/EFI/minihv"
   cp "${BUILD:-build}/minihv.efi" "$dir/EFI/minihv/minihv.efi"
   printf '%s\n' "$cfg" > "$dir/EFI/minihv/minihv.cfg"
   [ -n "$guest" ] && cp "$guest" "$dir/EFI/minihv/guest.efi"
-  # ESP_NSH_PRE: shell lines before minihv (a firmware's leftovers, e.g. an
-  # `mm` that unmasks an MSI-X entry).
-  printf '%s\r\n' ${ESP_NSH_PRE:+"$ESP_NSH_PRE"} 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' \
-    'reset -s' > "$dir/startup.nsh"
+  if [ -n "${ESP_PRESTEP:-}" ]; then
+    local ext=${ESP_PRESTEP##*.}
+    cp "$ESP_PRESTEP" "$dir/EFI/minihv/prestep.$ext"
+    pre="fs0:\\EFI\\minihv\\prestep.$ext"
+  fi
+  printf '%s\r\n' ${pre:+"$pre"} 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' 'reset -s' \
+    > "$dir/startup.nsh"
 }
 
 # boot NAME EMU SMP [emu.sh args...] — boots $EMU_ROOT/NAME/esp; logs in

@@ -19,6 +19,7 @@
 #include <minihv/libc.h>
 #include <minihv/x86.h>
 #include "tests/guests/attack.h"
+#include "tests/guests/guest_acpi.h"
 #include "tests/guests/hvcall.h"
 #include "tests/guests/print.h"
 
@@ -591,34 +592,7 @@ static bool core_intact(char *why, size_t why_size, bool all_cpus)
 
 uint64_t atk_acpi_table(const char *sig)
 {
-    static EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
-    void *rsdp = NULL;
-    if (EFI_ERROR(LibGetSystemConfigurationTable(&acpi20, &rsdp)) || !rsdp)
-        return 0;
-    const uint8_t *r = rsdp;
-    uint64_t sdt = 0;
-    unsigned entry = 4;
-    if (r[15] >= 2) {
-        memcpy(&sdt, r + 24, 8);
-        entry = 8;
-    }
-    if (!sdt) {
-        uint32_t rsdt;
-        memcpy(&rsdt, r + 16, 4);
-        sdt = rsdt;
-        entry = 4;
-    }
-    if (!sdt)
-        return 0;
-    uint32_t len;
-    memcpy(&len, (const void *)(uintptr_t)(sdt + 4), 4);
-    for (uint64_t p = sdt + 36; p + entry <= sdt + len; p += entry) {
-        uint64_t t = 0;
-        memcpy(&t, (const void *)(uintptr_t)p, entry);
-        if (t && !memcmp((const void *)(uintptr_t)t, sig, 4))
-            return t;
-    }
-    return 0;
+    return guest_acpi_table(sig);
 }
 
 uint64_t atk_irq_save(void)
@@ -878,6 +852,7 @@ static const struct attack attacks[] = {
     { "x2apic-icr-reserved", attack_x2apic_icr_reserved, true },
     { "lvt-x2apic", attack_lvt_x2apic, true }, /* x2APIC mode: after x2apic-icr-reserved */
     { "sleep-s3", attack_sleep_s3, true },
+    { "sleep-mmio", attack_sleep_mmio, true },
     { "pmbase-move", attack_pmbase_move, true },
     { "fch-pm", attack_fch_pm, true },
     { "core-uart", attack_core_uart, true },

@@ -146,6 +146,7 @@ void attack_unmapped_gpa(void);
 void attack_x2apic_icr_reserved(void);
 void attack_triple_fault(void);
 void attack_sleep_s3(void);
+void attack_sleep_mmio(void);
 void attack_core_uart(void);
 void attack_apic_insn(void);
 void attack_apic_8byte(void);

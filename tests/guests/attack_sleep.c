@@ -112,3 +112,69 @@ void attack_core_uart(void)
     else
         atk_fail(name, "after the writes to the core's UART: %s", why);
 }
+
+/* sleep-mmio (issue 14, docs/security.md "SLEEP_CONTROL_REG or
+ * X_PM1x_CNT_BLK in memory space"): a sleep control register the FADT
+ * puts in System Memory is a page, not a port. The q-cpu boot's pre-step
+ * (tests/guests/fadtmem.c) points SLEEP_CONTROL_REG and X_PM1b_CNT_BLK at
+ * a Reserved page (RAM: a write that lands is seen in it, where on a board
+ * it would suspend the machine). The guest writes SLP_TYP 1 (QEMU's S3,
+ * not \_S5's 0) with SLP_EN to each at three widths; the core must drop
+ * all six (`sleep-state`), leave both registers reading 0, and pass a
+ * write to the rest of the page and one without SLP_EN. */
+static uint64_t fadt_mem_reg(const uint8_t *f, uint32_t len, unsigned off)
+{
+    return len >= off + 12 && f[off] == 0 ? le64(f + off + 4) : 0; /* GAS space 0: System Memory */
+}
+
+void attack_sleep_mmio(void)
+{
+    const char *name = "sleep-mmio";
+    static char why[240];
+    uint64_t facp = atk_acpi_table("FACP");
+    const uint8_t *f = (const uint8_t *)(uintptr_t)facp;
+    uint32_t len = f ? le32(f + 4) : 0;
+    uint64_t ctl = f ? fadt_mem_reg(f, len, 244) : 0, pm1b = f ? fadt_mem_reg(f, len, 184) : 0;
+    if (!ctl || !pm1b || (ctl >> 12) != (pm1b >> 12) || (ctl & 0xfff) < 8 || (pm1b & 0xfff) < 8) {
+        atk_skip(name, "no SLEEP_CONTROL_REG and X_PM1b_CNT_BLK in System Memory in one page (FADT 0x%lx: 0x%lx, "
+                 "0x%lx): the fadtmem pre-step did not run", facp, ctl, pm1b);
+        return;
+    }
+    volatile uint8_t *c8 = (volatile uint8_t *)(uintptr_t)ctl;
+    volatile uint16_t *b16 = (volatile uint16_t *)(uintptr_t)pm1b;
+    const uint8_t ctl_s3 = 1u << 2 | 1u << 5; /* SLP_TYP 4:2 = 1, SLP_EN 5 (ACPI 6.5 4.8.3.7) */
+    const uint16_t pm1_s3 = (uint16_t)(SLP_TYP(QEMU_S3) | SLP_EN);
+    atk_note(name, "SLEEP_CONTROL_REG 0x%lx <- 0x%x as byte, dword at -2, qword at -4; X_PM1b_CNT 0x%lx <- 0x%x "
+             "as word, byte at +1, dword at -2", ctl, ctl_s3, pm1b, pm1_s3);
+    *c8 = ctl_s3;
+    *(volatile uint32_t *)(uintptr_t)(ctl - 2) = (uint32_t)ctl_s3 << 16;
+    *(volatile uint64_t *)(uintptr_t)(ctl - 4) = (uint64_t)ctl_s3 << 32;
+    *b16 = pm1_s3;
+    *(volatile uint8_t *)(uintptr_t)(pm1b + 1) = (uint8_t)(pm1_s3 >> 8);
+    *(volatile uint32_t *)(uintptr_t)(pm1b - 2) = (uint32_t)pm1_s3 << 16;
+    uint8_t ctl_now = *c8;
+    uint16_t pm1b_now = *b16;
+    /* What is not a sleep request reaches the page: SLP_TYP without SLP_EN, another offset. */
+    volatile uint32_t *other = (volatile uint32_t *)(uintptr_t)((ctl & ~0xfffull) + 0x100);
+    *c8 = 1u << 2;
+    *other = 0xa5a5a5a5u;
+    uint8_t typ_only = *c8;
+    uint32_t other_now = *other;
+    *c8 = 0;
+    *other = 0;
+    if (ctl_now || pm1b_now) {
+        atk_fail(name, "an S3 write landed: SLEEP_CONTROL_REG 0x%lx reads 0x%x, X_PM1b_CNT 0x%lx reads 0x%x (want 0, "
+                 "0): on a board the machine would sleep without the core", ctl, ctl_now, pm1b, pm1b_now);
+        return;
+    }
+    if (typ_only != 1u << 2 || other_now != 0xa5a5a5a5u) {
+        atk_fail(name, "the writes that are not sleep requests did not land: SLEEP_CONTROL_REG 0x%x (want 0x4), "
+                 "+0x100 0x%x (want 0xa5a5a5a5)", typ_only, other_now);
+        return;
+    }
+    if (atk_core_intact(why, sizeof(why)))
+        atk_pass(name, "6 S3 writes to SLEEP_CONTROL_REG 0x%lx and X_PM1b_CNT 0x%lx (System Memory) dropped: both "
+                 "read 0; SLP_TYP without SLP_EN and +0x100 written; the guest goes on; core intact", ctl, pm1b);
+    else
+        atk_fail(name, "after 6 S3 writes in System Memory: %s", why);
+}

@@ -518,6 +518,102 @@ static void test_fadt_sleep(void **state)
     assert_int_equal(info.sleep_ctl_port, 0);
 }
 
+/* The sleep control registers in System Memory (issue 14): each listed
+ * with what makes it untrappable, if anything; the port forms untouched. */
+static void gas_full(uint8_t *g, uint8_t space, uint8_t bits, uint8_t offset, uint8_t access, uint64_t addr)
+{
+    gas(g, space, bits, addr);
+    g[2] = offset;
+    g[3] = access;
+}
+
+static void test_fadt_sleep_mmio(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    /* X_PM1a_CNT_BLK and SLEEP_CONTROL_REG in System Memory, PM1b in I/O. */
+    uint8_t *f = fadt_begin(276);
+    put32(f + 64, 0x604);
+    f[89] = 2;
+    gas_full(f + 172, 0, 16, 0, 2, 0x7f0000004ull);
+    gas(f + 184, 1, 16, 0x608);
+    gas_full(f + 244, 0, 8, 0, 1, 0xfe000ffful); /* the last byte of a page */
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.pm1a_cnt, 0);
+    assert_int_equal(info.pm1b_cnt, 0x608);
+    assert_int_equal(info.sleep_mmio_count, 2);
+    assert_int_equal(info.sleep_mmio[0].reg, ACPI_SLEEP_PM1A_CNT);
+    assert_int_equal(info.sleep_mmio[0].address, 0x7f0000004ull);
+    assert_int_equal(info.sleep_mmio[0].bytes, 2);
+    assert_int_equal(info.sleep_mmio[0].slp_byte, 1);
+    assert_null(info.sleep_mmio[0].why);
+    assert_int_equal(info.sleep_mmio[1].reg, ACPI_SLEEP_CONTROL);
+    assert_int_equal(info.sleep_mmio[1].address, 0xfe000fff);
+    assert_int_equal(info.sleep_mmio[1].bytes, 1);
+    assert_int_equal(info.sleep_mmio[1].slp_byte, 0);
+    assert_null(info.sleep_mmio[1].why);
+    assert_string_equal(acpi_sleep_reg_name(info.sleep_mmio[1].reg), "SLEEP_CONTROL_REG");
+
+    /* X_PM1b_CNT_BLK 32 bits wide (PM1_CNT_LEN 4 firmware): usable. */
+    f = fadt_begin(276);
+    f[89] = 4;
+    gas_full(f + 184, 0, 32, 0, 3, 0xfed80804);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_mmio_count, 1);
+    assert_int_equal(info.sleep_mmio[0].reg, ACPI_SLEEP_PM1B_CNT);
+    assert_null(info.sleep_mmio[0].why);
+
+    /* Each bad field named: width, bit offset, access size, the address limit. */
+    static const struct {
+        uint8_t bits, offset, access;
+        uint64_t addr;
+        const char *why;
+    } bad[] = {
+        { 12, 0, 2, 0xfed00004, "bit width" },
+        { 16, 8, 2, 0xfed00004, "bit offset" },
+        { 16, 0, 5, 0xfed00004, "access size" },
+        { 16, 0, 2, 1ull << 52, "2^52" },
+        { 16, 0, 2, ~0ull, "2^52" },
+    };
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        f = fadt_begin(276);
+        f[89] = 2;
+        gas_full(f + 172, 0, bad[i].bits, bad[i].offset, bad[i].access, bad[i].addr);
+        fadt_end(276);
+        parse_ok(&info);
+        assert_int_equal(info.sleep_mmio_count, 1);
+        assert_non_null(info.sleep_mmio[0].why);
+        assert_non_null(strstr(info.sleep_mmio[0].why, bad[i].why));
+        assert_int_equal(info.pm1a_cnt, 0);
+    }
+    /* SLEEP_CONTROL_REG 16 bits wide: not the register's width. */
+    f = fadt_begin(276);
+    gas_full(f + 244, 0, 16, 0, 1, 0xfe000004);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_mmio_count, 1);
+    assert_non_null(strstr(info.sleep_mmio[0].why, "bit width"));
+    /* Hardware-reduced: no PM1 block is read, SLEEP_CONTROL_REG is. */
+    f = fadt_begin(276);
+    put32(f + 112, 1u << 20);
+    gas_full(f + 172, 0, 16, 0, 2, 0xfed00004);
+    gas_full(f + 244, 0, 8, 0, 1, 0xfe000004);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_mmio_count, 1);
+    assert_int_equal(info.sleep_mmio[0].reg, ACPI_SLEEP_CONTROL);
+    /* System I/O and zero addresses: none listed; a FADT too short for 244. */
+    f = fadt_begin(244);
+    f[89] = 2;
+    gas(f + 172, 1, 16, 0x604);
+    fadt_end(244);
+    parse_ok(&info);
+    assert_int_equal(info.sleep_mmio_count, 0);
+    assert_int_equal(info.pm1a_cnt, 0x604);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_s5_fixtures),
         cmocka_unit_test(test_s5_forms),
         cmocka_unit_test(test_fadt_sleep),
+        cmocka_unit_test(test_fadt_sleep_mmio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -170,6 +170,23 @@ static void test_sleep_decide(void **state)
     assert_int_equal(io_sleep_decide(0x1004, 0, 0x1002, 4, (3u << 2 | 1u << 5) << 16, true, 5, &typ),
                      IO_SLEEP_REFUSE);
     assert_int_equal(io_sleep_decide(0x1004, 0, 0x1005, 1, 0xff, true, 5, &typ), IO_SLEEP_NONE);
+    /* The same judge for a register in System Memory (issue 14): 64-bit
+     * addresses, writes up to 8 bytes (a MOV r64), the sleep byte in
+     * either half; a page's other bytes pass. */
+    const uint64_t mem = 0x7f0000004ull; /* X_PM1a_CNT_BLK, SLP_TYPa of \_S5 = 0 */
+    assert_int_equal(io_sleep_decide(mem, 1, mem, 2, SLP(1), true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(typ, 1);
+    assert_int_equal(io_sleep_decide(mem, 1, mem, 2, SLP(0), true, 0, &typ), IO_SLEEP_S5);
+    assert_int_equal(io_sleep_decide(mem, 1, mem - 4, 8, (uint64_t)SLP(1) << 32, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem - 6, 8, (uint64_t)SLP(1) << 48, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem - 7, 8, (uint64_t)SLP(1) << 56, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem + 1, 8, SLP(1) >> 8, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem + 2, 8, ~0ull, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem - 8, 8, ~0ull, true, 0, &typ), IO_SLEEP_NONE);
+    assert_int_equal(io_sleep_decide(mem, 1, mem, 16, SLP(1), true, 0, &typ), IO_SLEEP_NONE); /* no such access */
+    /* Near the top of the address space: no wrap. */
+    assert_int_equal(io_sleep_decide(~0ull - 1, 1, ~0ull, 1, SLP(1) >> 8, true, 0, &typ), IO_SLEEP_REFUSE);
+    assert_int_equal(io_sleep_decide(~0ull - 1, 1, 0, 8, ~0ull, true, 0, &typ), IO_SLEEP_NONE);
 }
 
 /* The A20 gate stays on: every way a PC turns it off, and what must pass. */

@@ -480,10 +480,38 @@ static void test_no_table(void **state)
                     "iommu: vtd: probe failed (-2): DMAR: VT-d: no DMAR table\n");
 }
 
+/* MCHBAR's GFXVTBAR/VTDBAR (Intel client chipsets): the window from config
+ * 0x48, and which writes in it the core drops (counted iommu-regs). */
+static void test_mchbar_guard(void **state)
+{
+    (void)state;
+    assert_int_equal(vtd_mchbar_base(0xfed10001ull), 0xfed10000ull);
+    assert_int_equal(vtd_mchbar_base(0xfed10000ull), 0);            /* MCHBAREN clear */
+    assert_int_equal(vtd_mchbar_base(0x7ffffff8001ull), 0x7fffff8000ull); /* bits 38:15 only */
+    assert_int_equal(vtd_mchbar_base(0xfed17ff1ull), 0xfed10000ull);  /* bits 14:1 reserved */
+    /* GFXVTBAR [0x5400, 0x5408), VTDPVC0BAR [0x5410, 0x5418): any byte of either. */
+    assert_true(vtd_mchbar_guarded(0x5400, 8));
+    assert_true(vtd_mchbar_guarded(0x5400, 1));
+    assert_true(vtd_mchbar_guarded(0x5404, 4)); /* the high dword */
+    assert_true(vtd_mchbar_guarded(0x5407, 1));
+    assert_true(vtd_mchbar_guarded(0x53fc, 8)); /* reaches 0x5400 */
+    assert_true(vtd_mchbar_guarded(0x5410, 4));
+    assert_true(vtd_mchbar_guarded(0x5417, 1));
+    assert_true(vtd_mchbar_guarded(0x540c, 8)); /* 0x540c-0x5413: VTDBAR's low bytes */
+    /* The gap between them, their neighbours and the rest of the page pass. */
+    assert_false(vtd_mchbar_guarded(0x5408, 8));
+    assert_false(vtd_mchbar_guarded(0x53f8, 8));
+    assert_false(vtd_mchbar_guarded(0x5418, 8));
+    assert_false(vtd_mchbar_guarded(0x5000, 4));
+    assert_false(vtd_mchbar_guarded(0x5da8, 4));
+    assert_false(vtd_mchbar_guarded(0x5400, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bring_up),
+        cmocka_unit_test(test_mchbar_guard),
         cmocka_unit_test(test_map_unmap_after_enable),
         cmocka_unit_test(test_three_levels),
         cmocka_unit_test(test_choose_levels),
