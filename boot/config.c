@@ -15,14 +15,31 @@ void config_defaults(struct minihv_config *cfg)
     cfg->serial_port = 0x3f8;
     cfg->hv_mem_mb = 64;
     cfg->iommu = IOMMU_AUTO;
+    cfg->config_guard = CONFIG_GUARD_AUTO;
     cfg->log_kb = CONFIG_DEFAULT_LOG_KB;
     cfg->keep_logs = CONFIG_DEFAULT_KEEP_LOGS;
 }
 
+static const char *const iommu_names[] = { "auto", "vtd", "amdvi", "none", "auto-required" };
+static const char *const config_guard_names[] = { "auto", "on" };
+
 const char *config_iommu_name(enum iommu_mode m)
 {
-    static const char *const names[] = { "auto", "vtd", "amdvi", "none", "auto-required" };
-    return (unsigned)m < ARRAY_SIZE(names) ? names[m] : "?";
+    return (unsigned)m < ARRAY_SIZE(iommu_names) ? iommu_names[m] : "?";
+}
+
+const char *config_guard_name(enum config_guard_mode m)
+{
+    return (unsigned)m < ARRAY_SIZE(config_guard_names) ? config_guard_names[m] : "?";
+}
+
+/* The index of v among the first `count` names; -1: none. */
+static int name_index(const char *v, const char *const *names, unsigned count)
+{
+    for (unsigned i = 0; i < count; i++)
+        if (!strcmp(v, names[i]))
+            return (int)i;
+    return -1;
 }
 
 static bool is_space(char c)
@@ -172,14 +189,24 @@ static bool set_hv_mem_mb(const char *v, struct minihv_config *cfg, const char *
 
 static bool set_iommu(const char *v, struct minihv_config *cfg, const char **why)
 {
-    for (unsigned m = IOMMU_AUTO; m <= IOMMU_NONE; m++) {
-        if (!strcmp(v, config_iommu_name(m))) {
-            cfg->iommu = m;
-            return true;
-        }
+    int m = name_index(v, iommu_names, IOMMU_NONE + 1); /* auto-required is no config value */
+    if (m < 0) {
+        *why = "expected auto, vtd, amdvi or none";
+        return false;
     }
-    *why = "expected auto, vtd, amdvi or none";
-    return false;
+    cfg->iommu = (enum iommu_mode)m;
+    return true;
+}
+
+static bool set_config_guard(const char *v, struct minihv_config *cfg, const char **why)
+{
+    int m = name_index(v, config_guard_names, ARRAY_SIZE(config_guard_names));
+    if (m < 0) {
+        *why = "expected auto or on";
+        return false;
+    }
+    cfg->config_guard = (enum config_guard_mode)m;
+    return true;
 }
 
 /* Test only: an emulated device (no IGD) gets the IGD personality. */
@@ -249,6 +276,7 @@ static const struct {
     { "serial", set_serial },
     { "hv_mem_mb", set_hv_mem_mb },
     { "iommu", set_iommu },
+    { "config_guard", set_config_guard },
     { "igd_force", set_igd_force },
     { "vbt", set_vbt },
     { "rom", set_rom },

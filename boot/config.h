@@ -16,6 +16,12 @@ enum passthrough_kind { PASSTHROUGH_NONE, PASSTHROUGH_IGD, PASSTHROUGH_BDF };
 /* IOMMU_AUTO_REQUIRED is no config value: boot/main.c turns auto into it
  * under Secure Boot (no fallback to none, include/minihv/iommu.h). */
 enum iommu_mode { IOMMU_AUTO, IOMMU_VTD, IOMMU_AMDVI, IOMMU_NONE, IOMMU_AUTO_REQUIRED };
+/* Where the core guards other functions' config registers (PMBASE,
+ * PCIEXBAR, the IOMMU's base; docs/security.md "Relocation"): AUTO only
+ * with a passthrough device (CF8/CFC and ECAM are trapped then anyway),
+ * ON always: CONFIG_DATA exits even without one (issue 15's cost, ~25,000
+ * exits a Linux boot). */
+enum config_guard_mode { CONFIG_GUARD_AUTO, CONFIG_GUARD_ON };
 
 struct minihv_config {
     enum passthrough_kind passthrough;
@@ -26,6 +32,7 @@ struct minihv_config {
     uint16_t serial_port;        /* 0: off */
     uint32_t hv_mem_mb;
     enum iommu_mode iommu;
+    enum config_guard_mode config_guard;
     bool igd_force;              /* TEST ONLY: IGD personality on a non-IGD device */
     char vbt[CONFIG_MAX_PATH];   /* VBT file on the ESP overriding the host's; empty: none */
     char rom[CONFIG_MAX_PATH];   /* ROM image on the ESP, the last ROM source; empty: none */
@@ -61,5 +68,6 @@ void config_defaults(struct minihv_config *cfg);
 int config_parse(const char *text, size_t len, struct minihv_config *cfg, struct config_error *err);
 
 const char *config_iommu_name(enum iommu_mode m);
+const char *config_guard_name(enum config_guard_mode m);
 
 #endif

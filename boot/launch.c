@@ -534,8 +534,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     }
 
     struct minihv_boot_info *bi = (void *)(uintptr_t)bi_pa;
-    if (prep->pt.present) {
-        bi->pt = prep->pt;
+    if (prep->pt.present || (prep->pt.flags & MINIHV_PT_CONFIG_GUARD)) {
+        bi->pt = prep->pt; /* without a device: config_guard = on's segment and ECAM window */
         place_rom(&bi->pt, prep, &alloc);
     }
     /* The core's copies of DMAR/IVRS, before heap_phys (docs/iommu.md). */

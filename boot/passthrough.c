@@ -368,12 +368,46 @@ static void copy_bridge(const struct platform *p, uint8_t dev, uint16_t want_cla
     fmt_snprintf(note, n, "00:%02x.0 %04x:%04x", dev, id & 0xffff, id >> 16);
 }
 
+/* config_guard (boot/config.h): the core guards other functions' config
+ * registers (PMBASE, PCIEXBAR, the IOMMU's base) only where it traps
+ * config space: with a passthrough device, or with config_guard = on,
+ * for which the snapshot carries segment 0's ECAM window and no device.
+ * One line says which and why. */
+static void config_guard_prepare(const struct minihv_config *cfg, const struct platform *p,
+                                 struct minihv_passthrough *pt)
+{
+    if (pt->present) {
+        log_line("config: config_guard %s: the passthrough device traps config space (CONFIG_DATA, the guarded "
+                 "functions' ECAM pages): PMBASE, PCIEXBAR and the IOMMU's base guarded where the chipset has them",
+                 config_guard_name(cfg->config_guard));
+        return;
+    }
+    if (cfg->config_guard != CONFIG_GUARD_ON) {
+        log_line("config: config_guard auto: no passthrough device, config space not trapped: PMBASE, PCIEXBAR and "
+                 "the IOMMU's base NOT guarded (config_guard = on: ~25,000 more exits a Linux boot)");
+        return;
+    }
+    pt->flags = MINIHV_PT_CONFIG_GUARD;
+    pt->segment = 0;
+    if (p->have_acpi)
+        pt_find_ecam(pt, p->acpi.mcfg, p->acpi.mcfg_count, 0, 0);
+    if (pt->ecam_base)
+        log_line("config: config_guard on: no passthrough device, CONFIG_DATA 0xcfc-0xcff and the guarded functions' "
+                 "ECAM pages trapped (ECAM 0x%lx, buses %02x-%02x): PMBASE, PCIEXBAR and the IOMMU's base guarded",
+                 (unsigned long)pt->ecam_base, pt->ecam_bus_start, pt->ecam_bus_end);
+    else
+        log_line("config: config_guard on: no passthrough device, 0xcf8-0xcff trapped (no MCFG for segment 0): "
+                 "PMBASE and the IOMMU's base guarded");
+}
+
 void passthrough_prepare(const struct minihv_config *cfg, const struct platform *p, EFI_HANDLE volume,
                          struct pt_prep *out)
 {
     memset(out, 0, sizeof(*out));
-    if (p->passthrough_index < 0)
+    if (p->passthrough_index < 0) {
+        config_guard_prepare(cfg, p, &out->pt);
         return;
+    }
     const struct pci_dev_info *d = &p->pci[p->passthrough_index];
     struct minihv_passthrough *pt = &out->pt;
     uint32_t flags = pt_flags(d, cfg);
@@ -392,6 +426,7 @@ void passthrough_prepare(const struct minihv_config *cfg, const struct platform 
     if (pt->ecam_base)
         log_line("passthrough: ECAM for the core's traps: 0x%lx, buses %02x-%02x",
                  (unsigned long)pt->ecam_base, pt->ecam_bus_start, pt->ecam_bus_end);
+    config_guard_prepare(cfg, p, pt);
 
     choose_rom(cfg, d, volume, out);
     if (!(flags & MINIHV_PT_IGD))

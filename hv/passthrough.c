@@ -186,6 +186,44 @@ static void msix_set_control(void *opaque, bool enable, bool function_mask)
     dev_cfg_write(d, pos, 2, f);
 }
 
+/* Every physical MSI-X entry masked before the guest runs (review R,
+ * finding 11): the firmware or a previous OS may have left one unmasked
+ * with any address and data, which the device would send as soon as the
+ * guest sets MSI-X Enable, before the guest writes that entry through the
+ * trapped table. Address and data stay; only msix_write_entry unmasks an
+ * entry, after writing the validated ones (vfio/msix.c sync_entry). The
+ * mask bit is bit 0 of Vector Control (PCI 3.0 6.8.2.9); the other bits
+ * are kept. The table's BAR must decode for it: Memory Space (PCI 3.0
+ * 6.2.2) is turned on meanwhile if the firmware left it off. */
+static void msix_mask_physical(struct pt_device *d)
+{
+    const struct vfio_msix *m = &d->vfio.msix;
+    if (!m->present || !d->hw.mmio_write || !d->hw.cfg_write)
+        return; /* a platform that never writes the hardware (minihv-preflight's model) */
+    uint64_t first = msix_entry_hpa(d, 0), end = msix_entry_hpa(d, m->entries);
+    if (!d->host_bar[m->table_bar] || (d->hw.host_top && end > d->hw.host_top)) {
+        pt_say(d, "passthrough: MSI-X table at 0x%lx (BAR%u) out of the core's reach: its physical entries NOT masked",
+               first, m->table_bar);
+        return;
+    }
+    uint16_t cmd = (uint16_t)dev_cfg_read(d, PCI_COMMAND, 2);
+    if (!(cmd & PCI_COMMAND_MEMORY))
+        dev_cfg_write(d, PCI_COMMAND, 2, cmd | PCI_COMMAND_MEMORY);
+    unsigned unmasked = 0;
+    for (uint32_t i = 0; i < m->entries; i++) {
+        uint64_t ctrl_pa = msix_entry_hpa(d, i) + 12;
+        uint32_t ctrl = (uint32_t)d->hw.mmio_read(d->hw.opaque, ctrl_pa, 4);
+        if (ctrl & VFIO_MSIX_CTRL_MASKBIT)
+            continue;
+        d->hw.mmio_write(d->hw.opaque, ctrl_pa, 4, ctrl | VFIO_MSIX_CTRL_MASKBIT);
+        unmasked++;
+    }
+    if (!(cmd & PCI_COMMAND_MEMORY))
+        dev_cfg_write(d, PCI_COMMAND, 2, cmd);
+    pt_say(d, "passthrough: MSI-X: %u of %u physical entries were unmasked before the core: all masked until the "
+           "guest programs them", unmasked, m->entries);
+}
+
 static const struct vfio_config_ops config_ops = { phys_read, phys_write, pt_bar_remap, msi_update };
 static const struct vfio_msix_ops msix_ops = { msix_write_entry, msix_read_pba, msix_set_control };
 
@@ -197,6 +235,16 @@ uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, ui
         return 0;
     return d->ecam_base + ((uint64_t)(bus - d->ecam_bus_start) << 20) + ((uint64_t)dev << 15) +
            ((uint64_t)fn << 12);
+}
+
+/* Config space through the model from now on: the snapshot's ECAM window
+ * (0: CF8/CFC only). */
+static void ecam_from_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
+{
+    d->ecam_base = s->ecam_base;
+    d->ecam_bus_start = s->ecam_bus_start;
+    d->ecam_bus_end = s->ecam_bus_end;
+    d->config_trapped = true;
 }
 
 static int check_snapshot(struct pt_device *d, const struct minihv_passthrough *s)
@@ -251,8 +299,11 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     d->hw = *hw;
     d->forbid_base = forbid_base;
     d->forbid_size = forbid_size;
-    if (!s->present)
+    if (!s->present) {
+        if (s->flags & MINIHV_PT_CONFIG_GUARD)
+            ecam_from_snapshot(d, s);
         return 0;
+    }
     int rom_ok = check_snapshot(d, s);
     if (rom_ok < 0)
         return -1;
@@ -280,9 +331,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
     d->vendor = le16(s->cfg + PCI_VENDOR_ID);
     d->device = le16(s->cfg + PCI_DEVICE_ID);
     d->flags = s->flags;
-    d->ecam_base = s->ecam_base;
-    d->ecam_bus_start = s->ecam_bus_start;
-    d->ecam_bus_end = s->ecam_bus_end;
+    ecam_from_snapshot(d, s);
     vfio_config_set_ops(&d->vfio.config, &config_ops, d);
     if (d->vfio.msix.present)
         vfio_msix_set_ops(&d->vfio.msix, &msix_ops, d);
@@ -292,6 +341,7 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
         if (is_mem_bar(d, i))
             vfio_device_set_region_ops(&d->vfio, i, &bar_ops, &d->bar_ctx[i]);
     }
+    msix_mask_physical(d);
     if (rom) {
         d->host_bar[VFIO_CONFIG_ROM_BAR] = 0; /* the hardware's ROM BAR is never used */
         d->win[VFIO_CONFIG_ROM_BAR].host = s->rom_phys;
@@ -346,8 +396,8 @@ int ptdev_init(struct pt_device *d, const struct minihv_passthrough *s, const st
 int ptdev_guard_config(struct pt_device *d, enum pt_guard_kind kind, uint8_t bus, uint8_t dev, uint8_t fn,
                        uint16_t lo, uint16_t hi)
 {
-    if (!d->present || (unsigned)kind >= PT_GUARD_KINDS || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
-        (bus == d->bus && dev == d->dev && fn == d->fn))
+    if (!d->config_trapped || (unsigned)kind >= PT_GUARD_KINDS || dev > 31 || fn > 7 || lo >= hi || hi > 4096 ||
+        (d->present && bus == d->bus && dev == d->dev && fn == d->fn))
         return -1;
     for (unsigned k = 0; k < PT_MAX_GUARDED; k++) {
         struct pt_guarded *g = &d->guarded[k];
@@ -426,9 +476,9 @@ enum target { TARGET_OTHER, TARGET_DEVICE, TARGET_BRIDGE, TARGET_GUARDED };
 
 static enum target classify(const struct pt_device *d, uint8_t bus, uint8_t dev, uint8_t fn)
 {
-    if (!d->present)
+    if (!d->config_trapped)
         return TARGET_OTHER;
-    if (bus == d->bus && dev == d->dev && fn == d->fn)
+    if (d->present && bus == d->bus && dev == d->dev && fn == d->fn)
         return TARGET_DEVICE;
     for (unsigned k = 0; k < 2; k++)
         if (d->bridges[k].present && bus == d->bridges[k].bus && dev == d->bridges[k].dev &&
@@ -557,7 +607,7 @@ static bool in_subpage_bar_page(const struct pt_device *d, uint64_t gpa)
 bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
 {
     uint8_t bus, dev, fn;
-    if (!d->present)
+    if (!d->config_trapped)
         return false;
     if (ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
         return true;
@@ -570,7 +620,7 @@ bool ptdev_claims(const struct pt_device *d, uint64_t gpa)
 bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa)
 {
     uint8_t bus, dev, fn;
-    if (!d->present || ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
+    if (!d->config_trapped || ecam_target(d, gpa, &bus, &dev, &fn) != TARGET_OTHER)
         return false;
     for (unsigned i = 0; i < VFIO_CONFIG_BARS; i++)
         if (in_window(&d->win[i], gpa))
@@ -581,7 +631,7 @@ bool ptdev_drops_writes(const struct pt_device *d, uint64_t gpa)
 bool ptdev_mmio(struct pt_device *d, uint64_t gpa, unsigned size, bool write, uint64_t *value,
              enum minihv_exit_kind *kind)
 {
-    if (!d->present)
+    if (!d->config_trapped)
         return false;
     *kind = MINIHV_EXIT_PT_BAR;
     if (!write)

@@ -124,7 +124,12 @@ struct pt_bar_ctx {
 };
 
 struct pt_device {
-    bool present;
+    bool present;                /* a device passed through: the vfio model below */
+    /* CF8/CFC and the guarded functions' ECAM pages go through the model:
+     * with a device, or without one under config_guard = on
+     * (MINIHV_PT_CONFIG_GUARD), where only ptdev_guard_config's
+     * functions are the model's. */
+    bool config_trapped;
     uint8_t bus, dev, fn;
     uint16_t vendor, device;
     uint32_t flags;              /* MINIHV_PT_* */
@@ -145,7 +150,9 @@ struct pt_device {
 
 /* Builds the model from the snapshot and maps the device's windows as the
  * firmware left them (guest address = host address). On a bad snapshot
- * returns < 0 and says why through hw->log; nothing is mapped then. */
+ * returns < 0 and says why through hw->log; nothing is mapped then.
+ * Without a device (present 0) but MINIHV_PT_CONFIG_GUARD: the model
+ * takes only the snapshot's ECAM window, for ptdev_guard_config. */
 int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const struct pt_platform *hw,
             uint64_t forbid_base, uint64_t forbid_size);
 

@@ -255,7 +255,8 @@ static int guard_config(enum pt_guard_kind kind, uint16_t segment, uint8_t bus, 
 {
     if (!pt_active || segment != hv_boot->pt.segment) {
         hv_log("passthrough: %s at %04x:%02x:%02x.%x [0x%x,0x%x) NOT guarded: config space is trapped only with a "
-               "passthrough device on that segment (docs/security.md, not yet)", what, segment, bus, dev, fn, lo, hi);
+               "passthrough device on that segment or config_guard = on (segment 0)", what, segment, bus, dev, fn, lo,
+               hi);
         return -1;
     }
     spin_lock(&pt_lock);
@@ -393,8 +394,8 @@ static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint
 
 void passthrough_register_ports(const struct minihv_boot_info *bi)
 {
-    if (!bi->pt.present)
-        return; /* no port of 0xcf8-0xcff exits (docs/security.md) */
+    if (!bi->pt.present && !(bi->pt.flags & MINIHV_PT_CONFIG_GUARD))
+        return; /* no port of 0xcf8-0xcff exits (docs/security.md; config_guard = on: they do) */
     conf1_data_only = bi->pt.ecam_base && bi->pt.segment == 0;
     uint16_t first = conf1_data_only ? CONF1_DATA : CONF1_FIRST;
     uint32_t count = conf1_data_only ? CONF1_DATA_PORTS : CONF1_PORTS;
@@ -453,7 +454,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
     devmodel_register(&passthrough_model); /* its summary line even when none is configured */
-    if (!s->present) {
+    if (!s->present && !(s->flags & MINIHV_PT_CONFIG_GUARD)) {
         hv_log("passthrough: none configured");
         return 0;
     }
@@ -466,7 +467,15 @@ int passthrough_init(const struct minihv_boot_info *bi)
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
     pt_active = true;
+    /* config_guard = on without a device: the same guards (the IOMMU's
+     * come from iommu_hw_init through passthrough_guard_config). */
+    if (!s->present)
+        hv_log("passthrough: none configured; config_guard = on: config space trapped for the guarded functions");
     guard_pciexbar();
+    if (!s->present) {
+        guard_acpi_block();
+        return 0;
+    }
     spin_lock(&pt_lock);
     int bridges = ptdev_guard_bridge_path(&pt);
     spin_unlock(&pt_lock);

@@ -94,6 +94,10 @@ struct minihv_pt_bridge {
 
 #define MINIHV_PT_IGD        (1u << 0) /* IGD personality: OpRegion, bridges, shadow ROM */
 #define MINIHV_PT_IGD_FORCED (1u << 1) /* igd_force = 1 (test only): on a device that is no IGD */
+/* config_guard = on (boot/config.h): the core traps config space and
+ * guards the other functions' registers (PMBASE, PCIEXBAR, the IOMMU's
+ * base) even with present 0; segment and ECAM window say where. */
+#define MINIHV_PT_CONFIG_GUARD (1u << 2)
 
 enum minihv_pt_rom_source {
     MINIHV_PT_ROM_NONE = 0,

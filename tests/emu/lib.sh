@@ -8,8 +8,9 @@ EMU_ROOT=${BUILD:-build}/emu
 # with minihv.cfg beside it; the guest (if any) at \EFI\minihv\guest.efi.
 # The shell's startup.nsh runs minihv, then memmap and pci (the firmware
 # still working afterwards), prints the done marker and powers off.
-# ESP_PRESTEP=FILE.efi: an EFI application startup.nsh runs first, before
-# minihv's loader (\EFI\minihv\prestep.efi; e.g. build/fadtmem.efi).
+# ESP_PRESTEP=FILE.efi or FILE.nsh: an EFI application or a shell script
+# startup.nsh runs first, before minihv's loader (\EFI\minihv\prestep.efi,
+# .nsh; e.g. build/fadtmem.efi, tests/emu/msix-unmask.nsh).
 make_esp() {
   local dir=$1 cfg=$2 guest=${3:-} pre=
   rm -rf "$dir"
@@ -18,8 +19,9 @@ make_esp() {
   printf '%s\n' "$cfg" > "$dir/EFI/minihv/minihv.cfg"
   [ -n "$guest" ] && cp "$guest" "$dir/EFI/minihv/guest.efi"
   if [ -n "${ESP_PRESTEP:-}" ]; then
-    cp "$ESP_PRESTEP" "$dir/EFI/minihv/prestep.efi"
-    pre='fs0:\EFI\minihv\prestep.efi'
+    local ext=${ESP_PRESTEP##*.}
+    cp "$ESP_PRESTEP" "$dir/EFI/minihv/prestep.$ext"
+    pre="fs0:\\EFI\\minihv\\prestep.$ext"
   fi
   printf '%s\r\n' ${pre:+"$pre"} 'fs0:\EFI\minihv\minihv.efi' 'memmap' 'pci' 'echo "minihv-test: done"' 'reset -s' \
     > "$dir/startup.nsh"

@@ -810,6 +810,7 @@ struct attack {
 static const struct attack attacks[] = {
     { "hc-buffer-mmio", attack_hc_buffer_mmio, true },
     { "iommu-regs", attack_iommu_regs, true },
+    { "msix-left", attack_msix_left, true }, /* before msi-delivery: no entry written yet */
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },

@@ -9,8 +9,9 @@
  * and data, MSI-X enable past the model), and the core's own ECAM accesses
  * go nowhere. Tried through CF8/CFC and through the host bridge's ECAM
  * page; PCIEXBAR must read back unchanged and the would-be window must not
- * show the device. Whatever happened, PCIEXBAR is put back (through the
- * moved window when the move took). */
+ * show the device (without bdf=, no passthrough device under
+ * config_guard = on: the host bridge 00:00.0 itself). Whatever happened,
+ * PCIEXBAR is put back (through the moved window when the move took). */
 #include <minihv/format.h>
 #include <minihv/io.h>
 #include <minihv/libc.h>
@@ -36,14 +37,14 @@ static uint32_t read32(uint64_t pa)
 
 /* The first 256 MiB-aligned candidate below 4 GiB, not the current window,
  * where neither bus 0's host bridge nor the device answers now. */
-static uint64_t pick_hole(uint64_t cur)
+static uint64_t pick_hole(uint64_t cur, unsigned bus, unsigned dev, unsigned fn)
 {
     static const uint64_t candidates[] = { 0xe0000000ull, 0xd0000000ull, 0xc0000000ull, 0xa0000000ull };
     for (unsigned i = 0; i < ARRAY_SIZE(candidates); i++) {
         uint64_t c = candidates[i];
         if (c == cur || (c < env.ram_top))
             continue;
-        uint32_t a = read32(c), b = read32(ecam_fn(c, env.bus, env.dev, env.fn));
+        uint32_t a = read32(c), b = read32(ecam_fn(c, bus, dev, fn));
         if ((a == ~0u || a == 0) && (b == ~0u || b == 0))
             return c;
     }
@@ -65,10 +66,12 @@ static void put_back(uint64_t moved, uint32_t lo, uint32_t hi)
 void attack_ecam_move(void)
 {
     const char *name = "ecam-move";
-    if (!env.have_bdf || !env.ecam) {
-        atk_skip(name, "needs a passthrough device (bdf=) and an MCFG");
+    if (!env.ecam) {
+        atk_skip(name, "needs an MCFG");
         return;
     }
+    /* The function looked for at the moved window: the device, else 00:00.0. */
+    unsigned bus = env.have_bdf ? env.bus : 0, dev = env.have_bdf ? env.dev : 0, fn = env.have_bdf ? env.fn : 0;
     uint32_t id = atk_cfg_read32(0, 0, 0, 0);
     if ((id & 0xffff) != 0x8086) {
         atk_skip(name, "host bridge 00:00.0 is 0x%08x, not Intel (no PCIEXBAR)", id);
@@ -80,13 +83,13 @@ void attack_ecam_move(void)
         atk_skip(name, "PCIEXBAR 0x%08x%08x is not the MCFG's window 0x%lx", hi, lo, env.ecam);
         return;
     }
-    uint64_t hole = pick_hole(cur);
+    uint64_t hole = pick_hole(cur, bus, dev, fn);
     if (!hole) {
         atk_skip(name, "no free 256 MiB hole below 4 GiB to move ECAM to");
         return;
     }
-    uint64_t dev_at = ecam_fn(hole, env.bus, env.dev, env.fn);
-    uint32_t dev_id = read32(ecam_fn(env.ecam, env.bus, env.dev, env.fn)); /* what the model shows */
+    uint64_t dev_at = ecam_fn(hole, bus, dev, fn);
+    uint32_t dev_id = read32(ecam_fn(env.ecam, bus, dev, fn)); /* what the model shows */
     uint32_t want = (uint32_t)hole | (lo & 0xfffffffu);
     unsigned bad = 0;
     char first[240] = "";
@@ -115,14 +118,14 @@ void attack_ecam_move(void)
         if ((rb != lo || rb_hi != hi || reached) && !bad++)
             fmt_snprintf(first, sizeof(first), "PCIEXBAR written 0x%08x through %s reads back 0x%08x (want 0x%08x "
                          "unchanged); the device %02x:%02x.%x at the moved window 0x%lx reads 0x%08x", want,
-                         ways[w].how, rb, lo, env.bus, env.dev, env.fn, dev_at, seen);
+                         ways[w].how, rb, lo, bus, dev, fn, dev_at, seen);
     }
     char why[240];
     bool ok = atk_core_intact(why, sizeof(why));
-    uint32_t now = read32(ecam_fn(env.ecam, env.bus, env.dev, env.fn));
+    uint32_t now = read32(ecam_fn(env.ecam, bus, dev, fn));
     if (now != dev_id && !bad++)
         fmt_snprintf(first, sizeof(first), "the device's ECAM page at 0x%lx reads 0x%08x after (was 0x%08x)",
-                     ecam_fn(env.ecam, env.bus, env.dev, env.fn), now, dev_id);
+                     ecam_fn(env.ecam, bus, dev, fn), now, dev_id);
     if (!bad && ok)
         atk_pass(name, "PCIEXBAR unchanged after writes through CF8/CFC and ECAM; nothing at 0x%lx; %s", hole, why);
     else

@@ -170,6 +170,43 @@ static uint64_t bar_addr(unsigned bar, bool *is64)
     return (lo & 1) ? 0 : a;
 }
 
+/* ---- msix-left ---- */
+
+/* Review R, finding 11: an entry the firmware (here the harness's shell
+ * pre-step, `mm`) left unmasked in the device's physical MSI-X table would
+ * fire once the guest sets MSI-X Enable, before the guest writes that
+ * entry. The guest turns MSI-X on (function mask clear, PCI 3.0 6.8.2.3)
+ * without writing any entry and asks the core for the physical table
+ * (PT_MSIX_CHECK): no entry may be unmasked. Put back after. */
+void attack_msix_left(void)
+{
+    const char *name = "msix-left";
+    if (!env.have_bdf) {
+        atk_skip(name, "no bdf= (passthrough device) given");
+        return;
+    }
+    unsigned msix = find_cap(0x11);
+    if (!msix) {
+        atk_skip(name, "%02x:%02x.%x has no MSI-X", env.bus, env.dev, env.fn);
+        return;
+    }
+    uint32_t ctl = cfg_read(msix);
+    cfg_write(msix, (ctl & ~(1u << 30)) | (1u << 31)); /* Message Control: Enable, no Function Mask */
+    struct hc_regs r = { MINIHV_HC_PT_MSIX_CHECK, 0, 0, 0 };
+    uint64_t fault = hv_call(&r);
+    cfg_write(msix, ctl);
+    bool ok = intact();
+    if (fault || r.rax != MINIHV_HC_OK || !r.rbx)
+        atk_fail(name, "PT_MSIX_CHECK: fault 0x%lx, RAX 0x%lx, %lu entries read", fault, r.rax, r.rbx);
+    else if (r.rdx)
+        atk_fail(name, "MSI-X enabled, no entry written by the guest: %lu of %lu physical entries unmasked (%lu with a "
+                 "message the core refuses)", r.rdx, r.rbx, r.rcx);
+    else if (!ok)
+        atk_fail(name, "no physical entry unmasked, but: %s", why);
+    else
+        atk_pass(name, "MSI-X enabled, no entry written: 0 of %lu physical entries unmasked; %s", r.rbx, why);
+}
+
 /* ---- msi-delivery ---- */
 
 void attack_msi_delivery(void)

@@ -30,6 +30,28 @@ static void test_missing_keys_are_defaults(void **state)
     assert_string_equal(cfg.rom, "");
     assert_int_equal(cfg.log_kb, 256);
     assert_int_equal(cfg.keep_logs, 5);
+    assert_int_equal(cfg.config_guard, CONFIG_GUARD_AUTO);
+}
+
+static void test_config_guard(void **state)
+{
+    (void)state;
+    struct minihv_config cfg;
+    struct config_error err;
+    assert_int_equal(PARSE("config_guard = on\n", &cfg, &err), 0);
+    assert_int_equal(cfg.config_guard, CONFIG_GUARD_ON);
+    assert_string_equal(config_guard_name(cfg.config_guard), "on");
+    assert_int_equal(PARSE("config_guard = auto\n", &cfg, &err), 0);
+    assert_int_equal(cfg.config_guard, CONFIG_GUARD_AUTO);
+    assert_int_equal(PARSE("iommu = none\nconfig_guard = off\n", &cfg, &err), -1);
+    assert_int_equal(err.line, 2);
+    assert_string_equal(err.msg, "bad value for 'config_guard': expected auto or on");
+    assert_int_equal(cfg.config_guard, CONFIG_GUARD_AUTO);
+    assert_int_equal(cfg.iommu, IOMMU_AUTO); /* never half-applied */
+    assert_int_equal(PARSE("config_guard = on\nconfig_guard = on\n", &cfg, &err), -1);
+    assert_int_equal(err.line, 2);
+    /* auto-required is the loader's, never a config value */
+    assert_int_equal(PARSE("iommu = auto-required\n", &cfg, &err), -1);
 }
 
 static void test_log_keys(void **state)
@@ -224,6 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_missing_keys_are_defaults),
         cmocka_unit_test(test_log_keys),
+        cmocka_unit_test(test_config_guard),
         cmocka_unit_test(test_passthrough_files),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_igd_and_short_bdf),

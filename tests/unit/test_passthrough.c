@@ -766,37 +766,134 @@ static void test_guarded_config_path(void **state)
  * (dword, byte at ACPI_CNTL) and by ECAM (word at PMBASE)
  * dropped and counted as the PM block's, not the IOMMU's; the page is
  * ecam-pm in the registry; 0x48 on is written. */
-static void test_guarded_pm_block(void **state)
+/* 00:00.0 (the fake's one other function) as an ICH's PMBASE/ACPI_CNTL
+ * owner, guarded PT_GUARD_PM_BLOCK: its ECAM page trapped as ecam-pm, 3
+ * writes (CF8/CFC dword and byte, ECAM word) dropped and counted, reads
+ * and the registers past the guard through. With a device or without. */
+static void check_pm_block_guarded(void)
 {
-    (void)state;
-    struct minihv_passthrough s;
-    snapshot(&s, false, false);
-    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
     fk.guard_lo = 0x40;
     fk.guard_hi = 0x48;
     fk.bridge_cfg[0x40] = 0x01;
     fk.bridge_cfg[0x41] = 0x06; /* PMBASE 0x600, I/O space */
     fk.bridge_cfg[0x44] = 0x80; /* ACPI_EN */
     assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
     const struct special_page *e = special_find(&fk_special, ECAM, 1);
     assert_non_null(e);
     assert_int_equal(e->kind, SPECIAL_ECAM_PM);
     assert_string_equal(special_kind_name(e->kind), "ecam-pm");
+    assert_true(ptdev_claims(&dev, ECAM + 0x40));
     assert_int_equal(conf1_read(0, 0x40, 4), 0x0601);
     assert_int_equal(conf1_write(0, 0x40, 4, 0x0701), MINIHV_EXIT_PT_CONFIG);
     assert_int_equal(conf1_write(0, 0x44, 1, 0x00), MINIHV_EXIT_PT_CONFIG);
     uint64_t v = 0x0701;
     enum minihv_exit_kind k;
     assert_true(mmio(ECAM + 0x40, 2, true, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_CONFIG);
     assert_int_equal(fk.bridge_cfg[0x41], 0x06);
     assert_int_equal(fk.bridge_cfg[0x44], 0x80);
     assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 3);
     assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_IOMMU], 0);
     assert_int_equal(conf1_write(0, 0x48, 1, 0x5a), MINIHV_EXIT_PT_CONFIG);
     assert_int_equal(fk.bridge_cfg[0x48], 0x5a);
+}
+
+static void test_guarded_pm_block(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    check_pm_block_guarded();
     char line[400];
     ptdev_format_summary(&dev, line, sizeof(line));
     assert_non_null(strstr(line, "guarded-writes-dropped=0 pm-writes-dropped=3"));
+}
+
+/* Review R, finding 11: an entry the firmware left unmasked in the
+ * physical MSI-X table (here an address in the core's block) is masked at
+ * init, with Memory Space on meanwhile; the guest's MSI-X Enable sends
+ * nothing from it, and only the guest's validated entry unmasks it. */
+static void test_msix_physical_masked_at_init(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    uint32_t left[4] = { 0x40000000, 0, 0x55, 0x0 }; /* unmasked, into the block */
+    memcpy(fk.bar0 + 0x2000 + 3 * 16, left, 16);
+    fk.bar0[0x2000 + 7 * 16 + 12] = 0x1; /* one already masked */
+    fk.dev_cfg[0x04] = 0x04;             /* Memory Space off, as a firmware may leave it */
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    for (unsigned i = 0; i < 65; i++)
+        assert_int_equal(fk.bar0[0x2000 + i * 16 + 12] & 1, 1);
+    assert_int_equal(*(uint32_t *)(fk.bar0 + 0x2000 + 3 * 16), 0x40000000); /* left, masked */
+    assert_int_equal(fk.dev_cfg[0x04], 0x04);                                /* put back */
+    unsigned bad = 99, unmasked = 99;
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 0);
+    bool said = false;
+    for (unsigned i = 0; i < 8; i++)
+        said |= strstr(fk.log[i], "MSI-X: 64 of 65 physical entries were unmasked") != NULL;
+    assert_true(said);
+    /* MSI-X Enable: entry 3 stays masked on the device. */
+    uint8_t pos = dev.vfio.config.msix_pos;
+    assert_int_equal(conf1_write(5, pos + 2, 2, 0x8000 | 64), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bar0[0x2000 + 3 * 16 + 12] & 1, 1);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 0);
+    /* The guest's own entry 3: its address and data, then unmasked. */
+    enum minihv_exit_kind k;
+    uint64_t e3 = BAR0 + 0x2000 + 3 * 16, v = 0xfee00000;
+    assert_true(mmio(e3, 4, true, &v, &k));
+    v = 0x4031;
+    assert_true(mmio(e3 + 8, 4, true, &v, &k));
+    v = 0;
+    assert_true(mmio(e3 + 12, 4, true, &v, &k));
+    uint32_t phys[4];
+    memcpy(phys, fk.bar0 + 0x2000 + 3 * 16, 16);
+    assert_int_equal(phys[0], 0xfee00000);
+    assert_int_equal(phys[2], 0x4031);
+    assert_int_equal(phys[3] & 1, 0);
+    assert_int_equal(ptdev_msix_physical_check(&dev, &bad, &unmasked), 65);
+    assert_int_equal(unmasked, 1);
+    assert_int_equal(bad, 0);
+}
+
+/* config_guard = on without a passthrough device (MINIHV_PT_CONFIG_GUARD,
+ * present 0): the same guards as with one, on CF8/CFC and the guarded
+ * function's ECAM page; every other function, 00:05.0 included, is the
+ * hardware's and no page of it is the model's. */
+static void test_guarded_without_device(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    s.present = 0;
+    s.flags = MINIHV_PT_CONFIG_GUARD;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_false(dev.present);
+    assert_int_equal(fk.ncalls, 0); /* no window mapped, no device page trapped */
+    /* 00:00.0 is bus/dev/fn 0 like the absent device's fields: guarded. */
+    check_pm_block_guarded();
+    uint64_t v = 0;
+    enum minihv_exit_kind k;
+    /* 00:05.0 is no device of the model's: the hardware's, no exit kind. */
+    unsigned hw = fk.conf1_hw;
+    assert_int_equal(conf1_write(5, 0x10, 4, 0xffffffff), MINIHV_EXIT_IO);
+    assert_int_equal(fk.conf1_hw, hw + 1);
+    assert_false(ptdev_claims(&dev, ECAM + (5 << 15)));
+    assert_false(mmio(ECAM + (5 << 15) + 0x10, 4, false, &v, &k));
+    assert_false(ptdev_claims(&dev, BAR0));
+    char line[400];
+    ptdev_format_summary(&dev, line, sizeof(line));
+    assert_string_equal(line, "passthrough none");
+    /* Without the flag (config_guard = auto) no guard can be set. */
+    snapshot(&s, false, false);
+    s.present = 0;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), -1);
+    assert_false(ptdev_claims(&dev, ECAM + 0x40));
 }
 
 int main(void)
@@ -817,6 +914,8 @@ int main(void)
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
         cmocka_unit_test(test_guarded_pm_block),
+        cmocka_unit_test(test_guarded_without_device),
+        cmocka_unit_test(test_msix_physical_masked_at_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
