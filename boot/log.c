@@ -338,9 +338,12 @@ void log_release_firmware_uart(void)
 
 void log_restore_firmware_uart(void)
 {
-    if (released_uart)
-        BS->ConnectController(released_uart, NULL, NULL, TRUE);
+    if (!released_uart)
+        return;
+    BS->ConnectController(released_uart, NULL, NULL, TRUE);
     released_uart = NULL;
+    if (firmware_console_has_uart())
+        log_port = 0; /* ConOut reaches it again (log_init) */
 }
 
 void log_ring_core_took(void)
