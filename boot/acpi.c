@@ -324,3 +324,43 @@ int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info
     }
     return 0;
 }
+
+int acpi_resource_io(const uint8_t *res, size_t len, uint16_t *base, uint16_t *count, const char **why)
+{
+    size_t at = 0;
+    while (at < len) {
+        uint8_t tag = res[at];
+        size_t item;
+        if (tag & 0x80) { /* large item: tag, 16-bit length, data */
+            if (len - at < 3) {
+                *why = "a large item's length runs past the list";
+                return -1;
+            }
+            item = 3 + (size_t)(res[at + 1] | res[at + 2] << 8);
+        } else {
+            item = 1 + (tag & 7u);
+        }
+        if (item > len - at) {
+            *why = "an item runs past the list";
+            return -1;
+        }
+        const uint8_t *p = res + at;
+        if (!(tag & 0x80) && (tag & 0x78) == 0x78) { /* End Tag (0x79) */
+            *why = "no I/O port descriptor before the End Tag";
+            return -1;
+        }
+        if (tag == 0x47) { /* I/O Port Descriptor: _MIN, _MAX, _ALN, _LEN */
+            *base = (uint16_t)(p[2] | p[3] << 8);
+            *count = p[7];
+            return 0;
+        }
+        if (tag == 0x4b) { /* Fixed Location I/O Port: 10-bit _BAS, _LEN */
+            *base = (uint16_t)((p[1] | p[2] << 8) & 0x3ff);
+            *count = p[3];
+            return 0;
+        }
+        at += item;
+    }
+    *why = "no End Tag within the list";
+    return -1;
+}

@@ -87,6 +87,16 @@ typedef const void *(*acpi_map_fn)(void *opaque, uint64_t pa, size_t len);
  * what was missing or malformed. */
 int acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_b, const char **why);
 
+/* The first I/O port range of an ACPI resource template (ACPI 6.5 6.4.2:
+ * small items tag, length in bits 2:0, large items a 16-bit length; the
+ * I/O Port Descriptor 0x47 (6.4.2.5: _MIN at bytes 2-3, _LEN at 7) or the
+ * Fixed Location I/O Port Descriptor 0x4B (6.4.2.6: 10-bit base at 1-2,
+ * length at 3)), up to the End Tag 0x79: what a Super I/O device's
+ * EFI_SIO_PROTOCOL.GetResources returns (UEFI PI Vol. 5, 12.3). Reads at
+ * most len bytes. 0 with base and count, or -1 with `why` naming the item
+ * (none, or one running past len). */
+int acpi_resource_io(const uint8_t *res, size_t len, uint16_t *base, uint16_t *count, const char **why);
+
 /* Returns 0, or -1 with `why` set to a message naming the field. */
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why);
 

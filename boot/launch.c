@@ -602,12 +602,15 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     for (unsigned i = 0; i < p->cpu_count; i++)
         if (p->cpus[i].flags & MINIHV_CPU_BSP)
             bsp = i;
+    log_release_firmware_uart();
     int rc = minihv_trampoline(bi, bsp, pt.root_pa, entry);
     /* From here on bi is the core's: the loader keeps its hands off. So
      * is the log ring (read-only for the guest): lines through the core. */
     if (rc == 0 && core_present())
         log_ring_core_took();
     log_line("core: returned %d", rc);
+    if (!(rc == 0 && core_present()))
+        log_restore_firmware_uart();
     if (rc == 0 && core_present()) {
         log_line("core: cpu %u (APIC id %u) is a guest now; starting the APs", bsp, p->cpus[bsp].apic_id);
         boot_iommu_hide(); /* the core owns the remapping hardware now */

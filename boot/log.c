@@ -7,10 +7,11 @@
 #include <minihv/libc.h>
 #include <minihv/logring.h>
 #include <minihv/x86.h>
+#include "boot/acpi.h"
 #include "boot/log.h"
 #include "log/ring_write.h"
 
-static uint16_t log_port;
+static uint16_t log_port, core_port; /* where the loader writes; the configured port */
 
 /* ---- the ring's state ---- */
 enum ring_mode {
@@ -77,7 +78,7 @@ static bool firmware_console_has_uart(void)
 void log_init(uint16_t serial_port)
 {
     log_start_clock();
-    log_port = serial_port;
+    log_port = core_port = serial_port;
     if (log_port)
         uart_init(log_port);
     if (firmware_console_has_uart())
@@ -288,6 +289,61 @@ uint64_t log_ring_phys(void)
 uint64_t log_ring_size(void)
 {
     return ring ? ring_bytes : 0;
+}
+
+/* UEFI PI Vol. 5, 12.3 EFI_SIO_PROTOCOL (a Super I/O device: OVMF's
+ * SioBusDxe makes one per ISA UART, PciSioSerialDxe binds to it). */
+#define EFI_SIO_PROTOCOL_GUID { 0x215fdd18, 0xbd50, 0x4feb, { 0x89, 0x0b, 0x58, 0xca, 0x0b, 0x47, 0x39, 0xe9 } }
+struct efi_sio_protocol {
+    void *register_access;
+    EFI_STATUS(EFIAPI *get_resources)(struct efi_sio_protocol *self, const uint8_t **resources);
+    void *set_resources, *possible_resources, *modify;
+};
+/* The Super I/O UART log_release_firmware_uart disconnected (to reconnect
+ * if the core does not start). */
+static EFI_HANDLE released_uart;
+/* An ACPI resource template is a few items; GetResources does not say its
+ * length: parse no further than this. */
+#define SIO_RESOURCES_MAX 256
+
+void log_release_firmware_uart(void)
+{
+    static EFI_GUID sio_guid = EFI_SIO_PROTOCOL_GUID;
+    UINTN n = 0;
+    EFI_HANDLE *h = NULL;
+    if (!core_port || EFI_ERROR(LibLocateHandle(ByProtocol, &sio_guid, NULL, &n, &h)) || !h)
+        return;
+    for (UINTN i = 0; i < n; i++) {
+        struct efi_sio_protocol *sio = NULL;
+        const uint8_t *res = NULL;
+        uint16_t base, count;
+        const char *why;
+        if (EFI_ERROR(BS->HandleProtocol(h[i], &sio_guid, (void **)&sio)) || !sio ||
+            EFI_ERROR(sio->get_resources(sio, &res)) || !res ||
+            acpi_resource_io(res, SIO_RESOURCES_MAX, &base, &count, &why) || base != core_port)
+            continue;
+        /* The firmware's console (OVMF: every UART) would go on writing and
+         * polling it as the guest: each access an exit the core drops
+         * (hv/console.c), ~2,000 in a Linux boot (docs/bench.md). */
+        EFI_STATUS st = BS->DisconnectController(h[i], NULL, NULL);
+        log_port = core_port; /* ConOut no longer reaches it: the loader writes its lines */
+        log_line("log: the firmware's driver for the core's UART (Super I/O at 0x%x, %u ports) %s", base, count,
+                 EFI_ERROR(st) ? "stays: DisconnectController failed" : "disconnected: the core's from here on");
+        if (!EFI_ERROR(st))
+            released_uart = h[i];
+        break;
+    }
+    FreePool(h);
+}
+
+void log_restore_firmware_uart(void)
+{
+    if (!released_uart)
+        return;
+    BS->ConnectController(released_uart, NULL, NULL, TRUE);
+    released_uart = NULL;
+    if (firmware_console_has_uart())
+        log_port = 0; /* ConOut reaches it again (log_init) */
 }
 
 void log_ring_core_took(void)

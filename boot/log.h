@@ -25,6 +25,15 @@ void log_ring_start(uint32_t log_kb, uint64_t preferred_phys, uint64_t prev_boot
 /* The area (0, 0 when there is none): for boot_info and the UEFI variable. */
 uint64_t log_ring_phys(void);
 uint64_t log_ring_size(void);
+/* boot/launch.c, before the core starts: disconnects the firmware's
+ * driver from the Super I/O UART at the configured serial port (the
+ * core's), so that the firmware's console stops writing and polling a port
+ * the core drops every guest access to; the loader prints its own lines
+ * there until the core takes it. Nothing when no Super I/O device decodes
+ * that port (a PCI UART: the firmware keeps it). restore reconnects it
+ * when the core did not start. */
+void log_release_firmware_uart(void);
+void log_restore_firmware_uart(void);
 /* boot/launch.c: the core runs now and owns the ring (read-only for the
  * guest) and its UART: the loader's lines go through the core from here
  * on, which prints them on the serial port too. */

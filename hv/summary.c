@@ -17,6 +17,7 @@
 #include "hv/judged_mmio.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
+#include "hv/vcpu_policy.h"
 
 static const char *const exit_kind_names[MINIHV_EXIT_KINDS] = { MINIHV_EXIT_KIND_NAMES };
 
@@ -99,11 +100,36 @@ static void dump_apic_table(const char *prefix)
     }
 }
 
+/* The CPUID exits by leaf (hv/vcpu_policy.h cpuid_leaf_row), a row per
+ * leaf some CPU asked for, supervisor (CPL 0-2) and user (CPL 3) across:
+ * which code pays for CPUID's exits (issue 15). */
+static void dump_cpuid_table(const char *prefix)
+{
+    bool header = false;
+    for (unsigned r = 0; r < CPUID_ROWS; r++) {
+        uint64_t sup = vcpu_cpuid_exits(r, false), user = vcpu_cpuid_exits(r, true);
+        if (!sup && !user)
+            continue;
+        if (!header)
+            hv_log("%scpuid-leaves: %-10s %12s %12s", prefix, "leaf", "supervisor", "user");
+        header = true;
+        char name[16];
+        if (r == CPUID_ROW_OTHER_HV)
+            fmt_snprintf(name, sizeof(name), "4000xx00"); /* another hypervisor's base */
+        else if (r == CPUID_ROW_OTHER)
+            fmt_snprintf(name, sizeof(name), "other");
+        else
+            fmt_snprintf(name, sizeof(name), "%08x", cpuid_row_leaf(r));
+        hv_log("%scpuid-leaves: %-10s %12lu %12lu", prefix, name, sup, user);
+    }
+}
+
 void vcpu_dump_stats(void)
 {
     unsigned count = hv_boot ? hv_boot->cpu_count : 0;
     dump_exit_table("");
     dump_apic_table("");
+    dump_cpuid_table("");
     char refused[HV_REFUSE_KINDS * 32];
     hv_refuse_summary(refused, sizeof(refused));
     hv_log("%s", refused);
@@ -152,6 +178,7 @@ static void print_summary(struct vcpu *v, const char *what, const char *next)
     hv_log("summary: %s", refused);
     dump_exit_table("summary: ");
     dump_apic_table("summary: ");
+    dump_cpuid_table("summary: ");
     hv_cov_dump("summary"); /* the coverage build's map; nothing otherwise */
     hv_log("summary: end; %s", next);
 }

@@ -257,12 +257,22 @@ __attribute__((noreturn)) void vcpu_fatal(struct vcpu *v, const char *why)
 
 /* ---- handlers ---- */
 
+/* CPUID exits by leaf row (cpuid_leaf_row) and the guest's privilege:
+ * [row][0] at CPL 0-2, [row][1] at CPL 3; every CPU's together. */
+static uint64_t cpuid_exits[CPUID_ROWS][2];
+
+uint64_t vcpu_cpuid_exits(unsigned row, bool user)
+{
+    return row < CPUID_ROWS ? __atomic_load_n(&cpuid_exits[row][user], __ATOMIC_RELAXED) : 0;
+}
+
 void vcpu_handle_cpuid(struct vcpu *v)
 {
     uint32_t leaf = (uint32_t)v->regs.gpr[DECODE_RAX], sub = (uint32_t)v->regs.gpr[DECODE_RCX];
     uint32_t r[4];
     struct vcpu_guest_mode m;
     v->ops->get_mode(v, &m);
+    __atomic_add_fetch(&cpuid_exits[cpuid_leaf_row(leaf)][m.cpl == 3], 1, __ATOMIC_RELAXED);
     x86_cpuid(leaf, sub, r);
     cpuid_policy(leaf, sub, r);
     cpuid_mirror_guest(leaf, sub, m.cr4, r); /* OSXSAVE, OSPKE: the guest's CR4 */

@@ -69,6 +69,9 @@ struct vcpu {
 /* Handlers called by the backend. Each either advances RIP past the
  * instruction, injects an exception, or reports and parks the CPU. */
 void vcpu_handle_cpuid(struct vcpu *v);
+/* CPUID exits so far in a row of cpuid_leaf_row (hv/vcpu_policy.h), at
+ * CPL 3 (user) or below, every CPU's: the summary's cpuid-leaves table. */
+uint64_t vcpu_cpuid_exits(unsigned row, bool user);
 void vcpu_handle_hypercall(struct vcpu *v); /* hv/hypercall.c */
 /* RDMSR/WRMSR: msr_handle_exit (hv/msr.h), by the rows of hv/msr_policy.c. */
 void vcpu_handle_xsetbv(struct vcpu *v);

@@ -4,6 +4,32 @@
 #include "hv/vcpu_policy.h"
 #include "hv/vmx/vmcs.h"
 
+unsigned cpuid_leaf_row(uint32_t leaf)
+{
+    if (leaf < CPUID_ROWS_BASIC)
+        return leaf;
+    if (leaf >= 0x40000000u && leaf <= 0x400000ffu)
+        return CPUID_ROW_CORE;
+    if (leaf >= 0x40000100u && leaf <= 0x4000ffffu)
+        return CPUID_ROW_OTHER_HV;
+    if (leaf >= 0x80000000u && leaf < 0x80000000u + CPUID_ROWS_EXT)
+        return CPUID_ROW_EXT0 + (leaf - 0x80000000u);
+    return CPUID_ROW_OTHER;
+}
+
+uint32_t cpuid_row_leaf(unsigned row)
+{
+    if (row < CPUID_ROWS_BASIC)
+        return row;
+    if (row == CPUID_ROW_CORE)
+        return 0x40000000u;
+    if (row == CPUID_ROW_OTHER_HV)
+        return 0x40000100u;
+    if (row >= CPUID_ROW_EXT0 && row < CPUID_ROW_OTHER)
+        return 0x80000000u + (row - CPUID_ROW_EXT0);
+    return 0xffffffffu;
+}
+
 void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4])
 {
     if (leaf == 1) {

@@ -43,6 +43,19 @@ void cpuid_policy(uint32_t leaf, uint32_t subleaf, uint32_t r[4]);
  * 0xb/0x1f EDX) are right as is: each vCPU runs on its own CPU. */
 void cpuid_mirror_guest(uint32_t leaf, uint32_t subleaf, uint64_t guest_cr4, uint32_t r[4]);
 
+/* The summary's CPUID exits by leaf (issue 15, `make bench`): a row per
+ * basic leaf 0-0x1f and extended leaf 0x80000000-0x8000002f, one for the
+ * core's range 0x40000000-0x400000ff, one for 0x40000100-0x4000ffff (the
+ * bases other hypervisors' guests probe: Linux scans them for Xen's
+ * signature), one for any other leaf. The row of a leaf, and the first
+ * leaf of a row (its name). */
+#define CPUID_ROWS_BASIC 0x20u
+#define CPUID_ROWS_EXT   0x30u
+enum { CPUID_ROW_CORE = CPUID_ROWS_BASIC, CPUID_ROW_OTHER_HV, CPUID_ROW_EXT0,
+       CPUID_ROW_OTHER = CPUID_ROW_EXT0 + CPUID_ROWS_EXT, CPUID_ROWS };
+unsigned cpuid_leaf_row(uint32_t leaf);
+uint32_t cpuid_row_leaf(unsigned row);
+
 /* What RDMSR/WRMSR do: the table in hv/msr_policy.h. */
 enum msr_result { MSR_OK, MSR_GP };
 /* A read of IA32_FEATURE_CONTROL (the row's MSR_EMUL_FEATURE_CONTROL):

@@ -95,6 +95,17 @@ check_linux() {
   [ -n "$wrote" ] && [ "$wrote" = "$ondisk" ] && pass "$name: the guest's write is on the disk image ($ondisk)" \
     || fail "$name: disk image" "guest wrote '$wrote', image has $ondisk"
   expect_log "$name: the core's summary at the guest's power-off" "$hv" '^minihv: hv: summary: exits: total( +[0-9]+)+'
+  # OVMF's console mirrors to every UART, the core's too: the loader
+  # disconnects the firmware's driver from the core's port before the core
+  # starts (boot/log.c), so the firmware neither writes nor polls it as a
+  # guest (issue 15: ~2,000 exits a boot, every written byte dropped).
+  expect_log "$name: the firmware's driver released the core's UART" "$hv" \
+    "^minihv: log: the firmware's driver for the core's UART .* disconnected"
+  if grep -q '^minihv: hv: summary: refused:.*core-uart' "$hv"; then
+    fail "$name: no guest byte for the core's UART" "$(grep -m1 '^minihv: hv: summary: refused:' "$hv")"
+  else
+    pass "$name: no guest byte for the core's UART"
+  fi
   grep '^minihv: hv: summary: exits: \(reason\|total\|cpuid\|npf-mmio\|io\|init\|sipi\|msr\)' "$hv" | sed 's/^/  /'
   if grep -q 'minihv: hv: FATAL' "$hv"; then
     fail "$name: no fatal exit" "$(grep -m1 'minihv: hv: FATAL' "$hv")"

@@ -114,12 +114,17 @@ bench() {
 }
 
 # bench_exits COM2LOG — the summary's exit table (non-zero rows, a total
-# over the CPUs added) and its xAPIC page writes by register.
+# over the CPUs added), its xAPIC page writes by register, its CPUID exits
+# by leaf (supervisor, user; their sum as "all"), the A20 gate's port
+# accesses and the refused counts.
 bench_exits() {
-  clean_log "$1" | grep '^minihv: hv: summary: \(exits\|apic-writes\):' \
+  clean_log "$1" | grep '^minihv: hv: summary: \(exits\|apic-writes\|cpuid-leaves\):' \
     | awk '{ sub(/^minihv: hv: summary: /, ""); t = 0; for (i = 3; i <= NF; i++) t += $i
-             if ($2 == "reason" || $2 == "register") { print "  " $0 (NF > 3 ? sprintf(" %10s", "all") : ""); next }
+             if ($2 == "reason" || $2 == "register" || $2 == "leaf") { print "  " $0 (NF > 3 ? sprintf(" %10s", "all") : ""); next }
              for (i = 3; i <= NF; i++) if ($i != "0") { printf "  %s%s\n", $0, (NF > 3 ? sprintf(" %12d", t) : ""); next } }'
+  # Where the io row's exits went: the A20 gate's ports, the guest's bytes
+  # for the core's UART (refused core-uart).
+  clean_log "$1" | sed -n 's/^minihv: hv: summary: \(a20 gate: .*\|refused: .*\)/  \1/p'
 }
 
 if [ "${1:-}" = --bench ]; then

@@ -614,6 +614,41 @@ static void test_fadt_sleep_mmio(void **state)
     assert_int_equal(info.pm1a_cnt, 0x604);
 }
 
+/* acpi_resource_io on the templates a Super I/O UART's GetResources gives
+ * (OVMF's SioBusDxe: an IRQ and an I/O Port Descriptor), other orders and
+ * items, and lists that lie about their lengths. */
+static void test_resource_io(void **state)
+{
+    (void)state;
+    uint16_t base = 0, count = 0;
+    const char *why = NULL;
+    static const uint8_t com2[] = { 0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0x00, 0x08, 0x22, 0x08, 0x00, 0x79, 0x00 };
+    assert_int_equal(acpi_resource_io(com2, sizeof(com2), &base, &count, &why), 0);
+    assert_int_equal(base, 0x2f8);
+    assert_int_equal(count, 8);
+    /* An IRQ and a large item (Memory32Fixed, 0x86, 9 bytes) first, then a
+     * Fixed Location I/O Port Descriptor with bits above the 10 decoded. */
+    static const uint8_t mixed[] = { 0x22, 0x10, 0x00, 0x86, 0x09, 0x00, 0x01, 0, 0, 0xd0, 0xfe, 0, 0x10, 0, 0,
+                                     0x4b, 0xf8, 0xff, 0x08, 0x79, 0x00 };
+    assert_int_equal(acpi_resource_io(mixed, sizeof(mixed), &base, &count, &why), 0);
+    assert_int_equal(base, 0x3f8);
+    assert_int_equal(count, 8);
+    /* No I/O range before the End Tag; no End Tag within len; an item past
+     * len (an I/O descriptor cut short, a large item's length). */
+    static const uint8_t irq_only[] = { 0x22, 0x08, 0x00, 0x79, 0x00, 0x47, 0x01, 0xf8, 0x02, 0xf8, 0x02, 0, 8 };
+    assert_int_equal(acpi_resource_io(irq_only, sizeof(irq_only), &base, &count, &why), -1);
+    assert_string_equal(why, "no I/O port descriptor before the End Tag");
+    assert_int_equal(acpi_resource_io(com2, 7, &base, &count, &why), -1);
+    assert_string_equal(why, "an item runs past the list");
+    assert_int_equal(acpi_resource_io(irq_only, 3, &base, &count, &why), -1);
+    assert_string_equal(why, "no End Tag within the list");
+    static const uint8_t large[] = { 0x86, 0xff, 0xff, 0x47 };
+    assert_int_equal(acpi_resource_io(large, sizeof(large), &base, &count, &why), -1);
+    assert_string_equal(why, "an item runs past the list");
+    assert_int_equal(acpi_resource_io(large, 2, &base, &count, &why), -1);
+    assert_string_equal(why, "a large item's length runs past the list");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -625,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_s5_forms),
         cmocka_unit_test(test_fadt_sleep),
         cmocka_unit_test(test_fadt_sleep_mmio),
+        cmocka_unit_test(test_resource_io),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,30 @@ static void test_cpuid_hypervisor_leaves(void **state)
     assert_int_equal(o[2], 3);
 }
 
+/* The summary's CPUID rows: the edges of each range, and the leaf each
+ * row is named by. */
+static void test_cpuid_leaf_rows(void **state)
+{
+    (void)state;
+    static const struct { uint32_t leaf; unsigned row; uint32_t name; } cases[] = {
+        { 0, 0, 0 },                                   { 1, 1, 1 },
+        { 0x1f, 0x1f, 0x1f },                          { 0x20, CPUID_ROW_OTHER, 0xffffffff },
+        { 0x3fffffff, CPUID_ROW_OTHER, 0xffffffff },   { 0x40000000, CPUID_ROW_CORE, 0x40000000 },
+        { 0x400000ff, CPUID_ROW_CORE, 0x40000000 },    { 0x40000100, CPUID_ROW_OTHER_HV, 0x40000100 },
+        { 0x4000ff00, CPUID_ROW_OTHER_HV, 0x40000100 }, { 0x40010000, CPUID_ROW_OTHER, 0xffffffff },
+        { 0x80000000, CPUID_ROW_EXT0, 0x80000000 },    { 0x80000008, CPUID_ROW_EXT0 + 8, 0x80000008 },
+        { 0x8000002f, CPUID_ROW_EXT0 + 0x2f, 0x8000002f }, { 0x80000030, CPUID_ROW_OTHER, 0xffffffff },
+        { 0xffffffff, CPUID_ROW_OTHER, 0xffffffff },
+    };
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned row = cpuid_leaf_row(cases[i].leaf);
+        assert_int_equal(row, cases[i].row);
+        assert_true(row < CPUID_ROWS);
+        assert_int_equal(cpuid_row_leaf(row), cases[i].name);
+    }
+    assert_int_equal(cpuid_row_leaf(CPUID_ROWS), 0xffffffff);
+}
+
 /* What is hidden because its MSRs raise #GP (hv/msr_policy.c): the debug
  * store, Intel PT, CET and their XSAVE components (issue 14, path 3). */
 static void test_cpuid_hidden_features(void **state)
@@ -315,6 +339,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cpuid_leaf1),
         cmocka_unit_test(test_cpuid_hypervisor_leaves),
+        cmocka_unit_test(test_cpuid_leaf_rows),
         cmocka_unit_test(test_cpuid_hidden_features),
         cmocka_unit_test(test_cpuid_mirror_guest_cr4),
         cmocka_unit_test(test_msr_answers),
