@@ -84,19 +84,25 @@ static uint64_t iommu_base(bool *vtd)
     return 0;
 }
 
+/* The IOMMU's base when there is one and an edu to DMA with; else 0,
+ * the attack skipped and said why. */
+static uint64_t iommu_base_with_edu(const char *name, bool *vtd)
+{
+    uint64_t base = iommu_base(vtd);
+    if (!base)
+        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+    else if (!env.edu)
+        atk_skip(name, "no edu device for the DMA");
+    return env.edu ? base : 0;
+}
+
 void attack_iommu_regs(void)
 {
     const char *name = "iommu-regs";
     bool vtd = false;
-    uint64_t base = iommu_base(&vtd);
-    if (!base) {
-        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+    uint64_t base = iommu_base_with_edu(name, &vtd);
+    if (!base)
         return;
-    }
-    if (!env.edu) {
-        atk_skip(name, "no edu device for the DMA");
-        return;
-    }
     char dma[200];
     bool blocked_before = atk_edu_dma_into_block(dma, sizeof(dma));
     char seen[160];
@@ -144,15 +150,9 @@ void attack_iommu_dma(void)
     const char *name = "iommu-dma";
     static uint32_t zero[4] __attribute__((aligned(16)));
     bool vtd = false;
-    uint64_t base = iommu_base(&vtd);
-    if (!base) {
-        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+    uint64_t base = iommu_base_with_edu(name, &vtd);
+    if (!base)
         return;
-    }
-    if (!env.edu) {
-        atk_skip(name, "no edu device for the DMA");
-        return;
-    }
     char before[200], after[200];
     bool blocked_before = atk_edu_dma_into_block(before, sizeof(before));
     uint64_t target = base + (vtd ? VTD_GCMD : AMDVI_CONTROL);
