@@ -8,13 +8,14 @@
 # summary's refused count (msi-delivery), the machine reset (triple-fault).
 #
 # Boots (each a QEMU q35 TCG -cpu max = SVM + NPT, or Bochs = VMX + EPT):
-#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, ioapic-dma,
+#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, iommu-dma and
+#                ecam-dma (edu DMA to GCMD, to a guarded config dword), ioapic-dma,
 #                msi-dma (edu's MSI writes: NMI, fixed, ExtINT), log-dma,
 #                smm-open (SMIs with a stub at the default SMBASE's entry
 #                0x38000: the test OVMF leaves SMM open, the loader took
 #                the range); when named: msi-dma-init (QEMU TCG resets a
 #                CPU at any physical INIT, even in host mode)
-#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, ioapic-dma,
+#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, iommu-dma, ecam-dma, ioapic-dma,
 #                msi-dma, log-dma, smm-open
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
 #                msi-delivery, bar-placement, ecam-move, bar-above-top,
