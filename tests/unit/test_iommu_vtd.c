@@ -273,6 +273,25 @@ static void test_protect_many_ioapics(void **state)
     assert_int_equal(leaf(0x3f000000, &level) & 3, 3); /* still mapped: refused, not half done */
 }
 
+/* Review R s7, finding 3: `iommu = auto` with the worst case hv/iommu_hw.c
+ * asks for (block, ring, 16 I/O APICs, 8 MCFG windows) brings VT-d up;
+ * with 8 slots it fell back to the none provider (DMA not contained). */
+static void test_auto_many_ranges(void **state)
+{
+    (void)state;
+    build_dmar(true);
+    fake_unit_init(&units[0], 0xfed90000, 0x4 | 0x2, 48, 0x3, true);
+    setup_provider(8 * GiB);
+    struct iommu_range r[2 + 16 + 8] = { { core_base, core_size }, { 0x4000000, 0x41000 } };
+    for (unsigned i = 0; i < 16; i++)
+        r[2 + i] = (struct iommu_range){ 0xfec00000 + 0x100000ull * i, 0x1000 };
+    for (unsigned i = 0; i < 8; i++)
+        r[18 + i] = (struct iommu_range){ 0x100000000ull + (256ull << 20) * i, 256ull << 20 };
+    struct iommu_request req = { r, 26, NULL, 0, NULL, NULL };
+    assert_ptr_equal(iommu_select(IOMMU_MODE_AUTO, &prov, 1, &req), &prov);
+    assert_true(units[0].gsts & VTD_GCMD_TE);
+}
+
 static void test_map_unmap_after_enable(void **state)
 {
     (void)state;
@@ -564,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_two_units),
         cmocka_unit_test(test_protect_many_ioapics),
+        cmocka_unit_test(test_auto_many_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
