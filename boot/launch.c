@@ -421,6 +421,25 @@ static void fill_sleep_mmio(struct minihv_boot_info *bi, const struct acpi_info 
     }
 }
 
+/* The MCFG windows (boot_info.h ecam): each to the core, which keeps
+ * device DMA out of them; one that wraps or reaches past 2^52 is not a
+ * window any address decodes, said and not handed on. */
+_Static_assert(ACPI_MAX_MCFG == MINIHV_MAX_ECAM, "boot_info.ecam holds every MCFG allocation");
+static void fill_ecam(struct minihv_boot_info *bi, const struct acpi_info *acpi)
+{
+    for (unsigned i = 0; i < acpi->mcfg_count && i < ACPI_MAX_MCFG; i++) {
+        const struct acpi_mcfg_segment *m = &acpi->mcfg[i];
+        uint64_t base = m->base + ((uint64_t)m->bus_start << 20);
+        uint64_t size = (uint64_t)(m->bus_end - m->bus_start + 1) << 20;
+        if (base < m->base || base + size < base || base + size > (1ull << 52)) {
+            log_line("core: MCFG[%u] segment %u ECAM 0x%lx buses %02x-%02x: wraps or beyond 2^52, NOT kept from "
+                     "device DMA", i, m->segment, m->base, m->bus_start, m->bus_end);
+            continue;
+        }
+        bi->ecam[bi->ecam_count++] = (struct minihv_ecam_window){ base, size };
+    }
+}
+
 /* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
  * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
  * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
@@ -565,6 +584,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     memcpy(bi->ioapic_base, p->ioapic_base, sizeof(bi->ioapic_base));
     fill_mem_ranges(bi);
     fill_fb(bi);
+    if (p->have_acpi)
+        fill_ecam(bi, &p->acpi);
     if (p->have_acpi && p->acpi.has_fadt) {
         bi->acpi_pm1a_cnt = p->acpi.pm1a_cnt;
         bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;

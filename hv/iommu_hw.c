@@ -233,21 +233,28 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
     plat.table_len = bi->ivrs_phys ? bi->ivrs_len : 0;
     amdvi_provider_init(&amdvi, &plat, &providers[1]);
 
-    /* The core's whole block: image, page tables, heap (these very tables);
-     * and the log ring, which the core writes and the guest only reads: a
-     * device the guest drives must not rewrite it either (review R). And
-     * every I/O APIC page (hv_special, from the MADT): a device's DMA write
-     * to IOREGSEL/IOWIN would program a redirection entry past hv/ioapic.c's
-     * check (INIT/SMI refused; this session's review R, finding 6). And the
-     * default SMRAM the loader took (open SMM): a DMA over its RSM would
-     * have the next SMI run the device's code (attack smm-open). */
-    struct iommu_range protect[3 + MINIHV_MAX_IOAPICS] = { { bi->hv_phys_base, bi->hv_phys_size } };
-    unsigned nprotect = 1;
-    if (log_ring_range(&protect[1].base, &protect[1].size))
-        nprotect = 2;
-    for (unsigned i = 0; i < hv_special.count && nprotect < ARRAY_SIZE(protect); i++)
-        if (hv_special.e[i].kind == SPECIAL_IOAPIC || hv_special.e[i].kind == SPECIAL_SMM_DEFAULT)
+    /* Out of the DMA domain: the core's whole block (image, page tables,
+     * heap: these very tables); then every special page whose kind says so
+     * (special_kind_dma): the log ring, each I/O APIC page (a DMA write to
+     * IOREGSEL/IOWIN programs a redirection past hv/ioapic.c, review R s6
+     * finding 6), the default SMRAM (attack smm-open), the IOMMU's own
+     * registers (a DMA write to GCMD/Control turns translation off: attack
+     * iommu-dma) and the judged pages (fch-acpimmio, sleep-reg, mchbar-vtd);
+     * and every MCFG window (a DMA write there is a config write no guard
+     * sees: attack ecam-dma). The domain holds them all (iommu/domain.h). */
+    static struct iommu_range protect[2 + SPECIAL_MAX + MINIHV_MAX_ECAM];
+    _Static_assert(ARRAY_SIZE(protect) <= IOMMU_DOMAIN_MAX_PROTECTED, "the DMA domain holds every protected range");
+    unsigned nprotect = 0;
+    protect[nprotect++] = (struct iommu_range){ bi->hv_phys_base, bi->hv_phys_size };
+    if (log_ring_range(&protect[nprotect].base, &protect[nprotect].size))
+        nprotect++;
+    for (unsigned i = 0; i < hv_special.count && i < SPECIAL_MAX; i++)
+        if (special_kind_dma(hv_special.e[i].kind) == SPECIAL_DMA_OUT)
             protect[nprotect++] = (struct iommu_range){ hv_special.e[i].base, hv_special.e[i].size };
+    for (unsigned i = 0; i < bi->ecam_count && i < MINIHV_MAX_ECAM; i++)
+        protect[nprotect++] = (struct iommu_range){ bi->ecam[i].base, bi->ecam[i].size };
+    hv_log("iommu: %u range(s) to keep from device DMA (block, log ring, special pages, %u ECAM window(s))",
+           nprotect, bi->ecam_count);
     uint32_t device = 0;
     struct iommu_request req = { protect, nprotect, &device, 0, log_line, NULL };
     if (bi->pt.present) {

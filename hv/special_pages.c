@@ -24,6 +24,28 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_MCHBAR_VTD] = "mchbar-vtd",
 };
 
+static const enum special_dma kind_dma[SPECIAL_KINDS] = {
+    [SPECIAL_CORE_BLOCK] = SPECIAL_DMA_OUT,
+    [SPECIAL_LAPIC] = SPECIAL_DMA_INTERRUPT,
+    [SPECIAL_IOAPIC] = SPECIAL_DMA_OUT,
+    [SPECIAL_IOMMU_REGS] = SPECIAL_DMA_OUT,
+    [SPECIAL_ECAM_DEVICE] = SPECIAL_DMA_OUT,
+    [SPECIAL_ECAM_BRIDGE] = SPECIAL_DMA_OUT,
+    [SPECIAL_ECAM_IOMMU] = SPECIAL_DMA_OUT,
+    [SPECIAL_ECAM_PM] = SPECIAL_DMA_OUT,
+    [SPECIAL_FCH_ACPIMMIO] = SPECIAL_DMA_OUT,
+    [SPECIAL_LOG_RING] = SPECIAL_DMA_OUT,
+    [SPECIAL_MSI_WINDOW] = SPECIAL_DMA_INTERRUPT,
+    [SPECIAL_SMM_DEFAULT] = SPECIAL_DMA_OUT,
+    [SPECIAL_SLEEP_REG] = SPECIAL_DMA_OUT,
+    [SPECIAL_MCHBAR_VTD] = SPECIAL_DMA_OUT,
+};
+
+enum special_dma special_kind_dma(enum special_kind kind)
+{
+    return (unsigned)kind < SPECIAL_KINDS ? kind_dma[kind] : SPECIAL_DMA_UNDECIDED;
+}
+
 static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };
 
 const char *special_kind_name(enum special_kind kind)

@@ -81,6 +81,21 @@ int special_split(const struct special_pages *r, uint64_t base, uint64_t size,
                   int (*special)(void *opaque, const struct special_page *e, uint64_t base, uint64_t size),
                   void *opaque);
 
+/* What device DMA may reach over an entry of a kind, in the IOMMU's one
+ * domain (hv/iommu_hw.c). The rule: a page whose CPU writes the core
+ * refuses or judges is out of the domain too, or a device's write there
+ * lands unjudged (review R s7, findings 1 and 2: DMA to the IOMMU's own
+ * GCMD turned translation off). Each kind says which; a new kind that
+ * does not fails test_special_pages. */
+enum special_dma {
+    SPECIAL_DMA_UNDECIDED, /* never in the table */
+    SPECIAL_DMA_OUT,       /* unmapped in the DMA domain: a device's access faults */
+    SPECIAL_DMA_INTERRUPT, /* 0xFEExxxxx: a DMA write there is an interrupt message, not a
+                            * memory write (VT-d 3.x 5.1.1, AMD IOMMU 2.2.5): interrupt
+                            * remapping's, not the page tables' (attack msi-dma) */
+};
+enum special_dma special_kind_dma(enum special_kind kind);
+
 /* "iommu-regs", "lapic", ...: the word for the log and docs/security.md. */
 const char *special_kind_name(enum special_kind kind);
 

@@ -73,8 +73,13 @@ int iommu_domain_protect(struct iommu_domain *d, uint64_t base, uint64_t size, s
     uint64_t start = ALIGN_DOWN(base, PAGE_SIZE), end = ALIGN_UP(base + size, PAGE_SIZE);
     if (!size || base + size < base || end <= start)
         return field_fail(err, IOMMU_EINVAL, "protect", 0, "empty or wrapping range");
+    for (unsigned i = 0; i < d->protected_count; i++)
+        if (start >= d->protected_ranges[i].base &&
+            end - d->protected_ranges[i].base <= d->protected_ranges[i].size)
+            return IOMMU_OK; /* already recorded and unmapped (an ECAM page inside its window) */
     if (d->protected_count == IOMMU_DOMAIN_MAX_PROTECTED)
-        return field_fail(err, IOMMU_ENOSPC, "protect", 0, "more than 8 protected ranges");
+        return field_fail(err, IOMMU_ENOSPC, "protect", IOMMU_DOMAIN_MAX_PROTECTED,
+                          "no room: the domain already holds that many protected ranges");
     d->protected_ranges[d->protected_count++] = (struct iommu_range){ start, end - start };
     if (start >= d->reach)
         return IOMMU_OK; /* beyond what any device can address */

@@ -8,7 +8,12 @@
 #include <minihv/iommu.h>
 #include "paging/paging.h"
 
-#define IOMMU_DOMAIN_MAX_PROTECTED 8
+/* Room for every range the core keeps from devices (hv/iommu_hw.c): the
+ * block, the log ring, each special page whose kind is out of the DMA
+ * domain (up to SPECIAL_MAX: I/O APICs, IOMMU register sets, judged pages,
+ * default SMRAM) and each MCFG window; hv/iommu_hw.c asserts it at build
+ * time. 8 was less than one server's I/O APICs (review R s7, finding 3). */
+#define IOMMU_DOMAIN_MAX_PROTECTED 80
 
 struct iommu_domain {
     struct pt_ctx pt;
@@ -34,7 +39,9 @@ int iommu_domain_identity(struct iommu_domain *d, uint64_t base, uint64_t size, 
 int iommu_domain_map(struct iommu_domain *d, uint64_t iova, uint64_t phys, uint64_t size,
                      uint32_t perm, struct field_error *err);
 int iommu_domain_unmap(struct iommu_domain *d, uint64_t iova, uint64_t size, struct field_error *err);
-/* Rounds [base, base + size) out to pages, records it and unmaps it. */
+/* Rounds [base, base + size) out to pages, records it and unmaps it. A
+ * range inside one already recorded takes no slot; past
+ * IOMMU_DOMAIN_MAX_PROTECTED it fails IOMMU_ENOSPC naming the base. */
 int iommu_domain_protect(struct iommu_domain *d, uint64_t base, uint64_t size, struct field_error *err);
 
 #endif

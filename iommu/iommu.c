@@ -61,6 +61,12 @@ static bool bring_up(const struct iommu_provider *p, const struct iommu_request 
             rc = p->protect(p->ctx, req->protect[i].base, req->protect[i].size, &err);
         else if (p->contains_dma)
             rc = field_fail(&err, IOMMU_ENODEV, "protect", 0, "provider cannot protect memory");
+        if (rc) { /* name the range that did not fit (review R s7, finding 3) */
+            iommu_format_error(why, sizeof(why), &err);
+            say(req, level, "iommu: %s: protect failed (%d): %s (range 0x%lx+0x%lx)", p->name, rc, why,
+                req->protect[i].base, req->protect[i].size);
+            return false;
+        }
     }
     for (unsigned i = 0; !rc && req && i < req->device_count; i++) {
         step = "attach";

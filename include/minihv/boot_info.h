@@ -12,6 +12,7 @@
 #define MINIHV_MAX_CPUS        256 /* more: the loader refuses (boot/cpu_plan.h) */
 #define MINIHV_MAX_MEM_RANGES  256
 #define MINIHV_MAX_IOAPICS     16 /* more in the MADT: the loader refuses (boot/cpu_plan.h) */
+#define MINIHV_MAX_ECAM        8  /* MCFG allocations handed on (boot/acpi.h ACPI_MAX_MCFG) */
 
 /* Placed by linker.ld at the first byte of the core image; the loader
  * validates it before copying anything. */
@@ -244,6 +245,18 @@ struct minihv_boot_info {
     uint32_t sleep_mmio_count;
     uint32_t pad6;
     struct minihv_sleep_mmio sleep_mmio[MINIHV_MAX_SLEEP_MMIO];
+
+    /* ---- the ECAM windows (MCFG, PCI Firmware 3.3 4.1.2) ----
+     * Each allocation's buses [bus_start, bus_end]: base is bus_start's
+     * config page, size (bus_end - bus_start + 1) MiB; checked by the
+     * loader (no wrap, below 2^52). The core leaves every one out of the
+     * IOMMU's DMA domain: a device's write there is a config write past
+     * every config guard (review R s7, finding 2). */
+    uint32_t ecam_count;
+    uint32_t pad7;
+    struct minihv_ecam_window {
+        uint64_t base, size;
+    } ecam[MINIHV_MAX_ECAM];
 };
 
 #define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)

@@ -8,13 +8,14 @@
 # summary's refused count (msi-delivery), the machine reset (triple-fault).
 #
 # Boots (each a QEMU q35 TCG -cpu max = SVM + NPT, or Bochs = VMX + EPT):
-#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, ioapic-dma,
+#   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, iommu-dma and
+#                ecam-dma (edu DMA to GCMD, to a guarded config dword), ioapic-dma,
 #                msi-dma (edu's MSI writes: NMI, fixed, ExtINT), log-dma,
 #                smm-open (SMIs with a stub at the default SMBASE's entry
 #                0x38000: the test OVMF leaves SMM open, the loader took
 #                the range); when named: msi-dma-init (QEMU TCG resets a
 #                CPU at any physical INIT, even in host mode)
-#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, ioapic-dma,
+#   q-amdvi-edu  amd-iommu + edu passed through: iommu-regs, iommu-dma, ecam-dma, ioapic-dma,
 #                msi-dma, log-dma, smm-open
 #   q-nvme       intel-iommu + NVMe passed through: hc-buffer-mmio,
 #                msix-left (MSI-X entry 0 unmasked by the shell before
@@ -80,7 +81,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -387,8 +388,8 @@ check_boot() {
 
 Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
-run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
-run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
+run_boot q-vtd-edu qemu 2 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
+run_boot q-amdvi-edu qemu 1 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 # The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
 # firmware's leftover, review R finding 11; tests/emu/msix-unmask.nsh).
 ATK_PRESTEP=tests/emu/msix-unmask.nsh \

@@ -810,6 +810,8 @@ struct attack {
 static const struct attack attacks[] = {
     { "hc-buffer-mmio", attack_hc_buffer_mmio, true },
     { "iommu-regs", attack_iommu_regs, true },
+    { "iommu-dma", attack_iommu_dma, true },
+    { "ecam-dma", attack_ecam_dma, true },
     { "msix-left", attack_msix_left, true }, /* before msi-delivery: no entry written yet */
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },

@@ -122,6 +122,8 @@ bool atk_edu_dma_into_block(char *why, size_t why_size);
 
 /* ---- the attacks ---- */
 void attack_iommu_regs(void);
+void attack_iommu_dma(void);
+void attack_ecam_dma(void);
 void attack_msi_delivery(void);
 void attack_msix_left(void);
 void attack_bar_placement(void);

@@ -84,19 +84,25 @@ static uint64_t iommu_base(bool *vtd)
     return 0;
 }
 
+/* The IOMMU's base when there is one and an edu to DMA with; else 0,
+ * the attack skipped and said why. */
+static uint64_t iommu_base_with_edu(const char *name, bool *vtd)
+{
+    uint64_t base = iommu_base(vtd);
+    if (!base)
+        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+    else if (!env.edu)
+        atk_skip(name, "no edu device for the DMA");
+    return env.edu ? base : 0;
+}
+
 void attack_iommu_regs(void)
 {
     const char *name = "iommu-regs";
     bool vtd = false;
-    uint64_t base = iommu_base(&vtd);
-    if (!base) {
-        atk_skip(name, "no XMAR/DMAR or XVRS/IVRS: no IOMMU");
+    uint64_t base = iommu_base_with_edu(name, &vtd);
+    if (!base)
         return;
-    }
-    if (!env.edu) {
-        atk_skip(name, "no edu device for the DMA");
-        return;
-    }
     char dma[200];
     bool blocked_before = atk_edu_dma_into_block(dma, sizeof(dma));
     char seen[160];
@@ -131,6 +137,72 @@ void attack_iommu_regs(void)
     else
         atk_fail(name, "%s; then %s%s; %s", seen, dma, blocked ? "" : ": the DMA landed in the core's block",
                  ok ? "core intact otherwise" : why);
+}
+
+/* ---- iommu-dma (review R, session 7) ----
+ * The IOMMU's register pages are not present for the CPU (iommu-regs),
+ * but the device DMA domain is identity over [0, phys_top) minus the block,
+ * the log ring, the I/O APIC pages and the default SMRAM: a device's DMA
+ * write to GCMD (VT-d: TE off) or the control register (AMD-Vi: IommuEn
+ * off) switches translation off, and the next DMA lands in the block. */
+void attack_iommu_dma(void)
+{
+    const char *name = "iommu-dma";
+    static uint32_t zero[4] __attribute__((aligned(16)));
+    bool vtd = false;
+    uint64_t base = iommu_base_with_edu(name, &vtd);
+    if (!base)
+        return;
+    char before[200], after[200];
+    bool blocked_before = atk_edu_dma_into_block(before, sizeof(before));
+    uint64_t target = base + (vtd ? VTD_GCMD : AMDVI_CONTROL);
+    bool ran = atk_edu_dma_from(target, (uint64_t)(uintptr_t)zero, 4);
+    bool blocked = atk_edu_dma_into_block(after, sizeof(after));
+    bool ok = intact();
+    if (blocked_before && blocked && ok)
+        atk_pass(name, "edu DMA of 4 zero bytes to %s 0x%lx %s; then %s: blocked; core intact", vtd ? "VT-d GCMD" : "AMD-Vi control",
+                 target, ran ? "ran" : "did not finish", after);
+    else
+        atk_fail(name, "edu DMA of 4 zero bytes to %s 0x%lx %s; then %s%s; %s", vtd ? "VT-d GCMD" : "AMD-Vi control", target,
+                 ran ? "ran" : "did not finish", after, blocked ? "" : ": the DMA landed in the core's block",
+                 ok ? "core intact otherwise" : why);
+}
+
+/* ---- ecam-dma (review R, session 7) ----
+ * The ECAM window is identity in the device DMA domain too: a device's DMA
+ * write there is a configuration write (QEMU dispatches it as one), past
+ * every config guard of the core. ICH9 ACPI_CNTL (00:1f.0 0x44) is
+ * guarded with a passthrough device (pmbase-move): its SCI IRQ select
+ * (bits 2:0, harmless here; PMBASE itself would stop the firmware's PM
+ * timer and Stall) changed by DMA, then put back. */
+void attack_ecam_dma(void)
+{
+    const char *name = "ecam-dma";
+    static uint32_t value[4] __attribute__((aligned(16)));
+    if (!env.edu || !env.ecam) {
+        atk_skip(name, "no edu device or no ECAM");
+        return;
+    }
+    uint32_t id = atk_cfg_read32(0, 31, 0, 0), before = atk_cfg_read32(0, 31, 0, 0x44);
+    if (id != 0x29188086u) {
+        atk_skip(name, "00:1f.0 is 0x%08x, not ICH9 LPC", id);
+        return;
+    }
+    uint64_t reg = env.ecam + (31u << 15) + 0x44;
+    value[0] = before ^ 0x1;
+    bool ran = atk_edu_dma_from(reg, (uint64_t)(uintptr_t)value, 4);
+    uint32_t after = atk_cfg_read32(0, 31, 0, 0x44);
+    value[0] = before;
+    atk_edu_dma_from(reg, (uint64_t)(uintptr_t)value, 4);
+    uint32_t restored = atk_cfg_read32(0, 31, 0, 0x44);
+    if (after != before)
+        atk_fail(name, "edu DMA of 0x%08x to ECAM 0x%lx (ICH9 ACPI_CNTL, guarded) %s: 0x%08x -> 0x%08x (put back: 0x%08x)",
+                 before ^ 0x1, reg, ran ? "ran" : "did not finish", before, after, restored);
+    else if (!intact())
+        atk_fail(name, "after the DMA: %s", why);
+    else
+        atk_pass(name, "edu DMA to ECAM 0x%lx (ICH9 ACPI_CNTL) %s: 0x%08x unchanged; core intact", reg,
+                 ran ? "ran" : "did not finish", before);
 }
 
 /* ---- the passthrough device ---- */

@@ -233,6 +233,65 @@ static void test_bring_up(void **state)
     assert_int_equal(leaf(8 * GiB + 0x200000, &level), 0);
 }
 
+/* Review R (session 7): what hv/iommu_hw.c asks to protect on a server:
+ * the block, the log ring and one page per I/O APIC (the MADT may list
+ * 16). Seven I/O APICs make 9 ranges; every one must be protected. */
+static void test_protect_many_ioapics(void **state)
+{
+    (void)state;
+    build_dmar(true);
+    fake_unit_init(&units[0], 0xfed90000, 0x4 | 0x2, 48, 0x3, true);
+    setup_provider(8 * GiB);
+    assert_int_equal(prov.probe(prov.ctx, &err), 0);
+    assert_int_equal(prov.protect(prov.ctx, core_base, core_size, &err), 0);
+    assert_int_equal(prov.protect(prov.ctx, 0x4000000, 0x41000, &err), 0); /* the log ring */
+    for (unsigned i = 0; i < 7; i++)
+        assert_int_equal(prov.protect(prov.ctx, 0xfec00000 + 0x100000ull * i, 0x1000, &err), 0);
+    /* The rest of the worst case hv/iommu_hw.c builds: 16 I/O APICs, IOMMU
+     * register sets, the judged pages and 8 MCFG windows of 256 MiB. */
+    for (unsigned i = 7; i < 16; i++)
+        assert_int_equal(prov.protect(prov.ctx, 0xfec00000 + 0x100000ull * i, 0x1000, &err), 0);
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(prov.protect(prov.ctx, 0xfed90000 + 0x1000ull * i, 0x1000, &err), 0);
+    assert_int_equal(prov.protect(prov.ctx, 0xfed80000, 0x1000, &err), 0); /* FCH AcpiMmio */
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(prov.protect(prov.ctx, 0x100000000ull + (256ull << 20) * i, 256ull << 20, &err), 0);
+    int level;
+    assert_int_equal(leaf(0xfec00000 + 0x100000ull * 15, &level), 0);
+    assert_int_equal(leaf(0xfed90000 + 0x1000ull * 7, &level), 0);
+    assert_int_equal(leaf(0x100000000ull + (256ull << 20) * 7 + 0xf8000, &level), 0);
+    assert_int_equal(leaf(0xfed7f000, &level) & 3, 3);
+    /* An ECAM page inside its window takes no slot: fill the rest, then
+     * that page still goes in and one range more is refused, by name. */
+    unsigned used = 2 + 16 + 8 + 1 + 8;
+    for (unsigned i = used; i < IOMMU_DOMAIN_MAX_PROTECTED; i++)
+        assert_int_equal(prov.protect(prov.ctx, 0x40000000ull + 0x2000ull * i, 0x1000, &err), 0);
+    assert_int_equal(prov.protect(prov.ctx, 0x100000000ull + 0xf8000, 0x1000, &err), 0);
+    assert_int_equal(prov.protect(prov.ctx, 0x3f000000, 0x1000, &err), -IOMMU_ENOSPC);
+    assert_string_equal(err.field, "protect");
+    assert_int_equal(err.offset, IOMMU_DOMAIN_MAX_PROTECTED);
+    assert_int_equal(leaf(0x3f000000, &level) & 3, 3); /* still mapped: refused, not half done */
+}
+
+/* Review R s7, finding 3: `iommu = auto` with the worst case hv/iommu_hw.c
+ * asks for (block, ring, 16 I/O APICs, 8 MCFG windows) brings VT-d up;
+ * with 8 slots it fell back to the none provider (DMA not contained). */
+static void test_auto_many_ranges(void **state)
+{
+    (void)state;
+    build_dmar(true);
+    fake_unit_init(&units[0], 0xfed90000, 0x4 | 0x2, 48, 0x3, true);
+    setup_provider(8 * GiB);
+    struct iommu_range r[2 + 16 + 8] = { { core_base, core_size }, { 0x4000000, 0x41000 } };
+    for (unsigned i = 0; i < 16; i++)
+        r[2 + i] = (struct iommu_range){ 0xfec00000 + 0x100000ull * i, 0x1000 };
+    for (unsigned i = 0; i < 8; i++)
+        r[18 + i] = (struct iommu_range){ 0x100000000ull + (256ull << 20) * i, 256ull << 20 };
+    struct iommu_request req = { r, 26, NULL, 0, NULL, NULL };
+    assert_ptr_equal(iommu_select(IOMMU_MODE_AUTO, &prov, 1, &req), &prov);
+    assert_true(units[0].gsts & VTD_GCMD_TE);
+}
+
 static void test_map_unmap_after_enable(void **state)
 {
     (void)state;
@@ -523,6 +582,8 @@ int main(void)
         cmocka_unit_test(test_firmware_state_undone),
         cmocka_unit_test(test_faults),
         cmocka_unit_test(test_two_units),
+        cmocka_unit_test(test_protect_many_ioapics),
+        cmocka_unit_test(test_auto_many_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

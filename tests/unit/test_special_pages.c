@@ -151,6 +151,13 @@ static void test_format(void **state)
     for (unsigned k = 0; k < SPECIAL_KINDS; k++)
         assert_string_not_equal(special_kind_name((enum special_kind)k), "?");
     assert_string_equal(special_kind_name(SPECIAL_KINDS), "?");
+    /* Every kind says what device DMA reaches there (hv/iommu_hw.c). */
+    for (unsigned k = 0; k < SPECIAL_KINDS; k++)
+        assert_int_not_equal(special_kind_dma((enum special_kind)k), SPECIAL_DMA_UNDECIDED);
+    assert_int_equal(special_kind_dma(SPECIAL_IOMMU_REGS), SPECIAL_DMA_OUT);
+    assert_int_equal(special_kind_dma(SPECIAL_MCHBAR_VTD), SPECIAL_DMA_OUT);
+    assert_int_equal(special_kind_dma(SPECIAL_MSI_WINDOW), SPECIAL_DMA_INTERRUPT);
+    assert_int_equal(special_kind_dma(SPECIAL_KINDS), SPECIAL_DMA_UNDECIDED);
 }
 
 int main(void)
