@@ -43,7 +43,7 @@ static bool fch_pm_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uin
             uint32_t idx = pm_index;
             io_hw(FCH_PM_INDEX, 1, false, &idx);
         }
-        bool ok = in || fch_pm_write(p, (uint8_t)byte, &pm_index);
+        bool ok = in || fch_pm_write(layout, p, (uint8_t)byte, &pm_index);
         if (ok && !in && p == FCH_PM_DATA && fch_pm_bits_judged(layout, pm_index)) {
             /* A register whose bits are judged one by one: against what
              * the hardware holds now (the index is the judged one). */
@@ -142,6 +142,12 @@ int fch_pm_register(void)
     uint8_t revision;
     if (fch_present(&id, &revision)) {
         layout = fch_layout_of(id, revision);
+        if (layout == FCH_LAYOUT_SB7X0) { /* no AcpiMmio page before SB800 */
+            hv_log("fch: SMBus %04x:%04x rev 0x%02x at 00:14.0: SB7x0 layout, PM 0x20-0x2F (the ACPI block's bases) "
+                   "guarded", id & 0xffff, id >> 16, revision);
+            devmodel_register(&fch_pm_devmodel);
+            return 0;
+        }
         bool mmio_trapped = !judged_mmio_add(SPECIAL_FCH_ACPIMMIO, FCH_ACPIMMIO_BASE, "the FCH AcpiMmio page",
                                              acpimmio_write);
         hv_log("fch: SMBus %04x:%04x rev 0x%02x at 00:14.0: AcpiMmio page 0x%lx %s%s", id & 0xffff, id >> 16,

@@ -185,24 +185,26 @@ bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refu
     return true;
 }
 
-bool fch_pm_index_guarded(uint8_t index)
+bool fch_pm_index_guarded(enum fch_layout layout, uint8_t index)
 {
+    if (layout == FCH_LAYOUT_SB7X0)
+        return index >= 0x20 && index < 0x30;
     return (index >= 0x60 && index < 0x70) || (index >= 0x74 && index < 0x78);
 }
 
-bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index)
+bool fch_pm_write(enum fch_layout layout, uint16_t port, uint8_t byte, uint8_t *index)
 {
     if (port == FCH_PM_INDEX) {
         *index = byte;
         return true;
     }
-    return port != FCH_PM_DATA || !fch_pm_index_guarded(*index);
+    return port != FCH_PM_DATA || !fch_pm_index_guarded(layout, *index);
 }
 
 enum fch_layout fch_layout_of(uint32_t smbus_id, uint8_t revision)
 {
     switch (smbus_id) {
-    case 0x43851002: return revision >= 0x40 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
+    case 0x43851002: return revision >= 0x40 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_SB7X0;
     case 0x780b1022: return revision < 0x41 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
     case 0x790b1022: return revision < 0x49 ? FCH_LAYOUT_SB800 : FCH_LAYOUT_OTHER;
     default:         return FCH_LAYOUT_OTHER;
@@ -229,7 +231,7 @@ enum fch_mmio_verdict fch_mmio_judge(uint32_t off, unsigned size, uint64_t value
 {
     for (unsigned i = 0; i < size; i++) {
         uint32_t at = off + i;
-        if (at >= FCH_ACPIMMIO_PM && at < FCH_ACPIMMIO_PM + 0x100 && fch_pm_index_guarded((uint8_t)(at - FCH_ACPIMMIO_PM)))
+        if (at >= FCH_ACPIMMIO_PM && at < FCH_ACPIMMIO_PM + 0x100 && fch_pm_index_guarded(FCH_LAYOUT_SB800, (uint8_t)(at - FCH_ACPIMMIO_PM)))
             return FCH_MMIO_DROP_PM;
     }
     /* PM1_CNT's sleep byte, judged as the port's. */

@@ -149,20 +149,27 @@ bool a20_gate_write(uint16_t port, uint8_t *byte, bool *outport_next, bool *refu
 #define FCH_PM_INDEX 0xcd6
 #define FCH_PM_DATA  0xcd7
 
+/* The FCH's PM register layout, told by its SMBus controller at 00:14.0
+ * as Linux's drivers/watchdog/sp5100_tco.c tco_reg_layout tells it:
+ * SB800 for 1002:4385 revision 0x40 on, 1022:780b below 0x41, 1022:790b
+ * below 0x49; SB7X0 for 1002:4385 below 0x40 (SB700/SB710/SB750, SP5100),
+ * whose ACPI block is placed by PM 0x20-0x2F instead (AcpiPm1EvtBlk 0x20,
+ * AcpiPm1CntBlk 0x22, PmTmr 0x24, CpuCnt 0x26, Gpe0 0x28, SmiCmd 0x2A,
+ * PmaCnt 0x2C, end 0x2E; decoded with PM 0x0E bit 3 AcpiDecodeEnable:
+ * coreboot southbridge/amd/sb700 sci_interrupt_setup and its FADT code);
+ * the later FCHs and no FCH at all OTHER, guarded as SB800 (review R,
+ * session 7, finding 6: the SB7x0 layout was taken for SB800's). */
+enum fch_layout { FCH_LAYOUT_OTHER, FCH_LAYOUT_SB800, FCH_LAYOUT_SB7X0 };
+
 /* Does a data write at PM register `index` move or switch off the ACPI
- * block? */
-bool fch_pm_index_guarded(uint8_t index);
+ * block on this layout? */
+bool fch_pm_index_guarded(enum fch_layout layout, uint8_t index);
 /* One byte written to FCH_PM_INDEX or FCH_PM_DATA; *index: the shadowed
  * index register, set by a write to FCH_PM_INDEX. True when the byte goes
  * to the hardware, false when it is dropped (a data write at a guarded
  * index). Other ports: true. */
-bool fch_pm_write(uint16_t port, uint8_t byte, uint8_t *index);
+bool fch_pm_write(enum fch_layout layout, uint16_t port, uint8_t byte, uint8_t *index);
 
-/* The FCH's PM register layout, told by its SMBus controller at 00:14.0
- * as Linux's drivers/watchdog/sp5100_tco.c tco_reg_layout tells it:
- * SB800 for 1002:4385 revision 0x40 on, 1022:780b below 0x41, 1022:790b
- * below 0x49; the later FCHs (and SB7x0/SP5100, below 0x40) OTHER. */
-enum fch_layout { FCH_LAYOUT_OTHER, FCH_LAYOUT_SB800 };
 enum fch_layout fch_layout_of(uint32_t smbus_id, uint8_t revision);
 
 /* On the SB800 layout AcpiMmioEn, PMx24-0x27 (sp5100_tco.h

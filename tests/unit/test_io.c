@@ -259,29 +259,56 @@ static void test_fch_pm(void **state)
     (void)state;
     for (unsigned i = 0; i < 256; i++) {
         bool want = (i >= 0x60 && i <= 0x6f) || (i >= 0x74 && i <= 0x77);
-        assert_int_equal(fch_pm_index_guarded((uint8_t)i), want);
+        assert_int_equal(fch_pm_index_guarded(FCH_LAYOUT_OTHER, (uint8_t)i), want);
     }
     uint8_t index = 0;
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x62, &index)); /* AcpiPm1CntBlk: the index itself goes through */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x62, &index)); /* AcpiPm1CntBlk: the index itself goes through */
     assert_int_equal(index, 0x62);
-    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index)); /* its data: dropped */
-    assert_false(fch_pm_write(FCH_PM_DATA, 0x08, &index)); /* again: the index stays */
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x74, &index)); /* AcpiConfig */
-    assert_false(fch_pm_write(FCH_PM_DATA, 0x00, &index));
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x77, &index));
-    assert_false(fch_pm_write(FCH_PM_DATA, 0xff, &index));
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x5f, &index)); /* just below the block */
-    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x70, &index)); /* between 0x6F and 0x74 */
-    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x78, &index));
-    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
-    assert_true(fch_pm_write(FCH_PM_INDEX, 0x00, &index)); /* PMx00 DecodeEn */
-    assert_true(fch_pm_write(FCH_PM_DATA, 0x12, &index));
+    assert_false(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x00, &index)); /* its data: dropped */
+    assert_false(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x08, &index)); /* again: the index stays */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x74, &index)); /* AcpiConfig */
+    assert_false(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x00, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x77, &index));
+    assert_false(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0xff, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x5f, &index)); /* just below the block */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x70, &index)); /* between 0x6F and 0x74 */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x78, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x12, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_INDEX, 0x00, &index)); /* PMx00 DecodeEn */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, FCH_PM_DATA, 0x12, &index));
     index = 0x60;
-    assert_true(fch_pm_write(0xcd5, 0x00, &index)); /* the BIOS RAM data port beside them */
-    assert_true(fch_pm_write(0xcd4, 0x62, &index));
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, 0xcd5, 0x00, &index)); /* the BIOS RAM data port beside them */
+    assert_true(fch_pm_write(FCH_LAYOUT_OTHER, 0xcd4, 0x62, &index));
     assert_int_equal(index, 0x60);
+}
+
+/* SB7x0 (1002:4385 below revision 0x40) places the ACPI block by PM
+ * 0x20-0x2F (coreboot sb700: "When AcpiDecodeEnable set, South-Bridge uses
+ * the contents of the PM registers at index 20-2B"); the SB800 registers
+ * at 0x60-0x6F are others there (sp5100_tco's watchdog at 0x69, 0x6C) and
+ * pass. On every other layout (and without an FCH) as before. Review R's
+ * finding 6: before, the SB7x0 took SB800's set and a write to 0x22 (its
+ * AcpiPm1CntBlk) went to the hardware. */
+static void test_fch_pm_sb7x0(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 256; i++) {
+        assert_int_equal(fch_pm_index_guarded(FCH_LAYOUT_SB7X0, (uint8_t)i), i >= 0x20 && i <= 0x2f);
+        assert_int_equal(fch_pm_index_guarded(FCH_LAYOUT_SB800, (uint8_t)i),
+                         (i >= 0x60 && i <= 0x6f) || (i >= 0x74 && i <= 0x77));
+    }
+    enum fch_layout sb700 = fch_layout_of(0x43851002, 0x3a);
+    uint8_t index = 0;
+    assert_true(fch_pm_write(sb700, FCH_PM_INDEX, 0x22, &index));
+    assert_false(fch_pm_write(sb700, FCH_PM_DATA, 0x00, &index)); /* AcpiPm1CntBlk low: dropped */
+    assert_true(fch_pm_write(sb700, FCH_PM_INDEX, 0x23, &index));
+    assert_false(fch_pm_write(sb700, FCH_PM_DATA, 0x0e, &index));
+    assert_true(fch_pm_write(sb700, FCH_PM_INDEX, 0x0e, &index)); /* AcpiDecodeEnable: the bases stay put */
+    assert_true(fch_pm_write(sb700, FCH_PM_DATA, 0x08, &index));
+    assert_true(fch_pm_write(sb700, FCH_PM_INDEX, 0x69, &index)); /* the watchdog's control */
+    assert_true(fch_pm_write(sb700, FCH_PM_DATA, 0x01, &index));
 }
 
 /* The FCH generations by SMBus controller as Linux's sp5100_tco tells
@@ -292,7 +319,7 @@ static void test_fch_pm(void **state)
 static void test_fch_pm_bits(void **state)
 {
     (void)state;
-    assert_int_equal(fch_layout_of(0x43851002, 0x3c), FCH_LAYOUT_OTHER); /* SB7x0/SP5100 */
+    assert_int_equal(fch_layout_of(0x43851002, 0x3c), FCH_LAYOUT_SB7X0); /* SB7x0/SP5100 */
     assert_int_equal(fch_layout_of(0x43851002, 0x42), FCH_LAYOUT_SB800); /* SB8x0/SB9x0 */
     assert_int_equal(fch_layout_of(0x780b1022, 0x14), FCH_LAYOUT_SB800); /* Hudson-2 */
     assert_int_equal(fch_layout_of(0x780b1022, 0x42), FCH_LAYOUT_OTHER); /* efch: PMx04 */
@@ -359,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_a20_gate),
         cmocka_unit_test(test_fch_pm),
         cmocka_unit_test(test_fch_pm_bits),
+        cmocka_unit_test(test_fch_pm_sb7x0),
         cmocka_unit_test(test_fch_mmio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
