@@ -164,5 +164,6 @@ void attack_msi_dma_init(void);
 void attack_log_dma(void);
 void attack_smm_open(void);
 void attack_db_intercept(void);
+void attack_native_ports(void);
 
 #endif

@@ -1,0 +1,43 @@
+/* Attack native-ports (issue 14, docs/security.md "Ports"): the ports the
+ * table calls native — the Super I/O index/data pairs (0x2E/0x2F,
+ * 0x4E/0x4F), VGA (0x3B0-0x3DF), the legacy disk, floppy and parallel
+ * ports — are the guest's, read without an exit, so that the table says
+ * what the I/O bitmap does (a port the core took by mistake would cost an
+ * exit each, and a handler the guest never meets). Reads only: a Super I/O
+ * index read changes nothing. Interrupts off on the BSP (the firmware's
+ * keyboard poll reads 0x64, which the A20 gate intercepts). */
+#include <minihv/format.h>
+#include <minihv/hypercall.h>
+#include <minihv/io.h>
+#include "tests/guests/attack.h"
+
+void attack_native_ports(void)
+{
+    const char *name = "native-ports";
+    static const uint16_t ports[] = {
+        0x2e, 0x2f, 0x4e, 0x4f,             /* Super I/O index/data */
+        0x3b4, 0x3ba, 0x3c4, 0x3cc, 0x3da,  /* VGA CRTC (mono), status, sequencer, misc, input status 1 */
+        0x1f7, 0x3f6, 0x177,                /* IDE status, alternate status, secondary */
+        0x3f4, 0x379,                       /* floppy main status, parallel status */
+    };
+    char why[200];
+    uint64_t before = atk_exits_self_of(MINIHV_EXIT_IO);
+    if (before == ~0ull) {
+        atk_fail(name, "GET_STATS for this CPU failed");
+        return;
+    }
+    uint64_t f = atk_irq_save();
+    for (unsigned r = 0; r < 4; r++)
+        for (unsigned i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+            (void)inb(ports[i]);
+    atk_irq_restore(f);
+    uint64_t exits = atk_exits_self_of(MINIHV_EXIT_IO) - before;
+    bool ok = atk_core_intact_self(why, sizeof(why));
+    unsigned reads = 4 * (unsigned)(sizeof(ports) / sizeof(ports[0]));
+    if (exits == 0 && ok)
+        atk_pass(name, "%u reads of the Super I/O, VGA, IDE, floppy and parallel ports: 0 I/O exits (native, as the "
+                 "table says); %s", reads, why);
+    else
+        atk_fail(name, "%u reads of ports docs/security.md calls native took %lu I/O exit(s); %s", reads, exits,
+                 ok ? "core intact" : why);
+}
