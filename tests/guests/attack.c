@@ -828,6 +828,8 @@ struct attack {
 static const struct attack attacks[] = {
     { "hc-buffer-mmio", attack_hc_buffer_mmio, true },
     { "iommu-regs", attack_iommu_regs, true },
+    { "hpet-fsb", attack_hpet_fsb, true },
+    { "fwcfg-dma", attack_fwcfg_dma, true },
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },
