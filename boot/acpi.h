@@ -12,6 +12,7 @@
 
 #define ACPI_MAX_TABLES 64
 #define ACPI_MAX_MCFG   8
+#define ACPI_HPET_MAX   4
 
 struct acpi_table_ref {
     char sig[5];
@@ -72,6 +73,12 @@ struct acpi_info {
      * it (address, width and offset checked), else the field at fault. */
     unsigned sleep_mmio_count;
     struct acpi_sleep_mmio sleep_mmio[ACPI_SLEEP_MMIO_MAX];
+    /* HPET tables (IA-PC HPET 1.0a 3.2.4): each timer block's base in
+     * System Memory, 1 KiB aligned and below the 52-bit limit; hpet_bad
+     * counts the tables that failed (hpet_why names the field). */
+    unsigned hpet_count, hpet_bad;
+    uint64_t hpet_base[ACPI_HPET_MAX];
+    const char *hpet_why;
     unsigned skipped; /* tables with a bad header or checksum, not used */
 };
 

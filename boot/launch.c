@@ -409,6 +409,25 @@ static void fill_sleep_mmio(struct minihv_boot_info *bi, const struct acpi_info 
     }
 }
 
+/* The HPET blocks (review R s7 finding 5): a timer's FSB route writes any
+ * dword anywhere, so the core traps each block's page. One inside the
+ * core's block (memory the loader took from RAM) is not handed on. */
+_Static_assert(ACPI_HPET_MAX == MINIHV_MAX_HPETS, "boot_info.hpet_base size");
+static void fill_hpet(struct minihv_boot_info *bi, const struct acpi_info *acpi, uint64_t block_base,
+                      uint64_t block_size)
+{
+    for (unsigned i = 0; i < acpi->hpet_count; i++) {
+        uint64_t base = acpi->hpet_base[i];
+        bool inside = base < block_base + block_size && block_base < base + 0x400;
+        if (!inside)
+            bi->hpet_base[bi->hpet_count++] = base;
+        log_line("core: HPET timer block at 0x%lx: %s", base,
+                 inside ? "NOT trapped: inside the core's block" : "its page read-only, FSB routes judged by the core");
+    }
+    if (acpi->hpet_bad)
+        log_line("core: %u HPET table(s) NOT used: %s", acpi->hpet_bad, acpi->hpet_why);
+}
+
 static void fill_fb(struct minihv_boot_info *bi)
 {
     EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
@@ -550,6 +569,8 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     memcpy(bi->ioapic_base, p->ioapic_base, sizeof(bi->ioapic_base));
     fill_mem_ranges(bi);
     fill_fb(bi);
+    if (p->have_acpi)
+        fill_hpet(bi, &p->acpi, block_base, block_size);
     if (p->have_acpi && p->acpi.has_fadt) {
         bi->acpi_pm1a_cnt = p->acpi.pm1a_cnt;
         bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;

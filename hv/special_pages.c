@@ -22,6 +22,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_SMM_DEFAULT] = "smm-default",
     [SPECIAL_SLEEP_REG] = "sleep-reg",
     [SPECIAL_MCHBAR_VTD] = "mchbar-vtd",
+    [SPECIAL_HPET] = "hpet",
 };
 
 static const char *const map_names[] = { "none", "read-only", "identity", "read-only-wb" };

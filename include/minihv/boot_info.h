@@ -50,6 +50,7 @@ struct minihv_cpu_info {
  * \_S5's SLP_TYPa/b) or MINIHV_SLEEP_CONTROL (bits 4:2 and 5 of byte 0,
  * \_S5's SLP_TYPa; ACPI 6.5 4.8.3.7). */
 #define MINIHV_MAX_SLEEP_MMIO 3
+#define MINIHV_MAX_HPETS 4 /* ACPI HPET tables (one per timer block) the core traps */
 #define MINIHV_SLEEP_PM1A    0
 #define MINIHV_SLEEP_PM1B    1
 #define MINIHV_SLEEP_CONTROL 2
@@ -240,6 +241,16 @@ struct minihv_boot_info {
     uint32_t sleep_mmio_count;
     uint32_t pad6;
     struct minihv_sleep_mmio sleep_mmio[MINIHV_MAX_SLEEP_MMIO];
+
+    /* ---- the HPETs (IA-PC HPET 1.0a 3.2.4: one ACPI HPET table per
+     * timer block) ----
+     * Each block's base (System Memory, 1 KiB aligned, checked by the
+     * loader, not in the block). A timer's FSB route makes the HPET write
+     * any dword to any address: the core maps each page read-only and
+     * judges the writes (hv/hpet_hw.c). */
+    uint32_t hpet_count;
+    uint32_t pad7;
+    uint64_t hpet_base[MINIHV_MAX_HPETS];
 };
 
 #define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)

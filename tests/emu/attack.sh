@@ -163,7 +163,7 @@ check_boot() {
   # Attacks whose refusal only the core's count shows (the guest cannot
   # see it when the canary page is the core's): the summary's refused count.
   local kind a
-  for a in icr-smi:icr-delivery msi-window:msi-window; do
+  for a in icr-smi:icr-delivery msi-window:msi-window hpet-fsb:hpet-fsb fwcfg-dma:fw-cfg-dma; do
     kind=${a#*:}; a=${a%%:*}
     [[ " $sel " == *" $a "* ]] || continue
     grep -Eaq "^attack: SKIP $a" "$fw" && continue
