@@ -248,7 +248,8 @@ int acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_
     return -1;
 }
 
-/* The DSDT the FADT names (X_DSDT at 140 over DSDT at 40) and its \_S5. */
+/* The DSDT the FADT names (X_DSDT at 140 over DSDT at 40): its \_S5, and
+ * whether it names QEMU's fw_cfg device (_HID "QEMU0002"). */
 static void find_s5(const uint8_t *fadt, uint32_t len, acpi_map_fn map, void *opaque, struct acpi_info *out)
 {
     uint64_t pa = len >= 44 ? le32(fadt + 40) : 0;
@@ -262,9 +263,12 @@ static void find_s5(const uint8_t *fadt, uint32_t len, acpi_map_fn map, void *op
         out->s5_why = "\\_S5: DSDT: bad length or checksum";
     else if (memcmp(d, "DSDT", 4))
         out->s5_why = "\\_S5: DSDT: bad signature";
-    else
+    else {
         out->s5_found = !acpi_find_s5(d + ACPI_HEADER_LEN, dlen - ACPI_HEADER_LEN, &out->s5_slp_typ_a,
                                       &out->s5_slp_typ_b, &out->s5_why);
+        for (uint32_t i = ACPI_HEADER_LEN; i + 8 <= dlen && !out->dsdt_fw_cfg; i++)
+            out->dsdt_fw_cfg = !memcmp(d + i, "QEMU0002", 8);
+    }
 }
 
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why)

@@ -60,6 +60,7 @@ struct acpi_info {
      * values of power-off (ACPI 6.5 7.4.2); the only sleep the core lets
      * reach the hardware; an SSDT's when the DSDT has none. s5_why: why
      * it was not found in the DSDT (NULL when found). */
+    bool dsdt_fw_cfg; /* the DSDT holds "QEMU0002", QEMU's fw_cfg device _HID */
     bool s5_found;
     uint8_t s5_slp_typ_a, s5_slp_typ_b;
     const char *s5_why;

@@ -6,7 +6,7 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
            hv/msr.c hv/msr_policy.c hv/extable.c hv/log_ring.c hv/ioapic.c hv/a20_gate.c hv/fch_pm.c hv/judged_mmio.c \
-           hv/hpet.c hv/hpet_hw.c
+           hv/hpet.c hv/hpet_hw.c hv/fw_cfg.c
 HV_SRCS += hv/exit_rules.c hv/event_rules.c
 # The FATAL screen (issue 17); the test hooks, on only with HV_TEST_HOOKS=1
 # (include/minihv/test_hooks.h; use a BUILD of its own, e.g. build-logtest).

@@ -251,7 +251,19 @@ struct minihv_boot_info {
     uint32_t hpet_count;
     uint32_t pad7;
     uint64_t hpet_base[MINIHV_MAX_HPETS];
+
+    /* ---- QEMU's fw_cfg (QEMU docs/specs/fw_cfg.rst; emulator only) ----
+     * Seen by the loader: the DSDT names a QEMU0002 device and selector 0
+     * reads "QEMU" at ports 0x510/0x511. Its DMA interface (0x514-0x51B)
+     * copies into any guest-physical address, past EPT/NPT and the IOMMU:
+     * the core intercepts those ports and refuses every request
+     * (hv/fw_cfg.c). */
+    uint32_t fw_cfg_flags;
+    uint32_t pad8;
 };
+
+#define MINIHV_FW_CFG_PRESENT 1u /* fw_cfg_flags: the signature read "QEMU" */
+#define MINIHV_FW_CFG_DMA     2u /* FW_CFG_ID bit 1: the DMA interface is there */
 
 #define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)
 #define MINIHV_SMM_DEFAULT_SIZE ((uint64_t)0x10000)
