@@ -830,6 +830,7 @@ static const struct attack attacks[] = {
     { "iommu-regs", attack_iommu_regs, true },
     { "hpet-fsb", attack_hpet_fsb, true },
     { "fwcfg-dma", attack_fwcfg_dma, true },
+    { "hpet-dma", attack_hpet_dma, true },
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },

@@ -133,6 +133,7 @@ bool atk_edu_dma_into_block(char *why, size_t why_size);
 void attack_iommu_regs(void);
 void attack_hpet_fsb(void);
 void attack_fwcfg_dma(void);
+void attack_hpet_dma(void);
 void attack_msi_delivery(void);
 void attack_bar_placement(void);
 void attack_subpage_bar(void);

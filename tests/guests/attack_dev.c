@@ -177,6 +177,41 @@ void attack_hpet_fsb(void)
                  target, before, t0_now);
 }
 
+/* ---- hpet-dma (session 7, helper H) ----
+ * The HPET page is judged for the CPU (hpet-fsb); a device's DMA to it
+ * would set the route past the judge. With the page out of the device
+ * DMA domain the write faults in the IOMMU and the route stays. */
+void attack_hpet_dma(void)
+{
+    const char *name = "hpet-dma";
+    static uint64_t route[2] __attribute__((aligned(16)));
+    uint64_t cap = 0, before = 0, after = 0;
+    atk_read64(HPET_BASE, &cap);
+    if (!cap || cap == ~0ull) {
+        atk_skip(name, "no HPET at 0x%llx", HPET_BASE);
+        return;
+    }
+    if (!env.edu) {
+        atk_skip(name, "no edu device for the DMA");
+        return;
+    }
+    uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
+    atk_read64(HPET_BASE + 0x110, &before);
+    route[0] = (uint64_t)(uint32_t)target << 32 | 0x5a5a5a5au;
+    bool ran = atk_edu_dma_from(HPET_BASE + 0x110, (uint64_t)(uintptr_t)route, 8);
+    atk_read64(HPET_BASE + 0x110, &after);
+    if (after != before) {
+        route[0] = before;
+        atk_edu_dma_from(HPET_BASE + 0x110, (uint64_t)(uintptr_t)route, 8);
+        atk_fail(name, "edu DMA of route 0x%lx to HPET timer 0 FSB route %s: 0x%lx -> 0x%lx (past the judge)",
+                 (uint64_t)(uint32_t)target << 32 | 0x5a5a5a5au, ran ? "ran" : "did not finish", before, after);
+    } else if (!intact())
+        atk_fail(name, "after the DMA: %s", why);
+    else
+        atk_pass(name, "edu DMA to HPET timer 0 FSB route %s: route 0x%lx unchanged; core intact",
+                 ran ? "ran" : "did not finish", before);
+}
+
 /* ---- fwcfg-dma (review R, session 7) ----
  * QEMU's fw_cfg DMA interface (ports 0x514/0x518, docs/specs/fw_cfg.rst):
  * the guest names a descriptor in memory, QEMU copies a fw_cfg item to the
