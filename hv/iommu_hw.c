@@ -240,13 +240,16 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
      * to IOREGSEL/IOWIN would program a redirection entry past hv/ioapic.c's
      * check (INIT/SMI refused; this session's review R, finding 6). And the
      * default SMRAM the loader took (open SMM): a DMA over its RSM would
-     * have the next SMI run the device's code (attack smm-open). */
-    struct iommu_range protect[3 + MINIHV_MAX_IOAPICS] = { { bi->hv_phys_base, bi->hv_phys_size } };
+     * have the next SMI run the device's code (attack smm-open). And each
+     * HPET page: a DMA write to a timer's FSB route would set it past
+     * hv/hpet.c's judge (attack hpet-dma). */
+    struct iommu_range protect[3 + MINIHV_MAX_IOAPICS + MINIHV_MAX_HPETS] = { { bi->hv_phys_base, bi->hv_phys_size } };
     unsigned nprotect = 1;
     if (log_ring_range(&protect[1].base, &protect[1].size))
         nprotect = 2;
     for (unsigned i = 0; i < hv_special.count && nprotect < ARRAY_SIZE(protect); i++)
-        if (hv_special.e[i].kind == SPECIAL_IOAPIC || hv_special.e[i].kind == SPECIAL_SMM_DEFAULT)
+        if (hv_special.e[i].kind == SPECIAL_IOAPIC || hv_special.e[i].kind == SPECIAL_SMM_DEFAULT ||
+            hv_special.e[i].kind == SPECIAL_HPET)
             protect[nprotect++] = (struct iommu_range){ hv_special.e[i].base, hv_special.e[i].size };
     uint32_t device = 0;
     struct iommu_request req = { protect, nprotect, &device, 0, log_line, NULL };

@@ -365,7 +365,7 @@ check_boot() {
 Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
 run_boot q-vtd-edu qemu 2 "iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open hpet-fsb fwcfg-dma hpet-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
-run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
+run_boot q-amdvi-edu qemu 1 "iommu-regs ioapic-dma msi-dma log-dma smm-open hpet-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 run_boot q-nvme qemu 2 "hc-buffer-mmio msi-delivery bar-placement ecam-move bar-above-top pmbase-move" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
