@@ -50,6 +50,29 @@ static void parse_madt(const uint8_t *t, uint32_t len, struct acpi_info *out)
     }
 }
 
+/* HPET (IA-PC HPET 1.0a 3.2.4): Event Timer Block ID at 36, the base as
+ * a GAS at 40 (space id at 40, address at 44), HPET number at 52. The
+ * register block is 1 KiB (2.3.1), so the base is 1 KiB aligned. */
+static void parse_hpet(const uint8_t *t, uint32_t len, struct acpi_info *out)
+{
+    const char *why = NULL;
+    uint64_t base = len >= 52 ? le64(t + 44) : 0;
+    if (len < 52)
+        why = "HPET: length below 52 bytes";
+    else if (t[40] != 0)
+        why = "HPET: base address not in System Memory (GAS space id)";
+    else if (!base || (base & 0x3ff) || base >= (1ull << 52) - 0x400)
+        why = "HPET: base address 0, not 1 KiB aligned or past 52 bits";
+    else if (out->hpet_count >= ACPI_HPET_MAX)
+        why = "HPET: more tables than the loader keeps";
+    if (why) {
+        out->hpet_bad++;
+        out->hpet_why = why;
+        return;
+    }
+    out->hpet_base[out->hpet_count++] = base;
+}
+
 /* MCFG: 8 reserved bytes after the header, then 16-byte allocations. */
 static void parse_mcfg(const uint8_t *t, uint32_t len, struct acpi_info *out)
 {
@@ -225,7 +248,8 @@ int acpi_find_s5(const uint8_t *aml, uint32_t len, uint8_t *typ_a, uint8_t *typ_
     return -1;
 }
 
-/* The DSDT the FADT names (X_DSDT at 140 over DSDT at 40) and its \_S5. */
+/* The DSDT the FADT names (X_DSDT at 140 over DSDT at 40): its \_S5, and
+ * whether it names QEMU's fw_cfg device (_HID "QEMU0002"). */
 static void find_s5(const uint8_t *fadt, uint32_t len, acpi_map_fn map, void *opaque, struct acpi_info *out)
 {
     uint64_t pa = len >= 44 ? le32(fadt + 40) : 0;
@@ -239,9 +263,12 @@ static void find_s5(const uint8_t *fadt, uint32_t len, acpi_map_fn map, void *op
         out->s5_why = "\\_S5: DSDT: bad length or checksum";
     else if (memcmp(d, "DSDT", 4))
         out->s5_why = "\\_S5: DSDT: bad signature";
-    else
+    else {
         out->s5_found = !acpi_find_s5(d + ACPI_HEADER_LEN, dlen - ACPI_HEADER_LEN, &out->s5_slp_typ_a,
                                       &out->s5_slp_typ_b, &out->s5_why);
+        for (uint32_t i = ACPI_HEADER_LEN; i + 8 <= dlen && !out->dsdt_fw_cfg; i++)
+            out->dsdt_fw_cfg = !memcmp(d + i, "QEMU0002", 8);
+    }
 }
 
 int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info *out, const char **why)
@@ -308,6 +335,8 @@ int acpi_parse(uint64_t rsdp_pa, acpi_map_fn map, void *opaque, struct acpi_info
             out->has_dmar = true;
         else if (!memcmp(t, "IVRS", 4))
             out->has_ivrs = true;
+        else if (!memcmp(t, "HPET", 4))
+            parse_hpet(t, len, out);
     }
     /* Some firmware defines \_S5 in an SSDT rather than the DSDT. */
     for (unsigned i = 0; out->has_fadt && !out->s5_found && i < out->table_count; i++) {

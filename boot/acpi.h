@@ -12,6 +12,7 @@
 
 #define ACPI_MAX_TABLES 64
 #define ACPI_MAX_MCFG   8
+#define ACPI_HPET_MAX   4
 
 struct acpi_table_ref {
     char sig[5];
@@ -59,6 +60,7 @@ struct acpi_info {
      * values of power-off (ACPI 6.5 7.4.2); the only sleep the core lets
      * reach the hardware; an SSDT's when the DSDT has none. s5_why: why
      * it was not found in the DSDT (NULL when found). */
+    bool dsdt_fw_cfg; /* the DSDT holds "QEMU0002", QEMU's fw_cfg device _HID */
     bool s5_found;
     uint8_t s5_slp_typ_a, s5_slp_typ_b;
     const char *s5_why;
@@ -72,6 +74,12 @@ struct acpi_info {
      * it (address, width and offset checked), else the field at fault. */
     unsigned sleep_mmio_count;
     struct acpi_sleep_mmio sleep_mmio[ACPI_SLEEP_MMIO_MAX];
+    /* HPET tables (IA-PC HPET 1.0a 3.2.4): each timer block's base in
+     * System Memory, 1 KiB aligned and below the 52-bit limit; hpet_bad
+     * counts the tables that failed (hpet_why names the field). */
+    unsigned hpet_count, hpet_bad;
+    uint64_t hpet_base[ACPI_HPET_MAX];
+    const char *hpet_why;
     unsigned skipped; /* tables with a bad header or checksum, not used */
 };
 

@@ -440,6 +440,50 @@ static void fill_ecam(struct minihv_boot_info *bi, const struct acpi_info *acpi)
     }
 }
 
+/* The HPET blocks (review R s7 finding 5): a timer's FSB route writes any
+ * dword anywhere, so the core traps each block's page. One inside the
+ * core's block (memory the loader took from RAM) is not handed on. */
+_Static_assert(ACPI_HPET_MAX == MINIHV_MAX_HPETS, "boot_info.hpet_base size");
+static void fill_hpet(struct minihv_boot_info *bi, const struct acpi_info *acpi, uint64_t block_base,
+                      uint64_t block_size)
+{
+    for (unsigned i = 0; i < acpi->hpet_count; i++) {
+        uint64_t base = acpi->hpet_base[i];
+        bool inside = base < block_base + block_size && block_base < base + 0x400;
+        if (!inside)
+            bi->hpet_base[bi->hpet_count++] = base;
+        log_line("core: HPET timer block at 0x%lx: %s", base,
+                 inside ? "NOT trapped: inside the core's block" : "its page read-only, FSB routes judged by the core");
+    }
+    if (acpi->hpet_bad)
+        log_line("core: %u HPET table(s) NOT used: %s", acpi->hpet_bad, acpi->hpet_why);
+}
+
+/* QEMU's fw_cfg (docs/specs/fw_cfg.rst; review R s7 finding 7): probed
+ * only where the DSDT names its device (QEMU0002), so no stray port write
+ * on hardware. Selector 0 (0x510, 16 bits) reads "QEMU" at 0x511;
+ * selector 1 (FW_CFG_ID) bit 1 says the DMA interface is there. */
+static void fill_fw_cfg(struct minihv_boot_info *bi, const struct acpi_info *acpi)
+{
+    if (!acpi->dsdt_fw_cfg)
+        return;
+    char sig[4];
+    outw(0x510, 0x0000);
+    for (unsigned i = 0; i < 4; i++)
+        sig[i] = (char)inb(0x511);
+    outw(0x510, 0x0001);
+    uint32_t id = 0;
+    for (unsigned i = 0; i < 4; i++)
+        id |= (uint32_t)inb(0x511) << (8 * i);
+    if (memcmp(sig, "QEMU", 4)) {
+        log_line("core: the DSDT names QEMU0002 but fw_cfg selector 0 does not read \"QEMU\": no fw_cfg");
+        return;
+    }
+    bi->fw_cfg_flags = MINIHV_FW_CFG_PRESENT | (id & 2 ? MINIHV_FW_CFG_DMA : 0);
+    log_line("core: QEMU fw_cfg at 0x510 (id 0x%x, DMA %s): the core refuses its DMA requests (0x514-0x51b)", id,
+             id & 2 ? "yes" : "no");
+}
+
 /* The GOP mode at start (UEFI 2.10 12.9), for the core's FATAL screen
  * (issue 17). Only a linear 32-bit RGB/BGR framebuffer that ends below
  * phys_top (the core's identity map) is passed on; fb_format 0 otherwise. */
@@ -584,8 +628,11 @@ int launch_core(const struct minihv_config *cfg, const struct platform *p, const
     memcpy(bi->ioapic_base, p->ioapic_base, sizeof(bi->ioapic_base));
     fill_mem_ranges(bi);
     fill_fb(bi);
-    if (p->have_acpi)
+    if (p->have_acpi) {
         fill_ecam(bi, &p->acpi);
+        fill_hpet(bi, &p->acpi, block_base, block_size);
+        fill_fw_cfg(bi, &p->acpi);
+    }
     if (p->have_acpi && p->acpi.has_fadt) {
         bi->acpi_pm1a_cnt = p->acpi.pm1a_cnt;
         bi->acpi_pm1b_cnt = p->acpi.pm1b_cnt;

@@ -239,7 +239,9 @@ int iommu_hw_init(const struct minihv_boot_info *bi)
      * IOREGSEL/IOWIN programs a redirection past hv/ioapic.c, review R s6
      * finding 6), the default SMRAM (attack smm-open), the IOMMU's own
      * registers (a DMA write to GCMD/Control turns translation off: attack
-     * iommu-dma) and the judged pages (fch-acpimmio, sleep-reg, mchbar-vtd);
+     * iommu-dma), the judged pages (fch-acpimmio, sleep-reg, mchbar-vtd) and
+     * each HPET page (a DMA write to a timer's FSB route would set it past
+     * hv/hpet.c's judge: attack hpet-dma);
      * and every MCFG window (a DMA write there is a config write no guard
      * sees: attack ecam-dma). The domain holds them all (iommu/domain.h). */
     static struct iommu_range protect[2 + SPECIAL_MAX + MINIHV_MAX_ECAM];

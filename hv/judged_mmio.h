@@ -7,7 +7,8 @@
  * write reaches the hardware, as written. Reads never exit; an instruction
  * fetch is refused (#UD), as on every trapped page.
  * Rows: the AMD FCH's AcpiMmio page (hv/fch_pm.c), the FADT's sleep
- * control registers in System Memory (hv/summary.c). */
+ * control registers in System Memory (hv/summary.c), the HPET timer
+ * blocks (hv/hpet_hw.c). */
 #ifndef MINIHV_HV_JUDGED_MMIO_H
 #define MINIHV_HV_JUDGED_MMIO_H
 
@@ -21,7 +22,7 @@ struct vcpu;
  * counted the refusal). size 1, 2, 4 or 8, [gpa, gpa + size) in the page. */
 typedef bool (*judged_write_fn)(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value);
 
-#define JUDGED_MMIO_MAX 8
+#define JUDGED_MMIO_MAX 12 /* FCH AcpiMmio 1, sleep registers 3, MCHBAR 1, HPETs 4, and room */
 
 /* At global init, before the guest map is built: the page that holds
  * `addr` becomes read-only with `judge` deciding its writes. 0; 0 as well

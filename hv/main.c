@@ -6,6 +6,8 @@
 #include <minihv/x86.h>
 #include "hv/a20_gate.h"
 #include "hv/fch_pm.h"
+#include "hv/fw_cfg.h"
+#include "hv/hpet_hw.h"
 #include "hv/console.h"
 #include "hv/ept.h"
 #include "hv/ipi.h"
@@ -71,6 +73,9 @@ static int global_init(const struct minihv_boot_info *bi)
      * I/O bitmap. */
     passthrough_register_ports(bi);
     if (a20_gate_register() || fch_pm_register())
+        return -1;
+    hpet_register(bi);
+    if (fw_cfg_register(bi))
         return -1;
     vcpu_register_power_ports(bi);
     console_register_port();

@@ -5,7 +5,8 @@ HV_SRCS += hv/header.c hv/main.c hv/console.c lib/string.c lib/format.c \
            hv/ipi.c hv/ipi_route.c hv/svm/svm.c hv/svm/svm_exit.c hv/svm/svm_policy.c hv/io.c \
            hv/passthrough.c hv/passthrough_map.c hv/passthrough_hw.c hv/iommu_hw.c hv/refuse.c \
            hv/devmodel.c hv/hypercall.c hv/summary.c hv/special_pages.c \
-           hv/msr.c hv/msr_policy.c hv/extable.c hv/log_ring.c hv/ioapic.c hv/a20_gate.c hv/fch_pm.c hv/judged_mmio.c
+           hv/msr.c hv/msr_policy.c hv/extable.c hv/log_ring.c hv/ioapic.c hv/a20_gate.c hv/fch_pm.c hv/judged_mmio.c \
+           hv/hpet.c hv/hpet_hw.c hv/fw_cfg.c
 HV_SRCS += hv/exit_rules.c hv/event_rules.c
 # The FATAL screen (issue 17); the test hooks, on only with HV_TEST_HOOKS=1
 # (include/minihv/test_hooks.h; use a BUILD of its own, e.g. build-logtest).
@@ -51,6 +52,7 @@ $(eval $(call host_test,test_msr_policy,tests/unit/test_msr_policy.c hv/msr_poli
 $(eval $(call host_test,test_refuse,tests/unit/test_refuse.c hv/refuse.c lib/format.c))
 $(eval $(call host_test,test_ipi_route,tests/unit/test_ipi_route.c hv/ipi_route.c))
 $(eval $(call host_test,test_io,tests/unit/test_io.c hv/io.c))
+$(eval $(call host_test,test_hpet,tests/unit/test_hpet.c hv/hpet.c $(VFIO_SRCS)))
 $(eval $(call host_test,test_exit_rules,tests/unit/test_exit_rules.c hv/exit_rules.c))
 $(eval $(call host_test,test_event_rules,tests/unit/test_event_rules.c hv/event_rules.c))
 $(eval $(call host_test,test_passthrough,tests/unit/test_passthrough.c hv/passthrough.c hv/passthrough_map.c hv/special_pages.c lib/format.c $(VFIO_SRCS) $(IGD_SRCS) drivers/igd/regions.c,-Itests/unit))

@@ -9,6 +9,7 @@
 #include "hv/msr.h"
 #include "hv/msr_policy.h"
 #include "hv/refuse.h"
+#include "hv/vcpu_policy.h"
 
 static void inject_gp(struct vcpu *v)
 {
@@ -34,7 +35,15 @@ static struct msr_env env_now(void)
     }
     if (msr_safe_read(MSR_IA32_MTRRCAP, &cap))
         cap = 0;
-    return (struct msr_env){ .phys_bits = phys, .mtrr_vcnt = (unsigned)(cap & 0xff) };
+    /* The XSS bits the guest sees in CPUID.(0xd,1) ECX/EDX (hv/vcpu_policy.c hides PT and CET). */
+    uint64_t xss = 0;
+    x86_cpuid(0, 0, r);
+    if (r[0] >= 0xd) {
+        x86_cpuid(0xd, 1, r);
+        cpuid_policy(0xd, 1, r);
+        xss = (uint64_t)r[3] << 32 | r[2];
+    }
+    return (struct msr_env){ .phys_bits = phys, .mtrr_vcnt = (unsigned)(cap & 0xff), .xss_allowed = xss };
 }
 
 /* With EPT/NPT the guest's memory types come from the EPT leaves (NPT:
@@ -96,7 +105,7 @@ static void refuse(struct vcpu *v, const struct msr_rule *r, bool write, uint32_
 static void hw_write(struct vcpu *v, const struct msr_rule *r, uint32_t msr, uint64_t value)
 {
     uint64_t hw = 0;
-    struct msr_env env = { 0, 0 };
+    struct msr_env env = { 0 };
     if (r->check != MSR_CHECK_NONE) {
         /* The hardware's #GP for an MSR it lacks (SYSCFG on Intel), and
          * for an x2APIC LVT while the APIC is in xAPIC mode (SDM Vol. 3A

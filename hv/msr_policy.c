@@ -134,9 +134,9 @@ const struct msr_rule msr_rules[] = {
     ROW(0xc80, 0xc80, MSR_ON_VMX, D, D, MSR_CHECK_NONE, 0, "IA32_DEBUG_INTERFACE: silicon debug"),
     ROW(0xc8f, 0xc8f, MSR_ON_BOTH, P, P, MSR_CHECK_NONE, 0,
         "IA32_PQR_ASSOC: resctrl class of service (RMID/CLOS), on every context switch"),
-    ROW(0xda0, 0xda0, MSR_ON_VMX, P, H, MSR_CHECK_NONE, 0,
-        "IA32_XSS: supervisor XSAVE components (PT and CET hidden in CPUID 0xd.1)"),
-    ROW(0xda0, 0xda0, MSR_ON_SVM, P, H, MSR_CHECK_NONE, 0, "IA32_XSS: supervisor XSAVE components"),
+    ROW(0xda0, 0xda0, MSR_ON_BOTH, P, H, MSR_CHECK_XSS, 0,
+        "IA32_XSS: supervisor XSAVE components, only those CPUID 0xd.1 shows (PT, CET hidden: XRSTORS "
+        "of PT state would trace to host-physical memory)"),
     ROW(0xdc0, 0xddf, MSR_ON_VMX, P, H, MSR_CHECK_NONE, 0, "MSR_LBR_INFO_n: branch records"),
     ROW(0x14ce, 0x14cf, MSR_ON_VMX, P, H, MSR_CHECK_NONE, 0,
         "IA32_LBR_CTL, IA32_LBR_DEPTH: architectural LBRs record into MSRs only"),
@@ -345,6 +345,10 @@ enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_
         return MSR_WRITE_OK;
     case MSR_CHECK_LVT:
         return apic_lvt_ok((uint32_t)value) ? MSR_WRITE_OK : MSR_WRITE_DROP;
+    case MSR_CHECK_XSS:
+        /* SDM Vol. 1 13.3: XRSTORS/XSAVES act on XCR0 | IA32_XSS, so an
+         * XSS bit the guest is not shown is refused here, once. */
+        return value & ~env->xss_allowed ? MSR_WRITE_REFUSE : MSR_WRITE_OK;
     }
     return MSR_WRITE_REFUSE;
 }

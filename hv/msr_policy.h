@@ -31,6 +31,7 @@ enum msr_check {
     MSR_CHECK_MISC_ENABLE,/* IA32_MISC_ENABLE: XD disable may not be set */
     MSR_CHECK_AMD_HWCR,   /* HWCR: only FFDIS, CpbDis and IRPERF_EN may change */
     MSR_CHECK_LVT,        /* x2APIC LVT: apic_lvt_ok, else dropped (MSR_WRITE_DROP) */
+    MSR_CHECK_XSS,        /* IA32_XSS: only env->xss_allowed bits, else refused (#GP) */
 };
 
 /* Who answers an MSR_EMUL direction. */
@@ -88,6 +89,9 @@ enum msr_verdict { MSR_WRITE_OK, MSR_WRITE_GP, MSR_WRITE_REFUSE, MSR_WRITE_DROP 
 struct msr_env {
     unsigned phys_bits;
     unsigned mtrr_vcnt;
+    /* The IA32_XSS bits the guest is shown (CPUID.(0xd,1) EDX:ECX after
+     * cpuid_policy: PT and CET hidden). */
+    uint64_t xss_allowed;
 };
 enum msr_verdict msr_write_check(const struct msr_rule *r, uint32_t msr, uint64_t hw, uint64_t value,
                                 const struct msr_env *env);

@@ -42,6 +42,8 @@ const char *const hv_refuse_names[HV_REFUSE_KINDS] = {
     [HV_REFUSE_CONFIG_GUARD] = "config-guard",
     [HV_REFUSE_PM_RELOCATE] = "pm-relocate",
     [HV_REFUSE_FCH_PM] = "fch-pm",
+    [HV_REFUSE_HPET_FSB] = "hpet-fsb",
+    [HV_REFUSE_FW_CFG_DMA] = "fw-cfg-dma",
 };
 
 static uint64_t counts[HV_REFUSE_KINDS];

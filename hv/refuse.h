@@ -50,6 +50,8 @@ enum hv_refuse_kind {
     HV_REFUSE_CONFIG_GUARD,      /* config write that moves the device's config path (PCIEXBAR, bridges above): dropped */
     HV_REFUSE_PM_RELOCATE,       /* config write that moves or disables the ACPI I/O block (Intel PMBASE/ACPI_CNTL): dropped */
     HV_REFUSE_FCH_PM,            /* AMD FCH PM data write (0xcd6/0xcd7) at a register that places the ACPI I/O block: dropped */
+    HV_REFUSE_HPET_FSB,          /* HPET FSB route outside 0xFEExxxxx, bad delivery mode, or FSB on over one: dropped */
+    HV_REFUSE_FW_CFG_DMA,        /* QEMU fw_cfg DMA request (0x514/0x518): not started, the descriptor gets the error bit */
     HV_REFUSE_KINDS
 };
 

@@ -22,6 +22,7 @@ static const char *const kind_names[SPECIAL_KINDS] = {
     [SPECIAL_SMM_DEFAULT] = "smm-default",
     [SPECIAL_SLEEP_REG] = "sleep-reg",
     [SPECIAL_MCHBAR_VTD] = "mchbar-vtd",
+    [SPECIAL_HPET] = "hpet",
 };
 
 static const enum special_dma kind_dma[SPECIAL_KINDS] = {
@@ -39,6 +40,7 @@ static const enum special_dma kind_dma[SPECIAL_KINDS] = {
     [SPECIAL_SMM_DEFAULT] = SPECIAL_DMA_OUT,
     [SPECIAL_SLEEP_REG] = SPECIAL_DMA_OUT,
     [SPECIAL_MCHBAR_VTD] = SPECIAL_DMA_OUT,
+    [SPECIAL_HPET] = SPECIAL_DMA_OUT,
 };
 
 enum special_dma special_kind_dma(enum special_kind kind)

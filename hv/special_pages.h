@@ -32,6 +32,7 @@ enum special_kind {
     SPECIAL_SMM_DEFAULT, /* the default SMRAM the loader took (open SMM, boot_info.h smm_default_phys) */
     SPECIAL_SLEEP_REG,   /* a FADT sleep control register's page in System Memory: read-only, writes judged */
     SPECIAL_MCHBAR_VTD,  /* the MCHBAR page holding GFXVTBAR/VTDBAR (Intel client): read-only, writes judged */
+    SPECIAL_HPET,        /* an HPET timer block's page: read-only, writes judged (hv/hpet_hw.c) */
     SPECIAL_KINDS
 };
 

@@ -51,6 +51,7 @@ struct minihv_cpu_info {
  * \_S5's SLP_TYPa/b) or MINIHV_SLEEP_CONTROL (bits 4:2 and 5 of byte 0,
  * \_S5's SLP_TYPa; ACPI 6.5 4.8.3.7). */
 #define MINIHV_MAX_SLEEP_MMIO 3
+#define MINIHV_MAX_HPETS 4 /* ACPI HPET tables (one per timer block) the core traps */
 #define MINIHV_SLEEP_PM1A    0
 #define MINIHV_SLEEP_PM1B    1
 #define MINIHV_SLEEP_CONTROL 2
@@ -257,7 +258,29 @@ struct minihv_boot_info {
     struct minihv_ecam_window {
         uint64_t base, size;
     } ecam[MINIHV_MAX_ECAM];
+
+    /* ---- the HPETs (IA-PC HPET 1.0a 3.2.4: one ACPI HPET table per
+     * timer block) ----
+     * Each block's base (System Memory, 1 KiB aligned, checked by the
+     * loader, not in the block). A timer's FSB route makes the HPET write
+     * any dword to any address: the core maps each page read-only and
+     * judges the writes (hv/hpet_hw.c). */
+    uint32_t hpet_count;
+    uint32_t pad8;
+    uint64_t hpet_base[MINIHV_MAX_HPETS];
+
+    /* ---- QEMU's fw_cfg (QEMU docs/specs/fw_cfg.rst; emulator only) ----
+     * Seen by the loader: the DSDT names a QEMU0002 device and selector 0
+     * reads "QEMU" at ports 0x510/0x511. Its DMA interface (0x514-0x51B)
+     * copies into any guest-physical address, past EPT/NPT and the IOMMU:
+     * the core intercepts those ports and refuses every request
+     * (hv/fw_cfg.c). */
+    uint32_t fw_cfg_flags;
+    uint32_t pad9;
 };
+
+#define MINIHV_FW_CFG_PRESENT 1u /* fw_cfg_flags: the signature read "QEMU" */
+#define MINIHV_FW_CFG_DMA     2u /* FW_CFG_ID bit 1: the DMA interface is there */
 
 #define MINIHV_SMBASE_DEFAULT   ((uint64_t)0x30000)
 #define MINIHV_SMM_DEFAULT_SIZE ((uint64_t)0x10000)

@@ -82,7 +82,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -178,7 +178,7 @@ check_boot() {
   # Attacks whose refusal only the core's count shows (the guest cannot
   # see it when the canary page is the core's): the summary's refused count.
   local kind a
-  for a in icr-smi:icr-delivery msi-window:msi-window; do
+  for a in icr-smi:icr-delivery msi-window:msi-window hpet-fsb:hpet-fsb fwcfg-dma:fw-cfg-dma; do
     kind=${a#*:}; a=${a%%:*}
     [[ " $sel " == *" $a "* ]] || continue
     grep -Eaq "^attack: SKIP $a" "$fw" && continue
@@ -389,8 +389,8 @@ check_boot() {
 
 Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
-run_boot q-vtd-edu qemu 2 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
-run_boot q-amdvi-edu qemu 1 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma smm-open" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
+run_boot q-vtd-edu qemu 2 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open hpet-fsb fwcfg-dma hpet-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
+run_boot q-amdvi-edu qemu 1 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma smm-open hpet-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 # The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
 # firmware's leftover, review R finding 11; tests/emu/msix-unmask.nsh).
 ATK_PRESTEP=tests/emu/msix-unmask.nsh \

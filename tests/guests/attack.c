@@ -813,6 +813,9 @@ static const struct attack attacks[] = {
     { "iommu-dma", attack_iommu_dma, true },
     { "ecam-dma", attack_ecam_dma, true },
     { "msix-left", attack_msix_left, true }, /* before msi-delivery: no entry written yet */
+    { "hpet-fsb", attack_hpet_fsb, true },
+    { "fwcfg-dma", attack_fwcfg_dma, true },
+    { "hpet-dma", attack_hpet_dma, true },
     { "msi-delivery", attack_msi_delivery, true },
     { "bar-placement", attack_bar_placement, true },
     { "subpage-bar", attack_subpage_bar, true },

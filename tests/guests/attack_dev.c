@@ -205,6 +205,128 @@ void attack_ecam_dma(void)
                  ran ? "ran" : "did not finish", before);
 }
 
+
+/* ---- hpet-fsb (review R, session 7) ----
+ * The HPET (0xFED00000, the guest's, native) can deliver a timer's
+ * interrupt as an FSB message: a dword write of Tn_FSB_INT_VAL to
+ * Tn_FSB_INT_ADDR (IA-PC HPET 2.3.9.2.8). Pointed at the block instead of
+ * 0xFEExxxxx, the write must not land there. */
+#define HPET_BASE 0xfed00000ull
+void attack_hpet_fsb(void)
+{
+    const char *name = "hpet-fsb";
+    uint64_t cap = 0;
+    atk_read64(HPET_BASE, &cap);
+    if (!cap || cap == ~0ull) {
+        atk_skip(name, "no HPET at 0x%llx", HPET_BASE);
+        return;
+    }
+    uint64_t off = env.fp.block_size - 0x100000, before = 0, after = 0;
+    uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
+    atk_block_digest(off, 0x100000, &before);
+    uint64_t gen = 0, t0 = 0, main = 0;
+    atk_read64(HPET_BASE + 0x10, &gen);
+    atk_read64(HPET_BASE + 0x100, &t0);
+    /* Timer 0: FSB route (value low, address high), FSB enable (bit 14),
+     * interrupt enable (bit 2), edge; comparator a little ahead. */
+    atk_write64(HPET_BASE + 0x110, (uint64_t)(uint32_t)target << 32 | 0x5a5a5a5au);
+    atk_write64(HPET_BASE + 0x10, gen | 1);
+    atk_read64(HPET_BASE + 0xf0, &main);
+    atk_write64(HPET_BASE + 0x108, main + 0x10000);
+    atk_write64(HPET_BASE + 0x100, (t0 & ~0x4f0eull) | (1u << 14) | (1u << 2));
+    BS->Stall(20000);
+    uint64_t t0_now = 0;
+    atk_read64(HPET_BASE + 0x100, &t0_now);
+    atk_write64(HPET_BASE + 0x100, t0);
+    atk_write64(HPET_BASE + 0x10, gen);
+    atk_block_digest(off, 0x100000, &after);
+    if (before != after)
+        atk_fail(name, "HPET timer 0 FSB write of 0x5a5a5a5a to 0x%lx (in the block): the block's last MiB 0x%016lx -> "
+                 "0x%016lx (HPET cap 0x%lx, timer 0 config 0x%lx)", target, before, after, cap, t0_now);
+    else if (!intact())
+        atk_fail(name, "after the HPET write: %s", why);
+    else
+        atk_pass(name, "HPET timer 0 FSB write to 0x%lx did not land (digest 0x%016lx; timer 0 config 0x%lx); core intact",
+                 target, before, t0_now);
+}
+
+/* ---- hpet-dma (session 7, helper H) ----
+ * The HPET page is judged for the CPU (hpet-fsb); a device's DMA to it
+ * would set the route past the judge. With the page out of the device
+ * DMA domain the write faults in the IOMMU and the route stays. */
+void attack_hpet_dma(void)
+{
+    const char *name = "hpet-dma";
+    static uint64_t route[2] __attribute__((aligned(16)));
+    uint64_t cap = 0, before = 0, after = 0;
+    atk_read64(HPET_BASE, &cap);
+    if (!cap || cap == ~0ull) {
+        atk_skip(name, "no HPET at 0x%llx", HPET_BASE);
+        return;
+    }
+    if (!env.edu) {
+        atk_skip(name, "no edu device for the DMA");
+        return;
+    }
+    uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
+    atk_read64(HPET_BASE + 0x110, &before);
+    route[0] = (uint64_t)(uint32_t)target << 32 | 0x5a5a5a5au;
+    bool ran = atk_edu_dma_from(HPET_BASE + 0x110, (uint64_t)(uintptr_t)route, 8);
+    atk_read64(HPET_BASE + 0x110, &after);
+    if (after != before) {
+        route[0] = before;
+        atk_edu_dma_from(HPET_BASE + 0x110, (uint64_t)(uintptr_t)route, 8);
+        atk_fail(name, "edu DMA of route 0x%lx to HPET timer 0 FSB route %s: 0x%lx -> 0x%lx (past the judge)",
+                 (uint64_t)(uint32_t)target << 32 | 0x5a5a5a5au, ran ? "ran" : "did not finish", before, after);
+    } else if (!intact())
+        atk_fail(name, "after the DMA: %s", why);
+    else
+        atk_pass(name, "edu DMA to HPET timer 0 FSB route %s: route 0x%lx unchanged; core intact",
+                 ran ? "ran" : "did not finish", before);
+}
+
+/* ---- fwcfg-dma (review R, session 7) ----
+ * QEMU's fw_cfg DMA interface (ports 0x514/0x518, docs/specs/fw_cfg.rst):
+ * the guest names a descriptor in memory, QEMU copies a fw_cfg item to the
+ * address in it, in system memory, not through the IOMMU. Aimed at the
+ * block: must not land. */
+void attack_fwcfg_dma(void)
+{
+    const char *name = "fwcfg-dma";
+    static volatile struct {
+        uint32_t control, length;
+        uint64_t address;
+    } __attribute__((aligned(16))) desc;
+    outw(0x510, 0x0000); /* FW_CFG_SIGNATURE */
+    uint8_t sig[4] = { inb(0x511), inb(0x511), inb(0x511), inb(0x511) };
+    outw(0x510, 0x0001); /* FW_CFG_ID: bit 1 = DMA interface */
+    uint32_t id = inb(0x511) | (uint32_t)inb(0x511) << 8;
+    if (memcmp(sig, "QEMU", 4) || !(id & 2)) {
+        atk_skip(name, "no fw_cfg DMA interface (signature %02x%02x%02x%02x, id 0x%x)", sig[0], sig[1], sig[2], sig[3], id);
+        return;
+    }
+    uint64_t off = env.fp.block_size - 0x100000, before = 0, after = 0;
+    uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
+    atk_block_digest(off, 0x100000, &before);
+    /* control: select item 0 (signature) and read: 0x0000 << 16 | 0x08 | 0x02; big endian. */
+    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02);
+    desc.length = __builtin_bswap32(4);
+    desc.address = __builtin_bswap64(target);
+    uint64_t d = (uint64_t)(uintptr_t)&desc;
+    __asm__ volatile("" ::: "memory");
+    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
+    outl(0x518, __builtin_bswap32((uint32_t)d));
+    uint32_t status = __builtin_bswap32(desc.control);
+    atk_block_digest(off, 0x100000, &after);
+    if (before != after)
+        atk_fail(name, "fw_cfg DMA of the signature to 0x%lx (in the block), status 0x%x: the block's last MiB 0x%016lx -> "
+                 "0x%016lx", target, status, before, after);
+    else if (!intact())
+        atk_fail(name, "after the fw_cfg DMA: %s", why);
+    else
+        atk_pass(name, "fw_cfg DMA to 0x%lx (status 0x%x) did not land; core intact", target, status);
+}
+
 /* ---- the passthrough device ---- */
 
 static uint32_t cfg_read(unsigned off)

@@ -102,6 +102,43 @@ static void test_walk(void **state)
     assert_int_equal(info.skipped, 0);
 }
 
+/* An HPET table (IA-PC HPET 1.0a 3.2.4) at pa: base GAS at 40. */
+static void hpet_table(uint64_t pa, uint8_t space, uint64_t base, uint32_t len)
+{
+    memset(phys + pa, 0, 56);
+    header(pa, "HPET", len);
+    phys[pa + 40] = space;
+    put64(phys + pa + 44, base);
+    fix_checksum(phys + pa, len, 9);
+}
+
+/* The HPET bases the loader hands on (review R s7 finding 5): System
+ * Memory, 1 KiB aligned, a whole table; the others counted and named. */
+static void test_hpet(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    const char *why = NULL;
+    build_tables();
+    header(0x1000, "XSDT", 36 + 5 * 8);
+    uint64_t at[5] = { 0x5000, 0x5100, 0x5200, 0x5300, 0x5400 };
+    for (unsigned i = 0; i < 5; i++)
+        put64(phys + 0x1000 + 36 + 8 * i, at[i]);
+    fix_checksum(phys + 0x1000, 36 + 40, 9);
+    hpet_table(0x5000, 0, 0xfed00000, 56);
+    hpet_table(0x5100, 0, 0xfed00200, 56); /* not 1 KiB aligned */
+    hpet_table(0x5200, 1, 0xfed00000, 56); /* System I/O */
+    hpet_table(0x5300, 0, 0xfed00000, 48); /* too short for the GAS */
+    hpet_table(0x5400, 0, 0xfed01000, 56); /* a second block */
+    assert_int_equal(acpi_parse(0x100, fake_map, NULL, &info, &why), 0);
+    assert_int_equal(info.hpet_count, 2);
+    assert_int_equal(info.hpet_base[0], 0xfed00000);
+    assert_int_equal(info.hpet_base[1], 0xfed01000);
+    assert_int_equal(info.hpet_bad, 3);
+    assert_non_null(info.hpet_why);
+    assert_false(info.dsdt_fw_cfg);
+}
+
 static void test_bad_rsdp(void **state)
 {
     (void)state;
@@ -445,6 +482,17 @@ static void test_fadt_sleep(void **state)
     assert_int_equal(info.s5_slp_typ_a, 7);
     assert_int_equal(info.sleep_ctl_port, 0);
     assert_false(info.sleep_ctl_mmio);
+    assert_false(info.dsdt_fw_cfg);
+
+    /* A DSDT naming QEMU's fw_cfg device (_HID "QEMU0002", a String). */
+    f = fadt_begin(276);
+    put32(f + 40, 0x6000);
+    header(0x6000, "DSDT", 36 + 10);
+    memcpy(phys + 0x6000 + 36, "\x0dQEMU0002", 10);
+    fix_checksum(phys + 0x6000, 46, 9);
+    fadt_end(276);
+    parse_ok(&info);
+    assert_true(info.dsdt_fw_cfg);
 
     /* X_DSDT wins over DSDT. */
     f = fadt_begin(276);
@@ -653,6 +701,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),
+        cmocka_unit_test(test_hpet),
         cmocka_unit_test(test_bad_rsdp),
         cmocka_unit_test(test_lying_lengths),
         cmocka_unit_test(test_fadt),

@@ -306,6 +306,24 @@ static void test_write_checks(void **state)
  * ExtINT reach the APIC; SMI, INIT and the reserved encodings are dropped
  * (no #GP: the hardware takes them). Every x2APIC LVT has the check, reads
  * stay native, the timer counts and SELF IPI around them stay native. */
+/* IA32_XSS (review R s7 finding 4): only the components CPUID 0xd.1 shows
+ * the guest; PT (8) would let XRSTORS start a trace to host-physical
+ * memory, CET (11, 12) is hidden as well. */
+static void test_xss_check(void **state)
+{
+    (void)state;
+    const struct msr_env env = { .phys_bits = 39, .mtrr_vcnt = 8, .xss_allowed = 1ull << 15 }; /* arch LBR */
+    for (unsigned on = MSR_ON_VMX; on <= MSR_ON_SVM; on <<= 1) {
+        const struct msr_rule *xss = msr_rule_find(0xda0, on);
+        assert_int_equal(xss->write, MSR_HW);
+        assert_int_equal(msr_write_check(xss, 0xda0, 0, 0x100, &env), MSR_WRITE_REFUSE);  /* PT */
+        assert_int_equal(msr_write_check(xss, 0xda0, 0, 0x1800, &env), MSR_WRITE_REFUSE); /* CET_U, CET_S */
+        assert_int_equal(msr_write_check(xss, 0xda0, 0, 0x8100, &env), MSR_WRITE_REFUSE); /* LBR with PT */
+        assert_int_equal(msr_write_check(xss, 0xda0, 0, 0x8000, &env), MSR_WRITE_OK);
+        assert_int_equal(msr_write_check(xss, 0xda0, 0x8000, 0, &env), MSR_WRITE_OK);
+    }
+}
+
 static void test_lvt_check(void **state)
 {
     (void)state;
@@ -356,7 +374,7 @@ int main(void)
         cmocka_unit_test(test_hot_path_native),  cmocka_unit_test(test_default_row),
         cmocka_unit_test(test_vmx_bitmap),       cmocka_unit_test(test_apic_base_check),
         cmocka_unit_test(test_write_checks),     cmocka_unit_test(test_pat),
-        cmocka_unit_test(test_lvt_check),
+        cmocka_unit_test(test_lvt_check),        cmocka_unit_test(test_xss_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,53 @@
+/* The HPET timer blocks as judged pages (hv/judged_mmio.h; the rule is
+ * hpet_write_judge, hv/hpet.h): reads native, each write decoded and
+ * judged, FSB routes and FSB enables that break the rule dropped and
+ * counted (hpet-fsb). */
+#include "hv/hpet_hw.h"
+#include <minihv/boot_info.h>
+#include "hv/console.h"
+#include "hv/hpet.h"
+#include "hv/hv.h"
+#include "hv/judged_mmio.h"
+#include "hv/refuse.h"
+#include "hv/vcpu.h"
+
+/* The block holding gpa, or 0 (the page's rest past a block). */
+static uint64_t block_of(uint64_t gpa)
+{
+    for (unsigned i = 0; i < hv_boot->hpet_count && i < MINIHV_MAX_HPETS; i++)
+        if (gpa - hv_boot->hpet_base[i] < HPET_BLOCK_SIZE)
+            return hv_boot->hpet_base[i];
+    return 0;
+}
+
+/* Two dword reads: the HPET takes 32- or 64-bit accesses (2.3.1), every
+ * chipset the first. */
+static uint64_t read64(void *ctx, uint32_t off)
+{
+    volatile uint32_t *r = (volatile uint32_t *)(uintptr_t)(*(uint64_t *)ctx + off);
+    uint64_t lo = r[0];
+    return lo | (uint64_t)r[1] << 32;
+}
+
+static bool hpet_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value)
+{
+    uint64_t base = block_of(gpa), route = 0;
+    if (!base)
+        return true;
+    uint32_t off = (uint32_t)(gpa - base);
+    enum hpet_verdict verdict = hpet_write_judge(off, size, value, read64, &base, &route);
+    if (verdict == HPET_PASS)
+        return true;
+    hv_refuse(HV_REFUSE_HPET_FSB, "cpu %u: %u-byte write of 0x%lx at HPET 0x%lx+0x%x: %s (route 0x%lx): dropped",
+              v->index, size, value, base, off, hpet_verdict_name(verdict), route);
+    return false;
+}
+
+void hpet_register(const struct minihv_boot_info *bi)
+{
+    for (unsigned i = 0; i < bi->hpet_count && i < MINIHV_MAX_HPETS; i++) {
+        bool trapped = !judged_mmio_add(SPECIAL_HPET, bi->hpet_base[i], "an HPET timer block", hpet_write);
+        hv_log("hpet: timer block 0x%lx: %s", bi->hpet_base[i],
+               trapped ? "read-only, writes judged (FSB routes)" : "NOT trapped: its FSB route can write anywhere");
+    }
+}
