@@ -7,8 +7,12 @@
 
 void guest_print(const char *fmt, ...)
 {
-    char line[320];
-    CHAR16 wide[324];
+    /* Room for a whole core line of the log ring (MINIHV_LOG_TEXT_MAX, 512)
+     * behind logread's prefix: a shorter buffer cut the core's 287-character
+     * special-pages line and check-log saw the ring differ from the serial
+     * port. */
+    char line[640];
+    CHAR16 wide[644];
     va_list ap;
     va_start(ap, fmt);
     fmt_vsnprintf(line, sizeof(line), fmt, ap);
