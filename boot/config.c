@@ -143,7 +143,8 @@ static bool set_string(char *dst, size_t size, const char *v, const char **why)
 {
     size_t n = strlen(v);
     if (n >= size) {
-        _Static_assert(CONFIG_MAX_PATH == 200 && CONFIG_MAX_ARGS == 1024, "the messages below");
+        _Static_assert(CONFIG_MAX_PATH == 200 && CONFIG_MAX_ARGS == 1024 && CONFIG_MAX_LINE == 1056,
+                       "the messages here and in parse_config");
         *why = size == CONFIG_MAX_ARGS ? "longer than 1023 characters" : "longer than 199 characters";
         return false;
     }
@@ -367,7 +368,7 @@ int config_parse(const char *text, size_t len, struct minihv_config *out, struct
             if (c >= 0x80 && !in_comment)
                 return line_error(err, line, "non-ASCII byte outside a comment%s", "");
             if (n == CONFIG_MAX_LINE)
-                return line_error(err, line, "line longer than 1024 characters%s", "");
+                return line_error(err, line, "line longer than 1056 characters%s", "");
             buf[n++] = (char)c;
         }
         buf[n] = '\0';

@@ -6,11 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_MAX_LINE 1024
 #define CONFIG_MAX_PATH 200
 /* The guest's command line: a Linux one (initrd=, root=, console=, ...)
  * passes 200 characters easily; x86 Linux takes up to 2048. */
 #define CONFIG_MAX_ARGS 1024
+/* A line: the longest value (guest_args) behind its key and spaces. */
+#define CONFIG_MAX_LINE (CONFIG_MAX_ARGS + 32)
 
 enum passthrough_kind { PASSTHROUGH_NONE, PASSTHROUGH_IGD, PASSTHROUGH_BDF };
 /* IOMMU_AUTO_REQUIRED is no config value: boot/main.c turns auto into it

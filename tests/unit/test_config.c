@@ -147,13 +147,17 @@ static void test_long_guest_args(void **state)
     (void)state;
     static char text[CONFIG_MAX_LINE + 64];
     memcpy(text, "guest_args = ", 13);
-    memset(text + 13, 'x', 900);
-    memcpy(text + 13 + 900, " end\n", 6);
+    memset(text + 13, 'x', 1019);
+    memcpy(text + 13 + 1019, " end\n", 6);
     struct minihv_config cfg;
     struct config_error err;
     assert_int_equal(parse(text, strlen(text), &cfg, &err), 0);
-    assert_int_equal(strlen(cfg.guest_args), 904);
-    assert_string_equal(cfg.guest_args + 900, " end");
+    assert_int_equal(strlen(cfg.guest_args), CONFIG_MAX_ARGS - 1); /* the longest there is */
+    assert_string_equal(cfg.guest_args + 1019, " end");
+    /* one more: refused, the message names the limit */
+    memcpy(text + 13 + 1020, " end\n", 6);
+    assert_int_equal(parse(text, strlen(text), &cfg, &err), -1);
+    assert_non_null(strstr(err.msg, "longer than 1023"));
 }
 
 static void test_bad_lines(void **state)
@@ -215,7 +219,7 @@ static void test_bad_lines(void **state)
     memcpy(overlong, "guest = ", 8);
     assert_int_equal(parse(overlong, strlen(overlong), &cfg, &err), -1);
     assert_int_equal(err.line, 1);
-    assert_non_null(strstr(err.msg, "longer than 1024"));
+    assert_non_null(strstr(err.msg, "longer than 1056"));
     /* a NUL byte inside the file is binary garbage too */
     assert_int_equal(parse("serial = off\0\n", 14, &cfg, &err), -1);
     assert_non_null(strstr(err.msg, "binary"));
