@@ -76,7 +76,11 @@ static void parse_hpet(const uint8_t *t, uint32_t len, struct acpi_info *out)
 /* MCFG: 8 reserved bytes after the header, then 16-byte allocations. */
 static void parse_mcfg(const uint8_t *t, uint32_t len, struct acpi_info *out)
 {
-    for (uint32_t off = 44; range_ok(off, 16, len) && out->mcfg_count < ACPI_MAX_MCFG; off += 16) {
+    for (uint32_t off = 44; range_ok(off, 16, len); off += 16) {
+        if (out->mcfg_count == ACPI_MAX_MCFG) {
+            out->mcfg_dropped++; /* the loader says so: not kept from DMA */
+            continue;
+        }
         struct acpi_mcfg_segment *s = &out->mcfg[out->mcfg_count];
         s->base = le64(t + off);
         s->segment = le16(t + off + 8);

@@ -48,6 +48,7 @@ struct acpi_info {
     bool has_madt;
     unsigned madt_cpus; /* enabled (or online-capable) Local APIC / x2APIC entries */
     unsigned mcfg_count;
+    unsigned mcfg_dropped; /* allocations past ACPI_MAX_MCFG, not listed */
     struct acpi_mcfg_segment mcfg[ACPI_MAX_MCFG];
     bool has_dmar, has_ivrs;
     /* FADT (5.2.9): the PM1 control ports (S5 = SLP_TYPx + SLP_EN) and the

@@ -438,6 +438,9 @@ static void fill_ecam(struct minihv_boot_info *bi, const struct acpi_info *acpi)
         }
         bi->ecam[bi->ecam_count++] = (struct minihv_ecam_window){ base, size };
     }
+    if (acpi->mcfg_dropped)
+        log_line("core: %u MCFG allocation(s) past the first %u NOT kept from device DMA (and not guarded)",
+                 acpi->mcfg_dropped, ACPI_MAX_MCFG);
 }
 
 /* The HPET blocks (review R s7 finding 5): a timer's FSB route writes any

@@ -81,6 +81,30 @@ static void build_tables(void)
     fix_checksum(phys + 0x4000, 48, 9);
 }
 
+/* An MCFG with more allocations than the loader lists (ACPI_MAX_MCFG):
+ * the rest counted, so that the loader can say they are not kept from
+ * device DMA (review R2: they were dropped without a word). */
+static void test_mcfg_past_max(void **state)
+{
+    (void)state;
+    struct acpi_info info;
+    const char *why = NULL;
+    build_tables();
+    uint8_t *c = phys + 0x3000;
+    unsigned n = ACPI_MAX_MCFG + 2;
+    header(0x3000, "MCFG", 44 + 16 * n);
+    for (unsigned k = 0; k < n; k++) {
+        put64(c + 44 + 16 * k, 0x80000000ull + ((uint64_t)k << 28));
+        c[44 + 16 * k + 8] = (uint8_t)k; /* segment k */
+        c[44 + 16 * k + 10] = 0, c[44 + 16 * k + 11] = 0xff;
+    }
+    fix_checksum(c, 44 + 16 * n, 9);
+    assert_int_equal(acpi_parse(0x100, fake_map, NULL, &info, &why), 0);
+    assert_int_equal(info.mcfg_count, ACPI_MAX_MCFG);
+    assert_int_equal(info.mcfg_dropped, 2);
+    assert_int_equal(info.mcfg[ACPI_MAX_MCFG - 1].segment, ACPI_MAX_MCFG - 1);
+}
+
 static void test_walk(void **state)
 {
     (void)state;
@@ -701,6 +725,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_walk),
+        cmocka_unit_test(test_mcfg_past_max),
         cmocka_unit_test(test_hpet),
         cmocka_unit_test(test_bad_rsdp),
         cmocka_unit_test(test_lying_lengths),
