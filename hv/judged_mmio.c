@@ -7,6 +7,7 @@
 #include "hv/devmodel.h"
 #include "hv/ept.h"
 #include "hv/hv.h"
+#include "hv/refuse.h"
 #include "hv/vcpu.h"
 
 struct judged_page {
@@ -43,6 +44,19 @@ static bool judged_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct write_ctx *c = ctx;
     __atomic_add_fetch(&c->p->writes, 1, __ATOMIC_RELAXED);
+    /* Past the page end the core would write the next page through its own
+     * map, whatever the guest map says of it (a special page, the block):
+     * only into a row of the same judge (a FADT register across a page
+     * end), else dropped as the sub-page BAR path does (review R2). */
+    if ((gpa & (PAGE_SIZE - 1)) + size > PAGE_SIZE) {
+        const struct judged_page *next = find(gpa + size - 1);
+        if (!next || next->judge != c->p->judge) {
+            __atomic_add_fetch(&c->p->dropped, 1, __ATOMIC_RELAXED);
+            hv_refuse(HV_REFUSE_MMIO_BOUNDS, "cpu %u: %u-byte write at 0x%lx crosses the end of %s: dropped",
+                      c->v->index, size, gpa, c->p->what);
+            return true;
+        }
+    }
     if (!c->p->judge(c->v, gpa, size, value)) {
         __atomic_add_fetch(&c->p->dropped, 1, __ATOMIC_RELAXED);
         return true;

@@ -41,3 +41,30 @@ void attack_native_ports(void)
         atk_fail(name, "%u reads of ports docs/security.md calls native took %lu I/O exit(s); %s", reads, exits,
                  ok ? "core intact" : why);
 }
+
+/* Attack judged-cross (review R2, session 7): an 8-byte store at the last
+ * 4 bytes of a judged page (the HPET's, 0xFED00000 on QEMU) exits on that
+ * page; the core emulates it and, before the fix, wrote all 8 bytes
+ * through its own map, 4 of them into the next page whatever the guest
+ * map says of it (the same class as the sub-page BAR's page end). Now
+ * dropped and counted mmio-bounds, which the harness reads in the
+ * summary (the guest cannot see the next page's side). */
+#define JUDGED_PAGE 0xfed00000ull /* the HPET on QEMU q35 */
+
+void attack_judged_cross(void)
+{
+    const char *name = "judged-cross";
+    char why[200];
+    uint64_t cap = 0;
+    if (atk_read64(JUDGED_PAGE, &cap) || !cap || cap == ~0ull) {
+        atk_skip(name, "no HPET at 0x%llx (its page is the judged page this attack crosses)", JUDGED_PAGE);
+        return;
+    }
+    uint64_t fault = atk_write64(JUDGED_PAGE + 0xffc, 0);
+    bool ok = atk_core_intact_self(why, sizeof(why));
+    if (ok)
+        atk_pass(name, "8-byte store across the end of the judged HPET page (0x%llx) %s; the harness wants mmio-bounds "
+                 "in the summary; %s", JUDGED_PAGE + 0xffc, fault ? "faulted" : "done", why);
+    else
+        atk_fail(name, "%s", why);
+}
