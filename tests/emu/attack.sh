@@ -34,6 +34,7 @@
 #                the fadtmem.efi pre-step puts in a Reserved page)
 #   q-cpu        -smp 2: msr-sweep, apic-base, init-logical, movss-tf,
 #                native-ports (the ports docs/security.md calls native: 0 I/O exits),
+#                judged-cross (8 bytes across the HPET page's end: mmio-bounds),
 #                xsetbv-17-18, unmapped-gpa, sleep-s3 (S3 through PM1a_CNT:
 #                a write that reaches QEMU suspends the VM), apic-insn,
 #                apic-8byte, ioapic-rte (I/O APIC entries with INIT/SMI:
@@ -82,7 +83,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -178,7 +179,7 @@ check_boot() {
   # Attacks whose refusal only the core's count shows (the guest cannot
   # see it when the canary page is the core's): the summary's refused count.
   local kind a
-  for a in icr-smi:icr-delivery msi-window:msi-window hpet-fsb:hpet-fsb fwcfg-dma:fw-cfg-dma; do
+  for a in icr-smi:icr-delivery msi-window:msi-window hpet-fsb:hpet-fsb fwcfg-dma:fw-cfg-dma judged-cross:mmio-bounds; do
     kind=${a#*:}; a=${a%%:*}
     [[ " $sel " == *" $a "* ]] || continue
     grep -Eaq "^attack: SKIP $a" "$fw" && continue
@@ -405,7 +406,7 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber sleep-mmio" 01:00.0 01:00
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports judged-cross xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
   --timeout 150
 # config_guard = on: config space trapped without a passthrough device.
 ATK_CFG_EXTRA='config_guard = on' run_boot q-cfgguard qemu 1 "pmbase-move ecam-move" none "" --timeout 90

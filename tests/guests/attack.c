@@ -853,6 +853,7 @@ static const struct attack attacks[] = {
     { "task-switch", attack_task_switch, true },
     { "db-intercept", attack_db_intercept, true },
     { "native-ports", attack_native_ports, true },
+    { "judged-cross", attack_judged_cross, true },
     { "ap-not-entered", attack_ap_not_entered, false }, /* only when named: needs test_skip_ap */
     { "triple-fault", attack_triple_fault, false }, /* only when named: it ends the boot */
     { "event-delivery", attack_event_delivery, false }, /* only when named: it ends the boot */

@@ -168,5 +168,6 @@ void attack_log_dma(void);
 void attack_smm_open(void);
 void attack_db_intercept(void);
 void attack_native_ports(void);
+void attack_judged_cross(void);
 
 #endif
