@@ -23,6 +23,7 @@
 #define DR6_BD       (1ull << 13) /* SDM Vol. 3B 18.2.3: debug-register access detected */
 #define DR6_BS       (1ull << 14) /* SDM Vol. 3B 18.2.3: single step */
 #define DR6_RTM      (1ull << 16) /* SDM Vol. 3B 18.2.3: active low, 0 in an RTM region */
+#define DR6_BLD      (1ull << 11) /* SDM Vol. 3B 18.2.3: active low, 0 for a bus-lock #DB */
 #define DR7_GD       (1ull << 13) /* SDM Vol. 3B 18.2.4: general detect */
 
 /* ---- after an instruction the core completed (RIP advanced) ----
@@ -48,6 +49,10 @@ struct insn_done_in {
                         * instruction followed a MOV SS that trapped (27.3.4) */
 };
 
+/* And RF: the processor clears it when an instruction completes (SDM Vol.
+ * 3B 17.3.1.1; it was set by the IRET back from a fault, which the core
+ * now pushes with RF as hardware does): the backends clear it in the
+ * RFLAGS they write back, so the next instruction's breakpoint fires. */
 struct insn_done_out {
     bool clear_shadow; /* the backend clears its shadow bits (nothing else) */
     bool single_step;  /* one #DB with DR6.BS at the new RIP, and only one: the

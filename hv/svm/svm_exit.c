@@ -285,7 +285,7 @@ static bool nmi_step_end(struct vcpu *v)
  * its #DB, BS in DR6 only if its TF was set (SDM Vol. 3B 18.2.3).
  * Otherwise it is the guest's, with DR6 as the CPU wrote it in the VMCB
  * (15.12; the VMCB's DR6 is the guest's, 15.5.1), and DR7.GD cleared as
- * the delivery of a general-detect #DB clears it (SDM Vol. 3B 18.2.4). */
+ * the delivery of any #DB clears it (SDM Vol. 3B 18.2.4). */
 static void handle_db(struct vcpu *v, bool stepped)
 {
     struct svm_cpu *c = svm_of(v);
@@ -297,8 +297,7 @@ static void handle_db(struct vcpu *v, bool stepped)
     }
     if (stepped && !c->nmi_step_tf)
         s->dr6 = (s->dr6 & ~DR6_BS) | (c->nmi_step_dr6 & DR6_BS);
-    if (s->dr6 & DR6_BD)
-        s->dr7 &= ~DR7_GD;
+    s->dr7 &= ~DR7_GD; /* as every #DB's delivery clears it (SDM Vol. 3B 18.2.4) */
     svm_inject_exception(v, VECTOR_DB, false, 0);
 }
 
@@ -550,10 +549,12 @@ static void svm_insn_done(struct vcpu *v)
         .db_pending = false, /* SVM keeps no pending #DB across the exit */
     };
     struct insn_done_out out = insn_done(&in);
+    v->regs.rflags &= ~RFLAGS_RF; /* completed (hv/exit_rules.h) */
     if (out.clear_shadow)
         vmcb->control.int_state &= ~1ull;
     if (out.single_step) {
         vmcb->save.dr6 |= DR6_BS;
+        vmcb->save.dr7 &= ~DR7_GD; /* the #DB's delivery clears it (SDM Vol. 3B 18.2.4) */
         svm_inject_exception(v, VECTOR_DB, false, 0);
     }
 }

@@ -333,10 +333,9 @@ static uint64_t read_dr6(void)
  * back as the CPU raised them. A #DB that exits leaves DR6 alone (SDM Vol.
  * 3C 27.1) and reports its B0-B3, BD, BS and RTM bits in the exit
  * qualification (Table 28-1): they go to DR6 (live: VMX does not switch
- * it; RTM is active low, 18.2.3) as the delivery would have written them,
- * and DR7.GD is cleared as a general-detect #DB's delivery does (18.2.4).
- * ICEBP (INT1, type 5) exits on the instruction itself: past it first,
- * its #DB is a trap. Otherwise, with TF set under an STI/MOV SS shadow, BS
+ * it) as the delivery would have written them, and DR7.GD is cleared as
+ * every #DB's delivery does (18.2.4). ICEBP (INT1, type 5) exits on the
+ * instruction itself: past it first (its shadow ended), its #DB a trap. Otherwise, with TF set under an STI/MOV SS shadow, BS
  * pending, which VM entry requires then (26.3.1.5) and the exit did not
  * save (KVM's handle_exception_nmi). */
 static void handle_exception(struct vcpu *v, uint32_t info)
@@ -347,18 +346,25 @@ static void handle_exception(struct vcpu *v, uint32_t info)
         vmx_inject_exception(v, vector, info & INTR_INFO_ERR_VALID, (uint32_t)vmread(VMCS_EXIT_INTR_ERR));
         return;
     }
-    const uint64_t trap_bits = 0xfull | DR6_BD | DR6_BS | DR6_RTM;
-    uint64_t q = v->exit.qualification, dr6 = (read_dr6() & ~trap_bits) | DR6_RTM;
+    /* B0-B3 are the CPU's to clear; BD, BS and the rest stay as they
+     * were (18.2.3: "the remaining contents of the DR6 register are never
+     * cleared by the processor"); RTM and BLD are active low (1 unless
+     * this #DB reports them). */
+    const uint64_t active_low = DR6_RTM | DR6_BLD;
+    uint64_t q = v->exit.qualification, dr6 = (read_dr6() & ~(0xfull | active_low)) | active_low;
     dr6 |= q & (0xfull | DR6_BD | DR6_BS);
-    if (q & DR6_RTM)
-        dr6 &= ~DR6_RTM;
+    dr6 &= ~(q & active_low);
     __asm__ volatile("mov %0, %%dr6" ::"r"(dr6));
-    if (q & DR6_BD)
-        vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_GD);
+    /* Any #DB's delivery clears GD, so the handler may read DR6 (18.2.4). */
+    vmwrite(VMCS_GUEST_DR7, vmread(VMCS_GUEST_DR7) & ~DR7_GD);
     uint32_t intr = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
-    if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC)
+    if ((info & INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXC) {
+        /* Past ICEBP, which ends an STI/MOV SS shadow as any instruction:
+         * left set with TF, VM entry would want BS pending (26.3.1.5) and
+         * fail: a guest-reachable FATAL (Xen XSA-308; KVM's skip). */
         v->regs.rip += v->exit.insn_len;
-    else if ((v->regs.rflags & RFLAGS_TF) && (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)))
+        vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+    } else if ((v->regs.rflags & RFLAGS_TF) && (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS)))
         vmwrite(VMCS_GUEST_PENDING_DBG, vmread(VMCS_GUEST_PENDING_DBG) | DR6_BS);
     vmx_inject_exception(v, 1, false, 0);
 }
@@ -454,6 +460,7 @@ static bool vmx_insn_done(struct vcpu *v)
         .db_pending = pending & DR6_BS,
     };
     struct insn_done_out out = insn_done(&in);
+    v->regs.rflags &= ~RFLAGS_RF; /* completed (hv/exit_rules.h) */
     if (out.clear_shadow)
         vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
     if (out.single_step && !(pending & DR6_BS))

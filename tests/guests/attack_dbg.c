@@ -9,6 +9,11 @@
  * in the guest exits to the core (its exception exits grow with them) and
  * reaches the guest as the hardware gives it: one #DB after a single-
  * stepped NOP, one after each write to a watched word, DR6 saying which.
+ * And what each #DB's delivery does to the debug registers (SDM Vol. 3B
+ * 18.2.3-18.2.4), which the core now does in its place: DR7.GD cleared
+ * (a step with GD set, then the handler's side reads DR6: no second #DB),
+ * BS kept (the watched writes follow the step without DR6 cleared: B0
+ * and BS). Review R2: both were wrong on VMX before the fix.
  * On the BSP; DR7 and DR0 put back. */
 #include <minihv/format.h>
 #include <minihv/hypercall.h>
@@ -17,6 +22,7 @@
 
 #define DR6_B0 (1ull << 0)
 #define DR6_BS (1ull << 14)
+#define DR7_GD (1ull << 13)
 #define DR7_L0 (1ull << 0)
 #define DR7_RW0_WRITE (1ull << 16)  /* R/W0 = 01: data writes (SDM Vol. 3B 18.2.4) */
 #define DR7_LEN0_8 (2ull << 18)     /* LEN0 = 10: 8 bytes */
@@ -67,19 +73,23 @@ void attack_db_intercept(void)
         return;
     }
     uint64_t f = atk_irq_save();
-    /* A single-stepped NOP: one trap-like #DB at the next instruction, BS. */
+    /* A single-stepped NOP with DR7.GD set: one trap-like #DB at the next
+     * instruction, BS; its delivery clears GD, so reading DR6 after it
+     * raises nothing (with GD still set: a #DB for the MOV from DR6). */
+    uint64_t dr7_saved = read_dr7();
     write_dr6(0xffff0ff0);
     atk_db_count = 0;
     atk_db_rip = 0;
+    write_dr7(dr7_saved | DR7_GD);
     atk_dbg_step_nop();
-    uint64_t step_count = atk_db_count, step_rip = atk_db_rip, step_dr6 = read_dr6();
+    uint64_t step_rip = atk_db_rip, step_dr6 = read_dr6(), step_count = atk_db_count, gd_after = read_dr7() & DR7_GD;
+    write_dr7(dr7_saved & ~DR7_GD);
     /* A data breakpoint on an 8-byte word, written WATCHED_WRITES times:
      * a trap-like #DB after each write, B0 in DR6. */
-    uint64_t dr0, dr7 = read_dr7();
+    uint64_t dr0, dr7 = dr7_saved & ~DR7_GD;
     __asm__ volatile("mov %%dr0, %0" : "=r"(dr0));
     __asm__ volatile("mov %0, %%dr0" ::"r"((uint64_t)(uintptr_t)&watched));
-    write_dr6(0xffff0ff0);
-    atk_db_count = 0;
+    atk_db_count = 0; /* DR6 as the step left it: BS must stay */
     write_dr7(0x400 | DR7_L0 | DR7_RW0_WRITE | DR7_LEN0_8);
     for (unsigned i = 0; i < WATCHED_WRITES; i++)
         watched = i;
@@ -93,12 +103,15 @@ void attack_db_intercept(void)
     /* Data breakpoints are optional in an emulator (Bochs without its x86
      * debugger): then only the step is counted. */
     uint64_t want = 1 + (watch_count ? WATCHED_WRITES : 0), exits = exc1 - exc0;
-    bool step_ok = step_count == 1 && step_rip == (uint64_t)(uintptr_t)atk_dbg_step_nop_after && (step_dr6 & DR6_BS);
-    bool watch_ok = watch_count == 0 || (watch_count == WATCHED_WRITES && (watch_dr6 & DR6_B0));
-    char seen[160];
-    fmt_snprintf(seen, sizeof(seen), "step: %lu #DB at %s, DR6 0x%lx; watch: %lu #DB for %u writes, DR6 0x%lx%s",
-                 step_count, step_rip == (uint64_t)(uintptr_t)atk_dbg_step_nop_after ? "the next instruction" : "elsewhere",
-                 step_dr6, watch_count, WATCHED_WRITES, watch_dr6, watch_count ? "" : " (no data breakpoints here)");
+    bool step_ok = step_count == 1 && step_rip == (uint64_t)(uintptr_t)atk_dbg_step_nop_after && (step_dr6 & DR6_BS) &&
+                   !gd_after;
+    bool watch_ok = watch_count == 0 || (watch_count == WATCHED_WRITES && (watch_dr6 & DR6_B0) && (watch_dr6 & DR6_BS));
+    char seen[200];
+    fmt_snprintf(seen, sizeof(seen), "step (GD set): %lu #DB at %s, DR6 0x%lx, GD %s after; watch: %lu #DB for %u writes, "
+                 "DR6 0x%lx%s", step_count,
+                 step_rip == (uint64_t)(uintptr_t)atk_dbg_step_nop_after ? "the next instruction" : "elsewhere",
+                 step_dr6, gd_after ? "still set" : "cleared", watch_count, WATCHED_WRITES, watch_dr6,
+                 watch_count ? "" : " (no data breakpoints here)");
     if (!step_ok || !watch_ok)
         atk_fail(name, "the guest's #DBs are not as on hardware: %s; %s", seen, ok ? "core intact" : why);
     else if (exits < want)
