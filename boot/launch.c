@@ -483,7 +483,7 @@ static void fill_fw_cfg(struct minihv_boot_info *bi, const struct acpi_info *acp
         return;
     }
     bi->fw_cfg_flags = MINIHV_FW_CFG_PRESENT | (id & 2 ? MINIHV_FW_CFG_DMA : 0);
-    log_line("core: QEMU fw_cfg at 0x510 (id 0x%x, DMA %s): the core refuses its DMA requests (0x514-0x51b)", id,
+    log_line("core: QEMU fw_cfg at 0x510 (id 0x%x, DMA %s): the core checks its DMA requests (0x514-0x51b)", id,
              id & 2 ? "yes" : "no");
 }
 

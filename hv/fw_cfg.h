@@ -4,12 +4,14 @@
  * read the descriptor and copy a fw_cfg item to the address in it, in
  * system memory: past EPT/NPT and the IOMMU, into the core's block as
  * well. Where the loader saw a fw_cfg (boot_info.fw_cfg_flags) the core
- * intercepts 0x514-0x51b and starts no DMA: each request's descriptor, if
- * it lies in guest RAM, gets its control field set to the error bit as
- * QEMU would on a failed transfer (a driver polling it, Linux
- * fw_cfg_wait_for_control, stops), and is counted fw-cfg-dma. The
- * selector and data ports (0x510, 0x511) stay native: the byte interface
- * the firmware and Linux fall back to. */
+ * intercepts 0x514-0x51b: a request runs from the core's own copy of its
+ * descriptor, read once, when the descriptor and the buffer it names are
+ * guest RAM off every special page (QEMU writes the control field back
+ * into the copy; the core passes it on); any other request is not
+ * started, its descriptor (in guest RAM) gets the error bit as QEMU
+ * writes on a failed transfer (a driver polling it, Linux
+ * fw_cfg_wait_for_control, stops), counted fw-cfg-dma. The selector and
+ * data ports (0x510, 0x511) stay native. */
 #ifndef MINIHV_HV_FW_CFG_H
 #define MINIHV_HV_FW_CFG_H
 

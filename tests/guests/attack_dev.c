@@ -305,6 +305,24 @@ void attack_fwcfg_dma(void)
         atk_skip(name, "no fw_cfg DMA interface (signature %02x%02x%02x%02x, id 0x%x)", sig[0], sig[1], sig[2], sig[3], id);
         return;
     }
+    uint64_t d = (uint64_t)(uintptr_t)&desc;
+    /* The same request into the guest's own RAM first: the core carries
+     * it out from its copy of the descriptor (a guest may use fw_cfg DMA;
+     * OVMF's QemuFwCfgLib stops dead on the error bit). */
+    static volatile uint8_t mine[4] __attribute__((aligned(8)));
+    memset((void *)mine, 0, sizeof(mine));
+    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02); /* select item 0 (signature), read */
+    desc.length = __builtin_bswap32(4);
+    desc.address = __builtin_bswap64((uint64_t)(uintptr_t)mine);
+    __asm__ volatile("" ::: "memory");
+    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
+    outl(0x518, __builtin_bswap32((uint32_t)d));
+    uint32_t ram_status = __builtin_bswap32(desc.control);
+    if (ram_status || memcmp((const void *)mine, "QEMU", 4)) {
+        atk_fail(name, "fw_cfg DMA of the signature into guest RAM at %p: status 0x%x, read %02x%02x%02x%02x (want 0, "
+                 "\"QEMU\": a request the core may carry out)", (void *)mine, ram_status, mine[0], mine[1], mine[2], mine[3]);
+        return;
+    }
     uint64_t off = env.fp.block_size - 0x100000, before = 0, after = 0;
     uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
     atk_block_digest(off, 0x100000, &before);
@@ -312,7 +330,6 @@ void attack_fwcfg_dma(void)
     desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02);
     desc.length = __builtin_bswap32(4);
     desc.address = __builtin_bswap64(target);
-    uint64_t d = (uint64_t)(uintptr_t)&desc;
     __asm__ volatile("" ::: "memory");
     outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
     outl(0x518, __builtin_bswap32((uint32_t)d));
@@ -324,7 +341,8 @@ void attack_fwcfg_dma(void)
     else if (!intact())
         atk_fail(name, "after the fw_cfg DMA: %s", why);
     else
-        atk_pass(name, "fw_cfg DMA to 0x%lx (status 0x%x) did not land; core intact", target, status);
+        atk_pass(name, "fw_cfg DMA into guest RAM read \"QEMU\" (status 0); to 0x%lx in the block (status 0x%x) it did "
+                 "not land; core intact", target, status);
 }
 
 /* ---- the passthrough device ---- */
