@@ -44,3 +44,20 @@ bool devmodel_read_in_page(uint64_t gpa, unsigned size, uint64_t *value)
     default: *value = *(volatile uint64_t *)p; return true;
     }
 }
+
+bool devmodel_native_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
+{
+    (void)ctx;
+    return devmodel_read_in_page(gpa, size, value);
+}
+
+void devmodel_write_mmio(uint64_t gpa, unsigned size, uint64_t value)
+{
+    volatile void *p = (volatile void *)(uintptr_t)gpa;
+    switch (size) {
+    case 1: *(volatile uint8_t *)p = (uint8_t)value; break;
+    case 2: *(volatile uint16_t *)p = (uint16_t)value; break;
+    case 4: *(volatile uint32_t *)p = (uint32_t)value; break;
+    default: *(volatile uint64_t *)p = value; break;
+    }
+}

@@ -35,5 +35,11 @@ void devmodel_summary(void (*emit)(const char *line));
  * xAPIC's, an I/O APIC's): the hardware's value at gpa, or all-ones when
  * the access would reach past the page (the next page untouched). True. */
 bool devmodel_read_in_page(uint64_t gpa, unsigned size, uint64_t *value);
+/* The same as a decode_mmio_ops read (ctx unused): a page whose reads the
+ * hardware answers as they are. */
+bool devmodel_native_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value);
+/* One store of size 1, 2, 4 or 8 bytes at gpa, as written, through the
+ * core's identity map (the caller has judged it and bounded it). */
+void devmodel_write_mmio(uint64_t gpa, unsigned size, uint64_t value);
 
 #endif

@@ -41,13 +41,6 @@ static struct ioapic_unit *unit_at(uint64_t gpa)
     return NULL;
 }
 
-/* The read half of a read-modify-write: the register as the hardware has it. */
-static bool io_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
-{
-    (void)ctx;
-    return devmodel_read_in_page(gpa, size, value);
-}
-
 static bool io_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
 {
     struct vcpu *v = ctx;
@@ -89,16 +82,10 @@ static bool ioapic_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     if (!unit_at(gpa))
         return false;
-    vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
-    if (access & NPF_FETCH) {
-        vcpu_refuse_fetch(v, gpa, "an I/O APIC page");
-        return true;
-    }
-    struct decode_mmio_ops ops = { io_read, io_write, v };
-    struct decoded_insn insn;
-    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    if (st != DECODE_OK)
-        vcpu_refuse_insn(v, gpa, st, &insn, "an I/O APIC page");
+    /* Reads (the read half of a read-modify-write too): the register as
+     * the hardware has it. */
+    struct decode_mmio_ops ops = { devmodel_native_read, io_write, v };
+    vcpu_emulate_page(v, gpa, access, &ops, "an I/O APIC page");
     return true;
 }
 

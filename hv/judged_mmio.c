@@ -29,12 +29,6 @@ static struct judged_page *find(uint64_t gpa)
     return NULL;
 }
 
-static bool judged_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *value)
-{
-    (void)ctx;
-    return devmodel_read_in_page(gpa, size, value);
-}
-
 struct write_ctx {
     struct vcpu *v;
     struct judged_page *p;
@@ -61,15 +55,7 @@ static bool judged_write(void *ctx, uint64_t gpa, unsigned size, uint64_t value)
         __atomic_add_fetch(&c->p->dropped, 1, __ATOMIC_RELAXED);
         return true;
     }
-    volatile void *at = (volatile void *)(uintptr_t)gpa;
-    if (size == 1)
-        *(volatile uint8_t *)at = (uint8_t)value;
-    else if (size == 2)
-        *(volatile uint16_t *)at = (uint16_t)value;
-    else if (size == 4)
-        *(volatile uint32_t *)at = (uint32_t)value;
-    else
-        *(volatile uint64_t *)at = value;
+    devmodel_write_mmio(gpa, size, value);
     return true;
 }
 
@@ -78,17 +64,9 @@ static bool judged_npf(struct vcpu *v, uint64_t gpa, unsigned access)
     struct judged_page *p = find(gpa);
     if (!p)
         return false;
-    vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
-    if (access & NPF_FETCH) {
-        vcpu_refuse_fetch(v, gpa, p->what);
-        return true;
-    }
     struct write_ctx c = { v, p };
-    struct decode_mmio_ops ops = { judged_read, judged_write, &c };
-    struct decoded_insn insn;
-    enum decode_status st = vcpu_emulate_mmio(v, gpa, &ops, &insn);
-    if (st != DECODE_OK)
-        vcpu_refuse_insn(v, gpa, st, &insn, p->what);
+    struct decode_mmio_ops ops = { devmodel_native_read, judged_write, &c };
+    vcpu_emulate_page(v, gpa, access, &ops, p->what);
     return true;
 }
 

@@ -179,13 +179,7 @@ static uint64_t hw_mmio_read(void *o, uint64_t hpa, unsigned size)
 static void hw_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
 {
     (void)o;
-    volatile void *p = (volatile void *)(uintptr_t)hpa;
-    switch (size) {
-    case 1: *(volatile uint8_t *)p = (uint8_t)v; break;
-    case 2: *(volatile uint16_t *)p = (uint16_t)v; break;
-    case 4: *(volatile uint32_t *)p = (uint32_t)v; break;
-    default: *(volatile uint64_t *)p = v; break;
-    }
+    devmodel_write_mmio(hpa, size, v);
 }
 
 static const void *hw_phys_ptr(void *o, uint64_t pa)

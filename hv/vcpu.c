@@ -426,6 +426,20 @@ unsigned vcpu_drop_string_store(struct vcpu *v, const struct decoded_insn *insn)
     return osz;
 }
 
+void vcpu_emulate_page(struct vcpu *v, uint64_t gpa, unsigned access, const struct decode_mmio_ops *ops,
+                       const char *what)
+{
+    vcpu_count(v, MINIHV_EXIT_NPF_MMIO);
+    if (access & NPF_FETCH) {
+        vcpu_refuse_fetch(v, gpa, what);
+        return;
+    }
+    struct decoded_insn insn;
+    enum decode_status st = vcpu_emulate_mmio(v, gpa, ops, &insn);
+    if (st != DECODE_OK)
+        vcpu_refuse_insn(v, gpa, st, &insn, what);
+}
+
 void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access)
 {
     v->exit.gpa = gpa;

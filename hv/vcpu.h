@@ -88,6 +88,11 @@ void vcpu_handle_npf(struct vcpu *v, uint64_t gpa, unsigned access);
  * emulate #GP(0); both counted (hv/refuse.h) and logged, rate-limited.
  * `what` names the page ("the core's memory"). */
 void vcpu_refuse_fetch(struct vcpu *v, uint64_t gpa, const char *what);
+/* A trapped page a device model answers through ops: the exit counted
+ * npf-mmio, a fetch refused, the instruction emulated, one that cannot be
+ * refused (what names the page in both lines). */
+void vcpu_emulate_page(struct vcpu *v, uint64_t gpa, unsigned access, const struct decode_mmio_ops *ops,
+                       const char *what);
 void vcpu_refuse_insn(struct vcpu *v, uint64_t gpa, enum decode_status st, const struct decoded_insn *insn,
                       const char *what);
 /* MOVS or STOS whose store hit a page where the core drops writes (the log
