@@ -335,14 +335,30 @@ void attack_fwcfg_dma(void)
     outl(0x518, __builtin_bswap32((uint32_t)d));
     uint32_t status = __builtin_bswap32(desc.control);
     atk_block_digest(off, 0x100000, &after);
+    /* The worst buffer: it starts in guest RAM, 2 bytes below the block,
+     * and runs into it; the whole buffer is checked, not its start. */
+    uint64_t head = 0, head_after = 0, straddle = env.fp.block_base - 2;
+    atk_block_digest(0, 0x1000, &head);
+    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02);
+    desc.length = __builtin_bswap32(4);
+    desc.address = __builtin_bswap64(straddle);
+    __asm__ volatile("" ::: "memory");
+    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
+    outl(0x518, __builtin_bswap32((uint32_t)d));
+    uint32_t straddle_status = __builtin_bswap32(desc.control);
+    atk_block_digest(0, 0x1000, &head_after);
     if (before != after)
         atk_fail(name, "fw_cfg DMA of the signature to 0x%lx (in the block), status 0x%x: the block's last MiB 0x%016lx -> "
                  "0x%016lx", target, status, before, after);
+    else if (head != head_after || straddle_status != 1)
+        atk_fail(name, "fw_cfg DMA of 4 bytes to 0x%lx (2 below the block, 2 in it): status 0x%x (want the error bit "
+                 "alone), the block's first page 0x%016lx -> 0x%016lx", straddle, straddle_status, head, head_after);
     else if (!intact())
         atk_fail(name, "after the fw_cfg DMA: %s", why);
     else
-        atk_pass(name, "fw_cfg DMA into guest RAM read \"QEMU\" (status 0); to 0x%lx in the block (status 0x%x) it did "
-                 "not land; core intact", target, status);
+        atk_pass(name, "fw_cfg DMA into guest RAM read \"QEMU\" (status 0); to 0x%lx in the block (status 0x%x) and "
+                 "across its start at 0x%lx (status 0x%x) it did not land; core intact", target, status, straddle,
+                 straddle_status);
 }
 
 /* ---- the passthrough device ---- */
