@@ -127,11 +127,7 @@ static bool fch_present(uint32_t *id, uint8_t *revision)
 
 int fch_pm_register(void)
 {
-    uint32_t r[4];
-    x86_cpuid(0, 0, r);
-    bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163;   /* AuthenticAMD */
-    bool hygon = r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975; /* HygonGenuine */
-    if (!amd && !hygon)
+    if (!x86_cpu_amd_like())
         return 0;
     if (io_register(FCH_PM_INDEX, 2, fch_pm_io, "the FCH PM index/data")) {
         hv_log("io: cannot intercept ports 0xcd6-0xcd7 (table full or taken): the guest could move the ACPI "

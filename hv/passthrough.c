@@ -559,8 +559,7 @@ enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigne
         uint8_t bus = (uint8_t)(a >> 16), dev = (a >> 11) & 31, fn = (a >> 8) & 7;
         enum target t = classify(d, bus, dev, fn);
         if (t != TARGET_OTHER) {
-            /* Bits 27:24: extended register number (AMD's CF8 extension). */
-            uint16_t off = (uint16_t)(((a >> 16) & 0xf00) | (a & 0xfc) | (port & 3));
+            uint16_t off = conf1_register(a, port, d->conf1_ext_regs);
             uint64_t v = *value;
             if ((port & 3) + size > 4 || (size != 1 && size != 2 && size != 4)) {
                 d->count.refused++;

@@ -138,6 +138,11 @@ struct pt_device {
     struct pt_bridge bridges[2]; /* IGD: host bridge, LPC bridge */
     struct pt_guarded guarded[PT_MAX_GUARDED];
     uint32_t conf1_addr;         /* the guest's CONFIG_ADDRESS (0xcf8) */
+    /* The chipset decodes CONFIG_ADDRESS bits 27:24 as register bits
+     * 11:8 (AMD, NB_CFG EnableCf8ExtCfg). Elsewhere they are reserved and
+     * ignored (PCI 3.0 3.2.2.3.2; Intel, PIIX4, QEMU, Bochs): register
+     * 0x40 with them set is still 0x40 to the chipset (review R3). */
+    bool conf1_ext_regs;
     uint64_t forbid_base, forbid_size; /* never a guest window: the core's block */
     struct pt_window win[VFIO_CONFIG_BARS];
     uint64_t host_bar[VFIO_CONFIG_BARS]; /* where the hardware decodes each BAR */
@@ -153,6 +158,15 @@ struct pt_device {
  * returns < 0 and says why through hw->log; nothing is mapped then.
  * Without a device (present 0) but MINIHV_PT_CONFIG_GUARD: the model
  * takes only the snapshot's ECAM window, for ptdev_guard_config. */
+/* The config register a CONFIG_DATA access at port reaches with
+ * CONFIG_ADDRESS a: bits 7:2 and the port's byte, and bits 27:24 as
+ * register bits 11:8 only where the chipset decodes them (ext). The
+ * guards must see the register the hardware will write. */
+static inline uint16_t conf1_register(uint32_t a, uint16_t port, bool ext)
+{
+    return (uint16_t)((ext ? (a >> 16) & 0xf00 : 0) | (a & 0xfc) | (port & 3));
+}
+
 int ptdev_init(struct pt_device *d, const struct minihv_passthrough *snap, const struct pt_platform *hw,
             uint64_t forbid_base, uint64_t forbid_size);
 

@@ -9,6 +9,7 @@
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/ept.h"
+#include "hv/extable.h"
 #include "hv/hv.h"
 #include "hv/io.h"
 #include "hv/lock.h"
@@ -125,13 +126,14 @@ bool passthrough_bridge_buses(void *opaque, uint16_t segment, uint8_t bus, uint8
  * not a bridge's or guarded function's), through ECAM when only the data
  * ports exit: CONFIG_ADDRESS is then the guest's to write at any time from
  * any CPU, so a CF8/CFC pair of the core's could be redirected between its
- * two halves. Bits 27:24 are the extended register number, as the model
- * reads them (AMD's CF8 extension). With the enable bit clear, or a bus
+ * two halves. Bits 27:24 are the extended register number where the
+ * chipset decodes them (pt.conf1_ext_regs), ignored elsewhere, as the
+ * model reads them. With the enable bit clear, or a bus
  * outside the MCFG window: no config cycle, reads all-ones, writes go
  * nowhere (a master abort, PCI 3.0 6.2.2). */
 static void ecam_conf1(uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
-    uint16_t off = (uint16_t)(((addr >> 16) & 0xf00) | (addr & 0xfc) | (port & 3));
+    uint16_t off = conf1_register(addr, port, pt.conf1_ext_regs);
     volatile void *p = (addr & CONF1_ENABLE) && (port & 3) + size <= 4
                            ? ecam_ptr((uint8_t)(addr >> 16), (addr >> 11) & 31, (addr >> 8) & 7, off)
                            : NULL;
@@ -444,6 +446,16 @@ static void guard_pciexbar(void)
            s->segment, id, rc ? "NOT guarded (table full or the device itself)" : "writes dropped, reads through");
 }
 
+/* AMD Family 10h-16h BKDG, MSR C001_001F NB_CFG bit 46 EnableCf8ExtCfg:
+ * CF8 bits 27:24 become register bits 11:8. NB_CFG is MSR_CHECK_UNCHANGED
+ * for the guest (hv/msr_policy.c), so what init reads holds. Any other
+ * vendor, or no such MSR: the bits are ignored by the chipset. */
+static bool conf1_ext_decoded(void)
+{
+    uint64_t nb_cfg;
+    return x86_cpu_amd_like() && !msr_safe_read(0xc001001f, &nb_cfg) && (nb_cfg >> 46 & 1);
+}
+
 int passthrough_init(const struct minihv_boot_info *bi)
 {
     const struct minihv_passthrough *s = &bi->pt;
@@ -460,6 +472,7 @@ int passthrough_init(const struct minihv_boot_info *bi)
         return 0;
     }
     refusals_report(refusals_taken()); /* windows the firmware left over a special page */
+    pt.conf1_ext_regs = conf1_ext_decoded();
     pt_active = true;
     /* config_guard = on without a device: the same guards (the IOMMU's
      * come from iommu_hw_init through passthrough_guard_config). */

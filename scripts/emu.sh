@@ -9,6 +9,8 @@
 #               [--mem MB] [--timeout S] [--done REGEX] [--follow] [-- extra qemu args]
 # --follow prints minihv's log (COM2) on the terminal as it comes.
 # BOCHS_EXTRA (environment): extra bochsrc lines for a Bochs run.
+# MACHINE (environment): the QEMU machine type, q35 unless set (pc: the
+# i440FX with a PIIX4, no MCFG, for the config-space paths without ECAM).
 set -u
 EMU=qemu ESP= OUT= SMP=1 CPU= MEM=512 TIMEOUT=120 DONE='minihv-test: done' FOLLOW=0
 while [ $# -gt 0 ]; do
@@ -51,7 +53,7 @@ start=$(date +%s.%N)
 case $EMU in
   qemu)
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$OUT/vars.fd"
-    qemu-system-x86_64 -machine q35 -cpu "${CPU:-max}" -smp "$SMP" -m "$MEM" \
+    qemu-system-x86_64 -machine "${MACHINE:-q35}" -cpu "${CPU:-max}" -smp "$SMP" -m "$MEM" \
       -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
       -drive if=pflash,format=raw,file="$OUT/vars.fd" \
       -drive format=raw,file="$OUT/esp.img" \

@@ -36,10 +36,7 @@ static uint64_t msrpm_pa, iopm_pa;
 bool svm_supported(const char **why)
 {
     uint32_t r[4];
-    x86_cpuid(0, 0, r);
-    bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163; /* AuthenticAMD */
-    bool hygon = r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975; /* HygonGenuine */
-    if (!amd && !hygon) {
+    if (!x86_cpu_amd_like()) {
         *why = "not an AMD CPU";
         return false;
     }

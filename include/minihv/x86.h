@@ -125,4 +125,15 @@ static inline void x86_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
     __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+/* CPUID.0's vendor string is AuthenticAMD or HygonGenuine (an AMD-licensed
+ * core: the same MSRs, SVM and FCH). */
+static inline bool x86_cpu_amd_like(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    bool amd = r[1] == 0x68747541 && r[3] == 0x69746e65 && r[2] == 0x444d4163;   /* AuthenticAMD */
+    bool hygon = r[1] == 0x6f677948 && r[3] == 0x6e65476e && r[2] == 0x656e6975; /* HygonGenuine */
+    return amd || hygon;
+}
+
 #endif

@@ -47,6 +47,9 @@
 #                ecam-move (the same guards as q-nvme's, by CF8/CFC and
 #                ECAM; a boot of its own: q-cpu's guest_args are at the
 #                config's 199-character limit)
+#   q-piix4-cfgguard  the same on QEMU -machine pc (PIIX4, no MCFG: all of
+#                0xcf8-0xcff trapped): pmbase-move, cf8-ext (PMBA by CF8
+#                with bits 27:24 set; review R3, finding 1)
 #   q-noap       ap-not-entered: a test build (HV_TEST_HOOKS=1, $BUILD-testhooks)
 #                whose loader leaves cpu 1 unstarted (test_skip_ap = 1)
 #   q-triple     triple-fault (the machine must reset: QEMU -no-reboot exits)
@@ -83,7 +86,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move cf8-ext fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -182,11 +185,12 @@ check_boot() {
   # attack:kind:want (">=N" at least, "=N" exactly). sleep-s3: the word,
   # byte and dword S3 writes; fch-pm: the 4 writes at the ACPI block's
   # indices, PMx00's not; ecam-move: PCIEXBAR's low and high dword through
-  # CF8/CFC and ECAM (the put-back writes count too); bridge-renumber: the
+  # CF8/CFC and ECAM (the put-back writes count too); cf8-ext: its 15 CF8
+  # values (with pmbase-move's 6 in the same boot); bridge-renumber: the
   # root port's bus numbers, memory window and Bridge Control, both paths.
   local kind a want n
   for a in icr-smi:icr-delivery:'>=1' msi-window:msi-window:'>=1' hpet-fsb:hpet-fsb:'>=1' \
-           fwcfg-dma:fw-cfg-dma:'>=1' judged-cross:mmio-bounds:'>=1' sleep-s3:sleep-state:'>=3' \
+           fwcfg-dma:fw-cfg-dma:'>=1' cf8-ext:pm-relocate:'>=15' judged-cross:mmio-bounds:'>=1' sleep-s3:sleep-state:'>=3' \
            fch-pm:fch-pm:'=4' ecam-move:config-guard:'>=4' bridge-renumber:config-guard:'>=6'; do
     IFS=: read -r a kind want <<<"$a"
     [[ " $sel " == *" $a "* ]] || continue
@@ -383,6 +387,10 @@ run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf nativ
   --timeout 150
 # config_guard = on: config space trapped without a passthrough device.
 ATK_CFG_EXTRA='config_guard = on' run_boot q-cfgguard qemu 1 "pmbase-move ecam-move" none "" --timeout 90
+# The same on QEMU's i440FX (-machine pc): a PIIX4, no MCFG, so every port
+# of 0xcf8-0xcff exits and the model keeps CONFIG_ADDRESS; cf8-ext writes
+# PMBA with CF8 bits 27:24 set, which the PIIX4 ignores (review R3).
+MACHINE=pc ATK_CFG_EXTRA='config_guard = on' run_boot q-piix4-cfgguard qemu 1 "pmbase-move cf8-ext" none "" --timeout 90
 # A test build (HV_TEST_HOOKS=1, the folder check-log's log_reboot.sh
 # builds too) whose loader leaves cpu 1 unstarted (test_skip_ap = 1): the
 # core holds it; the guest's INIT-SIPI-SIPI to it must be refused.

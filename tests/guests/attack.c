@@ -841,6 +841,7 @@ static const struct attack attacks[] = {
     { "sleep-s3", attack_sleep_s3, true },
     { "sleep-mmio", attack_sleep_mmio, true },
     { "pmbase-move", attack_pmbase_move, true },
+    { "cf8-ext", attack_cf8_ext, true },
     { "fch-pm", attack_fch_pm, true },
     { "core-uart", attack_core_uart, true },
     { "a20", attack_a20, true },

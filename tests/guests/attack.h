@@ -161,6 +161,7 @@ void attack_ecam_move(void);
 void attack_bar_above_top(void);
 void attack_bridge_renumber(void);
 void attack_pmbase_move(void);
+void attack_cf8_ext(void);
 void attack_fch_pm(void);
 void attack_msi_dma(void);
 void attack_msi_dma_init(void);

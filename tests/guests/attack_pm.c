@@ -265,3 +265,48 @@ void attack_fch_pm(void)
     else
         atk_fail(name, "after the FCH PM writes: %s", why);
 }
+
+/* cf8-ext (review R3, finding 1): the PM base register written through
+ * CF8 with bits 27:24 set. Intel chipsets, the PIIX4, QEMU and Bochs
+ * ignore those bits (reserved, PCI 3.0 3.2.2.3.2): the cycle is register
+ * 0x40. The model took them as AMD's extended register number (0xf40, no
+ * guarded register) and its conf1 path wrote register 0x40. Wanted: the
+ * write dropped (pm-relocate), the base unchanged, every ext value. */
+void attack_cf8_ext(void)
+{
+    const char *name = "cf8-ext";
+    const struct pm_chip *c = NULL;
+    for (unsigned k = 0; k < sizeof(pm_chips) / sizeof(pm_chips[0]) && !c; k++) {
+        const struct pm_chip *t = &pm_chips[k];
+        uint32_t id = atk_cfg_read32(0, t->dev, t->fn, 0);
+        uint32_t class_rev = atk_cfg_read32(0, t->dev, t->fn, 8);
+        if ((id & t->id_mask) == t->id && (!t->class_code || class_rev >> 16 == t->class_code))
+            c = t;
+    }
+    if (!c) {
+        atk_skip(name, "no PM function");
+        return;
+    }
+    uint32_t old = atk_cfg_read32(0, c->dev, c->fn, c->base_reg), now = old, addr = 0;
+    uint32_t to = (old & ~(uint32_t)c->base_mask) | ((old & c->base_mask) ^ 0x800);
+    uint64_t f = atk_irq_save();
+    for (uint32_t ext = 1; ext < 16 && now == old; ext++) {
+        addr = 0x80000000u | ext << 24 | (uint32_t)c->dev << 11 | (uint32_t)c->fn << 8 | c->base_reg;
+        outl(0xcf8, addr);
+        outl(0xcfc, to);
+        now = atk_cfg_read32(0, c->dev, c->fn, c->base_reg);
+    }
+    if (now != old) { /* put back the same way: the guarded path refuses it */
+        outl(0xcf8, addr);
+        outl(0xcfc, old);
+    }
+    uint32_t back = atk_cfg_read32(0, c->dev, c->fn, c->base_reg);
+    atk_irq_restore(f);
+    if (now != old)
+        atk_fail(name, "%s: CF8 0x%08x, CFC <- 0x%x: base register 0x%x -> 0x%x (put back: 0x%x): the guard saw "
+                 "register 0x%x, the chipset wrote 0x%x", c->name, addr, to, old, now, back,
+                 (addr >> 16 & 0xf00) | c->base_reg, c->base_reg);
+    else
+        atk_pass(name, "%s: CF8 bits 27:24 = 1..15 over register 0x%x, CFC <- 0x%x: the base register stays 0x%x "
+                 "(the harness checks pm-relocate)", c->name, c->base_reg, to, old);
+}

@@ -40,6 +40,7 @@ struct fake {
     unsigned flushes;
     uint8_t dev_cfg[4096];      /* the device's physical config space */
     uint8_t bridge_cfg[256];    /* 00:00.0 */
+    uint16_t bridge_ext_write;  /* the last write past bridge_cfg (extended register) */
     uint32_t bridge_writes;
     uint8_t bar0[BAR0_SZ];      /* the device's BAR0 registers */
     uint8_t rom[ROM_SZ];
@@ -109,6 +110,10 @@ static void f_cfg_write(void *o, uint8_t bus, uint8_t d, uint8_t fn, uint16_t of
      * (an IOMMU's relocation registers) and never inside the guard. */
     assert_true(c == fk.dev_cfg || (c == fk.rp_cfg && (off >= 0x40 || off + size <= 0x18)) ||
                 (c == fk.bridge_cfg && fk.guard_hi && (off >= fk.guard_hi || off + size <= fk.guard_lo)));
+    if (c == fk.bridge_cfg && off + size > sizeof(fk.bridge_cfg)) {
+        fk.bridge_ext_write = off; /* extended space: not modelled, remembered */
+        return;
+    }
     memcpy(c + off, &v, size);
 }
 static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool in, uint32_t *value)
@@ -811,6 +816,47 @@ static void test_guarded_pm_block(void **state)
     assert_non_null(strstr(line, "guarded-writes-dropped=0 pm-writes-dropped=3"));
 }
 
+/* Review R3, finding 1: CONFIG_ADDRESS bits 27:24 are reserved and
+ * ignored on Intel chipsets, the PIIX4, QEMU and Bochs (PCI 3.0
+ * 3.2.2.3.2); only AMD's NB_CFG EnableCf8ExtCfg makes them register bits
+ * 11:8. CF8 0x8f000040 is register 0x40 (PMBASE) to such a chipset, so
+ * the guard must see 0x40 and drop the write: the model took it for
+ * register 0xf40, passed it on, and the conf1 path put the bits back for
+ * a chipset that ignores them (Bochs PIIX4: PMBA 0xb001 -> 0xb801). With
+ * the extension decoded, 0xf40 is what the hardware writes too. */
+static void test_guarded_conf1_ext_bits(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x40;
+    fk.guard_hi = 0x48;
+    fk.bridge_cfg[0x40] = 0x01;
+    fk.bridge_cfg[0x41] = 0x06;
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    for (uint32_t ext = 1; ext < 16; ext++) {
+        uint32_t a = 0x80000000u | ext << 24 | 0x40, v = 0x0e01;
+        ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+        assert_int_equal(ptdev_conf1_io(&dev, 0xcfc, 4, false, &v), MINIHV_EXIT_PT_CONFIG);
+        a = 0x80000000u | ext << 24 | 0x44, v = 0;
+        ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+        assert_int_equal(ptdev_conf1_io(&dev, 0xcfd, 1, false, &v), MINIHV_EXIT_PT_CONFIG);
+    }
+    assert_int_equal(fk.bridge_cfg[0x41], 0x06);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 30);
+    assert_int_equal(conf1_register(0x8f000b41, 0xcfd, false), 0x41);
+    /* An AMD chipset with the extension on: register 0xf40, not guarded. */
+    dev.conf1_ext_regs = true;
+    uint32_t a = 0x8f000040, v = 0x0e01;
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    assert_int_equal(ptdev_conf1_io(&dev, 0xcfc, 4, false, &v), MINIHV_EXIT_PT_CONFIG);
+    assert_int_equal(fk.bridge_ext_write, 0xf40);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 30);
+    assert_int_equal(fk.bridge_cfg[0x41], 0x06);
+    assert_int_equal(conf1_register(0x8f000b41, 0xcfd, true), 0xf41);
+}
+
 /* Review R, finding 11: an entry the firmware left unmasked in the
  * physical MSI-X table (here an address in the core's block) is masked at
  * init, with Memory Space on meanwhile; the guest's MSI-X Enable sends
@@ -914,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_guarded_config),
         cmocka_unit_test(test_guarded_config_path),
         cmocka_unit_test(test_guarded_pm_block),
+        cmocka_unit_test(test_guarded_conf1_ext_bits),
         cmocka_unit_test(test_guarded_without_device),
         cmocka_unit_test(test_msix_physical_masked_at_init),
     };
