@@ -633,11 +633,13 @@ static void nmi_self(const char *name, unsigned resend, uint64_t loops)
  * Bochs, the kick's NMI blocked): the AP reads its IDs, loads the NMI gate, says so,
  * and halts with interrupts off until an NMI came; the BSP, inside the
  * blocking StartupThisAP, sends the NMI from a timer callback once the
- * AP is ready. A lost NMI ends in the MP timeout: "count 0". */
+ * AP is ready. A lost NMI ends in the MP timeout: "count 0". One that
+ * beats the AP to its HLT is sent again (TP_NMI_REMOTE_TRIES in all). */
 struct nmi_remote {
     struct cpu_ids *ids;
-    volatile uint32_t ready, sent, target;
+    volatile uint32_t ready, sent, target, early;
 };
+#define TP_NMI_REMOTE_TRIES 8
 static struct nmi_remote nmi_r;
 
 static VOID EFIAPI nmi_remote_ap(VOID *arg)
@@ -649,9 +651,26 @@ static VOID EFIAPI nmi_remote_ap(VOID *arg)
     r->target = r->ids->l1_ebx_id;
     __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
     if (nmi_idt_load(&saved)) {
-        r->ready = 1;
-        while (!tp_nmi.count)
-            tp_nmi_halt_off();
+        for (unsigned tries = 1;; tries++) {
+            r->ready = 1;
+            while (!tp_nmi.count)
+                tp_nmi_halt_off();
+            if (tp_nmi.first_rip == (uint64_t)(uintptr_t)tp_nmi_hlt_after || tries == TP_NMI_REMOTE_TRIES)
+                break;
+            /* The NMI came before this CPU got into its HLT: the BSP sends
+             * a fixed spin after `ready`, and a loaded host that holds this
+             * vCPU's thread off longer lets the NMI in first (seen as
+             * "at-hlt no" in one run of the two). Not what (d) tests: again,
+             * once the BSP has marked this one sent. A CPU that never takes
+             * the NMI at the HLT still says "no" after the last try. */
+            r->ready = 0;
+            while (!r->sent)
+                __asm__ volatile("pause");
+            memset((void *)&tp_nmi, 0, sizeof(tp_nmi));
+            __asm__ volatile("" ::: "memory");
+            r->early++;
+            r->sent = 0;
+        }
         __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
     }
     __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
@@ -716,6 +735,8 @@ static void check_nmi(void)
     nmi_window("iret-fault", false);
     nmi_window("iret-sti", true);
     guest_print("tp: nmi-remote %s", nmi_remote_ran ? nmi_remote_line : "one-cpu");
+    if (nmi_r.early) /* not diffed: how often the NMI beat the AP to its HLT */
+        guest_print("tp-note: nmi-remote sent again %u time(s): the NMI came before the HLT", nmi_r.early);
 }
 
 /* ---- IDT copies with gates of the test's own ---- */
