@@ -107,8 +107,12 @@ stages() {
   waitlog "$dir" '^minihv: core: [0-9]+ of [0-9]+ CPUs virtualized' 120 || return
   grab "$dir" stage2-minihv.ppm
   waitlog "$dir" '^linux-display: drawn' 240 || return
+  local drawn=$EPOCHREALTIME
   sleep 1
   grab "$dir" stage3-guest.ppm
+  # How long after the line the picture was taken, against the guest's
+  # hold (minihv.hold, 5 s) that keeps the frame: the margin, a figure.
+  echo "$drawn $EPOCHREALTIME" | awk '{ printf "%.1f\n", $2 - $1 }' > "$dir/stage3.secs"
   # The IGD case: QEMU's own view while the guest holds (a read path that
   # does not go through the guest or the core): the guest's OpRegion copy at
   # ASLS after igdprobe's writes, and the device's GGC/BDSM through ECAM.
@@ -170,7 +174,7 @@ check_guest() {
   local out
   # The allowed area: none. fbcon is in KD_GRAPHICS (no cursor, no text).
   if out=$($SCREEN compare "$dir/stage3-guest.ppm" "$dir/expected.ppm" ${DISPLAY_ALLOW:-}); then
-    pass "$name: screendump equals the pattern pixel for pixel (${w}x$h: $out)"
+    pass "$name: screendump equals the pattern pixel for pixel (${w}x$h: $out; taken $(cat "$dir/stage3.secs" 2>/dev/null || echo ?) s after 'drawn', the guest holds ${DISPLAY_HOLD:-5} s)"
   else
     fail "$name: screendump vs pattern" "$out"
   fi

@@ -45,8 +45,9 @@ run() {
   done < <(grep -v '^same ' "$dir/diff.txt")
   grep -q '^tp: cpuid-xon-1.0 ' "$dir/bare.txt" && ! grep -q '^differs cpuid-xon-1.0' "$dir/diff.txt" \
     && pass "$name: CPUID.1 OSXSAVE follows the guest's CR4 (set)"
-  # Under minihv only: RDTSC never exits (100000 of them; the timer may
-  # still cause an exit or two).
+  # Under minihv only: RDTSC never exits (100000 of them, interrupts off:
+  # the count is the two GET_STATS calls'; one exit per RDTSC would be
+  # 100000, so 100 is no tolerance for timing).
   local n
   n=$(sed -n 's/^tp-hv: rdtsc-exits \(-\?[0-9]*\)/\1/p' "$dir/minihv-guest.txt")
   if [ -n "$n" ] && [ "$n" -ge 0 ] && [ "$n" -lt 100 ]; then

@@ -513,17 +513,21 @@ struct page_print {
     bool read_exits, write_exits;
 };
 
-/* Exits counted around an access, less the counter calls' own: the
- * smallest of a few tries, so that an unrelated exit (a timer interrupt
- * under TCG) between the two counter reads cannot make a page look
- * trapped or, through an inflated base cost, untrapped. */
+/* Exits counted around an access, less the counter calls' own, with
+ * interrupts off from one counter read to the other: a firmware timer
+ * tick in between (its handler's APIC and 8042 accesses exit) would make
+ * a page look trapped or, through an inflated base cost, untrapped. The
+ * smallest of a few tries still, for what interrupts off cannot hold back
+ * (an SMI, an NMI). */
 #define FINGERPRINT_TRIES 4
 
 static uint64_t counter_cost(void)
 {
     uint64_t best = ~0ull;
     for (unsigned i = 0; i < FINGERPRINT_TRIES; i++) {
+        uint64_t f = atk_irq_save();
         uint64_t e0 = atk_exits_self(), e1 = atk_exits_self();
+        atk_irq_restore(f);
         best = MIN(best, e1 - e0);
     }
     return best;
@@ -534,12 +538,14 @@ static bool access_exits(uint64_t addr, bool write, uint32_t value, uint64_t bas
     uint64_t best = ~0ull;
     for (unsigned i = 0; i < FINGERPRINT_TRIES; i++) {
         uint32_t v;
+        uint64_t f = atk_irq_save();
         uint64_t e0 = atk_exits_self();
         if (write)
             atk_write32(addr, value);
         else
             atk_read32(addr, &v);
         uint64_t e1 = atk_exits_self();
+        atk_irq_restore(f);
         best = MIN(best, e1 - e0);
     }
     return best > base_cost;
@@ -641,8 +647,9 @@ void attack_bar_placement(void)
                     bar, size >> 10, at, placed, g->what, g->page, before.v0, before.v1, before.read_exits,
                     before.write_exits, after.v0, after.v1, after.read_exits, after.write_exits);
         if (!same && !bad++)
-            fmt_snprintf(first, sizeof(first), "%s 0x%lx behaves differently after BAR0 sat on it (exits on write %s -> %s, "
-                         "0x%08x -> 0x%08x)", g->what, g->page, before.write_exits ? "yes" : "no",
+            fmt_snprintf(first, sizeof(first), "%s 0x%lx behaves differently after BAR0 sat on it (exits on read %s -> %s, "
+                         "on write %s -> %s, 0x%08x -> 0x%08x)", g->what, g->page, before.read_exits ? "yes" : "no",
+                         after.read_exits ? "yes" : "no", before.write_exits ? "yes" : "no",
                          after.write_exits ? "yes" : "no", before.v1, after.v1);
     }
     bool ok = intact();

@@ -439,7 +439,12 @@ static void check_tsc(bool hv)
     uint32_t r[4];
     x86_cpuid(1, 0, r);
     uint32_t apic_id = r[1] >> 24;
-    uint64_t before = 0, after = 0;
+    uint64_t before = 0, after = 0, flags;
+    /* Interrupts off from the first count to the last: with them on, each
+     * firmware timer tick in the window cost exits of its own (its EOI on
+     * the APIC page, the 8042 poll at 0x64), ~550 a second on QEMU TCG,
+     * and a slow enough loop would pass the harness's bound of 100. */
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
     bool counted = hv && exits_now(apic_id, &before);
     uint64_t last = rdtsc(), backwards = 0;
     for (unsigned i = 0; i < TP_RDTSC_LOOPS; i++) {
@@ -448,6 +453,7 @@ static void check_tsc(bool hv)
         last = t;
     }
     counted = counted && exits_now(apic_id, &after);
+    __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
     guest_print("tp: rdtsc-monotonic %s", backwards ? "no" : "yes");
     if (hv)
         guest_print("tp-hv: rdtsc-exits %ld", counted ? (long)(after - before) : -1L);
@@ -627,11 +633,13 @@ static void nmi_self(const char *name, unsigned resend, uint64_t loops)
  * Bochs, the kick's NMI blocked): the AP reads its IDs, loads the NMI gate, says so,
  * and halts with interrupts off until an NMI came; the BSP, inside the
  * blocking StartupThisAP, sends the NMI from a timer callback once the
- * AP is ready. A lost NMI ends in the MP timeout: "count 0". */
+ * AP is ready. A lost NMI ends in the MP timeout: "count 0". One that
+ * beats the AP to its HLT is sent again (TP_NMI_REMOTE_TRIES in all). */
 struct nmi_remote {
     struct cpu_ids *ids;
-    volatile uint32_t ready, sent, target;
+    volatile uint32_t ready, sent, target, early;
 };
+#define TP_NMI_REMOTE_TRIES 8
 static struct nmi_remote nmi_r;
 
 static VOID EFIAPI nmi_remote_ap(VOID *arg)
@@ -643,9 +651,26 @@ static VOID EFIAPI nmi_remote_ap(VOID *arg)
     r->target = r->ids->l1_ebx_id;
     __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
     if (nmi_idt_load(&saved)) {
-        r->ready = 1;
-        while (!tp_nmi.count)
-            tp_nmi_halt_off();
+        for (unsigned tries = 1;; tries++) {
+            r->ready = 1;
+            while (!tp_nmi.count)
+                tp_nmi_halt_off();
+            if (tp_nmi.first_rip == (uint64_t)(uintptr_t)tp_nmi_hlt_after || tries == TP_NMI_REMOTE_TRIES)
+                break;
+            /* The NMI came before this CPU got into its HLT: the BSP sends
+             * a fixed spin after `ready`, and a loaded host that holds this
+             * vCPU's thread off longer lets the NMI in first (seen as
+             * "at-hlt no" in one run of the two). Not what (d) tests: again,
+             * once the BSP has marked this one sent. A CPU that never takes
+             * the NMI at the HLT still says "no" after the last try. */
+            r->ready = 0;
+            while (!r->sent)
+                __asm__ volatile("pause");
+            memset((void *)&tp_nmi, 0, sizeof(tp_nmi));
+            __asm__ volatile("" ::: "memory");
+            r->early++;
+            r->sent = 0;
+        }
         __asm__ volatile("lidt %0" ::"m"(saved) : "memory");
     }
     __asm__ volatile("push %0; popfq" ::"r"(flags) : "memory", "cc");
@@ -710,6 +735,8 @@ static void check_nmi(void)
     nmi_window("iret-fault", false);
     nmi_window("iret-sti", true);
     guest_print("tp: nmi-remote %s", nmi_remote_ran ? nmi_remote_line : "one-cpu");
+    if (nmi_r.early) /* not diffed: how often the NMI beat the AP to its HLT */
+        guest_print("tp-note: nmi-remote sent again %u time(s): the NMI came before the HLT", nmi_r.early);
 }
 
 /* ---- IDT copies with gates of the test's own ---- */
