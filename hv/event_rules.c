@@ -51,6 +51,12 @@ uint64_t ip_mask(bool long_mode, bool cs_db)
     return long_mode ? ~0ull : cs_db ? 0xffffffffull : 0xffffull;
 }
 
+bool addr_canonical(uint64_t la, bool la57)
+{
+    unsigned shift = la57 ? 7 : 16;
+    return (uint64_t)((int64_t)(la << shift) >> shift) == la;
+}
+
 unsigned insn_len_wrapped(uint64_t rip, uint64_t next_rip, uint64_t mask)
 {
     uint64_t len = (next_rip - rip) & mask;

@@ -46,6 +46,9 @@ uint32_t event_selector_error_code(uint16_t selector, bool external);
  * 16-bit code an instruction at IP 0xFFFF continues at 0. `long_mode`:
  * EFER.LMA and CS.L; `cs_db`: CS.D. */
 uint64_t ip_mask(bool long_mode, bool cs_db);
+/* A linear address is canonical when bits 63:N-1 are all equal, N = 48,
+ * or 57 with CR4.LA57 (SDM Vol. 1 3.3.7.1). */
+bool addr_canonical(uint64_t la, bool la57);
 
 /* The length from RIP to the next RIP, modulo the address size; 0 when
  * it is not a possible length (1 to 15). */

@@ -35,3 +35,18 @@ bool exception_sets_rf(unsigned vector)
                                    1u << 13 | 1u << 14 | 1u << 16 | 1u << 17 | 1u << 19 | 1u << 20 | 1u << 21;
     return vector < 32 && (faults >> vector & 1u);
 }
+
+bool cr0_write_faults(const struct cr0_write_in *in)
+{
+    const uint64_t pe = 1ull << 0, wp = 1ull << 16, nw = 1ull << 29, cd = 1ull << 30, pg = 1ull << 31;
+    const uint64_t pae = 1ull << 5, pcide = 1ull << 17, lme = 1ull << 8, lma = 1ull << 10;
+    uint64_t v = in->new_cr0;
+    if ((v >> 32) || ((v & pg) && !(v & pe)) || ((v & nw) && !(v & cd)))
+        return true;
+    bool paging_on = (v & pg) && !(in->old_cr0 & pg), paging_off = !(v & pg) && (in->old_cr0 & pg);
+    if (paging_on && (in->efer & lme) && (!(in->cr4 & pae) || in->cs_l))
+        return true;
+    if (paging_off && (((in->efer & lma) && in->cs_l) || (in->cr4 & pcide)))
+        return true;
+    return !(v & wp) && (in->cr4 & CR4_CET_BIT);
+}

@@ -88,4 +88,22 @@ bool exception_sets_rf(unsigned vector);
  * hardware fetch after the rewrite would see). */
 bool insn_matches_exit(const struct decoded_insn *insn, bool exit_write, bool exit_fetch);
 
+/* ---- MOV to CR0 that the core carries out (VMX: it touched an owned bit,
+ * NE; LMSW) ----
+ * What the instruction raises #GP(0) on (SDM Vol. 2B "MOV—Move to/from
+ * Control Registers", Vol. 3A 2.5, 4.1.2, 9.8.5; KVM's kvm_set_cr0): bits
+ * 63:32; PG without PE; NW without CD; paging on with EFER.LME set and
+ * CR4.PAE clear or CS.L set; paging off in 64-bit mode (EFER.LMA and
+ * CS.L) or with CR4.PCIDE set; WP clear with CR4.CET set. Written anyway,
+ * the next VM entry fails on the state (SDM Vol. 3C 26.3.1.1: IA-32e mode
+ * needs CR4.PAE, CR4.PCIDE needs IA-32e mode, CET needs WP): a FATAL the
+ * guest chose (review R3, finding 3). */
+#define CR4_CET_BIT (1ull << 23)
+struct cr0_write_in {
+    uint64_t old_cr0, new_cr0; /* the guest's view before, the value written */
+    uint64_t cr4, efer;        /* the guest's */
+    bool cs_l;                 /* CS.L (access rights bit 13) */
+};
+bool cr0_write_faults(const struct cr0_write_in *in);
+
 #endif

@@ -79,6 +79,7 @@ static int global_init(const struct minihv_boot_info *bi)
         return -1;
     vcpu_register_power_ports(bi);
     console_register_port();
+    vcpu_read_xsave_caps();
 
     /* The backend, from CPUID: Intel VMX, else AMD SVM. */
     const char *vmx_why = NULL, *svm_why = NULL;

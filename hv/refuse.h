@@ -35,7 +35,7 @@ enum hv_refuse_kind {
     HV_REFUSE_EVENT_DELIVERY,    /* event delivery touched a page the guest may not: #GP/#DF/shutdown */
     HV_REFUSE_TASK_SWITCH,       /* VMX: a task switch (not emulated): #GP(selector)/#DF/shutdown */
     HV_REFUSE_APIC_ACCESS,       /* xAPIC page write not an aligned dword: dropped */
-    HV_REFUSE_INSN_LENGTH,       /* SVM: no usable length for the intercepted instruction: run again or #GP */
+    HV_REFUSE_INSN_LENGTH,       /* no usable length or next RIP for the intercepted instruction: run again or #GP */
     HV_REFUSE_SLEEP_STATE,       /* SLP_EN with an SLP_TYP other than the DSDT's _S5 (a sleep keeping RAM): dropped */
     HV_REFUSE_IPI_NOT_ENTERED,   /* INIT/SIPI, after the AP launch, to a CPU that never entered the core: dropped */
     HV_REFUSE_LOG_WRITE,         /* write to the log ring (read-only to the guest), or a loader-log hypercall after the loader: dropped */

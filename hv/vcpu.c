@@ -288,19 +288,35 @@ static void inject_gp(struct vcpu *v)
     v->ops->inject_exception(v, 13, true, 0);
 }
 
+/* CPUID.(0xd,0) EDX:EAX, the XCR0 bits the CPU supports, read before any
+ * guest runs (0: no XSAVE). Not read at the exit: IA32_MISC_ENABLE bit 22
+ * (Limit CPUID Maxval) is the guest's to set and limits CPUID in host mode
+ * too, where a leaf above 2 then returns leaf 2's data (SDM Vol. 2 CPUID):
+ * its cache descriptors taken for XCR0 bits let a reserved bit through to
+ * the core's XSETBV, a #GP in the core (review R3, finding 2). */
+static uint64_t xcr0_supported;
+
+void vcpu_read_xsave_caps(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0, 0, r);
+    if (r[0] < 0xd)
+        return;
+    x86_cpuid(0xd, 0, r);
+    xcr0_supported = (uint64_t)r[3] << 32 | r[0];
+}
+
 void vcpu_handle_xsetbv(struct vcpu *v)
 {
     struct vcpu_guest_mode m;
-    uint32_t r[4];
     v->ops->get_mode(v, &m);
     if (!(m.cr4 & CR4_OSXSAVE)) {
         v->ops->inject_exception(v, 6, false, 0); /* #UD (SDM Vol. 2 XSETBV) */
         return;
     }
-    x86_cpuid(0xd, 0, r);
     uint32_t xcr = (uint32_t)v->regs.gpr[DECODE_RCX];
     uint64_t value = (uint32_t)v->regs.gpr[DECODE_RAX] | v->regs.gpr[DECODE_RDX] << 32;
-    if (m.cpl != 0 || !xsetbv_valid(xcr, value, (uint64_t)r[3] << 32 | r[0])) {
+    if (m.cpl != 0 || !xsetbv_valid(xcr, value, xcr0_supported)) {
         inject_gp(v);
         return;
     }

@@ -75,6 +75,8 @@ uint64_t vcpu_cpuid_exits(unsigned row, bool user);
 void vcpu_handle_hypercall(struct vcpu *v); /* hv/hypercall.c */
 /* RDMSR/WRMSR: msr_handle_exit (hv/msr.h), by the rows of hv/msr_policy.c. */
 void vcpu_handle_xsetbv(struct vcpu *v);
+/* Once, before any guest runs: the XCR0 bits XSETBV may set. */
+void vcpu_read_xsave_caps(void);
 void vcpu_handle_invd(struct vcpu *v);
 /* A guest access to a guest-physical address the EPT/NPT does not map;
  * access is a bit set of NPF_READ/NPF_WRITE/NPF_FETCH. */

@@ -90,12 +90,19 @@ static void set_ia32e_mode(struct vmx_cpu *c, bool on)
 static void write_cr0(struct vcpu *v, uint64_t value)
 {
     struct vmx_cpu *c = vmx_of(v);
-    if ((value >> 32) || ((value & CR0_PG) && !(value & CR0_PE)) || ((value & CR0_NW) && !(value & CR0_CD))) {
+    uint64_t old = vmread(VMCS_GUEST_CR0);
+    uint64_t efer = vmread(VMCS_GUEST_EFER);
+    struct cr0_write_in w = {
+        .old_cr0 = (old & ~c->cr0_mask) | (vmread(VMCS_CR0_SHADOW) & c->cr0_mask),
+        .new_cr0 = value,
+        .cr4 = vmread(VMCS_GUEST_CR4),
+        .efer = efer,
+        .cs_l = vmread(VMCS_GUEST_CS_AR) & (1u << 13),
+    };
+    if (cr0_write_faults(&w)) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }
-    uint64_t old = vmread(VMCS_GUEST_CR0);
-    uint64_t efer = vmread(VMCS_GUEST_EFER);
     uint64_t real = (value | (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vmx_caps.cr0_fixed1;
     /* Paging on with EFER.LME set enters IA-32e mode; off leaves it
      * (SDM Vol. 3A 9.8.5): hardware does this unless the write exits. */
@@ -701,7 +708,19 @@ void vmx_handle_exit(struct vcpu *v)
      * read only then (check-transparency ipwrap-*). */
     if ((v->regs.rip ^ rip_before) >> 16) {
         uint64_t cs_ar = vmread(VMCS_GUEST_CS_AR);
-        v->regs.rip &= ip_mask((vmread(VMCS_GUEST_EFER) & EFER_LMA) && (cs_ar & VMX_AR_L), cs_ar & VMX_AR_DB);
+        bool sixty_four = (vmread(VMCS_GUEST_EFER) & EFER_LMA) && (cs_ar & VMX_AR_L);
+        v->regs.rip &= ip_mask(sixty_four, cs_ar & VMX_AR_DB);
+        /* Past the end of the lower canonical half (an exiting instruction
+         * that ends at 0x7FFF_FFFF_FFFF): hardware faults on the next
+         * fetch, but a VMCS RIP there fails the VM entry (SDM Vol. 3C
+         * 26.3.1.4), a FATAL the guest chose (review R3, finding 3).
+         * #GP(0) at the instruction instead. */
+        if (sixty_four && !c->injected && !addr_canonical(v->regs.rip, vmread(VMCS_GUEST_CR4) & CR4_LA57)) {
+            hv_refuse(HV_REFUSE_INSN_LENGTH, "cpu %u: exit %s: RIP 0x%lx past the instruction is not canonical: #GP",
+                      v->index, v->exit.name, v->regs.rip);
+            v->regs.rip = rip_before;
+            vmx_inject_exception(v, 13, true, 0);
+        }
     }
     if (v->regs.rip != rip_before && !c->injected)
         db_due = vmx_insn_done(v);

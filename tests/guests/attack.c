@@ -205,6 +205,16 @@ __asm__(
     "    mov %r11, %rax\n"
     "    ret\n"
 
+    ".globl atk_movcr0\n"
+    ".hidden atk_movcr0\n"
+    "atk_movcr0:\n"
+    "    xor %r11d, %r11d\n"
+    "atk_movcr0_site:\n"
+    "    mov %rdi, %cr0\n"
+    "atk_movcr0_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
     ".globl atk_read32\n"
     ".hidden atk_read32\n"
     "atk_read32:\n"
@@ -303,6 +313,7 @@ __asm__(
     "    .long atk_rdmsr_site - atk_sites, atk_rdmsr_resume - atk_sites\n"
     "    .long atk_wrmsr_site - atk_sites, atk_wrmsr_resume - atk_sites\n"
     "    .long atk_xsetbv_site - atk_sites, atk_xsetbv_resume - atk_sites\n"
+    "    .long atk_movcr0_site - atk_sites, atk_movcr0_resume - atk_sites\n"
     "    .long atk_read32_site - atk_sites, atk_read32_resume - atk_sites\n"
     "    .long atk_write32_site - atk_sites, atk_write32_resume - atk_sites\n"
     "    .long atk_read64_site - atk_sites, atk_read64_resume - atk_sites\n"
@@ -828,6 +839,7 @@ static const struct attack attacks[] = {
     { "icr-alias", attack_icr_alias, true },
     { "movss-tf", attack_movss_tf, true },
     { "xsetbv-17-18", attack_xsetbv_17_18, true },
+    { "cr0-pg64", attack_cr0_pg64, true },
     { "mtrr-block", attack_mtrr_block, true },
     { "icr-smi", attack_icr_smi, true },
     { "msi-window", attack_msi_window, true },

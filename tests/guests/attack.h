@@ -27,6 +27,7 @@ void atk_note(const char *name, const char *fmt, ...) __attribute__((format(prin
 uint64_t atk_rdmsr(uint32_t msr, uint64_t *value) __attribute__((visibility("hidden")));
 uint64_t atk_wrmsr(uint32_t msr, uint64_t value) __attribute__((visibility("hidden")));
 uint64_t atk_xsetbv(uint32_t xcr, uint64_t value) __attribute__((visibility("hidden")));
+uint64_t atk_movcr0(uint64_t value) __attribute__((visibility("hidden")));
 uint64_t atk_read32(uint64_t pa, uint32_t *value) __attribute__((visibility("hidden")));
 uint64_t atk_write32(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
 uint64_t atk_read64(uint64_t pa, uint64_t *value) __attribute__((visibility("hidden")));
@@ -138,6 +139,7 @@ void attack_init_logical(void);
 void attack_icr_alias(void);
 void attack_movss_tf(void);
 void attack_xsetbv_17_18(void);
+void attack_cr0_pg64(void);
 void attack_unmapped_gpa(void);
 void attack_x2apic_icr_reserved(void);
 void attack_triple_fault(void);

@@ -1012,3 +1012,37 @@ void attack_task_switch(void)
                  ts_result(r[1]), r[1] & 0xffff, ts_result(r[2]), r[2] & 0xffff, ts_result(r[3]), r[3] & 0xffff,
                  ok ? "core intact" : why);
 }
+
+/* ---- cr0-pg64 (review R3, finding 3): MOV to CR0 clearing PG in 64-bit
+ * mode is #GP on hardware (SDM Vol. 2B MOV CR, 64-bit mode exceptions).
+ * Under VMX it exits whenever an owned bit (NE, IA32_VMX_CR0_FIXED0)
+ * differs from the shadow; write_cr0 (hv/vmx/vmx_exit.c) left IA-32e mode
+ * in the VMCS, and with CR4.PCIDE set the next VM entry failed (SDM Vol.
+ * 3C 26.3.1.1): FATAL. Wanted: #GP, the CPU still in 64-bit mode. SVM
+ * does not intercept the write: the CPU raises the #GP itself. ---- */
+void attack_cr0_pg64(void)
+{
+    const char *name = "cr0-pg64";
+    uint32_t r[4];
+    x86_cpuid(1, 0, r);
+    uint64_t cr4 = read_cr4(), cr0 = read_cr0(), cr3;
+    bool pcid = r[2] & (1u << 17);
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    if (pcid && !(cr4 & (1ull << 17)) && !(cr3 & 0xfff))
+        write_cr4(cr4 | (1ull << 17)); /* CR4.PCIDE: the entry check that fails */
+    uint64_t value = (cr0 & ~(1ull << 31)) ^ (1ull << 5); /* PG clear, NE flipped: an owned bit, so it exits */
+    atk_note(name, "CR0 0x%lx, CR4 0x%lx -> 0x%lx (PCID %s); now MOV CR0 <- 0x%lx in 64-bit mode", cr0, cr4,
+             read_cr4(), pcid ? "yes" : "no", value);
+    uint64_t flags = atk_irq_save();
+    uint64_t fault = atk_movcr0(value);
+    uint64_t after = read_cr0();
+    atk_irq_restore(flags);
+    write_cr4(cr4);
+    char d[24];
+    bool ok = intact_self();
+    if (fault && GUARD_VECTOR(fault) == VEC_GP && after == cr0 && ok)
+        atk_pass(name, "MOV CR0 clearing PG in 64-bit mode: #GP, as on hardware; CR0 still 0x%lx; %s", after, why);
+    else
+        atk_fail(name, "MOV CR0 clearing PG in 64-bit mode: %s, CR0 0x%lx (hardware: #GP, unchanged); %s",
+                 fault ? guard_describe(fault, d, sizeof(d)) : "no fault", after, ok ? "core intact" : why);
+}

@@ -10,6 +10,20 @@
 #include "hv/event_rules.h"
 
 /* int3, an external interrupt, an NMI, INT n: the #GP comes on its own. */
+/* The hole a RIP past 0x7FFF_FFFF_FFFF falls into (review R3, finding 3). */
+static void test_canonical(void **state)
+{
+    (void)state;
+    assert_true(addr_canonical(0x00007fffffffffffull, false));
+    assert_false(addr_canonical(0x0000800000000000ull, false));
+    assert_true(addr_canonical(0xffff800000000000ull, false));
+    assert_false(addr_canonical(0xfff0800000000000ull, false));
+    assert_true(addr_canonical(0x0000800000000000ull, true)); /* LA57: 57 bits */
+    assert_false(addr_canonical(0x0100000000000000ull, true));
+    assert_true(addr_canonical(0xff00000000000000ull, true));
+    assert_true(addr_canonical(0, false));
+}
+
 static void test_benign_first(void **state)
 {
     (void)state;
@@ -102,6 +116,7 @@ int main(void)
         cmocka_unit_test(test_benign_first), cmocka_unit_test(test_double_fault),
         cmocka_unit_test(test_triple_fault), cmocka_unit_test(test_error_codes),
         cmocka_unit_test(test_ip_wrap),      cmocka_unit_test(test_port_covers),
+        cmocka_unit_test(test_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,6 +98,51 @@ static void test_decode_matches(void **state)
 /* The exit said write, the bytes now say read (another CPU rewrote a MOV
  * store into a load), and the reverse; a fetch is never a data access. */
 /* SDM Vol. 3A Table 6-1's class column, vector by vector. */
+/* MOV to CR0's #GP cases (SDM Vol. 2B MOV CR, Vol. 3A 9.8.5), each next
+ * to the same write without the reason, which must go through. */
+static void test_cr0_write_faults(void **state)
+{
+    (void)state;
+    const uint64_t pe = 1, ne = 1ull << 5, wp = 1ull << 16, nw = 1ull << 29, cd = 1ull << 30, pg = 1ull << 31;
+    const uint64_t pae = 1ull << 5, pcide = 1ull << 17, lme = 1ull << 8, lma = 1ull << 10;
+    const uint64_t lm_cr0 = pg | wp | ne | pe;
+    /* 64-bit mode (LMA, CS.L), PCIDE on: clearing PG (R3's recipe: NE flipped too). */
+    struct cr0_write_in w = { lm_cr0, (lm_cr0 & ~pg) ^ ne, pae | pcide, lme | lma, true };
+    assert_true(cr0_write_faults(&w));
+    w.cr4 = pae; /* no PCIDE: still 64-bit mode */
+    assert_true(cr0_write_faults(&w));
+    w.cs_l = false; /* compatibility mode, no PCIDE: how long mode is left */
+    assert_false(cr0_write_faults(&w));
+    w.cr4 = pae | pcide; /* PCIDE forbids it in compatibility mode too */
+    assert_true(cr0_write_faults(&w));
+    /* Paging on with LME: PAE needed, CS.L must be 0. */
+    struct cr0_write_in on = { wp | ne | pe, lm_cr0, pae, lme, false };
+    assert_false(cr0_write_faults(&on));
+    on.cr4 = 0;
+    assert_true(cr0_write_faults(&on));
+    on.cr4 = pae, on.cs_l = true;
+    assert_true(cr0_write_faults(&on));
+    on.efer = 0, on.cr4 = 0; /* legacy 32-bit paging: CS.L is ignored */
+    assert_false(cr0_write_faults(&on));
+    /* Paging already on: a write that keeps PG is not a mode change. */
+    struct cr0_write_in keep = { lm_cr0, lm_cr0 ^ ne, pae | pcide, lme | lma, true };
+    assert_false(cr0_write_faults(&keep));
+    /* Invalid combinations and reserved bits. */
+    struct cr0_write_in bad = { pe, pg, 0, 0, false };
+    assert_true(cr0_write_faults(&bad)); /* PG without PE */
+    bad.new_cr0 = pe | nw;
+    assert_true(cr0_write_faults(&bad));
+    bad.new_cr0 = pe | nw | cd;
+    assert_false(cr0_write_faults(&bad));
+    bad.new_cr0 = pe | (1ull << 32);
+    assert_true(cr0_write_faults(&bad));
+    /* WP clear with CET on. */
+    keep.new_cr0 = lm_cr0 & ~wp, keep.cr4 = pae | CR4_CET_BIT;
+    assert_true(cr0_write_faults(&keep));
+    keep.cr4 = pae;
+    assert_false(cr0_write_faults(&keep));
+}
+
 static void test_fault_rf(void **state)
 {
     (void)state;
@@ -137,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_decode_matches),
         cmocka_unit_test(test_decode_mismatch),
         cmocka_unit_test(test_fault_rf),
+        cmocka_unit_test(test_cr0_write_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
