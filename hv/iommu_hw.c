@@ -151,17 +151,21 @@ static void judge_mchbar_vtd(uint16_t segment)
            mchbar_window + VTD_MCHBAR_GFXVTBAR, rc ? "NOT trapped" : "read-only, writes to those registers dropped");
 }
 
-static void reserve_register_pages(const struct minihv_boot_info *bi)
+/* Returns how many register sets could not be taken out of the guest map
+ * (the special-page table full): the caller fails closed on any. */
+static unsigned reserve_register_pages(const struct minihv_boot_info *bi)
 {
     static struct dmar_info dmar;
     static struct ivrs_info ivrs;
     struct field_error err = { 0 };
-    unsigned n = 0;
+    unsigned n = 0, failed = 0;
     if (bi->dmar_phys && !dmar_parse((const void *)(uintptr_t)bi->dmar_phys, bi->dmar_len, &dmar, &err))
         for (unsigned u = 0; u < dmar.unit_count && u < DMAR_MAX_UNITS; u++) {
             /* DRHD Size (VT-d 3.x 8.3): 2^size_log2 pages of registers. */
             uint64_t size = 0x1000ull << MIN(dmar.units[u].size_log2, 15u);
-            n += !ept_reserve(SPECIAL_IOMMU_REGS, dmar.units[u].reg_base, size, SPECIAL_MAP_NONE);
+            int rc = ept_reserve(SPECIAL_IOMMU_REGS, dmar.units[u].reg_base, size, SPECIAL_MAP_NONE);
+            n += !rc;
+            failed += rc != 0;
         }
     /* Relocation. Intel client chipsets: MCHBAR (host bridge 0x48, 64-bit)
      * places the MCH window that holds GFXVTBAR (+0x5400) and VTDBAR
@@ -181,7 +185,9 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
         for (unsigned u = 0; u < ivrs.unit_count && u < IVRS_MAX_UNITS; u++) {
             const struct ivrs_unit *iv = &ivrs.units[u];
             /* IVHD IOMMU Base Address: 16 KiB of MMIO (AMD IOMMU spec 3.4). */
-            n += !ept_reserve(SPECIAL_IOMMU_REGS, iv->base, AMDVI_MMIO_SIZE, SPECIAL_MAP_NONE);
+            int rc = ept_reserve(SPECIAL_IOMMU_REGS, iv->base, AMDVI_MMIO_SIZE, SPECIAL_MAP_NONE);
+            n += !rc;
+            failed += rc != 0;
             /* The IOMMU is a PCI function (IVHD DeviceID) whose capability
              * block holds its base: cap + 4 (low, Enable bit 0) and cap + 8
              * (high) (AMD IOMMU spec 3.2). */
@@ -199,11 +205,21 @@ static void reserve_register_pages(const struct minihv_boot_info *bi)
     char line[400];
     special_format(&hv_special, line, sizeof(line));
     hv_log("%s (%u IOMMU register set(s) out of the guest map)", line, n);
+    return failed;
 }
 
 int iommu_hw_init(const struct minihv_boot_info *bi)
 {
-    reserve_register_pages(bi);
+    /* A register set left in the guest map is an IOMMU the guest turns
+     * off with one write (GCMD.TE, Control.IommuEn): fail closed, whether
+     * or not minihv drives that unit (review R3: the table holds
+     * SPECIAL_MAX entries; a DMAR may list 64 units). */
+    unsigned unreserved = reserve_register_pages(bi);
+    if (unreserved) {
+        hv_log("iommu: %u IOMMU register set(s) could not be kept from the guest (special-page table full, %u "
+               "entries): not virtualizing", unreserved, SPECIAL_MAX);
+        return -1;
+    }
     devmodel_register(&iommu_model);
     /* An unknown value fails closed: auto without the fallback to none. */
     mode = bi->iommu_mode <= IOMMU_MODE_AUTO_REQUIRED ? (enum iommu_mode)bi->iommu_mode : IOMMU_MODE_AUTO_REQUIRED;
