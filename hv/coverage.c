@@ -73,18 +73,8 @@ void hv_cov_dump(const char *why)
     hv_log("cov: end %u lines, %u granules marked", lines, marked);
 }
 
-/* From hv/hypercall.c: DUMP_STATS with RBX = MINIHV_COV_DUMP_MAGIC (the
- * exit table was just printed), and every MINIHV_COV_CHECKSUM_PERIOD-th
- * HV_CHECKSUM, the exit table first so the report's cross-check compares
- * the map with counters of the same moment. */
-void hv_cov_hypercall(uint64_t fn, uint64_t rbx)
+bool hv_cov_checksum_due(void)
 {
     static uint64_t checksums;
-    if (fn == MINIHV_HC_DUMP_STATS && rbx == MINIHV_COV_DUMP_MAGIC) {
-        hv_cov_dump("dump-stats (asked)");
-    } else if (fn == MINIHV_HC_HV_CHECKSUM &&
-               __atomic_add_fetch(&checksums, 1, __ATOMIC_RELAXED) % MINIHV_COV_CHECKSUM_PERIOD == 0) {
-        vcpu_dump_stats();
-        hv_cov_dump("hv-checksum (periodic)");
-    }
+    return __atomic_add_fetch(&checksums, 1, __ATOMIC_RELAXED) % MINIHV_COV_CHECKSUM_PERIOD == 0;
 }

@@ -7,6 +7,7 @@
 #ifndef HV_COVERAGE_H
 #define HV_COVERAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* DUMP_STATS with this RBX also prints the map ("COVDUMP"): for a guest
@@ -18,10 +19,13 @@
 
 #if MINIHV_COVERAGE
 void hv_cov_dump(const char *why);
-void hv_cov_hypercall(uint64_t fn, uint64_t rbx);
+/* Counts one HV_CHECKSUM: true every MINIHV_COV_CHECKSUM_PERIOD-th, when
+ * hv/hypercall.c prints the exit table and then the map, so that the
+ * report's cross-check compares counters and map of the same moment. */
+bool hv_cov_checksum_due(void);
 #else
 static inline void hv_cov_dump(const char *why) { (void)why; }
-static inline void hv_cov_hypercall(uint64_t fn, uint64_t rbx) { (void)fn; (void)rbx; }
+static inline bool hv_cov_checksum_due(void) { return false; }
 #endif
 
 #endif

@@ -83,7 +83,8 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         vcpu_dump_stats();
         iommu_hw_summary(line, sizeof(line)); /* polls the fault records too */
         hv_log("%s", line);
-        hv_cov_hypercall(MINIHV_HC_DUMP_STATS, *rbx); /* coverage build: the map when asked */
+        if (*rbx == MINIHV_COV_DUMP_MAGIC)
+            hv_cov_dump("dump-stats (asked)"); /* coverage build: the map when asked */
         return MINIHV_HC_OK;
     }
     case MINIHV_HC_HV_CHECKSUM: {
@@ -92,7 +93,10 @@ static int64_t hypercall(struct vcpu *v, uint64_t fn, uint64_t *rbx, uint64_t *r
         if (off >= size || len > size - off || (off | len) & (PAGE_SIZE - 1))
             return MINIHV_HC_EINVAL;
         uint64_t h = fnv1a64((const volatile uint8_t *)(uintptr_t)(hv_boot->hv_phys_base + off), len);
-        hv_cov_hypercall(MINIHV_HC_HV_CHECKSUM, *rbx); /* coverage build: the map now and then */
+        if (hv_cov_checksum_due()) { /* coverage build: the map now and then, the exit table first */
+            vcpu_dump_stats();
+            hv_cov_dump("hv-checksum (periodic)");
+        }
         *rbx = h;
         *rcx = hv_boot->hv_phys_base;
         *rdx = size;
