@@ -215,7 +215,7 @@ check_boot() {
     [ "$a" = hpet-split ] && [[ " $sel " == *" hpet-fsb "* ]] && ! grep -Eaq '^attack: SKIP hpet-fsb' "$fw" && want=$((want + 2))
     n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n "s/.*[ ,]$kind \([0-9][0-9]*\).*/\1/p")
     if [ -z "$kind" ] || ! grep -Eaq "^minihv: hv: refused $kind: cpu [0-9]+: .*$first" "$hv"; then
-      fail "$name: $a refused" "the core's first ${kind:-?} line is not the attack's ('$first'): $(grep -Eam1 "^minihv: hv: refused ${kind:-$a}: " "$hv" | cut -c1-160) ($result)"
+      fail "$name: $a refused" "the core's first ${kind:-?} line is not the attack's ('$first'): '$(grep -Eam1 "^minihv: hv: refused ${kind:-$a}: " "$hv" | cut -c1-160)'; summary has ${kind:-?} ${n:-none}, want >= ${want:-?} ($result)"
     elif [ -z "$n" ] && [ "$emu" = bochs ]; then
       pass "$name: $a refused (the core's first $kind line is the attack's; Bochs ends before the summary)"
     elif [ "${n:-0}" -ge "$want" ]; then
@@ -394,7 +394,7 @@ run_boot q-amdvi-edu qemu 1 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma lo
 # The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
 # firmware's leftover, review R finding 11; tests/emu/msix-unmask.nsh).
 ATK_PRESTEP=tests/emu/msix-unmask.nsh \
-run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move db-intercept" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move db-intercept mmio-insn" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff

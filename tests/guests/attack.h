@@ -121,6 +121,9 @@ void atk_high_unmap(uint64_t va, struct atk_high_map *m);
 uint64_t atk_irq_save(void);
 void atk_irq_restore(uint64_t flags);
 
+/* The passthrough device's (bdf=) last MSI-X table entry, 0 when none. */
+uint64_t atk_pt_msix_last_entry(void);
+
 /* edu (QEMU docs/specs/edu.txt): a DMA of `bytes` from its buffer to `dst`. */
 bool atk_edu_dma_to(uint64_t dst, uint32_t bytes);
 /* edu: `bytes` (at most 4096) from guest RAM at src to dst. */

@@ -126,25 +126,40 @@ void attack_mmio_fetch(void)
 /* ---- mmio-insn ----
  * Stores the core's decoder does not emulate (REP STOSD, MOVSB, REP
  * MOVSD, an SSE MOVDQU) on trapped read-only pages whose writes exit: the
- * I/O APIC's (IOREGSEL) and the HPET's (QEMU: timer 0's comparator and
+ * I/O APIC's (IOREGSEL) and the HPET's where an ACPI table names it (timer 0's comparator and
  * FSB route, the MOVDQU carrying a route into the block). Each must raise
  * #GP(0) (hardware would complete it; the core refuses it whole) and
  * leave the registers as they were. */
 #define IOAPIC_PAGE 0xfec00000ull
-#define HPET_PAGE   0xfed00000ull
 
-static bool insn_page(const char *what, uint64_t at, uint64_t watch, unsigned watch_dwords, char *out, size_t size,
-                      unsigned *refused)
+/* The first HPET's base from the ACPI HPET table (IA-PC HPET 3.2.4: the
+ * Base Address GAS at offset 40, its address at 44), as the loader finds
+ * the page it traps; 0 without a table (Bochs has an HPET at 0xFED00000
+ * but no table: the page is the guest's, untrapped). */
+static uint64_t hpet_page(void)
+{
+    uint64_t t = atk_acpi_table("HPET"), base = 0, cap = 0;
+    uint32_t len = 0;
+    if (!t)
+        return 0;
+    memcpy(&len, (const void *)(uintptr_t)(t + 4), 4);
+    if (len < 52)
+        return 0;
+    memcpy(&base, (const void *)(uintptr_t)(t + 44), 8);
+    atk_read64(base, &cap);
+    return cap && cap != ~0ull ? base : 0;
+}
+
+/* The four forms at `at`, each storing from `value` (REP STOSD its first
+ * dword); the `watch_dwords` registers at `at` read the same after. */
+static bool insn_page(const char *what, uint64_t at, const uint32_t value[4], unsigned watch_dwords, char *out,
+                      size_t size, unsigned *refused)
 {
     static uint32_t src[4] __attribute__((aligned(16)));
     uint32_t before[4] = { 0 }, after[4] = { 0 };
-    uint64_t block = env.fp.block_base + env.fp.block_size - 0x10000;
     for (unsigned i = 0; i < watch_dwords; i++)
-        atk_read32(watch + 4 * i, &before[i]);
-    src[0] = before[0] ^ 0x2a;
-    src[1] = 0x00000200u; /* an FSB route value with delivery mode SMI */
-    src[2] = (uint32_t)block;
-    src[3] = (uint32_t)(block >> 32);
+        atk_read32(at + 4 * i, &before[i]);
+    memcpy(src, value, sizeof(src));
     uint64_t f = atk_irq_save();
     uint64_t r[4] = {
         atk_rep_stosd(at, src[0]),
@@ -154,7 +169,7 @@ static bool insn_page(const char *what, uint64_t at, uint64_t watch, unsigned wa
     };
     atk_irq_restore(f);
     for (unsigned i = 0; i < watch_dwords; i++)
-        atk_read32(watch + 4 * i, &after[i]);
+        atk_read32(at + 4 * i, &after[i]);
     static const char *const form[4] = { "rep stosd", "movsb", "rep movsd", "movdqu" };
     bool all = true;
     for (unsigned i = 0; i < 4; i++) {
@@ -178,34 +193,43 @@ static bool insn_page(const char *what, uint64_t at, uint64_t watch, unsigned wa
 void attack_mmio_insn(void)
 {
     const char *name = "mmio-insn";
-    char line[2][200];
+    char line[3][200], all_lines[420];
     unsigned refused = 0, pages = 0;
     bool all = true;
     uint32_t sel = ~0u;
-    uint64_t cap = 0;
+    uint64_t hpet = hpet_page(), msix = atk_pt_msix_last_entry();
+    uint64_t block = env.fp.block_base + env.fp.block_size - 0x10000;
     atk_read32(IOAPIC_PAGE, &sel);
-    atk_read64(HPET_PAGE, &cap);
-    line[0][0] = line[1][0] = 0;
     if (sel != ~0u) { /* IOREGSEL: an 8-bit index, never all-ones */
-        all &= insn_page("the I/O APIC's IOREGSEL", IOAPIC_PAGE, IOAPIC_PAGE, 1, line[0], sizeof(line[0]), &refused);
+        const uint32_t v[4] = { (sel ^ 0x2a) & 0xff, 0x3f, 0x3f, 0x3f };
+        all &= insn_page("the I/O APIC's IOREGSEL", IOAPIC_PAGE, v, 1, line[pages], sizeof(line[0]), &refused);
         pages++;
     }
-    if (cap && cap != ~0ull) { /* timer 0: comparator 0x108, FSB route 0x110 */
-        all &= insn_page("the HPET's timer 0 comparator", HPET_PAGE + 0x108, HPET_PAGE + 0x108, 4, line[1],
-                         sizeof(line[1]), &refused);
+    if (hpet) { /* timer 0: comparator 0x108; the MOVDQU puts an FSB route (SMI, into the block) at 0x110 */
+        const uint32_t v[4] = { 0x12345678u, 0x9abcdef0u, 0x00000200u, (uint32_t)block };
+        all &= insn_page("the HPET's timer 0 comparator", hpet + 0x108, v, 4, line[pages], sizeof(line[0]), &refused);
+        pages++;
+    }
+    if (msix) { /* the passthrough device's last MSI-X entry: SMI, unmasked, at the block */
+        const uint32_t v[4] = { (uint32_t)block, 0, 0x00000230u, 0 };
+        all &= insn_page("the passthrough device's last MSI-X entry", msix, v, 4, line[pages], sizeof(line[0]), &refused);
         pages++;
     }
     if (!pages) {
-        atk_skip(name, "neither an I/O APIC at 0x%llx nor an HPET at 0x%llx", IOAPIC_PAGE, HPET_PAGE);
+        atk_skip(name, "neither an I/O APIC at 0x%llx nor an ACPI HPET table nor a passthrough MSI-X table", IOAPIC_PAGE);
         return;
+    }
+    all_lines[0] = 0;
+    for (unsigned i = 0; i < pages; i++) {
+        size_t k = strlen(all_lines);
+        fmt_snprintf(all_lines + k, sizeof(all_lines) - k, "%s%s", i ? "; " : "", line[i]);
     }
     bool ok = atk_core_intact_self(why, sizeof(why));
     if (all && ok)
-        atk_pass(name, "summary: mmio-insn >= %u; rep stosd, movsb, rep movsd, movdqu at %s%s%s; the registers "
-                 "unchanged; core intact", refused, line[0], line[0][0] && line[1][0] ? "; " : "", line[1]);
+        atk_pass(name, "summary: mmio-insn >= %u; rep stosd, movsb, rep movsd, movdqu at %s; unchanged; core intact",
+                 refused, all_lines);
     else
-        atk_fail(name, "%s%s%s (want #GP(0) each, the registers unchanged); %s", line[0],
-                 line[0][0] && line[1][0] ? "; " : "", line[1], ok ? "core intact" : why);
+        atk_fail(name, "%s (want #GP(0) each, the registers unchanged); %s", all_lines, ok ? "core intact" : why);
 }
 
 /* ---- hpet-split ----
@@ -222,16 +246,15 @@ void attack_mmio_insn(void)
 void attack_hpet_split(void)
 {
     const char *name = "hpet-split";
-    uint64_t cap = 0;
-    atk_read64(HPET_PAGE, &cap);
-    if (!cap || cap == ~0ull) {
-        atk_skip(name, "no HPET at 0x%llx", HPET_PAGE);
+    uint64_t hpet = hpet_page();
+    if (!hpet) {
+        atk_skip(name, "no ACPI HPET table (the page is not trapped)");
         return;
     }
     uint64_t block = env.fp.block_base + env.fp.block_size - 0x10000;
     uint32_t before[6], after[6]; /* config, comparator, route: 0x100-0x117 */
     for (unsigned i = 0; i < 6; i++)
-        atk_read32(HPET_PAGE + 0x100 + 4 * i, &before[i]);
+        atk_read32(hpet + 0x100 + 4 * i, &before[i]);
     const struct {
         uint32_t off;
         unsigned size;
@@ -246,14 +269,14 @@ void attack_hpet_split(void)
     unsigned faults = 0;
     uint64_t f = atk_irq_save();
     for (unsigned i = 0; i < ARRAY_SIZE(w); i++) {
-        uint64_t r = w[i].size == 8 ? atk_write64(HPET_PAGE + w[i].off, w[i].value)
-                                    : atk_write32(HPET_PAGE + w[i].off, (uint32_t)w[i].value);
+        uint64_t r = w[i].size == 8 ? atk_write64(hpet + w[i].off, w[i].value)
+                                    : atk_write32(hpet + w[i].off, (uint32_t)w[i].value);
         if (r && !faults++)
             guard_describe(r, d, sizeof(d));
     }
     atk_irq_restore(f);
     for (unsigned i = 0; i < 6; i++)
-        atk_read32(HPET_PAGE + 0x100 + 4 * i, &after[i]);
+        atk_read32(hpet + 0x100 + 4 * i, &after[i]);
     bool same = !memcmp(before, after, sizeof(before));
     bool ok = atk_core_intact_self(why, sizeof(why));
     if (same && !faults && ok)
