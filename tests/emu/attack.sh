@@ -11,6 +11,8 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, iommu-dma and
 #                ecam-dma (edu DMA to GCMD, to a guarded config dword), ioapic-dma,
 #                msi-dma (edu's MSI writes: NMI, fixed, ExtINT), log-dma,
+#                hpet-split (unaligned writes across Tn_CONFIG and
+#                Tn_FSB_INT_ROUTE: hpet-fsb, the first line a split's),
 #                smm-open (SMIs with a stub at the default SMBASE's entry
 #                0x38000: the test OVMF leaves SMM open, the loader took
 #                the range); when named: msi-dma-init (QEMU TCG resets a
@@ -23,7 +25,8 @@
 #                after the guest's MSI-X Enable), msi-delivery, bar-placement, ecam-move, bar-above-top,
 #                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
 #                then S3 at the moved PM1_CNT: pm-relocate), db-intercept
-#                (the guest's #DBs each exit to the core: CVE-2015-8104);
+#                (the guest's #DBs each exit to the core: CVE-2015-8104),
+#                mmio-insn (also on the MSI-X table's last entry);
 #                an edu (not passed through) for the final check: its DMA
 #                into the block still blocked
 #   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
@@ -42,7 +45,10 @@
 #                index/data writes to the ACPI block's registers: fch-pm 4),
 #                mtrr-block (the block made WC/WT by the MTRRs: #GP),
 #                icr-smi, msi-window (an SMI by the ICR and by a CPU write
-#                at 0xFEE01000: icr-delivery, msi-window)
+#                at 0xFEE01000: icr-delivery, msi-window), mmio-fetch (a
+#                jump to the hole, the block, 0xFEE01000: #UD there),
+#                mmio-insn (string and SSE stores on the I/O APIC and HPET
+#                pages: #GP(0))
 #   q-cfgguard   `config_guard = on`, no passthrough device: pmbase-move,
 #                ecam-move (the same guards as q-nvme's, by CF8/CFC and
 #                ECAM; a boot of its own: q-cpu's guest_args are at the
@@ -60,6 +66,8 @@
 #                AP is not woken for it); task-switch (a JMP to a TSS, INT n and #UD through
 #                a task gate, IRET with NT in 32-bit legacy mode: #GP(0x20),
 #                #GP(0x20), #GP(0x21), #GP(0x28); SVM does not intercept them);
+#                mmio-fetch, mmio-insn (the I/O APIC only: Bochs' HPET has
+#                no ACPI table, so its page is not trapped);
 #                smm-open on the i440FX (SMRAM 0x72 open: the loader takes the
 #                default SMRAM; the SMI by PIIX4 APM_CNT, counted by MSR_SMI_COUNT)
 #

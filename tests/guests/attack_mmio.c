@@ -126,10 +126,12 @@ void attack_mmio_fetch(void)
 /* ---- mmio-insn ----
  * Stores the core's decoder does not emulate (REP STOSD, MOVSB, REP
  * MOVSD, an SSE MOVDQU) on trapped read-only pages whose writes exit: the
- * I/O APIC's (IOREGSEL) and the HPET's where an ACPI table names it (timer 0's comparator and
- * FSB route, the MOVDQU carrying a route into the block). Each must raise
- * #GP(0) (hardware would complete it; the core refuses it whole) and
- * leave the registers as they were. */
+ * I/O APIC's (IOREGSEL), the HPET's where an ACPI table names it (timer
+ * 0's comparator and FSB route, the MOVDQU carrying a route into the
+ * block) and the passthrough device's MSI-X table (bdf=: its last entry,
+ * an SMI message at the block, unmasked). Each must raise #GP(0)
+ * (hardware would complete it; the core refuses it whole, hv/vcpu.c
+ * vcpu_refuse_insn) and leave the registers as they were. */
 #define IOAPIC_PAGE 0xfec00000ull
 
 /* The first HPET's base from the ACPI HPET table (IA-PC HPET 3.2.4: the
