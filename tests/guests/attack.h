@@ -121,6 +121,8 @@ void atk_high_unmap(uint64_t va, struct atk_high_map *m);
 uint64_t atk_irq_save(void);
 void atk_irq_restore(uint64_t flags);
 
+/* The first IOMMU's register base (XMAR/DMAR, XVRS/IVRS), 0 when none. */
+uint64_t atk_iommu_regs(void);
 /* The passthrough device's (bdf=) last MSI-X table entry, 0 when none. */
 uint64_t atk_pt_msix_last_entry(void);
 

@@ -86,6 +86,12 @@ static uint64_t iommu_base(bool *vtd)
 
 /* The IOMMU's base when there is one and an edu to DMA with; else 0,
  * the attack skipped and said why. */
+uint64_t atk_iommu_regs(void)
+{
+    bool vtd;
+    return iommu_base(&vtd);
+}
+
 static uint64_t iommu_base_with_edu(const char *name, bool *vtd)
 {
     uint64_t base = iommu_base(vtd);

@@ -6,6 +6,7 @@
  * refused as the table says, never a FATAL report (the core's first
  * versions stopped the machine on both, 980b154). */
 #include <minihv/format.h>
+#include <minihv/hypercall.h>
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
@@ -67,21 +68,24 @@ static void exec_path_close(struct exec_path *p)
 #define HOLE_GPA        0x7ffffff000ull /* above RAM and every BAR, as unmapped-gpa */
 #define MSI_WINDOW_PAGE 0xfee01000ull   /* the interrupt message window beside the APIC page */
 
-/* One fetch at `target`: true when it raised #UD with RIP at the target. */
-static bool fetch_one(const char *what, uint64_t target, char *out, size_t size, unsigned *refused)
+/* One fetch at `target`: true when it raised #UD with RIP at the target;
+ * what happened appended to out (the target alone when it did). */
+static bool fetch_one(const char *what, uint64_t target, char *out, size_t size)
 {
     struct atk_high_map m;
     struct exec_path p;
     char w[80], d[24];
+    size_t k = strlen(out);
+    const char *sep = k ? "; " : "";
     if (!atk_high_map(target, &m, w, sizeof(w))) {
-        fmt_snprintf(out, size, "%s 0x%lx: %s", what, target, w);
+        fmt_snprintf(out + k, size - k, "%s%s 0x%lx: %s", sep, what, target, w);
         return false;
     }
     uint64_t f = atk_irq_save();
     if (!exec_path_open(target, &p)) {
         atk_irq_restore(f);
         atk_high_unmap(target, &m);
-        fmt_snprintf(out, size, "%s 0x%lx: not mapped in the guest's page tables", what, target);
+        fmt_snprintf(out + k, size - k, "%s%s 0x%lx: not mapped in the guest's page tables", sep, what, target);
         return false;
     }
     uint64_t rip = 0, fault = atk_fetch(target, &rip);
@@ -89,38 +93,72 @@ static bool fetch_one(const char *what, uint64_t target, char *out, size_t size,
     atk_irq_restore(f);
     atk_high_unmap(target, &m);
     bool ud = fault && GUARD_VECTOR(fault) == VEC_UD && rip == target;
-    *refused += ud;
     if (ud)
-        fmt_snprintf(out, size, "%s 0x%lx: #UD there", what, target);
+        fmt_snprintf(out + k, size - k, "%s%s 0x%lx", sep, what, target);
     else
-        fmt_snprintf(out, size, "%s 0x%lx: %s at RIP 0x%lx", what, target,
+        fmt_snprintf(out + k, size - k, "%s%s 0x%lx: %s at RIP 0x%lx", sep, what, target,
                      fault ? guard_describe(fault, d, sizeof(d)) : "returned", rip);
     return ud;
 }
 
+/* The core maps [0, phys_top) identity, holes too (the guest's, as on
+ * hardware): phys_top covers every BAR, so with a 64-bit BAR high up the
+ * hole is below it. Not present only when a read there exits (npf-mmio). */
+static bool hole_unmapped(uint64_t gpa, char *out, size_t size)
+{
+    struct atk_high_map m;
+    char w[80];
+    uint64_t v = 0;
+    if (!atk_high_map(gpa, &m, w, sizeof(w)))
+        return true; /* fetch_one says why */
+    uint64_t f = atk_irq_save();
+    uint64_t before = atk_exits_self_of(MINIHV_EXIT_NPF_MMIO);
+    atk_read64(gpa, &v);
+    uint64_t after = atk_exits_self_of(MINIHV_EXIT_NPF_MMIO);
+    atk_irq_restore(f);
+    atk_high_unmap(gpa, &m);
+    if (after != before)
+        return true;
+    fmt_snprintf(out, size, "(not the hole 0x%lx: identity in the core's map, below its phys_top)", gpa);
+    return false;
+}
+
+/* The hole (first: the harness looks for its line, or the block's), the block, the
+ * interrupt message window; where the boot has them, an IOMMU's register
+ * page (vcpu_handle_npf like the rest) and the passthrough device's MSI-X
+ * table page (its own path, hv/passthrough_hw.c). */
 void attack_mmio_fetch(void)
 {
     const char *name = "mmio-fetch";
+    uint64_t msix = atk_pt_msix_last_entry();
     const struct {
         const char *what;
         uint64_t gpa;
     } targets[] = {
-        { "a hole above RAM", HOLE_GPA },
-        { "the core's block", env.fp.block_base + env.fp.block_size - PAGE_SIZE },
-        { "the interrupt message window", MSI_WINDOW_PAGE },
+        { "hole", HOLE_GPA },
+        { "block", env.fp.block_base + env.fp.block_size - PAGE_SIZE },
+        { "MSI window", MSI_WINDOW_PAGE },
+        { "IOMMU", atk_iommu_regs() },
+        { "MSI-X table", msix & ~(uint64_t)(PAGE_SIZE - 1) },
     };
-    char line[3][110];
+    char line[300] = "";
     unsigned refused = 0;
     bool all = true;
-    for (unsigned i = 0; i < ARRAY_SIZE(targets); i++)
-        all &= fetch_one(targets[i].what, targets[i].gpa, line[i], sizeof(line[i]), &refused);
+    for (unsigned i = 0; i < ARRAY_SIZE(targets); i++) {
+        if (!targets[i].gpa)
+            continue;
+        if (i == 0 && !hole_unmapped(targets[i].gpa, line, sizeof(line)))
+            continue;
+        bool ud = fetch_one(targets[i].what, targets[i].gpa, line, sizeof(line));
+        refused += ud;
+        all &= ud;
+    }
     bool ok = atk_core_intact_self(why, sizeof(why));
     if (all && ok)
-        atk_pass(name, "summary: mmio-fetch >= %u; a jump to %s; %s; %s: RIP not advanced; %s", refused, line[0],
-                 line[1], line[2], "core intact");
+        atk_pass(name, "summary: mmio-fetch >= %u; a jump to each of %s: #UD there, RIP not advanced; core intact",
+                 refused, line);
     else
-        atk_fail(name, "a jump to %s; %s; %s (want #UD at the target each); %s", line[0], line[1], line[2],
-                 ok ? "core intact" : why);
+        atk_fail(name, "a jump to %s (want #UD at the target each); %s", line, ok ? "core intact" : why);
 }
 
 /* ---- mmio-insn ----
