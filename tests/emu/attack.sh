@@ -11,6 +11,8 @@
 #   q-vtd-edu    intel-iommu + edu passed through: iommu-regs, iommu-dma and
 #                ecam-dma (edu DMA to GCMD, to a guarded config dword), ioapic-dma,
 #                msi-dma (edu's MSI writes: NMI, fixed, ExtINT), log-dma,
+#                hpet-split (unaligned writes across Tn_CONFIG and
+#                Tn_FSB_INT_ROUTE: hpet-fsb, the first line a split's),
 #                smm-open (SMIs with a stub at the default SMBASE's entry
 #                0x38000: the test OVMF leaves SMM open, the loader took
 #                the range); when named: msi-dma-init (QEMU TCG resets a
@@ -23,7 +25,9 @@
 #                after the guest's MSI-X Enable), msi-delivery, bar-placement, ecam-move, bar-above-top,
 #                pmbase-move (ICH9 PMBASE and ACPI_EN by CF8/CFC and ECAM,
 #                then S3 at the moved PM1_CNT: pm-relocate), db-intercept
-#                (the guest's #DBs each exit to the core: CVE-2015-8104);
+#                (the guest's #DBs each exit to the core: CVE-2015-8104),
+#                mmio-fetch, mmio-insn (also the IOMMU's page and the
+#                MSI-X table's: a fetch #UD, stores to its last entry #GP);
 #                an edu (not passed through) for the final check: its DMA
 #                into the block still blocked
 #   q-subpage    intel-iommu + QEMU's pci-ohci (a 256-byte BAR) behind a
@@ -42,7 +46,10 @@
 #                index/data writes to the ACPI block's registers: fch-pm 4),
 #                mtrr-block (the block made WC/WT by the MTRRs: #GP),
 #                icr-smi, msi-window (an SMI by the ICR and by a CPU write
-#                at 0xFEE01000: icr-delivery, msi-window)
+#                at 0xFEE01000: icr-delivery, msi-window), mmio-fetch (a
+#                jump to the hole, the block, 0xFEE01000: #UD there),
+#                mmio-insn (string and SSE stores on the I/O APIC and HPET
+#                pages: #GP(0))
 #   q-cfgguard   `config_guard = on`, no passthrough device: pmbase-move,
 #                ecam-move (the same guards as q-nvme's, by CF8/CFC and
 #                ECAM; a boot of its own: q-cpu's guest_args are at the
@@ -63,6 +70,8 @@
 #                AP is not woken for it); task-switch (a JMP to a TSS, INT n and #UD through
 #                a task gate, IRET with NT in 32-bit legacy mode: #GP(0x20),
 #                #GP(0x20), #GP(0x21), #GP(0x28); SVM does not intercept them);
+#                mmio-fetch, mmio-insn (the I/O APIC only: Bochs' HPET has
+#                no ACPI table, so its page is not trapped);
 #                smm-open on the i440FX (SMRAM 0x72 open: the loader takes the
 #                default SMRAM; the SMI by PIIX4 APM_CNT, counted by MSR_SMI_COUNT)
 #
@@ -86,7 +95,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 cr0-pg64 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move cf8-ext fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 cr0-pg64 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move cf8-ext fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross mmio-fetch mmio-insn hpet-split"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -200,6 +209,34 @@ check_boot() {
       pass "$name: $a refused count (summary: $kind $n, want $want)"
     else
       fail "$name: $a refused count" "summary has $kind ${n:-none}, want $want ($result)"
+    fi
+  done
+  # mmio-fetch, mmio-insn, hpet-split: the guest's PASS line begins with
+  # what the summary must count ("summary: KIND >= N;", its refusals), and the
+  # core's first line of that kind must be the attack's own (each runs
+  # before the other attacks of its kind: mmio-fetch's is the hole's, or
+  # the block's where the hole is identity below phys_top, as with q-nvme's
+  # BAR at 0xe000000000; Bochs ends before the summary,
+  # so there the first line alone). hpet-split's kind is hpet-fsb's too:
+  # that attack's route and FSB-enable writes add 2.
+  local first
+  for a in "mmio-fetch|instruction fetch from (an unmapped address at 0x7ffffff000|the core's memory at 0x[0-9a-f]+) " \
+           "mmio-insn|access to an I/O APIC page at 0xfec00000 " \
+           "hpet-split|write of 0x[0-9a-f]+ at HPET 0x[0-9a-f]+\+0xfe: unaligned across a judged register"; do
+    IFS='|' read -r a first <<<"$a"
+    [[ " $sel " == *" $a "* ]] || continue
+    line=$(grep -Eam1 "^attack: PASS $a " "$fw") || continue # no PASS: already a FAIL above
+    read -r kind want <<<"$(sed -n 's/^attack: PASS [a-z-]* (summary: \([a-z-]*\) >= \([0-9]*\);.*/\1 \2/p' <<<"$line")"
+    [ "$a" = hpet-split ] && [[ " $sel " == *" hpet-fsb "* ]] && ! grep -Eaq '^attack: SKIP hpet-fsb' "$fw" && want=$((want + 2))
+    n=$(grep -am1 '^minihv: hv: summary: refused:' "$hv" | sed -n "s/.*[ ,]$kind \([0-9][0-9]*\).*/\1/p")
+    if [ -z "$kind" ] || ! grep -Eaq "^minihv: hv: refused $kind: cpu [0-9]+: .*$first" "$hv"; then
+      fail "$name: $a refused" "the core's first ${kind:-?} line is not the attack's ('$first'): '$(grep -Eam1 "^minihv: hv: refused ${kind:-$a}: " "$hv" | cut -c1-160)'; summary has ${kind:-?} ${n:-none}, want >= ${want:-?} ($result)"
+    elif [ -z "$n" ] && [ "$emu" = bochs ]; then
+      pass "$name: $a refused (the core's first $kind line is the attack's; Bochs ends before the summary)"
+    elif [ "${n:-0}" -ge "$want" ]; then
+      pass "$name: $a refused count (summary: $kind $n, want >= $want; the first line the attack's)"
+    else
+      fail "$name: $a refused count" "summary has $kind ${n:-none}, want >= $want ($result)"
     fi
   done
   if [[ " $sel " == *" sleep-mmio "* ]] && ! grep -Eaq '^attack: SKIP sleep-mmio' "$fw"; then
@@ -367,12 +404,12 @@ check_boot() {
 
 Q_IOMMU_VTD='intel-iommu,aw-bits=48'
 mkdir -p "$EMU_ROOT/attack" && truncate -s 8M "$EMU_ROOT/attack/nvme.img"
-run_boot q-vtd-edu qemu 2 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open hpet-fsb fwcfg-dma hpet-dma" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
+run_boot q-vtd-edu qemu 2 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma msi-dma-init smm-open hpet-fsb fwcfg-dma hpet-dma hpet-split" 00:05.0 "" --timeout 120 -- -device "$Q_IOMMU_VTD" -device "$EDU"
 run_boot q-amdvi-edu qemu 1 "ecam-dma iommu-dma iommu-regs ioapic-dma msi-dma log-dma smm-open hpet-dma" 00:05.0 "" --timeout 120 -- -device amd-iommu -device "$EDU"
 # The shell unmasks the NVMe's MSI-X entry 0 before minihv starts (a
 # firmware's leftover, review R finding 11; tests/emu/msix-unmask.nsh).
 ATK_PRESTEP=tests/emu/msix-unmask.nsh \
-run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move db-intercept" 00:05.0 00:05.0 --timeout 120 -- \
+run_boot q-nvme qemu 2 "hc-buffer-mmio msix-left msi-delivery bar-placement ecam-move bar-above-top pmbase-move db-intercept mmio-fetch mmio-insn" 00:05.0 00:05.0 --timeout 120 -- \
   -device intel-iommu,intremap=off,aw-bits=48 \
   -drive "file=$EMU_ROOT/attack/nvme.img,if=none,id=nvm,format=raw" -device nvme,serial=attack0,drive=nvm,addr=0x5 \
   -device edu,addr=0x6,dma_mask=0xffffffffffffffff
@@ -383,7 +420,7 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber sleep-mmio" 01:00.0 01:00
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports judged-cross xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports judged-cross xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm mmio-fetch mmio-insn" none "" \
   --timeout 150
 # config_guard = on: config space trapped without a passthrough device.
 ATK_CFG_EXTRA='config_guard = on' run_boot q-cfgguard qemu 1 "pmbase-move ecam-move" none "" --timeout 90
@@ -407,7 +444,7 @@ run_boot q-event qemu 1 "event-delivery" none "" --timeout 60
 # Bochs: the attacks on the BSP alone; the APs are woken once, by the
 # final intact check (apic-base and init-logical, which wake an AP more
 # than once, run in QEMU).
-run_boot b-vmx bochs 2 "cr0-pg64 msr-sweep movss-tf db-intercept native-ports xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20 smm-open" none "" \
+run_boot b-vmx bochs 2 "cr0-pg64 msr-sweep movss-tf db-intercept native-ports xsetbv-17-18 mtrr-block unmapped-gpa core-uart apic-insn apic-8byte lvt-delivery x2apic-icr-reserved lvt-x2apic ioapic-rte task-switch a20 smm-open mmio-fetch mmio-insn" none "" \
   --timeout 400
 run_boot b-event bochs 1 "event-delivery" none "" --timeout 200
 # Opt-in (Bochs is slow: not in make check): pmbase-move on the PIIX4 (PMBA,

@@ -81,6 +81,7 @@ void atk_note(const char *name, const char *fmt, ...)
 
 __attribute__((visibility("hidden"))) uint64_t atk_orig_db, atk_orig_ud, atk_orig_gp, atk_orig_pf;
 volatile uint64_t atk_db_rip, atk_db_count;
+volatile uint64_t atk_fetch_armed, atk_fetch_rip;
 void atk_db_entry(void) __attribute__((visibility("hidden")));
 void atk_ud_entry(void) __attribute__((visibility("hidden")));
 void atk_gp_entry(void) __attribute__((visibility("hidden")));
@@ -89,7 +90,15 @@ void atk_pf_entry(void) __attribute__((visibility("hidden")));
 __asm__(
     ".text\n"
     "atk_find_resume:\n"
-    "    push %rcx\n"
+    /* A fetch armed by atk_fetch: the fault (at the target, or wherever
+     * it came) resumes there, its RIP recorded (mmio-fetch). */
+    "    cmpq $0, atk_fetch_armed(%rip)\n"
+    "    je 0f\n"
+    "    mov %rax, atk_fetch_rip(%rip)\n"
+    "    movq $0, atk_fetch_armed(%rip)\n"
+    "    lea atk_fetch_resume(%rip), %rax\n"
+    "    ret\n"
+    "0:  push %rcx\n"
     "    push %rdx\n"
     "    push %rsi\n"
     "    lea atk_sites(%rip), %rsi\n"
@@ -284,6 +293,65 @@ __asm__(
     "    mov %r11, %rax\n"
     "    ret\n"
 
+    /* mmio-insn: movsb, rep movsd (ecx 2) from (rsi) to (rdi); movdqu of
+     * 16 bytes from (rsi) to (rdi) (an SSE store). */
+    ".globl atk_movsb\n"
+    ".hidden atk_movsb\n"
+    "atk_movsb:\n"
+    "    xor %r11d, %r11d\n"
+    "    cld\n"
+    "atk_movsb_site:\n"
+    "    movsb\n"
+    "atk_movsb_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
+    ".globl atk_rep_movsd\n"
+    ".hidden atk_rep_movsd\n"
+    "atk_rep_movsd:\n"
+    "    xor %r11d, %r11d\n"
+    "    mov $2, %ecx\n"
+    "    cld\n"
+    "atk_rep_movsd_site:\n"
+    "    rep movsl\n"
+    "atk_rep_movsd_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
+    ".globl atk_movdqu\n"
+    ".hidden atk_movdqu\n"
+    "atk_movdqu:\n"
+    "    xor %r11d, %r11d\n"
+    "    movdqu (%rsi), %xmm0\n"
+    "atk_movdqu_site:\n"
+    "    movdqu %xmm0, (%rdi)\n"
+    "atk_movdqu_resume:\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
+    /* mmio-fetch: a call to rdi with interrupts as the caller left them;
+     * any #UD/#GP/#PF while armed resumes at atk_fetch_resume (R11 the
+     * report, RSP back from RBX), the faulting RIP to (rsi). */
+    ".globl atk_fetch\n"
+    ".hidden atk_fetch\n"
+    "atk_fetch:\n"
+    "    push %rbx\n"
+    "    push %rsi\n"
+    "    mov %rsp, %rbx\n"
+    "    xor %r11d, %r11d\n"
+    "    movq $0, atk_fetch_rip(%rip)\n"
+    "    movq $1, atk_fetch_armed(%rip)\n"
+    "    call *%rdi\n"
+    "atk_fetch_resume:\n"
+    "    mov %rbx, %rsp\n"
+    "    movq $0, atk_fetch_armed(%rip)\n"
+    "    pop %rsi\n"
+    "    mov atk_fetch_rip(%rip), %rax\n"
+    "    mov %rax, (%rsi)\n"
+    "    pop %rbx\n"
+    "    mov %r11, %rax\n"
+    "    ret\n"
+
     /* SDM Vol. 3 6.8.3: a MOV SS delays the single-step trap past the next
      * instruction; on hardware the #DB comes right after the CPUID. */
     ".globl atk_movss_cpuid\n"
@@ -320,6 +388,9 @@ __asm__(
     "    .long atk_write64_site - atk_sites, atk_write64_resume - atk_sites\n"
     "    .long atk_rep_stosd_site - atk_sites, atk_rep_stosd_resume - atk_sites\n"
     "    .long atk_movnti32_site - atk_sites, atk_movnti32_resume - atk_sites\n"
+    "    .long atk_movsb_site - atk_sites, atk_movsb_resume - atk_sites\n"
+    "    .long atk_rep_movsd_site - atk_sites, atk_rep_movsd_resume - atk_sites\n"
+    "    .long atk_movdqu_site - atk_sites, atk_movdqu_resume - atk_sites\n"
     "    .long 0, 0\n");
 
 static struct idt_ptr atk_saved_idt;
@@ -824,6 +895,9 @@ static const struct attack attacks[] = {
     { "iommu-dma", attack_iommu_dma, true },
     { "ecam-dma", attack_ecam_dma, true },
     { "msix-left", attack_msix_left, true }, /* before msi-delivery: no entry written yet */
+    { "mmio-fetch", attack_mmio_fetch, true }, /* before apic-insn: Bochs shows only the first mmio-insn line */
+    { "mmio-insn", attack_mmio_insn, true },
+    { "hpet-split", attack_hpet_split, true }, /* before hpet-fsb: the first hpet-fsb line is a split */
     { "hpet-fsb", attack_hpet_fsb, true },
     { "fwcfg-dma", attack_fwcfg_dma, true },
     { "hpet-dma", attack_hpet_dma, true },

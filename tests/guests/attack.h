@@ -35,6 +35,15 @@ uint64_t atk_write64(uint64_t pa, uint64_t value) __attribute__((visibility("hid
 /* rep stosd with ecx = 2 (eax = value) at pa; movnti of a dword at pa. */
 uint64_t atk_rep_stosd(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
 uint64_t atk_movnti32(uint64_t pa, uint32_t value) __attribute__((visibility("hidden")));
+/* movsb, rep movsd (ecx 2) from src to dst; movdqu of 16 bytes (SSE). */
+uint64_t atk_movsb(uint64_t dst, const void *src) __attribute__((visibility("hidden")));
+uint64_t atk_rep_movsd(uint64_t dst, const void *src) __attribute__((visibility("hidden")));
+uint64_t atk_movdqu(uint64_t dst, const void *src) __attribute__((visibility("hidden")));
+/* Calls `target` (interrupts off is the caller's business); a #UD, #GP or
+ * #PF raised anywhere meanwhile returns here: the report as above, the
+ * faulting RIP in *rip (0 when the call returned). */
+uint64_t atk_fetch(uint64_t target, uint64_t *rip) __attribute__((visibility("hidden")));
+extern volatile uint64_t atk_fetch_armed, atk_fetch_rip;
 /* mov ss with RFLAGS.TF set, then CPUID (CVE-2018-8897 pattern). Returns
  * the address right after the CPUID; the #DB handler records where the
  * single-step trap came (atk_db_rip) and how often (atk_db_count). */
@@ -113,6 +122,11 @@ void atk_high_unmap(uint64_t va, struct atk_high_map *m);
 uint64_t atk_irq_save(void);
 void atk_irq_restore(uint64_t flags);
 
+/* The first IOMMU's register base (XMAR/DMAR, XVRS/IVRS), 0 when none. */
+uint64_t atk_iommu_regs(void);
+/* The passthrough device's (bdf=) last MSI-X table entry, 0 when none. */
+uint64_t atk_pt_msix_last_entry(void);
+
 /* edu (QEMU docs/specs/edu.txt): a DMA of `bytes` from its buffer to `dst`. */
 bool atk_edu_dma_to(uint64_t dst, uint32_t bytes);
 /* edu: `bytes` (at most 4096) from guest RAM at src to dst. */
@@ -172,5 +186,8 @@ void attack_smm_open(void);
 void attack_db_intercept(void);
 void attack_native_ports(void);
 void attack_judged_cross(void);
+void attack_mmio_fetch(void);
+void attack_mmio_insn(void);
+void attack_hpet_split(void);
 
 #endif

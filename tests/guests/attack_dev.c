@@ -86,6 +86,12 @@ static uint64_t iommu_base(bool *vtd)
 
 /* The IOMMU's base when there is one and an edu to DMA with; else 0,
  * the attack skipped and said why. */
+uint64_t atk_iommu_regs(void)
+{
+    bool vtd;
+    return iommu_base(&vtd);
+}
+
 static uint64_t iommu_base_with_edu(const char *name, bool *vtd)
 {
     uint64_t base = iommu_base(vtd);
@@ -398,6 +404,17 @@ static uint64_t bar_addr(unsigned bar, bool *is64)
     return (lo & 1) ? 0 : a;
 }
 
+uint64_t atk_pt_msix_last_entry(void)
+{
+    unsigned msix = env.have_bdf ? find_cap(0x11) : 0;
+    if (!msix)
+        return 0;
+    uint32_t ctl = cfg_read(msix), tbl = cfg_read(msix + 4);
+    bool is64;
+    uint64_t bar = bar_addr(tbl & 7, &is64);
+    return bar ? bar + (tbl & ~7u) + 16ull * ((ctl >> 16) & 0x7ff) : 0;
+}
+
 /* ---- msix-left ---- */
 
 /* Review R, finding 11: an entry the firmware (here the harness's shell
@@ -455,12 +472,8 @@ void attack_msi_delivery(void)
     unsigned writes = 0;
     char detail[160] = "";
     if (msix) {
-        uint32_t ctl = cfg_read(msix);
-        unsigned entries = ((ctl >> 16) & 0x7ff) + 1;
-        uint32_t tbl = cfg_read(msix + 4);
-        bool is64;
-        uint64_t bar = bar_addr(tbl & 7, &is64);
-        uint64_t entry = bar + (tbl & ~7u) + 16ull * (entries - 1); /* the last entry: unused by the firmware */
+        unsigned entries = ((cfg_read(msix) >> 16) & 0x7ff) + 1;
+        uint64_t entry = atk_pt_msix_last_entry(); /* unused by the firmware */
         volatile uint32_t *e = (volatile uint32_t *)(uintptr_t)entry;
         uint32_t saved[4] = { e[0], e[1], e[2], e[3] };
         for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
