@@ -52,8 +52,8 @@
 #                pages: #GP(0))
 #   q-cfgguard   `config_guard = on`, no passthrough device: pmbase-move,
 #                ecam-move (the same guards as q-nvme's, by CF8/CFC and
-#                ECAM; a boot of its own: q-cpu's guest_args are at the
-#                config's 199-character limit)
+#                ECAM; a boot of its own: config_guard = on changes what
+#                every other boot measures)
 #   q-piix4-cfgguard  the same on QEMU -machine pc (PIIX4, no MCFG: all of
 #                0xcf8-0xcff trapped): pmbase-move, cf8-ext (PMBA by CF8
 #                with bits 27:24 set; review R3, finding 1)
