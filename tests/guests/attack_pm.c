@@ -87,19 +87,25 @@ static void move_ecam(const struct pm_chip *c, uint64_t page, struct lpc_pm old,
  * had the block moved, QEMU suspends the VM there and this guest never
  * prints its line (the boot times out). Then at the old PM1a_CNT, which
  * the core refuses as before (`sleep-state`). */
+/* The PM function of pm_chips this machine has (its ID in *id), or NULL. */
+static const struct pm_chip *find_pm_chip(uint32_t *id)
+{
+    for (unsigned k = 0; k < sizeof(pm_chips) / sizeof(pm_chips[0]); k++) {
+        const struct pm_chip *t = &pm_chips[k];
+        *id = atk_cfg_read32(0, t->dev, t->fn, 0);
+        uint32_t class_rev = atk_cfg_read32(0, t->dev, t->fn, 8);
+        if ((*id & t->id_mask) == t->id && (!t->class_code || class_rev >> 16 == t->class_code))
+            return t;
+    }
+    return NULL;
+}
+
 void attack_pmbase_move(void)
 {
     const char *name = "pmbase-move";
     static char why[240];
-    const struct pm_chip *c = NULL;
     uint32_t id = 0;
-    for (unsigned k = 0; k < sizeof(pm_chips) / sizeof(pm_chips[0]) && !c; k++) {
-        const struct pm_chip *t = &pm_chips[k];
-        id = atk_cfg_read32(0, t->dev, t->fn, 0);
-        uint32_t class_rev = atk_cfg_read32(0, t->dev, t->fn, 8);
-        if ((id & t->id_mask) == t->id && (!t->class_code || class_rev >> 16 == t->class_code))
-            c = t;
-    }
+    const struct pm_chip *c = find_pm_chip(&id);
     if (!c) {
         atk_skip(name, "neither an Intel LPC bridge at 00:1f.0 nor a PIIX4 PM function at 00:01.3");
         return;
@@ -275,16 +281,10 @@ void attack_fch_pm(void)
 void attack_cf8_ext(void)
 {
     const char *name = "cf8-ext";
-    const struct pm_chip *c = NULL;
-    for (unsigned k = 0; k < sizeof(pm_chips) / sizeof(pm_chips[0]) && !c; k++) {
-        const struct pm_chip *t = &pm_chips[k];
-        uint32_t id = atk_cfg_read32(0, t->dev, t->fn, 0);
-        uint32_t class_rev = atk_cfg_read32(0, t->dev, t->fn, 8);
-        if ((id & t->id_mask) == t->id && (!t->class_code || class_rev >> 16 == t->class_code))
-            c = t;
-    }
+    uint32_t id;
+    const struct pm_chip *c = find_pm_chip(&id);
     if (!c) {
-        atk_skip(name, "no PM function");
+        atk_skip(name, "neither an Intel LPC bridge at 00:1f.0 nor a PIIX4 PM function at 00:01.3");
         return;
     }
     uint32_t old = atk_cfg_read32(0, c->dev, c->fn, c->base_reg), now = old, addr = 0;
