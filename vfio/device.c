@@ -48,6 +48,32 @@ static int init_msix(struct vfio_device *dev, const uint8_t *config, size_t len)
     return 0;
 }
 
+static bool overlaps(uint64_t off, uint64_t len, uint64_t start, uint64_t n)
+{
+    return off < start + n && start < off + len;
+}
+
+/* An mmap-able BAR's sparse capability (its only one), made anew: the
+ * areas around the MSI-X table and the judged ranges it holds; none when
+ * it holds neither (the whole BAR is mappable). */
+static int bar_sparse_cap(struct vfio_device *dev, uint32_t i)
+{
+    struct vfio_region *r = &dev->regions[i];
+    struct vfio_hole holes[VFIO_HOLES_MAX];
+    uint32_t n = 0;
+    if (dev->msix.present && dev->msix.table_bar == i)
+        holes[n++] = (struct vfio_hole){ dev->msix.table_offset, vfio_msix_table_size(&dev->msix) };
+    for (uint32_t k = 0; k < dev->nr_judged && n < VFIO_HOLES_MAX; k++)
+        if (dev->judged[k].index == i)
+            holes[n++] = (struct vfio_hole){ dev->judged[k].offset, dev->judged[k].size };
+    r->caps_len = 0;
+    r->flags &= ~MINIHV_VFIO_REGION_INFO_FLAG_CAPS;
+    if (!n)
+        return 0;
+    struct minihv_vfio_region_sparse_mmap_area areas[VFIO_HOLES_MAX + 1];
+    return vfio_region_add_sparse_cap(r, areas, vfio_mmap_areas(r->size, holes, n, areas, VFIO_HOLES_MAX + 1));
+}
+
 /* The VFIO_PCI_BAR*_REGION_INDEX cases of VFIO_DEVICE_GET_REGION_INFO. */
 static int init_bar_region(struct vfio_device *dev, uint32_t i)
 {
@@ -64,13 +90,7 @@ static int init_bar_region(struct vfio_device *dev, uint32_t i)
     if (b->kind == VFIO_BAR_IO || b->size < VFIO_PAGE_SIZE)
         return 0;
     r->flags |= MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
-    if (dev->msix.present && dev->msix.table_bar == i) {
-        struct minihv_vfio_region_sparse_mmap_area areas[2];
-        uint32_t n = vfio_msix_mmap_areas(b->size, dev->msix.table_offset,
-                                          vfio_msix_table_size(&dev->msix), areas);
-        return vfio_region_add_sparse_cap(r, areas, n);
-    }
-    return 0;
+    return bar_sparse_cap(dev, i);
 }
 
 int vfio_device_init_pci(struct vfio_device *dev, const uint8_t *config, size_t config_len,
@@ -149,6 +169,34 @@ int vfio_device_add_dev_region(struct vfio_device *dev, uint32_t type, uint32_t 
     return (int)index;
 }
 
+int vfio_device_add_judged(struct vfio_device *dev, uint32_t index, uint64_t offset, uint64_t size)
+{
+    if (!dev || index > MINIHV_VFIO_PCI_BAR5_REGION_INDEX || !size)
+        return VFIO_EINVAL;
+    enum vfio_bar_kind kind = dev->config.bars[index].kind;
+    if (kind != VFIO_BAR_MEM32 && kind != VFIO_BAR_MEM64)
+        return VFIO_EINVAL;
+    if (!range_ok(offset, size, dev->regions[index].size))
+        return VFIO_ERANGE;
+    /* Its pages are mapped read-only: never the MSI-X table's, which the
+     * model virtualizes for reads too. */
+    const struct vfio_msix *m = &dev->msix;
+    uint64_t first = ALIGN_DOWN(offset, VFIO_PAGE_SIZE), end = ALIGN_UP(offset + size, VFIO_PAGE_SIZE);
+    uint64_t table = ALIGN_DOWN(m->table_offset, VFIO_PAGE_SIZE);
+    uint64_t table_end = ALIGN_UP((uint64_t)m->table_offset + vfio_msix_table_size(m), VFIO_PAGE_SIZE);
+    if (m->present && m->table_bar == index && first < table_end && table < end)
+        return VFIO_EINVAL;
+    if (dev->nr_judged >= VFIO_JUDGED_MAX)
+        return VFIO_ENOSPC;
+    dev->judged[dev->nr_judged++] = (struct vfio_judged_range){ index, offset, size };
+    if (!(dev->regions[index].flags & MINIHV_VFIO_REGION_INFO_FLAG_MMAP))
+        return 0; /* not mappable at all: every access is the model's already */
+    int ret = bar_sparse_cap(dev, index);
+    if (ret < 0) /* not reached (4 areas fit VFIO_REGION_CAPS_MAX): map none of the BAR */
+        dev->regions[index].flags &= ~MINIHV_VFIO_REGION_INFO_FLAG_MMAP;
+    return ret < 0 ? ret : 0;
+}
+
 int vfio_device_set_region_ops(struct vfio_device *dev, uint32_t index,
                                const struct vfio_region_ops *ops, void *opaque)
 {
@@ -158,11 +206,6 @@ int vfio_device_set_region_ops(struct vfio_device *dev, uint32_t index,
     dev->regions[index].ops = ops;
     dev->regions[index].opaque = opaque;
     return 0;
-}
-
-static bool overlaps(uint64_t off, uint64_t len, uint64_t start, uint64_t n)
-{
-    return off < start + n && start < off + len;
 }
 
 /* vfio_pci_bar_rw: the MSI-X table and PBA inside a BAR are the virtual
@@ -209,6 +252,13 @@ static int region_rw(struct vfio_device *dev, uint32_t index, uint64_t off, void
         return write ? vfio_config_write(&dev->config, off, buf, count)
                      : vfio_config_read(&dev->config, off, buf, count);
     if (index <= MINIHV_VFIO_PCI_BAR5_REGION_INDEX) {
+        /* A write touching a judged range is dropped whole: a part of it
+         * could be all an attacker needs (one byte of a base address). */
+        for (uint32_t k = 0; write && k < dev->nr_judged; k++)
+            if (dev->judged[k].index == index && overlaps(off, count, dev->judged[k].offset, dev->judged[k].size)) {
+                dev->judged_dropped++;
+                return 0;
+            }
         int ret = msix_rw(dev, index, off, buf, count, write);
         if (ret <= 0)
             return ret;

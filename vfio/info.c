@@ -99,35 +99,63 @@ int vfio_region_add_type_cap(struct vfio_region *r, uint32_t type, uint32_t subt
     return vfio_region_add_cap(r, MINIHV_VFIO_REGION_INFO_CAP_TYPE, 1, body, sizeof(body));
 }
 
+/* A hole's pages: [start, end), end saturating instead of wrapping (a
+ * range reaching past 2^64 leaves nothing mappable after it). */
+static void hole_pages(const struct vfio_hole *h, uint64_t *start, uint64_t *end)
+{
+    *start = ALIGN_DOWN(h->offset, VFIO_PAGE_SIZE);
+    if (h->offset > UINT64_MAX - h->size || h->offset + h->size > UINT64_MAX - (VFIO_PAGE_SIZE - 1))
+        *end = UINT64_MAX;
+    else
+        *end = ALIGN_UP(h->offset + h->size, VFIO_PAGE_SIZE);
+}
+
+uint32_t vfio_mmap_areas(uint64_t bar_size, const struct vfio_hole *holes, uint32_t n,
+                         struct minihv_vfio_region_sparse_mmap_area *areas, uint32_t max)
+{
+    bool taken[VFIO_HOLES_MAX] = { false };
+    uint32_t count = 0;
+    uint64_t pos = 0; /* everything below is an area or a hole */
+    n = MIN(n, (uint32_t)VFIO_HOLES_MAX);
+    for (;;) {
+        /* The next hole by offset: a handful, so a scan. */
+        int next = -1;
+        uint64_t start = 0, end = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t s, e;
+            hole_pages(&holes[i], &s, &e);
+            if (!taken[i] && (next < 0 || s < start)) {
+                next = (int)i;
+                start = s;
+                end = e;
+            }
+        }
+        if (next < 0)
+            break;
+        taken[next] = true;
+        if (start > pos && pos < bar_size && count < max) {
+            areas[count].offset = pos;
+            areas[count].size = MIN(start, bar_size) - pos;
+            count++;
+        }
+        pos = MAX(pos, end);
+    }
+    if (pos < bar_size && count < max) {
+        areas[count].offset = pos;
+        areas[count].size = bar_size - pos;
+        count++;
+    }
+    return count;
+}
+
 /* Linux 4.6 reports nr_areas = 1 with a zeroed area when the table covers
  * the whole BAR (it counts before it fills); we report the areas there
  * are, none in that case, as later kernels and the issue ask. */
 uint32_t vfio_msix_mmap_areas(uint64_t bar_size, uint64_t table_offset, uint64_t table_size,
                               struct minihv_vfio_region_sparse_mmap_area areas[2])
 {
-    uint32_t n = 0;
-    uint64_t start = ALIGN_DOWN(table_offset, VFIO_PAGE_SIZE);
-    uint64_t end;
-
-    /* Saturate instead of wrapping: a table reaching past 2^64 leaves
-     * nothing mappable after it. */
-    if (table_offset > UINT64_MAX - table_size ||
-        table_offset + table_size > UINT64_MAX - (VFIO_PAGE_SIZE - 1))
-        end = UINT64_MAX;
-    else
-        end = ALIGN_UP(table_offset + table_size, VFIO_PAGE_SIZE);
-
-    if (start) {
-        areas[n].offset = 0;
-        areas[n].size = MIN(start, bar_size);
-        n++;
-    }
-    if (end < bar_size) {
-        areas[n].offset = end;
-        areas[n].size = bar_size - end;
-        n++;
-    }
-    return n;
+    const struct vfio_hole table = { table_offset, table_size };
+    return vfio_mmap_areas(bar_size, &table, 1, areas, 2);
 }
 
 int vfio_device_get_info(const struct vfio_device *dev, void *buf, size_t bufsz)

@@ -25,6 +25,7 @@
 #define VFIO_REGION_CAPS_MAX 128 /* capability chain bytes per region */
 #define VFIO_PAGE_SIZE       4096ull
 #define VFIO_VGA_REGION_SIZE 0xc0000 /* vfio-pci: 0xa0000-0xbffff + I/O 0x3b0-0x3df */
+#define VFIO_JUDGED_MAX      2       /* judged ranges per device (vfio_device_add_judged) */
 
 /* Backing of a region. Offsets are relative to the region start and have
  * been bounds-checked; return < 0 on failure. */
@@ -46,12 +47,22 @@ struct vfio_region {
     void *opaque;
 };
 
+/* Bytes [offset, offset + size) of BAR `index` that the device must never
+ * be written at (vfio_device_add_judged). */
+struct vfio_judged_range {
+    uint32_t index;
+    uint64_t offset, size;
+};
+
 struct vfio_device {
     uint32_t flags; /* MINIHV_VFIO_DEVICE_FLAGS_* */
     uint32_t num_regions;
     struct vfio_region regions[VFIO_MAX_REGIONS];
     struct vfio_config config;
     struct vfio_msix msix;
+    struct vfio_judged_range judged[VFIO_JUDGED_MAX];
+    uint32_t nr_judged;
+    uint64_t judged_dropped; /* writes dropped for touching a judged range */
     struct vfio_error error; /* why init failed */
 };
 
@@ -69,6 +80,17 @@ int vfio_device_init_pci(struct vfio_device *dev, const uint8_t *config, size_t 
 int vfio_device_add_dev_region(struct vfio_device *dev, uint32_t type, uint32_t subtype,
                                uint32_t flags, uint64_t size, const struct vfio_region_ops *ops,
                                void *opaque);
+
+/* A range of memory BAR `index` whose writes the model drops whole, when
+ * they touch any byte of it (counted in judged_dropped), while every other
+ * access goes to the region's ops. Its page(s) are left out of the BAR's
+ * sparse mmap areas, as vfio-pci leaves out an MSI-X table's, so a user of
+ * the ABI traps them; the core maps them read-only (reads native, writes
+ * exit: hv/passthrough_map.c window_map). For registers inside a passthrough BAR that
+ * move what the hypervisor guards (an IGD's MCHBAR mirror, drivers/igd/
+ * bar_judged.h). 0; VFIO_EINVAL (not a memory BAR, empty), VFIO_ERANGE
+ * (past the BAR's end), VFIO_ENOSPC (table or capability full). */
+int vfio_device_add_judged(struct vfio_device *dev, uint32_t index, uint64_t offset, uint64_t size);
 
 /* Back a fixed region (a BAR, the ROM, VGA) with operations. */
 int vfio_device_set_region_ops(struct vfio_device *dev, uint32_t index,
@@ -120,6 +142,16 @@ int vfio_region_add_sparse_cap(struct vfio_region *r,
                                const struct minihv_vfio_region_sparse_mmap_area *areas,
                                uint32_t nr_areas);
 int vfio_region_add_type_cap(struct vfio_region *r, uint32_t type, uint32_t subtype);
+
+/* The mappable parts of a BAR of bar_size around `n` holes (byte ranges,
+ * each widened to whole pages; one ending past 2^64 ends there), in
+ * offset order, at most `max`; returns the count. */
+struct vfio_hole {
+    uint64_t offset, size;
+};
+#define VFIO_HOLES_MAX (1 + VFIO_JUDGED_MAX) /* the MSI-X table, the judged ranges */
+uint32_t vfio_mmap_areas(uint64_t bar_size, const struct vfio_hole *holes, uint32_t n,
+                         struct minihv_vfio_region_sparse_mmap_area *areas, uint32_t max);
 
 /* msix_sparse_mmap_cap (Linux 4.6): the mappable parts of a BAR of
  * bar_size holding an MSI-X table at [table_offset, +table_size):

@@ -421,6 +421,90 @@ static void test_bar_msix_dispatch(void **state)
     free(dev);
 }
 
+/* ---- judged ranges of a BAR (vfio_device_add_judged) ---- */
+
+/* BAR0's sparse areas as GET_REGION_INFO gives them; returns nr_areas. */
+static uint32_t bar_areas(const struct vfio_device *dev, area_t *out, uint32_t max)
+{
+    uint8_t buf[256] = { 0 };
+    struct minihv_vfio_region_info info = { .argsz = sizeof(buf) };
+    memcpy(buf, &info, sizeof(info));
+    assert_int_equal(vfio_device_get_region_info(dev, 0, buf, sizeof(buf)), 0);
+    memcpy(&info, buf, sizeof(info));
+    uint32_t at = info.flags & C ? info.cap_offset : 0, n = 0;
+    int steps = 0;
+    struct vfio_cap_view c;
+    while (vfio_info_next_cap(buf, sizeof(buf), &at, &steps, &c))
+        if (c.id == MINIHV_VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+            memcpy(&n, c.body, 4);
+            assert_true(n <= max && 8 + n * sizeof(area_t) <= c.body_len);
+            memcpy(out, c.body + 8, n * sizeof(area_t));
+        }
+    return n;
+}
+
+static void test_judged_range(void **state)
+{
+    (void)state;
+    struct vfio_device *dev = nvme(); /* BAR0 16 KiB, MSI-X table page 0x2000 */
+    struct backing b = { 0 };
+    assert_int_equal(vfio_device_set_region_ops(dev, 0, &back_ops, &b), 0);
+    /* Not on the MSI-X table's page, not past the BAR, a memory BAR only. */
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x2ff8, 8), VFIO_EINVAL);
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x3ffc, 8), VFIO_ERANGE);
+    assert_int_equal(vfio_device_add_judged(dev, 1, 0, 8), VFIO_EINVAL); /* BAR0's upper half */
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x40, 0), VFIO_EINVAL);
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x40, 0x18), 0);
+    /* Its page is left out of the areas as the table's is, in order. */
+    area_t got[4];
+    assert_int_equal(bar_areas(dev, got, 4), 2);
+    assert_int_equal(got[0].offset, 0x1000);
+    assert_int_equal(got[0].size, 0x1000);
+    assert_int_equal(got[1].offset, 0x3000);
+    assert_int_equal(got[1].size, 0x1000);
+    /* A write touching any byte of it is dropped whole and counted. */
+    uint64_t v = ~0ull;
+    static const struct { uint64_t off; unsigned len; } drop[] = { { 0x40, 1 }, { 0x57, 1 }, { 0x3c, 8 }, { 0x56, 4 },
+                                                                   { 0x48, 8 } };
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        assert_int_equal(vfio_region_write(dev, 0, drop[i].off, &v, drop[i].len), 0);
+    assert_int_equal(b.writes, 0);
+    assert_int_equal(dev->judged_dropped, 5);
+    /* Beside it, and every read, to the backing. */
+    assert_int_equal(vfio_region_write(dev, 0, 0x3c, &v, 4), 0);
+    assert_int_equal(vfio_region_write(dev, 0, 0x58, &v, 8), 0);
+    assert_int_equal(vfio_region_read(dev, 0, 0x40, &v, 8), 0);
+    assert_int_equal(b.writes, 2);
+    assert_int_equal(b.reads, 1);
+    assert_int_equal(dev->judged_dropped, 5);
+    /* A second range, then the table is full. */
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x3800, 4), 0);
+    assert_int_equal(bar_areas(dev, got, 4), 1);
+    assert_int_equal(got[0].offset, 0x1000);
+    assert_int_equal(vfio_device_add_judged(dev, 0, 0x1000, 4), VFIO_ENOSPC);
+    free(dev);
+}
+
+static void test_mmap_areas_around_holes(void **state)
+{
+    (void)state;
+    /* Out of order, overlapping pages, one past the BAR's end. */
+    const struct vfio_hole holes[3] = { { 0x9000, 0x10 }, { 0x1800, 0x1000 }, { 0x2100, 8 } };
+    area_t got[4];
+    assert_int_equal(vfio_mmap_areas(0x10000, holes, 3, got, 4), 3);
+    assert_int_equal(got[0].offset, 0);
+    assert_int_equal(got[0].size, 0x1000);
+    assert_int_equal(got[1].offset, 0x3000);
+    assert_int_equal(got[1].size, 0x6000);
+    assert_int_equal(got[2].offset, 0xa000);
+    assert_int_equal(got[2].size, 0x6000);
+    /* Room for fewer: the first ones (the rest stays trapped). */
+    assert_int_equal(vfio_mmap_areas(0x10000, holes, 3, got, 1), 1);
+    const struct vfio_hole past = { 0x20000, 8 };
+    assert_int_equal(vfio_mmap_areas(0x10000, &past, 1, got, 4), 1);
+    assert_int_equal(got[0].size, 0x10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_dev_regions),
         cmocka_unit_test(test_rw_bounds),
         cmocka_unit_test(test_bar_msix_dispatch),
+        cmocka_unit_test(test_judged_range),
+        cmocka_unit_test(test_mmap_areas_around_holes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
