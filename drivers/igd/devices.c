@@ -1,10 +1,15 @@
 /* IGD device IDs by generation, a few per platform (from i915_pciids.h /
- * early-quirks.c's intel_early_ids). Only what the stolen-memory decode
- * needs: which GGC encoding and where BDSM is. */
+ * early-quirks.c's intel_early_ids). What the stolen-memory decode needs
+ * (which GGC encoding and where BDSM is) and which BAR ranges are judged
+ * (bar_judged.h). */
 #include <minihv/libc.h>
+#include <drivers/igd/bar_judged.h>
 #include <drivers/igd/stolen.h>
 
 const struct igd_device igd_devices[] = {
+    /* gen5: Ironlake (INTEL_ILK_IDS); stolen memory not decoded (the
+     * GMCH encoding before SNB), listed for bar_judged.h's generation */
+    { 0x0042, 5, false, "ILK" }, { 0x0046, 5, false, "ILK" },
     /* gen6: Sandy Bridge */
     { 0x0102, 6, false, "SNB" }, { 0x0106, 6, false, "SNB" }, { 0x010A, 6, false, "SNB" },
     { 0x0112, 6, false, "SNB" }, { 0x0116, 6, false, "SNB" }, { 0x0122, 6, false, "SNB" },
@@ -58,4 +63,22 @@ const struct igd_device *igd_device_lookup(uint16_t device_id)
         if (igd_devices[i].device_id == device_id)
             return &igd_devices[i];
     return NULL;
+}
+
+static const struct igd_bar_judged bar_judged[] = {
+    { 0, 6, IGD_MCHBAR_MIRROR_SNB + 0x5400, 0x18, "MCHBAR mirror: GFXVTBAR, VTDPVC0BAR" },
+};
+
+unsigned igd_bar_judged_ranges(uint16_t vendor, uint16_t device_id, const struct igd_bar_judged **out,
+                               unsigned max)
+{
+    if (vendor != 0x8086)
+        return 0;
+    const struct igd_device *d = igd_device_lookup(device_id);
+    unsigned gen = d ? d->gen : 6;
+    unsigned n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(bar_judged) && n < max; i++)
+        if (gen >= bar_judged[i].min_gen)
+            out[n++] = &bar_judged[i];
+    return n;
 }

@@ -14,6 +14,8 @@ int igd_stolen_decode(uint16_t device_id, uint16_t ggc, uint64_t bdsm,
     const struct igd_device *dev = igd_device_lookup(device_id);
     if (!dev)
         return field_fail(err, IGD_ENOENT, "device_id", 0x02, "not an IGD in the device table");
+    if (dev->gen < 6)
+        return field_fail(err, IGD_ENOENT, "device_id", 0x02, "before Sandy Bridge (gen 5): GGC not decoded");
     s->gen = dev->gen;
     s->ggc = ggc;
     s->ggc_locked = ggc & 1;
