@@ -3,6 +3,7 @@
 #include <minihv/libc.h>
 #include <minihv/pci.h>
 #include <minihv/x86.h>
+#include <drivers/igd/bar_judged.h>
 #include <drivers/igd/regions.h>
 #include "hv/passthrough.h"
 #include "hv/passthrough_map.h"
@@ -285,6 +286,21 @@ static void add_igd(struct pt_device *d, const struct minihv_passthrough *s)
         else
             pt_say(d, "passthrough: IGD regions %d-%d (OpRegion %u bytes at 0x%lx, host and LPC bridge config)", idx,
                 idx + 2, s->opregion_len, s->opregion_phys);
+    }
+    /* BAR ranges whose writes are dropped (drivers/igd/bar_judged.h: the
+     * MCHBAR mirror's VT-d base registers); never on a device igd_force
+     * made an IGD: its BARs are its own. */
+    const struct igd_bar_judged *judged[IGD_BAR_JUDGED_MAX];
+    unsigned nj = s->flags & MINIHV_PT_IGD_FORCED
+                      ? 0
+                      : igd_bar_judged_ranges(d->vendor, d->device, judged, IGD_BAR_JUDGED_MAX);
+    for (unsigned k = 0; k < nj; k++) {
+        const struct igd_bar_judged *j = judged[k];
+        int rc = vfio_device_add_judged(&d->vfio, j->bar, j->offset, j->size);
+        if (rc == VFIO_ERANGE)
+            continue; /* a BAR that ends before it: nothing there to write */
+        pt_say(d, "passthrough: IGD BAR%u [0x%x,0x%x) %s: %s", j->bar, j->offset, j->offset + j->size, j->what,
+               rc ? "NOT judged (the model refused it)" : "its page read-only, writes there dropped");
     }
     const struct minihv_pt_bridge *b[2] = { &s->host_bridge, &s->lpc_bridge };
     for (unsigned k = 0; k < 2; k++)

@@ -206,6 +206,7 @@ static const struct pt_platform platform = {
  * the lock. */
 struct refusals {
     uint64_t placement, bounds, guarded, pm_block, path; /* guarded config writes dropped, by pt_guard_kind */
+    uint64_t judged; /* BAR writes dropped at a judged range (the IGD's MCHBAR mirror) */
     uint64_t msi_address, msi_delivery; /* the vfio model's, MSI and MSI-X (vfio/msi.h) */
 };
 
@@ -215,11 +216,11 @@ static struct refusals refusals_taken(void)
     struct refusals now = { pt.count.placement_refused, pt.count.bounds_refused,
                             pt.count.guarded_writes_dropped[PT_GUARD_IOMMU],
                             pt.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK],
-                            pt.count.guarded_writes_dropped[PT_GUARD_PATH],
+                            pt.count.guarded_writes_dropped[PT_GUARD_PATH], pt.vfio.judged_dropped,
                             pt.vfio.config.msi_refused + pt.vfio.msix.refused,
                             pt.vfio.config.msi_refused_delivery + pt.vfio.msix.refused_delivery };
     struct refusals d = { now.placement - seen.placement, now.bounds - seen.bounds, now.guarded - seen.guarded,
-                          now.pm_block - seen.pm_block, now.path - seen.path,
+                          now.pm_block - seen.pm_block, now.path - seen.path, now.judged - seen.judged,
                           now.msi_address - seen.msi_address, now.msi_delivery - seen.msi_delivery };
     seen = now;
     return d;
@@ -236,6 +237,9 @@ static void refusals_report(struct refusals d)
                   "the device): dropped");
     hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.guarded,
                   "a config write to the registers that place an IOMMU's register set: dropped");
+    hv_refuse_add(HV_REFUSE_IOMMU_REGS, d.judged,
+                  "a write to the IGD's MCHBAR mirror of GFXVTBAR/VTDPVC0BAR (BAR0 + 0x145400, "
+                  "drivers/igd/bar_judged.h): would move a VT-d unit, dropped");
     hv_refuse_add(HV_REFUSE_PM_RELOCATE, d.pm_block,
                   "a config write to the south bridge registers that place or enable the ACPI I/O block and its "
                   "PM1_CNT (Intel LPC PMBASE/ACPI_CNTL, PMC ABASE/ACTL, PIIX4 PMBA/PMREGMISC): dropped");

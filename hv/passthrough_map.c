@@ -126,6 +126,17 @@ int window_map(struct pt_device *d, unsigned i)
                     !(a->size & (PT_PAGE - 1)))
                     rc = d->hw.map(d->hw.opaque, w->guest + a->offset, w->host + a->offset, a->size, uc_rw);
             }
+            /* The pages of judged ranges (an IGD's MCHBAR mirror): read
+             * natively (i915 reads the mirror, no exit per read), each
+             * write exits to the model, which drops those touching the
+             * range (vfio_device_add_judged). */
+            for (uint32_t k = 0; !rc && k < d->vfio.nr_judged; k++) {
+                const struct vfio_judged_range *j = &d->vfio.judged[k];
+                uint64_t first = page_down(j->offset), end = page_up(j->offset + j->size);
+                if (j->index == i && end <= w->size)
+                    rc = d->hw.map(d->hw.opaque, w->guest + first, w->host + first, end - first,
+                                   PT_ATTRS(PT_READ, MEMTYPE_UC));
+            }
         }
     }
     if (rc)

@@ -253,6 +253,12 @@ expect_log "root igd: the loader's OpRegion line" "$WORK/igd.out" \
   "^minihv: passthrough: host OpRegion 2.0 at ASLS 0x7b0fe018: 8 KiB, mailboxes 0x7, VBT [0-9]+ bytes in mailbox 4$"
 expect_log "root igd: VBT parsed" "$WORK/igd.out" "^minihv: igd: VBT version [0-9]+, BDB version [0-9]+, [0-9]+ child devices"
 expect_log "root igd: OpRegion verdict" "$WORK/igd.out" "✓  IGD OpRegion +OpRegion 2.0, mailbox 4 VBT [0-9]+ bytes: passed to the guest as is"
+# Gen 12: BAR0's page with the MCHBAR mirror's GFXVTBAR/VTDPVC0BAR
+# (+0x145400) is not an mmap area (the core maps it read-only, judges writes).
+expect_log "root igd: BAR0 leaves out the MCHBAR mirror's VT-d page" "$WORK/igd.out" \
+  "^minihv: passthrough: region 0: BAR0 16 MiB RW mmap sparse \[0x0,0x145000\) \[0x146000,0x1000000\)$"
+expect_log "root igd: the mirror's registers judged" "$WORK/igd.out" \
+  "passthrough: IGD BAR0 \[0x145400,0x145418\) MCHBAR mirror: GFXVTBAR, VTDPVC0BAR: its page read-only, writes there dropped$"
 python3 -c "
 o = bytearray(open('$T/sys/kernel/debug/dri/0/i915_opregion', 'rb').read()); o[0x10] = 0xff; o[0x11] = 0xff
 open('$T/sys/kernel/debug/dri/0/i915_opregion', 'wb').write(bytes(o))"

@@ -24,6 +24,12 @@
 #define BAR2_SZ  0x100ull
 #define LAPIC    0xfee00000ull
 #define IOMMU    0xfed90000ull
+/* An IGD's GTTMMADR (BAR0, 64-bit) and the page of its MCHBAR mirror
+ * (BAR0 + 0x140000, i915 MCHBAR_MIRROR_BASE_SNB) that holds GFXVTBAR
+ * (+0x5400) and VTDPVC0BAR (+0x5410). */
+#define IGD_BAR0    0xe0000000ull
+#define IGD_BAR0_SZ 0x400000ull /* 4 MiB: Sandy Bridge's */
+#define MIRROR_PAGE (IGD_BAR0 + 0x145000)
 
 /* ---- the fake machine ---- */
 
@@ -45,6 +51,7 @@ struct fake {
     uint8_t bar0[BAR0_SZ];      /* the device's BAR0 registers */
     uint8_t rom[ROM_SZ];
     uint8_t page2[4096];        /* the page that holds BAR2 (identity around it) */
+    uint8_t mirror[0x2000];     /* an IGD's BAR0 from MIRROR_PAGE: the mirror's page and the next */
     unsigned host_accesses;
     uint16_t guard_lo, guard_hi; /* 00:00.0 registers guarded by the test */
     uint8_t dev_bus;            /* the device's bus (0, or 1 behind rp_cfg) */
@@ -130,6 +137,10 @@ static void f_conf1(void *o, uint32_t addr, uint16_t port, unsigned size, bool i
 static uint8_t *host_bytes(uint64_t hpa, unsigned size)
 {
     fk.host_accesses++;
+    /* An IGD's BAR0 around the mirror page: a write may cross that page's
+     * end into the next page of the same BAR, as on the hardware. */
+    if (hpa >= MIRROR_PAGE && hpa + size <= MIRROR_PAGE + sizeof(fk.mirror))
+        return fk.mirror + (hpa - MIRROR_PAGE);
     assert_true((hpa & ~0xfffull) == ((hpa + size - 1) & ~0xfffull));
     if (hpa >= BAR2 && hpa + size <= BAR2 + 4096)
         return fk.page2 + (hpa - BAR2);
@@ -942,6 +953,142 @@ static void test_guarded_without_device(void **state)
     assert_false(ptdev_claims(&dev, ECAM + 0x40));
 }
 
+/* ---- an IGD's MCHBAR mirror (docs/security.md, "Relocation of the IOMMU
+ * registers"): GFXVTBAR/VTDPVC0BAR at BAR0 + 0x145400..0x145417 ---- */
+
+/* An IGD (Intel, VGA class, `passthrough = igd`) with BAR0 of bar0_size. */
+static void snapshot_igd(struct minihv_passthrough *s, uint16_t device_id, uint64_t bar0_size)
+{
+    snapshot(s, false, false);
+    cfg_header(s->cfg, sizeof(s->cfg), 0x8086, device_id, 0x030000);
+    cfg_w16(s->cfg, 0x04, 0x0006);
+    cfg_w32(s->cfg, 0x10, (uint32_t)IGD_BAR0 | 4); /* 64-bit memory */
+    memcpy(fk.dev_cfg, s->cfg, sizeof(fk.dev_cfg));
+    s->bars[0] = (struct minihv_pt_bar){ IGD_BAR0, bar0_size, 0, 1, 0, { 0 } };
+    s->flags = MINIHV_PT_IGD;
+}
+
+static void expect_bar0_line(uint16_t device_id, uint64_t bar0_size, uint32_t flags, const char *want)
+{
+    struct minihv_passthrough s;
+    snapshot_igd(&s, device_id, bar0_size);
+    s.flags = flags;
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    char line[200];
+    assert_true(ptdev_format_region(&dev, 0, line, sizeof(line)) > 0);
+    if (strcmp(line, want))
+        fail_msg("IGD 0x%04x BAR0 %llu KiB: region 0 '%s', want '%s'", device_id,
+                 (unsigned long long)(bar0_size >> 10), line, want);
+}
+
+static void test_igd_mirror_region_gap(void **state)
+{
+    (void)state;
+    /* Gen 6 and later (drivers/igd's table): the mirror's page left out
+     * of the sparse areas, as vfio leaves out an MSI-X table's. */
+    expect_bar0_line(0x0126, IGD_BAR0_SZ, MINIHV_PT_IGD, "BAR0 4 MiB RW mmap sparse [0x0,0x145000) [0x146000,0x400000)");
+    expect_bar0_line(0x0166, IGD_BAR0_SZ, MINIHV_PT_IGD, "BAR0 4 MiB RW mmap sparse [0x0,0x145000) [0x146000,0x400000)");
+    expect_bar0_line(0x9A49, 16 << 20, MINIHV_PT_IGD, "BAR0 16 MiB RW mmap sparse [0x0,0x145000) [0x146000,0x1000000)");
+    /* An IGD the table does not know: taken as gen 6 or later. */
+    expect_bar0_line(0x0BEE, IGD_BAR0_SZ, MINIHV_PT_IGD, "BAR0 4 MiB RW mmap sparse [0x0,0x145000) [0x146000,0x400000)");
+    /* Gen 5 (Ironlake): its mirror is at 0x10000, not 0x140000; all mapped. */
+    expect_bar0_line(0x0046, IGD_BAR0_SZ, MINIHV_PT_IGD, "BAR0 4 MiB RW mmap");
+    /* A BAR0 that ends before the range: nothing to judge. */
+    expect_bar0_line(0x0126, 1 << 20, MINIHV_PT_IGD, "BAR0 1 MiB RW mmap");
+    /* igd_force on a device that is not an IGD: its BAR is its own. */
+    expect_bar0_line(0x0126, IGD_BAR0_SZ, MINIHV_PT_IGD | MINIHV_PT_IGD_FORCED, "BAR0 4 MiB RW mmap");
+}
+
+static void test_igd_mirror_mapped_read_only(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot_igd(&s, 0x0116, IGD_BAR0_SZ);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    const uint32_t rw = PT_ATTRS(PT_READ | PT_WRITE, MEMTYPE_UC), ro = PT_ATTRS(PT_READ, MEMTYPE_UC);
+    int lo = find_call(OP_MAP, IGD_BAR0, 0x145000), hi = find_call(OP_MAP, IGD_BAR0 + 0x146000, 0x2ba000);
+    int mirror = find_call(OP_MAP, MIRROR_PAGE, 0x1000);
+    assert_true(lo >= 0 && hi >= 0);
+    assert_int_equal(fk.calls[lo].attrs, rw);
+    assert_int_equal(fk.calls[hi].attrs, rw);
+    /* Reads native (i915 reads the mirror: no exit per read), writes exit. */
+    assert_true(mirror >= 0);
+    assert_int_equal(fk.calls[mirror].hpa, MIRROR_PAGE);
+    assert_int_equal(fk.calls[mirror].attrs, ro);
+    /* Moved by the guest, the read-only page moves with the window. */
+    fk.ncalls = 0;
+    conf1_write(5, 0x10, 4, 0xd0000004);
+    mirror = find_call(OP_MAP, 0xd0145000, 0x1000);
+    assert_true(mirror >= 0);
+    assert_int_equal(fk.calls[mirror].hpa, MIRROR_PAGE);
+    assert_int_equal(fk.calls[mirror].attrs, ro);
+    assert_true(find_call(OP_MAP, 0xd0146000, 0x2ba000) >= 0);
+}
+
+/* A guest write of `size` bytes at BAR0 + off: true when it reached the
+ * device (the mirror's bytes changed). */
+static bool igd_write_lands(uint64_t off, unsigned size)
+{
+    memset(fk.mirror, 0x5a, sizeof(fk.mirror));
+    uint64_t v = 0x0123456789abcdefull;
+    enum minihv_exit_kind k;
+    assert_true(mmio(IGD_BAR0 + off, size, true, &v, &k));
+    assert_int_equal(k, MINIHV_EXIT_PT_BAR);
+    for (size_t i = 0; i < sizeof(fk.mirror); i++)
+        if (fk.mirror[i] != 0x5a)
+            return true;
+    return false;
+}
+
+static void test_igd_mirror_writes_judged(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot_igd(&s, 0x0116, IGD_BAR0_SZ);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    uint64_t dropped = 0;
+    /* Each byte of GFXVTBAR and VTDPVC0BAR (and the 8 bytes between). */
+    for (uint64_t off = 0x145400; off < 0x145418; off++) {
+        if (igd_write_lands(off, 1))
+            fail_msg("a byte written at BAR0 + 0x%llx reached the mirror", (unsigned long long)off);
+        dropped++;
+    }
+    /* Whole registers, and writes that straddle the range's edges. */
+    static const struct { uint64_t off; unsigned size; } refused[] = {
+        { 0x145400, 8 }, { 0x145404, 4 }, { 0x145410, 8 }, { 0x145410, 2 }, { 0x145414, 4 },
+        { 0x1453fc, 8 }, { 0x1453ff, 2 }, { 0x145416, 4 }, { 0x145412, 8 },
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (igd_write_lands(refused[i].off, refused[i].size))
+            fail_msg("%u-byte write at BAR0 + 0x%llx reached the mirror", refused[i].size,
+                     (unsigned long long)refused[i].off);
+        dropped++;
+    }
+    assert_int_equal(dev.vfio.judged_dropped, dropped);
+    /* The rest of the page is the MCH's: to the hardware as written,
+     * up to the page end and across it into the BAR's next page. */
+    static const struct { uint64_t off; unsigned size; } passed[] = {
+        { 0x1453fc, 4 }, { 0x1453ff, 1 }, { 0x145418, 8 }, { 0x145418, 1 }, { 0x145000, 4 },
+        { 0x145e04, 4 }, { 0x145ff8, 8 }, { 0x145ffc, 8 },
+    };
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++)
+        if (!igd_write_lands(passed[i].off, passed[i].size))
+            fail_msg("%u-byte write at BAR0 + 0x%llx did not reach the device", passed[i].size,
+                     (unsigned long long)passed[i].off);
+    assert_int_equal(dev.vfio.judged_dropped, dropped);
+    /* A read that exits (a read-modify-write) reads the hardware. */
+    memcpy(fk.mirror + 0x400, "\x01\x10\xd9\xfe\0\0\0\0", 8);
+    uint64_t v = 0;
+    enum minihv_exit_kind k;
+    assert_true(mmio(IGD_BAR0 + 0x145400, 8, false, &v, &k));
+    assert_int_equal(v, 0xfed91001ull);
+    /* Gen 5: the same offsets are plain BAR. */
+    snapshot_igd(&s, 0x0046, IGD_BAR0_SZ);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    assert_true(igd_write_lands(0x145400, 8));
+    assert_int_equal(dev.vfio.judged_dropped, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +1110,9 @@ int main(void)
         cmocka_unit_test(test_guarded_conf1_ext_bits),
         cmocka_unit_test(test_guarded_without_device),
         cmocka_unit_test(test_msix_physical_masked_at_init),
+        cmocka_unit_test(test_igd_mirror_region_gap),
+        cmocka_unit_test(test_igd_mirror_mapped_read_only),
+        cmocka_unit_test(test_igd_mirror_writes_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
