@@ -5,7 +5,11 @@
  * (GTTMMADR) + 0x140000 mirrors the host bridge's MCHBAR window (Linux
  * i915 intel_mchbar_regs.h, MCHBAR_MIRROR_BASE_SNB), and MCHBAR + 0x5400
  * (GFXVTBAR) and + 0x5410 (VTDPVC0BAR), 64-bit each, are the base and
- * enable of the graphics and the other VT-d unit (iommu/vtd.h). Whether
+ * enable of the graphics and the other VT-d unit (iommu/vtd.h); the 8
+ * bytes between are EDRAMBAR on Haswell (coreboot haswell registers/
+ * mchbar.h), a base the guest has no business moving either, so the row
+ * is 0x5400-0x5417 whole (the MCHBAR page's own judge, vtd_mchbar_guarded,
+ * passes 0x5408-0x540f). Whether
  * the mirror forwards writes is not documented (i915: "Starting from
  * Haswell, you can't write registers using the MCHBAR mirror, just
  * read"): taken as if it did, on every generation from 6. Gen 5 and
