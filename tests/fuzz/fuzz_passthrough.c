@@ -10,7 +10,9 @@
  * guarded register of another function (an IOMMU's base), an unmasked
  * MSI-X entry with an address outside the MSI window or a delivery mode
  * other than fixed or lowest priority, a config write to
- * a bridge.
+ * a bridge; for an IGD of gen 6 or later (drivers/igd/bar_judged.h, decided
+ * here from the input, not from the model), its MCHBAR mirror page mapped
+ * writable or a write reaching GFXVTBAR/VTDPVC0BAR there (BAR0 + 0x145400).
  *
  * Input: [flags][bar0 size code][rom size code][cfg 256][ops: kind, port/addr, size, value] */
 #include <stdint.h>
@@ -27,7 +29,8 @@
 #define HV_BASE 0x40000000ull
 #define HV_SIZE 0x04000000ull
 #define ROM_PA  0x41000000ull
-#define MAX_BAR 0x100000ull
+#define MAX_BAR 0x200000ull /* 2 MiB: an IGD's BAR0 reaches the mirror at 0x145000 */
+#define MIRROR_VTD 0x145400ull /* BAR0 + 0x140000 (MCHBAR mirror) + 0x5400, 0x18 bytes */
 #define LAPIC   0xfee00000ull
 #define IOMMU   0xfed90000ull
 
@@ -51,6 +54,10 @@ static uint8_t dev_cfg[4096], bridge_cfg[4096];
 static struct pt_device dev;
 static struct special_pages special;
 
+/* The input made an IGD whose mirror must be judged: Intel, not gen 5,
+ * BAR0 holding the range. */
+static bool mirror_judged;
+
 static bool over_hv(uint64_t gpa, uint64_t size)
 {
     return gpa < HV_BASE + HV_SIZE && HV_BASE < gpa + size;
@@ -72,6 +79,9 @@ static int f_map(void *o, uint64_t gpa, uint64_t hpa, uint64_t size, uint32_t at
     }
     /* Only the device's BAR or the ROM copy are ever mapped. */
     if (!(hpa >= BAR0 && hpa + size <= BAR0 + bar0_size) && hpa != ROM_PA)
+        abort();
+    /* The mirror's VT-d page: never writable for the guest. */
+    if (mirror_judged && (attrs & PT_WRITE) && hpa < BAR0 + MIRROR_VTD + 0x18 && BAR0 + MIRROR_VTD < hpa + size)
         abort();
     return 0;
 }
@@ -172,6 +182,8 @@ static void f_mmio_write(void *o, uint64_t hpa, unsigned size, uint64_t v)
     (void)o;
     if (!check_host(hpa, size))
         return;
+    if (mirror_judged && hpa < BAR0 + MIRROR_VTD + 0x18 && BAR0 + MIRROR_VTD < hpa + size)
+        abort();
     memcpy(bar0 + (hpa - BAR0), &v, size);
     const struct vfio_msix *m = &dev.vfio.msix;
     uint64_t t = BAR0 + m->table_offset;
@@ -209,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct minihv_passthrough snap;
     memset(&snap, 0, sizeof(snap));
     uint8_t flags = (uint8_t)take(&s, 1);
-    bar0_size = 0x1000ull << (take(&s, 1) % 9); /* 4 KiB .. 1 MiB */
+    bar0_size = 0x1000ull << (take(&s, 1) % 10); /* 4 KiB .. 2 MiB */
     unsigned rom_code = (unsigned)take(&s, 1);
     snap.present = 1;
     snap.dev = 5;
@@ -230,14 +242,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snap.rom_region_size = 0x800ull << (rom_code % 6);
         snap.rom_len = (uint32_t)snap.rom_region_size / 2;
     }
+    mirror_judged = false;
     if (flags & 8) {
         snap.flags = MINIHV_PT_IGD;
         snap.host_bridge.present = 1;
         snap.lpc_bridge = (struct minihv_pt_bridge){ 1, 0, 31, 0, 0, { 0 } };
+        if (flags & 0x20) { /* an Intel IGD: SNB, TGL, unknown, Ironlake (gen 5) */
+            static const uint16_t ids[] = { 0x0126, 0x9a49, 0x0bee, 0x0046 };
+            uint16_t id = ids[(flags >> 6) & 3];
+            memcpy(snap.cfg, (const uint8_t[]){ 0x86, 0x80, (uint8_t)id, (uint8_t)(id >> 8) }, 4);
+            mirror_judged = id != 0x0046 && bar0_size >= MIRROR_VTD + 0x18;
+            /* Decoding at an address aligned for any size, so the window
+             * is mapped from the start (the host BAR stays at BAR0). */
+            memcpy(snap.cfg + 0x10, (const uint8_t[]){ 0x04, 0x00, 0x00, 0xd0, 0, 0, 0, 0 }, 8);
+            snap.cfg[0x04] |= 0x02;
+            snap.cfg[0x0e] = 0;
+        }
     }
     memset(dev_cfg, 0, sizeof(dev_cfg));
     memcpy(dev_cfg, snap.cfg, 256);
-    memset(bar0, 0, sizeof(bar0));
+    memset(bar0, 0, bar0_size);
     memset(&special, 0, sizeof(special));
     special_add(&special, SPECIAL_CORE_BLOCK, HV_BASE, HV_SIZE, SPECIAL_MAP_NONE);
     special_add(&special, SPECIAL_LAPIC, LAPIC, 0x1000, SPECIAL_MAP_READ_ONLY);
@@ -274,6 +298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             static const uint64_t bases[] = { BAR0, 0xd0000000ull, 0xfe000000ull, ECAM + (5 << 15), ECAM,
                                               ECAM + (31 << 15), HV_BASE - 0x1000, LAPIC - 0x1000, IOMMU - 0x1000 };
             uint64_t gpa = bases[take(&s, 1) % 9] + (take(&s, 3) % (2 * MAX_BAR));
+            if (kind & 0x40) /* around the mirror's VT-d registers, where BAR0's window is now */
+                gpa = dev.win[0].guest + MIRROR_VTD - 8 + take(&s, 1) % 0x28;
             if (ptdev_claims(&dev, gpa))
                 ptdev_mmio(&dev, gpa, sz, kind & 0x80, &value, &k);
             break;
