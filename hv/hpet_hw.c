@@ -7,9 +7,21 @@
 #include "hv/console.h"
 #include "hv/hpet.h"
 #include "hv/hv.h"
+#include "hv/io.h"
 #include "hv/judged_mmio.h"
 #include "hv/refuse.h"
 #include "hv/vcpu.h"
+
+/* Intel's HPTC (High Precision Timer Configuration: RCBA + 0x3404 on ICH6
+ * to the 9-series PCH, the P2SB's config 0x60 from the 100 series; Address
+ * Select, bits 1:0) places the HPET at 0xFED00000, 0xFED01000, 0xFED02000
+ * or 0xFED03000, and the guest can write it: the block would leave the
+ * judged page, and its FSB routes the judge. Where the chipset has it (an
+ * Intel ISA bridge at 00:1f.0) and the ACPI's HPET is in that window, the
+ * window's other pages are judged as HPET blocks too. */
+#define HPTC_WINDOW      0xfed00000ull
+#define HPTC_WINDOW_SIZE 0x4000ull
+static bool hptc_judged;
 
 /* The block holding gpa, or 0 (the page's rest past a block). */
 static uint64_t block_of(uint64_t gpa)
@@ -17,6 +29,8 @@ static uint64_t block_of(uint64_t gpa)
     for (unsigned i = 0; i < hv_boot->hpet_count && i < MINIHV_MAX_HPETS; i++)
         if (gpa - hv_boot->hpet_base[i] < HPET_BLOCK_SIZE)
             return hv_boot->hpet_base[i];
+    if (hptc_judged && gpa - HPTC_WINDOW < HPTC_WINDOW_SIZE && (gpa & 0xfff) < HPET_BLOCK_SIZE)
+        return gpa & ~0xfffull; /* where HPTC may put the block */
     return 0;
 }
 
@@ -43,11 +57,27 @@ static bool hpet_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t val
     return false;
 }
 
+static bool intel_isa_bridge(void)
+{
+    uint32_t id = io_pci_read32(31, 0, 0x00), class_rev = io_pci_read32(31, 0, 0x08);
+    return (id & 0xffff) == 0x8086 && class_rev >> 16 == 0x0601;
+}
+
 void hpet_register(const struct minihv_boot_info *bi)
 {
+    bool in_window = false;
     for (unsigned i = 0; i < bi->hpet_count && i < MINIHV_MAX_HPETS; i++) {
         bool trapped = !judged_mmio_add(SPECIAL_HPET, bi->hpet_base[i], "an HPET timer block", hpet_write);
         hv_log("hpet: timer block 0x%lx: %s", bi->hpet_base[i],
                trapped ? "read-only, writes judged (FSB routes)" : "NOT trapped: its FSB route can write anywhere");
+        in_window |= bi->hpet_base[i] - HPTC_WINDOW < HPTC_WINDOW_SIZE;
     }
+    if (!in_window || !intel_isa_bridge())
+        return;
+    unsigned judged = 0;
+    for (uint64_t page = HPTC_WINDOW; page < HPTC_WINDOW + HPTC_WINDOW_SIZE; page += 0x1000)
+        judged += !judged_mmio_add(SPECIAL_HPET, page, "a page HPTC may move the HPET to", hpet_write);
+    hptc_judged = true;
+    hv_log("hpet: Intel chipset (HPTC may move the HPET within 0x%llx-0x%llx): %u of its 4 pages judged", HPTC_WINDOW,
+           HPTC_WINDOW + HPTC_WINDOW_SIZE - 1, judged);
 }

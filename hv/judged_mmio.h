@@ -22,7 +22,7 @@ struct vcpu;
  * counted the refusal). size 1, 2, 4 or 8, [gpa, gpa + size) in the page. */
 typedef bool (*judged_write_fn)(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t value);
 
-#define JUDGED_MMIO_MAX 12 /* FCH AcpiMmio 1, sleep registers 3, MCHBAR 1, HPETs 4, and room */
+#define JUDGED_MMIO_MAX 16 /* FCH AcpiMmio 1, sleep registers 3, MCHBAR 1, HPETs 4, HPTC's other 3, and room */
 
 /* At global init, before the guest map is built: the page that holds
  * `addr` becomes read-only with `judge` deciding its writes. 0; 0 as well

@@ -49,7 +49,8 @@
 #                at 0xFEE01000: icr-delivery, msi-window), mmio-fetch (a
 #                jump to the hole, the block, 0xFEE01000: #UD there),
 #                mmio-insn (string and SSE stores on the I/O APIC and HPET
-#                pages: #GP(0))
+#                pages: #GP(0)), hpet-hptc (an FSB address into the block on
+#                the 3 other pages Intel's HPTC can move the HPET to: hpet-fsb)
 #   q-cfgguard   `config_guard = on`, no passthrough device: pmbase-move,
 #                ecam-move (the same guards as q-nvme's, by CF8/CFC and
 #                ECAM; a boot of its own: config_guard = on changes what
@@ -95,7 +96,7 @@ set -u
 # The attacks `make check` runs. Move an attack in here once its fix has
 # landed (and its boot shows it passing). Since b54a444 every attack is
 # in; an attack that regresses stays here and fails make check.
-ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 cr0-pg64 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move cf8-ext fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross mmio-fetch mmio-insn hpet-split"
+ATTACKS_IN_CHECK="hc-buffer-mmio iommu-regs msix-left msi-delivery bar-placement ecam-move bar-above-top bridge-renumber subpage-bar msr-sweep apic-base init-logical movss-tf xsetbv-17-18 cr0-pg64 unmapped-gpa x2apic-icr-reserved sleep-s3 sleep-mmio core-uart icr-alias triple-fault apic-insn apic-8byte event-delivery ioapic-rte ap-not-entered task-switch a20 ioapic-dma lvt-delivery lvt-x2apic mtrr-block icr-smi msi-window pmbase-move cf8-ext fch-pm msi-dma log-dma smm-open db-intercept iommu-dma ecam-dma native-ports hpet-fsb fwcfg-dma hpet-dma judged-cross mmio-fetch mmio-insn hpet-split hpet-hptc"
 
 GUEST=${BUILD:-build}/attack.efi
 EDU='edu,addr=0x5,dma_mask=0xffffffffffffffff'
@@ -211,7 +212,7 @@ check_boot() {
       fail "$name: $a refused count" "summary has $kind ${n:-none}, want $want ($result)"
     fi
   done
-  # mmio-fetch, mmio-insn, hpet-split: the guest's PASS line begins with
+  # mmio-fetch, mmio-insn, hpet-split, hpet-hptc: the guest's PASS line begins with
   # what the summary must count ("summary: KIND >= N;", its refusals), and the
   # core's first line of that kind must be the attack's own (each runs
   # before the other attacks of its kind: mmio-fetch's is the hole's, or
@@ -222,7 +223,8 @@ check_boot() {
   local first
   for a in "mmio-fetch|instruction fetch from (an unmapped address at 0x7ffffff000|the core's memory at 0x[0-9a-f]+) " \
            "mmio-insn|access to an I/O APIC page at 0xfec00000 " \
-           "hpet-split|write of 0x[0-9a-f]+ at HPET 0x[0-9a-f]+\+0xfe: unaligned across a judged register"; do
+           "hpet-split|write of 0x[0-9a-f]+ at HPET 0x[0-9a-f]+\+0xfe: unaligned across a judged register" \
+           "hpet-hptc|write of 0x[0-9a-f]+ at HPET 0xfed0[0-3]000\+0x114: FSB route outside"; do
     IFS='|' read -r a first <<<"$a"
     [[ " $sel " == *" $a "* ]] || continue
     line=$(grep -Eam1 "^attack: PASS $a " "$fw") || continue # no PASS: already a FAIL above
@@ -420,7 +422,7 @@ run_boot q-subpage qemu 1 "subpage-bar bridge-renumber sleep-mmio" 01:00.0 01:00
   -device intel-iommu,intremap=off,aw-bits=48 -device "$EDU" \
   -device pcie-root-port,id=rp1,chassis=1,addr=0x6 -device pci-ohci,bus=rp1,addr=0x0
 # QEMU 7.2 TCG has no x2APIC: x2apic-icr-reserved runs in Bochs only.
-run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports judged-cross xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm mmio-fetch mmio-insn" none "" \
+run_boot q-cpu qemu 2 "msr-sweep apic-base init-logical icr-alias movss-tf native-ports judged-cross xsetbv-17-18 mtrr-block icr-smi msi-window unmapped-gpa sleep-s3 core-uart apic-insn apic-8byte lvt-delivery ioapic-rte a20 fch-pm mmio-fetch mmio-insn hpet-hptc" none "" \
   --timeout 150
 # config_guard = on: config space trapped without a passthrough device.
 ATK_CFG_EXTRA='config_guard = on' run_boot q-cfgguard qemu 1 "pmbase-move ecam-move" none "" --timeout 90

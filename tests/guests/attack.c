@@ -898,6 +898,7 @@ static const struct attack attacks[] = {
     { "mmio-fetch", attack_mmio_fetch, true }, /* before apic-insn: Bochs shows only the first mmio-insn line */
     { "mmio-insn", attack_mmio_insn, true },
     { "hpet-split", attack_hpet_split, true }, /* before hpet-fsb: the first hpet-fsb line is a split */
+    { "hpet-hptc", attack_hpet_hptc, true },
     { "hpet-fsb", attack_hpet_fsb, true },
     { "fwcfg-dma", attack_fwcfg_dma, true },
     { "hpet-dma", attack_hpet_dma, true },

@@ -189,5 +189,6 @@ void attack_judged_cross(void);
 void attack_mmio_fetch(void);
 void attack_mmio_insn(void);
 void attack_hpet_split(void);
+void attack_hpet_hptc(void);
 
 #endif

@@ -333,3 +333,46 @@ void attack_hpet_split(void)
                  "0x%x:%08x -> 0x%x:%08x; %s", faults ? "faulted: " : "no fault", faults ? d : "", before[0], after[0],
                  before[5], before[4], after[5], after[4], ok ? "core intact" : why);
 }
+
+/* ---- hpet-hptc ----
+ * Intel's HPTC (RCBA + 0x3404, or the P2SB's 0x60 from the 100-series PCH)
+ * moves the HPET among the four pages at 0xFED00000-0xFED03FFF, and the
+ * guest may write it; the block's FSB routes would leave the judged page
+ * with it. With an Intel ISA bridge at 00:1f.0 the core judges the other
+ * three pages as HPET blocks too (hv/hpet_hw.c). Each gets timer 0's FSB
+ * address dword aimed into the core's block: dropped, counted hpet-fsb (the
+ * harness, from the summary: QEMU's HPET does not move, nothing answers
+ * on those pages, so the guest cannot see the refusal). */
+void attack_hpet_hptc(void)
+{
+    const char *name = "hpet-hptc";
+    uint64_t hpet = hpet_page();
+    uint32_t id = atk_cfg_read32(0, 31, 0, 0), class_rev = atk_cfg_read32(0, 31, 0, 8);
+    if (!hpet || hpet - 0xfed00000ull >= 0x4000) {
+        atk_skip(name, "no ACPI HPET in 0xfed00000-0xfed03fff");
+        return;
+    }
+    if ((id & 0xffff) != 0x8086 || class_rev >> 16 != 0x0601) {
+        atk_skip(name, "no Intel ISA bridge at 00:1f.0 (no HPTC)");
+        return;
+    }
+    uint64_t block = env.fp.block_base + env.fp.block_size - 0x10000;
+    unsigned pages = 0;
+    char d[24] = "";
+    uint64_t f = atk_irq_save();
+    for (uint64_t page = 0xfed00000ull; page < 0xfed04000ull; page += 0x1000) {
+        if (page == (hpet & ~0xfffull))
+            continue;
+        uint64_t r = atk_write32(page + 0x114, (uint32_t)block); /* timer 0 Tn_FSB_INT_ADDR */
+        if (r && !d[0])
+            guard_describe(r, d, sizeof(d));
+        pages++;
+    }
+    atk_irq_restore(f);
+    bool ok = atk_core_intact_self(why, sizeof(why));
+    if (!d[0] && ok)
+        atk_pass(name, "summary: hpet-fsb >= %u; timer 0's FSB address 0x%lx (in the block) written at +0x114 of the "
+                 "%u other pages HPTC may move the HPET (0x%lx) to; %s", pages, block, pages, hpet, why);
+    else
+        atk_fail(name, "FSB address writes on the HPTC pages: %s; %s", d[0] ? d : "no fault", ok ? "core intact" : why);
+}
