@@ -50,3 +50,12 @@ bool cr0_write_faults(const struct cr0_write_in *in)
         return true;
     return !(v & wp) && (in->cr4 & CR4_CET_BIT);
 }
+
+bool pae_pdptes_ok(const uint64_t pdpte[4], unsigned maxphyaddr)
+{
+    uint64_t reserved = 0x1e6ull | (maxphyaddr < 64 ? ~0ull << maxphyaddr : 0);
+    for (unsigned i = 0; i < 4; i++)
+        if ((pdpte[i] & 1) && (pdpte[i] & reserved))
+            return false;
+    return true;
+}

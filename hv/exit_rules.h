@@ -106,4 +106,13 @@ struct cr0_write_in {
 };
 bool cr0_write_faults(const struct cr0_write_in *in);
 
+/* ---- PAE paging's four PDPTEs (SDM Vol. 3A 4.4.1) ----
+ * MOV to CR3 under PAE paging, and MOV to CR0/CR4 that turns PAE paging on
+ * or changes CR0.PG/CD/NW under it, load the PDPTEs from CR3[31:5] and
+ * raise #GP(0) when a present one has a reserved bit (2:1, 8:5,
+ * 63:MAXPHYADDR). With EPT, VM entry takes them from the VMCS (SDM Vol. 3C
+ * 26.3.2.4) and fails on a reserved bit (26.3.1.6): a write the core
+ * carries out loads them itself (review R4). */
+bool pae_pdptes_ok(const uint64_t pdpte[4], unsigned maxphyaddr);
+
 #endif

@@ -5,8 +5,8 @@
 
 struct minihv_boot_info;
 
-/* At global init, before the guest map is built. A page that cannot be
- * trapped is logged, not fatal. */
-void hpet_register(const struct minihv_boot_info *bi);
+/* At global init, before the guest map is built. -1 when a page cannot be
+ * judged (logged): the core does not start, fail closed. */
+int hpet_register(const struct minihv_boot_info *bi);
 
 #endif

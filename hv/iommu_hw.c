@@ -137,18 +137,20 @@ static bool mchbar_vtd_write(struct vcpu *v, uint64_t gpa, unsigned size, uint64
     return false;
 }
 
-static void judge_mchbar_vtd(uint16_t segment)
+/* 0, or -1 when the page cannot be judged (the caller fails closed). */
+static int judge_mchbar_vtd(uint16_t segment)
 {
     if (segment != 0 || (io_pci_read32(0, 0, 0) & 0xffff) != 0x8086)
-        return;
+        return 0;
     uint64_t mchbar = io_pci_read32(0, 0, VTD_MCHBAR_CFG) | (uint64_t)io_pci_read32(0, 0, VTD_MCHBAR_CFG + 4) << 32;
     mchbar_window = vtd_mchbar_base(mchbar);
     if (!mchbar_window)
-        return;
+        return 0;
     int rc = judged_mmio_add(SPECIAL_MCHBAR_VTD, mchbar_window + VTD_MCHBAR_GFXVTBAR,
                              "the MCHBAR page with GFXVTBAR/VTDBAR", mchbar_vtd_write);
     hv_log("iommu: MCHBAR 0x%lx: GFXVTBAR/VTDBAR page 0x%lx %s", mchbar_window,
            mchbar_window + VTD_MCHBAR_GFXVTBAR, rc ? "NOT trapped" : "read-only, writes to those registers dropped");
+    return rc ? -1 : 0;
 }
 
 /* Returns how many register sets could not be taken out of the guest map
@@ -171,7 +173,7 @@ static unsigned reserve_register_pages(const struct minihv_boot_info *bi)
      * places the MCH window that holds GFXVTBAR (+0x5400) and VTDBAR
      * (+0x5410); the guest must not move it (nor, through it, the units). */
     if (bi->dmar_phys && dmar.unit_count)
-        judge_mchbar_vtd(dmar.units[0].segment);
+        failed += judge_mchbar_vtd(dmar.units[0].segment) != 0; /* they move the units: the same rule */
     /* Firmware bugs Linux accepts with a warning (an RMRR 0-0, an IVMD of
      * length 1): skipped or rounded by the parser, said once here in
      * preflight's words (tools/minihv-preflight.c). */

@@ -74,8 +74,7 @@ static int global_init(const struct minihv_boot_info *bi)
     passthrough_register_ports(bi);
     if (a20_gate_register() || fch_pm_register())
         return -1;
-    hpet_register(bi);
-    if (fw_cfg_register(bi))
+    if (hpet_register(bi) || fw_cfg_register(bi))
         return -1;
     vcpu_register_power_ports(bi);
     console_register_port();

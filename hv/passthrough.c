@@ -570,6 +570,27 @@ enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigne
             d->conf1_addr = *value;
         return MINIHV_EXIT_IO;
     }
+    /* An access below CONFIG_DATA that runs into it (a dword or word at
+     * 0xcfa/0xcfb): the bytes at 0xcfc on are CONFIG_DATA's, through the
+     * model's CONFIG_ADDRESS and its guards; the rest the hardware's, one
+     * byte each. Whole, it went to the hardware, whose own latch is not the
+     * guest's here (review R4). */
+    if (port < CONF1_DATA_PORT && port + size > CONF1_DATA_PORT && size <= 4) {
+        enum minihv_exit_kind kind = MINIHV_EXIT_IO;
+        unsigned below = CONF1_DATA_PORT - port;
+        uint32_t out = 0;
+        for (unsigned i = 0; i < below; i++) {
+            uint32_t byte = (*value >> (8 * i)) & 0xff;
+            d->hw.conf1_hw(d->hw.opaque, d->conf1_addr, (uint16_t)(port + i), 1, in, &byte);
+            out |= (byte & 0xff) << (8 * i);
+        }
+        uint32_t data = *value >> (8 * below);
+        kind = ptdev_conf1_io(d, CONF1_DATA_PORT, size - below, in, &data);
+        out |= (uint32_t)((uint64_t)data << (8 * below));
+        if (in)
+            *value = out;
+        return kind;
+    }
     uint32_t a = d->conf1_addr;
     if (port >= CONF1_DATA_PORT && port < CONF1_DATA_PORT + 4 && (a & CONF1_ENABLE)) {
         uint8_t bus = (uint8_t)(a >> 16), dev = (a >> 11) & 31, fn = (a >> 8) & 7;

@@ -7,6 +7,7 @@
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/exit_rules.h"
+#include "hv/extable.h"
 #include "hv/fatal_screen.h"
 #include "hv/hv.h"
 #include "hv/io.h"
@@ -107,6 +108,14 @@ static bool read_entry(struct vcpu *v, uint64_t gpa, unsigned size, uint64_t *e)
         return false;
     *e = size == 8 ? __atomic_load_n((const uint64_t *)(uintptr_t)gpa, __ATOMIC_RELAXED)
                    : __atomic_load_n((const uint32_t *)(uintptr_t)gpa, __ATOMIC_RELAXED);
+    return true;
+}
+
+bool vcpu_read_pdptes(struct vcpu *v, uint64_t cr3, uint64_t pdpte[4])
+{
+    for (unsigned i = 0; i < 4; i++)
+        if (!read_entry(v, (cr3 & 0xffffffe0ull) + 8 * i, 8, &pdpte[i]))
+            return false;
     return true;
 }
 
@@ -296,14 +305,24 @@ static void inject_gp(struct vcpu *v)
  * the core's XSETBV, a #GP in the core (review R3, finding 2). */
 static uint64_t xcr0_supported;
 
+#define MSR_IA32_MISC_ENABLE    0x1a0
+#define MISC_ENABLE_LIMIT_CPUID (1ull << 22) /* SDM Vol. 4 Table 2-2: Limit CPUID Maxval */
+
 void vcpu_read_xsave_caps(void)
 {
+    /* The firmware may have left the limit on; the OS clears it (Linux's
+     * early_init_intel) and then uses XSAVE: read past it (review R4). */
+    uint64_t misc = 0;
+    bool limited = !msr_safe_read(MSR_IA32_MISC_ENABLE, &misc) && (misc & MISC_ENABLE_LIMIT_CPUID) &&
+                   !msr_safe_write(MSR_IA32_MISC_ENABLE, misc & ~MISC_ENABLE_LIMIT_CPUID);
     uint32_t r[4];
     x86_cpuid(0, 0, r);
-    if (r[0] < 0xd)
-        return;
-    x86_cpuid(0xd, 0, r);
-    xcr0_supported = (uint64_t)r[3] << 32 | r[0];
+    if (r[0] >= 0xd) {
+        x86_cpuid(0xd, 0, r);
+        xcr0_supported = (uint64_t)r[3] << 32 | r[0];
+    }
+    if (limited)
+        msr_safe_write(MSR_IA32_MISC_ENABLE, misc);
 }
 
 void vcpu_handle_xsetbv(struct vcpu *v)

@@ -77,6 +77,9 @@ void vcpu_handle_hypercall(struct vcpu *v); /* hv/hypercall.c */
 void vcpu_handle_xsetbv(struct vcpu *v);
 /* Once, before any guest runs: the XCR0 bits XSETBV may set. */
 void vcpu_read_xsave_caps(void);
+/* PAE paging's four PDPTEs at CR3[31:5] (SDM Vol. 3A 4.4.1), from guest
+ * RAM only (hv/vcpu.c read_entry's rule); false when one cannot be read. */
+bool vcpu_read_pdptes(struct vcpu *v, uint64_t cr3, uint64_t pdpte[4]);
 void vcpu_handle_invd(struct vcpu *v);
 /* A guest access to a guest-physical address the EPT/NPT does not map;
  * access is a bit set of NPF_READ/NPF_WRITE/NPF_FETCH. */

@@ -86,6 +86,22 @@ static void set_ia32e_mode(struct vmx_cpu *c, bool on)
     vmwrite(VMCS_ENTRY_CONTROLS, c->entry_ctls);
 }
 
+/* PAE paging's PDPTEs into the VMCS for the next entry (hv/exit_rules.h
+ * pae_pdptes_ok): false, and nothing written, when the instruction would
+ * raise #GP instead (a reserved bit, or CR3 not in guest RAM, which the
+ * core does not read). */
+static bool load_pdptes(struct vcpu *v, uint64_t cr3)
+{
+    uint64_t pd[4];
+    uint32_t r[4];
+    x86_cpuid(0x80000008, 0, r);
+    if (!vcpu_read_pdptes(v, cr3, pd) || !pae_pdptes_ok(pd, r[0] & 0xff))
+        return false;
+    for (unsigned i = 0; i < 4; i++)
+        vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pd[i]);
+    return true;
+}
+
 /* MOV to CR0 that touched a bit the core owns (25.6.6, 27.1.3). */
 static void write_cr0(struct vcpu *v, uint64_t value)
 {
@@ -100,6 +116,13 @@ static void write_cr0(struct vcpu *v, uint64_t value)
         .cs_l = vmread(VMCS_GUEST_CS_AR) & (1u << 13),
     };
     if (cr0_write_faults(&w)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    /* PAE paging after the write (not IA-32e: LME clear), turned on or
+     * with PG/CD/NW changed: the PDPTEs load now (SDM Vol. 3A 4.4.1). */
+    if ((value & CR0_PG) && (w.cr4 & CR4_PAE) && !(efer & EFER_LME) &&
+        ((value ^ w.old_cr0) & (CR0_PG | CR0_CD | CR0_NW)) && !load_pdptes(v, vmread(VMCS_GUEST_CR3))) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }
@@ -145,6 +168,13 @@ static void guest_write_cr3(struct vcpu *v, uint64_t value)
     bool pcide = (vmread(VMCS_GUEST_CR4) & CR4_PCIDE) && (value & (1ull << 63));
     uint64_t cr3 = pcide ? value & ~(1ull << 63) : value;
     if (cr3 >> (r[0] & 0xff)) {
+        vmx_inject_exception(v, 13, true, 0);
+        return;
+    }
+    /* Under PAE paging the write loads the PDPTEs (SDM Vol. 3A 4.4.1). */
+    bool pae_paging = (vmread(VMCS_GUEST_CR0) & CR0_PG) && (vmread(VMCS_GUEST_CR4) & CR4_PAE) &&
+                      !(vmread(VMCS_GUEST_EFER) & EFER_LMA);
+    if (pae_paging && !load_pdptes(v, cr3)) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }

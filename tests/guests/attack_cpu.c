@@ -894,11 +894,34 @@ __asm__(
     "    cmp $1, %esi\n    je 5f\n"
     "    cmp $2, %esi\n    je 6f\n"
     "    cmp $3, %esi\n    je 8f\n"
+    "    cmp $5, %esi\n    je 11f\n"
     "    ljmp *0x318(%ebx)\n"       /* the task switch */
     "    jmp 2f\n"
     "5:  int $0x1f\n"              /* through the task gate to 0x20 */
     "    jmp 2f\n"
     "8:  ud2\n"                    /* #UD through the task gate at 6 */
+    "    jmp 2f\n"
+    "11: mov $0xc0000080, %ecx\n"
+    "    rdmsr\n"
+    "    and $0xfffffeff, %eax\n"    /* EFER.LME off: PAE paging next, not IA-32e */
+    "    wrmsr\n"
+    "    mov 0x368(%ebx), %eax\n"
+    "    mov %eax, %cr3\n"           /* the PDPT */
+    "    mov %cr0, %eax\n"
+    "    or $0x80000000, %eax\n"
+    "    xorl 0x36c(%ebx), %eax\n"   /* NE flipped (0x20): the write exits */
+    "    mov %eax, %cr0\n"           /* PAE paging on: the PDPTEs load here */
+    "    movl $0x12345678, 0x30c(%ebx)\n"
+    "    mov %cr0, %eax\n"
+    "    and $0x7fffffff, %eax\n"
+    "    xorl 0x36c(%ebx), %eax\n"
+    "    mov %eax, %cr0\n"           /* paging off again */
+    "    mov 0x360(%ebx), %eax\n"
+    "    mov %eax, %cr3\n"
+    "    mov $0xc0000080, %ecx\n"
+    "    rdmsr\n"
+    "    or $0x100, %eax\n"
+    "    wrmsr\n"
     "    jmp 2f\n"
     "6:  mov $0x30, %eax\n"
     "    ltr %ax\n"
@@ -916,7 +939,15 @@ __asm__(
     "    or $0x80000000, %eax\n"
     "    mov %eax, 0x308(%ebx)\n"
     "2:  lea 0x1000(%ebx), %esp\n"
-    "    mov %cr0, %eax\n"
+    "    mov 0x360(%ebx), %eax\n"    /* pae-*: the long-mode CR3 and LME back */
+    "    test %eax, %eax\n"
+    "    jz 12f\n"
+    "    mov %eax, %cr3\n"
+    "    mov $0xc0000080, %ecx\n"
+    "    rdmsr\n"
+    "    or $0x100, %eax\n"
+    "    wrmsr\n"
+    "12: mov %cr0, %eax\n"
     "    or $0x80000000, %eax\n"
     "    mov %eax, %cr0\n"          /* long mode again (EFER.LME, CR4.PAE, CR3 kept) */
     "    ljmp *0x300(%ebx)\n"
@@ -1046,3 +1077,72 @@ void attack_cr0_pg64(void)
         atk_fail(name, "MOV CR0 clearing PG in 64-bit mode: %s, CR0 0x%lx (hardware: #GP, unchanged); %s",
                  fault ? guard_describe(fault, d, sizeof(d)) : "no fault", after, ok ? "core intact" : why);
 }
+
+/* pae-native, pae-pdpte, pae-rsvd (review R4, F1): PAE paging turned on
+ * in 32-bit protected mode by a MOV to CR0, natively (NE kept) and by one
+ * that exits (NE flipped); with EPT the next VM entry takes the PDPTEs
+ * from the VMCS, so the core must load them from CR3 (SDM Vol. 3A 4.4.1),
+ * and refuse a present one with a reserved bit with #GP(0) at the MOV, as
+ * the instruction does (loaded as is, the entry fails: FATAL). Unfixed:
+ * the exiting MOV left stale PDPTEs, the guest triple-faulted. */
+static void pae_pdpte(const char *name, uint32_t flip, uint64_t rsvd)
+{
+    if (!env.intel) {
+        atk_skip(name, "VMX only");
+        return;
+    }
+    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, gp = (uint64_t)(uintptr_t)atk_ts_gp32,
+             back = (uint64_t)(uintptr_t)atk_ts_back64, cr3 = 0;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    EFI_PHYSICAL_ADDRESS pa = 0xfffff000, pd = 0xfffff000;
+    if (code >= 0xfffff000ull || back >= 0xfffff000ull || cr3 >> 32 ||
+        EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesData, 1, &pa)) ||
+        EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesData, 4, &pd))) {
+        atk_skip(name, "no pages below 4 GiB");
+        return;
+    }
+    uint8_t *p = (uint8_t *)(uintptr_t)pa;
+    SetMem(p, 4096, 0);
+    uint64_t *gdt = (uint64_t *)(p + TS_GDT);
+    gdt[1] = 0x00cf9a000000ffffull;
+    gdt[2] = 0x00cf92000000ffffull;
+    gdt[3] = 0x00af9a000000ffffull;
+    uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
+    far64[0] = (uint32_t)back;
+    far64[1] = 0x18;
+    uint64_t *idt = (uint64_t *)(p + TS_IDT);
+    idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
+    uint64_t *pds = (uint64_t *)(uintptr_t)pd;
+    for (uint64_t i = 0; i < 2048; i++)
+        pds[i] = i << 21 | 0x83; /* 2 MiB, present, writable, identity */
+    uint64_t *pdpt = (uint64_t *)(p + 0x380);
+    for (unsigned i = 0; i < 4; i++)
+        pdpt[i] = (pd + i * 4096) | 1 | (i == 3 ? rsvd : 0);
+    *(uint32_t *)(p + 0x360) = (uint32_t)cr3;
+    *(uint32_t *)(p + 0x368) = (uint32_t)(pa + 0x380);
+    *(uint32_t *)(p + 0x36c) = flip;
+    uint64_t f = atk_irq_save();
+    uint32_t r = (uint32_t)atk_ts_run(pa, 5);
+    atk_irq_restore(f);
+    uint32_t marker = *(uint32_t *)(p + 0x30c);
+    BS->FreePages(pd, 4);
+    BS->FreePages(pa, 1);
+    bool ok = intact_self();
+    if (rsvd) {
+        if ((r & 0x80000000u) && r != 0xffffffffu && marker != 0x12345678u && ok)
+            atk_pass(name, "a PDPTE with reserved bit 1: #GP 0x%x at the MOV CR0; %s", r & 0xffff, why);
+        else
+            atk_fail(name, "a PDPTE with reserved bit 1: result 0x%x, marker 0x%x (want #GP(0)); %s", r, marker,
+                     ok ? "core intact" : why);
+        return;
+    }
+    if (r == 0xffffffffu && marker == 0x12345678u && ok)
+        atk_pass(name, "PAE paging on by %s MOV CR0: the store through it landed; %s",
+                 flip ? "an exiting (NE flipped)" : "a native", why);
+    else
+        atk_fail(name, "result 0x%x, marker 0x%x; %s", r, marker, ok ? "core intact" : why);
+}
+
+void attack_pae_pdpte(void) { pae_pdpte("pae-pdpte", 0x20, 0); }
+void attack_pae_native(void) { pae_pdpte("pae-native", 0, 0); }
+void attack_pae_rsvd(void) { pae_pdpte("pae-rsvd", 0x20, 2); }

@@ -10,6 +10,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include "tests/guests/attack.h"
+#include "tests/guests/print.h"
 
 /* Where the chipset places its block: Intel ICH/PCH LPC 00:1f.0 PMBASE
  * 0x40 (bits 15:7) and ACPI_CNTL 0x44 (ACPI_EN, bit 7); PIIX4 (Bochs,
@@ -309,4 +310,50 @@ void attack_cf8_ext(void)
     else
         atk_pass(name, "%s: CF8 bits 27:24 = 1..15 over register 0x%x, CFC <- 0x%x: the base register stays 0x%x "
                  "(the harness checks pm-relocate)", c->name, c->base_reg, to, old);
+}
+
+/* cf8-split (review R4, F4): a dword at 0xcfa covers CONFIG_DATA bytes
+ * 0-1. With all of 0xcf8-0xcff trapped (no ECAM) the model keeps
+ * CONFIG_ADDRESS, and the access went to the hardware whole, its data
+ * half through whatever address the hardware latch held, past the
+ * guards. Wanted: the data half through the model (the latched register,
+ * judged), the other half to the hardware. */
+void attack_cf8_split(void)
+{
+    const char *name = "cf8-split";
+    uint32_t id;
+    const struct pm_chip *c = find_pm_chip(&id);
+    if (!c) {
+        atk_skip(name, "neither an Intel LPC bridge at 00:1f.0 nor a PIIX4 PM function at 00:01.3");
+        return;
+    }
+    uint64_t f = atk_irq_save();
+    uint32_t pm = 0x80000000u | (uint32_t)c->dev << 11 | (uint32_t)c->fn << 8 | c->base_reg;
+    uint32_t old = atk_cfg_read32(0, c->dev, c->fn, c->base_reg);
+    /* 1: the model's latch on the PM base, a dword read at 0xcfa. */
+    outl(0xcf8, pm);
+    uint32_t rd = inl(0xcfa);
+    /* 2: the model's latch on 00:00.0 register 0 (vendor/device: read-only), then the read. */
+    outl(0xcf8, 0x80000000u);
+    uint32_t rd0 = inl(0xcfa);
+    /* 3: the PM base again, a dword write at 0xcfa with bit 11 of the base flipped. */
+    uint32_t to = (old & ~(uint32_t)c->base_mask) | ((old & c->base_mask) ^ 0x800);
+    outl(0xcf8, pm);
+    outl(0xcfa, (to & 0xffff) << 16);
+    uint32_t now = atk_cfg_read32(0, c->dev, c->fn, c->base_reg);
+    if (now != old) {
+        outl(0xcf8, pm);
+        outl(0xcfa, (old & 0xffff) << 16);
+    }
+    atk_irq_restore(f);
+    guest_print("attack: cf8-split: %s base 0x%x; latch PM base: IN dword 0xcfa = 0x%08x (hardware: 0x%04x in the upper half); "
+                "latch 00:00.0+0: 0x%08x; OUT dword 0xcfa base -> 0x%x: now 0x%x", c->name, old, rd, old & 0xffff, rd0,
+                to, now);
+    if (now != old)
+        atk_fail(name, "the guarded base register moved 0x%x -> 0x%x by a dword at 0xcfa", old, now);
+    else if ((rd >> 16) != (old & 0xffff))
+        atk_fail(name, "IN dword 0xcfa with the latch on the PM base: 0x%08x, the upper half not the base 0x%04x (the "
+                 "hardware latch is not the guest's)", rd, old & 0xffff);
+    else
+        atk_pass(name, "dword at 0xcfa reads the latched register and cannot write the guarded one");
 }

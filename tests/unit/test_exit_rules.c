@@ -143,6 +143,25 @@ static void test_cr0_write_faults(void **state)
     assert_false(cr0_write_faults(&keep));
 }
 
+/* PDPTE reserved bits (SDM Vol. 3A 4.4.1, Table 4-8): 2:1, 8:5 and
+ * 63:MAXPHYADDR, checked only where P is set. */
+static void test_pae_pdptes(void **state)
+{
+    (void)state;
+    uint64_t pd[4] = { 0x1000 | 1, 0x2000 | 1, 0x3000 | 1 | 0x18 /* PWT, PCD */, 0 };
+    assert_true(pae_pdptes_ok(pd, 39));
+    pd[3] = 0xfffffffffffff000ull; /* not present: ignored */
+    assert_true(pae_pdptes_ok(pd, 39));
+    for (unsigned bit = 1; bit < 64; bit++) {
+        bool reserved = bit == 1 || bit == 2 || (bit >= 5 && bit <= 8) || bit >= 39;
+        pd[3] = 0x4000 | 1 | (1ull << bit);
+        assert_int_equal(pae_pdptes_ok(pd, 39), !reserved);
+    }
+    pd[3] = 0x4000 | 1 | (1ull << 45);
+    assert_true(pae_pdptes_ok(pd, 46));
+    assert_false(pae_pdptes_ok(pd, 45));
+}
+
 static void test_fault_rf(void **state)
 {
     (void)state;
@@ -183,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_decode_mismatch),
         cmocka_unit_test(test_fault_rf),
         cmocka_unit_test(test_cr0_write_faults),
+        cmocka_unit_test(test_pae_pdptes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -868,6 +868,34 @@ static void test_guarded_conf1_ext_bits(void **state)
     assert_int_equal(conf1_register(0x8f000b41, 0xcfd, true), 0xf41);
 }
 
+/* Review R4, F4: with the model keeping CONFIG_ADDRESS (no ECAM), a
+ * dword at 0xcfa covers CONFIG_DATA bytes 0-1 (a real CPU splits it at
+ * the dword boundary); the latch is the guarded PMBASE, so the data half
+ * must be judged by the guard, not passed on whole. */
+static void test_conf1_split_at_cfa(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot(&s, false, false);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    fk.guard_lo = 0x40;
+    fk.guard_hi = 0x48;
+    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    uint32_t a = 0x80000040u, v = 0x0e010000u;
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    unsigned hw_before = fk.conf1_hw;
+    ptdev_conf1_io(&dev, 0xcfa, 4, false, &v);
+    /* 0xcfa and 0xcfb to the hardware a byte each, 0xcfc-0xcfd through
+     * the model's latch: the guarded PMBASE, dropped. */
+    assert_int_equal(fk.conf1_hw, hw_before + 2);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 1);
+    /* A read: the upper half is the latched register's. */
+    fk.bridge_cfg[0x40] = 0x01, fk.bridge_cfg[0x41] = 0x06;
+    v = 0;
+    ptdev_conf1_io(&dev, 0xcfa, 4, true, &v);
+    assert_int_equal(v >> 16, 0x0601);
+}
+
 /* Review R, finding 11: an entry the firmware left unmasked in the
  * physical MSI-X table (here an address in the core's block) is masked at
  * init, with Memory Space on meanwhile; the guest's MSI-X Enable sends
@@ -1108,6 +1136,7 @@ int main(void)
         cmocka_unit_test(test_guarded_config_path),
         cmocka_unit_test(test_guarded_pm_block),
         cmocka_unit_test(test_guarded_conf1_ext_bits),
+        cmocka_unit_test(test_conf1_split_at_cfa),
         cmocka_unit_test(test_guarded_without_device),
         cmocka_unit_test(test_msix_physical_masked_at_init),
         cmocka_unit_test(test_igd_mirror_region_gap),
