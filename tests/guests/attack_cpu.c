@@ -978,6 +978,27 @@ static const char *ts_result(uint32_t r)
     return r == 0xffffffffu ? "no fault" : (r & 0x80000000u) ? "#GP" : "?";
 }
 
+/* The page atk_ts_run runs on (below 4 GiB): zeroed, a GDT with 32-bit
+ * code 0x08, data 0x10 and 64-bit code 0x18, the far pointer back to
+ * 64-bit mode, and an IDT whose #GP gate (a 32-bit interrupt gate) is
+ * atk_ts_gp32, which records the error code. */
+static uint8_t *ts_scaffold(EFI_PHYSICAL_ADDRESS pa)
+{
+    uint64_t gp = (uint64_t)(uintptr_t)atk_ts_gp32, back = (uint64_t)(uintptr_t)atk_ts_back64;
+    uint8_t *p = (uint8_t *)(uintptr_t)pa;
+    SetMem(p, 4096, 0);
+    uint64_t *gdt = (uint64_t *)(p + TS_GDT);
+    gdt[1] = 0x00cf9a000000ffffull; /* 0x08: code, 32-bit, base 0, 4 GiB */
+    gdt[2] = 0x00cf92000000ffffull; /* 0x10: data */
+    gdt[3] = 0x00af9a000000ffffull; /* 0x18: code, 64-bit */
+    uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
+    far64[0] = (uint32_t)back;
+    far64[1] = 0x18;
+    uint64_t *idt = (uint64_t *)(p + TS_IDT); /* vector 13: 32-bit interrupt gate, selector 0x08 */
+    idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
+    return p;
+}
+
 void attack_task_switch(void)
 {
     const char *name = "task-switch";
@@ -985,20 +1006,15 @@ void attack_task_switch(void)
         atk_skip(name, "SVM does not intercept task switches (the CPU carries them out): VMX only");
         return;
     }
-    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, gp = (uint64_t)(uintptr_t)atk_ts_gp32,
-             back = (uint64_t)(uintptr_t)atk_ts_back64;
+    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, back = (uint64_t)(uintptr_t)atk_ts_back64;
     EFI_PHYSICAL_ADDRESS pa = 0xfffff000;
     if (code >= 0xfffff000ull || back >= 0xfffff000ull ||
         EFI_ERROR(BS->AllocatePages(AllocateMaxAddress, EfiBootServicesData, 1, &pa))) {
         atk_skip(name, "the attack's code or a page not below 4 GiB");
         return;
     }
-    uint8_t *p = (uint8_t *)(uintptr_t)pa;
-    SetMem(p, 4096, 0);
+    uint8_t *p = ts_scaffold(pa);
     uint64_t *gdt = (uint64_t *)(p + TS_GDT);
-    gdt[1] = 0x00cf9a000000ffffull; /* 0x08: code, 32-bit, base 0, 4 GiB */
-    gdt[2] = 0x00cf92000000ffffull; /* 0x10: data */
-    gdt[3] = 0x00af9a000000ffffull; /* 0x18: code, 64-bit */
     /* 32-bit TSS descriptors, limit 0x67 (SDM Vol. 3A 7.2.2): 0x20
      * available (type 9), 0x28 busy (type 11), 0x30 available, for LTR. */
     uint64_t tss = pa + TS_TSS, tss2 = pa + TS_TSS2;
@@ -1006,14 +1022,10 @@ void attack_task_switch(void)
     gdt[5] = 0x67 | (tss & 0xffffff) << 16 | 0x8bull << 40 | ((tss >> 24) & 0xff) << 56;
     gdt[6] = 0x67 | (tss2 & 0xffffff) << 16 | 0x89ull << 40 | ((tss2 >> 24) & 0xff) << 56;
     *(uint16_t *)(p + TS_TSS2) = 0x28; /* previous task link (7.2.1) */
-    uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
-    far64[0] = (uint32_t)back;
-    far64[1] = 0x18;
     uint32_t *tssptr = (uint32_t *)(p + TS_TSSPTR);
     tssptr[0] = 0;
     tssptr[1] = 0x20;
-    uint64_t *idt = (uint64_t *)(p + TS_IDT); /* vector 13: 32-bit interrupt gate, selector 0x08 */
-    idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
+    uint64_t *idt = (uint64_t *)(p + TS_IDT);
     idt[0x1f] = 0x20ull << 16 | 0x85ull << 40; /* task gate (type 5, 6.11) to TSS 0x20 */
     idt[6] = idt[0x1f];                        /* #UD too */
     /* JMP, INT 0x1f, #UD (a hardware exception: EXT in the error code,
@@ -1091,8 +1103,7 @@ static void pae_pdpte(const char *name, uint32_t flip, uint64_t rsvd)
         atk_skip(name, "VMX only");
         return;
     }
-    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, gp = (uint64_t)(uintptr_t)atk_ts_gp32,
-             back = (uint64_t)(uintptr_t)atk_ts_back64, cr3 = 0;
+    uint64_t code = (uint64_t)(uintptr_t)atk_ts_run, back = (uint64_t)(uintptr_t)atk_ts_back64, cr3 = 0;
     __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
     EFI_PHYSICAL_ADDRESS pa = 0xfffff000, pd = 0xfffff000;
     if (code >= 0xfffff000ull || back >= 0xfffff000ull || cr3 >> 32 ||
@@ -1101,17 +1112,7 @@ static void pae_pdpte(const char *name, uint32_t flip, uint64_t rsvd)
         atk_skip(name, "no pages below 4 GiB");
         return;
     }
-    uint8_t *p = (uint8_t *)(uintptr_t)pa;
-    SetMem(p, 4096, 0);
-    uint64_t *gdt = (uint64_t *)(p + TS_GDT);
-    gdt[1] = 0x00cf9a000000ffffull;
-    gdt[2] = 0x00cf92000000ffffull;
-    gdt[3] = 0x00af9a000000ffffull;
-    uint32_t *far64 = (uint32_t *)(p + TS_FAR64);
-    far64[0] = (uint32_t)back;
-    far64[1] = 0x18;
-    uint64_t *idt = (uint64_t *)(p + TS_IDT);
-    idt[13] = (gp & 0xffff) | 0x08ull << 16 | 0x8eull << 40 | ((gp >> 16) & 0xffff) << 48;
+    uint8_t *p = ts_scaffold(pa);
     uint64_t *pds = (uint64_t *)(uintptr_t)pd;
     for (uint64_t i = 0; i < 2048; i++)
         pds[i] = i << 21 | 0x83; /* 2 MiB, present, writable, identity */
