@@ -17,8 +17,8 @@
  * Select, bits 1:0) places the HPET at 0xFED00000, 0xFED01000, 0xFED02000
  * or 0xFED03000, and the guest can write it: the block would leave the
  * judged page, and its FSB routes the judge. Where the chipset has it (an
- * Intel ISA bridge at 00:1f.0) and the ACPI's HPET is in that window, the
- * window's other pages are judged as HPET blocks too. */
+ * Intel ISA bridge at 00:1f.0) every page of that window is judged as an
+ * HPET block, whatever the ACPI lists there. */
 #define HPTC_WINDOW      0xfed00000ull
 #define HPTC_WINDOW_SIZE 0x4000ull
 static bool hptc_judged;
@@ -65,16 +65,16 @@ static bool intel_isa_bridge(void)
 
 int hpet_register(const struct minihv_boot_info *bi)
 {
-    bool in_window = false;
     unsigned untrapped = 0;
     for (unsigned i = 0; i < bi->hpet_count && i < MINIHV_MAX_HPETS; i++) {
         bool trapped = !judged_mmio_add(SPECIAL_HPET, bi->hpet_base[i], "an HPET timer block", hpet_write);
         hv_log("hpet: timer block 0x%lx: %s", bi->hpet_base[i],
                trapped ? "read-only, writes judged (FSB routes)" : "NOT trapped: its FSB route could write anywhere");
         untrapped += !trapped;
-        in_window |= bi->hpet_base[i] - HPTC_WINDOW < HPTC_WINDOW_SIZE;
     }
-    if (in_window && intel_isa_bridge()) {
+    /* Whatever the ACPI says: a firmware that turned the HPET off and left
+     * its table out leaves HPTC's enable to the guest (review R5). */
+    if (intel_isa_bridge()) {
         unsigned judged = 0;
         for (uint64_t page = HPTC_WINDOW; page < HPTC_WINDOW + HPTC_WINDOW_SIZE; page += 0x1000)
             judged += !judged_mmio_add(SPECIAL_HPET, page, "a page HPTC may move the HPET to", hpet_write);

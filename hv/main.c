@@ -71,8 +71,7 @@ static int global_init(const struct minihv_boot_info *bi)
     hv_footprint.host_pt_bytes = bi->pt_pages * PAGE_SIZE;
     /* The port-I/O intercepts: before the backend turns them into its
      * I/O bitmap. */
-    passthrough_register_ports(bi);
-    if (a20_gate_register() || fch_pm_register())
+    if (passthrough_register_ports(bi) || a20_gate_register() || fch_pm_register())
         return -1;
     if (hpet_register(bi) || fw_cfg_register(bi))
         return -1;

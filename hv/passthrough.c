@@ -584,9 +584,16 @@ enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigne
             d->hw.conf1_hw(d->hw.opaque, d->conf1_addr, (uint16_t)(port + i), 1, in, &byte);
             out |= (byte & 0xff) << (8 * i);
         }
-        uint32_t data = *value >> (8 * below);
-        kind = ptdev_conf1_io(d, CONF1_DATA_PORT, size - below, in, &data);
-        out |= (uint32_t)((uint64_t)data << (8 * below));
+        /* 1 or 2 bytes in one piece; 3 (a dword at 0xcfb) a byte each: no
+         * 3-byte access reaches the model or the hardware (review R5). */
+        unsigned rest = size - below, piece = rest == 3 ? 1 : rest;
+        for (unsigned i = below; i < size; i += piece) {
+            uint32_t data = (*value >> (8 * i)) & (uint32_t)((1ull << (8 * piece)) - 1);
+            enum minihv_exit_kind k = ptdev_conf1_io(d, (uint16_t)(port + i), piece, in, &data);
+            if (k != MINIHV_EXIT_IO)
+                kind = k;
+            out |= (uint32_t)((uint64_t)(data & ((1ull << (8 * piece)) - 1)) << (8 * i));
+        }
         if (in)
             *value = out;
         return kind;
@@ -612,6 +619,20 @@ enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigne
     }
     d->hw.conf1_hw(d->hw.opaque, a, port, size, in, value);
     return MINIHV_EXIT_IO;
+}
+
+bool ptdev_igd_io_write(struct pt_device *d, uint32_t index, unsigned at, unsigned size, uint32_t value)
+{
+    if (!d->present || !d->vfio.nr_judged || at + size <= 4 || (index & 1))
+        return false;
+    if (at < 4 || at + size > 8 || (size != 1 && size != 2 && size != 4)) {
+        d->count.refused++; /* across MMIO_INDEX and MMIO_DATA, or past the pair */
+        return true;
+    }
+    uint64_t offset = (uint64_t)(index & ~3u) + (at - 4);
+    if (vfio_region_write(&d->vfio, MINIHV_VFIO_PCI_BAR0_REGION_INDEX, offset, &value, size) < 0)
+        d->count.refused++; /* past BAR0 (a judged range returns 0: judged_dropped counts it) */
+    return true;
 }
 
 /* The function whose ECAM page holds gpa, if it is ours. */

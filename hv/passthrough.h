@@ -209,6 +209,19 @@ uint64_t ptdev_ecam_page(const struct pt_device *d, uint8_t bus, uint8_t dev, ui
  * was not for the device or its bridges). */
 enum minihv_exit_kind ptdev_conf1_io(struct pt_device *d, uint16_t port, unsigned size, bool in, uint32_t *value);
 
+/* The IGD's I/O BAR is an index/data window onto its registers: MMIO_INDEX
+ * at +0, MMIO_DATA at +4 (coreboot's io_i915_write32; QEMU's
+ * hw/vfio/igd.c traps the same pair); index bit 0 set selects a GTT entry
+ * instead of a register. A data write reaches BAR0's register at the
+ * index, so it must meet BAR0's judged ranges (the MCHBAR mirror's VT-d
+ * bases) as a store through the window does (review R5). For a guest
+ * write of `size` bytes at byte `at` (0-7) of that BAR with the hardware's
+ * MMIO_INDEX `index`: true when the model carried it out (a register
+ * write through BAR0's region: judged, else to the hardware by MMIO),
+ * false when the hardware takes it as is (MMIO_INDEX, a GTT entry, a
+ * device without judged ranges). A write across +3/+4 is dropped. */
+bool ptdev_igd_io_write(struct pt_device *d, uint32_t index, unsigned at, unsigned size, uint32_t value);
+
 /* Is gpa one of the pages the model trapped (its ECAM pages, its BAR
  * windows, the host windows it guards)? No side effects. */
 bool ptdev_claims(const struct pt_device *d, uint64_t gpa);

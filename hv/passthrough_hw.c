@@ -6,6 +6,7 @@
 #include <minihv/io.h>
 #include <minihv/libc.h>
 #include <minihv/x86.h>
+#include <drivers/igd/bar_judged.h>
 #include "hv/console.h"
 #include "hv/devmodel.h"
 #include "hv/ept.h"
@@ -392,22 +393,70 @@ static bool conf1_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint
     return true;
 }
 
-void passthrough_register_ports(const struct minihv_boot_info *bi)
+/* The IGD's I/O BAR (MMIO_INDEX/MMIO_DATA, ptdev_igd_io_write): trapped
+ * where the device has judged BAR0 ranges, so a register write by port
+ * meets them too. Under pt_lock, as every access to the pair exits, the
+ * hardware's MMIO_INDEX read here is the one the data write would use.
+ * Reads and everything else go to the hardware. */
+static uint16_t igd_io_base;
+
+static bool igd_index_io(struct vcpu *v, uint16_t port, unsigned size, bool in, uint32_t *value)
 {
+    (void)v;
+    spin_lock(&pt_lock);
+    bool done = false;
+    if (!in && pt_active)
+        done = ptdev_igd_io_write(&pt, inl(igd_io_base), (unsigned)(port - igd_io_base), size, *value);
+    if (!done)
+        io_hw(port, size, in, value);
+    struct refusals r = refusals_taken();
+    spin_unlock(&pt_lock);
+    refusals_report(r);
+    return true;
+}
+
+/* -1 when the pair cannot be intercepted: a register write by port would
+ * pass the judged ranges, so the core does not start. */
+static int register_igd_io(const struct minihv_passthrough *s)
+{
+    uint16_t vendor = (uint16_t)(s->cfg[0] | s->cfg[1] << 8), device = (uint16_t)(s->cfg[2] | s->cfg[3] << 8);
+    const struct igd_bar_judged *judged[IGD_BAR_JUDGED_MAX];
+    if (!s->present || (s->flags & MINIHV_PT_IGD_FORCED) || s->cfg[0x0b] != 0x03 ||
+        !igd_bar_judged_ranges(vendor, device, judged, IGD_BAR_JUDGED_MAX))
+        return 0;
+    for (unsigned i = 0; i < 6; i++) {
+        const struct minihv_pt_bar *b = &s->bars[i];
+        if (!b->io || b->size < 8 || !b->addr || b->addr > 0xfff8)
+            continue;
+        igd_io_base = (uint16_t)b->addr;
+        int rc = io_register(igd_io_base, 8, igd_index_io, "the IGD's MMIO index/data");
+        hv_log("passthrough: IGD I/O BAR%u 0x%x (MMIO_INDEX/MMIO_DATA) %s", i, igd_io_base,
+               rc ? "NOT intercepted (port table full): not virtualizing"
+                  : "intercepted: a register write by port meets BAR0's judged ranges");
+        return rc ? -1 : 0;
+    }
+    return 0;
+}
+
+int passthrough_register_ports(const struct minihv_boot_info *bi)
+{
+    if (register_igd_io(&bi->pt))
+        return -1;
     if (!bi->pt.present && !(bi->pt.flags & MINIHV_PT_CONFIG_GUARD))
-        return; /* no port of 0xcf8-0xcff exits (docs/security.md; config_guard = on: they do) */
+        return 0; /* no port of 0xcf8-0xcff exits (docs/security.md; config_guard = on: they do) */
     conf1_data_only = bi->pt.ecam_base && bi->pt.segment == 0;
     uint16_t first = conf1_data_only ? CONF1_DATA : CONF1_FIRST;
     uint32_t count = conf1_data_only ? CONF1_DATA_PORTS : CONF1_PORTS;
     if (io_register(first, count, conf1_io, "PCI conf1")) {
         conf1_data_only = false;
         hv_log("passthrough: cannot intercept CF8/CFC (port table full): config space via ECAM only");
-        return;
+        return 0;
     }
     hv_log("passthrough: %s", conf1_data_only
                                   ? "CONFIG_DATA 0xcfc-0xcff intercepted; CONFIG_ADDRESS and 0xcf9 go to the "
                                     "hardware, the core's config accesses for the guest through ECAM"
                                   : "0xcf8-0xcff intercepted (no ECAM on segment 0)");
+    return 0;
 }
 
 static const struct devmodel passthrough_model;

@@ -10,8 +10,9 @@
 
 /* When a device is configured: CONFIG_DATA 0xcfc-0xcff, or without ECAM
  * on segment 0 CF8-CFF (0xcf9 included: its reset handling moves here);
- * before the backend builds its I/O bitmap. */
-void passthrough_register_ports(const struct minihv_boot_info *bi);
+ * an IGD's MMIO_INDEX/MMIO_DATA pair; before the backend builds its I/O
+ * bitmap. -1 when the IGD's pair cannot be intercepted (fail closed). */
+int passthrough_register_ports(const struct minihv_boot_info *bi);
 
 /* Builds the model from bi->pt and maps the device's windows: after the
  * EPT/NPT exists, before any CPU enters the guest. A device that cannot be passed through is logged and left as

@@ -894,6 +894,16 @@ static void test_conf1_split_at_cfa(void **state)
     v = 0;
     ptdev_conf1_io(&dev, 0xcfa, 4, true, &v);
     assert_int_equal(v >> 16, 0x0601);
+    /* A dword at 0xcfb: 0xcfb to the hardware, then 0xcfc-0xcfe a byte
+     * each through the model (no 3-byte access anywhere, review R5): each
+     * on the guarded PMBASE/ACPI_CNTL range, dropped. */
+    uint64_t dropped = dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK];
+    a = 0x80000040u;
+    ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
+    v = 0x5a0e0100u;
+    ptdev_conf1_io(&dev, 0xcfb, 4, false, &v);
+    assert_int_equal(fk.conf1_hw, hw_before + 2 + 2 + 1);
+    assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], dropped + 3);
 }
 
 /* Review R, finding 11: an entry the firmware left unmasked in the
@@ -1068,6 +1078,40 @@ static bool igd_write_lands(uint64_t off, unsigned size)
     return false;
 }
 
+/* Review R5: the IGD's I/O BAR is an index/data pair onto BAR0 (MMIO_INDEX
+ * +0, MMIO_DATA +4): a data write with the index on GFXVTBAR reaches the
+ * mirror as a store through BAR0 would, so it meets the same judge. */
+static void test_igd_io_index_judged(void **state)
+{
+    (void)state;
+    struct minihv_passthrough s;
+    snapshot_igd(&s, 0x0116, IGD_BAR0_SZ);
+    assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
+    memset(fk.mirror, 0x5a, sizeof(fk.mirror));
+    /* The index on GFXVTBAR and VTDPVC0BAR's halves: the model's, dropped. */
+    static const uint32_t vtd[] = { 0x145400, 0x145404, 0x145410, 0x145414 };
+    for (size_t i = 0; i < sizeof(vtd) / sizeof(vtd[0]); i++) {
+        assert_true(ptdev_igd_io_write(&dev, vtd[i], 4, 4, 0xfeedf00d));
+        assert_true(ptdev_igd_io_write(&dev, vtd[i], 6, 2, 0xf00d)); /* the upper word */
+    }
+    for (size_t i = 0; i < sizeof(fk.mirror); i++)
+        if (fk.mirror[i] != 0x5a)
+            fail_msg("a write through MMIO_DATA reached the mirror at +0x%zx", i);
+    assert_int_equal(dev.vfio.judged_dropped, 8);
+    /* Another register of the mirror page: through BAR0 to the device. */
+    assert_true(ptdev_igd_io_write(&dev, 0x145e04, 4, 4, 0x11223344));
+    assert_int_equal(fk.mirror[0xe04], 0x44);
+    /* MMIO_INDEX itself, a GTT entry (index bit 0) and reads stay the hardware's. */
+    assert_false(ptdev_igd_io_write(&dev, 0x145400, 0, 4, 0x145400));
+    assert_false(ptdev_igd_io_write(&dev, 0x145401, 4, 4, 0));
+    /* Across MMIO_INDEX and MMIO_DATA, or past the pair: dropped. */
+    uint64_t refused = dev.count.refused;
+    assert_true(ptdev_igd_io_write(&dev, 0x145e04, 2, 4, 0));
+    assert_true(ptdev_igd_io_write(&dev, 0x145e04, 6, 4, 0));
+    assert_int_equal(dev.count.refused, refused + 2);
+    assert_int_equal(dev.vfio.judged_dropped, 8);
+}
+
 static void test_igd_mirror_writes_judged(void **state)
 {
     (void)state;
@@ -1142,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_igd_mirror_region_gap),
         cmocka_unit_test(test_igd_mirror_mapped_read_only),
         cmocka_unit_test(test_igd_mirror_writes_judged),
+        cmocka_unit_test(test_igd_io_index_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
