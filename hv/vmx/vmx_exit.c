@@ -86,16 +86,22 @@ static void set_ia32e_mode(struct vmx_cpu *c, bool on)
     vmwrite(VMCS_ENTRY_CONTROLS, c->entry_ctls);
 }
 
+/* CPUID.80000008H:EAX[7:0] (the VMX CPUs the core runs on have the leaf). */
+static unsigned maxphyaddr(void)
+{
+    uint32_t r[4];
+    x86_cpuid(0x80000008, 0, r);
+    return r[0] & 0xff;
+}
+
 /* PAE paging's PDPTEs into the VMCS for the next entry (hv/exit_rules.h
  * pae_pdptes_ok): false, and nothing written, when the instruction would
  * raise #GP instead (a reserved bit, or CR3 not in guest RAM, which the
  * core does not read). */
-static bool load_pdptes(struct vcpu *v, uint64_t cr3)
+static bool load_pdptes(struct vcpu *v, uint64_t cr3, unsigned maxphyaddr)
 {
     uint64_t pd[4];
-    uint32_t r[4];
-    x86_cpuid(0x80000008, 0, r);
-    if (!vcpu_read_pdptes(v, cr3, pd) || !pae_pdptes_ok(pd, r[0] & 0xff))
+    if (!vcpu_read_pdptes(v, cr3, pd) || !pae_pdptes_ok(pd, maxphyaddr))
         return false;
     for (unsigned i = 0; i < 4; i++)
         vmwrite(VMCS_GUEST_PDPTE0 + 2 * i, pd[i]);
@@ -122,7 +128,8 @@ static void write_cr0(struct vcpu *v, uint64_t value)
     /* PAE paging after the write (not IA-32e: LME clear), turned on or
      * with PG/CD/NW changed: the PDPTEs load now (SDM Vol. 3A 4.4.1). */
     if ((value & CR0_PG) && (w.cr4 & CR4_PAE) && !(efer & EFER_LME) &&
-        ((value ^ w.old_cr0) & (CR0_PG | CR0_CD | CR0_NW)) && !load_pdptes(v, vmread(VMCS_GUEST_CR3))) {
+        ((value ^ w.old_cr0) & (CR0_PG | CR0_CD | CR0_NW)) &&
+        !load_pdptes(v, vmread(VMCS_GUEST_CR3), maxphyaddr())) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }
@@ -163,18 +170,17 @@ static void write_cr4(struct vcpu *v, uint64_t value)
  * flush). The VMCS would otherwise fail the next entry (26.3.1.1). */
 static void guest_write_cr3(struct vcpu *v, uint64_t value)
 {
-    uint32_t r[4];
-    x86_cpuid(0x80000008, 0, r);
+    unsigned phys = maxphyaddr();
     bool pcide = (vmread(VMCS_GUEST_CR4) & CR4_PCIDE) && (value & (1ull << 63));
     uint64_t cr3 = pcide ? value & ~(1ull << 63) : value;
-    if (cr3 >> (r[0] & 0xff)) {
+    if (cr3 >> phys) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }
     /* Under PAE paging the write loads the PDPTEs (SDM Vol. 3A 4.4.1). */
     bool pae_paging = (vmread(VMCS_GUEST_CR0) & CR0_PG) && (vmread(VMCS_GUEST_CR4) & CR4_PAE) &&
                       !(vmread(VMCS_GUEST_EFER) & EFER_LMA);
-    if (pae_paging && !load_pdptes(v, cr3)) {
+    if (pae_paging && !load_pdptes(v, cr3, phys)) {
         vmx_inject_exception(v, 13, true, 0);
         return;
     }
