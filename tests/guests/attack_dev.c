@@ -296,13 +296,28 @@ void attack_hpet_dma(void)
  * the guest names a descriptor in memory, QEMU copies a fw_cfg item to the
  * address in it, in system memory, not through the IOMMU. Aimed at the
  * block: must not land. */
-void attack_fwcfg_dma(void)
+/* One fw_cfg DMA request: item 0 (the signature), 4 bytes read to
+ * `address`; returns the control word QEMU (or the core) left, host order
+ * (0 done, bit 0 the error bit). Descriptor big-endian (fw_cfg.rst). */
+static uint32_t fw_cfg_dma_signature(uint64_t address)
 {
-    const char *name = "fwcfg-dma";
     static volatile struct {
         uint32_t control, length;
         uint64_t address;
     } __attribute__((aligned(16))) desc;
+    uint64_t d = (uint64_t)(uintptr_t)&desc;
+    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02); /* select item 0 (signature), read */
+    desc.length = __builtin_bswap32(4);
+    desc.address = __builtin_bswap64(address);
+    __asm__ volatile("" ::: "memory");
+    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
+    outl(0x518, __builtin_bswap32((uint32_t)d));
+    return __builtin_bswap32(desc.control);
+}
+
+void attack_fwcfg_dma(void)
+{
+    const char *name = "fwcfg-dma";
     outw(0x510, 0x0000); /* FW_CFG_SIGNATURE */
     uint8_t sig[4] = { inb(0x511), inb(0x511), inb(0x511), inb(0x511) };
     outw(0x510, 0x0001); /* FW_CFG_ID: bit 1 = DMA interface */
@@ -311,19 +326,12 @@ void attack_fwcfg_dma(void)
         atk_skip(name, "no fw_cfg DMA interface (signature %02x%02x%02x%02x, id 0x%x)", sig[0], sig[1], sig[2], sig[3], id);
         return;
     }
-    uint64_t d = (uint64_t)(uintptr_t)&desc;
     /* The same request into the guest's own RAM first: the core carries
      * it out from its copy of the descriptor (a guest may use fw_cfg DMA;
      * OVMF's QemuFwCfgLib stops dead on the error bit). */
     static volatile uint8_t mine[4] __attribute__((aligned(8)));
     memset((void *)mine, 0, sizeof(mine));
-    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02); /* select item 0 (signature), read */
-    desc.length = __builtin_bswap32(4);
-    desc.address = __builtin_bswap64((uint64_t)(uintptr_t)mine);
-    __asm__ volatile("" ::: "memory");
-    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
-    outl(0x518, __builtin_bswap32((uint32_t)d));
-    uint32_t ram_status = __builtin_bswap32(desc.control);
+    uint32_t ram_status = fw_cfg_dma_signature((uint64_t)(uintptr_t)mine);
     if (ram_status || memcmp((const void *)mine, "QEMU", 4)) {
         atk_fail(name, "fw_cfg DMA of the signature into guest RAM at %p: status 0x%x, read %02x%02x%02x%02x (want 0, "
                  "\"QEMU\": a request the core may carry out)", (void *)mine, ram_status, mine[0], mine[1], mine[2], mine[3]);
@@ -332,26 +340,13 @@ void attack_fwcfg_dma(void)
     uint64_t off = env.fp.block_size - 0x100000, before = 0, after = 0;
     uint64_t target = env.fp.block_base + env.fp.block_size - 0x10000;
     atk_block_digest(off, 0x100000, &before);
-    /* control: select item 0 (signature) and read: 0x0000 << 16 | 0x08 | 0x02; big endian. */
-    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02);
-    desc.length = __builtin_bswap32(4);
-    desc.address = __builtin_bswap64(target);
-    __asm__ volatile("" ::: "memory");
-    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
-    outl(0x518, __builtin_bswap32((uint32_t)d));
-    uint32_t status = __builtin_bswap32(desc.control);
+    uint32_t status = fw_cfg_dma_signature(target);
     atk_block_digest(off, 0x100000, &after);
     /* The worst buffer: it starts in guest RAM, 2 bytes below the block,
      * and runs into it; the whole buffer is checked, not its start. */
     uint64_t head = 0, head_after = 0, straddle = env.fp.block_base - 2;
     atk_block_digest(0, 0x1000, &head);
-    desc.control = __builtin_bswap32(0x0000u << 16 | 0x08 | 0x02);
-    desc.length = __builtin_bswap32(4);
-    desc.address = __builtin_bswap64(straddle);
-    __asm__ volatile("" ::: "memory");
-    outl(0x514, __builtin_bswap32((uint32_t)(d >> 32)));
-    outl(0x518, __builtin_bswap32((uint32_t)d));
-    uint32_t straddle_status = __builtin_bswap32(desc.control);
+    uint32_t straddle_status = fw_cfg_dma_signature(straddle);
     atk_block_digest(0, 0x1000, &head_after);
     if (before != after)
         atk_fail(name, "fw_cfg DMA of the signature to 0x%lx (in the block), status 0x%x: the block's last MiB 0x%016lx -> "

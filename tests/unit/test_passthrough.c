@@ -786,7 +786,9 @@ static void test_guarded_config_path(void **state)
  * owner, guarded PT_GUARD_PM_BLOCK: its ECAM page trapped as ecam-pm, 3
  * writes (CF8/CFC dword and byte, ECAM word) dropped and counted, reads
  * and the registers past the guard through. With a device or without. */
-static void check_pm_block_guarded(void)
+/* 00:00.0's PMBASE 0x600 and ACPI_EN in [0x40,0x48), guarded as the ACPI
+ * I/O block's registers. */
+static void guard_pm_block(void)
 {
     fk.guard_lo = 0x40;
     fk.guard_hi = 0x48;
@@ -794,6 +796,11 @@ static void check_pm_block_guarded(void)
     fk.bridge_cfg[0x41] = 0x06; /* PMBASE 0x600, I/O space */
     fk.bridge_cfg[0x44] = 0x80; /* ACPI_EN */
     assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+}
+
+static void check_pm_block_guarded(void)
+{
+    guard_pm_block();
     assert_true(find_call(OP_TRAP, ECAM, 4096) >= 0);
     const struct special_page *e = special_find(&fk_special, ECAM, 1);
     assert_non_null(e);
@@ -841,11 +848,7 @@ static void test_guarded_conf1_ext_bits(void **state)
     struct minihv_passthrough s;
     snapshot(&s, false, false);
     assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
-    fk.guard_lo = 0x40;
-    fk.guard_hi = 0x48;
-    fk.bridge_cfg[0x40] = 0x01;
-    fk.bridge_cfg[0x41] = 0x06;
-    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    guard_pm_block();
     for (uint32_t ext = 1; ext < 16; ext++) {
         uint32_t a = 0x80000000u | ext << 24 | 0x40, v = 0x0e01;
         ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
@@ -878,9 +881,7 @@ static void test_conf1_split_at_cfa(void **state)
     struct minihv_passthrough s;
     snapshot(&s, false, false);
     assert_int_equal(ptdev_init(&dev, &s, &fake_platform, HV_BASE, HV_SIZE), 0);
-    fk.guard_lo = 0x40;
-    fk.guard_hi = 0x48;
-    assert_int_equal(ptdev_guard_config(&dev, PT_GUARD_PM_BLOCK, 0, 0, 0, 0x40, 0x48), 0);
+    guard_pm_block();
     uint32_t a = 0x80000040u, v = 0x0e010000u;
     ptdev_conf1_io(&dev, 0xcf8, 4, false, &a);
     unsigned hw_before = fk.conf1_hw;
@@ -890,7 +891,6 @@ static void test_conf1_split_at_cfa(void **state)
     assert_int_equal(fk.conf1_hw, hw_before + 2);
     assert_int_equal(dev.count.guarded_writes_dropped[PT_GUARD_PM_BLOCK], 1);
     /* A read: the upper half is the latched register's. */
-    fk.bridge_cfg[0x40] = 0x01, fk.bridge_cfg[0x41] = 0x06;
     v = 0;
     ptdev_conf1_io(&dev, 0xcfa, 4, true, &v);
     assert_int_equal(v >> 16, 0x0601);
